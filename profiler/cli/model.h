@@ -1,0 +1,134 @@
+/* ----------------------------------------------------------------------------
+ * model.h — a record file, read and validated, as plain C data for the
+ * reports. The reader (reader.c) is the only code that knows the on-disk
+ * layout (record_format.h); the reports (report_*.c) only see this model.
+ * The CLI is an ordinary program: it may use malloc.
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_MODEL_H
+#define ZT_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+enum zt_term_state { ZT_TERM_RUNNING = 0, ZT_TERM_EXITED = 1, ZT_TERM_SIGNALED = 2 };
+
+typedef struct zt_m_termination {
+    int state;              /* enum zt_term_state as recorded */
+    bool killed;            /* state RUNNING but the process is gone: SIGKILL (OOM killer/jetsam) */
+    bool still_running;     /* state RUNNING and the pid is alive */
+    int exit_code;          /* EXITED */
+    int signal;             /* SIGNALED */
+    int si_code;
+    uint64_t fault_addr;    /* SIGSEGV/SIGBUS */
+    uint32_t fault_stack_id; /* stack of the faulting thread (0 = unknown) */
+    uint64_t end_wall_ns;
+    uint64_t last_heartbeat_ns; /* wall time of the last monitor tick */
+} zt_m_termination_t;
+
+typedef struct zt_m_module {
+    char *path;
+    uint64_t base, bytes; /* load address and extent of the mapping */
+    uint64_t bias;        /* load bias (base - first PT_LOAD vaddr) */
+    uint8_t build_id[20];
+    unsigned build_id_len;
+} zt_m_module_t;
+
+typedef struct zt_m_counters {
+    uint64_t live_blocks, live_bytes, total_blocks, total_bytes, peak_bytes, va_bytes;
+} zt_m_counters_t;
+
+typedef struct zt_m_stack {
+    uint32_t id;
+    unsigned nframes;
+    uint64_t *pcs;          /* innermost first (return addresses as captured) */
+    zt_m_counters_t total;  /* over all zones */
+    zt_m_counters_t *per_zone; /* [nzones] */
+} zt_m_stack_t;
+
+typedef struct zt_m_class {
+    unsigned cls;           /* global class index (zone/sizeclass.h) */
+    zt_m_counters_t c;
+} zt_m_class_t;
+
+typedef struct zt_m_zone {
+    char *name;
+    uint64_t address;       /* the malloc_zone_t in the process */
+    zt_m_counters_t c;      /* va_bytes = regions + large blocks of the zone */
+    unsigned nclasses;      /* classes with any allocation */
+    zt_m_class_t *classes;
+} zt_m_zone_t;
+
+typedef struct zt_m_region {
+    uint64_t base, bytes;
+    int kind;               /* enum zt_kind */
+    int zone;               /* index into zones, -1 unknown */
+    uint64_t used_bytes;    /* live bytes in it */
+    uint32_t top_stack;     /* stack charged most of it (0 = none) */
+} zt_m_region_t;
+
+typedef struct zt_m_event {
+    uint64_t time_ns;       /* since process start */
+    uint32_t type;          /* enum zt_event_type (zone/hooks.h) */
+    uint32_t cls;
+    int32_t kind;
+    uint32_t stack_id;
+    int zone;               /* index into zones, -1 none */
+    uint64_t size, align, va_used, va_limit, largest_free, largest_aligned, value;
+} zt_m_event_t;
+
+typedef struct zt_m_sample {
+    uint64_t time_ns;       /* since process start */
+    uint64_t rss_bytes, anon_bytes, va_used_bytes, live_bytes;
+} zt_m_sample_t;
+
+typedef struct zt_m_va_run {
+    uint64_t base, bytes;
+    int kind;               /* enum zt_kind, -1 free */
+    int window;
+} zt_m_va_run_t;
+
+typedef struct zt_model {
+    /* header */
+    unsigned version;
+    int pid;
+    char *exe;
+    char **argv;
+    unsigned argc;
+    char *device;           /* profile name */
+    char *options;          /* "ZONETRACE_X=v\n..." as recorded */
+    int stacks_mode;        /* ZT_STACKS_* */
+    uint64_t sample_bytes;
+    char *unwind;
+    unsigned depth;
+    uint64_t page_bytes;
+    uint64_t start_wall_ns, duration_ns;
+    uint64_t ram_bytes;     /* device RAM (0 = unknown) */
+    uint64_t va_limit_bytes, va_used_bytes, va_peak_bytes;
+    uint64_t largest_free_bytes, largest_aligned_1m_bytes, largest_aligned_8m_bytes;
+    uint64_t cgroup_limit_bytes; /* 0 = none */
+    uint64_t peak_rss_bytes;
+    zt_m_termination_t term;
+
+    zt_m_module_t *modules;  unsigned nmodules;
+    zt_m_stack_t *stacks;    unsigned nstacks;   /* index = id - 1 */
+    zt_m_zone_t *zones;      unsigned nzones;
+    zt_m_region_t *regions;  unsigned nregions;
+    zt_m_va_run_t *va_runs;  unsigned nva_runs;  /* windows layout (limited profiles) */
+    zt_m_event_t *events;    unsigned nevents;   /* oldest first */
+    uint64_t events_lost;
+    zt_m_sample_t *timeline; unsigned ntimeline; /* oldest first */
+} zt_model_t;
+
+/* Read and validate a record file. On error returns false with a one-line
+ * message in err (e.g. "trace.zt: truncated: stack table ends at byte 9120
+ * but the file has 4096 bytes"); nothing is leaked. */
+bool zt_model_read(const char *path, zt_model_t *m, char *err, size_t errcap);
+
+/* Same from memory (the fuzz target). */
+bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_model_t *m, char *err,
+                          size_t errcap);
+
+void zt_model_free(zt_model_t *m);
+
+#endif /* ZT_MODEL_H */

@@ -1,0 +1,465 @@
+/* ----------------------------------------------------------------------------
+ * prim/linux.c — the OS contract (prim.h) for Linux with glibc.
+ *
+ * Only raw system calls and async-signal-safe libc wrappers are used: this
+ * file runs inside malloc, before main, in fork children and in signal
+ * handlers. No stdio, no getenv, no malloc.
+ * -------------------------------------------------------------------------- */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "prim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* glibc >= 2.35 exports these when it registered an rseq area per thread.
+ * Weak, so the library still loads on an older libc (then they are NULL). */
+extern __attribute__((weak)) const ptrdiff_t __rseq_offset;
+extern __attribute__((weak)) const unsigned int __rseq_size;
+
+static size_t page_bytes_cache;
+
+size_t zt_prim_page_bytes(void)
+{
+    size_t p = __atomic_load_n(&page_bytes_cache, __ATOMIC_RELAXED);
+    if (p == 0) {
+        long v = sysconf(_SC_PAGESIZE);
+        p = v > 0 ? (size_t)v : 4096;
+        __atomic_store_n(&page_bytes_cache, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
+void *zt_prim_map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Over-map by the alignment and trim both ends; the kernel usually hands out
+ * addresses top-down, so most requests need only the trims. */
+static void *map_aligned_prot(size_t bytes, size_t align, int prot, int extra_flags)
+{
+    size_t page = zt_prim_page_bytes();
+    if (align <= page) {
+        void *p = mmap(NULL, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    size_t over = bytes + align - page;
+    if (over < bytes)
+        return NULL;
+    char *raw = mmap(NULL, over, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t base = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = base - (uintptr_t)raw;
+    size_t tail = over - head - bytes;
+    if (head)
+        munmap(raw, head);
+    if (tail)
+        munmap((char *)base + bytes, tail);
+    return (void *)base;
+}
+
+void *zt_prim_map_aligned(size_t bytes, size_t align_bytes)
+{
+    return map_aligned_prot(bytes, align_bytes, PROT_READ | PROT_WRITE, MAP_NORESERVE);
+}
+
+void *zt_prim_reserve(size_t bytes, size_t align_bytes)
+{
+    return map_aligned_prot(bytes, align_bytes, PROT_NONE, MAP_NORESERVE);
+}
+
+int zt_prim_reserve_at(void *addr, size_t bytes)
+{
+    void *p = mmap(addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                                               MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED)
+        return errno;
+    if (p != addr) { /* kernels before 4.17 ignore MAP_FIXED_NOREPLACE */
+        munmap(p, bytes);
+        return EEXIST;
+    }
+    return 0;
+}
+
+int zt_prim_commit(void *addr, size_t bytes)
+{
+    return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
+}
+
+int zt_prim_decommit(void *addr, size_t bytes)
+{
+    /* Replacing the mapping drops the pages and the commit charge at once. */
+    void *p = mmap(addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                   -1, 0);
+    return p == MAP_FAILED ? errno : 0;
+}
+
+int zt_prim_purge(void *addr, size_t bytes)
+{
+    return madvise(addr, bytes, MADV_DONTNEED) == 0 ? 0 : errno;
+}
+
+void zt_prim_unmap(void *addr, size_t bytes)
+{
+    if (addr && bytes)
+        munmap(addr, bytes);
+}
+
+int zt_prim_protect(void *addr, size_t bytes, int prot)
+{
+    int p = (prot & ZT_PROT_READ ? PROT_READ : 0) | (prot & ZT_PROT_WRITE ? PROT_WRITE : 0);
+    return mprotect(addr, bytes, p) == 0 ? 0 : errno;
+}
+
+bool zt_prim_readable(const void *addr, size_t bytes)
+{
+    /* process_vm_readv on ourselves fails with EFAULT instead of faulting. */
+    if (bytes == 0)
+        return true;
+    char buf[256];
+    uintptr_t a = (uintptr_t)addr;
+    while (bytes) {
+        size_t n = bytes < sizeof buf ? bytes : sizeof buf;
+        struct iovec local = {buf, n}, remote = {(void *)a, n};
+        long r = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+        if (r != (long)n)
+            return false;
+        a += n;
+        bytes -= n;
+    }
+    return true;
+}
+
+unsigned zt_prim_ncpu(void)
+{
+    static unsigned cached;
+    unsigned n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (n == 0) {
+        long v = sysconf(_SC_NPROCESSORS_ONLN);
+        n = v > 0 ? (unsigned)v : 1;
+        __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+/* struct rseq's cpu_id is the second 32-bit word (after cpu_id_start). */
+unsigned zt_prim_cpu(void)
+{
+    if (&__rseq_size != NULL && __rseq_size >= 8) {
+        const char *tp = (const char *)__builtin_thread_pointer();
+        int32_t cpu = *(const volatile int32_t *)(tp + __rseq_offset + 4);
+        if (cpu >= 0)
+            return (unsigned)cpu;
+    }
+    int c = sched_getcpu();
+    return c >= 0 ? (unsigned)c : 0;
+}
+
+int zt_prim_tid(void) { return (int)syscall(SYS_gettid); }
+
+int zt_prim_pid(void) { return (int)syscall(SYS_getpid); }
+
+int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return pthread_atfork(prepare, parent, child);
+}
+
+void zt_prim_yield(void) { sched_yield(); }
+
+bool zt_prim_thread_stack(uintptr_t *lo, uintptr_t *hi)
+{
+    /* pthread_getattr_np allocates on the main thread in some glibc versions
+     * (it reads /proc/self/maps with stdio), so the caller caches the result
+     * per thread and never calls this from inside malloc on the main thread
+     * before main(); see profiler/capture.c. */
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return false;
+    void *addr = NULL;
+    size_t size = 0;
+    int r = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    if (r != 0 || addr == NULL)
+        return false;
+    *lo = (uintptr_t)addr;
+    *hi = (uintptr_t)addr + size;
+    return true;
+}
+
+/* ---- locks: Drepper's three-state futex mutex ---------------------------- */
+
+void zt_prim_lock_slow(zt_lock_t *l)
+{
+    uint32_t c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+    while (c != 0) {
+        syscall(SYS_futex, &l->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
+    }
+}
+
+void zt_prim_unlock_wake(zt_lock_t *l)
+{
+    syscall(SYS_futex, &l->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* ---- time, environment, output ------------------------------------------ */
+
+uint64_t zt_prim_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t zt_prim_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *zt_prim_getenv(const char *name)
+{
+    size_t n = strlen(name);
+    char **env = environ;
+    if (env == NULL)
+        return NULL;
+    for (; *env; env++)
+        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+            return *env + n + 1;
+    return NULL;
+}
+
+void zt_prim_write(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+void zt_prim_abort(void)
+{
+    /* Unblock and restore SIGABRT so abort cannot be swallowed. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGABRT);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(SIGABRT);
+    signal(SIGABRT, SIG_DFL);
+    raise(SIGABRT);
+    _exit(134);
+}
+
+void zt_prim_exit(int code) { _exit(code); }
+
+static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = 0;
+    *len = n;
+    return n > 0;
+}
+
+static uint64_t parse_u64(const char *s, const char **end)
+{
+    uint64_t v = 0;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (uint64_t)(*s++ - '0');
+    if (end)
+        *end = s;
+    return v;
+}
+
+bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
+{
+    char buf[4096];
+    size_t len;
+    if (!read_small_file("/proc/self/status", buf, sizeof buf, &len))
+        return false;
+    uint64_t rss = 0, anon = 0;
+    for (const char *line = buf; line && *line;) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            rss = parse_u64(line + 6, NULL) * 1024;
+        else if (strncmp(line, "RssAnon:", 8) == 0)
+            anon = parse_u64(line + 8, NULL) * 1024;
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    *rss_bytes = rss;
+    *anon_bytes = anon;
+    return rss != 0;
+}
+
+/* ---- formatting without malloc ------------------------------------------ */
+
+struct out {
+    char *buf;
+    size_t cap, len;
+};
+
+static void put(struct out *o, char c)
+{
+    if (o->len + 1 < o->cap)
+        o->buf[o->len] = c;
+    o->len++;
+}
+
+static void put_num(struct out *o, unsigned long long v, unsigned base, bool neg, int width,
+                    bool zero)
+{
+    char tmp[32];
+    int n = 0;
+    do {
+        unsigned d = (unsigned)(v % base);
+        tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+        v /= base;
+    } while (v);
+    int total = n + (neg ? 1 : 0);
+    if (neg && zero)
+        put(o, '-');
+    for (; total < width; total++)
+        put(o, zero ? '0' : ' ');
+    if (neg && !zero)
+        put(o, '-');
+    while (n)
+        put(o, tmp[--n]);
+}
+
+static int vformat(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    struct out o = {buf, cap, 0};
+    for (const char *f = fmt; *f; f++) {
+        if (*f != '%') {
+            put(&o, *f);
+            continue;
+        }
+        f++;
+        bool zero = false;
+        int width = 0;
+        if (*f == '0') {
+            zero = true;
+            f++;
+        }
+        while (*f >= '0' && *f <= '9')
+            width = width * 10 + (*f++ - '0');
+        int lng = 0;
+        bool sz = false;
+        while (*f == 'l') {
+            lng++;
+            f++;
+        }
+        if (*f == 'z') {
+            sz = true;
+            f++;
+        }
+        switch (*f) {
+        case 'd': {
+            /* long and long long are both 64-bit on every LP64 target we build */
+            long long v = sz ? (long long)va_arg(ap, ptrdiff_t)
+                          : lng ? va_arg(ap, long long) : va_arg(ap, int);
+            put_num(&o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, 10, v < 0,
+                    width, zero);
+            break;
+        }
+        case 'u':
+        case 'x': {
+            unsigned long long v = sz ? va_arg(ap, size_t)
+                                   : lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+            put_num(&o, v, *f == 'x' ? 16 : 10, false, width, zero);
+            break;
+        }
+        case 'p':
+            put(&o, '0');
+            put(&o, 'x');
+            put_num(&o, (uintptr_t)va_arg(ap, void *), 16, false, width, zero);
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s)
+                s = "(null)";
+            int n = 0;
+            for (; *s; s++, n++)
+                put(&o, *s);
+            for (; n < width; n++)
+                put(&o, ' ');
+            break;
+        }
+        case 'c':
+            put(&o, (char)va_arg(ap, int));
+            break;
+        case '%':
+            put(&o, '%');
+            break;
+        case 0:
+            f--;
+            break;
+        default:
+            put(&o, '%');
+            put(&o, *f);
+        }
+    }
+    if (cap)
+        buf[o.len < cap ? o.len : cap - 1] = 0;
+    return (int)(o.len < cap ? o.len : cap ? cap - 1 : 0);
+}
+
+int zt_prim_snprintf(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vformat(buf, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+void zt_prim_message(const char *fmt, ...)
+{
+    char buf[1024];
+    int n = zt_prim_snprintf(buf, sizeof buf, "%s", "zonetrace: ");
+    va_list ap;
+    va_start(ap, fmt);
+    n += vformat(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    buf[n++] = '\n';
+    zt_prim_write(2, buf, (size_t)n);
+}

@@ -1,0 +1,160 @@
+/* ----------------------------------------------------------------------------
+ * prim.h — the operating-system contract of zonetrace.
+ *
+ * Every OS call the allocator and the profiler make goes through these
+ * functions; one implementation file per OS (linux.c, darwin.c). Nothing here
+ * may call malloc, and everything must work before main() and before libc has
+ * finished initialising (no getenv, no stdio).
+ *
+ * Shared rules: sizes are multiples of the host page unless stated otherwise;
+ * functions returning int return 0 on success and an errno value on failure.
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_PRIM_H
+#define ZT_PRIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* ---- virtual memory ---------------------------------------------------- */
+
+/* Host page size in bytes (4096 on x86_64 Linux). Cached after first call. */
+size_t zt_prim_page_bytes(void);
+
+/* Map `bytes` of zero-filled read/write memory anywhere. NULL on failure.
+ * Pages are committed lazily by the kernel (MAP_NORESERVE where possible). */
+void *zt_prim_map(size_t bytes);
+
+/* Map `bytes` of read/write memory aligned to `align_bytes` (a power of two,
+ * >= page). Over-maps and trims, so the cost is one mmap and up to two munmaps. */
+void *zt_prim_map_aligned(size_t bytes, size_t align_bytes);
+
+/* Reserve address space only (PROT_NONE, no commit charge). NULL on failure.
+ * `align_bytes` as in zt_prim_map_aligned (0 or page = no extra alignment). */
+void *zt_prim_reserve(size_t bytes, size_t align_bytes);
+
+/* Reserve at exactly `addr` (fails with EEXIST instead of clobbering an
+ * existing mapping). Used by the nano region, which lives at a fixed place. */
+int zt_prim_reserve_at(void *addr, size_t bytes);
+
+/* Make a reserved range usable (read/write, zero on first touch). */
+int zt_prim_commit(void *addr, size_t bytes);
+
+/* Return a range to the reserved state: pages are dropped and the range is
+ * PROT_NONE again; the address space stays reserved. */
+int zt_prim_decommit(void *addr, size_t bytes);
+
+/* Drop the physical pages of a usable range but keep it usable; the next
+ * touch reads zeros. */
+int zt_prim_purge(void *addr, size_t bytes);
+
+/* Unmap a range returned by zt_prim_map / map_aligned / reserve. */
+void zt_prim_unmap(void *addr, size_t bytes);
+
+/* Change protection: prot is a bit set of ZT_PROT_READ / ZT_PROT_WRITE. */
+enum { ZT_PROT_NONE = 0, ZT_PROT_READ = 1, ZT_PROT_WRITE = 2 };
+int zt_prim_protect(void *addr, size_t bytes, int prot);
+
+/* True if [addr, addr+bytes) can be read without faulting (it is mapped and
+ * readable). Used to validate foreign pointers; costs a system call. */
+bool zt_prim_readable(const void *addr, size_t bytes);
+
+/* ---- CPU and threads --------------------------------------------------- */
+
+/* Number of online CPUs, at least 1. */
+unsigned zt_prim_ncpu(void);
+
+/* Current CPU number, a hint only: rseq cpu_id when glibc registered rseq,
+ * else sched_getcpu(), else 0. Never used for correctness. */
+unsigned zt_prim_cpu(void);
+
+/* Kernel thread id of the caller. */
+int zt_prim_tid(void);
+
+/* Process id (not cached: correct after fork). */
+int zt_prim_pid(void);
+
+/* Register fork handlers (prepare, parent, child). */
+int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+/* Yield the processor. */
+void zt_prim_yield(void);
+
+/* Lowest and highest address of the calling thread's stack, for bounded
+ * frame-pointer walks. Returns false if unknown. */
+bool zt_prim_thread_stack(uintptr_t *lo, uintptr_t *hi);
+
+/* ---- locks --------------------------------------------------------------- */
+
+/* A one-word lock usable before main and in fork children; zero-initialised
+ * memory is an unlocked lock. The fast path is one CAS; contention sleeps on
+ * the OS wait primitive (futex on Linux, os_unfair_lock semantics on Darwin). */
+typedef struct zt_lock {
+    uint32_t word; /* 0 free, 1 locked, 2 locked with waiters */
+} zt_lock_t;
+
+#define ZT_LOCK_INIT {0}
+
+void zt_prim_lock_slow(zt_lock_t *l);
+void zt_prim_unlock_wake(zt_lock_t *l);
+
+static inline void zt_lock(zt_lock_t *l)
+{
+    uint32_t expected = 0;
+    if (__builtin_expect(!__atomic_compare_exchange_n(&l->word, &expected, 1, false,
+                                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED),
+                         0))
+        zt_prim_lock_slow(l);
+}
+
+static inline bool zt_trylock(zt_lock_t *l)
+{
+    uint32_t expected = 0;
+    return __atomic_compare_exchange_n(&l->word, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+static inline void zt_unlock(zt_lock_t *l)
+{
+    if (__builtin_expect(__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2, 0))
+        zt_prim_unlock_wake(l);
+}
+
+/* Re-initialise in a fork child (the owner thread no longer exists). */
+static inline void zt_lock_reinit(zt_lock_t *l) { __atomic_store_n(&l->word, 0, __ATOMIC_RELAXED); }
+
+/* ---- time, environment, output ------------------------------------------ */
+
+/* Monotonic clock in nanoseconds. */
+uint64_t zt_prim_now_ns(void);
+
+/* Wall clock in nanoseconds since the Unix epoch. */
+uint64_t zt_prim_wall_ns(void);
+
+/* getenv that reads `environ` directly (safe before libc init; no malloc). */
+const char *zt_prim_getenv(const char *name);
+
+/* Write all of buf to fd, retrying on EINTR/short writes. */
+void zt_prim_write(int fd, const void *buf, size_t len);
+
+/* Abort the process (raises SIGABRT; no atexit handlers, no malloc). */
+__attribute__((noreturn)) void zt_prim_abort(void);
+
+/* _exit without running handlers. */
+__attribute__((noreturn)) void zt_prim_exit(int code);
+
+/* Resident set size and anonymous resident size of this process in bytes,
+ * read without malloc (Linux: /proc/self/statm and /proc/self/status).
+ * Returns false if unavailable. */
+bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes);
+
+/* Tiny formatted output that never allocates. Supports %s %d %u %ld %lu %zu
+ * %zd %llu %lld %x %lx %zx %p %c %% and a width/zero-pad on numbers. Returns
+ * the length that was written (truncated to cap-1, always NUL-terminated). */
+int zt_prim_snprintf(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Print "zonetrace: <message>\n" to stderr (formatted as above, <= 1 KiB). */
+void zt_prim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* ZT_PRIM_H */

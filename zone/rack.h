@@ -1,0 +1,68 @@
+/* ----------------------------------------------------------------------------
+ * rack.h — tiny, small and medium allocation (libmalloc's magazine racks).
+ *
+ * One rack per size family per scalable zone. A rack has one magazine per
+ * CPU (up to 64; ZONETRACE_MAX_MAGAZINES) plus a depot; allocation uses the
+ * current CPU's magazine, a free goes to the magazine that owns the block's
+ * region (region trailer mag_index, re-checked under the lock). Regions
+ * recirculate to the depot under libmalloc's 75 % / 1.5-region rule; an
+ * empty depot region is unmapped once the depot holds two. Regions come
+ * from zt_va_map at their own size and alignment and are entered in the
+ * chunk map with the rack as owner. Tags live in an out-of-band array per
+ * region (mapped with zt_prim_map, only while profiling).
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_RACK_H
+#define ZT_RACK_H
+
+#include "zone.h"
+
+typedef struct zt_rack zt_rack_t; /* begins with zt_owner_t */
+
+/* kind: ZT_KIND_TINY, _SMALL or _MEDIUM. nmag: magazines (1..64). */
+zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag);
+
+/* Unmap every region (malloc_destroy_zone). */
+void zt_rack_destroy(zt_rack_t *r);
+
+/* Allocate a block of class `cls` (a class of this rack's kind). NULL with
+ * errno = ENOMEM when no region can be mapped. Zeroed if `clear`. Calls
+ * zt_hook_alloc when zt_profiling. */
+void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear);
+
+/* Allocate `bytes` aligned to `align_bytes` (power of two, > quantum) when
+ * bytes + align fits the rack; the slack before and after is freed back.
+ * NULL if it does not fit this rack or on ENOMEM. */
+void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, bool clear);
+
+/* Free ptr, which lies in a region of this rack (per the chunk map). A
+ * pointer that is not the start of a live block is reported with
+ * zt_error_bad_free (double free when it is the start of a free block). */
+void zt_rack_free(zt_rack_t *r, void *ptr);
+
+/* Block size if ptr is the start of a live block of this rack, else 0.
+ * Must not fault for any pointer inside the rack's chunks. */
+size_t zt_rack_size(zt_rack_t *r, const void *ptr);
+
+/* Resize a live block in place (shrink, or grow into the following free
+ * block). Returns true if ptr now has room for new_bytes. Tags follow the
+ * block (the profiler sees free(old size) + alloc(new size)). */
+bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes);
+
+/* Heap walk (see zone.h). */
+void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w);
+
+void zt_rack_statistics(zt_rack_t *r, malloc_statistics_t *stats);
+size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes);
+bool zt_rack_check(zt_rack_t *r); /* consistency of free lists and regions */
+void zt_rack_print(zt_rack_t *r, bool verbose); /* to stderr, no malloc */
+
+/* Fork protocol: lock all magazines + depot; unlock; reinitialise locks. */
+void zt_rack_force_lock(zt_rack_t *r);
+void zt_rack_force_unlock(zt_rack_t *r);
+void zt_rack_reinit_lock(zt_rack_t *r);
+bool zt_rack_locked(zt_rack_t *r);
+
+/* Number of regions currently mapped (tests). */
+unsigned zt_rack_region_count(zt_rack_t *r);
+
+#endif /* ZT_RACK_H */

@@ -1,0 +1,77 @@
+/* ----------------------------------------------------------------------------
+ * va.h — the heap's address space.
+ *
+ * Unlimited profiles map regions and large blocks anywhere (aligned mmap).
+ * Limited profiles (ios12-*) reserve their windows once (PROT_NONE, no commit
+ * charge) and place every region and large block inside them: first fit from
+ * the bottom, at the alignment the kind needs (tiny 1 MiB, small 8 MiB,
+ * medium 128 MiB, large the profile page), so that exhaustion and
+ * fragmentation happen where they would on the device. Bookkeeping is a
+ * page-granular occupancy map (profile page) outside the windows.
+ *
+ * Nothing else in the library may map heap address space: va.c is where
+ * "region map failed" is detected and reported (zt_hook_event).
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_VA_H
+#define ZT_VA_H
+
+#include "zone.h"
+
+/* Why a map failed (filled on failure). */
+typedef struct zt_va_failure {
+    enum zt_kind kind;
+    size_t need_bytes;            /* requested size */
+    size_t align_bytes;           /* required alignment */
+    size_t used_bytes;            /* heap address space in use */
+    size_t limit_bytes;           /* 0 = unlimited */
+    size_t largest_free_bytes;    /* largest free hole, any alignment */
+    size_t largest_aligned_bytes; /* largest hole usable at align_bytes (aligned start) */
+} zt_va_failure_t;
+
+typedef struct zt_va_stats {
+    size_t used_bytes, peak_used_bytes, limit_bytes; /* limit 0 = unlimited */
+    size_t kind_bytes[ZT_KIND_COUNT];                /* mapped bytes per kind */
+    size_t largest_free_bytes;                       /* limited profiles only */
+    size_t largest_aligned_1m_bytes, largest_aligned_8m_bytes;
+} zt_va_stats_t;
+
+/* Reserve the windows of the active profile. limit_override_bytes > 0
+ * replaces the profile's total (one window of that size). */
+bool zt_va_init(const zt_profile_t *p, uint64_t limit_override_bytes);
+
+bool zt_va_limited(void);
+
+/* Map `bytes` (multiple of the profile page) aligned to `align_bytes` for a
+ * region or large block of `kind`; read/write, zero-filled. On failure:
+ * NULL, errno = ENOMEM, *fail filled (if non-NULL) and a ZT_EV_MAP_FAILED
+ * event sent to the profiler. */
+void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail);
+
+/* Give a mapped range back (whole or a page-aligned tail of a large block). */
+void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind);
+
+/* Try to extend a mapping in place by `grow_bytes` at addr+bytes (large
+ * realloc). False if the pages are not free. */
+bool zt_va_grow(void *addr, size_t bytes, size_t grow_bytes, enum zt_kind kind);
+
+/* Drop the pages of a mapped range (it stays mapped, reads zeros). */
+void zt_va_purge(void *addr, size_t bytes);
+
+void zt_va_get_stats(zt_va_stats_t *out);
+
+/* True if p lies inside an emulated window (limited profiles). */
+bool zt_va_in_window(const void *p);
+
+/* Visit the windows' layout as maximal runs of one kind (kind -1 = free),
+ * in address order. Limited profiles only (no-op otherwise). */
+void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), void *ctx);
+
+/* Window i (0-based): base and size; false if there is no such window. */
+bool zt_va_window(unsigned i, uintptr_t *base, size_t *bytes);
+
+/* Fork child: reset the lock. */
+void zt_va_reinit_lock(void);
+void zt_va_lock(void);
+void zt_va_unlock(void);
+
+#endif /* ZT_VA_H */
