@@ -14,6 +14,9 @@
 
 #define ZT_CHUNK_SHIFT 20
 
+/* The table (NULL until zt_chunkmap_init); read through zt_chunkmap_get. */
+extern zt_owner_t **zt_chunkmap_table;
+
 bool zt_chunkmap_init(void);
 
 /* Set [base, base+bytes) (both multiples of 1 MiB) to owner (NULL clears). */
@@ -22,7 +25,6 @@ void zt_chunkmap_set(uintptr_t base, size_t bytes, zt_owner_t *owner);
 /* Owner of the chunk holding p, or NULL. Never faults, for any p. */
 static inline zt_owner_t *zt_chunkmap_get(const void *p)
 {
-    extern zt_owner_t **zt_chunkmap_table;
     uintptr_t a = (uintptr_t)p;
     if (__builtin_expect(a >> 47, 0) || zt_chunkmap_table == NULL)
         return NULL;

@@ -69,6 +69,11 @@ void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), v
 /* Window i (0-based): base and size; false if there is no such window. */
 bool zt_va_window(unsigned i, uintptr_t *base, size_t *bytes);
 
+/* Tests only: forget the configuration (windows are unmapped, counters
+ * cleared) so that zt_va_init can be called again. Outstanding unlimited
+ * mappings are left alone. */
+void zt_va_reset_for_test(void);
+
 /* Fork child: reset the lock. */
 void zt_va_reinit_lock(void);
 void zt_va_lock(void);

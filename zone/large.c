@@ -1,0 +1,309 @@
+/* ----------------------------------------------------------------------------
+ * large.c — large blocks (libmalloc.md §2.4; contract in large.h).
+ *
+ * Every block is its own page-rounded mapping from zt_va_map(ZT_KIND_LARGE),
+ * so it is placed (and can fail) exactly as on the device. The table is an
+ * open-addressed hash of {address, size, tag} with linear probing and
+ * backward-shift deletion (no tombstones), in a zt_prim_map'd array that
+ * doubles when 3/4 full. Every access holds the table's lock, so the old
+ * array is unmapped right away (libmalloc leaks it because its region hash
+ * is read lock-free; this one is not).
+ *
+ * The profiler's tag lives in the entry, outside the block and outside the
+ * emulated windows. Hooks and zt_va calls run outside the lock.
+ * -------------------------------------------------------------------------- */
+#include "large.h"
+#include "va.h"
+#include "hooks.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define INITIAL_SLOTS 128 /* a power of two */
+
+typedef struct entry {
+    uintptr_t addr; /* 0 = empty slot */
+    size_t bytes;   /* page-rounded block size */
+    uint32_t tag;   /* profiler stack id, 0 = untagged */
+} entry_t;
+
+struct zt_large {
+    zt_lock_t lock;
+    malloc_zone_t *zone;
+    entry_t *slots;
+    size_t nslots;       /* power of two */
+    size_t slots_bytes;  /* mapping size of `slots` */
+    size_t count;        /* live blocks */
+    size_t in_use_bytes; /* sum of live block sizes */
+    size_t peak_in_use_bytes;
+    size_t page_bytes; /* block granule: the profile page */
+    unsigned page_shift;
+};
+
+static inline size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+static inline size_t home_slot(const zt_large_t *l, uintptr_t addr)
+{
+    /* Fibonacci hashing of the page number (libmalloc's multiplier). */
+    uint64_t h = (uint64_t)(addr >> l->page_shift) * 0x9E3779B97F4A7C55ull;
+    return (size_t)(h >> 32) & (l->nslots - 1);
+}
+
+static entry_t *find_locked(zt_large_t *l, uintptr_t addr)
+{
+    if (addr == 0)
+        return NULL;
+    size_t mask = l->nslots - 1;
+    for (size_t i = home_slot(l, addr);; i = (i + 1) & mask) {
+        entry_t *e = &l->slots[i];
+        if (e->addr == addr)
+            return e;
+        if (e->addr == 0)
+            return NULL;
+    }
+}
+
+static void put_locked(zt_large_t *l, entry_t e)
+{
+    size_t mask = l->nslots - 1;
+    size_t i = home_slot(l, e.addr);
+    while (l->slots[i].addr != 0)
+        i = (i + 1) & mask;
+    l->slots[i] = e;
+}
+
+/* Remove slot i, shifting back later members of its probe chain so that
+ * lookups never need tombstones. */
+static void remove_locked(zt_large_t *l, entry_t *e)
+{
+    size_t mask = l->nslots - 1;
+    size_t hole = (size_t)(e - l->slots);
+    for (size_t j = (hole + 1) & mask; l->slots[j].addr != 0; j = (j + 1) & mask) {
+        size_t home = home_slot(l, l->slots[j].addr);
+        /* The entry at j may move to the hole if its home is not in (hole, j]. */
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            l->slots[hole] = l->slots[j];
+            hole = j;
+        }
+    }
+    memset(&l->slots[hole], 0, sizeof(entry_t));
+}
+
+/* Make room for one more entry (load <= 3/4). False if the bigger table
+ * cannot be mapped. */
+static bool reserve_slot_locked(zt_large_t *l)
+{
+    if ((l->count + 1) * 4 <= l->nslots * 3)
+        return true;
+    size_t nslots = l->nslots * 2;
+    size_t bytes = align_up(nslots * sizeof(entry_t), zt_prim_page_bytes());
+    entry_t *fresh = zt_prim_map(bytes);
+    if (!fresh)
+        return false;
+    entry_t *old = l->slots;
+    size_t old_n = l->nslots, old_bytes = l->slots_bytes;
+    l->slots = fresh;
+    l->nslots = nslots;
+    l->slots_bytes = bytes;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i].addr)
+            put_locked(l, old[i]);
+    zt_prim_unmap(old, old_bytes);
+    return true;
+}
+
+zt_large_t *zt_large_create(malloc_zone_t *zone)
+{
+    size_t host_page = zt_prim_page_bytes();
+    zt_large_t *l = zt_prim_map(align_up(sizeof *l, host_page));
+    if (!l)
+        return NULL;
+    size_t bytes = align_up(INITIAL_SLOTS * sizeof(entry_t), host_page);
+    l->slots = zt_prim_map(bytes);
+    if (!l->slots) {
+        zt_prim_unmap(l, align_up(sizeof *l, host_page));
+        return NULL;
+    }
+    l->zone = zone;
+    l->nslots = INITIAL_SLOTS;
+    l->slots_bytes = bytes;
+    size_t page = zt_profile_page_bytes(&zt_active_profile);
+    if (page < host_page || (page & (page - 1)))
+        page = host_page;
+    l->page_bytes = page;
+    l->page_shift = (unsigned)__builtin_ctzl(page);
+    return l;
+}
+
+void zt_large_destroy(zt_large_t *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->nslots; i++) {
+        entry_t e = l->slots[i];
+        if (!e.addr)
+            continue;
+        if (e.tag)
+            zt_hook_free(l->zone, (void *)e.addr, e.bytes, ZT_CLASS_LARGE, e.tag);
+        zt_va_unmap((void *)e.addr, e.bytes, ZT_KIND_LARGE);
+    }
+    zt_prim_unmap(l->slots, l->slots_bytes);
+    zt_prim_unmap(l, align_up(sizeof *l, zt_prim_page_bytes()));
+}
+
+void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes)
+{
+    size_t page = l->page_bytes;
+    size_t align = align_bytes > page ? align_bytes : page;
+    if (bytes > SIZE_MAX - page || (align & (align - 1))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t block = bytes ? align_up(bytes, page) : page;
+    void *p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
+    if (!p)
+        return NULL; /* errno = ENOMEM, failure reported by va.c */
+
+    uint32_t tag = 0;
+    if (zt_profiling)
+        tag = zt_hook_alloc(l->zone, p, block, ZT_CLASS_LARGE);
+
+    zt_lock(&l->lock);
+    if (!reserve_slot_locked(l)) {
+        zt_unlock(&l->lock);
+        if (tag)
+            zt_hook_free(l->zone, p, block, ZT_CLASS_LARGE, tag);
+        zt_va_unmap(p, block, ZT_KIND_LARGE);
+        errno = ENOMEM;
+        return NULL;
+    }
+    put_locked(l, (entry_t){(uintptr_t)p, block, tag});
+    l->count++;
+    l->in_use_bytes += block;
+    if (l->in_use_bytes > l->peak_in_use_bytes)
+        l->peak_in_use_bytes = l->in_use_bytes;
+    zt_unlock(&l->lock);
+    return p;
+}
+
+bool zt_large_free(zt_large_t *l, void *ptr)
+{
+    uintptr_t a = (uintptr_t)ptr;
+    if (!l || a == 0 || (a & (l->page_bytes - 1)))
+        return false;
+    zt_lock(&l->lock);
+    entry_t *e = find_locked(l, a);
+    if (!e) {
+        zt_unlock(&l->lock);
+        return false;
+    }
+    entry_t copy = *e;
+    remove_locked(l, e);
+    l->count--;
+    l->in_use_bytes -= copy.bytes;
+    zt_unlock(&l->lock);
+    if (copy.tag)
+        zt_hook_free(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
+    zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
+    return true;
+}
+
+size_t zt_large_size(zt_large_t *l, const void *ptr)
+{
+    uintptr_t a = (uintptr_t)ptr;
+    if (!l || a == 0 || (a & (l->page_bytes - 1)))
+        return 0;
+    zt_lock(&l->lock);
+    entry_t *e = find_locked(l, a);
+    size_t bytes = e ? e->bytes : 0;
+    zt_unlock(&l->lock);
+    return bytes;
+}
+
+bool zt_large_realloc_in_place(zt_large_t *l, void *ptr, size_t new_bytes)
+{
+    uintptr_t a = (uintptr_t)ptr;
+    size_t page = l->page_bytes;
+    if (a == 0 || (a & (page - 1)) || new_bytes > SIZE_MAX - page)
+        return false;
+    size_t want = new_bytes ? align_up(new_bytes, page) : page;
+
+    zt_lock(&l->lock);
+    entry_t *e = find_locked(l, a);
+    if (!e) {
+        zt_unlock(&l->lock);
+        return false;
+    }
+    size_t old = e->bytes;
+    uint32_t old_tag = e->tag;
+    if (want == old) {
+        zt_unlock(&l->lock);
+        return true;
+    }
+    if (want < old) {
+        /* Shrink: the entry shrinks first so a concurrent walk never reports
+         * pages that are about to go. */
+        e->bytes = want;
+        l->in_use_bytes -= old - want;
+        zt_unlock(&l->lock);
+        zt_va_unmap((char *)ptr + want, old - want, ZT_KIND_LARGE);
+    } else {
+        zt_unlock(&l->lock);
+        if (!zt_va_grow(ptr, old, want - old, ZT_KIND_LARGE))
+            return false;
+        zt_lock(&l->lock);
+        e = find_locked(l, a);
+        if (e) { /* always, unless the caller freed ptr concurrently */
+            e->bytes = want;
+            l->in_use_bytes += want - old;
+            if (l->in_use_bytes > l->peak_in_use_bytes)
+                l->peak_in_use_bytes = l->in_use_bytes;
+        }
+        zt_unlock(&l->lock);
+    }
+
+    /* The profiler sees free(old size) + alloc(new size) of the same address. */
+    if (old_tag)
+        zt_hook_free(l->zone, ptr, old, ZT_CLASS_LARGE, old_tag);
+    if (zt_profiling || old_tag) {
+        uint32_t tag = zt_profiling ? zt_hook_alloc(l->zone, ptr, want, ZT_CLASS_LARGE) : 0;
+        zt_lock(&l->lock);
+        e = find_locked(l, a);
+        if (e)
+            e->tag = tag;
+        zt_unlock(&l->lock);
+    }
+    return true;
+}
+
+void zt_large_walk(zt_large_t *l, const zt_walker_t *w)
+{
+    zt_lock(&l->lock);
+    for (size_t i = 0; i < l->nslots; i++) {
+        const entry_t *e = &l->slots[i];
+        if (!e->addr)
+            continue;
+        if (w->region)
+            w->region(w->ctx, l->zone, ZT_KIND_LARGE, e->addr, e->bytes, e->bytes);
+        if (w->block)
+            w->block(w->ctx, e->addr, e->bytes, ZT_CLASS_LARGE, e->tag);
+    }
+    zt_unlock(&l->lock);
+}
+
+/* Fills *stats (does not add): each block is its own mapping, so the space
+ * allocated equals the space in use. */
+void zt_large_statistics(zt_large_t *l, malloc_statistics_t *stats)
+{
+    zt_lock(&l->lock);
+    stats->blocks_in_use = (unsigned)l->count;
+    stats->size_in_use = l->in_use_bytes;
+    stats->max_size_in_use = l->peak_in_use_bytes;
+    stats->size_allocated = l->in_use_bytes;
+    zt_unlock(&l->lock);
+}
+
+void zt_large_force_lock(zt_large_t *l) { zt_lock(&l->lock); }
+void zt_large_force_unlock(zt_large_t *l) { zt_unlock(&l->lock); }
+void zt_large_reinit_lock(zt_large_t *l) { zt_lock_reinit(&l->lock); }
