@@ -1,13 +1,341 @@
 /* ----------------------------------------------------------------------------
- * hooks.c — PLACEHOLDER until the profiler lands: the zone → profiler
- * interface (zone/hooks.h) with profiling off.
+ * hooks.c — the zone → profiler interface (zone/hooks.h).
+ *
+ * Hot path costs:
+ *  - stacks off: the zone never calls us (zt_profiling is 0).
+ *  - sample:N:   one thread-local decrement per allocation; a sampled block
+ *                (mean one per N bytes, geometric intervals as in jemalloc
+ *                and tcmalloc) pays for capture + intern + counters, and
+ *                is counted with weight 1/p (p = 1 - exp(-size/N)).
+ *  - full:       capture + XXH3 + lock-free table probe + 6 atomic adds.
+ * Recursion is impossible: a thread-local (initial-exec) flag marks code
+ * running inside the profiler, whose own allocations (libunwind's first
+ * use, pthread_create of the monitor) are then neither sampled nor tagged.
+ *
+ * Start-up: zt_hook_init (end of zt_init, maybe inside the first malloc)
+ * only opens and maps the record file; the monitor thread, signal handlers
+ * and exit hook are started from our constructor, or from the first
+ * profiled allocation after it has run if the record opened later.
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
+#include "internal.h"
+
+#include <string.h>
 
 int zt_profiling;
 
-uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls) { return 0; }
-void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag) {}
-void zt_hook_event(const zt_event_t *ev) {}
-void zt_hook_zone_created(malloc_zone_t *zone) {}
-void zt_hook_init(void) {}
+static int prof_mode;          /* ZT_STACKS_*; 0 until zt_hook_init opened a record */
+static uint64_t sample_mean_bytes;
+static unsigned capture_depth = 32;
+static int main_started;       /* our constructor ran */
+static int threads_started;
+static char out_base[1024];    /* ZONETRACE_OUT as configured (for fork children) */
+
+extern int zt_rec_forked;
+
+static __thread int tls_in_profiler;
+static __thread int64_t tls_sample_countdown;
+static __thread int tls_sample_ready;
+static __thread uint64_t tls_rng;
+
+/* ---- sampling math (no libm: this runs inside malloc) ----------------------- */
+
+/* ln(x) for x > 0: x = m·2^e with m in [1, 2); ln m = 2 atanh((m-1)/(m+1)),
+ * a series in t^2 with |t| <= 1/3 (error < 1e-7 after 6 terms). */
+double zt_sample_ln(double x)
+{
+    if (!(x > 0))
+        return -1e300;
+    union {
+        double d;
+        uint64_t u;
+    } v = {x};
+    int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+    v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double t = (v.d - 1) / (v.d + 1), t2 = t * t;
+    double s = t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 +
+                                                                               t2 / 11)))));
+    return 2 * s + e * 0.69314718055994530942;
+}
+
+/* 1 - exp(-x) for x >= 0 without cancellation for small x. */
+static double one_minus_exp_neg(double x)
+{
+    if (x < 1e-4)
+        return x * (1 - x / 2 * (1 - x / 3));
+    if (x > 40)
+        return 1;
+    /* exp(-x) = 2^-k · exp(-r), r = x - k ln2 in [0, ln2) */
+    int k = (int)(x / 0.69314718055994530942);
+    double r = x - k * 0.69314718055994530942;
+    double er = 1, term = 1;
+    for (int i = 1; i < 16; i++) {
+        term *= -r / i;
+        er += term;
+    }
+    union {
+        double d;
+        uint64_t u;
+    } p2 = {.u = (uint64_t)(1023 - k) << 52};
+    return 1 - er * p2.d;
+}
+
+uint64_t zt_sample_weight_q16(uint64_t bytes, uint64_t mean)
+{
+    if (mean == 0)
+        return 1u << 16;
+    double p = one_minus_exp_neg((double)bytes / (double)mean);
+    if (p <= 0)
+        return 1u << 16;
+    double w = 65536.0 / p;
+    return w > 1.8e19 ? UINT64_MAX / 2 : (uint64_t)(w + 0.5);
+}
+
+static uint64_t rng_next(void)
+{
+    if (tls_rng == 0)
+        tls_rng = (zt_prim_now_ns() ^ ((uint64_t)zt_prim_tid() << 32)) | 1;
+    tls_rng ^= tls_rng << 13; /* xorshift64 */
+    tls_rng ^= tls_rng >> 7;
+    tls_rng ^= tls_rng << 17;
+    return tls_rng;
+}
+
+/* Bytes until the next sample: exponential with mean N (a Poisson process
+ * over allocated bytes). */
+static int64_t next_interval(void)
+{
+    double u = ((double)(rng_next() >> 11) + 1) * (1.0 / 9007199254740992.0); /* (0, 1] */
+    double n = -zt_sample_ln(u) * (double)sample_mean_bytes;
+    if (n < 1)
+        n = 1;
+    if (n > 9e18)
+        n = 9e18;
+    return (int64_t)n;
+}
+
+/* ---- start-up ----------------------------------------------------------------- */
+
+static void start_threads(void)
+{
+    if (__atomic_exchange_n(&threads_started, 1, __ATOMIC_ACQ_REL))
+        return;
+    int saved = tls_in_profiler;
+    tls_in_profiler = 1;
+    zt_crash_install();
+    if (zt_rec_open && zt_rec.hdr->monitor_ms)
+        zt_monitor_start();
+    tls_in_profiler = saved;
+}
+
+static void fork_child(void)
+{
+    zt_record_fork_child();
+    zt_stacktab_fork_child();
+    zt_monitor_fork_child();
+}
+
+/* In a fork child, on first use: move to <out>.<pid>.zt. */
+static bool child_reopen(void)
+{
+    char path[1200];
+    zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, zt_prim_pid());
+    return zt_record_reopen_child(path);
+}
+
+/* Rare cases in front of the hot path; false = do not profile this call. */
+static bool hook_slow(void)
+{
+    if (!zt_rec_open)
+        return false;
+    if (__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) {
+        tls_in_profiler = 1;
+        bool ok = child_reopen();
+        tls_in_profiler = 0;
+        if (!ok)
+            return false;
+    }
+    if (!threads_started && __atomic_load_n(&main_started, __ATOMIC_ACQUIRE))
+        start_threads();
+    return zt_rec_open;
+}
+
+void zt_hook_init(void)
+{
+    static int done;
+    if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+        return;
+    int mode = ZT_STACKS_OFF;
+    uint64_t mean = 0;
+    const zt_options_t *o = &zt_options;
+    if (o->stacks == NULL || !zt_options_parse_stacks(o->stacks, &mode, &mean))
+        mode = ZT_STACKS_OFF;
+    bool want_out = o->out && o->out[0];
+    if (mode == ZT_STACKS_OFF && !want_out)
+        return; /* the profiler does nothing and costs nothing */
+    tls_in_profiler = 1;
+
+    int pid = zt_prim_pid();
+    if (want_out)
+        zt_prim_snprintf(out_base, sizeof out_base, "%s", o->out);
+    else
+        zt_prim_snprintf(out_base, sizeof out_base, "zonetrace-%d.zt", pid);
+    char path[1200];
+    zt_prim_snprintf(path, sizeof path, "%s", out_base);
+    const char *root = zt_prim_getenv("ZONETRACE_ROOT_PID");
+    if (root && root[0]) {
+        long r = 0;
+        for (const char *c = root; *c >= '0' && *c <= '9'; c++)
+            r = r * 10 + (*c - '0');
+        if (r != pid)
+            zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
+    }
+
+    enum zt_unwind how = o->unwind && strcmp(o->unwind, "fp") == 0 ? ZT_UNWIND_FP
+                                                                    : ZT_UNWIND_LIBUNWIND;
+    capture_depth = o->depth >= 1 && o->depth <= ZT_REC_MAX_FRAMES ? (unsigned)o->depth : 32;
+    sample_mean_bytes = mean ? mean : (512u << 10);
+    if (mode != ZT_STACKS_OFF)
+        zt_capture_init(how);
+
+    const zt_profile_t *p = &zt_active_profile;
+    zt_record_info_t info = {
+        .path = path,
+        .stacks_mode = mode,
+        .sample_bytes = mode == ZT_STACKS_SAMPLE ? sample_mean_bytes : 0,
+        .unwind = how == ZT_UNWIND_FP ? "fp" : "libunwind",
+        .depth = capture_depth,
+        .monitor_ms = o->monitor_ms > 0 ? (unsigned)o->monitor_ms : 0,
+        .device = p->name ? p->name : o->device,
+        .page_bytes = zt_profile_page_bytes(p),
+        .ram_bytes = p->ram_bytes,
+        .va_limit_bytes = zt_profile_va_limit_bytes(p),
+    };
+    if (!zt_record_open(&info)) {
+        tls_in_profiler = 0;
+        return;
+    }
+    zt_account_publish_zones();
+    zt_prim_atfork(NULL, NULL, fork_child);
+    prof_mode = mode;
+    __atomic_store_n(&zt_profiling, mode != ZT_STACKS_OFF, __ATOMIC_RELEASE);
+    tls_in_profiler = 0;
+}
+
+/* Before main when preloaded: start what cannot be started inside malloc.
+ * If profiling is requested but nothing has allocated yet, initialise now
+ * so the monitor and handlers cover the whole run. */
+__attribute__((constructor)) static void profiler_constructor(void)
+{
+    __atomic_store_n(&main_started, 1, __ATOMIC_RELEASE);
+    if (!zt_rec_open && !zt_initialised) {
+        const char *s = zt_prim_getenv("ZONETRACE_STACKS");
+        const char *out = zt_prim_getenv("ZONETRACE_OUT");
+        if ((s && s[0] && strcmp(s, "off") != 0) || (out && out[0]))
+            zt_init();
+    }
+    if (zt_rec_open)
+        start_threads();
+}
+
+/* ---- the hooks ------------------------------------------------------------------ */
+
+/* Stack id of the calling code, interning it ("unknown" single frame 0 when
+ * nothing could be captured, so totals stay exact). */
+static uint32_t current_stack(bool may_block)
+{
+    uint64_t pcs[ZT_REC_MAX_FRAMES];
+    unsigned n = zt_capture(pcs, capture_depth, 1);
+    if (n == 0) {
+        pcs[0] = 0;
+        n = 1;
+    }
+    return zt_stacktab_intern(pcs, n, may_block);
+}
+
+uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
+{
+    uint64_t blocks_w = 1, bytes_w = bytes;
+    if (prof_mode == ZT_STACKS_SAMPLE) {
+        tls_sample_countdown -= (int64_t)bytes;
+        if (zt_likely(tls_sample_countdown > 0))
+            return 0;
+        if (zt_unlikely(!tls_sample_ready)) {
+            /* First allocation of this thread: draw its first interval. */
+            tls_sample_ready = 1;
+            tls_sample_countdown = next_interval() - (int64_t)bytes;
+            if (tls_sample_countdown > 0)
+                return 0;
+        }
+        tls_sample_countdown = next_interval();
+        blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
+        bytes_w = (uint64_t)(((unsigned __int128)bytes * blocks_w) >> 16);
+    } else if (prof_mode != ZT_STACKS_FULL) {
+        return 0;
+    }
+    if (tls_in_profiler)
+        return 0;
+    if (zt_unlikely(!threads_started || zt_rec_forked || !zt_rec_open) && !hook_slow())
+        return 0;
+    tls_in_profiler = 1;
+    uint32_t id = current_stack(true);
+    if (id)
+        zt_account_alloc(id, zt_account_zone_index(zone), cls, blocks_w, bytes_w);
+    tls_in_profiler = 0;
+    return id;
+}
+
+void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag)
+{
+    if (tag == 0 || prof_mode == ZT_STACKS_OFF)
+        return;
+    if (zt_unlikely(zt_rec_forked || !zt_rec_open)) {
+        if (tls_in_profiler || !hook_slow())
+            return;
+    }
+    if (tag > __atomic_load_n(&zt_rec.hdr->nstacks, __ATOMIC_RELAXED))
+        return; /* not one of ours (a corrupted tag must not corrupt counters) */
+    uint64_t blocks_w = 1, bytes_w = bytes;
+    if (prof_mode == ZT_STACKS_SAMPLE) {
+        blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
+        bytes_w = (uint64_t)(((unsigned __int128)bytes * blocks_w) >> 16);
+    }
+    zt_account_free(tag, zt_account_zone_index(zone), cls, blocks_w, bytes_w);
+}
+
+void zt_hook_event(const zt_event_t *ev)
+{
+    if (ev == NULL || !zt_rec_open)
+        return;
+    if (zt_unlikely(zt_rec_forked)) {
+        if (tls_in_profiler || !hook_slow())
+            return;
+    }
+    zt_rec_event_t r;
+    memset(&r, 0, sizeof r);
+    r.time_ns = zt_record_now_ns();
+    r.type = ev->type;
+    r.cls = ev->cls;
+    r.kind = ev->kind;
+    r.stack_id = ev->stack_id;
+    r.zone = ev->zone ? zt_account_zone_index(ev->zone) : -1;
+    r.size = ev->size;
+    r.align = ev->align;
+    r.va_used = ev->va_used;
+    r.va_limit = ev->va_limit;
+    r.largest_free = ev->largest_free;
+    r.largest_aligned = ev->largest_aligned;
+    r.value = ev->value;
+    bool wants_stack = ev->type == ZT_EV_NULL_RETURNED || ev->type == ZT_EV_NANO_DELEGATED ||
+                       ev->type == ZT_EV_MAP_FAILED;
+    if (r.stack_id == 0 && wants_stack && prof_mode != ZT_STACKS_OFF && !tls_in_profiler) {
+        tls_in_profiler = 1;
+        r.stack_id = current_stack(true);
+        tls_in_profiler = 0;
+    }
+    zt_record_event(&r);
+    if (ev->type == ZT_EV_NULL_RETURNED || ev->type == ZT_EV_MAP_FAILED)
+        zt_monitor_request_snapshot(); /* "who filled it", while it is still full */
+}
+
+void zt_hook_zone_created(malloc_zone_t *zone) { zt_account_zone_created(zone); }

@@ -1,1 +1,389 @@
-/* front_linux.c — placeholder */
+/* ----------------------------------------------------------------------------
+ * front_linux.c — the malloc family for Linux (LD_PRELOAD or linked in):
+ * every symbol of reference/darwin_override.md §8, routed through the zone
+ * registry with libmalloc's semantics (malloc → default zone; free/realloc
+ * → the pointer's owner; realloc(p, 0) → a minimal block).
+ *
+ * Fast paths cost a few branches: malloc is "initialised? logger?" and one
+ * indirect call into zone 0; free is one chunk-map load and a direct call
+ * into the owning rack (or nano zone). Everything else (large blocks,
+ * foreign pointers, a malloc_logger installed, start-up) takes the
+ * registry's slow path. Each entry stores its caller for error messages.
+ * errno: set to ENOMEM on failed allocations, preserved by free.
+ * -------------------------------------------------------------------------- */
+#include "zone.h"
+#include "chunkmap.h"
+#include "error.h"
+#include "rack.h"
+#include "registry.h"
+#include "zonetrace.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZT_EXPORT __attribute__((visibility("default")))
+#define ALIAS(name) __attribute__((alias(#name), copy(name), visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define NOTE_CALLER() (zt_error_caller = __builtin_return_address(0))
+
+/* False only while zt_init runs on this thread: use the bootstrap arena. */
+static inline bool ready(void) { return likely(zt_initialised) || zt_init(); }
+
+static inline void *nomem(void)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* ---- cores shared by the C and C++ entry points ----------------------------- */
+
+static inline void *do_malloc(size_t n)
+{
+    if (unlikely(!ready()))
+        return zt_bootstrap_malloc(n, 16);
+    void *p;
+    if (likely(malloc_logger == NULL)) {
+        malloc_zone_t *z = zt_default_zone();
+        p = z->malloc(z, n);
+    } else {
+        p = malloc_zone_malloc(zt_registry_virtual_zone(), n);
+    }
+    return likely(p != NULL) ? p : nomem();
+}
+
+static inline void do_free(void *p)
+{
+    if (unlikely(p == NULL))
+        return;
+    int saved = errno;
+    zt_owner_t *o = zt_chunkmap_get(p);
+    if (likely(o != NULL && malloc_logger == NULL)) {
+        if (o->kind == ZT_KIND_NANO)
+            o->zone->free(o->zone, p);
+        else
+            zt_rack_free((zt_rack_t *)o, p);
+    } else {
+        zt_registry_free(p); /* large, bootstrap, foreign, logged */
+    }
+    errno = saved;
+}
+
+/* align: a power of two. */
+static void *do_memalign(size_t align, size_t n)
+{
+    if (align <= 16)
+        return do_malloc(n);
+    if (unlikely(!ready()))
+        return zt_bootstrap_malloc(n, align);
+    void *p;
+    if (likely(malloc_logger == NULL)) {
+        malloc_zone_t *z = zt_default_zone();
+        p = z->memalign(z, align, n);
+    } else {
+        p = malloc_zone_memalign(zt_registry_virtual_zone(), align, n);
+    }
+    return p ? p : nomem();
+}
+
+static inline bool pow2(size_t a) { return a && !(a & (a - 1)); }
+
+/* ---- C ------------------------------------------------------------------------ */
+
+ZT_EXPORT void *malloc(size_t n)
+{
+    NOTE_CALLER();
+    return do_malloc(n);
+}
+
+ZT_EXPORT void free(void *p)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+
+ZT_EXPORT void *calloc(size_t count, size_t n)
+{
+    NOTE_CALLER();
+    size_t total;
+    if (unlikely(__builtin_mul_overflow(count, n, &total)))
+        return nomem();
+    if (unlikely(!ready()))
+        return zt_bootstrap_malloc(total, 16);
+    void *p;
+    if (likely(malloc_logger == NULL)) {
+        malloc_zone_t *z = zt_default_zone();
+        p = z->calloc(z, count, n);
+    } else {
+        p = malloc_zone_calloc(zt_registry_virtual_zone(), count, n);
+    }
+    return p ? p : nomem();
+}
+
+ZT_EXPORT void *realloc(void *p, size_t n)
+{
+    NOTE_CALLER();
+    if (unlikely(!ready())) {
+        void *q = zt_bootstrap_malloc(n, 16);
+        if (q && p) {
+            size_t old = zt_bootstrap_size(p);
+            memcpy(q, p, old < n ? old : n);
+        }
+        return q;
+    }
+    if (p == NULL)
+        return do_malloc(n);
+    return zt_registry_realloc(p, n); /* sets errno on failure */
+}
+
+ZT_EXPORT void *reallocarray(void *p, size_t count, size_t n)
+{
+    NOTE_CALLER();
+    size_t total;
+    if (__builtin_mul_overflow(count, n, &total))
+        return nomem();
+    if (unlikely(!ready()))
+        return realloc(p, total);
+    return p ? zt_registry_realloc(p, total) : do_malloc(total);
+}
+
+/* glibc rounds a non-power-of-two alignment up instead of failing. */
+ZT_EXPORT void *memalign(size_t align, size_t n)
+{
+    NOTE_CALLER();
+    if (!pow2(align)) {
+        if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1)))
+            return nomem();
+        size_t a = 1;
+        while (a < align)
+            a <<= 1;
+        align = a;
+    }
+    return do_memalign(align, n);
+}
+
+ZT_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    NOTE_CALLER();
+    if (!pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return do_memalign(align, n);
+}
+
+ZT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    NOTE_CALLER();
+    if (!pow2(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = do_memalign(align, n);
+    errno = saved;
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+static void *do_valloc(size_t n)
+{
+    if (unlikely(!ready()))
+        return zt_bootstrap_malloc(n, zt_prim_page_bytes());
+    void *p;
+    if (likely(malloc_logger == NULL)) {
+        malloc_zone_t *z = zt_default_zone();
+        p = z->valloc(z, n);
+    } else {
+        p = malloc_zone_valloc(zt_registry_virtual_zone(), n);
+    }
+    return p ? p : nomem();
+}
+
+ZT_EXPORT void *valloc(size_t n)
+{
+    NOTE_CALLER();
+    return do_valloc(n);
+}
+
+ZT_EXPORT void *pvalloc(size_t n)
+{
+    NOTE_CALLER();
+    size_t page = zt_prim_page_bytes();
+    size_t rounded = (n + page - 1) & ~(page - 1);
+    if (rounded < n)
+        return nomem();
+    return do_valloc(rounded ? rounded : page);
+}
+
+ZT_EXPORT size_t malloc_usable_size(void *p)
+{
+    NOTE_CALLER();
+    return p ? malloc_size(p) : 0;
+}
+
+ZT_EXPORT void cfree(void *p)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+
+ZT_EXPORT void free_sized(void *p, size_t n)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+
+ZT_EXPORT void free_aligned_sized(void *p, size_t align, size_t n)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+
+/* glibc's internal names: what libc itself and some old binaries call. */
+void *__libc_malloc(size_t n) ALIAS(malloc);
+void __libc_free(void *p) ALIAS(free);
+void *__libc_calloc(size_t count, size_t n) ALIAS(calloc);
+void *__libc_realloc(void *p, size_t n) ALIAS(realloc);
+void *__libc_memalign(size_t align, size_t n) ALIAS(memalign);
+void *__libc_valloc(size_t n) ALIAS(valloc);
+void *__libc_pvalloc(size_t n) ALIAS(pvalloc);
+int __posix_memalign(void **out, size_t align, size_t n) ALIAS(posix_memalign);
+
+/* ---- glibc introspection, harmless ------------------------------------------- */
+
+ZT_EXPORT struct mallinfo2 mallinfo2(void)
+{
+    struct mallinfo2 mi;
+    memset(&mi, 0, sizeof mi);
+    malloc_statistics_t s;
+    malloc_zone_statistics(NULL, &s);
+    mi.arena = s.size_allocated;
+    mi.uordblks = s.size_in_use;
+    mi.fordblks = s.size_allocated > s.size_in_use ? s.size_allocated - s.size_in_use : 0;
+    mi.usmblks = s.max_size_in_use;
+    return mi;
+}
+
+ZT_EXPORT struct mallinfo mallinfo(void)
+{
+    struct mallinfo2 m2 = mallinfo2();
+    struct mallinfo mi;
+    memset(&mi, 0, sizeof mi);
+    mi.arena = (int)m2.arena;
+    mi.uordblks = (int)m2.uordblks;
+    mi.fordblks = (int)m2.fordblks;
+    mi.usmblks = (int)m2.usmblks;
+    return mi;
+}
+
+ZT_EXPORT int malloc_trim(size_t pad)
+{
+    return malloc_zone_pressure_relief(NULL, 0) > 0;
+}
+
+ZT_EXPORT void malloc_stats(void)
+{
+    if (ready())
+        zt_registry_print_statistics();
+}
+
+ZT_EXPORT int mallopt(int param, int value) { return 1; }
+
+/* ---- public zonetrace API ------------------------------------------------------- */
+
+ZT_EXPORT int zt_install(void)
+{
+    /* On Linux the exported symbols already are the allocator. */
+    return zt_init() ? 0 : -1;
+}
+
+/* ---- C++ operator new / delete (Itanium mangled names) ------------------------- */
+
+/* libstdc++, when present, supplies the new-handler and std::bad_alloc;
+ * weak references keep C programs free of it. */
+typedef void (*new_handler_t)(void);
+extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void *__cxa_allocate_exception(size_t) __attribute__((weak));
+extern void __cxa_throw(void *, void *, void (*)(void *)) __attribute__((weak, noreturn));
+extern char _ZTISt9bad_alloc[] __attribute__((weak));
+extern char _ZTVSt9bad_alloc[] __attribute__((weak));
+extern void _ZNSt9bad_allocD1Ev(void *) __attribute__((weak));
+
+__attribute__((noreturn, noinline)) static void throw_bad_alloc(size_t n)
+{
+    if (__cxa_allocate_exception && __cxa_throw && _ZTISt9bad_alloc && _ZTVSt9bad_alloc) {
+        void **e = __cxa_allocate_exception(sizeof(void *));
+        e[0] = _ZTVSt9bad_alloc + 2 * sizeof(void *); /* past offset-to-top and typeinfo */
+        __cxa_throw(e, _ZTISt9bad_alloc, _ZNSt9bad_allocD1Ev);
+    }
+    zt_prim_message("operator new(%zu) failed and std::bad_alloc is unavailable", n);
+    zt_prim_abort();
+}
+
+/* The standard's loop: call the new-handler until it gives up (returns no
+ * handler) or the allocation succeeds; then throw unless nothrow. */
+__attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool nothrow)
+{
+    for (;;) {
+        new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+        if (!h)
+            break;
+        h();
+        void *p = align > 16 ? do_memalign(align, n) : do_malloc(n);
+        if (p)
+            return p;
+    }
+    if (nothrow)
+        return NULL;
+    throw_bad_alloc(n);
+}
+
+static inline void *op_new(size_t n, size_t align, bool nothrow)
+{
+    void *p = align > 16 ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n);
+    return likely(p != NULL) ? p : new_failed(n, align, nothrow);
+}
+
+#define NEW(name, ...) ZT_EXPORT void *name(__VA_ARGS__)
+#define DELETE(name, ...) ZT_EXPORT void name(__VA_ARGS__)
+
+NEW(_Znwm, size_t n) { NOTE_CALLER(); return op_new(n, 0, false); }
+NEW(_Znam, size_t n) { NOTE_CALLER(); return op_new(n, 0, false); }
+NEW(_ZnwmRKSt9nothrow_t, size_t n, const void *nt) { NOTE_CALLER(); return op_new(n, 0, true); }
+NEW(_ZnamRKSt9nothrow_t, size_t n, const void *nt) { NOTE_CALLER(); return op_new(n, 0, true); }
+NEW(_ZnwmSt11align_val_t, size_t n, size_t al) { NOTE_CALLER(); return op_new(n, al, false); }
+NEW(_ZnamSt11align_val_t, size_t n, size_t al) { NOTE_CALLER(); return op_new(n, al, false); }
+NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const void *nt)
+{
+    NOTE_CALLER();
+    return op_new(n, al, true);
+}
+NEW(_ZnamSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const void *nt)
+{
+    NOTE_CALLER();
+    return op_new(n, al, true);
+}
+
+DELETE(_ZdlPv, void *p) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdaPv, void *p) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdlPvm, void *p, size_t n) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdaPvm, void *p, size_t n) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdlPvRKSt9nothrow_t, void *p, const void *nt) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdaPvRKSt9nothrow_t, void *p, const void *nt) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdlPvSt11align_val_t, void *p, size_t al) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdaPvSt11align_val_t, void *p, size_t al) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdlPvmSt11align_val_t, void *p, size_t n, size_t al) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdaPvmSt11align_val_t, void *p, size_t n, size_t al) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
+{
+    NOTE_CALLER();
+    do_free(p);
+}

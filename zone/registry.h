@@ -31,4 +31,13 @@ void zt_registry_fork_child(void);
 /* Print per-zone statistics to stderr (ZONETRACE_VERBOSE at exit). */
 void zt_registry_print_statistics(void);
 
+/* libmalloc's free() and realloc() (find the owner, log, dispatch; realloc
+ * of size 0 returns a minimal block and frees ptr). Used by the front ends
+ * on their slow paths (foreign or large pointers, malloc_logger set). */
+void zt_registry_free(void *ptr);
+void *zt_registry_realloc(void *ptr, size_t bytes);
+
+/* The virtual default zone (what malloc_default_zone() returns). */
+malloc_zone_t *zt_registry_virtual_zone(void);
+
 #endif /* ZT_REGISTRY_H */

@@ -56,4 +56,11 @@ extern int zt_initialised; /* 1 once zt_init() completed */
 /* Zone of the process default (zone 0 of the registry). */
 malloc_zone_t *zt_default_zone(void);
 
+/* Bootstrap arena (init.c): a bump allocator in .bss serving the calls made
+ * re-entrantly while zt_init() runs on this thread. Its blocks are never
+ * reused: free() recognises and ignores them. */
+void *zt_bootstrap_malloc(size_t bytes, size_t align_bytes);
+bool zt_bootstrap_contains(const void *p);
+size_t zt_bootstrap_size(const void *p); /* usable bytes of a bootstrap block */
+
 #endif /* ZT_ZONE_H */

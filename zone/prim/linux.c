@@ -22,6 +22,12 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <elf.h>
+#include <stdlib.h>
+#include <link.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <ucontext.h>
 
 extern char **environ;
 
@@ -462,4 +468,235 @@ void zt_prim_message(const char *fmt, ...)
     va_end(ap);
     buf[n++] = '\n';
     zt_prim_write(2, buf, (size_t)n);
+}
+
+/* ---- files, threads, signals, modules (used by the profiler) ------------ */
+
+int zt_prim_file_create(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return fd < 0 ? -errno : fd;
+}
+
+int zt_prim_file_reserve(int fd, uint64_t bytes)
+{
+    int r = posix_fallocate(fd, 0, (off_t)bytes); /* returns the error, errno untouched */
+    if (r == 0)
+        return 0;
+    if (r != EOPNOTSUPP && r != EINVAL)
+        return r;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= bytes)
+        return 0;
+    return ftruncate(fd, (off_t)bytes) == 0 ? 0 : errno;
+}
+
+void *zt_prim_file_map(int fd, uint64_t off, size_t bytes, void *addr)
+{
+    void *p = mmap(addr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | (addr ? MAP_FIXED : 0), fd,
+                   (off_t)off);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int zt_prim_sync(void *addr, size_t bytes, bool wait)
+{
+    return msync(addr, bytes, wait ? MS_SYNC : MS_ASYNC) == 0 ? 0 : errno;
+}
+
+void zt_prim_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    bool ok = cap > 0 && read_small_file(path, buf, cap, &n);
+    if (len)
+        *len = ok ? n : 0;
+    return ok;
+}
+
+void zt_prim_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int zt_prim_thread_start(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256u << 10);
+    int r = pthread_create(&t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return r;
+}
+
+int zt_prim_on_exit(void (*fn)(int status, void *arg), void *arg)
+{
+    return on_exit(fn, arg) == 0 ? 0 : ENOMEM;
+}
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+#define FATAL_COUNT (sizeof fatal_signals / sizeof fatal_signals[0])
+static struct sigaction fatal_previous[FATAL_COUNT];
+static void (*fatal_fn)(const zt_prim_fault_t *f);
+static int fatal_installed;
+
+static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
+{
+    int saved_errno = errno;
+    zt_prim_fault_t f = {sig, si ? si->si_code : 0, si ? (uintptr_t)si->si_addr : 0, 0, 0, 0,
+                         uc_raw};
+#if defined(__x86_64__)
+    if (uc_raw) {
+        ucontext_t *uc = uc_raw;
+        f.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+        f.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+        f.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    }
+#elif defined(__aarch64__)
+    if (uc_raw) {
+        ucontext_t *uc = uc_raw;
+        f.pc = (uintptr_t)uc->uc_mcontext.pc;
+        f.fp = (uintptr_t)uc->uc_mcontext.regs[29];
+        f.sp = (uintptr_t)uc->uc_mcontext.sp;
+    }
+#endif
+    void (*fn)(const zt_prim_fault_t *) = __atomic_load_n(&fatal_fn, __ATOMIC_ACQUIRE);
+    if (fn)
+        fn(&f);
+    for (unsigned i = 0; i < FATAL_COUNT; i++)
+        if (fatal_signals[i] == sig) {
+            struct sigaction prev = fatal_previous[i];
+            if (prev.sa_handler == SIG_IGN && sig != SIGABRT)
+                prev.sa_handler = SIG_DFL; /* a fault cannot be ignored: it would loop */
+            sigaction(sig, &prev, NULL);
+        }
+    /* Sent (kill, raise, abort): deliver again to the previous disposition
+     * once we return. A hardware fault re-executes and faults again. */
+    if (si == NULL || si->si_code <= 0)
+        raise(sig);
+    errno = saved_errno;
+}
+
+bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
+{
+    __atomic_store_n(&fatal_fn, fn, __ATOMIC_RELEASE);
+    if (__atomic_exchange_n(&fatal_installed, 1, __ATOMIC_ACQ_REL))
+        return true;
+    size_t alt_bytes = 64u << 10;
+    void *alt = zt_prim_map(alt_bytes);
+    if (alt) {
+        stack_t ss = {.ss_sp = alt, .ss_size = alt_bytes, .ss_flags = 0};
+        sigaltstack(&ss, NULL);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fatal_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    bool ok = true;
+    for (unsigned i = 0; i < FATAL_COUNT; i++)
+        if (sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0)
+            ok = false;
+    return ok;
+}
+
+struct modules_ctx {
+    int (*cb)(void *ctx, const zt_prim_module_t *m);
+    void *ctx;
+};
+
+static int modules_one(struct dl_phdr_info *info, size_t size, void *raw)
+{
+    struct modules_ctx *mc = raw;
+    zt_prim_module_t m = {info->dlpi_name ? info->dlpi_name : "", 0, 0, info->dlpi_addr, 0, 0,
+                          NULL, 0};
+    uintptr_t lo = UINTPTR_MAX, hi = 0, tlo = UINTPTR_MAX, thi = 0;
+    for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD) {
+            uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+            lo = a < lo ? a : lo;
+            hi = b > hi ? b : hi;
+            if (ph->p_flags & PF_X) {
+                tlo = a < tlo ? a : tlo;
+                thi = b > thi ? b : thi;
+            }
+        } else if (ph->p_type == PT_NOTE && m.build_id == NULL) {
+            /* Notes: 4-byte namesz, descsz, type, then name and desc padded to 4. */
+            const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+            const uint8_t *end = p + ph->p_memsz;
+            while (p + 12 <= end) {
+                uint32_t namesz, descsz, type;
+                memcpy(&namesz, p, 4);
+                memcpy(&descsz, p + 4, 4);
+                memcpy(&type, p + 8, 4);
+                const uint8_t *name = p + 12;
+                const uint8_t *desc = name + ((namesz + 3u) & ~3u);
+                const uint8_t *next = desc + ((descsz + 3u) & ~3u);
+                if (next > end || next < p)
+                    break;
+                if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                    m.build_id = desc;
+                    m.build_id_len = descsz > 20 ? 20 : descsz;
+                    break;
+                }
+                p = next;
+            }
+        }
+    }
+    if (hi == 0)
+        return 0;
+    m.base = lo;
+    m.bytes = hi - lo;
+    m.text_lo = thi ? tlo : 0;
+    m.text_hi = thi;
+    return mc->cb(mc->ctx, &m);
+}
+
+void zt_prim_modules(int (*cb)(void *ctx, const zt_prim_module_t *m), void *ctx)
+{
+    struct modules_ctx mc = {cb, ctx};
+    dl_iterate_phdr(modules_one, &mc);
+}
+
+static int generation_one(struct dl_phdr_info *info, size_t size, void *raw)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        *(uint64_t *)raw = (uint64_t)info->dlpi_adds + (uint64_t)info->dlpi_subs;
+    return 1; /* the counters are global: the first module is enough */
+}
+
+uint64_t zt_prim_modules_generation(void)
+{
+    uint64_t g = 0;
+    dl_iterate_phdr(generation_one, &g);
+    return g;
+}
+
+bool zt_prim_pid_alive(int pid)
+{
+    if (pid <= 0)
+        return false;
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+bool zt_prim_exe_path(char *buf, size_t cap)
+{
+    if (cap == 0)
+        return false;
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n <= 0) {
+        buf[0] = 0;
+        return false;
+    }
+    buf[n] = 0;
+    return true;
 }

@@ -157,4 +157,78 @@ int zt_prim_snprintf(char *buf, size_t cap, const char *fmt, ...)
 /* Print "zonetrace: <message>\n" to stderr (formatted as above, <= 1 KiB). */
 void zt_prim_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- files, threads, signals, modules (used by the profiler) ------------ */
+
+/* Create or truncate `path` for reading and writing (mode 0644, close-on-
+ * exec). Returns the descriptor, or -errno. */
+int zt_prim_file_create(const char *path);
+
+/* Make the file at least `bytes` long with its blocks allocated, so that
+ * stores through a shared mapping can never SIGBUS on a full disk
+ * (fallocate; ftruncate where the file system has no fallocate). 0 or errno. */
+int zt_prim_file_reserve(int fd, uint64_t bytes);
+
+/* Map [off, off+bytes) of fd shared read/write; at exactly `addr` (which must
+ * lie in a reservation the caller owns) or anywhere when addr is NULL.
+ * NULL on failure. Unmap with zt_prim_unmap. */
+void *zt_prim_file_map(int fd, uint64_t off, size_t bytes, void *addr);
+
+/* Flush a shared file mapping to its file (wait: synchronously). */
+int zt_prim_sync(void *addr, size_t bytes, bool wait);
+
+void zt_prim_close(int fd);
+
+/* Read a small file (at most cap-1 bytes, e.g. /proc or /sys) into buf,
+ * NUL-terminated. False if it cannot be read or is empty. */
+bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len);
+
+/* Sleep for `ns` nanoseconds (restarted on signals). */
+void zt_prim_sleep_ns(uint64_t ns);
+
+/* Start a detached helper thread. May allocate (pthread_create): never call
+ * from inside malloc. 0 or errno. */
+int zt_prim_thread_start(void *(*fn)(void *), void *arg);
+
+/* Register fn(exit status, arg) to run at exit() (on_exit). 0 or errno. */
+int zt_prim_on_exit(void (*fn)(int status, void *arg), void *arg);
+
+/* A synchronous fatal signal or abort, as seen by zt_prim_fatal_handlers. */
+typedef struct zt_prim_fault {
+    int signal, si_code;
+    uintptr_t addr;         /* si_addr */
+    uintptr_t pc, fp, sp;   /* interrupted context (0 = unknown) */
+    void *ucontext;         /* the platform ucontext_t */
+} zt_prim_fault_t;
+
+/* Install fn for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT (on an
+ * alternate stack for the calling thread, so stack overflows are seen).
+ * After fn returns, the previous disposition is restored and the signal is
+ * re-raised (a fault re-executes the faulting instruction). Idempotent. */
+bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f));
+
+/* A loaded module, as given to a zt_prim_modules callback (valid only
+ * during the callback). */
+typedef struct zt_prim_module {
+    const char *path;             /* "" for the main program */
+    uintptr_t base, bytes;        /* lowest PT_LOAD address, extent */
+    uintptr_t bias;               /* load bias */
+    uintptr_t text_lo, text_hi;   /* extent of the executable PT_LOAD segments */
+    const uint8_t *build_id;      /* GNU build id, NULL if none */
+    unsigned build_id_len;
+} zt_prim_module_t;
+
+/* Visit the loaded modules (dl_iterate_phdr; may take the loader's lock,
+ * allocates nothing itself). A non-zero return from cb stops the walk. */
+void zt_prim_modules(int (*cb)(void *ctx, const zt_prim_module_t *m), void *ctx);
+
+/* Changes whenever modules are loaded or unloaded (dlpi_adds + dlpi_subs). */
+uint64_t zt_prim_modules_generation(void);
+
+/* True if a process with this pid exists (kill(pid, 0) != ESRCH). */
+bool zt_prim_pid_alive(int pid);
+
+/* Absolute path of the running executable (/proc/self/exe), NUL-terminated;
+ * false if unknown. */
+bool zt_prim_exe_path(char *buf, size_t cap);
+
 #endif /* ZT_PRIM_H */

@@ -1,0 +1,194 @@
+/* ----------------------------------------------------------------------------
+ * capture.c — call-stack capture for the profiler.
+ *
+ * Two unwinders (ZONETRACE_UNWIND):
+ *  - fp: follow the frame-pointer chain, reading only inside the current
+ *    thread's stack, so a garbage rbp (code built without frame pointers)
+ *    ends the walk instead of faulting. ~1 ns per frame.
+ *  - libunwind: unw_backtrace with per-thread caching; correct through
+ *    system libraries built without frame pointers (the Linux default).
+ * The allocator's own leading frames are skipped by address: our module's
+ * executable range is found once with dl_iterate_phdr on the address of a
+ * local function (when we are the main program, as in a static link, a
+ * fixed count is skipped instead).
+ * -------------------------------------------------------------------------- */
+#include "internal.h"
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+extern void *__libc_stack_end; /* glibc: the initial stack pointer of the main thread */
+
+static enum zt_unwind unwind_how = ZT_UNWIND_FP;
+static uintptr_t own_lo, own_hi; /* our text; 0,0 when we are the main program */
+static int capture_ready;
+
+static __thread uintptr_t tls_stack_lo, tls_stack_hi;
+static __thread int tls_stack_known; /* 0 unknown, 1 known, -1 unavailable */
+
+struct own_find {
+    uintptr_t pc;
+    bool found, is_main;
+    uintptr_t lo, hi;
+};
+
+static int own_module_cb(void *ctx, const zt_prim_module_t *m)
+{
+    struct own_find *of = ctx;
+    if (of->pc >= m->base && of->pc < m->base + m->bytes) {
+        of->found = true;
+        of->is_main = m->path[0] == 0;
+        of->lo = m->text_lo;
+        of->hi = m->text_hi;
+        return 1;
+    }
+    return 0;
+}
+
+void zt_capture_init(enum zt_unwind how)
+{
+    unwind_how = how;
+    if (__atomic_load_n(&capture_ready, __ATOMIC_ACQUIRE))
+        return;
+    struct own_find of = {(uintptr_t)&zt_capture_init, false, false, 0, 0};
+    zt_prim_modules(own_module_cb, &of);
+    if (of.found && !of.is_main) {
+        own_lo = of.lo;
+        own_hi = of.hi;
+    }
+    if (how == ZT_UNWIND_LIBUNWIND)
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    __atomic_store_n(&capture_ready, 1, __ATOMIC_RELEASE);
+}
+
+bool zt_capture_pc_is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
+
+bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+    if (zt_likely(tls_stack_known == 1)) {
+        *lo = tls_stack_lo;
+        *hi = tls_stack_hi;
+        return true;
+    }
+    if (tls_stack_known < 0)
+        return false;
+    uintptr_t l = 0, h = 0;
+    bool ok;
+    if (zt_prim_tid() == zt_prim_pid()) {
+        /* Main thread: pthread_getattr_np would read /proc/self/maps with
+         * stdio (malloc). Every frame of main lies below the initial stack
+         * pointer; the page holding it is mapped. */
+        size_t page = zt_prim_page_bytes();
+        h = ((uintptr_t)__libc_stack_end + page - 1) & ~(uintptr_t)(page - 1);
+        l = 0; /* the walk uses the current frame as its lower bound */
+        ok = __libc_stack_end != NULL;
+    } else {
+        ok = zt_prim_thread_stack(&l, &h);
+    }
+    if (!ok) {
+        tls_stack_known = -1;
+        return false;
+    }
+    tls_stack_lo = l;
+    tls_stack_hi = h;
+    tls_stack_known = 1;
+    *lo = l;
+    *hi = h;
+    return true;
+}
+
+/* Reads fp[0] (caller's frame) and fp[1] (return address). The chain must
+ * climb strictly, stay 16-byte aligned (x86_64 and arm64 ABIs) and inside
+ * [lo, hi). */
+unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t lo,
+                            uintptr_t hi)
+{
+    unsigned n = 0;
+    while (n < max) {
+        if (fp < lo || hi < 2 * sizeof(uintptr_t) || fp > hi - 2 * sizeof(uintptr_t) || (fp & 15))
+            break;
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        uintptr_t next = frame[0], ra = frame[1];
+        if (ra < 4096)
+            break;
+        pcs[n++] = ra;
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+    return n;
+}
+
+static unsigned capture_fp(uint64_t *pcs, unsigned max)
+{
+    uintptr_t lo, hi;
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    if (!zt_capture_stack_bounds(&lo, &hi))
+        return 0;
+    if (lo == 0 || fp > lo)
+        lo = fp; /* frames above us only */
+    return zt_capture_fp_walk(pcs, max, fp, lo, hi);
+}
+
+__attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip)
+{
+    uint64_t buf[ZT_REC_MAX_FRAMES + 48];
+    unsigned want = max + skip + 16; /* room for the allocator's frames */
+    if (want > sizeof buf / sizeof buf[0])
+        want = sizeof buf / sizeof buf[0];
+    unsigned n;
+    if (unwind_how == ZT_UNWIND_LIBUNWIND) {
+        int r = unw_backtrace((void **)buf, (int)want);
+        n = r > 0 ? (unsigned)r : 0;
+        /* unw_backtrace's first entry is its caller (us): skip it as the
+         * fp walk does (the fp walk starts at our caller's return address). */
+        if (n > 0) {
+            for (unsigned i = 1; i < n; i++)
+                buf[i - 1] = buf[i];
+            n--;
+        }
+    } else {
+        n = capture_fp(buf, want);
+    }
+    unsigned first = skip < n ? skip : n;
+    if (own_hi)
+        while (first < n && zt_capture_pc_is_own((uintptr_t)buf[first]))
+            first++;
+    unsigned out = n - first;
+    if (out > max)
+        out = max;
+    for (unsigned i = 0; i < out; i++)
+        pcs[i] = buf[first + i];
+    return out;
+}
+
+unsigned zt_capture_fault(const zt_prim_fault_t *f, uint64_t *pcs, unsigned max)
+{
+    if (max == 0)
+        return 0;
+    unsigned n = 0;
+    if (unwind_how == ZT_UNWIND_LIBUNWIND && f->pc) {
+        /* libunwind steps through the signal frame; keep what follows the
+         * interrupted pc. */
+        uint64_t buf[ZT_REC_MAX_FRAMES + 16];
+        int r = unw_backtrace((void **)buf, (int)(sizeof buf / sizeof buf[0]));
+        for (int i = 0; i < r; i++)
+            if (buf[i] == f->pc || buf[i] == f->pc + 1) {
+                for (int j = i; j < r && n < max; j++)
+                    pcs[n++] = buf[j];
+                break;
+            }
+        if (n > 1)
+            return n;
+        n = 0;
+    }
+    if (f->pc)
+        pcs[n++] = f->pc;
+    uintptr_t lo, hi;
+    if (f->fp && zt_capture_stack_bounds(&lo, &hi)) {
+        if (lo == 0 || (f->sp && f->sp > lo))
+            lo = f->sp ? f->sp : f->fp;
+        n += zt_capture_fp_walk(pcs + n, max - n, f->fp, lo, hi);
+    }
+    return n;
+}

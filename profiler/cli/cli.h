@@ -1,0 +1,30 @@
+/* ----------------------------------------------------------------------------
+ * cli.h — the subcommands of the zonetrace CLI, shared between main.c
+ * (report, profiles, options, dispatch) and cmd_run.c (run, demo). Every
+ * failure is one line on stderr, "zonetrace: ...", and a non-zero status:
+ * ZT_CLI_EXIT_USAGE for bad arguments and unreadable or damaged records.
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_CLI_H
+#define ZT_CLI_H
+
+#include "report.h"
+
+#define ZT_CLI_EXIT_USAGE 2
+
+/* Print "zonetrace: <fmt>\n" on stderr. */
+void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* `zonetrace run ...` (argv[0] is "run"). Returns the exit status. */
+int zt_cli_run(int argc, char **argv);
+
+/* `zonetrace demo`. */
+int zt_cli_demo(int argc, char **argv);
+
+/* Read `path` and write one report to `out_path` (NULL or "-": stdout).
+ * Returns 0 or ZT_CLI_EXIT_USAGE after one error line. */
+int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char *out_path);
+
+/* Directory of the running zonetrace executable (readlink /proc/self/exe). */
+const char *zt_cli_exe_dir(void);
+
+#endif /* ZT_CLI_H */

@@ -1,0 +1,593 @@
+/* ----------------------------------------------------------------------------
+ * reader.c — reads and validates a record file (profiler/record_format.h)
+ * into the reports' model (model.h).
+ *
+ * The file comes from a process that may have been killed mid-write, or
+ * from anywhere: every offset, count and length is checked against the
+ * buffer before it is used, every record is copied out with memcpy (no
+ * unaligned or out-of-bounds reads), and the first problem is reported as
+ * one line "NAME: what is wrong". A libFuzzer target (fuzz_reader.c) keeps
+ * it honest.
+ * -------------------------------------------------------------------------- */
+#include "model.h"
+#include "record_format.h"
+#include "prim/prim.h"
+#include "options.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct rd {
+    const uint8_t *buf;
+    uint64_t len;   /* bytes in the buffer */
+    uint64_t lim;   /* end of valid data (used_bytes) */
+    const char *name;
+    char *err;
+    size_t errcap;
+    bool failed;
+} rd_t;
+
+__attribute__((format(printf, 2, 3))) static bool fail(rd_t *r, const char *fmt, ...)
+{
+    if (r->failed)
+        return false;
+    r->failed = true;
+    if (r->err && r->errcap) {
+        int n = snprintf(r->err, r->errcap, "%s: ", r->name);
+        if (n < 0)
+            n = 0;
+        if ((size_t)n < r->errcap) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(r->err + n, r->errcap - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return false;
+}
+
+/* [off, off+bytes) inside the valid data, 8-byte aligned, no overflow. */
+static bool in_range(const rd_t *r, uint64_t off, uint64_t bytes)
+{
+    return off >= sizeof(zt_rec_header_t) && (off & 7) == 0 && off <= r->lim &&
+           bytes <= r->lim - off;
+}
+
+static bool check_range(rd_t *r, uint64_t off, uint64_t bytes, const char *what)
+{
+    if (in_range(r, off, bytes))
+        return true;
+    if (off <= r->lim && off >= sizeof(zt_rec_header_t) && bytes > r->lim - off)
+        return fail(r, "truncated or damaged: %s at byte %llu needs %llu bytes but the data "
+                       "ends at byte %llu",
+                    what, (unsigned long long)off, (unsigned long long)bytes,
+                    (unsigned long long)r->lim);
+    return fail(r, "damaged: %s offset %llu is outside the file (%llu bytes)", what,
+                (unsigned long long)off, (unsigned long long)r->lim);
+}
+
+static char *dup_bounded(rd_t *r, const char *s, size_t cap, const char *what)
+{
+    size_t n = strnlen(s, cap);
+    if (n == cap) {
+        fail(r, "damaged: %s is not terminated", what);
+        return NULL;
+    }
+    char *d = malloc(n + 1);
+    if (!d) {
+        fail(r, "out of memory");
+        return NULL;
+    }
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+/* Section header at off with records of rec_bytes; returns the payload
+ * offset and count. */
+static bool section(rd_t *r, uint64_t off, uint32_t type, size_t rec_bytes, const char *what,
+                    zt_rec_section_t *out)
+{
+    if (!check_range(r, off, sizeof(zt_rec_section_t), what))
+        return false;
+    memcpy(out, r->buf + off, sizeof *out);
+    if (out->magic != ZT_REC_SEC_MAGIC || out->type != type)
+        return fail(r, "damaged: %s at byte %llu has a bad section header", what,
+                    (unsigned long long)off);
+    if (out->bytes < sizeof(zt_rec_section_t) || !check_range(r, off, out->bytes, what))
+        return r->failed ? false : fail(r, "damaged: %s has a bad length", what);
+    uint64_t need;
+    if (!mul_ok(out->count, rec_bytes, &need) || need > out->bytes - sizeof(zt_rec_section_t))
+        return fail(r, "damaged: %s claims %llu records in %llu bytes", what,
+                    (unsigned long long)out->count, (unsigned long long)out->bytes);
+    return true;
+}
+
+/* count NUL-terminated strings from a strings section. */
+static char **strings(rd_t *r, uint64_t off, unsigned *count_out, const char *what)
+{
+    zt_rec_section_t sh;
+    if (!section(r, off, ZT_REC_SEC_STRINGS, 0, what, &sh))
+        return NULL;
+    if (sh.count > 1u << 20)
+        return fail(r, "damaged: %s has %llu strings", what, (unsigned long long)sh.count),
+               NULL;
+    const char *p = (const char *)r->buf + off + sizeof sh;
+    const char *end = (const char *)r->buf + off + sh.bytes;
+    char **v = calloc(sh.count + 1, sizeof *v);
+    if (!v)
+        return fail(r, "out of memory"), NULL;
+    for (uint64_t i = 0; i < sh.count; i++) {
+        size_t n = strnlen(p, (size_t)(end - p));
+        if (p + n >= end) {
+            for (uint64_t j = 0; j < i; j++)
+                free(v[j]);
+            free(v);
+            return fail(r, "damaged: %s string %llu is not terminated", what,
+                        (unsigned long long)i),
+                   NULL;
+        }
+        v[i] = strndup(p, n);
+        p += n + 1;
+    }
+    *count_out = (unsigned)sh.count;
+    return v;
+}
+
+static void counters_from(zt_m_counters_t *m, const zt_rec_counters_t *c, bool sampled)
+{
+    uint64_t tb = c->total_blocks, fb = c->freed_blocks;
+    if (sampled) { /* blocks are Q16 fixed point in sample mode */
+        tb = (tb + 32768) >> 16;
+        fb = (fb + 32768) >> 16;
+    }
+    m->total_blocks = tb;
+    m->total_bytes = c->total_bytes;
+    m->live_blocks = tb > fb ? tb - fb : 0;
+    m->live_bytes = c->total_bytes > c->freed_bytes ? c->total_bytes - c->freed_bytes : 0;
+    m->peak_bytes = c->peak_bytes > m->live_bytes ? c->peak_bytes : m->live_bytes;
+}
+
+/* Offset of dense index i in a chunk directory (0 = chunk absent). */
+static bool chunk_at(rd_t *r, const uint64_t *dir, uint64_t index, size_t rec_bytes,
+                     const char *what, uint64_t *off_out)
+{
+    uint64_t within;
+    unsigned k = zt_rec_chunk_of(index, &within);
+    *off_out = 0;
+    if (k >= ZT_REC_MAX_CHUNKS)
+        return fail(r, "damaged: %s index %llu out of range", what, (unsigned long long)index);
+    if (dir[k] == 0)
+        return true;
+    if (!check_range(r, dir[k], zt_rec_chunk_cap(k) * rec_bytes, what))
+        return false;
+    *off_out = dir[k] + within * rec_bytes;
+    return true;
+}
+
+static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
+{
+    bool sampled = h->stacks_mode == 2; /* ZT_STACKS_SAMPLE */
+
+    m->version = h->version;
+    m->pid = h->pid;
+    m->stacks_mode = h->stacks_mode;
+    m->sample_bytes = h->sample_bytes;
+    m->depth = h->depth;
+    m->page_bytes = h->page_bytes;
+    m->start_wall_ns = h->start_wall_ns;
+    m->ram_bytes = h->ram_bytes;
+    m->va_limit_bytes = h->va_limit_bytes;
+    m->va_used_bytes = h->va_used_bytes;
+    m->va_peak_bytes = h->va_peak_bytes;
+    m->largest_free_bytes = h->largest_free_bytes;
+    m->largest_aligned_1m_bytes = h->largest_aligned_1m_bytes;
+    m->largest_aligned_8m_bytes = h->largest_aligned_8m_bytes;
+    m->cgroup_limit_bytes = h->cgroup_limit_bytes;
+    m->peak_rss_bytes = h->peak_rss_bytes;
+    if (!(m->exe = dup_bounded(r, h->exe, sizeof h->exe, "executable path")) ||
+        !(m->device = dup_bounded(r, h->device, sizeof h->device, "device name")) ||
+        !(m->unwind = dup_bounded(r, h->unwind, sizeof h->unwind, "unwinder name")))
+        return false;
+
+    if (h->argv_off) {
+        m->argv = strings(r, h->argv_off, &m->argc, "argv");
+        if (!m->argv)
+            return false;
+    }
+    if (h->options_off) {
+        unsigned n = 0;
+        char **v = strings(r, h->options_off, &n, "options");
+        if (!v)
+            return false;
+        m->options = n ? v[0] : strdup("");
+        for (unsigned i = 1; i < n; i++)
+            free(v[i]);
+        free(v);
+    } else {
+        m->options = strdup("");
+    }
+
+    /* termination */
+    const zt_rec_term_t *t = &h->term;
+    m->term.state = t->state;
+    m->term.exit_code = t->exit_code;
+    m->term.signal = t->signal;
+    m->term.si_code = t->si_code;
+    m->term.fault_addr = t->fault_addr;
+    m->term.fault_stack_id = t->fault_stack_id;
+    m->term.end_wall_ns = t->end_wall_ns;
+    m->term.last_heartbeat_ns = h->heartbeat_wall_ns;
+    if (t->state == ZT_REC_RUNNING) {
+        bool alive = zt_prim_pid_alive(h->pid);
+        uint64_t now = zt_prim_wall_ns();
+        uint64_t stale_ns = (uint64_t)h->monitor_ms * 50 * 1000000u;
+        if (stale_ns < 5000000000ull)
+            stale_ns = 5000000000ull;
+        bool stale = h->monitor_ms && now > h->heartbeat_wall_ns &&
+                     now - h->heartbeat_wall_ns > stale_ns;
+        m->term.killed = !alive || stale;
+        m->term.still_running = !m->term.killed;
+    }
+    uint64_t end = t->state != ZT_REC_RUNNING && t->end_wall_ns ? t->end_wall_ns
+                                                                 : h->heartbeat_wall_ns;
+    m->duration_ns = end > h->start_wall_ns ? end - h->start_wall_ns : 0;
+
+    /* modules */
+    if (h->modules_off) {
+        zt_rec_section_t sh;
+        if (!section(r, h->modules_off, ZT_REC_SEC_MODULES, sizeof(zt_rec_module_t), "modules",
+                     &sh))
+            return false;
+        m->modules = calloc(sh.count ? sh.count : 1, sizeof *m->modules);
+        if (!m->modules)
+            return fail(r, "out of memory");
+        for (uint64_t i = 0; i < sh.count; i++) {
+            zt_rec_module_t rm;
+            memcpy(&rm, r->buf + h->modules_off + sizeof sh + i * sizeof rm, sizeof rm);
+            if (rm.build_id_len > 20 || (uint64_t)rm.path_off + rm.path_len + 1 > sh.bytes ||
+                rm.path_off < sizeof sh)
+                return fail(r, "damaged: module %llu", (unsigned long long)i);
+            const char *p = (const char *)r->buf + h->modules_off + rm.path_off;
+            if (p[rm.path_len] != 0 || strnlen(p, rm.path_len) != rm.path_len)
+                return fail(r, "damaged: module %llu path", (unsigned long long)i);
+            zt_m_module_t *mm = &m->modules[m->nmodules++];
+            mm->path = strndup(p, rm.path_len);
+            mm->base = rm.base;
+            mm->bytes = rm.bytes;
+            mm->bias = rm.bias;
+            memcpy(mm->build_id, rm.build_id, sizeof mm->build_id);
+            mm->build_id_len = rm.build_id_len;
+        }
+    }
+
+    /* zones */
+    m->nzones = h->nzones;
+    m->zones = calloc(h->nzones ? h->nzones : 1, sizeof *m->zones);
+    if (!m->zones)
+        return fail(r, "out of memory");
+    for (unsigned z = 0; z < h->nzones; z++) {
+        const zt_rec_zone_t *rz = &h->zones[z];
+        zt_m_zone_t *mz = &m->zones[z];
+        if (!(mz->name = dup_bounded(r, rz->name, sizeof rz->name, "zone name")))
+            return false;
+        mz->address = rz->address;
+        zt_rec_counters_t sum = {0, 0, 0, 0, 0};
+        if (rz->classes_off) {
+            if (!check_range(r, rz->classes_off, ZT_REC_CLASSES * sizeof(zt_rec_counters_t),
+                             "zone class counters"))
+                return false;
+            mz->classes = calloc(ZT_REC_CLASSES, sizeof *mz->classes);
+            if (!mz->classes)
+                return fail(r, "out of memory");
+            for (unsigned c = 0; c < ZT_REC_CLASSES; c++) {
+                zt_rec_counters_t rc;
+                memcpy(&rc, r->buf + rz->classes_off + c * sizeof rc, sizeof rc);
+                sum.total_blocks += rc.total_blocks;
+                sum.total_bytes += rc.total_bytes;
+                sum.freed_blocks += rc.freed_blocks;
+                sum.freed_bytes += rc.freed_bytes;
+                if (rc.total_blocks == 0)
+                    continue;
+                zt_m_class_t *mc = &mz->classes[mz->nclasses++];
+                mc->cls = c;
+                counters_from(&mc->c, &rc, sampled);
+            }
+        }
+        sum.peak_bytes = rz->total.peak_bytes;
+        counters_from(&mz->c, &sum, sampled);
+        mz->c.va_bytes = rz->va_bytes;
+    }
+
+    /* stacks: the last id's chunk must exist, which bounds nstacks by the file size */
+    if (h->nstacks) {
+        uint64_t off;
+        if (!chunk_at(r, h->stack_chunks_off, h->nstacks - 1, sizeof(zt_rec_stack_t),
+                      "stack table", &off))
+            return false;
+        if (off == 0)
+            return fail(r, "damaged: %u stacks but the stack table is shorter", h->nstacks);
+    }
+    m->nstacks = h->nstacks;
+    m->stacks = calloc(h->nstacks ? h->nstacks : 1, sizeof *m->stacks);
+    if (!m->stacks)
+        return fail(r, "out of memory");
+    for (uint32_t id = 1; id <= h->nstacks; id++) {
+        uint64_t off;
+        if (!chunk_at(r, h->stack_chunks_off, id - 1, sizeof(zt_rec_stack_t), "stack table",
+                      &off))
+            return false;
+        if (off == 0)
+            return fail(r, "damaged: stack %u has no table entry", id);
+        zt_rec_stack_t e;
+        memcpy(&e, r->buf + off, sizeof e);
+        if (e.ready != 1 || e.nframes == 0 || e.nframes > ZT_REC_MAX_FRAMES)
+            return fail(r, "damaged: stack %u has %u frames", id, e.nframes);
+        if (!check_range(r, e.frames_off, (uint64_t)e.nframes * 8, "stack frames"))
+            return false;
+        zt_m_stack_t *ms = &m->stacks[id - 1];
+        ms->id = id;
+        ms->nframes = e.nframes;
+        ms->pcs = malloc(e.nframes * sizeof *ms->pcs);
+        ms->per_zone = calloc(h->nzones ? h->nzones : 1, sizeof *ms->per_zone);
+        if (!ms->pcs || !ms->per_zone)
+            return fail(r, "out of memory");
+        memcpy(ms->pcs, r->buf + e.frames_off, e.nframes * sizeof *ms->pcs);
+        counters_from(&ms->total, &e.total, sampled);
+        for (unsigned z = 0; z < h->nzones; z++) {
+            if (!chunk_at(r, h->zones[z].stack_chunks_off, id - 1, sizeof(zt_rec_counters_t),
+                          "zone stack counters", &off))
+                return false;
+            if (off) {
+                zt_rec_counters_t rc;
+                memcpy(&rc, r->buf + off, sizeof rc);
+                counters_from(&ms->per_zone[z], &rc, sampled);
+            }
+        }
+    }
+    if (t->fault_stack_id > h->nstacks)
+        return fail(r, "damaged: fault stack %u beyond the %u stacks", t->fault_stack_id,
+                    h->nstacks);
+
+    /* address-space charges */
+    if (h->charges_off) {
+        zt_rec_section_t sh;
+        if (!section(r, h->charges_off, ZT_REC_SEC_CHARGES, sizeof(zt_rec_charge_t), "charges",
+                     &sh))
+            return false;
+        for (uint64_t i = 0; i < sh.count; i++) {
+            zt_rec_charge_t c;
+            memcpy(&c, r->buf + h->charges_off + sizeof sh + i * sizeof c, sizeof c);
+            if (c.stack_id == 0 || c.stack_id > h->nstacks || c.zone >= h->nzones)
+                return fail(r, "damaged: charge %llu names stack %u zone %u",
+                            (unsigned long long)i, c.stack_id, c.zone);
+            m->stacks[c.stack_id - 1].total.va_bytes += c.va_bytes;
+            m->stacks[c.stack_id - 1].per_zone[c.zone].va_bytes += c.va_bytes;
+        }
+    }
+
+    /* regions */
+    if (h->regions_off) {
+        zt_rec_section_t sh;
+        if (!section(r, h->regions_off, ZT_REC_SEC_REGIONS, sizeof(zt_rec_region_t), "regions",
+                     &sh))
+            return false;
+        m->regions = calloc(sh.count ? sh.count : 1, sizeof *m->regions);
+        if (!m->regions)
+            return fail(r, "out of memory");
+        for (uint64_t i = 0; i < sh.count; i++) {
+            zt_rec_region_t g;
+            memcpy(&g, r->buf + h->regions_off + sizeof sh + i * sizeof g, sizeof g);
+            if (g.kind < 0 || g.kind > 4 || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
+                g.top_stack > h->nstacks)
+                return fail(r, "damaged: region %llu", (unsigned long long)i);
+            m->regions[m->nregions++] = (zt_m_region_t){g.base, g.bytes, g.kind, g.zone,
+                                                        g.used_bytes, g.top_stack};
+        }
+    }
+
+    /* address-space map */
+    if (h->va_runs_off) {
+        zt_rec_section_t sh;
+        if (!section(r, h->va_runs_off, ZT_REC_SEC_VA_RUNS, sizeof(zt_rec_va_run_t),
+                     "address-space map", &sh))
+            return false;
+        m->va_runs = calloc(sh.count ? sh.count : 1, sizeof *m->va_runs);
+        if (!m->va_runs)
+            return fail(r, "out of memory");
+        for (uint64_t i = 0; i < sh.count; i++) {
+            zt_rec_va_run_t v;
+            memcpy(&v, r->buf + h->va_runs_off + sizeof sh + i * sizeof v, sizeof v);
+            if (v.kind < -1 || v.kind > 4)
+                return fail(r, "damaged: address-space run %llu", (unsigned long long)i);
+            m->va_runs[m->nva_runs++] = (zt_m_va_run_t){v.base, v.bytes, v.kind, v.window};
+        }
+    }
+
+    /* events */
+    if (h->events_off) {
+        uint64_t bytes;
+        if (h->events_cap == 0 || h->events_cap > (1u << 24) ||
+            !mul_ok(h->events_cap, sizeof(zt_rec_event_t), &bytes))
+            return fail(r, "damaged: event ring of %llu slots",
+                        (unsigned long long)h->events_cap);
+        if (!check_range(r, h->events_off, bytes, "event ring"))
+            return false;
+        uint64_t head = h->events_head;
+        uint64_t first = head > h->events_cap ? head - h->events_cap + 1 : 1;
+        m->events_lost = first - 1;
+        uint64_t n = head >= first ? head - first + 1 : 0;
+        m->events = calloc(n ? n : 1, sizeof *m->events);
+        if (!m->events)
+            return fail(r, "out of memory");
+        for (uint64_t s = first; s <= head && s != 0; s++) {
+            zt_rec_event_t e;
+            memcpy(&e, r->buf + h->events_off + ((s - 1) % h->events_cap) * sizeof e, sizeof e);
+            if (e.seq != s)
+                continue; /* being written when the process stopped */
+            if (e.type == 0 || e.type > 8 || e.zone < -1 || e.zone >= (int32_t)h->nzones ||
+                e.stack_id > h->nstacks)
+                return fail(r, "damaged: event %llu", (unsigned long long)s);
+            m->events[m->nevents++] = (zt_m_event_t){
+                e.time_ns, e.type, e.cls, e.kind, e.stack_id, e.zone, e.size, e.align,
+                e.va_used, e.va_limit, e.largest_free, e.largest_aligned, e.value};
+        }
+    }
+
+    /* timeline */
+    if (h->timeline_off) {
+        uint64_t bytes;
+        if (h->timeline_cap > (1u << 24) || h->timeline_count > h->timeline_cap ||
+            !mul_ok(h->timeline_cap, sizeof(zt_rec_sample_t), &bytes))
+            return fail(r, "damaged: timeline of %llu/%llu samples",
+                        (unsigned long long)h->timeline_count,
+                        (unsigned long long)h->timeline_cap);
+        if (!check_range(r, h->timeline_off, bytes, "timeline"))
+            return false;
+        m->timeline = calloc(h->timeline_count ? h->timeline_count : 1, sizeof *m->timeline);
+        if (!m->timeline)
+            return fail(r, "out of memory");
+        for (uint64_t i = 0; i < h->timeline_count; i++) {
+            zt_rec_sample_t s;
+            memcpy(&s, r->buf + h->timeline_off + i * sizeof s, sizeof s);
+            m->timeline[m->ntimeline++] = (zt_m_sample_t){s.time_ns, s.rss_bytes, s.anon_bytes,
+                                                          s.va_used_bytes, s.live_bytes};
+        }
+    }
+    return true;
+}
+
+bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_model_t *m, char *err,
+                          size_t errcap)
+{
+    memset(m, 0, sizeof *m);
+    rd_t r = {buf, len, 0, name ? name : "record", err, errcap, false};
+    if (err && errcap)
+        err[0] = 0;
+    if (len == 0)
+        return fail(&r, "empty file (0 bytes): the process wrote no record");
+    if (len < 16 || memcmp(buf, ZT_REC_MAGIC, 8) != 0)
+        return fail(&r, "not a zonetrace record (bad magic)");
+    uint32_t version;
+    memcpy(&version, (const uint8_t *)buf + 8, 4);
+    if (version != ZT_REC_VERSION)
+        return fail(&r, "unsupported record version %u (this zonetrace reads version %u)",
+                    version, ZT_REC_VERSION);
+    if (len < sizeof(zt_rec_header_t))
+        return fail(&r, "truncated: the header needs %zu bytes but the file has %zu",
+                    sizeof(zt_rec_header_t), len);
+    zt_rec_header_t *h = malloc(sizeof *h);
+    if (!h)
+        return fail(&r, "out of memory");
+    memcpy(h, buf, sizeof *h);
+    bool ok = false;
+    if (h->endian != ZT_REC_ENDIAN || h->header_bytes != sizeof(zt_rec_header_t))
+        fail(&r, "damaged: bad header (byte order or header size)");
+    else if (h->used_bytes > len || h->file_bytes > len)
+        fail(&r, "truncated: data ends at byte %llu but the file has %zu bytes",
+             (unsigned long long)(h->file_bytes > h->used_bytes ? h->file_bytes : h->used_bytes),
+             len);
+    else if (h->used_bytes < sizeof(zt_rec_header_t) || h->used_bytes > h->file_bytes)
+        fail(&r, "damaged: bad data length %llu", (unsigned long long)h->used_bytes);
+    else if (h->pid <= 0)
+        fail(&r, "damaged: bad pid %d", h->pid);
+    else if (h->nzones > ZT_REC_MAX_ZONES)
+        fail(&r, "damaged: %u zones (at most %u)", h->nzones, ZT_REC_MAX_ZONES);
+    else if (h->term.state < 0 || h->term.state > 2)
+        fail(&r, "damaged: bad termination state %d", h->term.state);
+    else if (h->stacks_mode < 0 || h->stacks_mode > 2 || h->depth > ZT_REC_MAX_FRAMES)
+        fail(&r, "damaged: bad options (stacks mode %d, depth %u)", h->stacks_mode, h->depth);
+    else {
+        r.lim = h->used_bytes;
+        ok = read_all(&r, h, m);
+    }
+    free(h);
+    if (!ok) {
+        if (!r.failed)
+            fail(&r, "damaged");
+        zt_model_free(m);
+        return false;
+    }
+    return true;
+}
+
+bool zt_model_read(const char *path, zt_model_t *m, char *err, size_t errcap)
+{
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errcap, "%s: cannot open: %s", path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errcap, "%s: not a regular file", path);
+        close(fd);
+        return false;
+    }
+    size_t len = (size_t)st.st_size;
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf) {
+        snprintf(err, errcap, "%s: out of memory (%zu bytes)", path, len);
+        close(fd);
+        return false;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    bool ok = zt_model_read_buffer(buf, got, path, m, err, errcap);
+    free(buf);
+    return ok;
+}
+
+void zt_model_free(zt_model_t *m)
+{
+    if (!m)
+        return;
+    free(m->exe);
+    if (m->argv)
+        for (unsigned i = 0; m->argv[i]; i++)
+            free(m->argv[i]);
+    free(m->argv);
+    free(m->device);
+    free(m->options);
+    free(m->unwind);
+    for (unsigned i = 0; i < m->nmodules; i++)
+        free(m->modules[i].path);
+    free(m->modules);
+    if (m->stacks)
+        for (unsigned i = 0; i < m->nstacks; i++) {
+            free(m->stacks[i].pcs);
+            free(m->stacks[i].per_zone);
+        }
+    free(m->stacks);
+    if (m->zones)
+        for (unsigned i = 0; i < m->nzones; i++) {
+            free(m->zones[i].name);
+            free(m->zones[i].classes);
+        }
+    free(m->zones);
+    free(m->regions);
+    free(m->va_runs);
+    free(m->events);
+    free(m->timeline);
+    memset(m, 0, sizeof *m);
+}

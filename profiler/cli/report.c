@@ -1,0 +1,453 @@
+/* ----------------------------------------------------------------------------
+ * report.c — the pieces every report format shares (report.h): symbolized
+ * stacks with the allocator's own frames trimmed, sorting, byte formatting,
+ * and the wording of endings, events and the diagnosis, so that the text,
+ * JSON and HTML reports say the same thing in the same words.
+ * -------------------------------------------------------------------------- */
+#include "report.h"
+
+#include "hooks.h"
+#include "sizeclass.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *zt_fmt_bytes(uint64_t bytes, char buf[32])
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024) {
+        snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
+        return buf;
+    }
+    double v = (double)bytes;
+    int u = 0;
+    /* 1000..1023 of a unit reads better as 0.98 of the next. */
+    while (v >= 1000 && u < 4)
+        v /= 1024, u++;
+    snprintf(buf, 32, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return buf;
+}
+
+const char *zt_fmt_secs(uint64_t ns, char buf[32])
+{
+    snprintf(buf, 32, "%.3f s", (double)ns / 1e9);
+    return buf;
+}
+
+const char *zt_signal_name(int sig)
+{
+    static char buf[32];
+    static const struct { int sig; const char *name; } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+        {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+    };
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    snprintf(buf, sizeof buf, "signal %d", sig);
+    return buf;
+}
+
+const char *zt_term_state_name(const zt_model_t *m)
+{
+    if (m->term.state == ZT_TERM_EXITED)
+        return "exited";
+    if (m->term.state == ZT_TERM_SIGNALED)
+        return "signaled";
+    return m->term.killed ? "killed" : "running";
+}
+
+void zt_report_ending(const zt_model_t *m, char *buf, size_t cap)
+{
+    const zt_m_termination_t *t = &m->term;
+    if (t->state == ZT_TERM_EXITED) {
+        snprintf(buf, cap, "exited with status %d", t->exit_code);
+    } else if (t->state == ZT_TERM_SIGNALED) {
+        if (t->signal == SIGSEGV || t->signal == SIGBUS || t->signal == SIGILL ||
+            t->signal == SIGFPE)
+            snprintf(buf, cap, "killed by %s (fault address 0x%llx)", zt_signal_name(t->signal),
+                     (unsigned long long)t->fault_addr);
+        else
+            snprintf(buf, cap, "killed by %s", zt_signal_name(t->signal));
+    } else if (t->killed) {
+        snprintf(buf, cap, "killed without running handlers (SIGKILL: OOM killer or jetsam)");
+    } else {
+        snprintf(buf, cap, "still running (pid %d): the record is a live snapshot", m->pid);
+    }
+}
+
+const char *zt_event_name(uint32_t type)
+{
+    switch (type) {
+    case ZT_EV_NANO_DELEGATED: return "nano class delegated";
+    case ZT_EV_NANO_RELEASED: return "nano class released";
+    case ZT_EV_MAP_FAILED: return "region map failed";
+    case ZT_EV_NULL_RETURNED: return "NULL returned";
+    case ZT_EV_VA_HIGH_WATER: return "address-space high water";
+    case ZT_EV_PROCESS_END: return "process end";
+    case ZT_EV_LIMIT: return "memory limit";
+    case ZT_EV_PRESSURE: return "memory pressure";
+    }
+    return "unknown event";
+}
+
+const char *zt_report_zone_name(const zt_model_t *m, int zone)
+{
+    if (zone < 0 || (unsigned)zone >= m->nzones)
+        return "-";
+    return m->zones[zone].name && m->zones[zone].name[0] ? m->zones[zone].name : "(unnamed zone)";
+}
+
+const char *zt_report_kind_name(int kind)
+{
+    if (kind < 0 || kind >= ZT_KIND_COUNT)
+        return "free";
+    return zt_kind_name((enum zt_kind)kind);
+}
+
+uint64_t zt_report_peak_rss(const zt_model_t *m)
+{
+    uint64_t peak = m->peak_rss_bytes;
+    for (unsigned i = 0; i < m->ntimeline; i++)
+        if (m->timeline[i].rss_bytes > peak)
+            peak = m->timeline[i].rss_bytes;
+    return peak;
+}
+
+void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t used[5],
+                           unsigned count[5])
+{
+    for (int k = 0; k < ZT_KIND_COUNT; k++)
+        reserved[k] = used[k] = 0, count[k] = 0;
+    for (unsigned i = 0; i < m->nregions; i++) {
+        int k = m->regions[i].kind;
+        if (k < 0 || k >= ZT_KIND_COUNT)
+            continue;
+        reserved[k] += m->regions[i].bytes;
+        used[k] += m->regions[i].used_bytes;
+        count[k]++;
+    }
+}
+
+const zt_m_stack_t *zt_report_stack(const zt_model_t *m, uint32_t id)
+{
+    if (id == 0)
+        return NULL;
+    /* The reader stores index = id - 1; check rather than trust. */
+    if (id <= m->nstacks && m->stacks[id - 1].id == id)
+        return &m->stacks[id - 1];
+    for (unsigned i = 0; i < m->nstacks; i++)
+        if (m->stacks[i].id == id)
+            return &m->stacks[i];
+    return NULL;
+}
+
+static const zt_model_t *sort_model;
+static bool sort_by_va;
+
+static int cmp_stacks(const void *a, const void *b)
+{
+    const zt_m_stack_t *x = &sort_model->stacks[*(const unsigned *)a];
+    const zt_m_stack_t *y = &sort_model->stacks[*(const unsigned *)b];
+    uint64_t kx = sort_by_va ? x->total.va_bytes : x->total.live_bytes;
+    uint64_t ky = sort_by_va ? y->total.va_bytes : y->total.live_bytes;
+    if (kx != ky)
+        return kx > ky ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+unsigned *zt_report_sorted_stacks(const zt_model_t *m, bool by_va, unsigned *count)
+{
+    unsigned *idx = malloc((m->nstacks + 1) * sizeof *idx);
+    if (!idx)
+        abort();
+    unsigned n = 0;
+    for (unsigned i = 0; i < m->nstacks; i++) {
+        uint64_t k = by_va ? m->stacks[i].total.va_bytes : m->stacks[i].total.live_bytes;
+        if (k)
+            idx[n++] = i;
+    }
+    sort_model = m;
+    sort_by_va = by_va;
+    qsort(idx, n, sizeof *idx, cmp_stacks);
+    *count = n;
+    return idx;
+}
+
+/* Modules whose frames at the top of a stack are the allocation machinery,
+ * not the caller the reader is looking for. */
+static bool wrapper_module(const char *mod)
+{
+    static const char *const prefixes[] = {"libzonetrace", "libc.so", "libc-", "ld-linux",
+                                           "ld-", "libstdc++", "libgcc_s", "libunwind"};
+    for (unsigned i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(mod, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+static bool wrapper_function(const char *fn)
+{
+    static const char *const names[] = {"malloc", "calloc", "realloc", "free", "valloc",
+                                        "pvalloc", "memalign", "aligned_alloc", "posix_memalign",
+                                        "reallocarray", "strdup", "strndup"};
+    if (!fn)
+        return false;
+    if (strncmp(fn, "zt_", 3) == 0 || strncmp(fn, "malloc_zone_", 12) == 0 ||
+        strncmp(fn, "operator new", 12) == 0)
+        return true;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(fn, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Start-up frames below main / the thread function. */
+static bool startup_frame(const zt_sym_frame_t *f)
+{
+    if (strncmp(f->module, "libc.so", 7) == 0 || strncmp(f->module, "libc-", 5) == 0 ||
+        strncmp(f->module, "ld-", 3) == 0)
+        return true;
+    return f->function && (strcmp(f->function, "_start") == 0 ||
+                           strcmp(f->function, "__libc_start_main") == 0 ||
+                           strncmp(f->function, "__libc_start_", 13) == 0 ||
+                           strcmp(f->function, "start_thread") == 0 ||
+                           strncmp(f->function, "clone", 5) == 0);
+}
+
+zt_rframes_t zt_report_frames(zt_report_t *r, uint32_t id, bool fault)
+{
+    zt_rframes_t out = {0};
+    const zt_m_stack_t *st = zt_report_stack(r->m, id);
+    if (!st || st->nframes == 0)
+        return out;
+    unsigned cap = st->nframes * 2 + 4;
+    out.v = malloc(cap * sizeof *out.v);
+    if (!out.v)
+        abort();
+    for (unsigned i = 0; i < st->nframes; i++) {
+        const zt_sym_frame_t *f;
+        unsigned k = zt_sym_lookup(r->sym, st->pcs[i], !(fault && i == 0), &f);
+        if (out.n + k > cap) {
+            cap = 2 * (out.n + k);
+            out.v = realloc(out.v, cap * sizeof *out.v);
+            if (!out.v)
+                abort();
+        }
+        memcpy(&out.v[out.n], f, k * sizeof *f);
+        out.n += k;
+    }
+    /* A crash's frames are all interesting except a signal handler's own
+     * (when the capture started inside it): trim those only. */
+    out.first = 0;
+    if (fault) {
+        while (out.first + 1 < out.n &&
+               (strncmp(out.v[out.first].module, "libzonetrace", 12) == 0 ||
+                (out.v[out.first].function &&
+                 strcmp(out.v[out.first].function, "__restore_rt") == 0)))
+            out.first++;
+    } else {
+        while (out.first < out.n &&
+               (wrapper_module(out.v[out.first].module) ||
+                wrapper_function(out.v[out.first].function)))
+            out.first++;
+        if (out.first == out.n) /* all machinery: show what there is, past our own frames */
+            for (out.first = 0; out.first + 1 < out.n &&
+                                strncmp(out.v[out.first].module, "libzonetrace", 12) == 0;)
+                out.first++;
+    }
+    out.end = out.n;
+    while (out.end > out.first + 1 && startup_frame(&out.v[out.end - 1]))
+        out.end--;
+    return out;
+}
+
+void zt_rframes_free(zt_rframes_t *f)
+{
+    free(f->v);
+    f->v = NULL;
+    f->n = f->first = f->end = 0;
+}
+
+/* The innermost interesting frame of a stack, described; "stack #id" when
+ * there is none. */
+static void stack_site(zt_report_t *r, uint32_t id, char *buf, size_t cap)
+{
+    zt_rframes_t f = zt_report_frames(r, id, false);
+    if (f.first < f.end)
+        snprintf(buf, cap, "%s", zt_sym_describe(&f.v[f.first]));
+    else if (id)
+        snprintf(buf, cap, "stack #%u", id);
+    else
+        snprintf(buf, cap, "an unrecorded stack");
+    zt_rframes_free(&f);
+}
+
+void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t cap)
+{
+    char b1[32], b2[32], b3[32], b4[32], site[512];
+    const zt_model_t *m = r->m;
+    switch (e->type) {
+    case ZT_EV_NULL_RETURNED:
+        stack_site(r, e->stack_id, site, sizeof site);
+        snprintf(buf, cap, "NULL returned for %llu B (%s) in %s at %s",
+                 (unsigned long long)e->size,
+                 e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : zt_report_kind_name(e->kind),
+                 zt_report_zone_name(m, e->zone), site);
+        break;
+    case ZT_EV_MAP_FAILED:
+        snprintf(buf, cap,
+                 "%s region map failed: %s aligned to %s; largest hole %s, largest aligned %s; "
+                 "heap address space %s of %s used",
+                 zt_report_kind_name(e->kind), zt_fmt_bytes(e->size, b1),
+                 zt_fmt_bytes(e->align ? e->align : e->size, b2), zt_fmt_bytes(e->largest_free, b3),
+                 zt_fmt_bytes(e->largest_aligned, b4), zt_fmt_bytes(e->va_used, site),
+                 e->va_limit ? zt_fmt_bytes(e->va_limit, site + 64) : "unlimited");
+        break;
+    case ZT_EV_NANO_DELEGATED:
+        snprintf(buf, cap, "nano class %s full: its requests go to the helper zone",
+                 e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?");
+        break;
+    case ZT_EV_NANO_RELEASED:
+        snprintf(buf, cap, "nano class %s back in nano (a block is 75 %% free)",
+                 e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?");
+        break;
+    case ZT_EV_VA_HIGH_WATER:
+        snprintf(buf, cap, "heap address space reached %s of %s", zt_fmt_bytes(e->va_used, b1),
+                 e->va_limit ? zt_fmt_bytes(e->va_limit, b2) : "unlimited");
+        break;
+    case ZT_EV_LIMIT:
+        snprintf(buf, cap, "memory limit (cgroup memory.max) %s",
+                 e->value ? zt_fmt_bytes(e->value, b1) : "none");
+        break;
+    case ZT_EV_PRESSURE:
+        snprintf(buf, cap, "memory pressure rose: PSI some avg10 %.2f %%", (double)e->value / 100);
+        break;
+    case ZT_EV_PROCESS_END:
+        zt_report_ending(m, buf, cap);
+        break;
+    default:
+        snprintf(buf, cap, "event type %u", e->type);
+    }
+}
+
+void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)
+{
+    const zt_model_t *m = r->m;
+    const zt_m_event_t *null_ev = NULL, *map_ev = NULL;
+    unsigned nulls = 0, maps = 0;
+    for (unsigned i = 0; i < m->nevents; i++) {
+        const zt_m_event_t *e = &m->events[i];
+        /* The last ones: what the program met just before it ended. */
+        if (e->type == ZT_EV_NULL_RETURNED)
+            null_ev = e, nulls++;
+        if (e->type == ZT_EV_MAP_FAILED)
+            map_ev = e, maps++;
+    }
+    uint64_t rss = zt_report_peak_rss(m);
+    char b1[32], b2[32], b3[32], b4[32], site[512];
+    if (null_ev || map_ev) {
+        bool far_below_ram = m->ram_bytes && rss < m->ram_bytes / 2;
+        bool limited = m->va_limit_bytes != 0;
+        const char *what = far_below_ram || (limited && !m->ram_bytes)
+                               ? "address space exhausted (or fragmented), not physical memory"
+                               : "allocation failed";
+        const zt_m_event_t *e = map_ev ? map_ev : null_ev;
+        int n;
+        if (null_ev) {
+            stack_site(r, null_ev->stack_id, site, sizeof site);
+            n = snprintf(buf, cap, "%s: malloc returned NULL %u time%s (%s%llu B at %s)", what,
+                         nulls, nulls == 1 ? "" : "s", nulls == 1 ? "" : "last ",
+                         (unsigned long long)null_ev->size, site);
+        } else {
+            n = snprintf(buf, cap, "%s: %u region map%s failed", what, maps, maps == 1 ? "" : "s");
+        }
+        if (n < 0 || (size_t)n >= cap)
+            return;
+        if (map_ev && map_ev->largest_free >= map_ev->size &&
+            map_ev->largest_aligned < map_ev->size)
+            n += snprintf(buf + n, cap - (size_t)n,
+                          "; fragmented: a %s hole exists but none aligned to %s",
+                          zt_fmt_bytes(map_ev->largest_free, b1),
+                          zt_fmt_bytes(map_ev->align, b2));
+        if ((size_t)n >= cap)
+            return;
+        snprintf(buf + n, cap - (size_t)n, "; heap address space %s of %s, peak RSS %s%s%s",
+                 zt_fmt_bytes(e->va_used ? e->va_used : m->va_used_bytes, b1),
+                 e->va_limit || m->va_limit_bytes
+                     ? zt_fmt_bytes(e->va_limit ? e->va_limit : m->va_limit_bytes, b2)
+                     : "unlimited",
+                 zt_fmt_bytes(rss, b3), m->ram_bytes ? " of RAM " : "",
+                 m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b4) : "");
+        return;
+    }
+    if (m->term.killed) {
+        uint64_t live = 0;
+        for (unsigned i = 0; i < m->nzones; i++)
+            live += m->zones[i].c.live_bytes;
+        if (m->cgroup_limit_bytes && rss >= m->cgroup_limit_bytes / 10 * 9)
+            snprintf(buf, cap,
+                     "killed at the memory limit: peak RSS %s of the cgroup limit %s (OOM killer)",
+                     zt_fmt_bytes(rss, b1), zt_fmt_bytes(m->cgroup_limit_bytes, b2));
+        else
+            snprintf(buf, cap,
+                     "killed with SIGKILL (OOM killer, jetsam or kill -9); %s live in the heap "
+                     "at the kill, peak RSS %s",
+                     zt_fmt_bytes(live, b1), zt_fmt_bytes(rss, b2));
+        return;
+    }
+    if (m->term.state == ZT_TERM_SIGNALED) {
+        bool near_null = m->term.fault_addr < 65536;
+        snprintf(buf, cap, "crashed with %s%s; no allocation failed",
+                 zt_signal_name(m->term.signal),
+                 near_null && m->term.signal == SIGSEGV ? " near address 0 (a NULL pointer used)"
+                                                        : "");
+        return;
+    }
+    uint64_t live = 0;
+    for (unsigned i = 0; i < m->nzones; i++)
+        live += m->zones[i].c.live_bytes;
+    unsigned n;
+    unsigned *idx = zt_report_sorted_stacks(m, false, &n);
+    if (n && live) {
+        const zt_m_stack_t *st = &m->stacks[idx[0]];
+        stack_site(r, st->id, site, sizeof site);
+        snprintf(buf, cap, "no allocation failed; %s live %s, %.0f %% of it from %s",
+                 zt_fmt_bytes(live, b1),
+                 m->term.state == ZT_TERM_RUNNING ? "now" : "at the end",
+                 100.0 * (double)st->total.live_bytes / (double)live, site);
+    } else {
+        snprintf(buf, cap, "no allocation failed; %s live %s", zt_fmt_bytes(live, b1),
+                 m->term.state == ZT_TERM_RUNNING ? "now" : "at the end");
+    }
+    free(idx);
+}
+
+void zt_json_string(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '<': fputs("\\u003c", out); break; /* safe inside an HTML <script> too */
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}

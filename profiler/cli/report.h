@@ -1,0 +1,90 @@
+/* ----------------------------------------------------------------------------
+ * report.h — what the four report formats share: options, the symbolized
+ * view of a stack, the wording of how a process ended and of the diagnosis,
+ * byte formatting. Every report reads only the model (model.h).
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_REPORT_H
+#define ZT_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+#include "symbolize.h"
+
+enum zt_report_by { ZT_BY_STACK, ZT_BY_ZONE, ZT_BY_CLASS, ZT_BY_REGION };
+enum zt_report_format { ZT_FMT_TEXT, ZT_FMT_JSON, ZT_FMT_FOLDED, ZT_FMT_HTML };
+
+typedef struct zt_report_opts {
+    unsigned top;      /* stacks / rows shown (text, html) */
+    int by;            /* enum zt_report_by (text) */
+    int format;        /* enum zt_report_format */
+    const char *path;  /* the record file, for headers */
+} zt_report_opts_t;
+
+typedef struct zt_report {
+    const zt_model_t *m;
+    zt_symbolizer_t *sym;
+    zt_report_opts_t opt;
+} zt_report_t;
+
+/* A stack as source-level frames, innermost first. Frames [first, end) are
+ * the interesting ones: allocator and libc wrappers at the top and the libc
+ * start-up frames at the bottom are left out. */
+typedef struct zt_rframes {
+    zt_sym_frame_t *v;
+    unsigned n, first, end;
+} zt_rframes_t;
+
+/* Symbolize stack `id` (1-based; 0 or unknown gives n = 0). `fault` treats
+ * the innermost pc as the faulting instruction rather than a return
+ * address. Free with zt_rframes_free. */
+zt_rframes_t zt_report_frames(zt_report_t *r, uint32_t id, bool fault);
+void zt_rframes_free(zt_rframes_t *f);
+
+/* The stack with id `id`, or NULL. */
+const zt_m_stack_t *zt_report_stack(const zt_model_t *m, uint32_t id);
+
+/* Stack indices (into m->stacks) sorted by live_bytes (by_va: va_bytes),
+ * descending, ties by id; only stacks with a non-zero key. Caller frees. */
+unsigned *zt_report_sorted_stacks(const zt_model_t *m, bool by_va, unsigned *count);
+
+/* "12 B", "1.5 KiB", "3.0 MiB", "2.88 GiB". */
+const char *zt_fmt_bytes(uint64_t bytes, char buf[32]);
+/* Seconds with 3 decimals from ns. */
+const char *zt_fmt_secs(uint64_t ns, char buf[32]);
+
+/* "SIGSEGV" or "signal 77". */
+const char *zt_signal_name(int sig);
+/* "exited", "signaled", "killed", "running". */
+const char *zt_term_state_name(const zt_model_t *m);
+/* One line on how the process ended, e.g. "killed by SIGSEGV (fault address
+ * 0x8)" or "killed without running handlers (SIGKILL: OOM killer or
+ * jetsam)". */
+void zt_report_ending(const zt_model_t *m, char *buf, size_t cap);
+/* One-line diagnosis. */
+void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap);
+/* "NULL returned", "region map failed", ... */
+const char *zt_event_name(uint32_t type);
+/* One line describing an event (no time). */
+void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t cap);
+/* Zone name of an index, "-" for -1. */
+const char *zt_report_zone_name(const zt_model_t *m, int zone);
+/* Peak RSS: the recorded peak or the highest timeline sample. */
+uint64_t zt_report_peak_rss(const zt_model_t *m);
+/* Kind name including -1 → "free". */
+const char *zt_report_kind_name(int kind);
+/* Space charged per kind to regions (index ZT_KIND_*), and live bytes. */
+void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t used[5],
+                           unsigned count[5]);
+
+void zt_report_text(FILE *out, zt_report_t *r);
+void zt_report_json(FILE *out, zt_report_t *r);
+void zt_report_folded(FILE *out, zt_report_t *r);
+void zt_report_html(FILE *out, zt_report_t *r);
+
+/* JSON string literal (with quotes) of s; "null" for NULL. */
+void zt_json_string(FILE *out, const char *s);
+
+#endif /* ZT_REPORT_H */

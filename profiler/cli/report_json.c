@@ -1,0 +1,308 @@
+/* ----------------------------------------------------------------------------
+ * report_json.c — the whole model, symbolized, as one JSON document for
+ * tools (schema: profiler/cli/JSON.md). Addresses are hex strings (a JS
+ * number cannot hold every 64-bit address); byte counts are plain numbers.
+ * The HTML report embeds this same document.
+ * -------------------------------------------------------------------------- */
+#include "report.h"
+
+#include "hooks.h"
+#include "options.h"
+#include "sizeclass.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+static void hex(FILE *out, uint64_t v)
+{
+    fprintf(out, "\"0x%llx\"", (unsigned long long)v);
+}
+
+static void counters(FILE *out, const zt_m_counters_t *c)
+{
+    fprintf(out,
+            "\"live_bytes\":%llu,\"live_blocks\":%llu,\"total_bytes\":%llu,\"total_blocks\":%llu,"
+            "\"peak_bytes\":%llu,\"va_bytes\":%llu",
+            (unsigned long long)c->live_bytes, (unsigned long long)c->live_blocks,
+            (unsigned long long)c->total_bytes, (unsigned long long)c->total_blocks,
+            (unsigned long long)c->peak_bytes, (unsigned long long)c->va_bytes);
+}
+
+static void frames(FILE *out, zt_report_t *r, uint32_t id, bool fault)
+{
+    zt_rframes_t f = zt_report_frames(r, id, fault);
+    fputc('[', out);
+    for (unsigned i = 0; i < f.n; i++) {
+        const zt_sym_frame_t *s = &f.v[i];
+        fprintf(out, "%s\n      {\"pc\":", i ? "," : "");
+        hex(out, s->pc);
+        fprintf(out, ",\"module\":");
+        zt_json_string(out, s->module);
+        fprintf(out, ",\"offset\":");
+        hex(out, s->offset);
+        fprintf(out, ",\"function\":");
+        zt_json_string(out, s->function);
+        fprintf(out, ",\"file\":");
+        zt_json_string(out, s->file);
+        fprintf(out, ",\"line\":%d,\"inlined\":%s,\"user\":%s}", s->line,
+                s->inlined ? "true" : "false", i >= f.first && i < f.end ? "true" : "false");
+    }
+    fputc(']', out);
+    zt_rframes_free(&f);
+}
+
+static void process(FILE *out, zt_report_t *r)
+{
+    const zt_model_t *m = r->m;
+    fprintf(out, "  \"zonetrace\": %u,\n  \"pid\": %d,\n  \"exe\": ", m->version, m->pid);
+    zt_json_string(out, m->exe);
+    fprintf(out, ",\n  \"argv\": [");
+    for (unsigned i = 0; i < m->argc; i++) {
+        if (i)
+            fputc(',', out);
+        zt_json_string(out, m->argv[i]);
+    }
+    fprintf(out, "],\n  \"device\": ");
+    zt_json_string(out, m->device);
+    fprintf(out, ",\n  \"options\": ");
+    zt_json_string(out, m->options);
+    fprintf(out, ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"unwind\": ",
+            m->stacks_mode == ZT_STACKS_FULL     ? "full"
+            : m->stacks_mode == ZT_STACKS_SAMPLE ? "sample"
+                                                 : "off",
+            (unsigned long long)m->sample_bytes);
+    zt_json_string(out, m->unwind);
+    fprintf(out, ",\n  \"depth\": %u,\n  \"page_bytes\": %llu,\n  \"start_wall_ns\": %llu,\n"
+                 "  \"duration_ns\": %llu,\n",
+            m->depth, (unsigned long long)m->page_bytes, (unsigned long long)m->start_wall_ns,
+            (unsigned long long)m->duration_ns);
+}
+
+static void termination(FILE *out, zt_report_t *r)
+{
+    const zt_model_t *m = r->m;
+    const zt_m_termination_t *t = &m->term;
+    char line[2048];
+    fprintf(out, "  \"termination\": {\"state\":\"%s\",", zt_term_state_name(m));
+    if (t->state == ZT_TERM_EXITED)
+        fprintf(out, "\"exit_code\":%d,", t->exit_code);
+    else
+        fprintf(out, "\"exit_code\":null,");
+    if (t->state == ZT_TERM_SIGNALED) {
+        fprintf(out, "\"signal\":%d,\"signal_name\":\"%s\",\"si_code\":%d,\"fault_addr\":",
+                t->signal, zt_signal_name(t->signal), t->si_code);
+        hex(out, t->fault_addr);
+    } else if (t->killed) {
+        fprintf(out, "\"signal\":9,\"signal_name\":\"SIGKILL\",\"si_code\":null,"
+                     "\"fault_addr\":null");
+    } else {
+        fprintf(out, "\"signal\":null,\"signal_name\":null,\"si_code\":null,\"fault_addr\":null");
+    }
+    fprintf(out, ",\"killed\":%s,\"still_running\":%s,\"end_wall_ns\":%llu,"
+                 "\"last_heartbeat_ns\":%llu,\"fault_stack_id\":%u,\"fault_stack\":",
+            t->killed ? "true" : "false", t->still_running ? "true" : "false",
+            (unsigned long long)t->end_wall_ns, (unsigned long long)t->last_heartbeat_ns,
+            t->fault_stack_id);
+    if (t->fault_stack_id && zt_report_stack(m, t->fault_stack_id)) {
+        fprintf(out, "{\"id\":%u,\"frames\":", t->fault_stack_id);
+        frames(out, r, t->fault_stack_id, true);
+        fputc('}', out);
+    } else {
+        fputs("null", out);
+    }
+    zt_report_ending(m, line, sizeof line);
+    fprintf(out, ",\"description\":");
+    zt_json_string(out, line);
+    fprintf(out, "},\n  \"diagnosis\": ");
+    zt_report_diagnosis(r, line, sizeof line);
+    zt_json_string(out, line);
+    fprintf(out, ",\n");
+}
+
+static void memory(FILE *out, const zt_model_t *m)
+{
+    fprintf(out,
+            "  \"ram_bytes\": %llu,\n  \"peak_rss_bytes\": %llu,\n  \"cgroup_limit_bytes\": %llu,\n"
+            "  \"address_space\": {\"limit_bytes\":%llu,\"used_bytes\":%llu,\"peak_bytes\":%llu,"
+            "\"largest_free_bytes\":%llu,\"largest_aligned_1m_bytes\":%llu,"
+            "\"largest_aligned_8m_bytes\":%llu},\n",
+            (unsigned long long)m->ram_bytes, (unsigned long long)zt_report_peak_rss(m),
+            (unsigned long long)m->cgroup_limit_bytes, (unsigned long long)m->va_limit_bytes,
+            (unsigned long long)m->va_used_bytes, (unsigned long long)m->va_peak_bytes,
+            (unsigned long long)m->largest_free_bytes,
+            (unsigned long long)m->largest_aligned_1m_bytes,
+            (unsigned long long)m->largest_aligned_8m_bytes);
+}
+
+static void modules(FILE *out, const zt_model_t *m)
+{
+    fprintf(out, "  \"modules\": [");
+    for (unsigned i = 0; i < m->nmodules; i++) {
+        const zt_m_module_t *mm = &m->modules[i];
+        fprintf(out, "%s\n    {\"path\":", i ? "," : "");
+        zt_json_string(out, mm->path);
+        fprintf(out, ",\"base\":");
+        hex(out, mm->base);
+        fprintf(out, ",\"bytes\":%llu,\"bias\":", (unsigned long long)mm->bytes);
+        hex(out, mm->bias);
+        fprintf(out, ",\"build_id\":\"");
+        for (unsigned k = 0; k < mm->build_id_len && k < sizeof mm->build_id; k++)
+            fprintf(out, "%02x", mm->build_id[k]);
+        fprintf(out, "\"}");
+    }
+    fprintf(out, "],\n");
+}
+
+static void zones(FILE *out, const zt_model_t *m)
+{
+    fprintf(out, "  \"zones\": [");
+    for (unsigned i = 0; i < m->nzones; i++) {
+        const zt_m_zone_t *z = &m->zones[i];
+        fprintf(out, "%s\n    {\"index\":%u,\"name\":", i ? "," : "", i);
+        zt_json_string(out, zt_report_zone_name(m, (int)i));
+        fprintf(out, ",\"address\":");
+        hex(out, z->address);
+        fputc(',', out);
+        counters(out, &z->c);
+        fprintf(out, ",\"classes\":[");
+        for (unsigned c = 0; c < z->nclasses; c++) {
+            const zt_m_class_t *k = &z->classes[c];
+            bool valid = k->cls < ZT_CLASS_COUNT;
+            fprintf(out, "%s\n      {\"class\":%u,\"name\":\"%s\",\"kind\":\"%s\",\"block_bytes\":%zu,",
+                    c ? "," : "", k->cls, valid ? zt_class_name(k->cls) : "?",
+                    valid ? zt_kind_name(zt_class_kind(k->cls)) : "?",
+                    valid ? zt_class_block_bytes(k->cls) : 0);
+            counters(out, &k->c);
+            fputc('}', out);
+        }
+        fprintf(out, "]}");
+    }
+    fprintf(out, "],\n");
+}
+
+static void stacks(FILE *out, zt_report_t *r)
+{
+    const zt_model_t *m = r->m;
+    fprintf(out, "  \"stacks\": [");
+    for (unsigned i = 0; i < m->nstacks; i++) {
+        const zt_m_stack_t *st = &m->stacks[i];
+        fprintf(out, "%s\n    {\"id\":%u,", i ? "," : "", st->id);
+        counters(out, &st->total);
+        fprintf(out, ",\"per_zone\":[");
+        bool first = true;
+        for (unsigned z = 0; st->per_zone && z < m->nzones; z++) {
+            const zt_m_counters_t *c = &st->per_zone[z];
+            if (!c->total_blocks && !c->live_blocks && !c->va_bytes)
+                continue;
+            fprintf(out, "%s{\"zone\":%u,\"name\":", first ? "" : ",", z);
+            zt_json_string(out, zt_report_zone_name(m, (int)z));
+            fputc(',', out);
+            counters(out, c);
+            fputc('}', out);
+            first = false;
+        }
+        fprintf(out, "],\"frames\":");
+        frames(out, r, st->id, false);
+        fputc('}', out);
+    }
+    fprintf(out, "],\n");
+}
+
+static void regions(FILE *out, const zt_model_t *m)
+{
+    fprintf(out, "  \"regions\": [");
+    for (unsigned i = 0; i < m->nregions; i++) {
+        const zt_m_region_t *g = &m->regions[i];
+        fprintf(out, "%s\n    {\"base\":", i ? "," : "");
+        hex(out, g->base);
+        fprintf(out, ",\"bytes\":%llu,\"kind\":\"%s\",\"zone\":%d,\"used_bytes\":%llu,"
+                     "\"top_stack\":%u}",
+                (unsigned long long)g->bytes, zt_report_kind_name(g->kind), g->zone,
+                (unsigned long long)g->used_bytes, g->top_stack);
+    }
+    fprintf(out, "],\n  \"va_runs\": [");
+    for (unsigned i = 0; i < m->nva_runs; i++) {
+        const zt_m_va_run_t *v = &m->va_runs[i];
+        fprintf(out, "%s\n    {\"base\":", i ? "," : "");
+        hex(out, v->base);
+        fprintf(out, ",\"bytes\":%llu,\"kind\":\"%s\",\"window\":%d}", (unsigned long long)v->bytes,
+                zt_report_kind_name(v->kind), v->window);
+    }
+    fprintf(out, "],\n");
+}
+
+static const char *event_key(uint32_t t)
+{
+    switch (t) {
+    case ZT_EV_NANO_DELEGATED: return "nano_delegated";
+    case ZT_EV_NANO_RELEASED: return "nano_released";
+    case ZT_EV_MAP_FAILED: return "map_failed";
+    case ZT_EV_NULL_RETURNED: return "null_returned";
+    case ZT_EV_VA_HIGH_WATER: return "va_high_water";
+    case ZT_EV_PROCESS_END: return "process_end";
+    case ZT_EV_LIMIT: return "limit";
+    case ZT_EV_PRESSURE: return "pressure";
+    }
+    return "unknown";
+}
+
+static void events(FILE *out, zt_report_t *r)
+{
+    const zt_model_t *m = r->m;
+    char line[1024];
+    fprintf(out, "  \"events_lost\": %llu,\n  \"events\": [", (unsigned long long)m->events_lost);
+    for (unsigned i = 0; i < m->nevents; i++) {
+        const zt_m_event_t *e = &m->events[i];
+        fprintf(out,
+                "%s\n    {\"time_ns\":%llu,\"type\":\"%s\",\"class\":%u,\"class_name\":\"%s\","
+                "\"kind\":\"%s\",\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
+                "\"va_used\":%llu,\"va_limit\":%llu,\"largest_free\":%llu,"
+                "\"largest_aligned\":%llu,\"value\":%llu,\"description\":",
+                i ? "," : "", (unsigned long long)e->time_ns, event_key(e->type), e->cls,
+                e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-",
+                zt_report_kind_name(e->kind), e->stack_id, e->zone,
+                (unsigned long long)e->size, (unsigned long long)e->align,
+                (unsigned long long)e->va_used, (unsigned long long)e->va_limit,
+                (unsigned long long)e->largest_free, (unsigned long long)e->largest_aligned,
+                (unsigned long long)e->value);
+        zt_report_event(r, e, line, sizeof line);
+        zt_json_string(out, line);
+        fputc('}', out);
+    }
+    fprintf(out, "],\n");
+}
+
+static void timeline(FILE *out, const zt_model_t *m)
+{
+    fprintf(out, "  \"timeline\": [");
+    for (unsigned i = 0; i < m->ntimeline; i++) {
+        const zt_m_sample_t *s = &m->timeline[i];
+        fprintf(out,
+                "%s\n    {\"time_ns\":%llu,\"rss_bytes\":%llu,\"anon_bytes\":%llu,"
+                "\"va_used_bytes\":%llu,\"live_bytes\":%llu}",
+                i ? "," : "", (unsigned long long)s->time_ns, (unsigned long long)s->rss_bytes,
+                (unsigned long long)s->anon_bytes, (unsigned long long)s->va_used_bytes,
+                (unsigned long long)s->live_bytes);
+    }
+    fprintf(out, "]\n");
+}
+
+void zt_report_json(FILE *out, zt_report_t *r)
+{
+    fprintf(out, "{\n  \"format\": \"zonetrace-report\",\n  \"schema_version\": %d,\n  \"record\": ",
+            SCHEMA_VERSION);
+    zt_json_string(out, r->opt.path);
+    fprintf(out, ",\n");
+    process(out, r);
+    termination(out, r);
+    memory(out, r->m);
+    modules(out, r->m);
+    zones(out, r->m);
+    stacks(out, r);
+    regions(out, r->m);
+    events(out, r);
+    timeline(out, r->m);
+    fprintf(out, "}\n");
+}

@@ -1,0 +1,53 @@
+/* ----------------------------------------------------------------------------
+ * symbolize.h — offline symbolization of recorded program counters.
+ *
+ * Each module of the record (path, load bias, build id) is reported to
+ * elfutils' libdwfl at the address it had in the traced process, so a pc maps
+ * to function, file:line and the chain of inlined calls without the process.
+ * When a module is missing or its build id differs from the recorded one, its
+ * frames fall back to "module+0xoffset" (file-relative, usable with
+ * addr2line) and one warning line says why. Results are cached per pc.
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_SYMBOLIZE_H
+#define ZT_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* One source-level frame. A machine pc can expand to several: the inlined
+ * callees first, then the function that holds the code. */
+typedef struct zt_sym_frame {
+    uint64_t pc;          /* as recorded */
+    const char *module;   /* basename of the module, "?" when unknown */
+    const char *module_path;
+    uint64_t offset;      /* pc relative to the module's file addresses */
+    const char *function; /* demangled name, NULL when unknown */
+    const char *file;     /* source path, NULL when unknown */
+    int line;             /* 0 when unknown */
+    bool inlined;         /* inlined into the next frame of the same pc */
+} zt_sym_frame_t;
+
+typedef struct zt_symbolizer zt_symbolizer_t;
+
+/* Prepare a symbolizer for the modules of `m` (which must outlive it).
+ * Never fails: without debug information every frame is module+offset.
+ * `quiet` suppresses the one-line warnings on stderr. */
+zt_symbolizer_t *zt_sym_open(const zt_model_t *m, bool quiet);
+
+/* Frames for one pc, innermost first; *out stays valid until zt_sym_close.
+ * `return_address` asks for the call site (pc - 1 is looked up), as for
+ * every captured frame except the faulting pc of a crash. Returns >= 1. */
+unsigned zt_sym_lookup(zt_symbolizer_t *s, uint64_t pc, bool return_address,
+                       const zt_sym_frame_t **out);
+
+/* "function (file:line)" / "module+0xoff" for one frame; static buffer. */
+const char *zt_sym_describe(const zt_sym_frame_t *f);
+
+/* Short name of a frame for flame graphs: function or module+0xoff. */
+const char *zt_sym_short(const zt_sym_frame_t *f);
+
+void zt_sym_close(zt_symbolizer_t *s);
+
+#endif /* ZT_SYMBOLIZE_H */

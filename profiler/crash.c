@@ -1,0 +1,65 @@
+/* ----------------------------------------------------------------------------
+ * crash.c — how a run ends, written into the record before the process is
+ * gone: exit (on_exit: the exit status), or a fatal signal (SIGSEGV, SIGBUS,
+ * SIGILL, SIGFPE, SIGABRT: signal, si_code, fault address and the faulting
+ * thread's stack, interned without allocating). Both refresh the snapshot
+ * and msync the file. SIGKILL cannot be caught: the record then still says
+ * "running" and the reader reports "killed" once the pid is gone.
+ * -------------------------------------------------------------------------- */
+#include "hooks.h"
+#include "internal.h"
+
+extern int zt_rec_forked;
+
+static int ended; /* first ending wins (exit from a crash handler, ...) */
+
+static void end_event(int32_t kind, uint64_t value)
+{
+    zt_rec_event_t ev = {.time_ns = zt_record_now_ns(), .type = ZT_EV_PROCESS_END,
+                         .kind = kind, .zone = -1, .value = value};
+    zt_record_event(&ev);
+}
+
+static void on_fault(const zt_prim_fault_t *f)
+{
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
+        return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
+        return;
+    uint64_t pcs[ZT_REC_MAX_FRAMES];
+    unsigned depth = zt_rec.hdr->depth ? zt_rec.hdr->depth : 32;
+    unsigned n = zt_capture_fault(f, pcs, depth);
+    /* A fault inside the allocator may hold a zone lock: no walk then. */
+    bool in_allocator = zt_capture_pc_is_own(f->pc);
+    for (unsigned i = 0; i < n && !in_allocator; i++)
+        in_allocator = zt_capture_pc_is_own((uintptr_t)pcs[i]);
+    uint32_t id = n ? zt_stacktab_intern(pcs, n, false) : 0;
+    zt_rec_term_t t = {ZT_REC_SIGNALED, 0, f->signal, f->si_code, f->addr, id, zt_prim_tid(), 0};
+    end_event(ZT_REC_SIGNALED, (uint64_t)f->signal);
+    zt_snapshot(in_allocator ? 0 : ZT_SNAP_WALK);
+    zt_record_terminate(&t);
+}
+
+void zt_crash_exit(int status)
+{
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
+        return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
+        return;
+    zt_rec_term_t t = {ZT_REC_EXITED, status, 0, 0, 0, 0, zt_prim_tid(), 0};
+    end_event(ZT_REC_EXITED, (uint64_t)(uint32_t)status);
+    zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
+    zt_monitor_tick(); /* a last timeline sample */
+    zt_record_terminate(&t);
+}
+
+static void on_exit_cb(int status, void *arg) { zt_crash_exit(status); }
+
+void zt_crash_install(void)
+{
+    static int installed;
+    if (__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL))
+        return;
+    zt_prim_fatal_handlers(on_fault);
+    zt_prim_on_exit(on_exit_cb, NULL);
+}

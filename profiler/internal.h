@@ -1,0 +1,200 @@
+/* ----------------------------------------------------------------------------
+ * internal.h — the profiler's modules and how they fit (internal).
+ *
+ *   hooks.c    zone/hooks.h: the zone's calls; decides what to sample, owns
+ *              the per-thread "in profiler" flag and the lazy start
+ *   capture.c  stack capture (frame pointers or libunwind), own-frame skip
+ *   stacktab.c frames → XXH3 → lock-free lookup → dense 32-bit id
+ *   account.c  counters per (stack), (stack, zone), (zone, class)
+ *   record.c   the MAP_SHARED record file (profiler/record_format.h)
+ *   snapshot.c walks: regions, address-space charge, modules, va map
+ *   monitor.c  footprint thread, cgroup limit, PSI
+ *   crash.c    fatal signals and exit
+ *
+ * Nothing here calls malloc: memory comes from the record file mapping or
+ * zt_prim_map. All of it is inert until zt_record_open() succeeded.
+ * -------------------------------------------------------------------------- */
+#ifndef ZT_PROFILER_INTERNAL_H
+#define ZT_PROFILER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "record_format.h"
+#include "zone.h"
+#include "prim/prim.h"
+
+#define zt_likely(x)   __builtin_expect(!!(x), 1)
+#define zt_unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- capture.c ----------------------------------------------------------- */
+
+enum zt_unwind { ZT_UNWIND_FP = 0, ZT_UNWIND_LIBUNWIND = 1 };
+
+/* Choose the unwinder; find our own text (for the own-frame skip) once. */
+void zt_capture_init(enum zt_unwind how);
+
+/* Capture up to max return addresses of the calling thread, innermost
+ * first, skipping `skip` frames and then every leading frame inside the
+ * library's own text (when the library is a separate module). */
+unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip);
+
+/* Frame-pointer walk from fp, reading only inside [lo, hi) (the stack):
+ * stops on a frame that is not strictly above the previous one, misaligned,
+ * or out of bounds. Never faults. */
+unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t lo,
+                            uintptr_t hi);
+
+/* The calling thread's stack bounds, cached per thread; never allocates
+ * (main thread: __libc_stack_end). False if unknown. */
+bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi);
+
+/* Stack of a faulting thread from its signal context (pc first). */
+unsigned zt_capture_fault(const zt_prim_fault_t *f, uint64_t *pcs, unsigned max);
+
+/* True if pc lies in the library's own text (false when we are linked into
+ * the main program). */
+bool zt_capture_pc_is_own(uintptr_t pc);
+
+/* ---- stacktab.c ---------------------------------------------------------- */
+
+/* Id of a stack, interning it if new (0 on failure: no record, file full).
+ * Lookups are lock-free; a new stack takes the table's insert lock. With
+ * may_block false (signal handlers) a busy lock returns 0. */
+uint32_t zt_stacktab_intern(const uint64_t *pcs, unsigned n, bool may_block);
+
+/* XXH3-64 of the frames. */
+uint64_t zt_stacktab_hash(const uint64_t *pcs, unsigned n);
+
+/* Forget the in-memory index (after the record was reset); the next intern
+ * rebuilds it from the record's entries. */
+void zt_stacktab_reset(void);
+void zt_stacktab_fork_child(void);
+
+/* ---- record.c ------------------------------------------------------------ */
+
+typedef struct zt_record_info {
+    const char *path;        /* file to create */
+    int stacks_mode;         /* ZT_STACKS_* */
+    uint64_t sample_bytes;
+    const char *unwind;
+    unsigned depth;
+    unsigned monitor_ms;
+    const char *device;
+    uint64_t page_bytes, ram_bytes, va_limit_bytes;
+    size_t max_bytes;        /* address space reserved for the mapping (0 = default 4 GiB) */
+} zt_record_info_t;
+
+/* The open record: pointers into the mapping (stable: the file is mapped at
+ * a fixed place inside a reservation and only grows in place). */
+typedef struct zt_record {
+    int fd;
+    uint8_t *base;
+    size_t reserve_bytes;    /* reserved address space at base */
+    uint64_t mapped_bytes;   /* file mapped at [base, base+mapped_bytes) */
+    zt_rec_header_t *hdr;
+    zt_lock_t lock;          /* file growth and block allocation */
+    uint64_t start_ns;       /* monotonic start */
+    zt_rec_stack_t *stack_chunk[ZT_REC_MAX_CHUNKS];
+    zt_rec_counters_t *zone_stack_chunk[ZT_REC_MAX_ZONES][ZT_REC_MAX_CHUNKS];
+    zt_rec_counters_t *zone_classes[ZT_REC_MAX_ZONES];
+    zt_rec_event_t *events;
+    zt_rec_sample_t *timeline;
+    char path[1024];
+} zt_record_t;
+
+extern zt_record_t zt_rec;
+extern int zt_rec_open; /* 1 while zt_rec is usable */
+
+/* Create and map the record file; fills the header. False (with a message
+ * printed) on failure. Never allocates with malloc. */
+bool zt_record_open(const zt_record_info_t *info);
+
+/* Unmap and close (tests; the runtime keeps its record until exit). */
+void zt_record_close(void);
+
+/* Bump-allocate `bytes` (rounded to 8) zeroed bytes in the file; returns the
+ * offset (0 on failure) and the pointer. Takes the record lock unless the
+ * caller holds it (locked = true). */
+uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked);
+
+/* Entry of stack id (1-based), allocating its chunk when `create`. */
+zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
+
+/* Counters of (stack id, zone index), allocating when `create`. */
+zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create);
+
+/* Register zone index z (name, address): allocates its class counters. */
+bool zt_record_zone(unsigned z, const char *name, uint64_t address);
+
+/* Write a snapshot section (regions, charges, modules...) and publish it at
+ * *slot. Returns false if the file cannot grow. */
+bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
+                       size_t record_bytes, const void *tail, size_t tail_bytes);
+
+/* Append an event (any thread, lock-free). */
+void zt_record_event(const zt_rec_event_t *ev);
+
+/* Append a timeline sample (monitor thread only). */
+void zt_record_sample(const zt_rec_sample_t *s);
+
+/* Record termination (exit or signal) and sync the file. */
+void zt_record_terminate(const zt_rec_term_t *t);
+
+void zt_record_sync(bool wait);
+
+/* Nanoseconds since the record was opened. */
+uint64_t zt_record_now_ns(void);
+
+/* Fork child: stop writing into the parent's file; reopen_child() copies the
+ * mapping into `path` and maps it in place. */
+void zt_record_fork_child(void);
+bool zt_record_reopen_child(const char *path);
+
+/* ---- account.c ----------------------------------------------------------- */
+
+/* Zone index of a zone (registering it when first seen); -1 if the table
+ * is full. */
+int zt_account_zone_index(malloc_zone_t *zone);
+
+/* Zones seen so far (hooks before the record existed included). */
+void zt_account_zone_created(malloc_zone_t *zone);
+/* Copy the zones seen so far into the record (after zt_record_open). */
+void zt_account_publish_zones(void);
+
+/* Counter updates; blocks/bytes are weights (1 and the block size in full
+ * mode, estimates in sample mode). */
+void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
+void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
+
+/* Live bytes over all zones (for the timeline). */
+uint64_t zt_account_live_bytes(void);
+
+/* ---- sampling (hooks.c) --------------------------------------------------- */
+
+/* Weight of a sampled block of `bytes` with mean interval `mean`: 1/p with
+ * p = 1 - exp(-bytes/mean), in 1/65536 units (so weights stay integers). */
+uint64_t zt_sample_weight_q16(uint64_t bytes, uint64_t mean);
+double zt_sample_ln(double x);
+
+/* ---- snapshot.c ---------------------------------------------------------- */
+
+/* Refresh the header's address-space figures, and with ZT_SNAP_WALK the
+ * region table and charges (walks every zone: not from a crash inside the
+ * allocator, whose locks may be held), with ZT_SNAP_MODULES the module list
+ * (dl_iterate_phdr: not from a signal handler). Skipped if one is running. */
+enum { ZT_SNAP_WALK = 1, ZT_SNAP_MODULES = 2 };
+void zt_snapshot(int flags);
+
+/* ---- monitor.c / crash.c ------------------------------------------------- */
+
+void zt_monitor_start(void);       /* once, outside malloc */
+void zt_monitor_fork_child(void);  /* the thread is gone */
+void zt_monitor_request_snapshot(void);
+void zt_monitor_tick(void);        /* one sample (tests call it directly) */
+
+void zt_crash_install(void);       /* fatal handlers + on_exit, outside malloc */
+void zt_crash_exit(int status);    /* what the on_exit handler does */
+
+#endif /* ZT_PROFILER_INTERNAL_H */

@@ -1,0 +1,501 @@
+/* ----------------------------------------------------------------------------
+ * record.c — the record file writer (layout: record_format.h, FORMAT.md).
+ *
+ * The file is mapped MAP_SHARED at the start of a large PROT_NONE
+ * reservation and grows in place (fallocate, then map the new tail with
+ * MAP_FIXED), so pointers into it never move and readers of the stack table
+ * never stop. Blocks are bump-allocated under one lock (rare: new chunks,
+ * frames of new stacks, snapshot sections); counters and events are written
+ * lock-free by the hooks.
+ * -------------------------------------------------------------------------- */
+#include "internal.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_RESERVE_BYTES (4ull << 30)
+#define INITIAL_FILE_BYTES    (2u << 20)
+#define EVENTS_CAP            4096u
+#define TIMELINE_CAP          8192u
+#define CMDLINE_BYTES         (32u << 10)
+#define OPTIONS_BYTES         (4u << 10)
+
+zt_record_t zt_rec;
+int zt_rec_open;
+int zt_rec_forked; /* fork child that has not yet moved to its own file */
+
+static uint64_t round8(uint64_t v) { return (v + 7) & ~7ull; }
+
+/* Under zt_rec.lock: make the file at least `need` bytes and map it. */
+static bool grow_locked(uint64_t need)
+{
+    zt_rec_header_t *h = zt_rec.hdr;
+    if (need <= h->file_bytes)
+        return true;
+    size_t page = zt_prim_page_bytes();
+    uint64_t target = h->file_bytes * 2;
+    if (target < need)
+        target = need;
+    target = (target + page - 1) & ~(uint64_t)(page - 1);
+    if (target > zt_rec.reserve_bytes)
+        target = zt_rec.reserve_bytes;
+    if (target < need)
+        return false;
+    if (zt_prim_file_reserve(zt_rec.fd, target) != 0)
+        return false; /* disk full: stop growing rather than SIGBUS later */
+    uint64_t old = zt_rec.mapped_bytes;
+    if (zt_prim_file_map(zt_rec.fd, old, target - old, zt_rec.base + old) == NULL)
+        return false;
+    zt_rec.mapped_bytes = target;
+    __atomic_store_n(&h->file_bytes, target, __ATOMIC_RELEASE);
+    return true;
+}
+
+uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked)
+{
+    if (!zt_rec_open)
+        return 0;
+    bytes = round8(bytes);
+    if (!locked)
+        zt_lock(&zt_rec.lock);
+    zt_rec_header_t *h = zt_rec.hdr;
+    uint64_t off = h->used_bytes;
+    uint64_t end = off + bytes;
+    uint64_t got = 0;
+    if (end >= off && grow_locked(end)) {
+        __atomic_store_n(&h->used_bytes, end, __ATOMIC_RELEASE);
+        got = off;
+        if (ptr)
+            *ptr = zt_rec.base + off;
+    }
+    if (!locked)
+        zt_unlock(&zt_rec.lock);
+    return got;
+}
+
+zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
+{
+    if (id == 0)
+        return NULL;
+    uint64_t within;
+    unsigned k = zt_rec_chunk_of(id - 1, &within);
+    zt_rec_stack_t *chunk = __atomic_load_n(&zt_rec.stack_chunk[k], __ATOMIC_ACQUIRE);
+    if (zt_likely(chunk != NULL))
+        return chunk + within;
+    if (!create || !zt_rec_open)
+        return NULL;
+    zt_lock(&zt_rec.lock);
+    chunk = zt_rec.stack_chunk[k];
+    if (chunk == NULL) {
+        void *p;
+        uint64_t off = zt_record_alloc(zt_rec_chunk_cap(k) * sizeof(zt_rec_stack_t), &p, true);
+        if (off) {
+            chunk = p;
+            __atomic_store_n(&zt_rec.stack_chunk[k], chunk, __ATOMIC_RELEASE);
+            __atomic_store_n(&zt_rec.hdr->stack_chunks_off[k], off, __ATOMIC_RELEASE);
+        }
+    }
+    zt_unlock(&zt_rec.lock);
+    return chunk ? chunk + within : NULL;
+}
+
+zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
+{
+    if (id == 0 || zone >= ZT_REC_MAX_ZONES)
+        return NULL;
+    uint64_t within;
+    unsigned k = zt_rec_chunk_of(id - 1, &within);
+    zt_rec_counters_t **slot = &zt_rec.zone_stack_chunk[zone][k];
+    zt_rec_counters_t *chunk = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (zt_likely(chunk != NULL))
+        return chunk + within;
+    if (!create || !zt_rec_open)
+        return NULL;
+    zt_lock(&zt_rec.lock);
+    chunk = *slot;
+    if (chunk == NULL) {
+        void *p;
+        uint64_t off =
+            zt_record_alloc(zt_rec_chunk_cap(k) * sizeof(zt_rec_counters_t), &p, true);
+        if (off) {
+            chunk = p;
+            __atomic_store_n(slot, chunk, __ATOMIC_RELEASE);
+            __atomic_store_n(&zt_rec.hdr->zones[zone].stack_chunks_off[k], off, __ATOMIC_RELEASE);
+        }
+    }
+    zt_unlock(&zt_rec.lock);
+    return chunk ? chunk + within : NULL;
+}
+
+bool zt_record_zone(unsigned z, const char *name, uint64_t address)
+{
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES)
+        return false;
+    zt_rec_zone_t *rz = &zt_rec.hdr->zones[z];
+    size_t i = 0;
+    if (name)
+        for (; name[i] && i < sizeof rz->name - 1; i++)
+            rz->name[i] = name[i];
+    rz->name[i] = 0;
+    rz->address = address;
+    if (zt_rec.zone_classes[z] == NULL) {
+        void *p;
+        uint64_t off = zt_record_alloc(ZT_REC_CLASSES * sizeof(zt_rec_counters_t), &p, false);
+        if (off == 0)
+            return false;
+        __atomic_store_n(&zt_rec.zone_classes[z], (zt_rec_counters_t *)p, __ATOMIC_RELEASE);
+        __atomic_store_n(&rz->classes_off, off, __ATOMIC_RELEASE);
+    }
+    uint32_t n = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_RELAXED);
+    while (n < z + 1 &&
+           !__atomic_compare_exchange_n(&zt_rec.hdr->nzones, &n, z + 1, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+    return true;
+}
+
+/* Snapshot sections are double-buffered per slot: write the buffer that is
+ * not published, then publish it; a bigger snapshot gets a new buffer (the
+ * old one is abandoned: growth is geometric, so the waste is bounded). */
+struct sec_bufs {
+    uint64_t *slot;
+    uint64_t off[2], cap[2];
+};
+static struct sec_bufs sec_bufs[8];
+
+bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
+                       size_t record_bytes, const void *tail, size_t tail_bytes)
+{
+    if (!zt_rec_open)
+        return false;
+    struct sec_bufs *sb = NULL;
+    for (unsigned i = 0; i < sizeof sec_bufs / sizeof sec_bufs[0]; i++)
+        if (sec_bufs[i].slot == slot || sec_bufs[i].slot == NULL) {
+            sb = &sec_bufs[i];
+            sb->slot = slot;
+            break;
+        }
+    uint64_t bytes = round8(sizeof(zt_rec_section_t) + count * record_bytes + tail_bytes);
+    uint64_t published = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    unsigned b = 0;
+    uint8_t *dst = NULL;
+    uint64_t off = 0;
+    if (sb) {
+        b = sb->off[0] != 0 && sb->off[0] == published ? 1 : 0;
+        if (sb->off[b] && sb->cap[b] >= bytes) {
+            off = sb->off[b];
+            dst = zt_rec.base + off;
+        }
+    }
+    if (dst == NULL) {
+        uint64_t cap = bytes + bytes / 2;
+        void *p;
+        off = zt_record_alloc(cap, &p, false);
+        if (off == 0)
+            return false;
+        dst = p;
+        if (sb) {
+            sb->off[b] = off;
+            sb->cap[b] = round8(cap);
+        }
+    }
+    zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, type, bytes, count, zt_prim_wall_ns()};
+    memcpy(dst, &sh, sizeof sh);
+    if (count && record_bytes)
+        memcpy(dst + sizeof sh, records, count * record_bytes);
+    if (tail_bytes)
+        memcpy(dst + sizeof sh + count * record_bytes, tail, tail_bytes);
+    __atomic_store_n(slot, off, __ATOMIC_RELEASE);
+    return true;
+}
+
+void zt_record_event(const zt_rec_event_t *ev)
+{
+    if (!zt_rec_open || zt_rec.events == NULL)
+        return;
+    zt_rec_header_t *h = zt_rec.hdr;
+    uint64_t n = __atomic_add_fetch(&h->events_head, 1, __ATOMIC_ACQ_REL);
+    zt_rec_event_t *slot = &zt_rec.events[(n - 1) % h->events_cap];
+    __atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    zt_rec_event_t tmp = *ev;
+    tmp.seq = 0;
+    memcpy((char *)slot + sizeof slot->seq, (char *)&tmp + sizeof tmp.seq,
+           sizeof tmp - sizeof tmp.seq);
+    __atomic_store_n(&slot->seq, n, __ATOMIC_RELEASE);
+}
+
+void zt_record_sample(const zt_rec_sample_t *s)
+{
+    if (!zt_rec_open || zt_rec.timeline == NULL)
+        return;
+    zt_rec_header_t *h = zt_rec.hdr;
+    uint64_t n = h->timeline_count;
+    if (n >= h->timeline_cap) {
+        /* Keep every other sample: the whole run stays, at half the rate. */
+        __atomic_store_n(&h->timeline_count, 0, __ATOMIC_RELEASE);
+        for (uint64_t i = 0; i < n / 2; i++)
+            zt_rec.timeline[i] = zt_rec.timeline[2 * i];
+        n /= 2;
+        h->timeline_period_ns *= 2;
+        __atomic_store_n(&h->timeline_count, n, __ATOMIC_RELEASE);
+    }
+    zt_rec.timeline[n] = *s;
+    __atomic_store_n(&h->timeline_count, n + 1, __ATOMIC_RELEASE);
+}
+
+void zt_record_sync(bool wait)
+{
+    if (zt_rec_open)
+        zt_prim_sync(zt_rec.base, zt_rec.mapped_bytes, wait);
+}
+
+void zt_record_terminate(const zt_rec_term_t *t)
+{
+    if (!zt_rec_open)
+        return;
+    zt_rec_term_t *dst = &zt_rec.hdr->term;
+    dst->exit_code = t->exit_code;
+    dst->signal = t->signal;
+    dst->si_code = t->si_code;
+    dst->fault_addr = t->fault_addr;
+    dst->fault_stack_id = t->fault_stack_id;
+    dst->fault_tid = t->fault_tid;
+    dst->end_wall_ns = zt_prim_wall_ns();
+    __atomic_store_n(&dst->state, t->state, __ATOMIC_RELEASE);
+    zt_record_sync(true);
+}
+
+uint64_t zt_record_now_ns(void) { return zt_prim_now_ns() - zt_rec.start_ns; }
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    if (src)
+        for (; src[i] && i + 1 < cap; i++)
+            dst[i] = src[i];
+    dst[i] = 0;
+}
+
+/* argv from /proc/self/cmdline, read straight into a strings section. */
+static void record_cmdline(zt_rec_header_t *h)
+{
+    void *p;
+    uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + CMDLINE_BYTES, &p, false);
+    if (off == 0)
+        return;
+    char *text = (char *)p + sizeof(zt_rec_section_t);
+    size_t len = 0;
+    if (!zt_prim_read_file("/proc/self/cmdline", text, CMDLINE_BYTES, &len))
+        return;
+    if (len > 0 && text[len - 1] != 0)
+        text[len++] = 0; /* truncated last argument: terminate it */
+    uint64_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        count += text[i] == 0;
+    zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS,
+                           round8(sizeof sh + len), count, zt_prim_wall_ns()};
+    memcpy(p, &sh, sizeof sh);
+    h->argc = (uint32_t)count;
+    __atomic_store_n(&h->argv_off, off, __ATOMIC_RELEASE);
+}
+
+/* "ZONETRACE_X=value\n" for every option, as in effect (set or default). */
+static void record_options(zt_rec_header_t *h)
+{
+    void *p;
+    uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + OPTIONS_BYTES, &p, false);
+    if (off == 0)
+        return;
+    char *text = (char *)p + sizeof(zt_rec_section_t);
+    size_t len = 0;
+    for (unsigned i = 0; i < zt_option_count; i++) {
+        const zt_option_desc_t *d = &zt_option_table[i];
+        const char *v = zt_prim_getenv(d->env);
+        int w = zt_prim_snprintf(text + len, OPTIONS_BYTES - 1 - len, "%s=%s\n", d->env,
+                                 v ? v : d->def);
+        len += (size_t)w;
+    }
+    const char *root = zt_prim_getenv("ZONETRACE_ROOT_PID");
+    if (root)
+        len += (size_t)zt_prim_snprintf(text + len, OPTIONS_BYTES - 1 - len,
+                                        "ZONETRACE_ROOT_PID=%s\n", root);
+    text[len++] = 0;
+    zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS, round8(sizeof sh + len), 1,
+                           zt_prim_wall_ns()};
+    memcpy(p, &sh, sizeof sh);
+    __atomic_store_n(&h->options_off, off, __ATOMIC_RELEASE);
+}
+
+bool zt_record_open(const zt_record_info_t *info)
+{
+    if (zt_rec_open)
+        return true;
+    memset(&zt_rec, 0, sizeof zt_rec);
+    memset(sec_bufs, 0, sizeof sec_bufs);
+    zt_rec.fd = -1;
+    zt_rec.reserve_bytes = info->max_bytes ? info->max_bytes : DEFAULT_RESERVE_BYTES;
+    zt_rec.base = zt_prim_reserve(zt_rec.reserve_bytes, 0);
+    if (zt_rec.base == NULL) {
+        zt_prim_message("record: cannot reserve %zu bytes of address space",
+                        zt_rec.reserve_bytes);
+        return false;
+    }
+    int fd = zt_prim_file_create(info->path);
+    if (fd < 0) {
+        zt_prim_message("record: cannot create %s (errno %d); not recording", info->path, -fd);
+        zt_prim_unmap(zt_rec.base, zt_rec.reserve_bytes);
+        return false;
+    }
+    int err = zt_prim_file_reserve(fd, INITIAL_FILE_BYTES);
+    if (err || !zt_prim_file_map(fd, 0, INITIAL_FILE_BYTES, zt_rec.base)) {
+        zt_prim_message("record: cannot size or map %s (errno %d); not recording", info->path,
+                        err);
+        zt_prim_close(fd);
+        zt_prim_unmap(zt_rec.base, zt_rec.reserve_bytes);
+        return false;
+    }
+    zt_rec.fd = fd;
+    zt_rec.mapped_bytes = INITIAL_FILE_BYTES;
+    zt_rec.start_ns = zt_prim_now_ns();
+    copy_str(zt_rec.path, sizeof zt_rec.path, info->path);
+
+    zt_rec_header_t *h = (zt_rec_header_t *)zt_rec.base;
+    zt_rec.hdr = h;
+    memcpy(h->magic, ZT_REC_MAGIC, 8);
+    h->version = ZT_REC_VERSION;
+    h->endian = ZT_REC_ENDIAN;
+    h->header_bytes = sizeof(zt_rec_header_t);
+    h->file_bytes = INITIAL_FILE_BYTES;
+    h->used_bytes = round8(sizeof(zt_rec_header_t));
+    h->pid = zt_prim_pid();
+    h->ppid = (int32_t)getppid();
+    h->start_wall_ns = zt_prim_wall_ns();
+    h->heartbeat_wall_ns = h->start_wall_ns;
+    h->monitor_ms = info->monitor_ms;
+    zt_prim_exe_path(h->exe, sizeof h->exe);
+    copy_str(h->device, sizeof h->device, info->device);
+    copy_str(h->unwind, sizeof h->unwind, info->unwind);
+    h->stacks_mode = info->stacks_mode;
+    h->depth = info->depth;
+    h->sample_bytes = info->sample_bytes;
+    h->page_bytes = info->page_bytes;
+    h->ram_bytes = info->ram_bytes;
+    h->va_limit_bytes = info->va_limit_bytes;
+    h->term.state = ZT_REC_RUNNING;
+    zt_rec_open = 1;
+
+    void *p;
+    uint64_t off = zt_record_alloc(EVENTS_CAP * sizeof(zt_rec_event_t), &p, false);
+    if (off) {
+        zt_rec.events = p;
+        h->events_cap = EVENTS_CAP;
+        h->events_off = off;
+    }
+    off = zt_record_alloc(TIMELINE_CAP * sizeof(zt_rec_sample_t), &p, false);
+    if (off) {
+        zt_rec.timeline = p;
+        h->timeline_cap = TIMELINE_CAP;
+        h->timeline_period_ns = (uint64_t)(info->monitor_ms ? info->monitor_ms : 100) * 1000000u;
+        h->timeline_off = off;
+    }
+    record_cmdline(h);
+    record_options(h);
+    return true;
+}
+
+void zt_record_close(void)
+{
+    if (!zt_rec_open)
+        return;
+    zt_record_sync(true);
+    zt_rec_open = 0;
+    zt_stacktab_reset();
+    zt_prim_close(zt_rec.fd);
+    zt_prim_unmap(zt_rec.base, zt_rec.reserve_bytes);
+    memset(&zt_rec, 0, sizeof zt_rec);
+    zt_rec.fd = -1;
+}
+
+void zt_record_fork_child(void)
+{
+    if (!zt_rec_open)
+        return;
+    zt_lock_reinit(&zt_rec.lock);
+    __atomic_store_n(&zt_rec_forked, 1, __ATOMIC_RELEASE);
+}
+
+/* The parent may have grown its file after the fork: keep only what lies in
+ * our copy, so every offset in the header points inside our file. */
+static void child_trim(zt_rec_header_t *h)
+{
+    uint64_t end = zt_rec.mapped_bytes;
+    if (h->used_bytes > end)
+        h->used_bytes = end;
+    h->file_bytes = end;
+    for (unsigned k = 0; k < ZT_REC_MAX_CHUNKS; k++) {
+        h->stack_chunks_off[k] =
+            zt_rec.stack_chunk[k] ? (uint64_t)((uint8_t *)zt_rec.stack_chunk[k] - zt_rec.base) : 0;
+        for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++)
+            h->zones[z].stack_chunks_off[k] =
+                zt_rec.zone_stack_chunk[z][k]
+                    ? (uint64_t)((uint8_t *)zt_rec.zone_stack_chunk[z][k] - zt_rec.base)
+                    : 0;
+    }
+    uint32_t n = 0;
+    while (n < h->nstacks) {
+        zt_rec_stack_t *e = zt_record_stack(n + 1, false);
+        if (e == NULL || !e->ready || e->frames_off + (uint64_t)e->nframes * 8 > h->used_bytes)
+            break;
+        n++;
+    }
+    h->nstacks = n;
+    uint64_t *secs[] = {&h->modules_off, &h->regions_off, &h->charges_off, &h->va_runs_off};
+    for (unsigned i = 0; i < 4; i++)
+        if (*secs[i] >= h->used_bytes)
+            *secs[i] = 0;
+    zt_stacktab_reset();
+}
+
+bool zt_record_reopen_child(const char *path)
+{
+    zt_lock(&zt_rec.lock);
+    if (!__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) {
+        zt_unlock(&zt_rec.lock);
+        return true;
+    }
+    bool ok = false;
+    int fd = zt_prim_file_create(path);
+    if (fd >= 0 && zt_prim_file_reserve(fd, zt_rec.mapped_bytes) == 0) {
+        void *tmp = zt_prim_file_map(fd, 0, zt_rec.mapped_bytes, NULL);
+        if (tmp) {
+            uint64_t used = zt_rec.hdr->used_bytes; /* the parent's, maybe beyond ours */
+            memcpy(tmp, zt_rec.base, used < zt_rec.mapped_bytes ? used : zt_rec.mapped_bytes);
+            zt_prim_unmap(tmp, zt_rec.mapped_bytes);
+            if (zt_prim_file_map(fd, 0, zt_rec.mapped_bytes, zt_rec.base)) {
+                zt_prim_close(zt_rec.fd);
+                zt_rec.fd = fd;
+                fd = -1;
+                copy_str(zt_rec.path, sizeof zt_rec.path, path);
+                zt_rec_header_t *h = zt_rec.hdr;
+                h->ppid = h->pid;
+                h->pid = zt_prim_pid();
+                h->heartbeat_wall_ns = zt_prim_wall_ns();
+                memset(&h->term, 0, sizeof h->term);
+                child_trim(h);
+                ok = true;
+            }
+        }
+    }
+    if (fd >= 0)
+        zt_prim_close(fd);
+    if (!ok) {
+        /* Cannot have our own file: stop recording (never touch the parent's). */
+        zt_rec_open = 0;
+        zt_prim_message("record: fork child %d cannot create %s; not recording", zt_prim_pid(),
+                        path);
+    }
+    __atomic_store_n(&zt_rec_forked, 0, __ATOMIC_RELEASE);
+    zt_unlock(&zt_rec.lock);
+    return ok;
+}

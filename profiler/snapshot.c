@@ -1,0 +1,315 @@
+/* ----------------------------------------------------------------------------
+ * snapshot.c — the parts of the record that are computed by walking: the
+ * region table, the address-space charge, the address-space map of limited
+ * profiles, the module list and the header's address-space figures.
+ *
+ * Address-space charge: a region's bytes are split among the stacks whose
+ * live blocks are in it, in proportion to their live bytes there (a large
+ * block is its own region, so it is charged to its own stack). Per region we
+ * gather tag → bytes in a small open-addressing map, then add each share to
+ * a (zone, stack) → va map; both live in profiler-mapped scratch memory
+ * (the walker's callbacks hold zone locks: no allocator calls).
+ *
+ * Cost: one walk of every live block, done by the monitor about once a
+ * second, at exit and at a crash outside the allocator.
+ * -------------------------------------------------------------------------- */
+#include "internal.h"
+
+#include <string.h>
+
+#include "registry.h"
+#include "va.h"
+
+typedef struct kv {
+    uint64_t key; /* 0 = empty */
+    uint64_t val;
+} kv_t;
+
+typedef struct kvmap {
+    kv_t *slots;
+    uint64_t mask, count, map_bytes;
+} kvmap_t;
+
+/* Growable scratch array in mapped memory. */
+typedef struct scratch {
+    uint8_t *p;
+    size_t len, cap;
+} scratch_t;
+
+static zt_lock_t snap_lock = ZT_LOCK_INIT;
+
+static bool kv_init(kvmap_t *m, uint64_t want)
+{
+    uint64_t slots = 1024;
+    while (slots < want * 2)
+        slots *= 2;
+    if (m->slots && m->mask + 1 >= slots) {
+        memset(m->slots, 0, (m->mask + 1) * sizeof(kv_t));
+        m->count = 0;
+        return true;
+    }
+    if (m->slots)
+        zt_prim_unmap(m->slots, m->map_bytes);
+    m->map_bytes = slots * sizeof(kv_t);
+    m->slots = zt_prim_map(m->map_bytes);
+    m->mask = slots - 1;
+    m->count = 0;
+    return m->slots != NULL;
+}
+
+static kv_t *kv_get(kvmap_t *m, uint64_t key, bool create)
+{
+    uint64_t h = key * 0x9e3779b97f4a7c15ull;
+    for (uint64_t i = (h >> 20) & m->mask;; i = (i + 1) & m->mask) {
+        kv_t *s = &m->slots[i];
+        if (s->key == key)
+            return s;
+        if (s->key == 0) {
+            if (!create || (m->count + 1) * 4 > (m->mask + 1) * 3)
+                return NULL; /* full: the caller counts it as unattributed */
+            s->key = key;
+            m->count++;
+            return s;
+        }
+    }
+}
+
+static bool scratch_push(scratch_t *s, const void *rec, size_t bytes)
+{
+    if (bytes == 0)
+        return true;
+    if (s->len + bytes > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : (64u << 10);
+        while (cap < s->len + bytes)
+            cap *= 2;
+        uint8_t *p = zt_prim_map(cap);
+        if (p == NULL)
+            return false;
+        if (s->p) {
+            memcpy(p, s->p, s->len);
+            zt_prim_unmap(s->p, s->cap);
+        }
+        s->p = p;
+        s->cap = cap;
+    }
+    memcpy(s->p + s->len, rec, bytes);
+    s->len += bytes;
+    return true;
+}
+
+/* ---- the zone walk --------------------------------------------------------- */
+
+struct walk {
+    int zone;                 /* index of the zone being walked */
+    bool in_region;
+    zt_rec_region_t region;
+    uint64_t block_bytes;     /* sum of the region's blocks (actual bytes) */
+    uint64_t tagged_bytes;    /* sum of weighted tagged bytes */
+    bool sampled;
+    uint64_t sample_mean;
+    uint64_t zone_va[ZT_REC_MAX_ZONES];
+};
+
+static kvmap_t region_map; /* stack id -> weighted live bytes in the current region */
+static kvmap_t charge_map; /* (zone << 32 | id) -> charged va bytes */
+static scratch_t regions_buf, charges_buf, runs_buf, modules_buf, strings_buf;
+static struct walk walk_state;
+
+static void region_flush(struct walk *w)
+{
+    if (!w->in_region)
+        return;
+    w->in_region = false;
+    uint64_t denom = w->region.used_bytes;
+    if (denom < w->block_bytes)
+        denom = w->block_bytes;
+    if (denom < w->tagged_bytes)
+        denom = w->tagged_bytes;
+    uint64_t top_bytes = 0;
+    uint32_t top = 0;
+    for (uint64_t i = 0; region_map.count && i <= region_map.mask; i++) {
+        kv_t *s = &region_map.slots[i];
+        if (s->key == 0)
+            continue;
+        uint32_t id = (uint32_t)s->key;
+        if (s->val > top_bytes) {
+            top_bytes = s->val;
+            top = id;
+        }
+        uint64_t share =
+            denom ? (uint64_t)((unsigned __int128)w->region.bytes * s->val / denom) : 0;
+        kv_t *c = kv_get(&charge_map, ((uint64_t)(unsigned)w->zone << 32) | id, true);
+        if (c)
+            c->val += share;
+        s->key = 0;
+        s->val = 0;
+    }
+    region_map.count = 0;
+    w->region.top_stack = top;
+    if (w->region.used_bytes < w->block_bytes)
+        w->region.used_bytes = w->block_bytes;
+    scratch_push(&regions_buf, &w->region, sizeof w->region);
+}
+
+static void walk_region(void *ctx, malloc_zone_t *zone, enum zt_kind kind, uintptr_t base,
+                        size_t bytes, size_t used_bytes)
+{
+    struct walk *w = ctx;
+    region_flush(w);
+    int z = zone ? zt_account_zone_index(zone) : w->zone;
+    w->in_region = true;
+    w->region = (zt_rec_region_t){base, bytes, used_bytes, (int32_t)kind, z, 0, 0};
+    w->block_bytes = 0;
+    w->tagged_bytes = 0;
+    if (z >= 0 && z < ZT_REC_MAX_ZONES)
+        w->zone_va[z] += bytes;
+}
+
+static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, uint32_t tag)
+{
+    struct walk *w = ctx;
+    if (!w->in_region)
+        return;
+    w->block_bytes += bytes;
+    if (tag == 0)
+        return;
+    uint64_t weighted = bytes;
+    if (w->sampled)
+        weighted = (uint64_t)(((unsigned __int128)bytes * zt_sample_weight_q16(bytes,
+                                                                              w->sample_mean)) >>
+                              16);
+    w->tagged_bytes += weighted;
+    kv_t *s = kv_get(&region_map, tag, true);
+    if (s)
+        s->val += weighted;
+}
+
+static void walk_zones(zt_rec_header_t *h)
+{
+    malloc_zone_t *zones[ZT_REC_MAX_ZONES];
+    unsigned nz = zt_registry_zones(zones, ZT_REC_MAX_ZONES);
+    struct walk *w = &walk_state;
+    memset(w, 0, sizeof *w);
+    w->sampled = h->stacks_mode == ZT_STACKS_SAMPLE;
+    w->sample_mean = h->sample_bytes ? h->sample_bytes : 1;
+    uint64_t nstacks = __atomic_load_n(&h->nstacks, __ATOMIC_ACQUIRE);
+    if (!kv_init(&region_map, nstacks + 16) || !kv_init(&charge_map, 2 * nstacks + 64))
+        return;
+    regions_buf.len = 0;
+    charges_buf.len = 0;
+    zt_walker_t walker = {walk_region, walk_block, NULL, w};
+    for (unsigned i = 0; i < nz; i++) {
+        w->zone = zt_account_zone_index(zones[i]);
+        zt_zone_walk(zones[i], &walker);
+        region_flush(w);
+    }
+    for (uint64_t i = 0; i <= charge_map.mask; i++) {
+        kv_t *s = &charge_map.slots[i];
+        if (s->key == 0 || s->val == 0)
+            continue;
+        zt_rec_charge_t c = {(uint32_t)s->key, (uint32_t)(s->key >> 32), s->val};
+        scratch_push(&charges_buf, &c, sizeof c);
+    }
+    zt_record_section(&h->regions_off, ZT_REC_SEC_REGIONS, regions_buf.len / sizeof(zt_rec_region_t),
+                      regions_buf.p, sizeof(zt_rec_region_t), NULL, 0);
+    zt_record_section(&h->charges_off, ZT_REC_SEC_CHARGES, charges_buf.len / sizeof(zt_rec_charge_t),
+                      charges_buf.p, sizeof(zt_rec_charge_t), NULL, 0);
+    unsigned nzr = h->nzones;
+    for (unsigned z = 0; z < nzr && z < ZT_REC_MAX_ZONES; z++)
+        __atomic_store_n(&h->zones[z].va_bytes, w->zone_va[z], __ATOMIC_RELAXED);
+}
+
+/* ---- address-space map and modules ---------------------------------------- */
+
+struct runs_ctx {
+    unsigned window;
+};
+
+static void run_cb(void *ctx, uintptr_t base, size_t bytes, int kind)
+{
+    int window = -1;
+    for (unsigned i = 0; i < ZT_PROFILE_MAX_WINDOWS; i++) {
+        uintptr_t wb;
+        size_t wbytes;
+        if (zt_va_window(i, &wb, &wbytes) && base >= wb && base < wb + wbytes) {
+            window = (int)i;
+            break;
+        }
+    }
+    zt_rec_va_run_t r = {base, bytes, kind, window};
+    scratch_push(&runs_buf, &r, sizeof r);
+}
+
+static int module_cb(void *ctx, const zt_prim_module_t *m)
+{
+    size_t len = 0;
+    while (m->path[len] && len < 4095)
+        len++;
+    zt_rec_module_t r;
+    memset(&r, 0, sizeof r);
+    r.base = m->base;
+    r.bytes = m->bytes;
+    r.bias = m->bias;
+    r.path_off = (uint32_t)strings_buf.len; /* relative to the strings; fixed up below */
+    r.path_len = (uint32_t)len;
+    if (m->build_id && m->build_id_len) {
+        r.build_id_len = m->build_id_len > 20 ? 20 : m->build_id_len;
+        memcpy(r.build_id, m->build_id, r.build_id_len);
+    }
+    char nul = 0;
+    scratch_push(&modules_buf, &r, sizeof r);
+    scratch_push(&strings_buf, m->path, len);
+    scratch_push(&strings_buf, &nul, 1);
+    return 0;
+}
+
+static uint64_t modules_generation = UINT64_MAX;
+
+static void snapshot_modules(zt_rec_header_t *h)
+{
+    uint64_t g = zt_prim_modules_generation();
+    if (g == modules_generation && h->modules_off)
+        return;
+    modules_buf.len = 0;
+    strings_buf.len = 0;
+    zt_prim_modules(module_cb, NULL);
+    uint64_t count = modules_buf.len / sizeof(zt_rec_module_t);
+    uint32_t strings_at = (uint32_t)(sizeof(zt_rec_section_t) + modules_buf.len);
+    for (uint64_t i = 0; i < count; i++)
+        ((zt_rec_module_t *)modules_buf.p)[i].path_off += strings_at;
+    if (zt_record_section(&h->modules_off, ZT_REC_SEC_MODULES, count, modules_buf.p,
+                          sizeof(zt_rec_module_t), strings_buf.p, strings_buf.len))
+        modules_generation = g;
+}
+
+void zt_snapshot(int flags)
+{
+    if (!zt_rec_open || !zt_trylock(&snap_lock))
+        return;
+    zt_rec_header_t *h = zt_rec.hdr;
+    if (zt_initialised) {
+        zt_va_stats_t st;
+        memset(&st, 0, sizeof st);
+        zt_va_get_stats(&st);
+        h->va_limit_bytes = st.limit_bytes;
+        h->va_used_bytes = st.used_bytes;
+        h->va_peak_bytes = st.peak_used_bytes;
+        h->largest_free_bytes = st.largest_free_bytes;
+        h->largest_aligned_1m_bytes = st.largest_aligned_1m_bytes;
+        h->largest_aligned_8m_bytes = st.largest_aligned_8m_bytes;
+        if (flags & ZT_SNAP_WALK)
+            walk_zones(h);
+        if (zt_va_limited()) {
+            runs_buf.len = 0;
+            zt_va_walk(run_cb, NULL);
+            zt_record_section(&h->va_runs_off, ZT_REC_SEC_VA_RUNS,
+                              runs_buf.len / sizeof(zt_rec_va_run_t), runs_buf.p,
+                              sizeof(zt_rec_va_run_t), NULL, 0);
+        }
+    }
+    if (flags & ZT_SNAP_MODULES)
+        snapshot_modules(h);
+    zt_account_live_bytes();
+    __atomic_store_n(&h->snapshot_wall_ns, zt_prim_wall_ns(), __ATOMIC_RELEASE);
+    zt_unlock(&snap_lock);
+}

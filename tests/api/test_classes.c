@@ -1,0 +1,182 @@
+/* ----------------------------------------------------------------------------
+ * test_classes.c — every request size lands in libmalloc's class for every
+ * device profile: the kind (nano/tiny/small/medium/large, observed through
+ * the chunk map), malloc_size() and malloc_good_size() all equal a block
+ * size computed here from libmalloc's rules (reference/libmalloc.md §1),
+ * independently of zone/sizeclass.c.
+ *
+ * The profile is fixed at initialisation, so the parent re-executes itself
+ * once per profile (and once with nano off) with ZONETRACE_DEVICE set.
+ * Sizes: 0..64 KiB step 1, then to 2 MiB every 4 KiB ± 1, and the 8 MiB
+ * medium/large boundary.
+ * -------------------------------------------------------------------------- */
+#include "zone.h"
+#include "chunkmap.h"
+#include "zonetrace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* libmalloc's limits per device, written out rather than read from the
+ * library: page (0 = host), nano, small/large cutoff, medium. */
+static const struct expect {
+    const char *name;
+    size_t page;
+    bool nano;
+    size_t small_limit;
+    bool medium;
+} expects[] = {
+    {"native", 0, true, 32u << 10, true},
+    {"macos-arm64", 16u << 10, true, 32u << 10, true},
+    {"ios12-1gb", 16u << 10, false, 15u << 10, false},
+    {"ios12-2gb", 16u << 10, true, 15u << 10, false},
+    {"ios12-4gb", 16u << 10, true, 15u << 10, false},
+};
+
+static const char *const kind_names[] = {"nano", "tiny", "small", "medium", "large"};
+
+static size_t round_up(size_t n, size_t q) { return (n + q - 1) / q * q; }
+
+/* The class rule: inclusive limits; 0 bytes is one quantum. */
+static int expected(const struct expect *e, bool nano, size_t n, size_t *block)
+{
+    size_t page = e->page ? e->page : (size_t)sysconf(_SC_PAGESIZE);
+    size_t q16 = n == 0 ? 16 : round_up(n, 16);
+    if (nano && n <= 256) {
+        *block = q16;
+        return ZT_KIND_NANO;
+    }
+    if (n <= 1008) {
+        *block = q16;
+        return ZT_KIND_TINY;
+    }
+    if (n <= e->small_limit) {
+        *block = round_up(n, 512);
+        return ZT_KIND_SMALL;
+    }
+    if (e->medium && n <= (8u << 20)) {
+        *block = round_up(n, 32u << 10);
+        return ZT_KIND_MEDIUM;
+    }
+    *block = round_up(n, page);
+    return ZT_KIND_LARGE;
+}
+
+static int failures;
+
+static void check_size(const struct expect *e, bool nano, size_t n)
+{
+    size_t want_block;
+    int want_kind = expected(e, nano, n, &want_block);
+    void *p = malloc(n);
+    if (!p) {
+        printf("FAIL %s: malloc(%zu) returned NULL\n", e->name, n);
+        failures++;
+        return;
+    }
+    zt_owner_t *o = zt_chunkmap_get(p);
+    int kind = o ? o->kind : ZT_KIND_LARGE;
+    size_t got_block = malloc_size(p), good = malloc_good_size(n);
+    size_t page = e->page ? e->page : (size_t)sysconf(_SC_PAGESIZE);
+    bool aligned = kind != ZT_KIND_LARGE || ((uintptr_t)p & (page - 1)) == 0;
+    if (kind != want_kind || got_block != want_block || good != want_block || !aligned ||
+        malloc_zone_from_ptr(p) != malloc_default_zone()) {
+        if (failures < 20)
+            printf("FAIL %s%s: %zu B: kind %s (want %s), malloc_size %zu, good_size %zu (want "
+                   "%zu), ptr %p, zone %s\n",
+                   e->name, nano ? "" : " nano=off", n, kind_names[kind], kind_names[want_kind],
+                   got_block, good, want_block, p,
+                   malloc_zone_from_ptr(p) == malloc_default_zone() ? "default" : "OTHER");
+        failures++;
+    }
+    free(p);
+}
+
+static int run_child(const char *device)
+{
+    const struct expect *e = NULL;
+    for (size_t i = 0; i < sizeof expects / sizeof expects[0]; i++)
+        if (strcmp(expects[i].name, device) == 0)
+            e = &expects[i];
+    if (!e) {
+        printf("FAIL: profile %s has no expectation row in this test\n", device);
+        return 1;
+    }
+    zt_install(); /* the profile is chosen at initialisation */
+    const char *nano_env = getenv("ZONETRACE_NANO");
+    bool nano = e->nano && !(nano_env && strcmp(nano_env, "off") == 0);
+    if (strcmp(zt_active_profile.name, device) != 0) {
+        printf("FAIL: active profile is %s, want %s\n", zt_active_profile.name, device);
+        return 1;
+    }
+    for (size_t n = 0; n <= (64u << 10); n++)
+        check_size(e, nano, n);
+    for (size_t n = 68u << 10; n <= (2u << 20); n += 4u << 10) {
+        check_size(e, nano, n - 1);
+        check_size(e, nano, n);
+        check_size(e, nano, n + 1);
+    }
+    static const size_t edges[] = {(8u << 20) - 1, 8u << 20, (8u << 20) + 1, (8u << 20) + 4096,
+                                    (15u << 10) + 512, (32u << 10) + 1, 127u << 10};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        check_size(e, nano, edges[i]);
+    if (failures)
+        printf("FAIL %s%s: %d sizes wrong\n", device, nano ? "" : " nano=off", failures);
+    else
+        printf("ok   %s%s: every size in its class\n", device, nano ? "" : " nano=off");
+    return failures != 0;
+}
+
+static int spawn(const char *self, const char *device, const char *nano)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("ZONETRACE_DEVICE", device, 1);
+        if (nano)
+            setenv("ZONETRACE_NANO", nano, 1);
+        else
+            unsetenv("ZONETRACE_NANO");
+        execl(self, self, "--child", device, (char *)NULL);
+        perror("execl");
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+        printf("FAIL: could not run the child for %s\n", device);
+        return 1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        printf("FAIL: child for %s%s ended with status 0x%x\n", device, nano ? " nano=off" : "",
+               status);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--child") == 0)
+        return run_child(argv[2]);
+    int bad = 0, n = 0;
+    for (const zt_profile_t *p = zt_profiles; p->name; p++, n++)
+        bad += spawn("/proc/self/exe", p->name, NULL);
+    bad += spawn("/proc/self/exe", "native", "off");
+    bad += spawn("/proc/self/exe", "ios12-2gb", "off");
+    if (n != (int)(sizeof expects / sizeof expects[0])) {
+        printf("FAIL: %d profiles in the library, %zu in this test\n", n,
+               sizeof expects / sizeof expects[0]);
+        bad++;
+    }
+    if (bad) {
+        printf("test_classes: FAILED (%d)\n", bad);
+        return 1;
+    }
+    printf("test_classes: ok\n");
+    return 0;
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# The CLI's contract: every failure is one line on stderr and a non-zero
+# exit (2 for records that cannot be read), never a crash; `profiles` lists
+# the five profiles; and the three ways a process ends (exit, fatal signal,
+# SIGKILL) are each reported as such.
+set -uo pipefail
+: "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
+zt="$ZT_BUILD/zonetrace"
+tmp=$(mktemp -d)
+sleeper_pid=
+trap '[ -n "$sleeper_pid" ] && kill -9 $sleeper_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+failures=0
+passes=0
+fail() { echo "test_cli: FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { passes=$((passes + 1)); }
+
+# expect_error WANT_STATUS (any = non-zero, 0or2 = either) -- ARGS
+expect_error() {
+    local want=$1
+    shift 2
+    "$zt" "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$? lines
+    lines=$(wc -l <"$tmp/err")
+    if [ "$rc" -ge 128 ]; then
+        fail "zonetrace $*: died of signal $((rc - 128))"
+        return
+    fi
+    case $want in
+        any) [ "$rc" -ne 0 ] || { fail "zonetrace $*: exit 0, expected failure"; return; } ;;
+        0or2)
+            [ "$rc" -eq 0 ] && { pass; return; }
+            [ "$rc" -eq 2 ] || { fail "zonetrace $*: exit $rc, expected 0 or 2"; return; } ;;
+        *) [ "$rc" -eq "$want" ] || { fail "zonetrace $*: exit $rc, expected $want: $(cat "$tmp/err")"; return; } ;;
+    esac
+    if [ "$lines" -ne 1 ] || ! grep -q '^zonetrace: ' "$tmp/err"; then
+        fail "zonetrace $*: expected one 'zonetrace: ...' line on stderr, got $lines: $(head -c 600 "$tmp/err")"
+        return
+    fi
+    pass
+}
+
+# ---- bad options ---------------------------------------------------------
+expect_error any -- frobnicate
+expect_error any -- report
+expect_error any -- report "$tmp/none.zt" --top abc
+expect_error any -- report "$tmp/none.zt" --top 0
+expect_error any -- report "$tmp/none.zt" --by file
+expect_error any -- report "$tmp/none.zt" --format xml
+expect_error any -- report "$tmp/none.zt" --bogus
+expect_error any -- run --device iphone-99 -- true
+expect_error any -- run --stacks sometimes -- true
+expect_error any -- run --unwind guess -- true
+expect_error any -- run --device
+expect_error any -- run --
+expect_error any -- options --html
+# ---- missing and damaged records ----------------------------------------
+expect_error 2 -- report "$tmp/none.zt"
+expect_error 2 -- report "$tmp"
+: >"$tmp/empty.zt"
+expect_error 2 -- report "$tmp/empty.zt"
+
+# A real record to damage: the program exits 3.
+"$zt" run -o "$tmp/exit.zt" -- "$ZT_BUILD/scenario_segv" exit 3 >/dev/null 2>"$tmp/run.err"
+rc=$?
+[ $rc -eq 3 ] && pass || fail "run should exit with the program's status 3, got $rc"
+if [ ! -s "$tmp/exit.zt" ]; then
+    fail "no record from scenario_segv exit 3: $(cat "$tmp/run.err")"
+else
+    "$zt" report "$tmp/exit.zt" --format json -o "$tmp/exit.json" 2>"$tmp/err" \
+        || fail "report of a good record failed: $(cat "$tmp/err")"
+    python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["termination"]
+sys.exit(0 if t["state"] == "exited" and t["exit_code"] == 3 else 1)' "$tmp/exit.json" \
+        && pass || fail "exit 3 not reported as exited with code 3"
+    "$zt" report "$tmp/exit.zt" | grep -q "ended: *exited with status 3" \
+        && pass || fail "text report does not say 'exited with status 3'"
+    size=$(stat -c %s "$tmp/exit.zt")
+    head -c $((size / 2)) "$tmp/exit.zt" >"$tmp/half.zt"
+    expect_error 2 -- report "$tmp/half.zt"
+    head -c 100 "$tmp/exit.zt" >"$tmp/short.zt"
+    expect_error 2 -- report "$tmp/short.zt"
+    cp "$tmp/exit.zt" "$tmp/version.zt"   # version: u32 after the 8-byte magic
+    printf '\x63\x00\x00\x00' | dd of="$tmp/version.zt" bs=1 seek=8 conv=notrunc status=none
+    expect_error 2 -- report "$tmp/version.zt"
+    cp "$tmp/exit.zt" "$tmp/magic.zt"
+    printf 'XXXXXXXX' | dd of="$tmp/magic.zt" bs=1 seek=0 conv=notrunc status=none
+    expect_error 2 -- report "$tmp/magic.zt"
+    # Random damage: still a record or a one-line rejection, never a crash.
+    for seed in $(seq 1 40); do
+        python3 - "$tmp/exit.zt" "$tmp/rand.zt" "$seed" <<'PY'
+import random, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+rng = random.Random(int(sys.argv[3]))
+# Half the runs damage the header and tables near the start, where a bad
+# offset or count matters most; the others anywhere.
+span = min(len(data), 8192) if rng.random() < 0.5 else len(data)
+for _ in range(rng.randint(1, 16)):
+    data[rng.randrange(span)] = rng.randrange(256)
+open(sys.argv[2], "wb").write(data)
+PY
+        for fmt in text json html; do
+            expect_error 0or2 -- report "$tmp/rand.zt" --format $fmt -o "$tmp/rand.out"
+        done
+    done
+fi
+
+# ---- the HTML report: self-contained, renders without script errors -------
+html_check() { # record
+    "$zt" report "$1" --format html -o "$tmp/r.html" 2>"$tmp/err" \
+        || { fail "html report of $1 failed: $(cat "$tmp/err")"; return; }
+    # (the SVG namespace URI is a name, not a resource)
+    if sed 's#http://www.w3.org/2000/svg##g' "$tmp/r.html" |
+        grep -Eiq '<(script|img|link|iframe)[^>]+(src|href)=|url\(|https?://'; then
+        fail "html report refers to external resources"
+    else
+        pass
+    fi
+    local chrome
+    chrome=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+    if [ -z "$chrome" ]; then
+        echo "test_cli: chromium not found: HTML rendering not checked"
+        return
+    fi
+    timeout 60 "$chrome" --headless --no-sandbox --disable-gpu --user-data-dir="$tmp/chrome" \
+        --virtual-time-budget=3000 --dump-dom "file://$tmp/r.html" >"$tmp/dom.html" 2>/dev/null
+    if grep -q 'data-rendered="1"' "$tmp/dom.html" && ! grep -q '<p class="error">' "$tmp/dom.html"
+    then
+        pass
+    else
+        fail "the HTML report of $1 did not render in headless chromium (script error)"
+    fi
+}
+[ -s "$tmp/exit.zt" ] && html_check "$tmp/exit.zt"
+
+# ---- profiles and options ----------------------------------------------
+"$zt" profiles >"$tmp/profiles" 2>&1 || fail "profiles exited non-zero"
+for p in native macos-arm64 ios12-1gb ios12-2gb ios12-4gb; do
+    grep -q "^$p " "$tmp/profiles" && pass || fail "profiles does not list $p"
+done
+"$zt" options --markdown | grep -q '^- `ZONETRACE_DEVICE`' && pass \
+    || fail "options --markdown does not list ZONETRACE_DEVICE"
+
+# ---- a fatal signal ----------------------------------------------------
+"$zt" run -o "$tmp/segv.zt" -- "$ZT_BUILD/scenario_segv" >/dev/null 2>"$tmp/run.err"
+rc=$?
+[ $rc -eq 139 ] && pass || fail "run of a SIGSEGV program should exit 139, got $rc"
+if "$zt" report "$tmp/segv.zt" --format json -o "$tmp/segv.json" 2>"$tmp/err"; then
+    python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["termination"]
+ok = t["state"] == "signaled" and t["signal"] == 11 and int(t["fault_addr"], 16) == 8
+print("termination:", t["state"], t["signal"], t["fault_addr"]) if not ok else None
+sys.exit(0 if ok else 1)' "$tmp/segv.json" && pass || fail "SIGSEGV at 0x8 not reported"
+    "$zt" report "$tmp/segv.zt" | grep -q "killed by SIGSEGV (fault address 0x8)" \
+        && pass || fail "text report does not name SIGSEGV and the fault address"
+    html_check "$tmp/segv.zt"
+else
+    fail "report of the SIGSEGV record failed: $(cat "$tmp/err")"
+fi
+
+# ---- SIGKILL mid-run (jetsam / OOM killer) ------------------------------
+mkfifo "$tmp/fifo"
+"$zt" run -o "$tmp/kill.zt" -- "$ZT_BUILD/scenario_sleeper" >"$tmp/fifo" 2>"$tmp/run.err" &
+zt_pid=$!
+exec 3<"$tmp/fifo"
+expect_line=
+while read -r -t 30 line <&3; do
+    case $line in
+        expect*) expect_line=$line ;;
+        ready) break ;;
+    esac
+done
+sleeper_pid=$(pgrep -P $zt_pid -f scenario_sleeper | head -1)
+if [ -z "$sleeper_pid" ] || [ -z "$expect_line" ]; then
+    fail "scenario_sleeper did not start under zonetrace run: $(cat "$tmp/run.err")"
+    kill $zt_pid 2>/dev/null
+else
+    kill -9 "$sleeper_pid"
+    wait $zt_pid
+    rc=$?
+    sleeper_pid=
+    [ $rc -eq 137 ] && pass || fail "run of a SIGKILLed program should exit 137, got $rc"
+    if "$zt" report "$tmp/kill.zt" --format json -o "$tmp/kill.json" 2>"$tmp/err"; then
+        python3 - "$tmp/kill.json" $expect_line <<'PY' && pass || fail "SIGKILL record wrong"
+import json, sys
+r = json.load(open(sys.argv[1]))
+site, blocks, nbytes = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+bad = []
+if r["termination"]["state"] != "killed":
+    bad.append("termination %r, expected killed" % r["termination"]["state"])
+got_b = got_n = 0
+for s in r["stacks"]:
+    if any(f.get("function") == site for f in s["frames"]):
+        got_b += s["live_blocks"]
+        got_n += s["live_bytes"]
+if (got_b, got_n) != (blocks, nbytes):
+    bad.append("%s: %d blocks %d bytes live, expected %d %d" % (site, got_b, got_n, blocks, nbytes))
+if bad:
+    print("; ".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+        "$zt" report "$tmp/kill.zt" | grep -q "killed without running handlers" \
+            && pass || fail "text report does not say killed without running handlers"
+        html_check "$tmp/kill.zt"
+    else
+        fail "report of the SIGKILL record failed: $(cat "$tmp/err")"
+    fi
+fi
+exec 3<&-
+
+echo "test_cli: $passes passed, $failures failed"
+[ $failures -eq 0 ]

@@ -1,0 +1,178 @@
+/* ----------------------------------------------------------------------------
+ * init.c — library initialisation: options → active profile → chunk map →
+ * address space → default zones → registry → fork handlers → profiler.
+ *
+ * zt_init() runs lazily inside the first allocation, possibly before main
+ * and before libc has finished starting, and exactly once: other threads
+ * wait on a lock. Allocations made re-entrantly while it runs on the same
+ * thread (libc's pthread_atfork, the profiler's thread creation) are served
+ * from the bootstrap arena, a bump allocator in .bss whose blocks free()
+ * recognises and ignores; once zt_initialised is set, the zones serve
+ * everyone, including the rest of zt_init itself.
+ * -------------------------------------------------------------------------- */
+#include "zone.h"
+#include "chunkmap.h"
+#include "hooks.h"
+#include "nano.h"
+#include "registry.h"
+#include "szone.h"
+#include "va.h"
+#include "zonetrace.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define ZT_EXPORT __attribute__((visibility("default")))
+
+int zt_initialised;
+
+static zt_lock_t init_lock = ZT_LOCK_INIT;
+static __thread int init_running __attribute__((tls_model("initial-exec")));
+
+/* ---- bootstrap arena ------------------------------------------------------- */
+
+#define BOOT_BYTES (256u << 10)
+#define BOOT_HEADER_BYTES 16 /* the block's usable size, just below it */
+
+static char boot_arena[BOOT_BYTES] __attribute__((aligned(4096)));
+static size_t boot_used_bytes;
+
+void *zt_bootstrap_malloc(size_t bytes, size_t align_bytes)
+{
+    if (align_bytes < 16)
+        align_bytes = 16;
+    if (bytes > BOOT_BYTES || align_bytes > BOOT_BYTES / 4) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t usable = (bytes + 15) & ~(size_t)15;
+    if (usable == 0)
+        usable = 16;
+    uintptr_t arena = (uintptr_t)boot_arena, p;
+    size_t old = __atomic_load_n(&boot_used_bytes, __ATOMIC_RELAXED), end;
+    do {
+        p = (arena + old + BOOT_HEADER_BYTES + align_bytes - 1) & ~(uintptr_t)(align_bytes - 1);
+        end = p - arena + usable;
+        if (end > BOOT_BYTES) {
+            zt_prim_message("bootstrap arena exhausted (%zu bytes requested during start-up)",
+                            bytes);
+            errno = ENOMEM;
+            return NULL;
+        }
+    } while (!__atomic_compare_exchange_n(&boot_used_bytes, &old, end, true, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    ((size_t *)p)[-1] = usable;
+    return (void *)p; /* .bss, never reused: already zero */
+}
+
+bool zt_bootstrap_contains(const void *p)
+{
+    return (uintptr_t)p - (uintptr_t)boot_arena < BOOT_BYTES;
+}
+
+size_t zt_bootstrap_size(const void *p)
+{
+    return zt_bootstrap_contains(p) ? ((const size_t *)p)[-1] : 0;
+}
+
+/* ---- initialisation ---------------------------------------------------------- */
+
+__attribute__((noreturn)) static void fatal(const char *what)
+{
+    zt_prim_message("cannot initialise: %s (profile %s)", what,
+                    zt_active_profile.name ? zt_active_profile.name : "?");
+    zt_prim_exit(2);
+}
+
+/* The profile row with the environment's overrides applied. */
+static void choose_profile(void)
+{
+    const zt_profile_t *row = zt_profile_find(zt_options.device); /* validated by options.c */
+    zt_active_profile = *(row ? row : &zt_profiles[0]);
+    zt_profile_t *p = &zt_active_profile;
+    if (strcmp(zt_options.nano, "off") == 0)
+        p->nano = ZT_NANO_OFF;
+    else if (strcmp(zt_options.nano, "on") == 0 && p->nano == ZT_NANO_OFF)
+        p->nano = zt_profile_va_limit_bytes(p) ? ZT_NANO_SINGLE : ZT_NANO_MULTI; /* device-like */
+    if (zt_options.nano_class_blocks[0])
+        zt_profile_parse_class_units(zt_options.nano_class_blocks, p->nano_class_units);
+    if (zt_options.va_limit) {
+        p->window_bytes[0] = (size_t)zt_options.va_limit;
+        for (int i = 1; i < ZT_PROFILE_MAX_WINDOWS; i++)
+            p->window_bytes[i] = 0;
+    }
+}
+
+static void init_once(void)
+{
+    if (!zt_options_load())
+        zt_prim_exit(2); /* options.c printed why */
+    choose_profile();
+    if (zt_options.verbose) {
+        zt_prim_message("zonetrace %s, profile %s: %s", zt_version(), zt_active_profile.name,
+                        zt_active_profile.description);
+        zt_options_print();
+    }
+    if (!zt_chunkmap_init())
+        fatal("the chunk map could not be mapped");
+    if (!zt_va_init(&zt_active_profile, zt_options.va_limit))
+        fatal("the heap address space could not be reserved");
+
+    /* libmalloc's _malloc_initialize: the scalable zone first, then nano in
+     * front of it; if nano cannot reserve its region it is abandoned and the
+     * scalable zone is the default. */
+    malloc_zone_t *helper = zt_szone_create("DefaultMallocZone");
+    if (!helper)
+        fatal("the default zone could not be created");
+    malloc_zone_t *zone0 = helper;
+    if (zt_active_profile.nano != ZT_NANO_OFF) {
+        malloc_zone_t *nano = zt_nano_create(helper, &zt_active_profile);
+        if (nano) {
+            zone0 = nano;
+            helper->zone_name = "MallocHelperZone"; /* its page is still writable */
+        } else if (zt_options.verbose) {
+            zt_prim_message("nano zone abandoned: its region could not be reserved");
+        }
+    }
+    zt_registry_init(zone0, zone0 != helper ? helper : NULL);
+    zt_hook_zone_created(helper); /* zt_nano_create reports the nano zone itself */
+    __atomic_store_n(&zt_initialised, 1, __ATOMIC_RELEASE);
+
+    /* Registered now, early in the process: handlers registered later run
+     * their prepare first, so ours (the allocator's locks) comes last. */
+    if (zt_prim_atfork(zt_registry_fork_prepare, zt_registry_fork_parent,
+                       zt_registry_fork_child) != 0)
+        zt_prim_message("pthread_atfork failed: fork() while other threads allocate is unsafe");
+    zt_hook_init();
+}
+
+bool zt_init(void)
+{
+    if (__builtin_expect(__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE), 1))
+        return true;
+    if (init_running)
+        return false; /* re-entered from inside init_once on this thread */
+    init_running = 1;
+    zt_lock(&init_lock);
+    if (!__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE))
+        init_once();
+    zt_unlock(&init_lock);
+    init_running = 0;
+    return true;
+}
+
+/* ZONETRACE_VERBOSE: per-zone statistics at exit. A destructor runs from
+ * exit() and from ld.so's fini, never from _exit or a fatal signal. */
+__attribute__((destructor)) static void print_statistics_at_exit(void)
+{
+    if (__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE) && zt_options.verbose)
+        zt_registry_print_statistics();
+}
+
+ZT_EXPORT const char *zt_version(void) { return "0.1.0"; }
+
+ZT_EXPORT const char *zt_device(void)
+{
+    zt_init();
+    return zt_active_profile.name ? zt_active_profile.name : "native";
+}
