@@ -92,6 +92,13 @@ static bool bad(const char *env, const char *value, const char *why)
     return false;
 }
 
+/* An out-of-range integer: quote the variable's text as the user wrote it. */
+static bool bad_int(const char *env, const char *why)
+{
+    const char *v = zt_prim_getenv(env);
+    return bad(env, v ? v : "(default)", why);
+}
+
 static bool parse_int(const char *s, long *out)
 {
     long v = 0;
@@ -124,7 +131,7 @@ static bool check(const zt_options_t *o)
         return bad("ZONETRACE_NANO_CLASS_BLOCKS", o->nano_class_blocks,
                    "expected 16 comma-separated numbers (1..64) summing to 64");
     if (o->max_magazines < 0 || o->max_magazines > 64)
-        return bad("ZONETRACE_MAX_MAGAZINES", "?", "expected 0..64");
+        return bad_int("ZONETRACE_MAX_MAGAZINES", "expected 0..64");
     if (strcmp(o->on_error, "abort") && strcmp(o->on_error, "report"))
         return bad("ZONETRACE_ON_ERROR", o->on_error, "expected abort or report");
     int mode;
@@ -134,9 +141,9 @@ static bool check(const zt_options_t *o)
     if (strcmp(o->unwind, "libunwind") && strcmp(o->unwind, "fp"))
         return bad("ZONETRACE_UNWIND", o->unwind, "expected libunwind or fp");
     if (o->depth < 1 || o->depth > 128)
-        return bad("ZONETRACE_DEPTH", "?", "expected 1..128");
+        return bad_int("ZONETRACE_DEPTH", "expected 1..128");
     if (o->monitor_ms < 0 || o->monitor_ms > 3600000)
-        return bad("ZONETRACE_MONITOR_MS", "?", "expected 0..3600000");
+        return bad_int("ZONETRACE_MONITOR_MS", "expected 0..3600000");
     return true;
 }
 
