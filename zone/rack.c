@@ -15,8 +15,8 @@
  * A free block carries its free-list node {prev, next, msize, purged, epoch}
  * at its start (a tiny one longer than 64 quanta also keeps its msize in its
  * last 2 bytes, for backward coalescing; shorter ones are found in the
- * bitmap, since no live tiny block exceeds 63 quanta). Free lists are per magazine: slot msize-1 per class plus one
- * overflow slot, with a bitmap of non-empty slots.
+ * bitmap, since no live tiny block exceeds 63 quanta). Free lists are per magazine: slot msize-1
+ * per class plus one overflow slot, with a bitmap of non-empty slots.
  *
  * Locks: magazine → depot. A region belongs to exactly one magazine or the
  * depot (trailer mag_index, read before locking and re-checked after). The
@@ -42,28 +42,28 @@
 #include "hooks.h"
 #include "va.h"
 
-#define DEPOT (-1)
+#define DEPOT         (-1)
 #define MAX_MAGAZINES 64
-#define MAX_SLOTS 257 /* medium: msize 1..256 + overflow */
-#define SLOT_WORDS ((MAX_SLOTS + 63) / 64)
+#define MAX_SLOTS     257 /* medium: msize 1..256 + overflow */
+#define SLOT_WORDS    ((MAX_SLOTS + 63) / 64)
 
-#define TINY_NQ 64520u
+#define TINY_NQ           64520u
 #define TINY_BITMAP_WORDS 1009u /* ceil(64520/64) header words, as many inuse words */
-#define SMALL_NQ 16319u
-#define MEDIUM_NQ 4095u
-#define TRAILER_OFF_PAD 128u /* small/medium: metadata starts this far after the payload */
-#define U16_FREE 0x8000u
+#define SMALL_NQ          16319u
+#define MEDIUM_NQ         4095u
+#define TRAILER_OFF_PAD   128u /* small/medium: metadata starts this far after the payload */
+#define U16_FREE          0x8000u
 
-#define PURGE_MIN_PAGES 4 /* a free span is purged when >= this many whole pages */
-#define DENSITY(a) ((a) - ((a) >> 2)) /* 75 % */
+#define PURGE_MIN_PAGES 4                  /* a free span is purged when >= this many whole pages */
+#define DENSITY(a)      ((a) - ((a) >> 2)) /* 75 % */
 
 /* ---- types --------------------------------------------------------------- */
 
 typedef struct free_node {
     struct free_node *prev, *next;
-    uint16_t msize;  /* tiny: valid only for msize >= 2 (1-quantum nodes are 16 B) */
-    uint8_t purged;  /* interior pages already given back */
-    uint8_t epoch;   /* magazine sweep epoch when the span became free */
+    uint16_t msize; /* tiny: valid only for msize >= 2 (1-quantum nodes are 16 B) */
+    uint8_t purged; /* interior pages already given back */
+    uint8_t epoch;  /* magazine sweep epoch when the span became free */
 } free_node_t;
 
 /* In-region trailer, right after the payload. */
@@ -82,12 +82,12 @@ typedef struct magazine {
     uint32_t alloc_underway; /* a thread is mapping a region for this magazine */
     void *last_free;         /* one-entry cache: freed, still marked live */
     uint32_t last_free_msize;
-    uint32_t bump_idx;       /* first untouched quantum of bump_rg */
-    region_t *bump_rg;       /* region whose tail is still being carved (fresh) */
-    size_t num_objects;      /* live blocks in this magazine's regions */
-    size_t bytes_in_objects; /* their bytes */
+    uint32_t bump_idx;        /* first untouched quantum of bump_rg */
+    region_t *bump_rg;        /* region whose tail is still being carved (fresh) */
+    size_t num_objects;       /* live blocks in this magazine's regions */
+    size_t bytes_in_objects;  /* their bytes */
     size_t bytes_in_magazine; /* payload bytes of the regions owned */
-    size_t dirty_bytes;      /* freed since the last purge sweep */
+    size_t dirty_bytes;       /* freed since the last purge sweep */
     uint32_t nregions;
     uint8_t epoch;
     region_t *first, *last;
@@ -96,16 +96,16 @@ typedef struct magazine {
 } __attribute__((aligned(64))) magazine_t;
 
 typedef struct geom {
-    unsigned qshift;          /* log2 of the quantum */
-    uint32_t nq;              /* payload quanta */
+    unsigned qshift; /* log2 of the quantum */
+    uint32_t nq;     /* payload quanta */
     size_t region_bytes;
     size_t payload_bytes;
     size_t trailer_off;
     size_t meta_off;
-    unsigned max_msize;       /* largest class msize */
-    unsigned nslots;          /* max_msize + 1 (overflow slot) */
-    unsigned cls_first;       /* class of msize 1 */
-    size_t dirty_trigger;     /* freed bytes between purge sweeps */
+    unsigned max_msize;   /* largest class msize */
+    unsigned nslots;      /* max_msize + 1 (overflow slot) */
+    unsigned cls_first;   /* class of msize 1 */
+    size_t dirty_trigger; /* freed bytes between purge sweeps */
     size_t tags_bytes;
 } geom_t;
 
@@ -126,7 +126,10 @@ struct zt_rack {
     magazine_t mags[]; /* mags[0] is the depot, mags[1 + i] magazine i */
 };
 
-static inline magazine_t *mag_of(zt_rack_t *r, int mi) { return &r->mags[mi + 1]; }
+static inline magazine_t *mag_of(zt_rack_t *r, int mi)
+{
+    return &r->mags[mi + 1];
+}
 
 /* The current CPU's magazine (cpu % nmag; the division is skipped in the
  * usual case of one magazine per CPU). */
@@ -174,8 +177,7 @@ static void geom_init(geom_t *g, enum zt_kind kind)
     }
     g->payload_bytes = (size_t)g->nq << g->qshift;
     g->trailer_off = g->payload_bytes;
-    if (kind != ZT_KIND_TINY)
-        g->meta_off = g->trailer_off + TRAILER_OFF_PAD;
+    if (kind != ZT_KIND_TINY) g->meta_off = g->trailer_off + TRAILER_OFF_PAD;
     g->nslots = g->max_msize + 1;
     size_t page = zt_prim_page_bytes();
     g->tags_bytes = ((size_t)g->nq * sizeof(uint32_t) + page - 1) & ~(page - 1);
@@ -219,24 +221,32 @@ static inline uint64_t *tiny_meta(const zt_rack_t *r, uintptr_t base)
 {
     return (uint64_t *)(base + r->g.meta_off);
 }
-#define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define LD(p)    __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
-static inline bool hdr_get(const uint64_t *m, uint32_t i) { return (LD(&m[2 * (i >> 6)]) >> (i & 63)) & 1; }
+static inline bool hdr_get(const uint64_t *m, uint32_t i)
+{
+    return (LD(&m[2 * (i >> 6)]) >> (i & 63)) & 1;
+}
 static inline bool use_get(const uint64_t *m, uint32_t i)
 {
     return (LD(&m[2 * (i >> 6) + 1]) >> (i & 63)) & 1;
 }
-static inline void word_or(uint64_t *w, uint64_t bits) { ST(w, LD(w) | bits); }
-static inline void word_andn(uint64_t *w, uint64_t bits) { ST(w, LD(w) & ~bits); }
+static inline void word_or(uint64_t *w, uint64_t bits)
+{
+    ST(w, LD(w) | bits);
+}
+static inline void word_andn(uint64_t *w, uint64_t bits)
+{
+    ST(w, LD(w) & ~bits);
+}
 
 /* Clear header and inuse bits of quanta [a, e). */
 static void tiny_clear_range(uint64_t *m, uint32_t a, uint32_t e)
 {
     while (a < e) {
         uint32_t o = a & 63, n = 64 - o;
-        if (n > e - a)
-            n = e - a;
+        if (n > e - a) n = e - a;
         uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << o;
         word_andn(&m[2 * (a >> 6)], mask);
         word_andn(&m[2 * (a >> 6) + 1], mask);
@@ -250,8 +260,7 @@ static inline uint32_t tiny_next_start(const uint64_t *m, uint32_t i)
     uint32_t j = i + 1, w = j >> 6;
     uint64_t x = LD(&m[2 * w]) & (~0ull << (j & 63));
     while (x == 0) {
-        if (++w >= TINY_BITMAP_WORDS)
-            return TINY_NQ;
+        if (++w >= TINY_BITMAP_WORDS) return TINY_NQ;
         x = LD(&m[2 * w]);
     }
     return w * 64 + (uint32_t)__builtin_ctzll(x);
@@ -262,8 +271,7 @@ static inline void tiny_mark_used(uint64_t *m, uint32_t i, uint32_t msize)
     uint64_t bit = 1ull << (i & 63);
     word_or(&m[2 * (i >> 6)], bit);
     word_or(&m[2 * (i >> 6) + 1], bit);
-    if (msize > 1)
-        tiny_clear_range(m, i + 1, i + msize);
+    if (msize > 1) tiny_clear_range(m, i + 1, i + msize);
     uint32_t n = i + msize;
     word_or(&m[2 * (n >> 6)], 1ull << (n & 63));
 }
@@ -298,8 +306,7 @@ static inline uint32_t live_msize(const zt_rack_t *r, uintptr_t base, uint32_t i
 {
     if (r->tiny) {
         const uint64_t *m = tiny_meta(r, base);
-        if (!hdr_get(m, idx) || !use_get(m, idx))
-            return 0;
+        if (!hdr_get(m, idx) || !use_get(m, idx)) return 0;
         return tiny_next_start(m, idx) - idx;
     }
     uint16_t v = LD(&u16_meta(r, base)[idx]);
@@ -320,8 +327,7 @@ static inline bool is_free_start(const zt_rack_t *r, uintptr_t base, uint32_t id
 static inline uint32_t free_msize(const zt_rack_t *r, uintptr_t base, uint32_t idx)
 {
     if (r->tiny) {
-        if (hdr_get(tiny_meta(r, base), idx + 1))
-            return 1;
+        if (hdr_get(tiny_meta(r, base), idx + 1)) return 1;
         return ((free_node_t *)ptr_of(r, base, idx))->msize;
     }
     return LD(&u16_meta(r, base)[idx]) & ~U16_FREE;
@@ -335,8 +341,7 @@ static inline void mark_used(const zt_rack_t *r, uintptr_t base, uint32_t idx, u
     }
     uint16_t *m = u16_meta(r, base);
     ST(&m[idx], (uint16_t)msize);
-    if (msize > 1)
-        ST(&m[idx + msize - 1], 0);
+    if (msize > 1) ST(&m[idx + msize - 1], 0);
 }
 
 /* Write the free metadata and node of [idx, idx+msize) (not listed). */
@@ -351,8 +356,7 @@ static inline free_node_t *mark_free(const zt_rack_t *r, uintptr_t base, uint32_
             n->purged = purged;
             n->epoch = epoch;
             /* prev_free finds shorter blocks in the bitmap */
-            if (msize > 64)
-                *(uint16_t *)((char *)n + ((size_t)msize << 4) - 2) = (uint16_t)msize;
+            if (msize > 64) *(uint16_t *)((char *)n + ((size_t)msize << 4) - 2) = (uint16_t)msize;
         }
         return n;
     }
@@ -382,8 +386,7 @@ static inline void absorb(const zt_rack_t *r, uintptr_t base, uint32_t idx, uint
 static inline bool prev_free(const zt_rack_t *r, uintptr_t base, uint32_t idx, uint32_t *pidx,
                              uint32_t *pmsize)
 {
-    if (idx == 0)
-        return false;
+    if (idx == 0) return false;
     if (r->tiny) {
         /* A live tiny block is at most 63 quanta: if no block starts in the
          * 64 quanta before idx, the neighbour is a long free block. Looking
@@ -398,8 +401,7 @@ static inline bool prev_free(const zt_rack_t *r, uintptr_t base, uint32_t idx, u
         else if (w > 0 && (x = LD(&m[2 * (w - 1)])) != 0)
             j = (w - 1) * 64 + 63 - (uint32_t)__builtin_clzll(x);
         if (j != UINT32_MAX && idx - j <= 64) {
-            if (use_get(m, j))
-                return false;
+            if (use_get(m, j)) return false;
             *pidx = j;
             *pmsize = idx - j;
             return true;
@@ -407,8 +409,7 @@ static inline bool prev_free(const zt_rack_t *r, uintptr_t base, uint32_t idx, u
         /* The tail msize of a free block of >= 65 quanta, checked against the
          * bitmap and the node. */
         uint32_t t = *(const uint16_t *)((const char *)ptr_of(r, base, idx) - 2);
-        if (t <= 64 || t > idx)
-            return false;
+        if (t <= 64 || t > idx) return false;
         j = idx - t;
         if (!hdr_get(m, j) || use_get(m, j) || ((free_node_t *)ptr_of(r, base, j))->msize != t)
             return false;
@@ -417,8 +418,7 @@ static inline bool prev_free(const zt_rack_t *r, uintptr_t base, uint32_t idx, u
         return true;
     }
     uint16_t v = LD(&u16_meta(r, base)[idx - 1]);
-    if (!(v & U16_FREE))
-        return false;
+    if (!(v & U16_FREE)) return false;
     *pmsize = v & ~U16_FREE;
     *pidx = idx - *pmsize;
     return true;
@@ -453,14 +453,11 @@ static inline void list_remove(const zt_rack_t *r, magazine_t *m, unsigned s, fr
     if (n->prev)
         n->prev->next = n->next;
     else {
-        if (m->slots[s] != n)
-            zt_error_corruption("free list head", n);
+        if (m->slots[s] != n) zt_error_corruption("free list head", n);
         m->slots[s] = n->next;
-        if (!n->next)
-            m->slot_bits[s >> 6] &= ~(1ull << (s & 63));
+        if (!n->next) m->slot_bits[s >> 6] &= ~(1ull << (s & 63));
     }
-    if (n->next)
-        n->next->prev = n->prev;
+    if (n->next) n->next->prev = n->prev;
 }
 
 /* First non-empty slot >= s, or -1. */
@@ -468,10 +465,8 @@ static inline int slot_find(const magazine_t *m, unsigned s)
 {
     for (unsigned w = s >> 6; w < SLOT_WORDS; w++) {
         uint64_t x = m->slot_bits[w];
-        if (w == s >> 6)
-            x &= ~0ull << (s & 63);
-        if (x)
-            return (int)(w * 64 + (unsigned)__builtin_ctzll(x));
+        if (w == s >> 6) x &= ~0ull << (s & 63);
+        if (x) return (int)(w * 64 + (unsigned)__builtin_ctzll(x));
     }
     return -1;
 }
@@ -506,8 +501,7 @@ static void rlist_remove(magazine_t *m, region_t *rg)
 
 static void rlist_to_front(magazine_t *m, region_t *rg)
 {
-    if (m->first == rg)
-        return;
+    if (m->first == rg) return;
     rlist_remove(m, rg);
     rg->prev = NULL;
     rg->next = m->first;
@@ -525,13 +519,11 @@ static void rlist_to_front(magazine_t *m, region_t *rg)
  * tail msize) resident. Returns bytes purged. */
 static size_t purge_span(zt_rack_t *r, free_node_t *n, uint32_t msize)
 {
-    if (r->tiny && msize < 2)
-        return 0;
+    if (r->tiny && msize < 2) return 0;
     size_t page = r->page_bytes;
     uintptr_t s = ((uintptr_t)n + sizeof(free_node_t) + page - 1) & ~(page - 1);
     uintptr_t e = ((uintptr_t)n + ((size_t)msize << r->g.qshift) - (r->tiny ? 2 : 0)) & ~(page - 1);
-    if (e <= s || e - s < PURGE_MIN_PAGES * page || n->purged)
-        return 0;
+    if (e <= s || e - s < PURGE_MIN_PAGES * page || n->purged) return 0;
     zt_va_purge((void *)s, e - s);
     n->purged = 1;
     return e - s;
@@ -551,12 +543,10 @@ static size_t purge_lists(zt_rack_t *r, magazine_t *m, bool all, size_t goal)
     size_t done = 0;
     for (int s = slot_find(m, purge_first_slot(r)); s >= 0; s = slot_find(m, (unsigned)s + 1)) {
         for (free_node_t *n = m->slots[s]; n; n = n->next) {
-            if (n->purged || (!all && n->epoch == m->epoch))
-                continue;
+            if (n->purged || (!all && n->epoch == m->epoch)) continue;
             uintptr_t base = base_of(r, n);
             done += purge_span(r, n, free_msize(r, base, idx_of(r, base, n)));
-            if (goal && done >= goal)
-                return done;
+            if (goal && done >= goal) return done;
         }
     }
     return done;
@@ -608,8 +598,7 @@ static free_node_t *release_range(zt_rack_t *r, magazine_t *m, region_t *rg, uin
     }
     free_node_t *node = mark_free(r, base, start, total, 0, epoch);
     list_push(m, slot_of(r, total), node);
-    if (out_msize)
-        *out_msize = total;
+    if (out_msize) *out_msize = total;
     return node;
 }
 
@@ -617,12 +606,10 @@ static free_node_t *release_range(zt_rack_t *r, magazine_t *m, region_t *rg, uin
 static void finalize_bump(zt_rack_t *r, magazine_t *m)
 {
     region_t *rg = m->bump_rg;
-    if (!rg)
-        return;
+    if (!rg) return;
     uint32_t idx = m->bump_idx;
     m->bump_rg = NULL;
-    if (idx < r->g.nq)
-        release_range(r, m, rg, region_base(r, rg), idx, r->g.nq - idx, NULL);
+    if (idx < r->g.nq) release_range(r, m, rg, region_base(r, rg), idx, r->g.nq - idx, NULL);
 }
 
 /* Count the live blocks of a region and move its free spans off m's lists
@@ -643,8 +630,7 @@ static size_t region_objects_and_lists(zt_rack_t *r, magazine_t *m, region_t *rg
                 list_remove(r, m, slot_of(r, len), n);
         } else {
             len = live_msize(r, base, i);
-            if (len == 0)
-                zt_error_corruption("region metadata", ptr_of(r, base, i));
+            if (len == 0) zt_error_corruption("region metadata", ptr_of(r, base, i));
             objects++;
         }
         i += len;
@@ -652,8 +638,7 @@ static size_t region_objects_and_lists(zt_rack_t *r, magazine_t *m, region_t *rg
     return objects;
 }
 
-static void move_region(zt_rack_t *r, magazine_t *from, magazine_t *to, int to_index,
-                        region_t *rg)
+static void move_region(zt_rack_t *r, magazine_t *from, magazine_t *to, int to_index, region_t *rg)
 {
     size_t objects = region_objects_and_lists(r, from, rg, false);
     rlist_remove(from, rg);
@@ -673,8 +658,7 @@ static void move_region(zt_rack_t *r, magazine_t *from, magazine_t *to, int to_i
  * unlocking (unmap_region). */
 static region_t *depot_try_retire(zt_rack_t *r, magazine_t *depot, region_t *rg)
 {
-    if (rg->bytes_used != 0 || depot->nregions < 2)
-        return NULL;
+    if (rg->bytes_used != 0 || depot->nregions < 2) return NULL;
     region_objects_and_lists(r, depot, rg, false);
     rlist_remove(depot, rg);
     depot->bytes_in_magazine -= r->g.payload_bytes;
@@ -691,8 +675,7 @@ static void unmap_region(zt_rack_t *r, region_t *rg)
     for (unsigned i = 0; i < r->nmag; i++)
         while (__atomic_load_n(&r->guard[i].n, __ATOMIC_ACQUIRE) != 0)
             zt_prim_yield();
-    if (tags)
-        zt_prim_unmap(tags, r->g.tags_bytes);
+    if (tags) zt_prim_unmap(tags, r->g.tags_bytes);
     zt_va_unmap((void *)base, r->g.region_bytes, (enum zt_kind)r->owner.kind);
     __atomic_fetch_sub(&r->region_count, 1, __ATOMIC_RELAXED);
 }
@@ -702,8 +685,7 @@ static void unmap_region(zt_rack_t *r, region_t *rg)
 static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
 {
     region_t *rg = m->first;
-    if (!rg || !rg->recirc_suitable)
-        return NULL;
+    if (!rg || !rg->recirc_suitable) return NULL;
     if (rg->bytes_used >= DENSITY(r->g.payload_bytes)) {
         /* Filled up again since it was marked: no longer a candidate. */
         rg->recirc_suitable = 0;
@@ -722,8 +704,7 @@ static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
         m->num_objects--;
         release_range(r, m, rg, base, idx_of(r, base, p), ms, NULL);
     }
-    if (m->bump_rg == rg)
-        finalize_bump(r, m);
+    if (m->bump_rg == rg) finalize_bump(r, m);
     magazine_t *depot = mag_of(r, DEPOT);
     zt_lock(&depot->lock);
     move_region(r, m, depot, DEPOT, rg);
@@ -746,15 +727,13 @@ static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uin
     m->num_objects--;
     release_range(r, m, rg, base, idx, msize, NULL);
     note_dirty(r, m, bytes);
-    if (r->nmag == 1)
-        return NULL; /* libmalloc: a single magazine never recirculates */
+    if (r->nmag == 1) return NULL; /* libmalloc: a single magazine never recirculates */
     if (!rg->recirc_suitable && rg->bytes_used < DENSITY(r->g.payload_bytes)) {
         rg->recirc_suitable = 1;
         rlist_to_front(m, rg);
     }
     size_t a = m->bytes_in_magazine, u = m->bytes_in_objects;
-    if (a - u > 3 * r->g.payload_bytes / 2 && u < DENSITY(a))
-        return recirc_to_depot(r, m);
+    if (a - u > 3 * r->g.payload_bytes / 2 && u < DENSITY(a)) return recirc_to_depot(r, m);
     return NULL;
 }
 
@@ -774,8 +753,7 @@ static void *alloc_from_lists(zt_rack_t *r, magazine_t *m, uint32_t msize)
     free_node_t *n = m->slots[s];
     if (!n) {
         int s2 = slot_find(m, s + 1);
-        if (s2 < 0)
-            return NULL;
+        if (s2 < 0) return NULL;
         s = (unsigned)s2;
         n = m->slots[s];
     }
@@ -784,7 +762,8 @@ static void *alloc_from_lists(zt_rack_t *r, magazine_t *m, uint32_t msize)
     uint32_t idx = idx_of(r, base, n);
     uint32_t bm = free_msize(r, base, idx);
     region_t *rg = trailer_of(r, base);
-    uint8_t purged = (r->tiny && bm < 2) ? 0 : n->purged, epoch = (r->tiny && bm < 2) ? 0 : n->epoch;
+    uint8_t purged = (r->tiny && bm < 2) ? 0 : n->purged,
+            epoch = (r->tiny && bm < 2) ? 0 : n->epoch;
     if (bm > msize) {
         free_node_t *rest = mark_free(r, base, idx + msize, bm - msize, purged, epoch);
         list_push(m, slot_of(r, bm - msize), rest);
@@ -797,8 +776,7 @@ static void *alloc_from_lists(zt_rack_t *r, magazine_t *m, uint32_t msize)
 static void *alloc_from_bump(zt_rack_t *r, magazine_t *m, uint32_t msize)
 {
     region_t *rg = m->bump_rg;
-    if (!rg || m->bump_idx + msize > r->g.nq)
-        return NULL;
+    if (!rg || m->bump_idx + msize > r->g.nq) return NULL;
     uintptr_t base = region_base(r, rg);
     uint32_t idx = m->bump_idx;
     m->bump_idx += msize;
@@ -812,8 +790,7 @@ static void *alloc_from_bump(zt_rack_t *r, magazine_t *m, uint32_t msize)
 static bool steal_from_depot(zt_rack_t *r, magazine_t *m, int mi, uint32_t msize)
 {
     magazine_t *depot = mag_of(r, DEPOT);
-    if (__atomic_load_n(&depot->nregions, __ATOMIC_RELAXED) == 0)
-        return false;
+    if (__atomic_load_n(&depot->nregions, __ATOMIC_RELAXED) == 0) return false;
     zt_lock(&depot->lock);
     int s = slot_find(depot, slot_of(r, msize));
     if (s < 0) {
@@ -830,9 +807,9 @@ static bool steal_from_depot(zt_rack_t *r, magazine_t *m, int mi, uint32_t msize
 static region_t *map_region(zt_rack_t *r, int mi)
 {
     zt_va_failure_t fail;
-    void *base = zt_va_map((enum zt_kind)r->owner.kind, r->g.region_bytes, r->g.region_bytes, &fail);
-    if (!base)
-        return NULL;
+    void *base =
+        zt_va_map((enum zt_kind)r->owner.kind, r->g.region_bytes, r->g.region_bytes, &fail);
+    if (!base) return NULL;
     uintptr_t b = (uintptr_t)base;
     region_t *rg = trailer_of(r, b);
     rg->mag_index = mi;
@@ -861,14 +838,12 @@ static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *f
             return p;
         }
         void *p = alloc_from_lists(r, m, msize);
-        if (!p && (p = alloc_from_bump(r, m, msize)) != NULL)
-            *fresh = true;
+        if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
         if (p) {
             *mout = m;
             return p;
         }
-        if (steal_from_depot(r, m, mi, msize))
-            continue;
+        if (steal_from_depot(r, m, mi, msize)) continue;
         if (m->alloc_underway) {
             /* Another thread is mapping for this magazine: wait for it. */
             zt_unlock(&m->lock);
@@ -902,11 +877,9 @@ static void tag_store(zt_rack_t *r, region_t *rg, uint32_t idx, uint32_t tag)
 {
     uint32_t *t = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
     if (!t) {
-        if (tag == 0)
-            return;
+        if (tag == 0) return;
         uint32_t *fresh = zt_prim_map(r->g.tags_bytes);
-        if (!fresh)
-            return;
+        if (!fresh) return;
         uint32_t *expected = NULL;
         if (__atomic_compare_exchange_n(&rg->tags, &expected, fresh, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE))
@@ -923,11 +896,9 @@ static void tag_store(zt_rack_t *r, region_t *rg, uint32_t idx, uint32_t tag)
 static inline uint32_t tag_take(region_t *rg, uint32_t idx)
 {
     uint32_t *t = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
-    if (!t)
-        return 0;
+    if (!t) return 0;
     uint32_t v = __atomic_load_n(&t[idx], __ATOMIC_RELAXED);
-    if (v)
-        __atomic_store_n(&t[idx], 0, __ATOMIC_RELAXED);
+    if (v) __atomic_store_n(&t[idx], 0, __ATOMIC_RELAXED);
     return v;
 }
 
@@ -948,18 +919,14 @@ static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
 
 zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag)
 {
-    if (kind != ZT_KIND_TINY && kind != ZT_KIND_SMALL && kind != ZT_KIND_MEDIUM)
-        return NULL;
-    if (nmag < 1)
-        nmag = 1;
-    if (nmag > MAX_MAGAZINES)
-        nmag = MAX_MAGAZINES;
+    if (kind != ZT_KIND_TINY && kind != ZT_KIND_SMALL && kind != ZT_KIND_MEDIUM) return NULL;
+    if (nmag < 1) nmag = 1;
+    if (nmag > MAX_MAGAZINES) nmag = MAX_MAGAZINES;
     size_t page = zt_prim_page_bytes();
     size_t bytes = sizeof(zt_rack_t) + (nmag + 1) * sizeof(magazine_t);
     bytes = (bytes + page - 1) & ~(page - 1);
     zt_rack_t *r = zt_prim_map(bytes);
-    if (!r)
-        return NULL;
+    if (!r) return NULL;
     r->owner.kind = (uint8_t)kind;
     r->owner.zone = zone;
     geom_init(&r->g, kind);
@@ -972,8 +939,7 @@ zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag)
 
 void zt_rack_destroy(zt_rack_t *r)
 {
-    if (!r)
-        return;
+    if (!r) return;
     for (int mi = DEPOT; mi < (int)r->nmag; mi++) {
         magazine_t *m = mag_of(r, mi);
         region_t *rg = m->first;
@@ -995,13 +961,10 @@ void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
     magazine_t *m;
     bool fresh;
     void *p = rack_alloc(r, msize, &m, &fresh);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     zt_unlock(&m->lock);
-    if (clear && !fresh)
-        memset(p, 0, (size_t)msize << r->g.qshift);
-    if (__builtin_expect(zt_profiling, 0))
-        profile_alloc(r, p, msize);
+    if (clear && !fresh) memset(p, 0, (size_t)msize << r->g.qshift);
+    if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, p, msize);
     return p;
 }
 
@@ -1010,20 +973,16 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
     size_t q = (size_t)1 << r->g.qshift;
     size_t need = bytes == 0 ? 1 : (bytes + q - 1) >> r->g.qshift;
     if (align_bytes <= q) {
-        if (need > r->g.max_msize)
-            return NULL;
+        if (need > r->g.max_msize) return NULL;
         return zt_rack_malloc(r, cls_of(r, (uint32_t)need), clear);
     }
-    if ((align_bytes & (align_bytes - 1)) || need > r->g.max_msize)
-        return NULL;
+    if ((align_bytes & (align_bytes - 1)) || need > r->g.max_msize) return NULL;
     size_t span = need + (align_bytes >> r->g.qshift) - 1;
-    if (span > r->g.max_msize)
-        return NULL;
+    if (span > r->g.max_msize) return NULL;
     magazine_t *m;
     bool fresh;
     void *p = rack_alloc(r, (uint32_t)span, &m, &fresh);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     uintptr_t base = base_of(r, p);
     region_t *rg = trailer_of(r, base);
     uint32_t i = idx_of(r, base, p);
@@ -1045,10 +1004,8 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
     rg->bytes_used -= (uint32_t)slack;
     m->bytes_in_objects -= slack;
     zt_unlock(&m->lock);
-    if (clear && !fresh)
-        memset((void *)a, 0, need << r->g.qshift);
-    if (__builtin_expect(zt_profiling, 0))
-        profile_alloc(r, (void *)a, (uint32_t)need);
+    if (clear && !fresh) memset((void *)a, 0, need << r->g.qshift);
+    if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, (void *)a, (uint32_t)need);
     return (void *)a;
 }
 
@@ -1057,11 +1014,9 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
 size_t zt_rack_size(zt_rack_t *r, const void *ptr)
 {
     uintptr_t base = base_of(r, ptr), off = (uintptr_t)ptr - base;
-    if (off & (((uintptr_t)1 << r->g.qshift) - 1))
-        return 0;
+    if (off & (((uintptr_t)1 << r->g.qshift) - 1)) return 0;
     uint32_t idx = (uint32_t)(off >> r->g.qshift);
-    if (idx >= r->g.nq)
-        return 0;
+    if (idx >= r->g.nq) return 0;
     unsigned gi = mag_index_here(r);
     __atomic_fetch_add(&r->guard[gi].n, 1, __ATOMIC_SEQ_CST);
     size_t bytes = 0;
@@ -1102,10 +1057,8 @@ static magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out)
 static enum zt_bad_free bad_kind(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base,
                                  uint32_t idx, const void *ptr)
 {
-    if (ptr == m->last_free)
-        return ZT_BAD_FREED_TWICE;
-    if (m->bump_rg == rg && idx >= m->bump_idx)
-        return ZT_BAD_NOT_ALLOCATED;
+    if (ptr == m->last_free) return ZT_BAD_FREED_TWICE;
+    if (m->bump_rg == rg && idx >= m->bump_idx) return ZT_BAD_NOT_ALLOCATED;
     return is_free_start(r, base, idx) ? ZT_BAD_FREED_TWICE : ZT_BAD_NOT_ALLOCATED;
 }
 
@@ -1155,8 +1108,7 @@ void zt_rack_free(zt_rack_t *r, void *ptr)
         dead = depot_try_retire(r, m, rg);
     }
     zt_unlock(&m->lock);
-    if (dead)
-        unmap_region(r, dead);
+    if (dead) unmap_region(r, dead);
     if (__builtin_expect(tag != 0 || zt_profiling, 0))
         zt_hook_free(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
 }
@@ -1167,11 +1119,9 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
 {
     uintptr_t base = base_of(r, ptr), off = (uintptr_t)ptr - base;
     uint32_t idx = (uint32_t)(off >> r->g.qshift);
-    if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq)
-        return false;
+    if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) return false;
     size_t nm = new_bytes == 0 ? 1 : (new_bytes + ((size_t)1 << r->g.qshift) - 1) >> r->g.qshift;
-    if (nm > r->g.max_msize)
-        return false;
+    if (nm > r->g.max_msize) return false;
     uint32_t new_m = (uint32_t)nm;
     region_t *rg = trailer_of(r, base);
     int mi;
@@ -1224,8 +1174,7 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
     zt_unlock(&m->lock);
     if (tag || zt_profiling)
         zt_hook_free(r->owner.zone, ptr, (size_t)old_m << r->g.qshift, cls_of(r, old_m), tag);
-    if (zt_profiling)
-        profile_alloc(r, ptr, new_m);
+    if (zt_profiling) profile_alloc(r, ptr, new_m);
     return true;
 }
 
@@ -1242,8 +1191,7 @@ static void purge_region_free(zt_rack_t *r, region_t *rg, size_t *total)
             *total += purge_span(r, ptr_of(r, base, i), len);
         } else {
             len = live_msize(r, base, i);
-            if (len == 0)
-                break;
+            if (len == 0) break;
         }
         i += len;
     }
@@ -1296,8 +1244,7 @@ void zt_rack_reinit_lock(zt_rack_t *r)
 bool zt_rack_locked(zt_rack_t *r)
 {
     for (int mi = DEPOT; mi < (int)r->nmag; mi++)
-        if (__atomic_load_n(&mag_of(r, mi)->lock.word, __ATOMIC_RELAXED) != 0)
-            return true;
+        if (__atomic_load_n(&mag_of(r, mi)->lock.word, __ATOMIC_RELAXED) != 0) return true;
     return false;
 }
 
@@ -1317,8 +1264,7 @@ static size_t cached_in(const zt_rack_t *r, const magazine_t *m, const region_t 
 void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
 {
     zt_rack_force_lock(r);
-    if (w->admin)
-        w->admin(w->ctx, (uintptr_t)r, r->map_bytes);
+    if (w->admin) w->admin(w->ctx, (uintptr_t)r, r->map_bytes);
     for (int mi = 0; mi <= (int)r->nmag; mi++) {
         magazine_t *m = &r->mags[mi]; /* depot first */
         for (region_t *rg = m->first; rg; rg = rg->next) {
@@ -1328,11 +1274,9 @@ void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
                           r->g.region_bytes, rg->bytes_used - cached_in(r, m, rg));
             if (w->admin) {
                 w->admin(w->ctx, base + r->g.trailer_off, r->g.region_bytes - r->g.trailer_off);
-                if (rg->tags)
-                    w->admin(w->ctx, (uintptr_t)rg->tags, r->g.tags_bytes);
+                if (rg->tags) w->admin(w->ctx, (uintptr_t)rg->tags, r->g.tags_bytes);
             }
-            if (!w->block)
-                continue;
+            if (!w->block) continue;
             uint32_t end = m->bump_rg == rg ? m->bump_idx : r->g.nq;
             for (uint32_t i = 0; i < end;) {
                 uint32_t len;
@@ -1340,8 +1284,7 @@ void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
                     len = free_msize(r, base, i);
                 } else {
                     len = live_msize(r, base, i);
-                    if (len == 0)
-                        break;
+                    if (len == 0) break;
                     void *p = ptr_of(r, base, i);
                     if (p != m->last_free)
                         w->block(w->ctx, (uintptr_t)p, (size_t)len << r->g.qshift, cls_of(r, len),
@@ -1367,8 +1310,7 @@ void zt_rack_statistics(zt_rack_t *r, malloc_statistics_t *stats)
             objects--;
             in_use -= (size_t)m->last_free_msize << r->g.qshift;
         }
-        if (m->bump_rg)
-            untouched += (size_t)(r->g.nq - m->bump_idx) << r->g.qshift;
+        if (m->bump_rg) untouched += (size_t)(r->g.nq - m->bump_idx) << r->g.qshift;
         zt_unlock(&m->lock);
     }
     stats->blocks_in_use = (unsigned)objects;
@@ -1387,8 +1329,7 @@ static bool check_fail(const char *what, const void *where)
 static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size_t *nfree)
 {
     uintptr_t base = region_base(r, rg);
-    if (rg->mag_index != mi)
-        return check_fail("region owner", (void *)base);
+    if (rg->mag_index != mi) return check_fail("region owner", (void *)base);
     if (zt_chunkmap_get((void *)base) != &r->owner)
         return check_fail("chunk map entry", (void *)base);
     uint32_t end = m->bump_rg == rg ? m->bump_idx : r->g.nq;
@@ -1398,23 +1339,19 @@ static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size
         uint32_t len;
         if (is_free_start(r, base, i)) {
             len = free_msize(r, base, i);
-            if (len == 0 || i + len > end)
-                return check_fail("free block size", ptr_of(r, base, i));
-            if (prev_was_free)
-                return check_fail("adjacent free blocks", ptr_of(r, base, i));
+            if (len == 0 || i + len > end) return check_fail("free block size", ptr_of(r, base, i));
+            if (prev_was_free) return check_fail("adjacent free blocks", ptr_of(r, base, i));
             (*nfree)++;
             prev_was_free = true;
         } else {
             len = live_msize(r, base, i);
-            if (len == 0 || i + len > end)
-                return check_fail("block metadata", ptr_of(r, base, i));
+            if (len == 0 || i + len > end) return check_fail("block metadata", ptr_of(r, base, i));
             used += (size_t)len << r->g.qshift;
             prev_was_free = false;
         }
         i += len;
     }
-    if (used != rg->bytes_used)
-        return check_fail("region bytes_used", (void *)base);
+    if (used != rg->bytes_used) return check_fail("region bytes_used", (void *)base);
     return true;
 }
 
@@ -1431,40 +1368,34 @@ bool zt_rack_check(zt_rack_t *r)
             used += rg->bytes_used;
             regions++;
         }
-        if (ok && used != m->bytes_in_objects)
-            ok = check_fail("magazine bytes_in_objects", m);
+        if (ok && used != m->bytes_in_objects) ok = check_fail("magazine bytes_in_objects", m);
         if (ok && m->nregions * r->g.payload_bytes != m->bytes_in_magazine)
             ok = check_fail("magazine bytes_in_magazine", m);
         for (unsigned s = 0; s < r->g.nslots && ok; s++) {
             bool bit = (m->slot_bits[s >> 6] >> (s & 63)) & 1;
-            if (bit != (m->slots[s] != NULL))
-                ok = check_fail("slot bitmap", m);
+            if (bit != (m->slots[s] != NULL)) ok = check_fail("slot bitmap", m);
             for (free_node_t *n = m->slots[s]; n && ok; n = n->next) {
                 if (listed > nfree) {
                     ok = check_fail("free list longer than the free blocks (cycle?)", n);
                     break;
                 }
                 uintptr_t base = base_of(r, n);
-                if (zt_chunkmap_get(n) != &r->owner ||
-                    trailer_of(r, base)->mag_index != mi) {
+                if (zt_chunkmap_get(n) != &r->owner || trailer_of(r, base)->mag_index != mi) {
                     ok = check_fail("free node outside the magazine", n);
                     break;
                 }
                 uint32_t i = idx_of(r, base, n);
                 if (!is_free_start(r, base, i) || slot_of(r, free_msize(r, base, i)) != s)
                     ok = check_fail("free node metadata", n);
-                if (n->next && n->next->prev != n)
-                    ok = check_fail("free list back link", n);
+                if (n->next && n->next->prev != n) ok = check_fail("free list back link", n);
                 listed++;
             }
         }
         /* Every listed node is a free block of this magazine, so equal
          * counts mean every free block is listed exactly once. */
-        if (ok && listed != nfree)
-            ok = check_fail("free blocks missing from the lists", m);
+        if (ok && listed != nfree) ok = check_fail("free blocks missing from the lists", m);
     }
-    if (ok && regions != zt_rack_region_count(r))
-        ok = check_fail("region count", r);
+    if (ok && regions != zt_rack_region_count(r)) ok = check_fail("region count", r);
     zt_rack_force_unlock(r);
     return ok;
 }
@@ -1476,8 +1407,7 @@ void zt_rack_print(zt_rack_t *r, bool verbose)
     zt_prim_message("%s rack %p: %u magazines, %u regions, %u blocks, %zu bytes in use, %zu mapped",
                     zt_kind_name((enum zt_kind)r->owner.kind), (void *)r, r->nmag,
                     zt_rack_region_count(r), st.blocks_in_use, st.size_in_use, st.size_allocated);
-    if (!verbose)
-        return;
+    if (!verbose) return;
     for (int mi = DEPOT; mi < (int)r->nmag; mi++) {
         magazine_t *m = mag_of(r, mi);
         zt_lock(&m->lock);
@@ -1485,9 +1415,8 @@ void zt_rack_print(zt_rack_t *r, bool verbose)
             zt_prim_message("  depot: %u regions, %zu blocks, %zu/%zu bytes", m->nregions,
                             m->num_objects, m->bytes_in_objects, m->bytes_in_magazine);
         else
-            zt_prim_message("  magazine %d: %u regions, %zu blocks, %zu/%zu bytes", mi,
-                            m->nregions, m->num_objects, m->bytes_in_objects,
-                            m->bytes_in_magazine);
+            zt_prim_message("  magazine %d: %u regions, %zu blocks, %zu/%zu bytes", mi, m->nregions,
+                            m->num_objects, m->bytes_in_objects, m->bytes_in_magazine);
         for (region_t *rg = m->first; rg; rg = rg->next)
             zt_prim_message("    region %p: %u bytes used%s", (void *)region_base(r, rg),
                             rg->bytes_used, m->bump_rg == rg ? " (current)" : "");

@@ -26,31 +26,33 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);                     \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            failures++;                                                                           \
-        }                                                                                         \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);                      \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
-static bool slow_env(void) { return getenv("ZT_UNDER_VALGRIND") || getenv("ZT_UNDER_ASAN"); }
+static bool slow_env(void)
+{
+    return getenv("ZT_UNDER_VALGRIND") || getenv("ZT_UNDER_ASAN");
+}
 
 static const enum zt_kind kinds[3] = {ZT_KIND_TINY, ZT_KIND_SMALL, ZT_KIND_MEDIUM};
 
 static unsigned first_class(enum zt_kind k)
 {
-    return k == ZT_KIND_TINY ? ZT_CLASS_TINY_FIRST
+    return k == ZT_KIND_TINY    ? ZT_CLASS_TINY_FIRST
            : k == ZT_KIND_SMALL ? ZT_CLASS_SMALL_FIRST
                                 : ZT_CLASS_MEDIUM_FIRST;
 }
 
 static unsigned last_class(enum zt_kind k)
 {
-    if (k == ZT_KIND_TINY)
-        return ZT_CLASS_TINY_FIRST + ZT_TINY_MSIZE_MAX - 1;
+    if (k == ZT_KIND_TINY) return ZT_CLASS_TINY_FIRST + ZT_TINY_MSIZE_MAX - 1;
     if (k == ZT_KIND_SMALL)
         return ZT_CLASS_SMALL_FIRST + (unsigned)(zt_active_profile.small_limit_bytes >> 9) - 1;
     return ZT_CLASS_MEDIUM_FIRST + ZT_MEDIUM_MSIZE_MAX - 1;
@@ -63,7 +65,7 @@ static size_t quantum(enum zt_kind k)
 
 static size_t region_bytes(enum zt_kind k)
 {
-    return k == ZT_KIND_TINY ? ZT_TINY_REGION_BYTES
+    return k == ZT_KIND_TINY    ? ZT_TINY_REGION_BYTES
            : k == ZT_KIND_SMALL ? ZT_SMALL_REGION_BYTES
                                 : ZT_MEDIUM_REGION_BYTES;
 }
@@ -119,11 +121,13 @@ static void w_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, uint3
         s->found = true;
         s->found_bytes = bytes;
     }
-    if (zt_class_block_bytes(cls) != bytes)
-        s->found_bytes = (size_t)-1; /* flagged below */
+    if (zt_class_block_bytes(cls) != bytes) s->found_bytes = (size_t)-1; /* flagged below */
 }
 
-static void w_admin(void *ctx, uintptr_t addr, size_t bytes) { ((walk_sum_t *)ctx)->admin++; }
+static void w_admin(void *ctx, uintptr_t addr, size_t bytes)
+{
+    ((walk_sum_t *)ctx)->admin++;
+}
 
 static walk_sum_t walk(zt_rack_t *r, void *find)
 {
@@ -141,8 +145,7 @@ static void test_every_class(void)
     for (int k = 0; k < 3; k++) {
         zt_rack_t *r = zt_rack_create(NULL, kinds[k], 1);
         CHECK(r != NULL, "create %s", zt_kind_name(kinds[k]));
-        if (!r)
-            continue;
+        if (!r) continue;
         unsigned lo = first_class(kinds[k]), hi = last_class(kinds[k]);
         static void *ptrs[400];
         for (unsigned c = lo; c <= hi; c++) {
@@ -150,12 +153,10 @@ static void test_every_class(void)
             void *p = zt_rack_malloc(r, c, false);
             ptrs[c] = p;
             CHECK(p != NULL, "%s", zt_class_name(c));
-            if (!p)
-                continue;
+            if (!p) continue;
             CHECK(((uintptr_t)p & (quantum(kinds[k]) - 1)) == 0, "%s alignment %p",
                   zt_class_name(c), p);
-            CHECK(zt_rack_size(r, p) == bytes, "%s size %zu", zt_class_name(c),
-                  zt_rack_size(r, p));
+            CHECK(zt_rack_size(r, p) == bytes, "%s size %zu", zt_class_name(c), zt_rack_size(r, p));
             CHECK(zt_chunkmap_get(p) == (zt_owner_t *)r, "%s chunk map", zt_class_name(c));
             /* dirty it (big medium blocks only at both ends: 1 GiB in all) */
             if (bytes <= 64 * KiB)
@@ -175,16 +176,15 @@ static void test_every_class(void)
         zt_rack_statistics(r, &st);
         CHECK(st.blocks_in_use == hi - lo + 1, "%s stats blocks %u", zt_kind_name(kinds[k]),
               st.blocks_in_use);
-        CHECK(st.size_in_use == s.block_bytes, "%s stats bytes %zu vs %zu",
-              zt_kind_name(kinds[k]), st.size_in_use, s.block_bytes);
+        CHECK(st.size_in_use == s.block_bytes, "%s stats bytes %zu vs %zu", zt_kind_name(kinds[k]),
+              st.size_in_use, s.block_bytes);
         CHECK(st.size_allocated == zt_rack_region_count(r) * region_bytes(kinds[k]),
               "size_allocated");
         CHECK(st.max_size_in_use >= st.size_in_use && st.max_size_in_use <= st.size_allocated,
               "max_size_in_use %zu", st.max_size_in_use);
         CHECK(zt_rack_check(r), "check after allocating");
         for (unsigned c = lo; c <= hi; c++) {
-            if (!ptrs[c])
-                continue;
+            if (!ptrs[c]) continue;
             zt_rack_free(r, ptrs[c]);
             CHECK(zt_rack_size(r, ptrs[c]) == 0, "%s size after free", zt_class_name(c));
         }
@@ -200,8 +200,7 @@ static void test_every_class(void)
             for (size_t i = 0; p && i < bytes; i += i < 8192 || i > bytes - 8192 ? 1 : 61)
                 zero &= p[i] == 0;
             CHECK(p && zero, "%s calloc not zeroed", zt_class_name(c));
-            if (p)
-                zt_rack_free(r, p);
+            if (p) zt_rack_free(r, p);
         }
         CHECK(zt_rack_check(r), "check after calloc");
         zt_rack_destroy(r);
@@ -220,8 +219,8 @@ static void test_reuse_and_coalesce(void)
     void *b = zt_rack_malloc(r, c20, false);
     void *c = zt_rack_malloc(r, c20, false);
     void *guard = zt_rack_malloc(r, c20, false);
-    CHECK((char *)b == (char *)a + 320 && (char *)c == (char *)b + 320, "bump order %p %p %p", a,
-          b, c);
+    CHECK((char *)b == (char *)a + 320 && (char *)c == (char *)b + 320, "bump order %p %p %p", a, b,
+          c);
     zt_rack_free(r, a);
     zt_rack_free(r, c);
     CHECK(zt_rack_check(r), "check after a, c");
@@ -252,8 +251,8 @@ static void test_reuse_and_coalesce(void)
         zt_rack_free(r, p[0]);     /* flushes p[4] */
         CHECK(zt_rack_check(r), "%s check", zt_kind_name(kinds[k]));
         void *q = zt_rack_malloc(r, first_class(kinds[k]) + 15, false);
-        CHECK(q == p[1], "%s coalesced p1..p4 (16 quanta) reused: %p vs %p",
-              zt_kind_name(kinds[k]), q, p[1]);
+        CHECK(q == p[1], "%s coalesced p1..p4 (16 quanta) reused: %p vs %p", zt_kind_name(kinds[k]),
+              q, p[1]);
         zt_rack_free(r, q);
         zt_rack_free(r, p[5]);
         CHECK(zt_rack_check(r), "%s check at end", zt_kind_name(kinds[k]));
@@ -290,8 +289,8 @@ static void test_bad_frees(void)
         zt_rack_free(r, zt_rack_malloc(r, first_class(kinds[k]) + 4, false));
         b.p = q;
         out = captured(do_free, &b);
-        CHECK(strstr(out, "freed twice") != NULL, "%s double free: \"%s\"",
-              zt_kind_name(kinds[k]), out);
+        CHECK(strstr(out, "freed twice") != NULL, "%s double free: \"%s\"", zt_kind_name(kinds[k]),
+              out);
         char *live = zt_rack_malloc(r, first_class(kinds[k]) + 2, false);
         b.p = live + quantum(kinds[k]);
         out = captured(do_free, &b);
@@ -299,19 +298,19 @@ static void test_bad_frees(void)
               zt_kind_name(kinds[k]), out);
         b.p = live + 1;
         out = captured(do_free, &b);
-        CHECK(strstr(out, "not allocated") != NULL, "%s misaligned: \"%s\"",
-              zt_kind_name(kinds[k]), out);
+        CHECK(strstr(out, "not allocated") != NULL, "%s misaligned: \"%s\"", zt_kind_name(kinds[k]),
+              out);
         uintptr_t base = (uintptr_t)live & ~(uintptr_t)(region_bytes(kinds[k]) - 1);
         b.p = (void *)(base + region_bytes(kinds[k]) - 4096); /* metadata */
         out = captured(do_free, &b);
-        CHECK(strstr(out, "not allocated") != NULL, "%s metadata: \"%s\"",
-              zt_kind_name(kinds[k]), out);
+        CHECK(strstr(out, "not allocated") != NULL, "%s metadata: \"%s\"", zt_kind_name(kinds[k]),
+              out);
         CHECK(zt_rack_size(r, b.p) == 0, "size of metadata");
         /* Never-allocated bump space. */
         b.p = (void *)(base + region_bytes(kinds[k]) / 2);
         out = captured(do_free, &b);
-        CHECK(strstr(out, "not allocated") != NULL, "%s bump space: \"%s\"",
-              zt_kind_name(kinds[k]), out);
+        CHECK(strstr(out, "not allocated") != NULL, "%s bump space: \"%s\"", zt_kind_name(kinds[k]),
+              out);
         CHECK(zt_rack_check(r), "%s check after bad frees", zt_kind_name(kinds[k]));
         /* size() of each of the first 64 quantum starts never faults,
          * and is non-zero only for the live blocks (sep, live). */
@@ -343,8 +342,7 @@ static void test_aligned(void)
                 void *pad = zt_rack_malloc(r, first_class(kinds[k]), false);
                 void *p = zt_rack_malloc_aligned(r, bytes, align, true);
                 CHECK(p != NULL, "%s aligned %zu/%zu", zt_kind_name(kinds[k]), bytes, align);
-                if (!p)
-                    continue;
+                if (!p) continue;
                 CHECK(((uintptr_t)p & (align - 1)) == 0, "%s alignment %p/%zu",
                       zt_kind_name(kinds[k]), p, align);
                 size_t sz = zt_rack_size(r, p);
@@ -453,8 +451,7 @@ static void test_recirculation(void)
               zt_kind_name(kinds[k]), zt_rack_region_count(r));
         CHECK(zt_rack_check(r), "%s check refilled", zt_kind_name(kinds[k]));
         for (size_t i = 0; i < n; i++)
-            if (v[i])
-                zt_rack_free(r, v[i]);
+            if (v[i]) zt_rack_free(r, v[i]);
         CHECK(zt_rack_region_count(r) <= 4, "%s regions after second free: %u",
               zt_kind_name(kinds[k]), zt_rack_region_count(r));
         zt_prim_unmap(v, n * sizeof(void *));
@@ -488,22 +485,19 @@ static void test_ios_and_exhaustion(void)
     errno = 0;
     for (; n < 20000; n++) {
         v[n] = zt_rack_malloc(r, ZT_CLASS_TINY_FIRST + 62, false); /* 1008 B */
-        if (!v[n])
-            break;
+        if (!v[n]) break;
     }
     /* 20 MiB - one 8 MiB small region = 12 tiny regions of 1 MiB */
-    CHECK(n > 0 && n < 20000 && errno == ENOMEM, "exhaustion after %zu blocks, errno %d", n,
-          errno);
+    CHECK(n > 0 && n < 20000 && errno == ENOMEM, "exhaustion after %zu blocks, errno %d", n, errno);
     CHECK(zt_rack_region_count(r) >= 10 && zt_rack_region_count(r) <= 12, "tiny regions %u",
           zt_rack_region_count(r));
-    CHECK(zt_rack_malloc(r, ZT_CLASS_TINY_FIRST, false) == NULL ||
-              zt_rack_region_count(r) <= 12, "still full");
+    CHECK(zt_rack_malloc(r, ZT_CLASS_TINY_FIRST, false) == NULL || zt_rack_region_count(r) <= 12,
+          "still full");
     for (size_t i = 0; i < n; i += 2)
         zt_rack_free(r, v[i]);
     void *again = zt_rack_malloc(r, ZT_CLASS_TINY_FIRST + 62, false);
     CHECK(again != NULL, "allocates again after frees");
-    if (again)
-        zt_rack_free(r, again);
+    if (again) zt_rack_free(r, again);
     for (size_t i = 1; i < n; i += 2)
         zt_rack_free(r, v[i]);
     CHECK(zt_rack_check(r), "check after exhaustion");
@@ -521,7 +515,7 @@ static void test_ios_and_exhaustion(void)
 /* ---- threads ---------------------------------------------------------------- */
 
 #define NTHREADS 4
-#define SLOTS 1024
+#define SLOTS    1024
 
 typedef struct shared {
     zt_rack_t *rack[3];
@@ -544,13 +538,11 @@ static void *worker(void *arg)
     for (int i = 0; i < sh->rounds; i++) {
         uint32_t x = rnd(&seed);
         int k = x % 8 == 0 ? 1 : (x % 64 == 1 ? 2 : 0);
-        if (k == 2 && slow_env())
-            k = 1;
+        if (k == 2 && slow_env()) k = 1;
         unsigned cls = first_class(kinds[k]) + (x >> 8) % (k == 2 ? 4 : 20);
         size_t bytes = zt_class_block_bytes(cls);
         unsigned char *p = zt_rack_malloc(sh->rack[k], cls, false);
-        if (!p)
-            return (void *)1;
+        if (!p) return (void *)1;
         p[0] = (unsigned char)k;
         p[bytes - 1] = (unsigned char)cls;
         /* swap into a random slot; free what was there (often another
@@ -560,11 +552,10 @@ static void *worker(void *arg)
             unsigned char *o = old;
             int ok = o[0];
             zt_owner_t *own = zt_chunkmap_get(o);
-            if (!own || own != (zt_owner_t *)sh->rack[ok])
-                return (void *)2;
+            if (!own || own != (zt_owner_t *)sh->rack[ok]) return (void *)2;
             size_t sz = zt_rack_size(sh->rack[ok], o);
-            if (sz == 0 || o[sz - 1] != (unsigned char)(first_class(kinds[ok]) - 1 + sz /
-                                                         quantum(kinds[ok])))
+            if (sz == 0 ||
+                o[sz - 1] != (unsigned char)(first_class(kinds[ok]) - 1 + sz / quantum(kinds[ok])))
                 return (void *)3;
             zt_rack_free(sh->rack[ok], o);
         }
@@ -630,8 +621,7 @@ static void test_walk_relief_locks(void)
     CHECK(s.found && s.found_bytes == zt_rack_size(r, v[17]), "walk found v[17]");
     CHECK(s.admin >= 1 + s.regions, "admin ranges %u", s.admin);
     for (int i = 0; i < N; i++)
-        if (i % 100 != 0)
-            zt_rack_free(r, v[i]);
+        if (i % 100 != 0) zt_rack_free(r, v[i]);
     s = walk(r, NULL);
     CHECK(s.blocks == N / 100 - 1 || s.blocks == N / 100, "walk after free %u", s.blocks);
     size_t released = zt_rack_pressure_relief(r, 0);
@@ -671,8 +661,7 @@ static void test_walk_relief_locks(void)
 static void test_rss_returns(void)
 {
     uint64_t rss0, rss1, rss2, anon;
-    if (slow_env() || !zt_prim_footprint(&rss0, &anon))
-        return;
+    if (slow_env() || !zt_prim_footprint(&rss0, &anon)) return;
     zt_rack_t *r[3];
     for (int k = 0; k < 3; k++)
         r[k] = zt_rack_create(NULL, kinds[k], 2);
@@ -696,8 +685,10 @@ static void test_rss_returns(void)
     zt_prim_footprint(&rss2, &anon);
     CHECK(rss1 > rss0 + 100 * MiB, "the workload should use memory: %llu -> %llu",
           (unsigned long long)rss0, (unsigned long long)rss1);
-    CHECK(rss2 < rss0 + (rss1 - rss0) / 4, "RSS after freeing all: start %llu MiB, peak %llu MiB, "
-          "end %llu MiB", (unsigned long long)(rss0 >> 20), (unsigned long long)(rss1 >> 20),
+    CHECK(rss2 < rss0 + (rss1 - rss0) / 4,
+          "RSS after freeing all: start %llu MiB, peak %llu MiB, "
+          "end %llu MiB",
+          (unsigned long long)(rss0 >> 20), (unsigned long long)(rss1 >> 20),
           (unsigned long long)(rss2 >> 20));
     zt_prim_unmap(v, N * sizeof(void *));
     for (int k = 0; k < 3; k++)
