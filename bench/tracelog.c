@@ -143,6 +143,7 @@ void free(void *p)
 {
     if (!p || is_boot(p)) return;
     resolve();
+    if (!real_free) return; /* only while dlsym runs, and it frees nothing of its own */
     real_free(p);
     rec(TRACE_FREE, 0, p, NULL);
 }
@@ -165,6 +166,12 @@ void *realloc(void *old, size_t n)
 int posix_memalign(void **out, size_t align, size_t n)
 {
     resolve();
+    if (!real_posix_memalign) { /* while dlsym runs: the bootstrap buffer, aligned by hand */
+        char *p = boot_alloc(n + align);
+        if (!p) return ENOMEM;
+        *out = (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+        return 0;
+    }
     int r = real_posix_memalign(out, align, n);
     rec(TRACE_MEMALIGN, n, (void *)align, r == 0 ? *out : NULL);
     return r;

@@ -119,7 +119,11 @@ unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t
     return n;
 }
 
-static unsigned capture_fp(uint64_t *pcs, unsigned max)
+/* The hot path of ZONETRACE_UNWIND=fp: one walk straight into the caller's
+ * array, dropping `skip` frames and then the allocator's own leading frames
+ * on the way (same bounds as zt_capture_fp_walk, one unsigned compare for
+ * both ends). At most max + skip + 16 frames are visited. */
+static inline unsigned capture_fp(uint64_t *pcs, unsigned max, unsigned skip)
 {
     uintptr_t lo, hi;
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
@@ -127,30 +131,52 @@ static unsigned capture_fp(uint64_t *pcs, unsigned max)
         return 0;
     if (lo == 0 || fp > lo)
         lo = fp; /* frames above us only */
-    return zt_capture_fp_walk(pcs, max, fp, lo, hi);
+    if (hi < lo + 2 * sizeof(uintptr_t))
+        return 0;
+    uintptr_t span = hi - 2 * sizeof(uintptr_t) - lo;
+    uintptr_t olo = own_lo, ohi = own_hi;
+    unsigned n = 0, budget = max + skip + 16;
+    bool leading = true;
+    while (budget-- > 0) {
+        if (fp - lo > span || (fp & 15))
+            break;
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        uintptr_t next = frame[0], ra = frame[1];
+        if (ra < 4096)
+            break;
+        if (zt_unlikely(leading)) {
+            if (skip)
+                skip--;
+            else if (!(ra >= olo && ra < ohi))
+                leading = false;
+        }
+        if (!leading) {
+            pcs[n++] = ra;
+            if (n == max)
+                break;
+        }
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+    return n;
 }
 
 __attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip)
 {
+    if (max == 0)
+        return 0;
+    if (unwind_how != ZT_UNWIND_LIBUNWIND)
+        return capture_fp(pcs, max, skip);
     uint64_t buf[ZT_REC_MAX_FRAMES + 48];
     unsigned want = max + skip + 16; /* room for the allocator's frames */
     if (want > sizeof buf / sizeof buf[0])
         want = sizeof buf / sizeof buf[0];
-    unsigned n;
-    if (unwind_how == ZT_UNWIND_LIBUNWIND) {
-        int r = unw_backtrace((void **)buf, (int)want);
-        n = r > 0 ? (unsigned)r : 0;
-        /* unw_backtrace's first entry is its caller (us): skip it as the
-         * fp walk does (the fp walk starts at our caller's return address). */
-        if (n > 0) {
-            for (unsigned i = 1; i < n; i++)
-                buf[i - 1] = buf[i];
-            n--;
-        }
-    } else {
-        n = capture_fp(buf, want);
-    }
-    unsigned first = skip < n ? skip : n;
+    int r = unw_backtrace((void **)buf, (int)want);
+    unsigned n = r > 0 ? (unsigned)r : 0;
+    /* unw_backtrace's first entry is its caller (us): skip it as the fp walk
+     * does (the fp walk starts at our caller's return address). */
+    unsigned first = 1 + skip < n ? 1 + skip : n;
     if (own_hi)
         while (first < n && zt_capture_pc_is_own((uintptr_t)buf[first]))
             first++;

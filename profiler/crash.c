@@ -3,7 +3,9 @@
  * gone: exit (on_exit: the exit status), or a fatal signal (SIGSEGV, SIGBUS,
  * SIGILL, SIGFPE, SIGABRT: signal, si_code, fault address and the faulting
  * thread's stack, interned without allocating). Both refresh the snapshot
- * and msync the file. SIGKILL cannot be caught: the record then still says
+ * and msync the file; a crash's zone walk is done by the monitor thread
+ * with a bounded wait, so a lock held by the crashed thread cannot hang
+ * the handler. SIGKILL cannot be caught: the record then still says
  * "running" and the reader reports "killed" once the pid is gone.
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
@@ -12,6 +14,8 @@
 extern int zt_rec_forked;
 
 static int ended; /* first ending wins (exit from a crash handler, ...) */
+
+#define CRASH_WALK_WAIT_NS (500u * 1000000u)
 
 static void end_event(int32_t kind, uint64_t value)
 {
@@ -36,7 +40,13 @@ static void on_fault(const zt_prim_fault_t *f)
     uint32_t id = n ? zt_stacktab_intern(pcs, n, false) : 0;
     zt_rec_term_t t = {ZT_REC_SIGNALED, 0, f->signal, f->si_code, f->addr, id, zt_prim_tid(), 0};
     end_event(ZT_REC_SIGNALED, (uint64_t)f->signal);
-    zt_snapshot(in_allocator ? 0 : ZT_SNAP_WALK);
+    /* The zone walk takes allocator locks, one of which this thread may
+     * hold (a fault inside the allocator, or in code it called). Let the
+     * monitor walk, for at most CRASH_WALK_WAIT_NS; without a monitor, walk
+     * here only when no frame is in the allocator. Then the header-only
+     * refresh (no locks, skipped if a snapshot is stuck). */
+    bool walked = zt_monitor_crash_snapshot(CRASH_WALK_WAIT_NS);
+    zt_snapshot(walked || in_allocator ? 0 : ZT_SNAP_WALK);
     zt_record_terminate(&t);
 }
 

@@ -3,11 +3,15 @@
  *
  * Hot path costs:
  *  - stacks off: the zone never calls us (zt_profiling is 0).
- *  - sample:N:   one thread-local decrement per allocation; a sampled block
- *                (mean one per N bytes, geometric intervals as in jemalloc
- *                and tcmalloc) pays for capture + intern + counters, and
- *                is counted with weight 1/p (p = 1 - exp(-size/N)).
- *  - full:       capture + XXH3 + lock-free table probe + 6 atomic adds.
+ *  - sample:N:   one thread-local decrement per allocation, no shared
+ *                memory; a sampled block (mean one per N bytes, exponential
+ *                intervals as in jemalloc and tcmalloc) pays for capture +
+ *                intern + counters, and is counted with weight 1/p
+ *                (p = 1 - exp(-size/N)). Untagged frees return at once.
+ *  - full:       capture + XXH3-128 + per-thread stack cache (the shared
+ *                table only on a miss) + 2 atomic adds on the (stack, zone)
+ *                line + 2 plain adds in the thread's own class shard; a free
+ *                is the same without capture.
  * Recursion is impossible: a thread-local (initial-exec) flag marks code
  * running inside the profiler, whose own allocations (libunwind's first
  * use, pthread_create of the monitor) are then neither sampled nor tagged.
@@ -20,6 +24,7 @@
 #include "hooks.h"
 #include "internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 int zt_profiling;
@@ -128,10 +133,14 @@ static void start_threads(void)
     tls_in_profiler = saved;
 }
 
+static void fork_prepare(void) { zt_record_fork_prepare(); }
+static void fork_parent(void) { zt_record_fork_parent(); }
+
 static void fork_child(void)
 {
     zt_record_fork_child();
     zt_stacktab_fork_child();
+    zt_account_fork_child();
     zt_monitor_fork_child();
 }
 
@@ -158,6 +167,23 @@ static bool hook_slow(void)
     if (!threads_started && __atomic_load_n(&main_started, __ATOMIC_ACQUIRE))
         start_threads();
     return zt_rec_open;
+}
+
+/* True if `path` is the record of another process that is still running
+ * (read from its header: magic, pid, termination state). */
+static bool owned_by_live_process(const char *path, int pid)
+{
+    enum { TERM_END = offsetof(zt_rec_header_t, term) + sizeof(zt_rec_term_t) };
+    char buf[TERM_END + 1];
+    size_t len = 0;
+    if (!zt_prim_read_file(path, buf, sizeof buf, &len) || len < TERM_END)
+        return false;
+    if (memcmp(buf, ZT_REC_MAGIC, 8) != 0)
+        return false;
+    int32_t owner, state;
+    memcpy(&owner, buf + offsetof(zt_rec_header_t, pid), sizeof owner);
+    memcpy(&state, buf + offsetof(zt_rec_header_t, term.state), sizeof state);
+    return state == ZT_REC_RUNNING && owner != pid && owner > 0 && zt_prim_pid_alive(owner);
 }
 
 void zt_hook_init(void)
@@ -189,6 +215,11 @@ void zt_hook_init(void)
             r = r * 10 + (*c - '0');
         if (r != pid)
             zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
+    } else if (owned_by_live_process(path, pid)) {
+        /* A program started by a profiled one (fork + exec, system()) with
+         * the same ZONETRACE_OUT: truncating the file would destroy the
+         * parent's record under its mapping (SIGBUS). Use our own. */
+        zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
     }
 
     enum zt_unwind how = o->unwind && strcmp(o->unwind, "fp") == 0 ? ZT_UNWIND_FP
@@ -216,7 +247,7 @@ void zt_hook_init(void)
         return;
     }
     zt_account_publish_zones();
-    zt_prim_atfork(NULL, NULL, fork_child);
+    zt_prim_atfork(fork_prepare, fork_parent, fork_child);
     prof_mode = mode;
     __atomic_store_n(&zt_profiling, mode != ZT_STACKS_OFF, __ATOMIC_RELEASE);
     tls_in_profiler = 0;
@@ -253,13 +284,13 @@ static uint32_t current_stack(bool may_block)
     return zt_stacktab_intern(pcs, n, may_block);
 }
 
-uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
+/* Everything but the unsampled fast path: kept out of line so that path
+ * is a load, a thread-local subtract and a return (no frame, no spills). */
+static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, size_t bytes,
+                                                         unsigned cls)
 {
     uint64_t blocks_w = 1, bytes_w = bytes;
     if (prof_mode == ZT_STACKS_SAMPLE) {
-        tls_sample_countdown -= (int64_t)bytes;
-        if (zt_likely(tls_sample_countdown > 0))
-            return 0;
         if (zt_unlikely(!tls_sample_ready)) {
             /* First allocation of this thread: draw its first interval. */
             tls_sample_ready = 1;
@@ -285,9 +316,20 @@ uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cl
     return id;
 }
 
+uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
+{
+    if (prof_mode == ZT_STACKS_SAMPLE) {
+        int64_t left = tls_sample_countdown - (int64_t)bytes;
+        tls_sample_countdown = left;
+        if (zt_likely(left > 0))
+            return 0;
+    }
+    return alloc_profiled(zone, bytes, cls);
+}
+
 void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag)
 {
-    if (tag == 0 || prof_mode == ZT_STACKS_OFF)
+    if (zt_likely(tag == 0) || prof_mode == ZT_STACKS_OFF)
         return;
     if (zt_unlikely(zt_rec_forked || !zt_rec_open)) {
         if (tls_in_profiler || !hook_slow())

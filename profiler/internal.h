@@ -64,7 +64,7 @@ bool zt_capture_pc_is_own(uintptr_t pc);
  * may_block false (signal handlers) a busy lock returns 0. */
 uint32_t zt_stacktab_intern(const uint64_t *pcs, unsigned n, bool may_block);
 
-/* XXH3-64 of the frames. */
+/* The record's hash of the frames: low 64 bits of their XXH3-128. */
 uint64_t zt_stacktab_hash(const uint64_t *pcs, unsigned n);
 
 /* Forget the in-memory index (after the record was reset); the next intern
@@ -98,7 +98,9 @@ typedef struct zt_record {
     uint64_t start_ns;       /* monotonic start */
     zt_rec_stack_t *stack_chunk[ZT_REC_MAX_CHUNKS];
     zt_rec_counters_t *zone_stack_chunk[ZT_REC_MAX_ZONES][ZT_REC_MAX_CHUNKS];
-    zt_rec_counters_t *zone_classes[ZT_REC_MAX_ZONES];
+    zt_rec_counters_t *zone_classes[ZT_REC_MAX_ZONES];              /* shared shard */
+    zt_rec_counters_t *shard_classes[ZT_REC_MAX_ZONES][ZT_REC_SHARDS]; /* per-thread shards */
+    uint64_t *class_shards;  /* the directory in the file (header.class_shards_off) */
     zt_rec_event_t *events;
     zt_rec_sample_t *timeline;
     char path[1024];
@@ -128,6 +130,13 @@ zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
 /* Register zone index z (name, address): allocates its class counters. */
 bool zt_record_zone(unsigned z, const char *name, uint64_t address);
 
+/* Copy a zone's name again (bounded; the name is a string in the process). */
+void zt_record_zone_name(unsigned z, const char *name);
+
+/* Class-counter shard s of zone z, allocating it (NULL when the file is
+ * full or the zone is unknown). */
+zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s);
+
 /* Write a snapshot section (regions, charges, modules...) and publish it at
  * *slot. Returns false if the file cannot grow. */
 bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
@@ -149,6 +158,8 @@ uint64_t zt_record_now_ns(void);
 
 /* Fork child: stop writing into the parent's file; reopen_child() copies the
  * mapping into `path` and maps it in place. */
+void zt_record_fork_prepare(void);
+void zt_record_fork_parent(void);
 void zt_record_fork_child(void);
 bool zt_record_reopen_child(const char *path);
 
@@ -168,8 +179,19 @@ void zt_account_publish_zones(void);
 void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
 
-/* Live bytes over all zones (for the timeline). */
+/* Sum the class shards: zone totals and class peaks into the record;
+ * returns live bytes over all zones (for the timeline). */
 uint64_t zt_account_live_bytes(void);
+
+/* Fold the zones' per-stack counters into the stack entries' totals. */
+void zt_account_sum_stacks(void);
+
+/* Copy the current names of the zones in live[] (registered zones) into
+ * the record. */
+void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive);
+
+/* Fork child: only the calling thread's shard stays claimed. */
+void zt_account_fork_child(void);
 
 /* ---- sampling (hooks.c) --------------------------------------------------- */
 
@@ -193,6 +215,10 @@ void zt_monitor_start(void);       /* once, outside malloc */
 void zt_monitor_fork_child(void);  /* the thread is gone */
 void zt_monitor_request_snapshot(void);
 void zt_monitor_tick(void);        /* one sample (tests call it directly) */
+/* From a fatal-signal handler: have the monitor thread take a walking
+ * snapshot, waiting at most wait_ns. False if there is no monitor (or we
+ * are it) or it did not finish in time (a lock held by the crashed thread). */
+bool zt_monitor_crash_snapshot(uint64_t wait_ns);
 
 void zt_crash_install(void);       /* fatal handlers + on_exit, outside malloc */
 void zt_crash_exit(int status);    /* what the on_exit handler does */

@@ -140,12 +140,51 @@ void zt_monitor_tick(void)
         zt_record_sample(&s);
 }
 
+/* Crash snapshots: a fatal signal may arrive while the faulting thread
+ * holds an allocator lock, which a zone walk from its handler would wait
+ * for forever. So the handler asks this thread to walk, and waits a
+ * bounded time: if the walk is stuck on such a lock, the handler goes on
+ * without it (this thread stays blocked; the process is ending anyway). */
+#define SLICE_NS (10u * 1000000u) /* sleep slice: how soon a crash request is seen */
+
+static int monitor_tid;
+static uint64_t crash_request, crash_done;
+
+bool zt_monitor_crash_snapshot(uint64_t wait_ns)
+{
+    if (!__atomic_load_n(&monitor_running, __ATOMIC_ACQUIRE) || monitor_tid == 0 ||
+        zt_prim_tid() == __atomic_load_n(&monitor_tid, __ATOMIC_ACQUIRE))
+        return false;
+    uint64_t seq = __atomic_add_fetch(&crash_request, 1, __ATOMIC_ACQ_REL);
+    uint64_t start = zt_prim_now_ns();
+    while (__atomic_load_n(&crash_done, __ATOMIC_ACQUIRE) < seq) {
+        if (zt_prim_now_ns() - start > wait_ns)
+            return false;
+        zt_prim_sleep_ns(200000);
+    }
+    return true;
+}
+
+static void serve_crash_request(void)
+{
+    uint64_t seq = __atomic_load_n(&crash_request, __ATOMIC_ACQUIRE);
+    if (seq == __atomic_load_n(&crash_done, __ATOMIC_RELAXED))
+        return;
+    zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
+    __atomic_store_n(&crash_done, seq, __ATOMIC_RELEASE);
+}
+
 static void *monitor_main(void *arg)
 {
+    __atomic_store_n(&monitor_tid, zt_prim_tid(), __ATOMIC_RELEASE);
     uint64_t period_ns = (uint64_t)zt_rec.hdr->monitor_ms * 1000000u;
     while (__atomic_load_n(&monitor_running, __ATOMIC_ACQUIRE) && zt_rec_open) {
         zt_monitor_tick();
-        zt_prim_sleep_ns(period_ns);
+        for (uint64_t slept = 0; slept < period_ns; slept += SLICE_NS) {
+            serve_crash_request();
+            uint64_t left = period_ns - slept;
+            zt_prim_sleep_ns(left < SLICE_NS ? left : SLICE_NS);
+        }
     }
     return NULL;
 }
@@ -160,4 +199,8 @@ void zt_monitor_start(void)
         __atomic_store_n(&monitor_running, 0, __ATOMIC_RELEASE);
 }
 
-void zt_monitor_fork_child(void) { __atomic_store_n(&monitor_running, 0, __ATOMIC_RELEASE); }
+void zt_monitor_fork_child(void)
+{
+    __atomic_store_n(&monitor_running, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&monitor_tid, 0, __ATOMIC_RELEASE);
+}

@@ -127,16 +127,52 @@ zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
     return chunk ? chunk + within : NULL;
 }
 
+void zt_record_zone_name(unsigned z, const char *name)
+{
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES)
+        return;
+    /* Built aside, then stored whole: a reader never sees half a name
+     * without its NUL (the field's last byte stays 0). */
+    char buf[sizeof zt_rec.hdr->zones[0].name];
+    size_t i = 0;
+    if (name)
+        for (; i < sizeof buf - 1 && name[i]; i++)
+            buf[i] = name[i];
+    for (size_t j = i; j < sizeof buf; j++)
+        buf[j] = 0;
+    char *dst = zt_rec.hdr->zones[z].name;
+    if (memcmp(dst, buf, sizeof buf) != 0)
+        memcpy(dst, buf, sizeof buf);
+}
+
+zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s)
+{
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES || s >= ZT_REC_SHARDS || zt_rec.class_shards == NULL)
+        return NULL;
+    zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s], __ATOMIC_ACQUIRE);
+    if (c)
+        return c;
+    zt_lock(&zt_rec.lock);
+    c = zt_rec.shard_classes[z][s];
+    if (c == NULL) {
+        void *p;
+        uint64_t off = zt_record_alloc(ZT_REC_CLASSES * sizeof(zt_rec_counters_t), &p, true);
+        if (off) {
+            c = p;
+            __atomic_store_n(&zt_rec.shard_classes[z][s], c, __ATOMIC_RELEASE);
+            __atomic_store_n(&zt_rec.class_shards[z * ZT_REC_SHARDS + s], off, __ATOMIC_RELEASE);
+        }
+    }
+    zt_unlock(&zt_rec.lock);
+    return c;
+}
+
 bool zt_record_zone(unsigned z, const char *name, uint64_t address)
 {
     if (!zt_rec_open || z >= ZT_REC_MAX_ZONES)
         return false;
     zt_rec_zone_t *rz = &zt_rec.hdr->zones[z];
-    size_t i = 0;
-    if (name)
-        for (; name[i] && i < sizeof rz->name - 1; i++)
-            rz->name[i] = name[i];
-    rz->name[i] = 0;
+    zt_record_zone_name(z, name);
     rz->address = address;
     if (zt_rec.zone_classes[z] == NULL) {
         void *p;
@@ -399,6 +435,11 @@ bool zt_record_open(const zt_record_info_t *info)
         h->timeline_period_ns = (uint64_t)(info->monitor_ms ? info->monitor_ms : 100) * 1000000u;
         h->timeline_off = off;
     }
+    off = zt_record_alloc(ZT_REC_MAX_ZONES * ZT_REC_SHARDS * sizeof(uint64_t), &p, false);
+    if (off) {
+        zt_rec.class_shards = p;
+        h->class_shards_off = off;
+    }
     record_cmdline(h);
     record_options(h);
     return true;
@@ -417,12 +458,72 @@ void zt_record_close(void)
     zt_rec.fd = -1;
 }
 
+/* Largest record the fork child copies at once (above it, the copy waits
+ * for the child's first profiled call, as for a child that never uses it). */
+#define FORK_COPY_MAX_BYTES (64ull << 20)
+
+/* Fork child (the atfork handler, the only thread): the mapping is still
+ * the parent's file, which the parent keeps changing. Freeze our view now,
+ * at the fork, by replacing it with a private copy at the same address
+ * (pointers into it stay valid); the child's own file is created from that
+ * copy on first use (zt_record_reopen_child). A child that only execs pays
+ * one memcpy of the used part and creates no file. */
+static uint64_t fork_seq; /* forks seen by this process (parent side; for debugging) */
+#define FORK_WAIT_NS (250u * 1000000u) /* longest a parent waits for its child's copy */
+
+/* Before fork (parent): number the fork in the shared header. */
+void zt_record_fork_prepare(void)
+{
+    if (zt_rec_open && !__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) {
+        fork_seq++;
+        __atomic_store_n(&zt_rec.hdr->fork_ack, 0, __ATOMIC_RELEASE);
+    }
+}
+
+/* After fork (parent): let the child take its copy before this thread goes
+ * on (what it does next, say freeing what the child keeps, must not show in
+ * the child's record). Bounded: a child that is slow to run gets a copy
+ * that is a little later than the fork. Other threads are not held. */
+void zt_record_fork_parent(void)
+{
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
+        return;
+    uint64_t start = zt_prim_now_ns();
+    for (unsigned i = 0; __atomic_load_n(&zt_rec.hdr->fork_ack, __ATOMIC_ACQUIRE) == 0; i++) {
+        if (zt_prim_now_ns() - start > FORK_WAIT_NS)
+            break;
+        if (i < 64)
+            zt_prim_yield();
+        else
+            zt_prim_sleep_ns(50000);
+    }
+}
+
 void zt_record_fork_child(void)
 {
     if (!zt_rec_open)
         return;
     zt_lock_reinit(&zt_rec.lock);
     __atomic_store_n(&zt_rec_forked, 1, __ATOMIC_RELEASE);
+    size_t page = zt_prim_page_bytes();
+    uint64_t used = (zt_rec.hdr->used_bytes + page - 1) & ~(uint64_t)(page - 1);
+    if (used > zt_rec.mapped_bytes)
+        used = zt_rec.mapped_bytes;
+    uint8_t *tmp = used && used <= FORK_COPY_MAX_BYTES ? zt_prim_map(used) : NULL;
+    if (tmp)
+        memcpy(tmp, zt_rec.base, used);
+    /* Release the parent (this store is the last one into its file). */
+    __atomic_store_n(&zt_rec.hdr->fork_ack, 1, __ATOMIC_RELEASE);
+    if (tmp == NULL)
+        return;
+    if (zt_prim_decommit(zt_rec.base, zt_rec.mapped_bytes) == 0 &&
+        zt_prim_commit(zt_rec.base, zt_rec.mapped_bytes) == 0) {
+        memcpy(zt_rec.base, tmp, used);
+    } else {
+        /* Cannot happen short of ENOMEM; never write into the parent's file. */
+        zt_rec_open = 0;
+    }
+    zt_prim_unmap(tmp, used);
 }
 
 /* The parent may have grown its file after the fork: keep only what lies in
@@ -442,6 +543,13 @@ static void child_trim(zt_rec_header_t *h)
                     ? (uint64_t)((uint8_t *)zt_rec.zone_stack_chunk[z][k] - zt_rec.base)
                     : 0;
     }
+    if (zt_rec.class_shards)
+        for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++)
+            for (unsigned s = 0; s < ZT_REC_SHARDS; s++)
+                zt_rec.class_shards[z * ZT_REC_SHARDS + s] =
+                    zt_rec.shard_classes[z][s]
+                        ? (uint64_t)((uint8_t *)zt_rec.shard_classes[z][s] - zt_rec.base)
+                        : 0;
     uint32_t n = 0;
     while (n < h->nstacks) {
         zt_rec_stack_t *e = zt_record_stack(n + 1, false);

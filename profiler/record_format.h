@@ -15,9 +15,11 @@
  *
  * Consistency without locks: a writer fills a block completely, then
  * publishes it with one aligned 64-bit store of its offset (or of a count).
- * So the file is readable at any instant, including after SIGKILL: counters
- * are exact as of the kill, snapshot sections (regions, charges, address-space
- * map, modules) are as of the last snapshot (at most ~1 s old).
+ * So the file is readable at any instant, including after SIGKILL: the
+ * per-(stack, zone) and per-class counters are exact as of the kill; stack
+ * entries' over-all-zones totals, peaks of sums and the snapshot sections
+ * (regions, charges, address-space map, modules) are as of the last snapshot
+ * (at most ~1 s old).
  * -------------------------------------------------------------------------- */
 #ifndef ZT_RECORD_FORMAT_H
 #define ZT_RECORD_FORMAT_H
@@ -25,12 +27,13 @@
 #include <stdint.h>
 
 #define ZT_REC_MAGIC      "ZTRACE\r\n" /* 8 bytes, no NUL */
-#define ZT_REC_VERSION    1
+#define ZT_REC_VERSION    2
 #define ZT_REC_ENDIAN     0x01020304u
 
 #define ZT_REC_MAX_ZONES  64
 #define ZT_REC_MAX_FRAMES 128
 #define ZT_REC_CLASSES    400 /* ZT_CLASS_COUNT (zone/sizeclass.h) */
+#define ZT_REC_SHARDS     32  /* per-thread class-counter shards per zone */
 
 /* Stack ids are dense, 1..nstacks. Id i lives at index i-1 of a chunked
  * array: chunk k holds ZT_REC_CHUNK0 << k entries, so chunk k starts at
@@ -42,7 +45,9 @@
 /* Live = total - freed (clamped at 0 by readers: counters are updated
  * without a lock, so a reader may see a free before its allocation). In
  * sample mode every field is an unbiased estimate (each sampled block is
- * weighted 1/p, p = 1 - exp(-size/N)). */
+ * weighted 1/p, p = 1 - exp(-size/N)). Where counters are split into shards
+ * (class counters), a reader adds the shards field by field; peak_bytes of
+ * a sum is then the writer's periodic estimate (see the field's owner). */
 typedef struct zt_rec_counters {
     uint64_t total_blocks, total_bytes; /* allocations since start */
     uint64_t freed_blocks, freed_bytes; /* frees since start */
@@ -51,18 +56,24 @@ typedef struct zt_rec_counters {
 
 /* One interned call stack; 64 bytes, one cache line. */
 typedef struct zt_rec_stack {
-    uint64_t hash;       /* XXH3-64 of the frames */
+    uint64_t hash;       /* low 64 bits of XXH3-128 of the frames (as uint64s) */
     uint32_t nframes;    /* 1..ZT_REC_MAX_FRAMES */
     uint32_t ready;      /* 1 once hash/frames are written */
     uint64_t frames_off; /* nframes uint64 return addresses, innermost first */
-    zt_rec_counters_t total; /* over all zones */
+    /* Over all zones, as of the last snapshot (the hot path updates only
+     * the per-zone counters): readers sum the zones' per-stack counters for
+     * current values and use peak_bytes, the highest sum seen at a
+     * snapshot, as a lower bound of the stack's peak. */
+    zt_rec_counters_t total;
 } zt_rec_stack_t;
 
 typedef struct zt_rec_zone {
     char name[48];            /* NUL-terminated (zone_name, may be empty) */
     uint64_t address;         /* the malloc_zone_t in the process */
     uint64_t va_bytes;        /* regions + large blocks (last snapshot) */
-    uint64_t classes_off;     /* ZT_REC_CLASSES zt_rec_counters_t, by global class */
+    uint64_t classes_off;     /* ZT_REC_CLASSES zt_rec_counters_t, by global class: the
+                               * shared shard (atomic adds); exclusive per-thread shards
+                               * are listed at header.class_shards_off */
     zt_rec_counters_t total;  /* over all classes */
     /* per-stack counters in this zone: chunk k holds ZT_REC_CHUNK0 << k
      * zt_rec_counters_t indexed like the stack table (0 = not yet needed) */
@@ -118,7 +129,9 @@ typedef struct zt_rec_region {
     int32_t kind;         /* enum zt_kind */
     int32_t zone;         /* zone index, -1 unknown */
     uint32_t top_stack;   /* stack with the most live bytes in it, 0 = none */
-    uint32_t pad;
+    uint32_t va_used_kib; /* address space in use, KiB: nano = 16 KiB per nano block
+                           * holding live slots (the rest is only reserved and is
+                           * charged to nobody); other kinds = the whole region */
 } zt_rec_region_t;        /* 40 bytes */
 
 /* ZT_REC_SEC_CHARGES: address space charged to (stack, zone) pairs. */
@@ -212,7 +225,14 @@ typedef struct zt_rec_header {
     uint64_t timeline_count; /* valid samples, oldest first */
     uint64_t timeline_period_ns;
 
-    uint64_t reserved[16];
+    /* ZT_REC_MAX_ZONES x ZT_REC_SHARDS uint64 offsets (zone-major), each 0
+     * or ZT_REC_CLASSES zt_rec_counters_t written by one thread at a time;
+     * a zone's class counters are classes_off plus its shards, summed. */
+    uint64_t class_shards_off;
+
+    uint64_t fork_ack;       /* writer-internal fork handshake (see record.c); ignore */
+
+    uint64_t reserved[14];
 
     zt_rec_zone_t zones[ZT_REC_MAX_ZONES];
 } zt_rec_header_t;

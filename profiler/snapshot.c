@@ -3,12 +3,19 @@
  * region table, the address-space charge, the address-space map of limited
  * profiles, the module list and the header's address-space figures.
  *
- * Address-space charge: a region's bytes are split among the stacks whose
- * live blocks are in it, in proportion to their live bytes there (a large
- * block is its own region, so it is charged to its own stack). Per region we
- * gather tag → bytes in a small open-addressing map, then add each share to
- * a (zone, stack) → va map; both live in profiler-mapped scratch memory
- * (the walker's callbacks hold zone locks: no allocator calls).
+ * Address-space charge: a tiny/small/medium region's bytes are split among
+ * the stacks whose live blocks are in it, in proportion to their live bytes
+ * there (a large block is its own region, so it is charged to its own
+ * stack). The nano region is different: its 512 MiB are only reserved, and
+ * pages are used 16 KiB nano block by nano block; so each nano block that
+ * holds live slots is charged (16 KiB) in proportion to the live bytes in
+ * that block, and the never-used rest of the region is charged to nobody
+ * (the region's va_used_kib counts the blocks in use). This relies on the
+ * nano walker reporting a block's slots together, which zone/nano.c does.
+ * Per region (or nano block) we gather tag → bytes in a small
+ * open-addressing map, then add each share to a (zone, stack) → va map;
+ * both live in profiler-mapped scratch memory (the walker's callbacks hold
+ * zone locks: no allocator calls).
  *
  * Cost: one walk of every live block, done by the monitor about once a
  * second, at exit and at a crash outside the allocator.
@@ -27,6 +34,7 @@ typedef struct kv {
 
 typedef struct kvmap {
     kv_t *slots;
+    uint32_t *used; /* indexes of the count filled slots, in insertion order */
     uint64_t mask, count, map_bytes;
 } kvmap_t;
 
@@ -50,11 +58,24 @@ static bool kv_init(kvmap_t *m, uint64_t want)
     }
     if (m->slots)
         zt_prim_unmap(m->slots, m->map_bytes);
-    m->map_bytes = slots * sizeof(kv_t);
+    m->map_bytes = slots * (sizeof(kv_t) + sizeof(uint32_t));
     m->slots = zt_prim_map(m->map_bytes);
+    m->used = m->slots ? (uint32_t *)(m->slots + slots) : NULL;
     m->mask = slots - 1;
     m->count = 0;
     return m->slots != NULL;
+}
+
+/* Empty the map in O(entries), not O(slots): regions and nano blocks hold
+ * few stacks, the map is sized for all of them. */
+static void kv_clear(kvmap_t *m)
+{
+    for (uint64_t k = 0; k < m->count; k++) {
+        kv_t *s = &m->slots[m->used[k]];
+        s->key = 0;
+        s->val = 0;
+    }
+    m->count = 0;
 }
 
 static kv_t *kv_get(kvmap_t *m, uint64_t key, bool create)
@@ -68,7 +89,7 @@ static kv_t *kv_get(kvmap_t *m, uint64_t key, bool create)
             if (!create || (m->count + 1) * 4 > (m->mask + 1) * 3)
                 return NULL; /* full: the caller counts it as unattributed */
             s->key = key;
-            m->count++;
+            m->used[m->count++] = (uint32_t)i;
             return s;
         }
     }
@@ -99,19 +120,53 @@ static bool scratch_push(scratch_t *s, const void *rec, size_t bytes)
 
 /* ---- the zone walk --------------------------------------------------------- */
 
+#define NANO_BLOCK_BYTES 16384u /* libmalloc nano v2's block (zone/nano.c) */
+
 struct walk {
     int zone;                 /* index of the zone being walked */
+    int zone_of_region;       /* index of the current region's zone */
     bool in_region;
+    bool nano;                /* the current region is a nano region */
     zt_rec_region_t region;
     uint64_t block_bytes;     /* sum of the region's blocks (actual bytes) */
     uint64_t tagged_bytes;    /* sum of weighted tagged bytes */
+    uintptr_t nano_blk;       /* nano block being gathered, 0 = none */
+    uint64_t nano_blk_bytes, nano_blk_tagged;
+    uint64_t nano_blocks;     /* nano blocks holding live slots in this region */
     bool sampled;
     uint64_t sample_mean;
     uint64_t zone_va[ZT_REC_MAX_ZONES];
 };
 
 static kvmap_t region_map; /* stack id -> weighted live bytes in the current region */
+static kvmap_t block_map;  /* stack id -> weighted live bytes in the current nano block */
 static kvmap_t charge_map; /* (zone << 32 | id) -> charged va bytes */
+
+static void charge(int zone, uint32_t id, uint64_t bytes)
+{
+    kv_t *c = kv_get(&charge_map, ((uint64_t)(unsigned)zone << 32) | id, true);
+    if (c)
+        c->val += bytes;
+}
+
+/* Charge the gathered nano block's 16 KiB to its stacks. */
+static void nano_block_flush(struct walk *w)
+{
+    if (w->nano_blk == 0)
+        return;
+    w->nano_blk = 0;
+    w->nano_blocks++;
+    uint64_t denom = w->nano_blk_bytes > w->nano_blk_tagged ? w->nano_blk_bytes
+                                                            : w->nano_blk_tagged;
+    for (uint64_t k = 0; k < block_map.count; k++) {
+        kv_t *s = &block_map.slots[block_map.used[k]];
+        if (denom)
+            charge(w->zone_of_region, (uint32_t)s->key, NANO_BLOCK_BYTES * s->val / denom);
+    }
+    kv_clear(&block_map);
+    w->nano_blk_bytes = 0;
+    w->nano_blk_tagged = 0;
+}
 static scratch_t regions_buf, charges_buf, runs_buf, modules_buf, strings_buf;
 static struct walk walk_state;
 
@@ -119,6 +174,8 @@ static void region_flush(struct walk *w)
 {
     if (!w->in_region)
         return;
+    if (w->nano)
+        nano_block_flush(w);
     w->in_region = false;
     uint64_t denom = w->region.used_bytes;
     if (denom < w->block_bytes)
@@ -127,25 +184,22 @@ static void region_flush(struct walk *w)
         denom = w->tagged_bytes;
     uint64_t top_bytes = 0;
     uint32_t top = 0;
-    for (uint64_t i = 0; region_map.count && i <= region_map.mask; i++) {
-        kv_t *s = &region_map.slots[i];
-        if (s->key == 0)
-            continue;
+    for (uint64_t k = 0; k < region_map.count; k++) {
+        kv_t *s = &region_map.slots[region_map.used[k]];
         uint32_t id = (uint32_t)s->key;
         if (s->val > top_bytes) {
             top_bytes = s->val;
             top = id;
         }
-        uint64_t share =
-            denom ? (uint64_t)((unsigned __int128)w->region.bytes * s->val / denom) : 0;
-        kv_t *c = kv_get(&charge_map, ((uint64_t)(unsigned)w->zone << 32) | id, true);
-        if (c)
-            c->val += share;
-        s->key = 0;
-        s->val = 0;
+        if (!w->nano) /* nano blocks were charged one by one */
+            charge(w->zone_of_region, id,
+                   denom ? (uint64_t)((unsigned __int128)w->region.bytes * s->val / denom) : 0);
     }
-    region_map.count = 0;
+    kv_clear(&region_map);
     w->region.top_stack = top;
+    uint64_t va_used = w->nano ? w->nano_blocks * NANO_BLOCK_BYTES : w->region.bytes;
+    w->region.va_used_kib = (uint32_t)((va_used + 1023) >> 10 > UINT32_MAX ? UINT32_MAX
+                                                                           : (va_used + 1023) >> 10);
     if (w->region.used_bytes < w->block_bytes)
         w->region.used_bytes = w->block_bytes;
     scratch_push(&regions_buf, &w->region, sizeof w->region);
@@ -158,9 +212,15 @@ static void walk_region(void *ctx, malloc_zone_t *zone, enum zt_kind kind, uintp
     region_flush(w);
     int z = zone ? zt_account_zone_index(zone) : w->zone;
     w->in_region = true;
+    w->nano = kind == ZT_KIND_NANO;
+    w->zone_of_region = z >= 0 ? z : w->zone;
     w->region = (zt_rec_region_t){base, bytes, used_bytes, (int32_t)kind, z, 0, 0};
     w->block_bytes = 0;
     w->tagged_bytes = 0;
+    w->nano_blk = 0;
+    w->nano_blk_bytes = 0;
+    w->nano_blk_tagged = 0;
+    w->nano_blocks = 0;
     if (z >= 0 && z < ZT_REC_MAX_ZONES)
         w->zone_va[z] += bytes;
 }
@@ -171,6 +231,14 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
     if (!w->in_region)
         return;
     w->block_bytes += bytes;
+    if (w->nano) {
+        uintptr_t blk = addr & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+        if (blk != w->nano_blk) {
+            nano_block_flush(w);
+            w->nano_blk = blk;
+        }
+        w->nano_blk_bytes += bytes;
+    }
     if (tag == 0)
         return;
     uint64_t weighted = bytes;
@@ -182,18 +250,26 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
     kv_t *s = kv_get(&region_map, tag, true);
     if (s)
         s->val += weighted;
+    if (w->nano) {
+        w->nano_blk_tagged += weighted;
+        kv_t *b = kv_get(&block_map, tag, true);
+        if (b)
+            b->val += weighted;
+    }
 }
 
 static void walk_zones(zt_rec_header_t *h)
 {
     malloc_zone_t *zones[ZT_REC_MAX_ZONES];
     unsigned nz = zt_registry_zones(zones, ZT_REC_MAX_ZONES);
+    zt_account_refresh_zone_names(zones, nz);
     struct walk *w = &walk_state;
     memset(w, 0, sizeof *w);
     w->sampled = h->stacks_mode == ZT_STACKS_SAMPLE;
     w->sample_mean = h->sample_bytes ? h->sample_bytes : 1;
     uint64_t nstacks = __atomic_load_n(&h->nstacks, __ATOMIC_ACQUIRE);
-    if (!kv_init(&region_map, nstacks + 16) || !kv_init(&charge_map, 2 * nstacks + 64))
+    if (!kv_init(&region_map, nstacks + 16) || !kv_init(&block_map, 1024) ||
+        !kv_init(&charge_map, 2 * nstacks + 64))
         return;
     regions_buf.len = 0;
     charges_buf.len = 0;
@@ -242,8 +318,16 @@ static void run_cb(void *ctx, uintptr_t base, size_t bytes, int kind)
 
 static int module_cb(void *ctx, const zt_prim_module_t *m)
 {
+    bool *main_seen = ctx;
+    const char *path = m->path;
+    if (path[0] == 0 && !*main_seen) {
+        /* The main program is listed first with an empty name: record the
+         * executable's absolute path (readlink /proc/self/exe at open). */
+        *main_seen = true;
+        path = zt_rec.hdr->exe;
+    }
     size_t len = 0;
-    while (m->path[len] && len < 4095)
+    while (path[len] && len < 4095)
         len++;
     zt_rec_module_t r;
     memset(&r, 0, sizeof r);
@@ -258,7 +342,7 @@ static int module_cb(void *ctx, const zt_prim_module_t *m)
     }
     char nul = 0;
     scratch_push(&modules_buf, &r, sizeof r);
-    scratch_push(&strings_buf, m->path, len);
+    scratch_push(&strings_buf, path, len);
     scratch_push(&strings_buf, &nul, 1);
     return 0;
 }
@@ -272,7 +356,8 @@ static void snapshot_modules(zt_rec_header_t *h)
         return;
     modules_buf.len = 0;
     strings_buf.len = 0;
-    zt_prim_modules(module_cb, NULL);
+    bool main_seen = false;
+    zt_prim_modules(module_cb, &main_seen);
     uint64_t count = modules_buf.len / sizeof(zt_rec_module_t);
     uint32_t strings_at = (uint32_t)(sizeof(zt_rec_section_t) + modules_buf.len);
     for (uint64_t i = 0; i < count; i++)
@@ -310,6 +395,7 @@ void zt_snapshot(int flags)
     if (flags & ZT_SNAP_MODULES)
         snapshot_modules(h);
     zt_account_live_bytes();
+    zt_account_sum_stacks();
     __atomic_store_n(&h->snapshot_wall_ns, zt_prim_wall_ns(), __ATOMIC_RELEASE);
     zt_unlock(&snap_lock);
 }

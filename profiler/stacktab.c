@@ -1,5 +1,5 @@
 /* ----------------------------------------------------------------------------
- * stacktab.c — interns call stacks: frames → XXH3-64 → dense 32-bit id.
+ * stacktab.c — interns call stacks: frames → XXH3-128 → dense 32-bit id.
  *
  * The entries themselves (hash, frames, counters) live in the record file's
  * stack table (record.c), so a killed process leaves them behind. Here is
@@ -14,6 +14,12 @@
  *    it with one store; a reader still probing the old table sees a valid
  *    (merely older) table, and a miss re-probes under the lock. Old tables
  *    are never unmapped (their total is below the size of the current one).
+ *  - In front of the table, each thread keeps a direct-mapped cache of its
+ *    recent stacks keyed by 96 bits of the frames' XXH3-128 (the table is
+ *    probed with the low 64 bits and compares frames). A hit costs the hash
+ *    and one TLS line, no shared memory; a wrong hit needs two different
+ *    stacks with equal 96-bit hashes (about n^2 / 2^97 for n stacks).
+ *    The cache is dropped when the table is reset (record reopened, fork).
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 
@@ -34,10 +40,21 @@ typedef struct stack_index {
 
 static stack_index_t *index_cur;
 static zt_lock_t insert_lock = ZT_LOCK_INIT;
+static unsigned index_epoch = 1; /* bumped by reset: per-thread caches are stale */
+
+#define TCACHE_SLOTS 64u
+typedef struct tcache_entry {
+    uint64_t lo;  /* XXH3-128 low half (the record's hash) */
+    uint32_t hi;  /* 32 bits of the high half */
+    uint32_t id;  /* 0 = empty */
+} tcache_entry_t; /* 16 bytes: the cache is 1 KiB of TLS */
+
+static __thread tcache_entry_t tls_tcache[TCACHE_SLOTS];
+static __thread unsigned tls_tcache_epoch;
 
 uint64_t zt_stacktab_hash(const uint64_t *pcs, unsigned n)
 {
-    return XXH3_64bits(pcs, (size_t)n * sizeof(uint64_t));
+    return XXH3_128bits(pcs, (size_t)n * sizeof(uint64_t)).low64;
 }
 
 static bool entry_matches(uint32_t id, uint64_t hash, const uint64_t *pcs, unsigned n)
@@ -94,13 +111,36 @@ static stack_index_t *index_build(uint64_t want)
     return ix;
 }
 
+static uint32_t intern_slow(const uint64_t *pcs, unsigned n, uint64_t hash, bool may_block);
+
 uint32_t zt_stacktab_intern(const uint64_t *pcs, unsigned n, bool may_block)
 {
     if (n == 0 || !zt_rec_open)
         return 0;
     if (n > ZT_REC_MAX_FRAMES)
         n = ZT_REC_MAX_FRAMES;
-    uint64_t hash = zt_stacktab_hash(pcs, n);
+    XXH128_hash_t h = XXH3_128bits(pcs, (size_t)n * sizeof(uint64_t));
+    if (!may_block) /* signal handler: the interrupted code may be mid-update of the cache */
+        return intern_slow(pcs, n, h.low64, false);
+    unsigned epoch = __atomic_load_n(&index_epoch, __ATOMIC_ACQUIRE);
+    if (zt_unlikely(tls_tcache_epoch != epoch)) {
+        memset(tls_tcache, 0, sizeof tls_tcache);
+        tls_tcache_epoch = epoch;
+    }
+    tcache_entry_t *ce = &tls_tcache[(h.high64 >> 40) & (TCACHE_SLOTS - 1)];
+    if (zt_likely(ce->lo == h.low64 && ce->hi == (uint32_t)h.high64 && ce->id != 0))
+        return ce->id;
+    uint32_t id = intern_slow(pcs, n, h.low64, true);
+    if (id) {
+        ce->lo = h.low64;
+        ce->hi = (uint32_t)h.high64;
+        ce->id = id;
+    }
+    return id;
+}
+
+static uint32_t intern_slow(const uint64_t *pcs, unsigned n, uint64_t hash, bool may_block)
+{
     uint32_t id = index_find(__atomic_load_n(&index_cur, __ATOMIC_ACQUIRE), hash, pcs, n);
     if (zt_likely(id != 0))
         return id;
@@ -144,6 +184,7 @@ void zt_stacktab_reset(void)
     zt_lock(&insert_lock);
     stack_index_t *ix = index_cur;
     __atomic_store_n(&index_cur, NULL, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&index_epoch, 1, __ATOMIC_RELEASE);
     if (ix)
         zt_prim_unmap(ix, ix->map_bytes); /* only called with no concurrent lookups */
     zt_unlock(&insert_lock);

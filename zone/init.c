@@ -138,11 +138,17 @@ static void init_once(void)
     zt_hook_zone_created(helper); /* zt_nano_create reports the nano zone itself */
     __atomic_store_n(&zt_initialised, 1, __ATOMIC_RELEASE);
 
+#if defined(__APPLE__)
+    /* libmalloc locks every registered zone around fork (zt_install
+     * registers ours); the helper also takes the address-space lock. */
+    zt_szone_set_fork_va(helper);
+#else
     /* Registered now, early in the process: handlers registered later run
      * their prepare first, so ours (the allocator's locks) comes last. */
     if (zt_prim_atfork(zt_registry_fork_prepare, zt_registry_fork_parent,
                        zt_registry_fork_child) != 0)
         zt_prim_message("pthread_atfork failed: fork() while other threads allocate is unsafe");
+#endif
     zt_hook_init();
 }
 

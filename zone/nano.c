@@ -40,6 +40,7 @@
 #include "hooks.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -107,6 +108,7 @@ typedef struct nano {
     malloc_zone_t *helper;
     nano_geom_t g;
     uint32_t delegate_bits;  /* bit per class: requests go to the helper */
+    uint32_t tc_id;          /* non-zero while this zone owns the thread caches */
     bool multi;              /* more regions when all arenas are claimed */
     unsigned arenas_claimed; /* global arenas 0..arenas_claimed-1 are committed */
     unsigned nregions;
@@ -488,7 +490,7 @@ out:
 }
 
 /* A slot of class cls, or NULL when the class is delegated. */
-static inline void *nano_alloc(nano_t *n, unsigned cls)
+static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
 {
     unsigned idx = zt_prim_cpu() & (NANO_MAX_CURRENT_BLOCKS - 1);
     uintptr_t blk = __atomic_load_n(&n->current[cls][idx], __ATOMIC_ACQUIRE);
@@ -528,12 +530,7 @@ static void tag_alloc(nano_t *n, void *p, unsigned cls)
     if (t) __atomic_store_n(&t[((uintptr_t)p - r->base) >> 4], tag, __ATOMIC_RELAXED);
 }
 
-static inline void *alloc_tagged(nano_t *n, unsigned cls)
-{
-    void *p = nano_alloc(n, cls);
-    if (p && __builtin_expect(zt_profiling != 0, 0)) tag_alloc(n, p, cls);
-    return p;
-}
+static inline void *alloc_tagged(nano_t *n, unsigned cls);
 
 /* ---- pointer checks and free --------------------------------------------- */
 
@@ -546,7 +543,8 @@ typedef struct slot_info {
 } slot_info_t;
 
 /* Classify an address inside region r without faulting. */
-static enum slot_state slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr,
+static inline __attribute__((always_inline)) enum slot_state
+slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr,
                                    slot_info_t *si)
 {
     uintptr_t a = (uintptr_t)ptr, off = a - r->base;
@@ -611,12 +609,220 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
     if (h_next(nw) == SLOT_CAN_MADVISE) madvise_block(n, si->blk);
 }
 
-static void nano_free_ptr(nano_t *n, nano_region_t *r, void *ptr)
+/* ---- per-thread cache -------------------------------------------------------
+ * glibc tcache's idea in front of the block headers: a thread keeps up to
+ * TC_SLOTS freed slots per class and hands them out again without any atomic
+ * operation (a pop and a store, instead of a CAS on a shared header and a CPU
+ * number lookup). A cached slot is free for every observer: its guard is set,
+ * so size() says 0, a second free is reported as a double free and the walker
+ * skips it; its block header still counts it as allocated, which keeps the
+ * block from being restarted or madvised under the cache. Only frees fill the
+ * cache (a miss allocates from the current block exactly as before) and frees
+ * of a delegated class bypass it, so capacity, delegation and the 75 % release
+ * rule follow libmalloc's sequence. One nano zone at a time owns the caches
+ * (the first created: the default zone); entries carry its id, and entries of
+ * a destroyed zone are dropped, never flushed. A full class flushes its older
+ * half back to the blocks. Thread exit (pthread key destructor), the owning
+ * thread's introspection calls, and a fork child (for the other threads'
+ * caches) flush everything. Cache memory is mapped once per thread and pooled,
+ * never unmapped. */
+
+#define TC_SLOTS 64
+
+typedef struct tcache {
+    struct tcache *next_all; /* every cache made, live or pooled (under tc_lock) */
+    uint32_t id;             /* tc_id of the zone whose slots it holds; never 0 */
+    bool live;               /* owned by a running thread */
+    uint16_t count[ZT_NANO_CLASSES];
+    void *slot[ZT_NANO_CLASSES][TC_SLOTS]; /* [0] oldest */
+} tcache_t;
+
+enum { TC_NONE, TC_ON, TC_OFF }; /* per thread: no cache yet, cached, never cache */
+
+static __thread tcache_t *tc_self __attribute__((tls_model("initial-exec")));
+static __thread uint8_t tc_state __attribute__((tls_model("initial-exec")));
+static zt_lock_t tc_lock;     /* tc_all, tc_owner, key creation */
+static tcache_t *tc_all;
+static nano_t *tc_owner;      /* zone owning the caches, NULL after its destroy */
+static uint32_t tc_last_id;
+static pthread_key_t tc_key;
+static bool tc_key_made;
+
+/* Give one cached slot back to its block (its guard is still set). */
+static void tc_release(nano_t *n, void *p, unsigned cls)
+{
+    nano_region_t *r = region_of(n, p);
+    if (!r) return; /* cannot happen while n owns the entry */
+    slot_info_t si;
+    uintptr_t a = (uintptr_t)p;
+    si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+    si.cls = cls;
+    si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
+    si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
+    nano_free_live(n, r, p, &si);
+}
+
+/* Flush entries [0, k) of class cls, keeping the newer ones. */
+static void tc_flush_class(nano_t *n, tcache_t *tc, unsigned cls, unsigned k)
+{
+    unsigned cnt = tc->count[cls];
+    if (k > cnt) k = cnt;
+    for (unsigned i = 0; i < k; i++)
+        tc_release(n, tc->slot[cls][i], cls);
+    memmove(&tc->slot[cls][0], &tc->slot[cls][k], (cnt - k) * sizeof(void *));
+    tc->count[cls] = (uint16_t)(cnt - k);
+}
+
+static void tc_flush_all(nano_t *n, tcache_t *tc)
+{
+    for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
+        tc_flush_class(n, tc, c, tc->count[c]);
+}
+
+static void tc_drop(tcache_t *tc)
+{
+    memset(tc->count, 0, sizeof tc->count);
+}
+
+/* Flush the calling thread's cache if it holds slots of n (introspection
+ * calls see the thread's own frees). */
+static void tc_flush_mine(nano_t *n)
+{
+    tcache_t *tc = tc_self;
+    if (tc && n->tc_id && tc->id == n->tc_id) tc_flush_all(n, tc);
+}
+
+static void tc_thread_exit(void *arg)
+{
+    tcache_t *tc = arg;
+    tc_state = TC_OFF; /* later destructors' frees go straight to the blocks */
+    tc_self = NULL;
+    zt_lock(&tc_lock);
+    nano_t *owner = tc_owner;
+    zt_unlock(&tc_lock);
+    if (owner && owner->tc_id == tc->id)
+        tc_flush_all(owner, tc);
+    else
+        tc_drop(tc);
+    zt_lock(&tc_lock);
+    tc->live = false;
+    zt_unlock(&tc_lock);
+}
+
+/* The calling thread's cache for n, made on the thread's first free; NULL
+ * when n does not own the caches or the thread cannot have one. */
+static tcache_t *tc_slow(nano_t *n)
+{
+    if (n->tc_id == 0 || tc_state == TC_OFF) return NULL;
+    tcache_t *tc = tc_self;
+    if (tc) {
+        tc_drop(tc); /* entries of a destroyed zone */
+        tc->id = n->tc_id;
+        return tc;
+    }
+    tc_state = TC_OFF; /* pthread_setspecific may allocate: no recursion */
+    zt_lock(&tc_lock);
+    if (!tc_key_made) tc_key_made = pthread_key_create(&tc_key, tc_thread_exit) == 0;
+    for (tc = tc_all; tc && tc->live; tc = tc->next_all)
+        ;
+    if (!tc && tc_key_made && (tc = zt_prim_map(sizeof(tcache_t))) != NULL) {
+        tc->next_all = tc_all;
+        tc_all = tc;
+    }
+    if (tc) {
+        tc->live = true;
+        tc->id = n->tc_id;
+        tc_drop(tc);
+    }
+    zt_unlock(&tc_lock);
+    if (!tc) return NULL; /* the thread stays uncached */
+    if (pthread_setspecific(tc_key, tc) != 0) {
+        zt_lock(&tc_lock);
+        tc->live = false;
+        zt_unlock(&tc_lock);
+        return NULL;
+    }
+    tc_self = tc;
+    tc_state = TC_ON;
+    return tc;
+}
+
+/* n becomes the caches' owner if none is. */
+static void tc_claim(nano_t *n)
+{
+    zt_lock(&tc_lock);
+    if (!tc_owner) {
+        tc_owner = n;
+        n->tc_id = ++tc_last_id ? tc_last_id : ++tc_last_id;
+    }
+    zt_unlock(&tc_lock);
+}
+
+static void tc_unclaim(nano_t *n)
+{
+    if (!n->tc_id) return;
+    zt_lock(&tc_lock);
+    if (tc_owner == n) tc_owner = NULL;
+    zt_unlock(&tc_lock);
+    if (tc_self && tc_self->id == n->tc_id) tc_drop(tc_self);
+    n->tc_id = 0;
+}
+
+/* Fork child: the other threads are gone; their cached slots go back. */
+static void tc_fork_child(nano_t *n)
+{
+    zt_lock_reinit(&tc_lock);
+    for (tcache_t *tc = tc_all; tc; tc = tc->next_all) {
+        if (!tc->live || tc == tc_self) continue;
+        if (tc->id == n->tc_id) tc_flush_all(n, tc);
+        tc_drop(tc);
+        tc->live = false;
+    }
+}
+
+static inline void *alloc_tagged(nano_t *n, unsigned cls)
+{
+    tcache_t *tc = tc_self;
+    void *p;
+    if (__builtin_expect(tc != NULL && tc->id == n->tc_id && tc->count[cls] != 0, 1)) {
+        p = tc->slot[cls][--tc->count[cls]];
+        ((nano_free_slot_t *)p)->guard = 0; /* live again */
+    } else {
+        p = nano_alloc(n, cls);
+    }
+    if (p && __builtin_expect(zt_profiling != 0, 0)) tag_alloc(n, p, cls);
+    return p;
+}
+
+/* Free a live slot: into the thread's cache when it can take it. */
+static inline void free_slot(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
+{
+    unsigned cls = si->cls;
+    tcache_t *tc = tc_self;
+    if (__builtin_expect(tc == NULL || tc->id != n->tc_id, 0) && (tc = tc_slow(n)) == NULL)
+        goto direct;
+    if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) goto direct;
+    uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
+    if (tags) {
+        uint32_t tag = __atomic_exchange_n(&tags[((uintptr_t)ptr - r->base) >> 4], 0,
+                                           __ATOMIC_RELAXED);
+        if (tag) zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
+    }
+    ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
+    if (__builtin_expect(tc->count[cls] == TC_SLOTS, 0)) tc_flush_class(n, tc, cls, TC_SLOTS / 2);
+    tc->slot[cls][tc->count[cls]++] = ptr;
+    return;
+direct:
+    nano_free_live(n, r, ptr, si);
+}
+
+static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_region_t *r,
+                                                                 void *ptr)
 {
     slot_info_t si;
     enum slot_state st = slot_lookup(n, r, ptr, &si);
     if (__builtin_expect(st == SLOT_LIVE, 1))
-        nano_free_live(n, r, ptr, &si);
+        free_slot(n, r, ptr, &si);
     else
         zt_error_bad_free(st == SLOT_FREED ? ZT_BAD_FREED_TWICE : ZT_BAD_NOT_ALLOCATED, ptr,
                           zt_error_caller);
@@ -821,6 +1027,7 @@ static kern_return_t nano_enumerator(task_t task, void *context, unsigned type_m
                                      vm_range_recorder_t recorder)
 {
     walk_t w;
+    if (task == 0) tc_flush_mine(zone_nano((malloc_zone_t *)zone_address)); /* this process */
     if (!walk_open(&w, task, reader, zone_address)) return KERN_FAILURE;
     enum_ctx_t e = {.task = task, .context = context, .recorder = recorder};
     if (type_mask & MALLOC_ADMIN_REGION_RANGE_TYPE) {
@@ -876,6 +1083,7 @@ void zt_nano_walk(malloc_zone_t *zone, const zt_walker_t *zw)
 {
     nano_t *n = zone_nano(zone);
     walk_t w;
+    tc_flush_mine(n);
     zt_lock(&n->regions_lock); /* no new arenas or regions during the walk */
     if (walk_open(&w, 0, NULL, (uintptr_t)zone)) {
         for (unsigned ri = 0; ri < w.nregions; ri++) {
@@ -981,14 +1189,14 @@ static void *nano_realloc(malloc_zone_t *zone, void *ptr, size_t new_size)
     size_t old_size = class_bytes(si.cls);
     if (new_size == 0) {
         /* libmalloc: free, then a minimal block */
-        nano_free_live(n, r, ptr, &si);
+        free_slot(n, r, ptr, &si);
         return nano_malloc(zone, 0);
     }
     if (new_size <= old_size && new_size > old_size / 2) return ptr;
     void *np = nano_malloc(zone, new_size);
     if (!np) return new_size <= old_size ? ptr : NULL;
     memcpy(np, ptr, new_size < old_size ? new_size : old_size);
-    nano_free_live(n, r, ptr, &si);
+    free_slot(n, r, ptr, &si);
     return np;
 }
 
@@ -1021,6 +1229,7 @@ static void nano_batch_free(malloc_zone_t *zone, void **ptrs, unsigned count)
 static void nano_destroy(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
+    tc_unclaim(n);
     if (n->helper->destroy) n->helper->destroy(n->helper);
     for (unsigned i = 0; i < n->nregions; i++) {
         nano_region_t *r = n->regions[i];
@@ -1036,6 +1245,7 @@ static size_t nano_pressure_relief(malloc_zone_t *zone, size_t goal)
 {
     nano_t *n = zone_nano(zone);
     size_t total = 0;
+    tc_flush_mine(n);
     unsigned narenas = __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE);
     for (unsigned a = 0; a < narenas; a++) {
         uintptr_t base = arena_base(n, a);
@@ -1073,6 +1283,7 @@ static size_t nano_good_size(malloc_zone_t *zone, size_t size)
 static boolean_t nano_check(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
+    tc_flush_mine(n);
     unsigned narenas = __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE);
     for (unsigned a = 0; a < narenas; a++) {
         uintptr_t base = arena_base(n, a);
@@ -1114,6 +1325,7 @@ static boolean_t nano_check(malloc_zone_t *zone)
 static void nano_usage(nano_t *n, usage_t *u)
 {
     walk_t w;
+    tc_flush_mine(n);
     memset(u, 0, sizeof *u);
     if (!walk_open(&w, 0, NULL, (uintptr_t)n->zone)) return;
     for (unsigned ri = 0; ri < w.nregions; ri++)
@@ -1141,6 +1353,7 @@ static void nano_log(malloc_zone_t *zone, void *address) {}
 static void nano_force_lock(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
+    if (n->tc_id) zt_lock(&tc_lock); /* no cache is made or retired across fork */
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         for (unsigned i = 0; i < NANO_MAX_CURRENT_BLOCKS; i++)
             zt_lock(&n->current_lock[c][i]);
@@ -1156,6 +1369,7 @@ static void nano_force_unlock(malloc_zone_t *zone)
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         for (unsigned i = 0; i < NANO_MAX_CURRENT_BLOCKS; i++)
             zt_unlock(&n->current_lock[c][i]);
+    if (n->tc_id) zt_unlock(&tc_lock);
 }
 
 /* Fork child: the parent's threads are gone but every multi-step change
@@ -1169,6 +1383,7 @@ static void nano_reinit_lock(malloc_zone_t *zone)
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         for (unsigned i = 0; i < NANO_MAX_CURRENT_BLOCKS; i++)
             zt_lock_reinit(&n->current_lock[c][i]);
+    if (n->tc_id) tc_fork_child(n);
 }
 
 static void nano_statistics(malloc_zone_t *zone, malloc_statistics_t *stats)
@@ -1315,6 +1530,7 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     zone->free_definite_size = nano_free_definite_size;
     zone->pressure_relief = nano_pressure_relief;
     zone->claimed_address = nano_claimed_address;
+    tc_claim(n);
     /* libmalloc keeps the zone page read-only; malloc_set_zone_name flips it. */
     zt_prim_protect(zone, page, ZT_PROT_READ);
     zt_hook_zone_created(zone);

@@ -27,14 +27,17 @@
  * memory.
  *
  * Memory return: a freed span's interior pages are purged (madvise) by a
- * sweep that runs each time a magazine has freed `dirty_trigger` bytes,
- * and only for spans that stayed free across a whole sweep interval (so a
- * block churned by malloc/free is never purged and refaulted); regions
- * entering the depot are purged at once; empty depot regions are unmapped.
+ * sweep that runs each time a magazine has freed `dirty_trigger` bytes (and,
+ * for tiny and small, a second has passed since the last sweep), and only
+ * for spans that stayed free across that whole interval (so a block churned
+ * by malloc/free is not purged and refaulted); medium regions entering the
+ * depot are purged at once, tiny and small ones by the first sweep after
+ * they spent an interval there; empty depot regions are unmapped.
  * -------------------------------------------------------------------------- */
 #include "rack.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "chunkmap.h"
@@ -54,7 +57,10 @@
 #define TRAILER_OFF_PAD   128u /* small/medium: metadata starts this far after the payload */
 #define U16_FREE          0x8000u
 
+#define RC_MSIZES       64 /* thread-cached msizes: tiny 1..63, small 1..64 */
+#define RC_CAP          32 /* most blocks of one msize in a thread cache */
 #define PURGE_MIN_PAGES 4                  /* a free span is purged when >= this many whole pages */
+#define PURGE_EPOCH_NS  1000000000ull      /* a sweep epoch lasts at least this long */
 #define DENSITY(a)      ((a) - ((a) >> 2)) /* 75 % */
 
 /* ---- types --------------------------------------------------------------- */
@@ -73,6 +79,8 @@ typedef struct region {
     int32_t mag_index;          /* owner, DEPOT = -1; atomic: read before locking */
     uint32_t bytes_used;        /* live bytes, including a magazine's last-free block */
     uint8_t recirc_suitable;    /* fell under 75 % used: a candidate for the depot */
+    uint8_t purge_pending;      /* in the depot, free spans not purged yet (tiny, small) */
+    uint64_t depot_ns;          /* when it entered the depot */
 } region_t;
 
 _Static_assert(sizeof(region_t) <= 112, "tiny trailer must fit between payload and bitmaps");
@@ -88,6 +96,7 @@ typedef struct magazine {
     size_t bytes_in_objects;  /* their bytes */
     size_t bytes_in_magazine; /* payload bytes of the regions owned */
     size_t dirty_bytes;       /* freed since the last purge sweep */
+    uint64_t epoch_ns;        /* when the current sweep epoch began */
     uint32_t nregions;
     uint8_t epoch;
     region_t *first, *last;
@@ -122,6 +131,8 @@ struct zt_rack {
     size_t map_bytes;
     uint32_t region_count;
     size_t page_bytes;
+    uint32_t tc_id;              /* non-zero while this rack owns the thread caches */
+    uint8_t tc_cap[RC_MSIZES];   /* thread-cache bound per msize - 1 */
     guard_t guard[MAX_MAGAZINES] __attribute__((aligned(64)));
     magazine_t mags[]; /* mags[0] is the depot, mags[1 + i] magazine i */
 };
@@ -552,19 +563,51 @@ static size_t purge_lists(zt_rack_t *r, magazine_t *m, bool all, size_t goal)
     return done;
 }
 
+static void purge_region_free(zt_rack_t *r, region_t *rg, size_t *total);
+
+/* Purge the depot regions that have waited a whole epoch. m (locked) is a
+ * magazine or the depot itself (magazine -> depot lock order). */
+static void purge_depot_pending(zt_rack_t *r, magazine_t *m, uint64_t now)
+{
+    magazine_t *depot = mag_of(r, DEPOT);
+    if (__atomic_load_n(&depot->nregions, __ATOMIC_RELAXED) == 0) return;
+    if (m != depot) zt_lock(&depot->lock);
+    size_t purged = 0;
+    for (region_t *rg = depot->first; rg; rg = rg->next)
+        if (rg->purge_pending && now - rg->depot_ns >= PURGE_EPOCH_NS) {
+            purge_region_free(r, rg, &purged);
+            rg->purge_pending = 0;
+        }
+    if (m != depot) zt_unlock(&depot->lock);
+}
+
 /* Count freed bytes; every dirty_trigger bytes, purge the spans that stayed
  * free for a whole interval and start a new one. */
+static void sweep(zt_rack_t *r, magazine_t *m)
+{
+    m->dirty_bytes = 0;
+    /* Tiny and small epochs advance at most once a second: a span is purged
+     * only after it stayed free for a whole epoch, so a busy heap that keeps
+     * recycling its free spans does not pay madvise + refault for them (what
+     * made every 1-4 MiB of frees a burst of system calls). Medium spans are
+     * big and few: their epoch is the byte trigger alone, so that a program
+     * dropping its big blocks gets the memory back at once (as libmalloc's
+     * medium, which madvises free spans eagerly). */
+    if (r->g.qshift < 15) {
+        uint64_t now = zt_prim_now_ns();
+        if (now - m->epoch_ns < PURGE_EPOCH_NS) return;
+        m->epoch_ns = now;
+        purge_depot_pending(r, m, now);
+    }
+    purge_lists(r, m, false, 0);
+    m->epoch++;
+}
+
 static inline void note_dirty(zt_rack_t *r, magazine_t *m, size_t bytes)
 {
     m->dirty_bytes += bytes;
-    if (__builtin_expect(m->dirty_bytes >= r->g.dirty_trigger, 0)) {
-        purge_lists(r, m, false, 0);
-        m->dirty_bytes = 0;
-        m->epoch++;
-    }
+    if (__builtin_expect(m->dirty_bytes >= r->g.dirty_trigger, 0)) sweep(r, m);
 }
-
-static void purge_region_free(zt_rack_t *r, region_t *rg, size_t *total);
 
 /* ---- freeing inside a locked magazine ------------------------------------- */
 
@@ -709,8 +752,16 @@ static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
     zt_lock(&depot->lock);
     move_region(r, m, depot, DEPOT, rg);
     rg->recirc_suitable = 0;
-    size_t purged = 0;
-    purge_region_free(r, rg, &purged);
+    if (r->g.qshift < 15) {
+        /* Purged by a later sweep if it is still in the depot then: a region
+         * that a magazine takes back soon (a busy cross-thread heap moves
+         * regions back and forth) is not madvised and refaulted each time. */
+        rg->purge_pending = 1;
+        rg->depot_ns = zt_prim_now_ns();
+    } else {
+        size_t purged = 0;
+        purge_region_free(r, rg, &purged);
+    }
     region_t *dead = depot_try_retire(r, depot, rg);
     zt_unlock(&depot->lock);
     return dead;
@@ -800,6 +851,7 @@ static bool steal_from_depot(zt_rack_t *r, magazine_t *m, int mi, uint32_t msize
     region_t *rg = trailer_of(r, base_of(r, depot->slots[s]));
     move_region(r, depot, m, mi, rg);
     rg->recirc_suitable = 0;
+    rg->purge_pending = 0;
     zt_unlock(&depot->lock);
     return true;
 }
@@ -915,6 +967,259 @@ static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
     tag_store(r, trailer_of(r, base), idx_of(r, base, p), tag);
 }
 
+/* ---- per-thread cache --------------------------------------------------------
+ * glibc tcache's idea in front of the magazines, for tiny and small blocks: a
+ * thread keeps up to tc_cap freed blocks per msize and hands them out again
+ * with no lock and no atomic operation. A cached block stays inside its region
+ * and keeps its metadata (live, counted in bytes_used, so its region is never
+ * recirculated or unmapped under the cache and no neighbour coalesces with
+ * it); what marks it free is its first word, rc_cookie ^ address. size()
+ * returns 0 for it, a second free is a double free, the walker skips it, and
+ * the locked paths refuse it. Only frees fill the cache; a full bin flushes
+ * its older half under as few magazine locks as possible. One tiny and one
+ * small rack own the caches: the first ones created for a zone (the default
+ * zone's; unit tests make racks with no zone and see the uncached
+ * behaviour). Entries of a destroyed rack are dropped, never flushed. Thread
+ * exit (pthread key destructor), the owning thread's statistics, walk, check
+ * and relief, and a fork child (for the other threads' caches) flush. */
+
+typedef struct rcache {
+    struct rcache *next_all; /* every cache made, live or pooled (under rc_lock) */
+    uint32_t id[2];          /* tc_id of the tiny / small rack of the entries; never 0 */
+    bool live;               /* owned by a running thread */
+    uint8_t count[2][RC_MSIZES];
+    void *slot[2][RC_MSIZES][RC_CAP]; /* [0] oldest */
+} rcache_t;
+
+enum { RC_NONE, RC_ON, RC_OFF }; /* per thread: no cache yet, cached, never cache */
+
+static __thread rcache_t *rc_self __attribute__((tls_model("initial-exec")));
+static __thread uint8_t rc_state __attribute__((tls_model("initial-exec")));
+static zt_lock_t rc_lock; /* rc_all, rc_owner, key creation */
+static rcache_t *rc_all;
+static zt_rack_t *rc_owner[2];
+static uint32_t rc_last_id;
+static uint64_t rc_cookie;
+static pthread_key_t rc_key;
+static bool rc_key_made;
+
+static magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out);
+static region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, uintptr_t base,
+                             uint32_t idx, uint32_t msize, void *ptr);
+
+static inline unsigned rc_k(const zt_rack_t *r)
+{
+    return r->tiny ? 0 : 1;
+}
+
+static inline uint64_t rc_guard(const void *p)
+{
+    return rc_cookie ^ (uintptr_t)p;
+}
+
+/* True if the live-looking block p sits in some thread's cache. */
+static inline bool rc_cached(const zt_rack_t *r, const void *p)
+{
+    return r->tc_id && __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED) == rc_guard(p);
+}
+
+/* Free the oldest n entries of bin ms of kind k for real, keeping the rest. */
+static void rc_flush_bin(zt_rack_t *r, rcache_t *tc, unsigned ms, unsigned n)
+{
+    unsigned k = rc_k(r), cnt = tc->count[k][ms - 1];
+    void **v = tc->slot[k][ms - 1];
+    if (n > cnt) n = cnt;
+    magazine_t *held = NULL;
+    int held_mi = 0;
+    for (unsigned i = 0; i < n; i++) {
+        void *p = v[i];
+        uintptr_t base = base_of(r, p);
+        region_t *rg = trailer_of(r, base);
+        __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* no longer cached */
+        /* The owner of a region changes only under its current owner's lock:
+         * holding the lock of the magazine it names keeps the answer valid. */
+        if (!held || __atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE) != held_mi) {
+            if (held) zt_unlock(&held->lock);
+            held = lock_owner(r, rg, &held_mi);
+        }
+        region_t *dead = free_locked(r, held, held_mi, rg, base, idx_of(r, base, p), ms, p);
+        if (dead) {
+            zt_unlock(&held->lock);
+            held = NULL;
+            unmap_region(r, dead);
+        }
+    }
+    if (held) zt_unlock(&held->lock);
+    memmove(&v[0], &v[n], (cnt - n) * sizeof(void *));
+    tc->count[k][ms - 1] = (uint8_t)(cnt - n);
+}
+
+static void rc_flush_kind(zt_rack_t *r, rcache_t *tc)
+{
+    for (unsigned ms = 1; ms <= RC_MSIZES; ms++)
+        if (tc->count[rc_k(r)][ms - 1]) rc_flush_bin(r, tc, ms, RC_CAP);
+}
+
+static void rc_drop(rcache_t *tc, unsigned k)
+{
+    memset(tc->count[k], 0, sizeof tc->count[k]);
+}
+
+/* The calling thread's entries of r go back (introspection sees its frees). */
+static void rc_flush_mine(zt_rack_t *r)
+{
+    rcache_t *tc = rc_self;
+    if (r->tc_id && tc && tc->id[rc_k(r)] == r->tc_id) rc_flush_kind(r, tc);
+}
+
+static void rc_thread_exit(void *arg)
+{
+    rcache_t *tc = arg;
+    rc_state = RC_OFF; /* later destructors' frees take the locked path */
+    rc_self = NULL;
+    for (unsigned k = 0; k < 2; k++) {
+        zt_lock(&rc_lock);
+        zt_rack_t *owner = rc_owner[k];
+        zt_unlock(&rc_lock);
+        if (owner && owner->tc_id == tc->id[k]) rc_flush_kind(owner, tc);
+        rc_drop(tc, k);
+    }
+    zt_lock(&rc_lock);
+    tc->live = false;
+    zt_unlock(&rc_lock);
+}
+
+/* The calling thread's cache for r, made on its first free; NULL when r does
+ * not own the caches or the thread cannot have one. */
+static __attribute__((noinline)) rcache_t *rc_slow(zt_rack_t *r)
+{
+    if (r->tc_id == 0 || rc_state == RC_OFF) return NULL;
+    unsigned k = rc_k(r);
+    rcache_t *tc = rc_self;
+    if (tc) {
+        rc_drop(tc, k); /* entries of a destroyed rack */
+        tc->id[k] = r->tc_id;
+        return tc;
+    }
+    rc_state = RC_OFF; /* pthread_setspecific may allocate: no recursion */
+    zt_lock(&rc_lock);
+    if (!rc_key_made) rc_key_made = pthread_key_create(&rc_key, rc_thread_exit) == 0;
+    for (tc = rc_all; tc && tc->live; tc = tc->next_all)
+        ;
+    if (!tc && rc_key_made && (tc = zt_prim_map(sizeof(rcache_t))) != NULL) {
+        tc->next_all = rc_all;
+        rc_all = tc;
+    }
+    if (tc) {
+        tc->live = true;
+        rc_drop(tc, 0);
+        rc_drop(tc, 1);
+        tc->id[0] = tc->id[1] = UINT32_MAX; /* matches no rack */
+        tc->id[k] = r->tc_id;
+    }
+    zt_unlock(&rc_lock);
+    if (!tc) return NULL; /* this thread stays uncached */
+    if (pthread_setspecific(rc_key, tc) != 0) {
+        zt_lock(&rc_lock);
+        tc->live = false;
+        zt_unlock(&rc_lock);
+        return NULL;
+    }
+    rc_self = tc;
+    rc_state = RC_ON;
+    return tc;
+}
+
+/* Free into the thread's cache. False: not taken (the locked path decides). */
+static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
+{
+    unsigned k = rc_k(r);
+    rcache_t *tc = rc_self;
+    if (__builtin_expect(tc == NULL || tc->id[k] != r->tc_id, 0) && (tc = rc_slow(r)) == NULL)
+        return false;
+    /* Unlocked, as size(): the caller owns a live block, whose metadata only
+     * its owner changes. Anything doubtful goes to the locked path. */
+    uint32_t msize = live_msize(r, base, idx);
+    if (msize == 0 || msize > RC_MSIZES) return false;
+    if (rc_cached(r, ptr)) {
+        zt_error_bad_free(ZT_BAD_FREED_TWICE, ptr, zt_error_caller);
+        return true;
+    }
+    region_t *rg = trailer_of(r, base);
+    int mi = __atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
+    if (mi >= 0 && mi < (int)r->nmag &&
+        __atomic_load_n(&mag_of(r, mi)->last_free, __ATOMIC_RELAXED) == ptr)
+        return false; /* freed already, sitting in the last-free cache */
+    uint32_t tag = tag_take(rg, idx);
+    if (__builtin_expect(tag != 0 || zt_profiling, 0))
+        zt_hook_free(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
+    __atomic_store_n((uint64_t *)ptr, rc_guard(ptr), __ATOMIC_RELAXED);
+    unsigned b = msize - 1;
+    if (__builtin_expect(tc->count[k][b] >= r->tc_cap[b], 0))
+        rc_flush_bin(r, tc, msize, tc->count[k][b] - r->tc_cap[b] / 2);
+    tc->slot[k][b][tc->count[k][b]++] = ptr;
+    return true;
+}
+
+/* r becomes the owner of its kind's caches if none is. */
+static void rc_claim(zt_rack_t *r)
+{
+    if (r->owner.kind != ZT_KIND_TINY && r->owner.kind != ZT_KIND_SMALL) return;
+    unsigned k = rc_k(r);
+    for (unsigned ms = 1; ms <= RC_MSIZES; ms++) {
+        size_t bytes = (size_t)ms << r->g.qshift, cap = (64u << 10) / bytes;
+        if (ms > r->g.max_msize) cap = 0;
+        else if (cap < 2) cap = 2;
+        else if (cap > RC_CAP) cap = RC_CAP;
+        r->tc_cap[ms - 1] = (uint8_t)cap;
+    }
+    zt_lock(&rc_lock);
+    if (!rc_owner[k]) {
+        if (!rc_cookie) {
+            uint64_t c = zt_prim_now_ns() ^ ((uint64_t)(uintptr_t)r << 17) ^ (uintptr_t)&c;
+            c ^= c >> 31;
+            c *= 0x9e3779b97f4a7c15ull;
+            c ^= c >> 29;
+            rc_cookie = c | 1; /* never 0: fresh memory is never "cached" */
+        }
+        rc_owner[k] = r;
+        if (++rc_last_id == UINT32_MAX) rc_last_id = 1;
+        r->tc_id = rc_last_id;
+    }
+    zt_unlock(&rc_lock);
+}
+
+static void rc_unclaim(zt_rack_t *r)
+{
+    if (!r->tc_id) return;
+    zt_lock(&rc_lock);
+    if (rc_owner[rc_k(r)] == r) rc_owner[rc_k(r)] = NULL;
+    zt_unlock(&rc_lock);
+    if (rc_self && rc_self->id[rc_k(r)] == r->tc_id) rc_drop(rc_self, rc_k(r));
+    r->tc_id = 0;
+}
+
+/* The rack taking rc_lock across fork: one of the owners, exactly once. */
+static bool rc_fork_locker(const zt_rack_t *r)
+{
+    return r->tc_id && (r == rc_owner[0] || (rc_owner[0] == NULL && r == rc_owner[1]));
+}
+
+/* Fork child: the other threads are gone; their cached blocks of r go back. */
+static void rc_fork_child(zt_rack_t *r)
+{
+    unsigned k = rc_k(r);
+    for (rcache_t *tc = rc_all; tc; tc = tc->next_all) {
+        if (!tc->live || tc == rc_self) continue;
+        if (tc->id[k] == r->tc_id) rc_flush_kind(r, tc);
+        rc_drop(tc, k);
+        bool empty = true;
+        for (unsigned i = 0; i < RC_MSIZES; i++)
+            empty &= tc->count[k ^ 1][i] == 0;
+        if (empty) tc->live = false;
+    }
+}
+
 /* ---- public: create / destroy --------------------------------------------- */
 
 zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag)
@@ -934,12 +1239,14 @@ zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag)
     r->tiny = kind == ZT_KIND_TINY;
     r->map_bytes = bytes;
     r->page_bytes = page;
+    if (zone) rc_claim(r);
     return r;
 }
 
 void zt_rack_destroy(zt_rack_t *r)
 {
     if (!r) return;
+    rc_unclaim(r);
     for (int mi = DEPOT; mi < (int)r->nmag; mi++) {
         magazine_t *m = mag_of(r, mi);
         region_t *rg = m->first;
@@ -958,6 +1265,15 @@ void zt_rack_destroy(zt_rack_t *r)
 void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
 {
     uint32_t msize = cls - (r->g.cls_first - 1);
+    rcache_t *tc = rc_self;
+    if (r->tc_id && tc && tc->id[rc_k(r)] == r->tc_id && msize <= RC_MSIZES &&
+        tc->count[rc_k(r)][msize - 1]) {
+        void *p = tc->slot[rc_k(r)][msize - 1][--tc->count[rc_k(r)][msize - 1]];
+        __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
+        if (clear) memset(p, 0, (size_t)msize << r->g.qshift);
+        if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, p, msize);
+        return p;
+    }
     magazine_t *m;
     bool fresh;
     void *p = rack_alloc(r, msize, &m, &fresh);
@@ -1022,7 +1338,7 @@ size_t zt_rack_size(zt_rack_t *r, const void *ptr)
     size_t bytes = 0;
     if (zt_chunkmap_get(ptr) == &r->owner) {
         uint32_t msize = live_msize(r, base, idx);
-        if (msize) {
+        if (msize && !rc_cached(r, ptr)) {
             int mi = __atomic_load_n(&trailer_of(r, base)->mag_index, __ATOMIC_ACQUIRE);
             if (mi < 0 || mi >= (int)r->nmag ||
                 __atomic_load_n(&mag_of(r, mi)->last_free, __ATOMIC_RELAXED) != ptr)
@@ -1062,26 +1378,12 @@ static enum zt_bad_free bad_kind(zt_rack_t *r, magazine_t *m, region_t *rg, uint
     return is_free_start(r, base, idx) ? ZT_BAD_FREED_TWICE : ZT_BAD_NOT_ALLOCATED;
 }
 
-void zt_rack_free(zt_rack_t *r, void *ptr)
+/* Free the live block idx of rg, whose magazine m (index mi) is locked:
+ * the last-free cache, coalescing, the depot. Returns a region to unmap
+ * after unlocking, or NULL. */
+static region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, uintptr_t base,
+                             uint32_t idx, uint32_t msize, void *ptr)
 {
-    uintptr_t base = base_of(r, ptr), off = (uintptr_t)ptr - base;
-    uint32_t idx = (uint32_t)(off >> r->g.qshift);
-    if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) {
-        /* Misaligned, or inside the trailer and metadata. */
-        zt_error_bad_free(ZT_BAD_NOT_ALLOCATED, ptr, zt_error_caller);
-        return;
-    }
-    region_t *rg = trailer_of(r, base);
-    int mi;
-    magazine_t *m = lock_owner(r, rg, &mi);
-    uint32_t msize = live_msize(r, base, idx);
-    if (msize == 0 || ptr == m->last_free || (m->bump_rg == rg && idx >= m->bump_idx)) {
-        enum zt_bad_free why = bad_kind(r, m, rg, base, idx, ptr);
-        zt_unlock(&m->lock);
-        zt_error_bad_free(why, ptr, zt_error_caller);
-        return;
-    }
-    uint32_t tag = tag_take(rg, idx);
     region_t *dead = NULL;
     if (mi != DEPOT) {
         /* libmalloc's last-free cache: tiny blocks under 16 quanta, any small
@@ -1107,10 +1409,42 @@ void zt_rack_free(zt_rack_t *r, void *ptr)
         note_dirty(r, m, bytes);
         dead = depot_try_retire(r, m, rg);
     }
+    return dead;
+}
+
+static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
+{
+    region_t *rg = trailer_of(r, base);
+    int mi;
+    magazine_t *m = lock_owner(r, rg, &mi);
+    uint32_t msize = live_msize(r, base, idx);
+    if (msize == 0 || ptr == m->last_free || (m->bump_rg == rg && idx >= m->bump_idx) ||
+        rc_cached(r, ptr)) {
+        enum zt_bad_free why = rc_cached(r, ptr) ? ZT_BAD_FREED_TWICE
+                                                 : bad_kind(r, m, rg, base, idx, ptr);
+        zt_unlock(&m->lock);
+        zt_error_bad_free(why, ptr, zt_error_caller);
+        return;
+    }
+    uint32_t tag = tag_take(rg, idx);
+    region_t *dead = free_locked(r, m, mi, rg, base, idx, msize, ptr);
     zt_unlock(&m->lock);
     if (dead) unmap_region(r, dead);
     if (__builtin_expect(tag != 0 || zt_profiling, 0))
         zt_hook_free(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
+}
+
+void zt_rack_free(zt_rack_t *r, void *ptr)
+{
+    uintptr_t base = base_of(r, ptr), off = (uintptr_t)ptr - base;
+    uint32_t idx = (uint32_t)(off >> r->g.qshift);
+    if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) {
+        /* Misaligned, or inside the trailer and metadata. */
+        zt_error_bad_free(ZT_BAD_NOT_ALLOCATED, ptr, zt_error_caller);
+        return;
+    }
+    if (r->tc_id && rc_free(r, ptr, base, idx)) return;
+    free_uncached(r, ptr, base, idx);
 }
 
 /* ---- public: realloc in place --------------------------------------------- */
@@ -1127,7 +1461,8 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
     int mi;
     magazine_t *m = lock_owner(r, rg, &mi);
     uint32_t old_m = live_msize(r, base, idx);
-    if (old_m == 0 || ptr == m->last_free || (m->bump_rg == rg && idx >= m->bump_idx)) {
+    if (old_m == 0 || ptr == m->last_free || (m->bump_rg == rg && idx >= m->bump_idx) ||
+        rc_cached(r, ptr)) {
         zt_unlock(&m->lock);
         return false;
     }
@@ -1200,6 +1535,7 @@ static void purge_region_free(zt_rack_t *r, region_t *rg, size_t *total)
 size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes)
 {
     size_t total = 0;
+    rc_flush_mine(r);
     /* Depot regions first (what libmalloc's relief madvises), then the
      * magazines' own free spans. */
     magazine_t *depot = mag_of(r, DEPOT);
@@ -1219,6 +1555,7 @@ size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes)
 
 void zt_rack_force_lock(zt_rack_t *r)
 {
+    if (rc_fork_locker(r)) zt_lock(&rc_lock); /* no cache made or retired across fork */
     for (unsigned i = 0; i < r->nmag; i++)
         zt_lock(&mag_of(r, (int)i)->lock);
     zt_lock(&mag_of(r, DEPOT)->lock);
@@ -1229,6 +1566,7 @@ void zt_rack_force_unlock(zt_rack_t *r)
     zt_unlock(&mag_of(r, DEPOT)->lock);
     for (unsigned i = r->nmag; i-- > 0;)
         zt_unlock(&mag_of(r, (int)i)->lock);
+    if (rc_fork_locker(r)) zt_unlock(&rc_lock);
 }
 
 void zt_rack_reinit_lock(zt_rack_t *r)
@@ -1239,6 +1577,8 @@ void zt_rack_reinit_lock(zt_rack_t *r)
     }
     for (unsigned i = 0; i < MAX_MAGAZINES; i++)
         r->guard[i].n = 0;
+    if (rc_fork_locker(r)) zt_lock_reinit(&rc_lock);
+    if (r->tc_id) rc_fork_child(r);
 }
 
 bool zt_rack_locked(zt_rack_t *r)
@@ -1263,6 +1603,7 @@ static size_t cached_in(const zt_rack_t *r, const magazine_t *m, const region_t 
 
 void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
 {
+    rc_flush_mine(r);
     zt_rack_force_lock(r);
     if (w->admin) w->admin(w->ctx, (uintptr_t)r, r->map_bytes);
     for (int mi = 0; mi <= (int)r->nmag; mi++) {
@@ -1286,7 +1627,7 @@ void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
                     len = live_msize(r, base, i);
                     if (len == 0) break;
                     void *p = ptr_of(r, base, i);
-                    if (p != m->last_free)
+                    if (p != m->last_free && !rc_cached(r, p))
                         w->block(w->ctx, (uintptr_t)p, (size_t)len << r->g.qshift, cls_of(r, len),
                                  tag_peek(rg, i));
                 }
@@ -1300,6 +1641,7 @@ void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
 void zt_rack_statistics(zt_rack_t *r, malloc_statistics_t *stats)
 {
     size_t objects = 0, in_use = 0, untouched = 0, regions = 0;
+    rc_flush_mine(r);
     for (int mi = DEPOT; mi < (int)r->nmag; mi++) {
         magazine_t *m = mag_of(r, mi);
         zt_lock(&m->lock);
@@ -1358,6 +1700,7 @@ static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size
 bool zt_rack_check(zt_rack_t *r)
 {
     bool ok = true;
+    rc_flush_mine(r);
     zt_rack_force_lock(r);
     unsigned regions = 0;
     for (int mi = DEPOT; mi < (int)r->nmag && ok; mi++) {

@@ -30,7 +30,24 @@
 #include <errno.h>
 #include <string.h>
 
+#if defined(__APPLE__)
+/* Darwin: libmalloc owns the public zone API and malloc_logger (it logs
+ * around its own wrappers); these definitions stay inside the library and
+ * serve zonetrace's own registry of its zones. */
+#define ZT_EXPORT __attribute__((visibility("hidden")))
+#ifndef MALLOC_LOG_TYPE_ALLOCATE
+#define MALLOC_LOG_TYPE_ALLOCATE 2
+#define MALLOC_LOG_TYPE_DEALLOCATE 4
+#define MALLOC_LOG_TYPE_HAS_ZONE 8
+#define MALLOC_LOG_TYPE_CLEARED 64
+#endif
+typedef void(malloc_logger_t)(uint32_t type, uintptr_t arg1, uintptr_t arg2, uintptr_t arg3,
+                              uintptr_t result, uint32_t num_hot_frames_to_skip);
+static malloc_logger_t *malloc_logger;
+#else
 #define ZT_EXPORT __attribute__((visibility("default")))
+ZT_EXPORT malloc_logger_t *malloc_logger;
+#endif
 
 #define VZONE_BYTES (16u << 10) /* PAGE_MAX_SIZE: the page(s) set_zone_name protects */
 
@@ -42,8 +59,6 @@ static unsigned frz_gen;
 
 static malloc_zone_t *initial_default; /* zones[0] as zt_init installed it */
 static malloc_zone_t *initial_helper;  /* its helper when it is a nano zone */
-
-ZT_EXPORT malloc_logger_t *malloc_logger;
 
 static inline bool ready(void) { return __builtin_expect(zt_initialised, 1) || zt_init(); }
 

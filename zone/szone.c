@@ -42,6 +42,12 @@ typedef struct szone_state {
 
 static malloc_introspection_t szone_introspect;
 
+void (*zt_szone_foreign_free)(void *ptr);
+void *(*zt_szone_foreign_realloc)(void *ptr, size_t bytes);
+static malloc_zone_t *fork_va_zone;
+
+void zt_szone_set_fork_va(malloc_zone_t *zone) { fork_va_zone = zone; }
+
 /* The zone area is a multiple of the host page and at least PAGE_MAX_SIZE
  * (16 KiB) so that write-protecting it never covers state. */
 static size_t zone_area_bytes(void)
@@ -218,6 +224,10 @@ static void free_foreign(malloc_zone_t *zone, void *ptr)
             owner->free(owner, ptr);
             return;
         }
+        if (!owner && !zt_chunkmap_get(ptr) && zt_szone_foreign_free) {
+            zt_szone_foreign_free(ptr);
+            return;
+        }
     }
     zt_error_bad_free(ZT_BAD_NOT_ALLOCATED, ptr, zt_error_caller);
 }
@@ -267,6 +277,9 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
         malloc_zone_t *owner = rack ? NULL : zt_registry_find(ptr, &owner_bytes);
         if (owner && owner != zone)
             return owner->realloc(owner, ptr, bytes);
+        if (!rack && !owner && !zt_chunkmap_get(ptr) && zt_szone_foreign_realloc &&
+            !zt_bootstrap_contains(ptr))
+            return zt_szone_foreign_realloc(ptr, bytes);
         if (zt_bootstrap_contains(ptr)) {
             void *n = zt_szone_malloc(zone, bytes);
             if (n) {
@@ -287,7 +300,8 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
     unsigned cls = zt_class_scalable(&zt_active_profile, bytes);
     if (zt_class_kind(cls) == old_kind) {
         if (rack) {
-            if (zt_class_block_bytes(cls) == old_bytes || zt_rack_realloc_in_place(rack, ptr, bytes))
+            if (zt_class_block_bytes(cls) == old_bytes ||
+                zt_rack_realloc_in_place(rack, ptr, bytes))
                 return ptr;
         } else if (zt_large_realloc_in_place(st->large, ptr, bytes)) {
             return ptr;
@@ -352,7 +366,10 @@ static void szone_destroy(malloc_zone_t *zone)
     zt_prim_unmap(zone, st->map_bytes);
 }
 
-static size_t szone_size_vt(malloc_zone_t *zone, const void *ptr) { return zt_szone_size(zone, ptr); }
+static size_t szone_size_vt(malloc_zone_t *zone, const void *ptr)
+{
+    return zt_szone_size(zone, ptr);
+}
 
 /* ---- walks and introspection -------------------------------------------- */
 
@@ -515,11 +532,15 @@ static void szone_force_lock(malloc_zone_t *zone)
         if (st->racks[i])
             zt_rack_force_lock(st->racks[i]);
     zt_large_force_lock(st->large);
+    if (zone == fork_va_zone)
+        zt_va_lock();
 }
 
 static void szone_force_unlock(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
+    if (zone == fork_va_zone)
+        zt_va_unlock();
     zt_large_force_unlock(st->large);
     for (int i = RACKS - 1; i >= 0; i--)
         if (st->racks[i])
@@ -533,6 +554,8 @@ static void szone_reinit_lock(malloc_zone_t *zone)
         if (st->racks[i])
             zt_rack_reinit_lock(st->racks[i]);
     zt_large_reinit_lock(st->large);
+    if (zone == fork_va_zone)
+        zt_va_reinit_lock();
 }
 
 static boolean_t szone_locked(malloc_zone_t *zone)

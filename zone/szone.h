@@ -26,4 +26,15 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes);
 /* Heap walk of every rack and the large table. */
 void zt_szone_walk(malloc_zone_t *zone, const zt_walker_t *w);
 
+/* Front-end hooks for pointers no zonetrace zone owns. NULL (Linux): they
+ * are reported as bad frees. Darwin sets them to libc's free/realloc, which
+ * find the pointer's libmalloc zone (the system default before install). */
+extern void (*zt_szone_foreign_free)(void *ptr);
+extern void *(*zt_szone_foreign_realloc)(void *ptr, size_t bytes);
+
+/* Darwin, where libmalloc drives fork locking zone by zone: this zone's
+ * force_lock / force_unlock / reinit_lock also take, release and reset the
+ * address-space lock, last (the registry does it on Linux). */
+void zt_szone_set_fork_va(malloc_zone_t *zone);
+
 #endif /* ZT_SZONE_H */

@@ -25,7 +25,8 @@ static const char usage_text[] =
     "        report on a record file (text by default)\n"
     "  profiles            list the device profiles\n"
     "  options [--markdown] list the ZONETRACE_* options\n"
-    "  demo                run the CA::AttrList demo (or a short real program) and report\n";
+    "  demo [--variant crash|nano] [-o DIR]\n"
+    "        run the CA::AttrList::set crash demo on an emulated iOS 12 iPhone and report\n";
 
 void zt_cli_error(const char *fmt, ...)
 {

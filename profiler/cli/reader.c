@@ -273,6 +273,11 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     }
 
     /* zones */
+    bool shards = h->class_shards_off != 0;
+    if (shards && !check_range(r, h->class_shards_off,
+                               (uint64_t)ZT_REC_MAX_ZONES * ZT_REC_SHARDS * sizeof(uint64_t),
+                               "class shard directory"))
+        return false;
     m->nzones = h->nzones;
     m->zones = calloc(h->nzones ? h->nzones : 1, sizeof *m->zones);
     if (!m->zones)
@@ -288,12 +293,33 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             if (!check_range(r, rz->classes_off, ZT_REC_CLASSES * sizeof(zt_rec_counters_t),
                              "zone class counters"))
                 return false;
+            /* the zone's per-thread shards, added to the shared counters */
+            uint64_t shard_off[ZT_REC_SHARDS];
+            unsigned nshards = 0;
+            for (unsigned s = 0; shards && s < ZT_REC_SHARDS; s++) {
+                uint64_t so;
+                memcpy(&so, r->buf + h->class_shards_off + (z * ZT_REC_SHARDS + s) * 8, 8);
+                if (so == 0)
+                    continue;
+                if (!check_range(r, so, ZT_REC_CLASSES * sizeof(zt_rec_counters_t),
+                                 "zone class counter shard"))
+                    return false;
+                shard_off[nshards++] = so;
+            }
             mz->classes = calloc(ZT_REC_CLASSES, sizeof *mz->classes);
             if (!mz->classes)
                 return fail(r, "out of memory");
             for (unsigned c = 0; c < ZT_REC_CLASSES; c++) {
                 zt_rec_counters_t rc;
                 memcpy(&rc, r->buf + rz->classes_off + c * sizeof rc, sizeof rc);
+                for (unsigned s = 0; s < nshards; s++) {
+                    zt_rec_counters_t sc;
+                    memcpy(&sc, r->buf + shard_off[s] + c * sizeof sc, sizeof sc);
+                    rc.total_blocks += sc.total_blocks;
+                    rc.total_bytes += sc.total_bytes;
+                    rc.freed_blocks += sc.freed_blocks;
+                    rc.freed_bytes += sc.freed_bytes;
+                }
                 sum.total_blocks += rc.total_blocks;
                 sum.total_bytes += rc.total_bytes;
                 sum.freed_blocks += rc.freed_blocks;
@@ -344,7 +370,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         if (!ms->pcs || !ms->per_zone)
             return fail(r, "out of memory");
         memcpy(ms->pcs, r->buf + e.frames_off, e.nframes * sizeof *ms->pcs);
-        counters_from(&ms->total, &e.total, sampled);
+        /* Over all zones: the sum of the zones' counters (current; the
+         * entry's own total is as of the last snapshot), peak the highest
+         * of the snapshot's sum and each zone's peak. */
+        zt_rec_counters_t all = {0, 0, 0, 0, e.total.peak_bytes};
         for (unsigned z = 0; z < h->nzones; z++) {
             if (!chunk_at(r, h->zones[z].stack_chunks_off, id - 1, sizeof(zt_rec_counters_t),
                           "zone stack counters", &off))
@@ -353,8 +382,15 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                 zt_rec_counters_t rc;
                 memcpy(&rc, r->buf + off, sizeof rc);
                 counters_from(&ms->per_zone[z], &rc, sampled);
+                all.total_blocks += rc.total_blocks;
+                all.total_bytes += rc.total_bytes;
+                all.freed_blocks += rc.freed_blocks;
+                all.freed_bytes += rc.freed_bytes;
+                if (rc.peak_bytes > all.peak_bytes)
+                    all.peak_bytes = rc.peak_bytes;
             }
         }
+        counters_from(&ms->total, &all, sampled);
     }
     if (t->fault_stack_id > h->nstacks)
         return fail(r, "damaged: fault stack %u beyond the %u stacks", t->fault_stack_id,

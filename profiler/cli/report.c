@@ -287,30 +287,68 @@ static void stack_site(zt_report_t *r, uint32_t id, char *buf, size_t cap)
     zt_rframes_free(&f);
 }
 
+/* "1 MiB" for a whole number of MiB or KiB (alignments, region sizes),
+ * zt_fmt_bytes otherwise. */
+static const char *exact_bytes(uint64_t bytes, char buf[32])
+{
+    if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0)
+        snprintf(buf, 32, "%llu MiB", (unsigned long long)(bytes >> 20));
+    else if (bytes >= 1024 && bytes % 1024 == 0 && bytes < (1ull << 20))
+        snprintf(buf, 32, "%llu KiB", (unsigned long long)(bytes >> 10));
+    else
+        return zt_fmt_bytes(bytes, buf);
+    return buf;
+}
+
+/* "a 1 MiB-aligned 1 MiB hole" / "a 10.5 MiB hole": what a failed map
+ * needed. Large blocks need only page alignment: not worth saying. */
+static void needed_hole(const zt_m_event_t *e, char *buf, size_t cap)
+{
+    char b1[32], b2[32];
+    if (e->align > 65536 && e->kind != ZT_KIND_LARGE)
+        snprintf(buf, cap, "a %s-aligned %s hole", exact_bytes(e->align, b1),
+                 exact_bytes(e->size, b2));
+    else
+        snprintf(buf, cap, "a %s hole", exact_bytes(e->size, b2));
+}
+
 void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t cap)
 {
-    char b1[32], b2[32], b3[32], b4[32], site[512];
+    char b1[32], b2[32], b3[32], b4[32], site[512], hole[96];
     const zt_model_t *m = r->m;
     switch (e->type) {
     case ZT_EV_NULL_RETURNED:
         stack_site(r, e->stack_id, site, sizeof site);
-        snprintf(buf, cap, "NULL returned for %llu B (%s) in %s at %s",
-                 (unsigned long long)e->size,
+        snprintf(buf, cap, "NULL for %llu B (%s) from zone %s at %s", (unsigned long long)e->size,
                  e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : zt_report_kind_name(e->kind),
                  zt_report_zone_name(m, e->zone), site);
         break;
     case ZT_EV_MAP_FAILED:
-        snprintf(buf, cap,
-                 "%s region map failed: %s aligned to %s; largest hole %s, largest aligned %s; "
-                 "heap address space %s of %s used",
-                 zt_report_kind_name(e->kind), zt_fmt_bytes(e->size, b1),
-                 zt_fmt_bytes(e->align ? e->align : e->size, b2), zt_fmt_bytes(e->largest_free, b3),
-                 zt_fmt_bytes(e->largest_aligned, b4), zt_fmt_bytes(e->va_used, site),
-                 e->va_limit ? zt_fmt_bytes(e->va_limit, site + 64) : "unlimited");
+        needed_hole(e, hole, sizeof hole);
+        if (e->align > 65536 && e->kind != ZT_KIND_LARGE)
+            snprintf(buf, cap,
+                     "%s region map failed: needs %s (largest hole %s, largest %s-aligned %s); "
+                     "%s of %s used",
+                     zt_report_kind_name(e->kind), hole, zt_fmt_bytes(e->largest_free, b1),
+                     exact_bytes(e->align, b2), zt_fmt_bytes(e->largest_aligned, b3),
+                     zt_fmt_bytes(e->va_used, b4),
+                     e->va_limit ? zt_fmt_bytes(e->va_limit, site) : "unlimited");
+        else
+            snprintf(buf, cap, "%s map failed: needs %s (largest hole %s); %s of %s used",
+                     e->kind == ZT_KIND_LARGE ? "large block" : zt_report_kind_name(e->kind),
+                     hole, zt_fmt_bytes(e->largest_free, b1), zt_fmt_bytes(e->va_used, b4),
+                     e->va_limit ? zt_fmt_bytes(e->va_limit, site) : "unlimited");
         break;
     case ZT_EV_NANO_DELEGATED:
-        snprintf(buf, cap, "nano class %s full: its requests go to the helper zone",
-                 e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?");
+        if (e->stack_id) {
+            stack_site(r, e->stack_id, site, sizeof site);
+            snprintf(buf, cap,
+                     "nano class %s full: delegated to the helper zone's tiny, filled by %s",
+                     e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?", site);
+        } else {
+            snprintf(buf, cap, "nano class %s full: delegated to the helper zone's tiny",
+                     e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?");
+        }
         break;
     case ZT_EV_NANO_RELEASED:
         snprintf(buf, cap, "nano class %s back in nano (a block is 75 %% free)",
@@ -335,7 +373,67 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
     }
 }
 
-void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)
+bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev,
+                     const zt_m_event_t **map_ev)
+{
+    *null_ev = *map_ev = NULL;
+    unsigned ni = 0;
+    for (unsigned i = 0; i < m->nevents; i++)
+        if (m->events[i].type == ZT_EV_NULL_RETURNED)
+            *null_ev = &m->events[i], ni = i;
+    if (!*null_ev)
+        return false;
+    /* The map failure behind it: the last one before it, from the same
+     * stack (or, without stacks, of the same kind), after any earlier NULL. */
+    for (unsigned i = ni; i-- > 0;) {
+        const zt_m_event_t *e = &m->events[i];
+        if (e->type == ZT_EV_NULL_RETURNED)
+            break;
+        if (e->type == ZT_EV_MAP_FAILED &&
+            ((*null_ev)->stack_id ? e->stack_id == (*null_ev)->stack_id
+                                  : e->kind == (*null_ev)->kind)) {
+            *map_ev = e;
+            break;
+        }
+    }
+    return true;
+}
+
+void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
+{
+    const zt_model_t *m = r->m;
+    const zt_m_event_t *nul, *map;
+    buf[0] = 0;
+    if (!zt_report_cause(m, &nul, &map))
+        return;
+    char b1[32], b2[32], b3[32], b4[32], b5[32], site[512], hole[96];
+    stack_site(r, nul->stack_id, site, sizeof site);
+    int n = snprintf(buf, cap, "NULL for %llu B (%s) from zone %s at %s",
+                     (unsigned long long)nul->size,
+                     nul->cls < ZT_CLASS_COUNT ? zt_class_name(nul->cls)
+                                               : zt_report_kind_name(nul->kind),
+                     zt_report_zone_name(m, nul->zone), site);
+    if (n < 0 || (size_t)n >= cap || !map)
+        return;
+    needed_hole(map, hole, sizeof hole);
+    if (map->align > 65536 && map->kind != ZT_KIND_LARGE)
+        snprintf(buf + n, cap - (size_t)n,
+                 ": a new %s region needs %s and none is left (largest hole %s, largest "
+                 "%s-aligned %s); heap address space %s of %s used",
+                 zt_report_kind_name(map->kind), hole, zt_fmt_bytes(map->largest_free, b1),
+                 exact_bytes(map->align, b2), zt_fmt_bytes(map->largest_aligned, b3),
+                 zt_fmt_bytes(map->va_used, b4),
+                 map->va_limit ? zt_fmt_bytes(map->va_limit, b5) : "unlimited");
+    else
+        snprintf(buf + n, cap - (size_t)n,
+                 ": the block needs %s and none is left (largest hole %s); heap address space "
+                 "%s of %s used",
+                 hole, zt_fmt_bytes(map->largest_free, b1), zt_fmt_bytes(map->va_used, b4),
+                 map->va_limit ? zt_fmt_bytes(map->va_limit, b5) : "unlimited");
+}
+
+void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail,
+                               size_t dcap)
 {
     const zt_model_t *m = r->m;
     const zt_m_event_t *null_ev = NULL, *map_ev = NULL;
@@ -350,33 +448,38 @@ void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)
     }
     uint64_t rss = zt_report_peak_rss(m);
     char b1[32], b2[32], b3[32], b4[32], site[512];
+    detail[0] = 0;
     if (null_ev || map_ev) {
         bool far_below_ram = m->ram_bytes && rss < m->ram_bytes / 2;
         bool limited = m->va_limit_bytes != 0;
-        const char *what = far_below_ram || (limited && !m->ram_bytes)
-                               ? "address space exhausted (or fragmented), not physical memory"
-                               : "allocation failed";
         const zt_m_event_t *e = map_ev ? map_ev : null_ev;
+        bool fragmented = map_ev && map_ev->largest_free >= map_ev->size &&
+                          map_ev->largest_aligned < map_ev->size;
+        if (far_below_ram || (limited && !m->ram_bytes))
+            snprintf(head, hcap, "%s, not physical memory",
+                     fragmented ? "address space fragmented"
+                                : "address space exhausted (or fragmented)");
+        else
+            snprintf(head, hcap, "allocation failed");
         int n;
         if (null_ev) {
             stack_site(r, null_ev->stack_id, site, sizeof site);
-            n = snprintf(buf, cap, "%s: malloc returned NULL %u time%s (%s%llu B at %s)", what,
-                         nulls, nulls == 1 ? "" : "s", nulls == 1 ? "" : "last ",
+            n = snprintf(detail, dcap, "malloc returned NULL %u time%s (%s%llu B at %s)", nulls,
+                         nulls == 1 ? "" : "s", nulls == 1 ? "" : "last ",
                          (unsigned long long)null_ev->size, site);
         } else {
-            n = snprintf(buf, cap, "%s: %u region map%s failed", what, maps, maps == 1 ? "" : "s");
+            n = snprintf(detail, dcap, "%u region map%s failed", maps, maps == 1 ? "" : "s");
         }
-        if (n < 0 || (size_t)n >= cap)
+        if (n < 0 || (size_t)n >= dcap)
             return;
-        if (map_ev && map_ev->largest_free >= map_ev->size &&
-            map_ev->largest_aligned < map_ev->size)
-            n += snprintf(buf + n, cap - (size_t)n,
-                          "; fragmented: a %s hole exists but none aligned to %s",
+        if (fragmented)
+            n += snprintf(detail + n, dcap - (size_t)n,
+                          "; a %s hole exists but none aligned to %s",
                           zt_fmt_bytes(map_ev->largest_free, b1),
-                          zt_fmt_bytes(map_ev->align, b2));
-        if ((size_t)n >= cap)
+                          exact_bytes(map_ev->align, b2));
+        if ((size_t)n >= dcap)
             return;
-        snprintf(buf + n, cap - (size_t)n, "; heap address space %s of %s, peak RSS %s%s%s",
+        snprintf(detail + n, dcap - (size_t)n, "; heap address space %s of %s, peak RSS %s%s%s",
                  zt_fmt_bytes(e->va_used ? e->va_used : m->va_used_bytes, b1),
                  e->va_limit || m->va_limit_bytes
                      ? zt_fmt_bytes(e->va_limit ? e->va_limit : m->va_limit_bytes, b2)
@@ -389,20 +492,20 @@ void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)
         uint64_t live = 0;
         for (unsigned i = 0; i < m->nzones; i++)
             live += m->zones[i].c.live_bytes;
-        if (m->cgroup_limit_bytes && rss >= m->cgroup_limit_bytes / 10 * 9)
-            snprintf(buf, cap,
-                     "killed at the memory limit: peak RSS %s of the cgroup limit %s (OOM killer)",
-                     zt_fmt_bytes(rss, b1), zt_fmt_bytes(m->cgroup_limit_bytes, b2));
-        else
-            snprintf(buf, cap,
-                     "killed with SIGKILL (OOM killer, jetsam or kill -9); %s live in the heap "
-                     "at the kill, peak RSS %s",
+        if (m->cgroup_limit_bytes && rss >= m->cgroup_limit_bytes / 10 * 9) {
+            snprintf(head, hcap, "killed at the memory limit (OOM killer)");
+            snprintf(detail, dcap, "peak RSS %s of the cgroup limit %s", zt_fmt_bytes(rss, b1),
+                     zt_fmt_bytes(m->cgroup_limit_bytes, b2));
+        } else {
+            snprintf(head, hcap, "killed with SIGKILL (OOM killer, jetsam or kill -9)");
+            snprintf(detail, dcap, "%s live in the heap at the kill, peak RSS %s",
                      zt_fmt_bytes(live, b1), zt_fmt_bytes(rss, b2));
+        }
         return;
     }
     if (m->term.state == ZT_TERM_SIGNALED) {
         bool near_null = m->term.fault_addr < 65536;
-        snprintf(buf, cap, "crashed with %s%s; no allocation failed",
+        snprintf(head, hcap, "crashed with %s%s; no allocation failed",
                  zt_signal_name(m->term.signal),
                  near_null && m->term.signal == SIGSEGV ? " near address 0 (a NULL pointer used)"
                                                         : "");
@@ -411,20 +514,27 @@ void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)
     uint64_t live = 0;
     for (unsigned i = 0; i < m->nzones; i++)
         live += m->zones[i].c.live_bytes;
+    snprintf(head, hcap, "no allocation failed");
     unsigned n;
     unsigned *idx = zt_report_sorted_stacks(m, false, &n);
     if (n && live) {
         const zt_m_stack_t *st = &m->stacks[idx[0]];
         stack_site(r, st->id, site, sizeof site);
-        snprintf(buf, cap, "no allocation failed; %s live %s, %.0f %% of it from %s",
-                 zt_fmt_bytes(live, b1),
+        snprintf(detail, dcap, "%s live %s, %.0f %% of it from %s", zt_fmt_bytes(live, b1),
                  m->term.state == ZT_TERM_RUNNING ? "now" : "at the end",
                  100.0 * (double)st->total.live_bytes / (double)live, site);
     } else {
-        snprintf(buf, cap, "no allocation failed; %s live %s", zt_fmt_bytes(live, b1),
+        snprintf(detail, dcap, "%s live %s", zt_fmt_bytes(live, b1),
                  m->term.state == ZT_TERM_RUNNING ? "now" : "at the end");
     }
     free(idx);
+}
+
+void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)
+{
+    char head[256], detail[1024];
+    zt_report_diagnosis_parts(r, head, sizeof head, detail, sizeof detail);
+    snprintf(buf, cap, "%s%s%s", head, detail[0] ? ": " : "", detail);
 }
 
 void zt_json_string(FILE *out, const char *s)

@@ -63,8 +63,21 @@ const char *zt_term_state_name(const zt_model_t *m);
  * 0x8)" or "killed without running handlers (SIGKILL: OOM killer or
  * jetsam)". */
 void zt_report_ending(const zt_model_t *m, char *buf, size_t cap);
-/* One-line diagnosis. */
+/* One-line diagnosis: "headline: detail". */
 void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap);
+/* The same in two parts: a short headline ("address space exhausted (or
+ * fragmented), not physical memory") and the numbers behind it (may be ""). */
+void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail,
+                               size_t dcap);
+/* The allocation failure that explains the end: the last NULL returned and
+ * the region map failure behind it (NULL when none was recorded). False
+ * when nothing returned NULL. */
+bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev,
+                     const zt_m_event_t **map_ev);
+/* That failure in words ("" when none): "NULL for 24 B (tiny-32) from zone
+ * QuartzCore at f (x.c:1): a new tiny region needs a 1 MiB-aligned 1 MiB
+ * hole and none is left (...)". */
+void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap);
 /* "NULL returned", "region map failed", ... */
 const char *zt_event_name(uint32_t type);
 /* One line describing an event (no time). */

@@ -144,8 +144,10 @@ static const char script[] =
     "  }\n"
     "\n"
     "  /* ---- address-space map: by kind, and by owner ---- */\n"
-    "  var OWNER_COLORS = [\"#e6194b\", \"#3cb44b\", \"#4363d8\", \"#f58231\", \"#911eb4\", \"#42d4f4\",\n"
-    "                      \"#f032e6\", \"#9a6324\", \"#469990\", \"#800000\"];\n"
+    "  /* Owner colours stay clear of the kind colours above: a green owner on\n"
+    "   * a red (large) region would read as \"small\". */\n"
+    "  var OWNER_COLORS = [\"#1f3b73\", \"#c9a227\", \"#17a2b8\", \"#8c564b\", \"#e377c2\", \"#6b8e23\",\n"
+    "                      \"#ff7f50\", \"#4b0082\", \"#708090\", \"#000000\"];\n"
     "  function drawMap() {\n"
     "    var box = document.getElementById(\"vamap\");\n"
     "    var W = Math.max(box.clientWidth || 1000, 600);\n"
@@ -310,6 +312,16 @@ static const char script[] =
     "      throw e;\n"
     "    }\n"
     "  });\n"
+    "  /* Where the charts landed, for tests that check a screenshot. */\n"
+    "  var layout = {};\n"
+    "  [\"flame\", \"vamap\", \"timeline\"].forEach(function (id) {\n"
+    "    var svg = document.querySelector(\"#\" + id + \" svg\");\n"
+    "    if (!svg) return;\n"
+    "    var b = svg.getBoundingClientRect();\n"
+    "    layout[id] = [Math.round(b.left + window.scrollX), Math.round(b.top + window.scrollY),\n"
+    "                  Math.round(b.width), Math.round(b.height), svg.querySelectorAll(\"rect\").length];\n"
+    "  });\n"
+    "  document.body.setAttribute(\"data-layout\", JSON.stringify(layout));\n"
     "  document.body.setAttribute(\"data-rendered\", \"1\");\n"
     "})();\n"
     "</script>\n"
@@ -362,9 +374,23 @@ void zt_report_html(FILE *out, zt_report_t *r)
              zt_fmt_secs(m->duration_ns, b1));
     row(out, "pid", line, NULL);
     zt_report_ending(m, line, sizeof line);
+    if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {
+        zt_rframes_t f = zt_report_frames(r, m->term.fault_stack_id, true);
+        n = strlen(line);
+        for (unsigned i = f.first; i < f.end && i < f.first + 8 && n < sizeof line - 1; i++)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i == f.first ? " at " : " < ",
+                                  zt_sym_describe(&f.v[i]));
+        zt_rframes_free(&f);
+    }
     row(out, "ended", line, NULL);
-    zt_report_diagnosis(r, line, sizeof line);
+    zt_report_cause_text(r, line, sizeof line);
+    if (line[0])
+        row(out, m->term.state == ZT_TERM_EXITED ? "failure" : "cause", line, NULL);
+    char detail[1024];
+    zt_report_diagnosis_parts(r, line, sizeof line, detail, sizeof detail);
     row(out, "diagnosis", line, "diag");
+    if (detail[0])
+        row(out, "", detail, NULL);
     snprintf(line, sizeof line, "peak RSS %s%s%s", zt_fmt_bytes(zt_report_peak_rss(m), b1),
              m->ram_bytes ? " of device RAM " : "", m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b2) : "");
     row(out, "footprint", line, NULL);

@@ -1,9 +1,11 @@
 /* ----------------------------------------------------------------------------
- * report_text.c — the terminal report: who ran, how it ended, why (one line),
- * the key events, the zones, the address-space map of a limited profile, the
- * top stacks by live bytes and by address space, and the footprint. Sized to
- * fit one screen for a common run; --by zone|class|region swaps the stack
- * section for a table of that dimension.
+ * report_text.c — the terminal report, on one screen of 100 columns for a
+ * common run: who ran, how it ended (with the faulting stack), the failure
+ * that caused it, a one-line diagnosis, the other key events grouped by
+ * site, the zones, the address-space map of a limited profile by kind, the
+ * top stacks (by address space charged on a limited profile, else by live
+ * bytes) and the footprint against the device's RAM. --by zone|class|region
+ * swaps the stack section for a table of that dimension.
  * -------------------------------------------------------------------------- */
 #include "report.h"
 
@@ -14,41 +16,122 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_KEY_EVENTS 6
-#define MAX_FRAMES 6
+#define MAX_EVENT_GROUPS 5
+#define MAX_FAULT_FRAMES 8
 #define BAR_COLUMNS 72
+#define WIDTH 100  /* columns: the report is read in a terminal */
+#define LABEL 11   /* "diagnosis: " */
+
+/* A unit after a number stays with it: "2.113 s", "64.0 KiB", "4.1 %". */
+static bool unit_word(const char *w, unsigned len)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "s", "%", "%)",
+                                        "%),", "B,", "KiB,", "MiB,", "GiB,", "s,", "B)",
+                                        "KiB)", "MiB)", "GiB)", "B;", "KiB;", "MiB;", "GiB;",
+                                        "B);", "KiB);", "MiB);", "GiB);", "KiB),", "MiB),"};
+    for (unsigned i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i]) == len && memcmp(w, units[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* `label` padded to LABEL columns, then `text` word-wrapped to WIDTH with a
+ * hanging indent of `indent` columns. */
+static void wrapped(FILE *out, const char *label, unsigned indent, const char *text)
+{
+    unsigned col = (unsigned)fprintf(out, "%-*s", (int)indent, label);
+    const char *p = text;
+    bool first = true;
+    while (*p) {
+        const char *w = p;
+        while (*w == ' ')
+            w++;
+        const char *e = w;
+        while (*e && *e != ' ')
+            e++;
+        /* Glue a following unit to its number. */
+        if (*e == ' ') {
+            const char *u = e + 1, *ue = u;
+            while (*ue && *ue != ' ')
+                ue++;
+            if (unit_word(u, (unsigned)(ue - u)))
+                e = ue;
+        }
+        unsigned len = (unsigned)(e - w);
+        if (!first && col + 1 + len > WIDTH) {
+            fprintf(out, "\n%*s", (int)indent, "");
+            col = indent;
+            first = true;
+        }
+        col += (unsigned)fprintf(out, "%s%.*s", first ? "" : " ", (int)len, w);
+        first = false;
+        p = e;
+    }
+    fputc('\n', out);
+}
 
 static void header(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    char b[32], line[2048];
+    char b[32], b2[32], line[4096];
     fprintf(out, "zonetrace report: %s\n", r->opt.path ? r->opt.path : "(record)");
-    fprintf(out, "command:   ");
+    size_t n = 0;
+    line[0] = 0;
     if (m->argc)
-        for (unsigned i = 0; i < m->argc; i++)
-            fprintf(out, "%s%s", i ? " " : "", m->argv[i] ? m->argv[i] : "");
+        for (unsigned i = 0; i < m->argc && n < sizeof line - 1; i++)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? " " : "",
+                                  m->argv[i] ? m->argv[i] : "");
     else
-        fprintf(out, "%s", m->exe ? m->exe : "?");
-    fprintf(out, "  (pid %d)\n", m->pid);
+        n = (size_t)snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
+    if (n < sizeof line - 1)
+        snprintf(line + n, sizeof line - n, "  (pid %d)", m->pid);
+    wrapped(out, "command:", LABEL, line);
     const char *mode = m->stacks_mode == ZT_STACKS_FULL     ? "full"
                        : m->stacks_mode == ZT_STACKS_SAMPLE ? "sampled"
                                                             : "off";
-    fprintf(out, "device:    %s, stacks %s", m->device ? m->device : "?", mode);
+    n = (size_t)snprintf(line, sizeof line, "%s", m->device ? m->device : "?");
+    if (m->ram_bytes)
+        n += (size_t)snprintf(line + n, sizeof line - n, " (%s RAM", zt_fmt_bytes(m->ram_bytes, b));
+    if (m->va_limit_bytes)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s address space",
+                              m->ram_bytes ? ", " : " (", zt_fmt_bytes(m->va_limit_bytes, b2));
+    if (m->ram_bytes || m->va_limit_bytes)
+        n += (size_t)snprintf(line + n, sizeof line - n, ")");
+    n += (size_t)snprintf(line + n, sizeof line - n, "; stacks %s", mode);
     if (m->stacks_mode == ZT_STACKS_SAMPLE)
-        fprintf(out, " (every %s on average)", zt_fmt_bytes(m->sample_bytes, b));
-    fprintf(out, ", %s unwinding, ran %s\n", m->unwind ? m->unwind : "?",
-            zt_fmt_secs(m->duration_ns, b));
+        n += (size_t)snprintf(line + n, sizeof line - n, " (every %s on average)",
+                              zt_fmt_bytes(m->sample_bytes, b));
+    snprintf(line + n, sizeof line - n, ", %s; ran %s", m->unwind ? m->unwind : "?",
+             zt_fmt_secs(m->duration_ns, b));
+    wrapped(out, "device:", LABEL, line);
     zt_report_ending(m, line, sizeof line);
     fprintf(out, "ended:     %s\n", line);
     if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {
         zt_rframes_t f = zt_report_frames(r, m->term.fault_stack_id, true);
         unsigned shown = 0;
-        for (unsigned i = f.first; i < f.end && shown < 8; i++, shown++)
-            fprintf(out, "           %s %s\n", i == f.first ? "at" : "  ", zt_sym_describe(&f.v[i]));
+        for (unsigned i = f.first; i < f.end && shown < MAX_FAULT_FRAMES; i++, shown++)
+            fprintf(out, "           %s %s\n", i == f.first ? "at" : "  ",
+                    zt_sym_describe(&f.v[i]));
+        if (f.end - f.first > MAX_FAULT_FRAMES)
+            fprintf(out, "              ... %u more frames\n", f.end - f.first - MAX_FAULT_FRAMES);
         zt_rframes_free(&f);
     }
-    zt_report_diagnosis(r, line, sizeof line);
-    fprintf(out, "diagnosis: %s\n", line);
+    const zt_m_event_t *nul, *map;
+    bool cause = zt_report_cause(m, &nul, &map);
+    if (cause) {
+        zt_report_cause_text(r, line, sizeof line);
+        wrapped(out, m->term.state == ZT_TERM_EXITED ? "failure:" : "cause:", LABEL, line);
+    }
+    char head[256];
+    zt_report_diagnosis_parts(r, head, sizeof head, line, sizeof line);
+    /* After a cause line the details would only repeat it. */
+    if (!cause && line[0]) {
+        char both[4096 + 300];
+        snprintf(both, sizeof both, "%s: %s", head, line);
+        wrapped(out, "diagnosis:", LABEL, both);
+    } else {
+        wrapped(out, "diagnosis:", LABEL, head);
+    }
 }
 
 static bool key_event(uint32_t t)
@@ -57,10 +140,16 @@ static bool key_event(uint32_t t)
            t == ZT_EV_NANO_RELEASED || t == ZT_EV_LIMIT || t == ZT_EV_PRESSURE;
 }
 
+/* Key events grouped by (type, kind, class, stack): one line per group with
+ * the first time, the count and the last event's words. A flood of NULLs
+ * from a retrying caller is one line, and the events already told as the
+ * cause are left out. */
 static void events(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    unsigned counts[16] = {0}, nkey = 0;
+    const zt_m_event_t *nul, *map;
+    zt_report_cause(m, &nul, &map);
+    unsigned counts[16] = {0}, nkey = 0, ngroups = 0;
     for (unsigned i = 0; i < m->nevents; i++) {
         if (m->events[i].type < 16)
             counts[m->events[i].type]++;
@@ -68,41 +157,47 @@ static void events(FILE *out, zt_report_t *r)
     }
     if (!nkey && !m->events_lost)
         return;
-    fprintf(out, "\nkey events");
-    if (nkey > MAX_KEY_EVENTS)
-        fprintf(out, " (%u of %u)", MAX_KEY_EVENTS, nkey);
-    fprintf(out, "\n");
-    char line[1024], b[32];
-    /* The first and the last of each type, then the earliest others: one
-     * flood of NULLs must not hide the map failure that caused it, nor the
-     * last failure before a crash. Shown in time order. */
-    bool *pick = calloc(m->nevents + 1, sizeof *pick);
-    bool seen[16] = {false};
-    unsigned shown = 0;
-    if (!pick)
+    /* group[i] = index of the group's first event; last[g], count[g]. */
+    unsigned *first = calloc(m->nevents + 1, sizeof *first);
+    unsigned *last = calloc(m->nevents + 1, sizeof *last);
+    unsigned *count = calloc(m->nevents + 1, sizeof *count);
+    if (!first || !last || !count)
         abort();
-    for (unsigned i = 0; i < m->nevents && shown < MAX_KEY_EVENTS; i++)
-        if (key_event(m->events[i].type) && !seen[m->events[i].type])
-            seen[m->events[i].type] = pick[i] = true, shown++;
-    /* The last of each type: what happened just before the end. */
-    bool seen_last[16] = {false};
-    for (unsigned i = m->nevents; i-- > 0 && shown < MAX_KEY_EVENTS;)
-        if (key_event(m->events[i].type) && !seen_last[m->events[i].type]) {
-            seen_last[m->events[i].type] = true;
-            if (!pick[i])
-                pick[i] = true, shown++;
-        }
-    for (unsigned i = 0; i < m->nevents && shown < MAX_KEY_EVENTS; i++)
-        if (key_event(m->events[i].type) && !pick[i])
-            pick[i] = true, shown++;
     for (unsigned i = 0; i < m->nevents; i++) {
-        if (!pick[i])
+        const zt_m_event_t *e = &m->events[i];
+        if (!key_event(e->type) || e == nul || e == map)
             continue;
-        zt_report_event(r, &m->events[i], line, sizeof line);
-        fprintf(out, "  %9s  %s\n", zt_fmt_secs(m->events[i].time_ns, b), line);
+        unsigned g = 0;
+        for (; g < ngroups; g++) {
+            const zt_m_event_t *f = &m->events[first[g]];
+            if (f->type == e->type && f->kind == e->kind && f->stack_id == e->stack_id &&
+                (e->type == ZT_EV_MAP_FAILED || f->cls == e->cls))
+                break;
+        }
+        if (g == ngroups)
+            first[ngroups++] = i;
+        last[g] = i;
+        count[g]++;
     }
-    free(pick);
-    if (nkey > shown || m->events_lost) {
+    unsigned shown = ngroups < MAX_EVENT_GROUPS ? ngroups : MAX_EVENT_GROUPS;
+    if (ngroups || m->events_lost) {
+        fprintf(out, "\nevents");
+        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0)
+            fprintf(out, " before it");
+        fprintf(out, "\n");
+    }
+    char line[1024], label[64], b[32];
+    for (unsigned g = 0; g < shown; g++) {
+        zt_report_event(r, &m->events[last[g]], line, sizeof line);
+        if (count[g] > 1)
+            snprintf(label, sizeof label, "  %7s %4u x ",
+                     zt_fmt_secs(m->events[first[g]].time_ns, b), count[g]);
+        else
+            snprintf(label, sizeof label, "  %7s        ",
+                     zt_fmt_secs(m->events[first[g]].time_ns, b));
+        wrapped(out, label, 17, line);
+    }
+    if (ngroups > shown || m->events_lost) {
         fprintf(out, "  in all:");
         const char *sep = " ";
         for (unsigned t = 0; t < 16; t++)
@@ -114,6 +209,9 @@ static void events(FILE *out, zt_report_t *r)
             fprintf(out, "%s%llu older events lost", sep, (unsigned long long)m->events_lost);
         fprintf(out, "\n");
     }
+    free(first);
+    free(last);
+    free(count);
 }
 
 static void zones(FILE *out, zt_report_t *r)
@@ -186,8 +284,7 @@ static void va_bar(FILE *out, const zt_model_t *m)
         bar[col++] = column_char(fill);
     }
     bar[col] = 0;
-    fprintf(out, "  [%s]\n  N nano  t tiny  s small  m medium  L large  . free  | next window\n",
-            bar);
+    fprintf(out, "  [%s]\n", bar);
 }
 
 static void address_space(FILE *out, zt_report_t *r)
@@ -203,18 +300,20 @@ static void address_space(FILE *out, zt_report_t *r)
     if (!any && !m->nva_runs)
         return;
     if (m->va_limit_bytes)
-        fprintf(out, "\naddress space: %s of %s heap windows used (peak %s)\n",
+        fprintf(out, "\naddress space: %s of %s heap windows used (peak %s); | between windows\n",
                 zt_fmt_bytes(m->va_used_bytes, b1), zt_fmt_bytes(m->va_limit_bytes, b2),
                 zt_fmt_bytes(m->va_peak_bytes, b3));
     else
         fprintf(out, "\naddress space: %s used by the heap (peak %s, no limit)\n",
                 zt_fmt_bytes(m->va_used_bytes, b1), zt_fmt_bytes(m->va_peak_bytes, b3));
     va_bar(out, m);
-    fprintf(out, "  %-8s %8s %12s %12s %10s\n", "kind", "regions", "reserved", "live", "occupancy");
+    fprintf(out, "    %-8s %8s %12s %12s %10s\n", "kind", "regions", "reserved", "live",
+            "occupancy");
     for (int k = 0; k < ZT_KIND_COUNT; k++) {
         if (!count[k])
             continue;
-        fprintf(out, "  %-8s %8u %12s %12s %9.1f %%\n", zt_kind_name((enum zt_kind)k), count[k],
+        fprintf(out, "  %c %-8s %8u %12s %12s %9.1f %%\n", kind_char[k],
+                zt_kind_name((enum zt_kind)k), count[k],
                 zt_fmt_bytes(reserved[k], b1), zt_fmt_bytes(used[k], b2),
                 reserved[k] ? 100.0 * (double)used[k] / (double)reserved[k] : 0.0);
     }
@@ -222,80 +321,113 @@ static void address_space(FILE *out, zt_report_t *r)
         uint64_t free_bytes = m->va_limit_bytes > m->va_used_bytes
                                   ? m->va_limit_bytes - m->va_used_bytes
                                   : 0;
-        fprintf(out, "  %-8s %8s %12s   largest hole %s, 1 MiB-aligned %s, 8 MiB-aligned %s\n",
+        fprintf(out, "  . %-8s %8s %12s  largest hole %s; aligned 1 MiB: %s, 8 MiB: %s\n",
                 "free", "", zt_fmt_bytes(free_bytes, b1), zt_fmt_bytes(m->largest_free_bytes, b2),
                 zt_fmt_bytes(m->largest_aligned_1m_bytes, b3),
                 zt_fmt_bytes(m->largest_aligned_8m_bytes, b4));
     }
 }
 
-static void print_frames(FILE *out, zt_report_t *r, uint32_t id)
+/* "a < b < c": a stack's user frames on one line after `indent` columns,
+ * innermost first, cut at WIDTH with " < ...". */
+static void one_line_frames(FILE *out, zt_report_t *r, uint32_t id, unsigned indent)
 {
     zt_rframes_t f = zt_report_frames(r, id, false);
-    unsigned shown = 0;
-    for (unsigned i = f.first; i < f.end && shown < MAX_FRAMES; i++, shown++)
-        fprintf(out, "        %s\n", zt_sym_describe(&f.v[i]));
-    if (f.end - f.first > MAX_FRAMES)
-        fprintf(out, "        ... %u more frames\n", f.end - f.first - MAX_FRAMES);
-    if (f.first >= f.end)
-        fprintf(out, "        (no frames)\n");
-    zt_rframes_free(&f);
-}
-
-/* "a < b < c": a stack on one line, innermost first. */
-static void one_line_frames(FILE *out, zt_report_t *r, uint32_t id, unsigned max)
-{
-    zt_rframes_t f = zt_report_frames(r, id, false);
-    unsigned shown = 0;
-    for (unsigned i = f.first; i < f.end && shown < max; i++, shown++)
-        fprintf(out, "%s%s", shown ? " < " : "", zt_sym_describe(&f.v[i]));
+    unsigned col = indent;
+    fprintf(out, "%*s", (int)indent, "");
+    for (unsigned i = f.first; i < f.end; i++) {
+        const char *d = zt_sym_describe(&f.v[i]);
+        unsigned len = (unsigned)strlen(d) + (i > f.first ? 3 : 0);
+        bool more = i + 1 < f.end;
+        if (i > f.first && col + len + (more ? 6 : 0) > WIDTH) {
+            fprintf(out, " < ...");
+            break;
+        }
+        col += (unsigned)fprintf(out, "%s%s", i > f.first ? " < " : "", d);
+    }
     if (f.first >= f.end)
         fprintf(out, "(no frames)");
     fputc('\n', out);
     zt_rframes_free(&f);
 }
 
+/* Where a stack's address space lies: the kind of region it is the main
+ * owner of most often, e.g. "205 small regions, 4.1 % used". */
+static void stack_where(const zt_model_t *m, uint32_t id, char *buf, size_t cap)
+{
+    uint64_t bytes[ZT_KIND_COUNT] = {0}, used[ZT_KIND_COUNT] = {0};
+    unsigned count[ZT_KIND_COUNT] = {0};
+    for (unsigned i = 0; i < m->nregions; i++) {
+        const zt_m_region_t *g = &m->regions[i];
+        if (g->top_stack != id || g->kind < 0 || g->kind >= ZT_KIND_COUNT)
+            continue;
+        bytes[g->kind] += g->bytes;
+        used[g->kind] += g->used_bytes;
+        count[g->kind]++;
+    }
+    int best = -1;
+    for (int k = 0; k < ZT_KIND_COUNT; k++)
+        if (count[k] && (best < 0 || bytes[k] > bytes[best]))
+            best = k;
+    buf[0] = 0;
+    if (best < 0)
+        return;
+    if (best == ZT_KIND_LARGE)
+        snprintf(buf, cap, "%u large block%s", count[best], count[best] == 1 ? "" : "s");
+    else
+        snprintf(buf, cap, "main user of %u %s region%s, %.1f %% used", count[best],
+                 zt_kind_name((enum zt_kind)best), count[best] == 1 ? "" : "s",
+                 bytes[best] ? 100.0 * (double)used[best] / (double)bytes[best] : 0.0);
+}
+
+/* The top stacks, two lines each: counters, then the user frames. With a
+ * limited address space they are ranked by the address space charged to
+ * them (what runs out there), otherwise by live bytes. */
 static void stacks(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    char b1[32], b2[32], b3[32];
-    unsigned n;
-    unsigned *idx = zt_report_sorted_stacks(m, false, &n);
-    uint64_t live = 0;
-    for (unsigned i = 0; i < m->nzones; i++)
-        live += m->zones[i].c.live_bytes;
+    char b1[32], b2[32], where[128];
     if (m->stacks_mode == ZT_STACKS_OFF) {
         fprintf(out, "\nno stacks recorded (stacks off)\n");
-        free(idx);
         return;
     }
+    bool by_va = m->va_limit_bytes != 0;
+    unsigned n;
+    unsigned *idx = zt_report_sorted_stacks(m, by_va, &n);
+    uint64_t total = 0, shown_total = 0;
+    if (by_va)
+        for (unsigned i = 0; i < n; i++)
+            total += m->stacks[idx[i]].total.va_bytes;
+    else
+        for (unsigned i = 0; i < m->nzones; i++)
+            total += m->zones[i].c.live_bytes;
     unsigned top = n < r->opt.top ? n : r->opt.top;
-    uint64_t shown_bytes = 0;
     for (unsigned i = 0; i < top; i++)
-        shown_bytes += m->stacks[idx[i]].total.live_bytes;
-    fprintf(out, "\ntop stacks by live bytes (%u of %u", top, n);
-    if (live)
-        fprintf(out, ", %.0f %% of the live heap", 100.0 * (double)shown_bytes / (double)live);
+        shown_total +=
+            by_va ? m->stacks[idx[i]].total.va_bytes : m->stacks[idx[i]].total.live_bytes;
+    fprintf(out, "\ntop stacks by %s (%u of %u", by_va ? "address space charged" : "live bytes",
+            top, n);
+    if (total)
+        fprintf(out, ", %.0f %% of the %s", 100.0 * (double)shown_total / (double)total,
+                by_va ? "address space charged" : "live heap");
     fprintf(out, ")%s\n", m->stacks_mode == ZT_STACKS_SAMPLE ? ", estimated from samples" : "");
+    if (top)
+        fprintf(out, "  %-6s %10s %10s %10s  %s\n", "stack", by_va ? "charged" : "live",
+                by_va ? "live" : "charged", "blocks", "where / allocated");
     for (unsigned i = 0; i < top; i++) {
         const zt_m_stack_t *st = &m->stacks[idx[i]];
-        fprintf(out, "  #%-4u %10s in %llu block%s (allocated %llu, %s)\n", st->id,
-                zt_fmt_bytes(st->total.live_bytes, b1), (unsigned long long)st->total.live_blocks,
-                st->total.live_blocks == 1 ? "" : "s", (unsigned long long)st->total.total_blocks,
-                zt_fmt_bytes(st->total.total_bytes, b2));
-        print_frames(out, r, st->id);
-    }
-    free(idx);
-
-    idx = zt_report_sorted_stacks(m, true, &n);
-    top = n < (r->opt.top + 1) / 2 ? n : (r->opt.top + 1) / 2;
-    if (top) {
-        fprintf(out, "\ntop stacks by address space charged (%u of %u)\n", top, n);
-        for (unsigned i = 0; i < top; i++) {
-            const zt_m_stack_t *st = &m->stacks[idx[i]];
-            fprintf(out, "  #%-4u %10s  ", st->id, zt_fmt_bytes(st->total.va_bytes, b3));
-            one_line_frames(out, r, st->id, 3);
-        }
+        char id[16];
+        snprintf(id, sizeof id, "#%u", st->id);
+        stack_where(m, st->id, where, sizeof where);
+        if (!where[0] || !by_va)
+            snprintf(where, sizeof where, "%llu allocated, %s",
+                     (unsigned long long)st->total.total_blocks,
+                     zt_fmt_bytes(st->total.total_bytes, b1));
+        fprintf(out, "  %-6s %10s %10s %10llu  %s\n", id,
+                zt_fmt_bytes(by_va ? st->total.va_bytes : st->total.live_bytes, b1),
+                zt_fmt_bytes(by_va ? st->total.live_bytes : st->total.va_bytes, b2),
+                (unsigned long long)st->total.live_blocks, where);
+        one_line_frames(out, r, st->id, 9);
     }
     free(idx);
 }
@@ -303,17 +435,24 @@ static void stacks(FILE *out, zt_report_t *r)
 static void footprint(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    char b1[32], b2[32], b3[32];
+    char b1[32], b2[32], b3[32], line[512];
     uint64_t rss = zt_report_peak_rss(m);
-    fprintf(out, "\nfootprint: peak RSS %s", zt_fmt_bytes(rss, b1));
+    size_t n = 0;
+    if (m->ntimeline)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s resident at the %s, ",
+                              zt_fmt_bytes(m->timeline[m->ntimeline - 1].rss_bytes, b1),
+                              m->term.state == ZT_TERM_RUNNING && !m->term.killed ? "last sample"
+                                                                                   : "end");
+    n += (size_t)snprintf(line + n, sizeof line - n, "peak %s", zt_fmt_bytes(rss, b2));
     if (m->ram_bytes)
-        fprintf(out, " of %s device RAM (%.1f %%)", zt_fmt_bytes(m->ram_bytes, b2),
-                100.0 * (double)rss / (double)m->ram_bytes);
+        n += (size_t)snprintf(line + n, sizeof line - n, " of %s device RAM (%.0f %%)",
+                              zt_fmt_bytes(m->ram_bytes, b3),
+                              100.0 * (double)rss / (double)m->ram_bytes);
     if (m->cgroup_limit_bytes)
-        fprintf(out, "; cgroup limit %s", zt_fmt_bytes(m->cgroup_limit_bytes, b3));
-    else
-        fprintf(out, "; no cgroup limit");
-    fprintf(out, "; %u samples\n", m->ntimeline);
+        snprintf(line + n, sizeof line - n, "; cgroup limit %s",
+                 zt_fmt_bytes(m->cgroup_limit_bytes, b3));
+    fputc('\n', out);
+    wrapped(out, "footprint:", LABEL, line);
 }
 
 /* --by zone: each zone with its size classes. */
@@ -423,8 +562,10 @@ static void by_region(FILE *out, zt_report_t *r)
                 zt_fmt_bytes(g->bytes, b1), zt_fmt_bytes(g->used_bytes, b2),
                 g->bytes ? 100.0 * (double)g->used_bytes / (double)g->bytes : 0.0);
         if (g->top_stack) {
-            fprintf(out, "#%u ", g->top_stack);
-            one_line_frames(out, r, g->top_stack, 1);
+            zt_rframes_t f = zt_report_frames(r, g->top_stack, false);
+            fprintf(out, "#%u %s\n", g->top_stack,
+                    f.first < f.end ? zt_sym_describe(&f.v[f.first]) : "(no frames)");
+            zt_rframes_free(&f);
         } else {
             fprintf(out, "-\n");
         }

@@ -304,7 +304,7 @@ static void test_logger(void)
     char *p = malloc(40);
     char *q = calloc(3, 10);
     uintptr_t p_addr = (uintptr_t)p, q_addr = (uintptr_t)q;
-    char *r = realloc(p, 100);
+    char *volatile r = realloc(p, 100);
     uintptr_t r_addr = (uintptr_t)r;
     free(q);
     void *big = malloc(100000);

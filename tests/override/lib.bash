@@ -12,8 +12,14 @@
 #                    <this dir>/../../build)
 #   ZT_PRELOAD_LIB   preload this library instead (e.g. libjemalloc.so.2 as a
 #                    stand-in while the zone is unfinished)
-#   ZT_STEP_TIMEOUT  seconds before one preloaded command counts as hung (120)
+#   ZT_STEP_TIMEOUT  seconds before one command counts as hung (300)
 #   ZT_KEEP_TMP=1    keep the temporary directory for inspection
+#   ZT_EXTRA_ENV     extra VAR=VALUE words for every preloaded command, to run
+#                    the suite under another configuration, e.g.
+#                    "ZONETRACE_STACKS=full" or "ZONETRACE_DEVICE=ios12-1gb".
+#                    With ZONETRACE_STACKS and no ZONETRACE_OUT, each process
+#                    writes its record under the temporary directory and
+#                    `zonetrace report` must accept the largest ones.
 #
 # The workload runs each command under test as "${ZT_RUN[@]}" CMD (preloaded,
 # quiet) or "${ZT_RUNV[@]}" CMD (preloaded, statistics at exit on stderr).
@@ -29,7 +35,7 @@
 
 ZT_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${ZT_BUILD:=$ZT_HERE/../../build}"
-: "${ZT_STEP_TIMEOUT:=120}"
+: "${ZT_STEP_TIMEOUT:=300}"
 ZT_LIB=${ZT_PRELOAD_LIB:-$ZT_BUILD/libzonetrace.so}
 ZT_NAME=$(basename "$0" .sh)
 ZT_FAILED=0
@@ -40,10 +46,20 @@ zt_skip() { echo "$ZT_NAME: SKIP: $*"; exit 0; }
 zt_die() { echo "$ZT_NAME: FAIL: $*" >&2; exit 1; }
 
 # Which library we preload decides how to ask it for its exit statistics.
+# ZT_MARKER matches its exit statistics, ZT_BANNER the line it prints when it
+# initialises (empty: none), ZT_NOISE all its verbose lines (hidden on failure).
 case "$(basename "$ZT_LIB")" in
-    libzonetrace*) ZT_VERBOSE_ENV=(ZONETRACE_VERBOSE=1); ZT_MARKER='^zonetrace:' ;;
-    libjemalloc*) ZT_VERBOSE_ENV=(MALLOC_CONF=stats_print:true); ZT_MARKER='jemalloc statistics' ;;
-    *) ZT_VERBOSE_ENV=(); ZT_MARKER='' ;;
+    libzonetrace*)
+        ZT_VERBOSE_ENV=(ZONETRACE_VERBOSE=1)
+        ZT_MARKER='^zonetrace: zone [0-9]'
+        ZT_BANNER='^zonetrace: zonetrace [0-9]'
+        ZT_NOISE='^zonetrace: (option |zone [0-9]|heap address space|zonetrace [0-9])'
+        ;;
+    libjemalloc*)
+        ZT_VERBOSE_ENV=(MALLOC_CONF=stats_print:true)
+        ZT_MARKER='Begin jemalloc statistics'; ZT_BANNER=''; ZT_NOISE='^$NEVER'
+        ;;
+    *) ZT_VERBOSE_ENV=(); ZT_MARKER=''; ZT_BANNER=''; ZT_NOISE='^$NEVER' ;;
 esac
 
 [ -f "$ZT_LIB" ] || zt_die "preload library $ZT_LIB not found (build it, or set ZT_BUILD / ZT_PRELOAD_LIB)"
@@ -85,7 +101,16 @@ zt_case() {
         ZT_RUN=(timeout -k 5 "$ZT_STEP_TIMEOUT" env)
         ZT_RUNV=("${ZT_RUN[@]}")
     else
-        ZT_RUN=(timeout -k 5 "$ZT_STEP_TIMEOUT" env LD_PRELOAD="$ZT_LIB" "$@")
+        local extra=()
+        read -r -a extra <<<"${ZT_EXTRA_ENV:-}"
+        if [[ " ${ZT_EXTRA_ENV:-} " == *" ZONETRACE_STACKS="* ]] &&
+           [[ " ${ZT_EXTRA_ENV:-} " != *" ZONETRACE_OUT="* ]]; then
+            # One record per process (FORMAT.md: a process whose pid is not
+            # ZONETRACE_ROOT_PID writes <out>.<pid>.zt), outside the workdir.
+            mkdir -p "$ZT_TMP/$label.prof"
+            extra+=(ZONETRACE_OUT="$ZT_TMP/$label.prof/rec" ZONETRACE_ROOT_PID=0)
+        fi
+        ZT_RUN=(timeout -k 5 "$ZT_STEP_TIMEOUT" env LD_PRELOAD="$ZT_LIB" "${extra[@]}" "$@")
         mkdir -p "$ZT_TMP/$label.ld"
         ZT_RUNV=("${ZT_RUN[@]}" "${ZT_VERBOSE_ENV[@]}" LD_DEBUG=bindings
                  LD_DEBUG_OUTPUT="$ZT_TMP/$label.ld/bind")
@@ -95,7 +120,9 @@ zt_case() {
     rc=$?
     t1=$(date +%s)
     mv "$dir" "$ZT_TMP/$label"
-    zt_log "$label ($mode${*:+ $*}): exit $rc, $((t1 - t0)) s"
+    local how="$mode${*:+ $*}"
+    [ "$mode" = plain ] || how="$how${ZT_EXTRA_ENV:+ $ZT_EXTRA_ENV}"
+    zt_log "$label ($how): exit $rc, $((t1 - t0)) s"
     if [ $rc -ne 0 ]; then
         zt_fail "$label: workload exited with status $rc$( [ $rc -ge 124 ] && echo ' (timeout or signal)')"
         zt_show_err "$label"
@@ -112,8 +139,7 @@ zt_ref() {
 
 zt_show_err() {
     echo "---- last lines of $1 stderr ----" >&2
-    if [ -n "$ZT_MARKER" ]; then grep -v -- "$ZT_MARKER" "$ZT_TMP/$1.err"; else cat "$ZT_TMP/$1.err"; fi |
-        tail -n 25 >&2
+    grep -Ev -- "$ZT_NOISE" "$ZT_TMP/$1.err" | tail -n 25 >&2
     echo "----" >&2
 }
 
@@ -134,10 +160,11 @@ zt_compare() {
 
 # zt_check_used LABEL [nostats] — the preloaded run used the library: the
 # dynamic linker's binding log (LD_DEBUG=bindings, one file per process, set by
-# ZT_RUNV) shows malloc bound to it, and its exit statistics are on stderr
-# (unless "nostats": coreutils close stderr at exit, before the statistics).
+# ZT_RUNV) shows malloc bound to it, the library announced itself, and its exit
+# statistics are on stderr (unless "nostats": coreutils and xz close stderr at
+# exit, before the library prints them).
 zt_check_used() {
-    local label=$1 procs stats
+    local label=$1 procs stats banner
     procs=$(grep -l "to $ZT_LIB \[0\]: normal symbol \`malloc'" "$ZT_TMP/$label.ld"/bind.* 2>/dev/null |
             wc -l)
     if [ "$procs" -eq 0 ]; then
@@ -149,17 +176,47 @@ zt_check_used() {
         return
     fi
     stats=$(grep -c -- "$ZT_MARKER" "$ZT_TMP/$label.err")
+    banner=-
+    if [ -n "$ZT_BANNER" ]; then
+        banner=$(grep -c -- "$ZT_BANNER" "$ZT_TMP/$label.err")
+        if [ "$banner" -eq 0 ]; then
+            zt_fail "$label: malloc bound to $ZT_LIB but it never printed its ZONETRACE_VERBOSE banner"
+            return
+        fi
+    fi
     if [ "$stats" -eq 0 ] && [ "${2:-}" != nostats ]; then
-        zt_fail "$label: malloc bound to $ZT_LIB in $procs processes but no '$ZT_MARKER' statistics on stderr"
+        zt_fail "$label: malloc bound to $ZT_LIB in $procs processes but no exit statistics" \
+                "('$ZT_MARKER') on stderr"
         return
     fi
-    zt_log "$label: malloc bound to $(basename "$ZT_LIB") in $procs processes; $stats '$ZT_MARKER' lines"
+    zt_log "$label: malloc bound to $(basename "$ZT_LIB") in $procs processes;" \
+           "$banner banners, $stats exit statistics lines"
+    zt_check_records "$label"
+}
+
+# zt_check_records LABEL — with profiling on (ZT_EXTRA_ENV), the three largest
+# record files must be accepted by `zonetrace report`.
+zt_check_records() {
+    local dir=$ZT_TMP/$1.prof f n cli=$ZT_BUILD/zonetrace
+    [ -d "$dir" ] || return 0
+    n=$(find "$dir" -name '*.zt' | wc -l)
+    if [ "$n" -eq 0 ]; then
+        zt_fail "$1: profiling was on but no record file was written in $dir"
+        return
+    fi
+    [ -x "$cli" ] || { zt_log "$1: $n record files; $cli not built, reports not checked"; return; }
+    for f in $(ls -S "$dir"/*.zt | head -n 3); do
+        if ! "$cli" report "$f" --top 3 >"$f.report" 2>&1; then
+            zt_fail "$1: zonetrace report rejects $(basename "$f"): $(head -n 3 "$f.report")"
+        fi
+    done
+    zt_log "$1: $n record files; reports of the largest ones OK"
 }
 
 # zt_plain_clean LABEL — the reference run must not show the marker.
 zt_plain_clean() {
     [ -n "$ZT_MARKER" ] || return 0
-    if grep -q -- "$ZT_MARKER" "$ZT_TMP/$1.err"; then
+    if grep -Eq -- "$ZT_MARKER${ZT_BANNER:+|$ZT_BANNER}" "$ZT_TMP/$1.err"; then
         zt_fail "$1: reference run shows '$ZT_MARKER': LD_PRELOAD leaked into it?"
     fi
 }

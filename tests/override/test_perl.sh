@@ -27,7 +27,7 @@ out("words", join ',', @words);
 
 # Hash churn: insert, update, delete, nested structures.
 my %h;
-for my $i (0 .. 250000) {
+for my $i (0 .. 120000) {
     my $k = $words[$i % @words] . ($i * 7919 % 100003);
     $h{$k} .= chr(65 + $i % 26);
 }
@@ -43,12 +43,12 @@ undef %nested;
 
 # Strings: append (realloc in place), substr, reverse, sprintf, join/split.
 my $str = '';
-for my $i (0 .. 80000) {
+for my $i (0 .. 50000) {
     $str .= $words[$i % @words];
     substr($str, $i % length($str), 1, uc substr($str, $i % length($str), 1)) if $i % 97 == 0;
 }
 out("append", $str);
-my $text = join ' ', map { sprintf "%s:%x", $words[$_ % @words], $_ } 0 .. 200000;
+my $text = join ' ', map { sprintf "%s:%x", $words[$_ % @words], $_ } 0 .. 100000;
 out("text", $text);
 out("split", join ',', (sort { $a cmp $b } split / /, $text)[0 .. 2000]);
 out("reverse", scalar reverse $text);
@@ -64,8 +64,8 @@ out("count", join ',', map { "$_=$count{$_}" } sort keys %count);
 out("tr", ($text =~ tr/a-z/A-Z/r));
 
 # Arrays: push/splice/sort numeric, pack/unpack.
-my @a = map { rnd() } 1 .. 300000;
-splice(@a, $_ * 1000, 10, (0) x 20) for 0 .. 200;
+my @a = map { rnd() } 1 .. 150000;
+splice(@a, $_ * 500, 10, (0) x 20) for 0 .. 200;
 out("sort", pack 'N*', sort { $a <=> $b } @a);
 out("unpack", join ',', unpack('n*', pack('N*', @a[0 .. 50000])));
 out("sum", sum(map { $_ % 1000 } @a));

@@ -4,8 +4,8 @@
  * Behaves like an iOS 12 app on a 2 GiB iPhone (run it under
  * `zonetrace run --device ios12-2gb`):
  *   1. model objects: ordinary small objects from the default zone (nano);
- *   2. a feed load fills a cache of small network buffers (1–15 KiB, the
- *      small allocator, 8 MiB regions); the cache then evicts all but its
+ *   2. a feed load fills a cache of network buffers (12–15 KiB: the top of
+ *      iOS's small allocator, 8 MiB regions); the cache then evicts all but its
  *      "pinned" entries, leaving many small regions sparsely used — libmalloc
  *      unmaps a small region only when it is completely empty;
  *   3. an image cache keeps decoded images in large blocks; when a decode
@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zonetrace/malloc_zone.h"
 
@@ -247,8 +248,11 @@ int main(int argc, char **argv)
     printf("attrlist: %zu small buffers cached (1 in 24 kept), %u images decoded\n",
            small_cache_count, image_count);
     fflush(stdout);
-    /* Scrolling on: new cells keep creating layers until a node allocation
-     * fails. */
+    /* The feed is on screen; a moment later the user scrolls, and new cells
+     * keep creating layers until a node allocation fails. (The pause also
+     * lets the profiler's snapshot after the image cache's NULLs finish
+     * before the crash.) */
+    usleep(300 * 1000);
     for (;;)
         collection_view_dequeue_cells(1000);
 }

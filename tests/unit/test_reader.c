@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -32,6 +33,22 @@ static void expect_reject(const void *buf, size_t len, const char *what)
     }
     if (strncmp(err, "t.zt: ", 6) != 0 || strchr(err, '\n') != NULL || strlen(err) < 10)
         FAIL("%s: message is not one clear line: \"%s\"", what, err);
+}
+
+/* Class counters are sharded per thread: counts from several threads must
+ * add up in the reader (the shared shard plus every thread's own). */
+#define SHARD_THREADS 4
+#define SHARD_ALLOCS 1000
+
+static uint32_t shard_stack;
+
+static void *shard_worker(void *arg)
+{
+    for (int i = 0; i < SHARD_ALLOCS; i++)
+        zt_account_alloc(shard_stack, 0, 2, 1, 48);
+    for (int i = 0; i < SHARD_ALLOCS / 2; i++)
+        zt_account_free(shard_stack, 0, 2, 1, 48);
+    return arg;
 }
 
 static void write_record(const char *path)
@@ -54,6 +71,15 @@ static void write_record(const char *path)
         zt_account_free(a, 0, 1, 1, 32);            /* 6 live */
     zt_account_alloc(b, 1, ZT_CLASS_LARGE, 1, 1 << 20); /* one large in zone 1 */
     zt_account_alloc(a, 1, 20, 1, 80);
+    uint64_t s3[1] = {0x6666};
+    shard_stack = zt_stacktab_intern(s3, 1, true);
+    pthread_t th[SHARD_THREADS];
+    for (int i = 0; i < SHARD_THREADS; i++)
+        if (pthread_create(&th[i], NULL, shard_worker, NULL) != 0)
+            FAIL("pthread_create");
+    for (int i = 0; i < SHARD_THREADS; i++)
+        pthread_join(th[i], NULL);
+    zt_record_zone_name(1, "Renamed later"); /* malloc_set_zone_name after creation */
     zt_rec_region_t regions[2] = {{0x100000, 1 << 20, 6 * 32, 1, 0, a, 0},
                                   {0x900000, 1 << 20, 1 << 20, 4, 1, b, 0}};
     zt_record_section(&zt_rec.hdr->regions_off, ZT_REC_SEC_REGIONS, 2, regions,
@@ -89,7 +115,22 @@ static void check_model(const zt_model_t *m)
     if (m->nzones != 2 || strcmp(m->zones[0].name, "DefaultMallocZone") ||
         m->zones[1].address != 0x2000)
         FAIL("zones differ");
-    if (m->nstacks != 2 || m->stacks[0].nframes != 3 || m->stacks[0].pcs[2] != 0x3333 ||
+    if (strcmp(m->zones[1].name, "Renamed later"))
+        FAIL("zone 1 name not refreshed: %s", m->zones[1].name);
+    const zt_m_counters_t *sc = &m->stacks[2].total;
+    if (m->nstacks != 3 || sc->total_blocks != SHARD_THREADS * SHARD_ALLOCS ||
+        sc->live_bytes != SHARD_THREADS * SHARD_ALLOCS / 2 * 48)
+        FAIL("threaded stack counters: %llu total, %llu live bytes",
+             (unsigned long long)sc->total_blocks, (unsigned long long)sc->live_bytes);
+    bool class2 = false;
+    for (unsigned i = 0; i < m->zones[0].nclasses; i++)
+        if (m->zones[0].classes[i].cls == 2 &&
+            m->zones[0].classes[i].c.total_blocks == SHARD_THREADS * SHARD_ALLOCS &&
+            m->zones[0].classes[i].c.live_blocks == SHARD_THREADS * SHARD_ALLOCS / 2)
+            class2 = true;
+    if (!class2)
+        FAIL("class counters of several threads do not add up");
+    if (m->stacks[0].nframes != 3 || m->stacks[0].pcs[2] != 0x3333 ||
         m->stacks[1].pcs[1] != 0x5555)
         FAIL("stacks differ");
     const zt_m_counters_t *c = &m->stacks[0].total;
@@ -104,7 +145,8 @@ static void check_model(const zt_model_t *m)
         FAIL("per-zone split differs");
     if (m->stacks[0].total.va_bytes != 1 << 20 || m->stacks[1].per_zone[1].va_bytes != 1 << 20)
         FAIL("charges differ");
-    if (m->zones[0].c.live_bytes != 6 * 32 || m->zones[1].c.live_bytes != (1 << 20) + 80)
+    if (m->zones[0].c.live_bytes != 6 * 32 + SHARD_THREADS * SHARD_ALLOCS / 2 * 48 ||
+        m->zones[1].c.live_bytes != (1 << 20) + 80)
         FAIL("zone totals differ");
     bool found = false;
     for (unsigned i = 0; i < m->zones[1].nclasses; i++)
