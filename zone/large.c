@@ -11,6 +11,14 @@
  *
  * The profiler's tag lives in the entry, outside the block and outside the
  * emulated windows. Hooks and zt_va calls run outside the lock.
+ *
+ * Death row (profiles with large_cache, i.e. macOS-style): like libmalloc's
+ * CONFIG_LARGE_CACHE, up to 16 freed blocks of <= 128 MiB (2 GiB in all) stay
+ * mapped and are handed out again to a request that fits in them (waste at
+ * most half), saving the map, the unmap and, for the first 128 MiB kept
+ * dirty, the page faults. Blocks beyond that are purged before they are
+ * cached (libmalloc madvises cached bytes beyond memsize/1024). iOS profiles
+ * have no death row, as on the device: every free unmaps.
  * -------------------------------------------------------------------------- */
 #include "large.h"
 #include "va.h"
@@ -27,8 +35,23 @@ typedef struct entry {
     uint32_t tag;   /* profiler stack id, 0 = untagged */
 } entry_t;
 
+#define DEATH_ROW_SLOTS 16
+#define DEATH_ROW_ENTRY_MAX_BYTES ((size_t)128 << 20)
+#define DEATH_ROW_MAX_BYTES ((size_t)2 << 30)
+#define DEATH_ROW_DIRTY_MAX_BYTES ((size_t)128 << 20)
+
+typedef struct cached {
+    uintptr_t addr;
+    size_t bytes;
+    bool dirty; /* pages may hold old data (not purged) */
+} cached_t;
+
 struct zt_large {
     zt_lock_t lock;
+    bool death_row_on;
+    cached_t death_row[DEATH_ROW_SLOTS]; /* oldest first */
+    unsigned death_row_count;
+    size_t death_row_bytes, death_row_dirty_bytes;
     malloc_zone_t *zone;
     entry_t *slots;
     size_t nslots;       /* power of two */
@@ -133,6 +156,7 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
         page = host_page;
     l->page_bytes = page;
     l->page_shift = (unsigned)__builtin_ctzl(page);
+    l->death_row_on = zt_active_profile.large_cache;
     return l;
 }
 
@@ -148,11 +172,96 @@ void zt_large_destroy(zt_large_t *l)
             zt_hook_free(l->zone, (void *)e.addr, e.bytes, ZT_CLASS_LARGE, e.tag);
         zt_va_unmap((void *)e.addr, e.bytes, ZT_KIND_LARGE);
     }
+    for (unsigned i = 0; i < l->death_row_count; i++)
+        zt_va_unmap((void *)l->death_row[i].addr, l->death_row[i].bytes, ZT_KIND_LARGE);
     zt_prim_unmap(l->slots, l->slots_bytes);
     zt_prim_unmap(l, align_up(sizeof *l, zt_prim_page_bytes()));
 }
 
-void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes)
+static void death_row_remove_locked(zt_large_t *l, unsigned i)
+{
+    l->death_row_bytes -= l->death_row[i].bytes;
+    if (l->death_row[i].dirty)
+        l->death_row_dirty_bytes -= l->death_row[i].bytes;
+    l->death_row_count--;
+    memmove(&l->death_row[i], &l->death_row[i + 1], (l->death_row_count - i) * sizeof(cached_t));
+}
+
+/* Take the best-fitting cached block for `block` bytes (page-rounded), its
+ * excess tail unmapped. Returns NULL when none fits. */
+static void *death_row_take(zt_large_t *l, size_t block, bool clear)
+{
+    zt_lock(&l->lock);
+    unsigned best = DEATH_ROW_SLOTS;
+    for (unsigned i = 0; i < l->death_row_count; i++) {
+        size_t b = l->death_row[i].bytes;
+        if (b >= block && b - block <= block / 2 &&
+            (best == DEATH_ROW_SLOTS || b < l->death_row[best].bytes))
+            best = i;
+    }
+    if (best == DEATH_ROW_SLOTS) {
+        zt_unlock(&l->lock);
+        return NULL;
+    }
+    cached_t c = l->death_row[best];
+    death_row_remove_locked(l, best);
+    zt_unlock(&l->lock);
+    if (c.bytes > block)
+        zt_va_unmap((char *)c.addr + block, c.bytes - block, ZT_KIND_LARGE);
+    if (clear && c.dirty)
+        memset((void *)c.addr, 0, block);
+    return (void *)c.addr;
+}
+
+/* Keep a freed block on death row; false if it does not qualify (the
+ * caller unmaps it). Evicted older blocks are unmapped here. */
+static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
+{
+    if (!l->death_row_on || bytes > DEATH_ROW_ENTRY_MAX_BYTES)
+        return false;
+    /* Purge before publishing: once cached, another thread may reuse it. */
+    bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <=
+                 DEATH_ROW_DIRTY_MAX_BYTES;
+    if (!dirty)
+        zt_va_purge(ptr, bytes);
+    cached_t evicted[DEATH_ROW_SLOTS];
+    unsigned nevicted = 0;
+    zt_lock(&l->lock);
+    while (l->death_row_count &&
+           (l->death_row_count == DEATH_ROW_SLOTS ||
+            l->death_row_bytes + bytes > DEATH_ROW_MAX_BYTES)) {
+        evicted[nevicted++] = l->death_row[0];
+        death_row_remove_locked(l, 0);
+    }
+    l->death_row[l->death_row_count++] = (cached_t){(uintptr_t)ptr, bytes, dirty};
+    l->death_row_bytes += bytes;
+    if (dirty)
+        l->death_row_dirty_bytes += bytes;
+    zt_unlock(&l->lock);
+    for (unsigned i = 0; i < nevicted; i++)
+        zt_va_unmap((void *)evicted[i].addr, evicted[i].bytes, ZT_KIND_LARGE);
+    return true;
+}
+
+size_t zt_large_pressure_relief(zt_large_t *l, size_t goal_bytes)
+{
+    size_t released = 0;
+    while (goal_bytes == 0 || released < goal_bytes) {
+        zt_lock(&l->lock);
+        if (l->death_row_count == 0) {
+            zt_unlock(&l->lock);
+            break;
+        }
+        cached_t c = l->death_row[0];
+        death_row_remove_locked(l, 0);
+        zt_unlock(&l->lock);
+        zt_va_unmap((void *)c.addr, c.bytes, ZT_KIND_LARGE);
+        released += c.bytes;
+    }
+    return released;
+}
+
+void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clear)
 {
     size_t page = l->page_bytes;
     size_t align = align_bytes > page ? align_bytes : page;
@@ -161,7 +270,11 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes)
         return NULL;
     }
     size_t block = bytes ? align_up(bytes, page) : page;
-    void *p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
+    void *p = NULL;
+    if (l->death_row_on && align == page && l->death_row_count)
+        p = death_row_take(l, block, clear);
+    if (!p)
+        p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
     if (!p)
         return NULL; /* errno = ENOMEM, failure reported by va.c */
 
@@ -205,7 +318,8 @@ bool zt_large_free(zt_large_t *l, void *ptr)
     zt_unlock(&l->lock);
     if (copy.tag)
         zt_hook_free(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
-    zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
+    if (!death_row_put(l, ptr, copy.bytes))
+        zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
     return true;
 }
 
@@ -300,7 +414,7 @@ void zt_large_statistics(zt_large_t *l, malloc_statistics_t *stats)
     stats->blocks_in_use = (unsigned)l->count;
     stats->size_in_use = l->in_use_bytes;
     stats->max_size_in_use = l->peak_in_use_bytes;
-    stats->size_allocated = l->in_use_bytes;
+    stats->size_allocated = l->in_use_bytes + l->death_row_bytes;
     zt_unlock(&l->lock);
 }
 

@@ -1,7 +1,8 @@
 /* ----------------------------------------------------------------------------
  * large.h — large blocks: each its own page-rounded mapping (profile page),
  * tracked in an open-addressed hash {address, size, tag} under one lock, as
- * libmalloc's large allocator (no death-row cache: off on iOS).
+ * libmalloc's large allocator, with its death-row cache of freed blocks on
+ * macOS-style profiles (off on iOS, as on the device).
  * -------------------------------------------------------------------------- */
 #ifndef ZT_LARGE_H
 #define ZT_LARGE_H
@@ -14,8 +15,12 @@ zt_large_t *zt_large_create(malloc_zone_t *zone);
 void zt_large_destroy(zt_large_t *l);
 
 /* Page-rounded block of at least `bytes`, aligned to max(page, align_bytes).
- * NULL with errno = ENOMEM on failure. Always zero-filled. */
-void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes);
+ * NULL with errno = ENOMEM on failure. Zero-filled when `clear` (a block
+ * reused from death row may hold old data otherwise). */
+void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clear);
+
+/* Unmap death-row blocks until goal_bytes are released (0 = all). */
+size_t zt_large_pressure_relief(zt_large_t *l, size_t goal_bytes);
 
 /* Free ptr if it is a live large block of this table: true. False (nothing
  * done) if not ours. */

@@ -14,9 +14,9 @@
 
 const zt_profile_t zt_profiles[] = {
     {"native", "this machine: nano v2 (regions as needed), medium, no address-space limit", 0,
-     ZT_NANO_MULTI, NANO_UNITS, 32u << 10, true, {0, 0}, 0},
+     ZT_NANO_MULTI, NANO_UNITS, 32u << 10, true, {0, 0}, 0, true},
     {"macos-arm64", "Apple-silicon Mac: 16 KiB pages, nano v2, medium, unlimited", 16u << 10,
-     ZT_NANO_MULTI, NANO_UNITS, 32u << 10, true, {0, 0}, 0},
+     ZT_NANO_MULTI, NANO_UNITS, 32u << 10, true, {0, 0}, 0, true},
     {"ios12-1gb", "iOS 12, 1 GiB RAM: nano off, small to 15 KiB, one 2 GiB heap window",
      16u << 10, ZT_NANO_OFF, NANO_UNITS, 15u << 10, false, {GiB(2), 0}, GiB(1)},
     {"ios12-2gb", "iOS 12, 2 GiB RAM: one nano region, small to 15 KiB, 2 + 0.875 GiB windows",

@@ -29,6 +29,7 @@ typedef struct zt_profile {
     bool medium;              /* medium racks (32 KiB .. 8 MiB) */
     size_t window_bytes[ZT_PROFILE_MAX_WINDOWS]; /* heap address-space windows; 0 = unlimited */
     uint64_t ram_bytes;       /* device RAM for reports; 0 = host RAM */
+    bool large_cache;         /* death row for freed large blocks (macOS only) */
 } zt_profile_t;
 
 /* The built-in table, terminated by a row with name == NULL. */

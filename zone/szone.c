@@ -116,7 +116,7 @@ static void *alloc_class(malloc_zone_t *zone, size_t bytes, bool clear)
             errno = ENOMEM;
             return NULL;
         }
-        p = zt_large_malloc(st->large, bytes, 0); /* always zero-filled */
+        p = zt_large_malloc(st->large, bytes, 0, clear);
     }
     if (__builtin_expect(p == NULL, 0))
         null_returned(zone, bytes, cls);
@@ -175,7 +175,7 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
          * kinds disjoint by size so that realloc and size() stay simple). */
         size_t limit = rack_limit_bytes();
         cls = ZT_CLASS_LARGE;
-        r = zt_large_malloc(st->large, bytes > limit ? bytes : limit + 1, align_bytes);
+        r = zt_large_malloc(st->large, bytes > limit ? bytes : limit + 1, align_bytes, false);
     }
     if (!r)
         null_returned(zone, bytes, cls);
@@ -324,8 +324,10 @@ static size_t szone_pressure_relief(malloc_zone_t *zone, size_t goal)
             continue;
         total += zt_rack_pressure_relief(st->racks[i], goal && goal > total ? goal - total : 0);
         if (goal && total >= goal)
-            break;
+            return total;
     }
+    /* Death row last: dropping it costs future maps and faults. */
+    total += zt_large_pressure_relief(st->large, goal && goal > total ? goal - total : 0);
     return total;
 }
 

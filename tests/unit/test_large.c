@@ -70,19 +70,19 @@ static void test_basic(void)
     if (!l)
         return;
 
-    unsigned char *a = zt_large_malloc(l, 1, 0);
+    unsigned char *a = zt_large_malloc(l, 1, 0, true);
     CHECK(a && ((uintptr_t)a & (page - 1)) == 0, "page aligned %p", (void *)a);
     CHECK(zt_large_size(l, a) == page, "size %zu", zt_large_size(l, a));
     CHECK(all_zero(a, page), "zero-filled");
     memset(a, 0xEE, page);
 
-    unsigned char *b = zt_large_malloc(l, 100000, 0);
+    unsigned char *b = zt_large_malloc(l, 100000, 0, true);
     CHECK(zt_large_size(l, b) == (100000 + page - 1) / page * page, "rounded size %zu",
           zt_large_size(l, b));
-    unsigned char *c = zt_large_malloc(l, 3 * page, 2 * MiB);
+    unsigned char *c = zt_large_malloc(l, 3 * page, 2 * MiB, true);
     CHECK(c && ((uintptr_t)c & (2 * MiB - 1)) == 0, "2 MiB aligned %p", (void *)c);
     CHECK(zt_large_size(l, c) == 3 * page, "aligned size %zu", zt_large_size(l, c));
-    unsigned char *z = zt_large_malloc(l, 0, 0);
+    unsigned char *z = zt_large_malloc(l, 0, 0, true);
     CHECK(z && zt_large_size(l, z) == page, "size 0 gets a page");
 
     /* Foreign pointers (incl. an interior page of c): size 0, free false, no fault. */
@@ -121,7 +121,7 @@ static void test_basic(void)
     enum { N = 2000 };
     static void *many[N];
     for (int i = 0; i < N; i++) {
-        many[i] = zt_large_malloc(l, (size_t)(i % 7 + 1) * page, 0);
+        many[i] = zt_large_malloc(l, (size_t)(i % 7 + 1) * page, 0, true);
         CHECK(many[i] != NULL, "block %d", i);
     }
     for (int i = 0; i < N; i += 2)
@@ -165,8 +165,8 @@ static void test_in_place_window(void)
         return;
     }
     zt_large_t *l = zt_large_create(NULL);
-    unsigned char *a = zt_large_malloc(l, 40 * KiB, 0);
-    unsigned char *b = zt_large_malloc(l, 1, 0);
+    unsigned char *a = zt_large_malloc(l, 40 * KiB, 0, true);
+    unsigned char *b = zt_large_malloc(l, 1, 0, true);
     CHECK(zt_large_size(l, a) == 48 * KiB && zt_large_size(l, b) == 16 * KiB, "16 KiB pages");
     CHECK(b == a + 48 * KiB, "first fit: b right after a");
     memset(a, 7, 48 * KiB);
@@ -181,13 +181,13 @@ static void test_in_place_window(void)
 
     CHECK(zt_large_realloc_in_place(l, a, 20 * KiB), "shrink");
     CHECK(zt_large_size(l, a) == 32 * KiB, "shrunk size %zu", zt_large_size(l, a));
-    unsigned char *c = zt_large_malloc(l, 16 * KiB, 0);
+    unsigned char *c = zt_large_malloc(l, 16 * KiB, 0, true);
     CHECK(c == a + 32 * KiB, "tail pages reused: %p", (void *)c);
     CHECK(c && all_zero(c, 16 * KiB), "reused tail reads zeros");
 
     /* Exhaustion: NULL with ENOMEM, nothing recorded. */
     errno = 0;
-    void *huge = zt_large_malloc(l, 8 * MiB, 0);
+    void *huge = zt_large_malloc(l, 8 * MiB, 0, true);
     CHECK(huge == NULL && errno == ENOMEM, "too big: %p errno %d", huge, errno);
     malloc_statistics_t st;
     zt_large_statistics(l, &st);
