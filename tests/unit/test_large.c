@@ -210,10 +210,58 @@ static void test_in_place_window(void)
     zt_va_reset_for_test();
 }
 
+/* Death row (macOS-style profiles): a freed block is reused by a request it
+ * fits, keeps its data unless cleared, is not live while cached, and
+ * pressure relief unmaps it. */
+static void test_death_row(void)
+{
+    const zt_profile_t *p = zt_profile_find("native");
+    zt_active_profile = *p;
+    zt_va_reset_for_test();
+    CHECK(zt_va_init(p, 0), "zt_va_init native");
+    zt_large_t *l = zt_large_create(NULL);
+    size_t page = zt_prim_page_bytes();
+    unsigned char *a = zt_large_malloc(l, MiB, 0, false);
+    CHECK(a != NULL, "1 MiB block");
+    if (!a)
+        return;
+    memset(a, 0xab, MiB);
+    CHECK(zt_large_free(l, a), "free");
+    CHECK(zt_large_size(l, a) == 0, "a cached block is not live");
+    malloc_statistics_t st;
+    zt_large_statistics(l, &st);
+    CHECK(st.blocks_in_use == 0 && st.size_allocated == MiB, "statistics count it as allocated only");
+    unsigned char *b = zt_large_malloc(l, MiB - page, 0, false);
+    CHECK(b == a, "reused by a request it fits (%p vs %p)", (void *)b, (void *)a);
+    CHECK(b[0] == 0xab, "uncleared reuse keeps the data (no purge below the dirty limit)");
+    CHECK(zt_large_size(l, b) == MiB - page, "reused block trimmed to the request (%zu)",
+          zt_large_size(l, b));
+    zt_large_free(l, b);
+    unsigned char *c = zt_large_malloc(l, MiB - page, 0, true);
+    CHECK(c == a, "reused again");
+    size_t nonzero = 0;
+    for (size_t i = 0; i < MiB - page; i++)
+        nonzero += c[i] != 0;
+    CHECK(nonzero == 0, "calloc-style reuse is zeroed (%zu non-zero bytes)", nonzero);
+    unsigned char *d = zt_large_malloc(l, 4 * MiB, 0, false);
+    CHECK(d != NULL && d != c, "a request twice as big is not served from a smaller block");
+    zt_large_free(l, c);
+    zt_large_free(l, d);
+    size_t released = zt_large_pressure_relief(l, 0);
+    CHECK(released == 5 * MiB - page, "pressure relief unmaps death row (%zu)", released);
+    zt_va_stats_t vs;
+    zt_va_get_stats(&vs);
+    CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);
+    zt_large_destroy(l);
+    zt_active_profile = (zt_profile_t){0};
+    zt_va_reset_for_test();
+}
+
 int main(void)
 {
     test_basic();
     test_in_place_window();
+    test_death_row();
     if (failures) {
         fprintf(stderr, "test_large: %d check(s) failed\n", failures);
         return 1;
