@@ -544,8 +544,7 @@ typedef struct slot_info {
 
 /* Classify an address inside region r without faulting. */
 static inline __attribute__((always_inline)) enum slot_state
-slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr,
-                                   slot_info_t *si)
+slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
 {
     uintptr_t a = (uintptr_t)ptr, off = a - r->base;
     unsigned arena = (unsigned)(off >> NANO_ARENA_SHIFT);
@@ -641,9 +640,9 @@ enum { TC_NONE, TC_ON, TC_OFF }; /* per thread: no cache yet, cached, never cach
 
 static __thread tcache_t *tc_self __attribute__((tls_model("initial-exec")));
 static __thread uint8_t tc_state __attribute__((tls_model("initial-exec")));
-static zt_lock_t tc_lock;     /* tc_all, tc_owner, key creation */
+static zt_lock_t tc_lock; /* tc_all, tc_owner, key creation */
 static tcache_t *tc_all;
-static nano_t *tc_owner;      /* zone owning the caches, NULL after its destroy */
+static nano_t *tc_owner; /* zone owning the caches, NULL after its destroy */
 static uint32_t tc_last_id;
 static pthread_key_t tc_key;
 static bool tc_key_made;
@@ -804,8 +803,8 @@ static inline void free_slot(nano_t *n, nano_region_t *r, void *ptr, const slot_
     if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) goto direct;
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (tags) {
-        uint32_t tag = __atomic_exchange_n(&tags[((uintptr_t)ptr - r->base) >> 4], 0,
-                                           __ATOMIC_RELAXED);
+        uint32_t tag =
+            __atomic_exchange_n(&tags[((uintptr_t)ptr - r->base) >> 4], 0, __ATOMIC_RELAXED);
         if (tag) zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
     }
     ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
@@ -817,7 +816,7 @@ direct:
 }
 
 static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_region_t *r,
-                                                                 void *ptr)
+                                                                void *ptr)
 {
     slot_info_t si;
     enum slot_state st = slot_lookup(n, r, ptr, &si);

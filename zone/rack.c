@@ -27,12 +27,12 @@
  * memory.
  *
  * Memory return: a freed span's interior pages are purged (madvise) by a
- * sweep that runs each time a magazine has freed `dirty_trigger` bytes (and,
- * for tiny and small, a second has passed since the last sweep), and only
- * for spans that stayed free across that whole interval (so a block churned
- * by malloc/free is not purged and refaulted); medium regions entering the
- * depot are purged at once, tiny and small ones by the first sweep after
- * they spent an interval there; empty depot regions are unmapped.
+ * sweep that runs each time a magazine has freed `dirty_trigger` bytes and
+ * PURGE_EPOCH_NS (100 ms) have passed since the last sweep, and only for spans that stayed
+ * free across that whole interval (so a block churned by malloc/free is not
+ * purged and refaulted); a medium region left with nothing live, and every
+ * region entering the depot, are purged at once; empty depot regions are
+ * unmapped.
  * -------------------------------------------------------------------------- */
 #include "rack.h"
 
@@ -57,10 +57,12 @@
 #define TRAILER_OFF_PAD   128u /* small/medium: metadata starts this far after the payload */
 #define U16_FREE          0x8000u
 
-#define RC_MSIZES       64 /* thread-cached msizes: tiny 1..63, small 1..64 */
-#define RC_CAP          32 /* most blocks of one msize in a thread cache */
+#define RC_MSIZES       64                 /* thread-cached msizes: tiny 1..63, small 1..64 */
+#define RC_CAP          32                 /* most blocks of one msize in a thread cache */
+#define RC_BIN_BYTES    (32u << 10)        /* ... and at most this much of one msize */
+#define RC_BUDGET_BYTES (256u << 10)       /* held by one thread for one rack */
 #define PURGE_MIN_PAGES 4                  /* a free span is purged when >= this many whole pages */
-#define PURGE_EPOCH_NS  1000000000ull      /* a sweep epoch lasts at least this long */
+#define PURGE_EPOCH_NS  100000000ull       /* a sweep epoch lasts at least this long */
 #define DENSITY(a)      ((a) - ((a) >> 2)) /* 75 % */
 
 /* ---- types --------------------------------------------------------------- */
@@ -79,8 +81,6 @@ typedef struct region {
     int32_t mag_index;          /* owner, DEPOT = -1; atomic: read before locking */
     uint32_t bytes_used;        /* live bytes, including a magazine's last-free block */
     uint8_t recirc_suitable;    /* fell under 75 % used: a candidate for the depot */
-    uint8_t purge_pending;      /* in the depot, free spans not purged yet (tiny, small) */
-    uint64_t depot_ns;          /* when it entered the depot */
 } region_t;
 
 _Static_assert(sizeof(region_t) <= 112, "tiny trailer must fit between payload and bitmaps");
@@ -131,8 +131,8 @@ struct zt_rack {
     size_t map_bytes;
     uint32_t region_count;
     size_t page_bytes;
-    uint32_t tc_id;              /* non-zero while this rack owns the thread caches */
-    uint8_t tc_cap[RC_MSIZES];   /* thread-cache bound per msize - 1 */
+    uint32_t tc_id;            /* non-zero while this rack owns the thread caches */
+    uint8_t tc_cap[RC_MSIZES]; /* thread-cache bound per msize - 1 */
     guard_t guard[MAX_MAGAZINES] __attribute__((aligned(64)));
     magazine_t mags[]; /* mags[0] is the depot, mags[1 + i] magazine i */
 };
@@ -564,41 +564,20 @@ static size_t purge_lists(zt_rack_t *r, magazine_t *m, bool all, size_t goal)
 }
 
 static void purge_region_free(zt_rack_t *r, region_t *rg, size_t *total);
-
-/* Purge the depot regions that have waited a whole epoch. m (locked) is a
- * magazine or the depot itself (magazine -> depot lock order). */
-static void purge_depot_pending(zt_rack_t *r, magazine_t *m, uint64_t now)
-{
-    magazine_t *depot = mag_of(r, DEPOT);
-    if (__atomic_load_n(&depot->nregions, __ATOMIC_RELAXED) == 0) return;
-    if (m != depot) zt_lock(&depot->lock);
-    size_t purged = 0;
-    for (region_t *rg = depot->first; rg; rg = rg->next)
-        if (rg->purge_pending && now - rg->depot_ns >= PURGE_EPOCH_NS) {
-            purge_region_free(r, rg, &purged);
-            rg->purge_pending = 0;
-        }
-    if (m != depot) zt_unlock(&depot->lock);
-}
+static size_t cached_in(const zt_rack_t *r, const magazine_t *m, const region_t *rg);
 
 /* Count freed bytes; every dirty_trigger bytes, purge the spans that stayed
  * free for a whole interval and start a new one. */
 static void sweep(zt_rack_t *r, magazine_t *m)
 {
     m->dirty_bytes = 0;
-    /* Tiny and small epochs advance at most once a second: a span is purged
-     * only after it stayed free for a whole epoch, so a busy heap that keeps
-     * recycling its free spans does not pay madvise + refault for them (what
-     * made every 1-4 MiB of frees a burst of system calls). Medium spans are
-     * big and few: their epoch is the byte trigger alone, so that a program
-     * dropping its big blocks gets the memory back at once (as libmalloc's
-     * medium, which madvises free spans eagerly). */
-    if (r->g.qshift < 15) {
-        uint64_t now = zt_prim_now_ns();
-        if (now - m->epoch_ns < PURGE_EPOCH_NS) return;
-        m->epoch_ns = now;
-        purge_depot_pending(r, m, now);
-    }
+    /* Epochs advance at most every 100 ms: a span is purged only after it
+     * stayed free for a whole epoch, so a busy heap that keeps recycling its
+     * free spans does not pay madvise + refault for them (what made every
+     * 1-8 MiB of frees a burst of system calls and page faults). */
+    uint64_t now = zt_prim_now_ns();
+    if (now - m->epoch_ns < PURGE_EPOCH_NS) return;
+    m->epoch_ns = now;
     purge_lists(r, m, false, 0);
     m->epoch++;
 }
@@ -752,16 +731,8 @@ static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
     zt_lock(&depot->lock);
     move_region(r, m, depot, DEPOT, rg);
     rg->recirc_suitable = 0;
-    if (r->g.qshift < 15) {
-        /* Purged by a later sweep if it is still in the depot then: a region
-         * that a magazine takes back soon (a busy cross-thread heap moves
-         * regions back and forth) is not madvised and refaulted each time. */
-        rg->purge_pending = 1;
-        rg->depot_ns = zt_prim_now_ns();
-    } else {
-        size_t purged = 0;
-        purge_region_free(r, rg, &purged);
-    }
+    size_t purged = 0;
+    purge_region_free(r, rg, &purged);
     region_t *dead = depot_try_retire(r, depot, rg);
     zt_unlock(&depot->lock);
     return dead;
@@ -778,6 +749,12 @@ static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uin
     m->num_objects--;
     release_range(r, m, rg, base, idx, msize, NULL);
     note_dirty(r, m, bytes);
+    if (r->g.qshift >= 15 && rg->bytes_used == cached_in(r, m, rg)) {
+        /* A medium region with nothing live left (128 MiB): what a program
+         * dropping its big blocks expects back now, not after an epoch. */
+        size_t purged = 0;
+        purge_region_free(r, rg, &purged);
+    }
     if (r->nmag == 1) return NULL; /* libmalloc: a single magazine never recirculates */
     if (!rg->recirc_suitable && rg->bytes_used < DENSITY(r->g.payload_bytes)) {
         rg->recirc_suitable = 1;
@@ -851,7 +828,6 @@ static bool steal_from_depot(zt_rack_t *r, magazine_t *m, int mi, uint32_t msize
     region_t *rg = trailer_of(r, base_of(r, depot->slots[s]));
     move_region(r, depot, m, mi, rg);
     rg->recirc_suitable = 0;
-    rg->purge_pending = 0;
     zt_unlock(&depot->lock);
     return true;
 }
@@ -987,6 +963,7 @@ typedef struct rcache {
     struct rcache *next_all; /* every cache made, live or pooled (under rc_lock) */
     uint32_t id[2];          /* tc_id of the tiny / small rack of the entries; never 0 */
     bool live;               /* owned by a running thread */
+    size_t bytes[2];         /* held per kind, at most RC_BUDGET_BYTES */
     uint8_t count[2][RC_MSIZES];
     void *slot[2][RC_MSIZES][RC_CAP]; /* [0] oldest */
 } rcache_t;
@@ -1052,6 +1029,7 @@ static void rc_flush_bin(zt_rack_t *r, rcache_t *tc, unsigned ms, unsigned n)
     if (held) zt_unlock(&held->lock);
     memmove(&v[0], &v[n], (cnt - n) * sizeof(void *));
     tc->count[k][ms - 1] = (uint8_t)(cnt - n);
+    tc->bytes[k] -= (size_t)n * ms << r->g.qshift;
 }
 
 static void rc_flush_kind(zt_rack_t *r, rcache_t *tc)
@@ -1063,6 +1041,7 @@ static void rc_flush_kind(zt_rack_t *r, rcache_t *tc)
 static void rc_drop(rcache_t *tc, unsigned k)
 {
     memset(tc->count[k], 0, sizeof tc->count[k]);
+    tc->bytes[k] = 0;
 }
 
 /* The calling thread's entries of r go back (introspection sees its frees). */
@@ -1141,6 +1120,8 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
      * its owner changes. Anything doubtful goes to the locked path. */
     uint32_t msize = live_msize(r, base, idx);
     if (msize == 0 || msize > RC_MSIZES) return false;
+    size_t bytes = (size_t)msize << r->g.qshift;
+    if (tc->bytes[k] + bytes > RC_BUDGET_BYTES) return false; /* the locked path */
     if (rc_cached(r, ptr)) {
         zt_error_bad_free(ZT_BAD_FREED_TWICE, ptr, zt_error_caller);
         return true;
@@ -1152,12 +1133,13 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
         return false; /* freed already, sitting in the last-free cache */
     uint32_t tag = tag_take(rg, idx);
     if (__builtin_expect(tag != 0 || zt_profiling, 0))
-        zt_hook_free(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
+        zt_hook_free(r->owner.zone, ptr, bytes, cls_of(r, msize), tag);
     __atomic_store_n((uint64_t *)ptr, rc_guard(ptr), __ATOMIC_RELAXED);
     unsigned b = msize - 1;
     if (__builtin_expect(tc->count[k][b] >= r->tc_cap[b], 0))
         rc_flush_bin(r, tc, msize, tc->count[k][b] - r->tc_cap[b] / 2);
     tc->slot[k][b][tc->count[k][b]++] = ptr;
+    tc->bytes[k] += bytes;
     return true;
 }
 
@@ -1167,10 +1149,13 @@ static void rc_claim(zt_rack_t *r)
     if (r->owner.kind != ZT_KIND_TINY && r->owner.kind != ZT_KIND_SMALL) return;
     unsigned k = rc_k(r);
     for (unsigned ms = 1; ms <= RC_MSIZES; ms++) {
-        size_t bytes = (size_t)ms << r->g.qshift, cap = (64u << 10) / bytes;
-        if (ms > r->g.max_msize) cap = 0;
-        else if (cap < 2) cap = 2;
-        else if (cap > RC_CAP) cap = RC_CAP;
+        size_t bytes = (size_t)ms << r->g.qshift, cap = RC_BIN_BYTES / bytes;
+        if (ms > r->g.max_msize)
+            cap = 0;
+        else if (cap < 1)
+            cap = 1;
+        else if (cap > RC_CAP)
+            cap = RC_CAP;
         r->tc_cap[ms - 1] = (uint8_t)cap;
     }
     zt_lock(&rc_lock);
@@ -1269,6 +1254,7 @@ void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
     if (r->tc_id && tc && tc->id[rc_k(r)] == r->tc_id && msize <= RC_MSIZES &&
         tc->count[rc_k(r)][msize - 1]) {
         void *p = tc->slot[rc_k(r)][msize - 1][--tc->count[rc_k(r)][msize - 1]];
+        tc->bytes[rc_k(r)] -= (size_t)msize << r->g.qshift;
         __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
         if (clear) memset(p, 0, (size_t)msize << r->g.qshift);
         if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, p, msize);
@@ -1420,8 +1406,8 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
     uint32_t msize = live_msize(r, base, idx);
     if (msize == 0 || ptr == m->last_free || (m->bump_rg == rg && idx >= m->bump_idx) ||
         rc_cached(r, ptr)) {
-        enum zt_bad_free why = rc_cached(r, ptr) ? ZT_BAD_FREED_TWICE
-                                                 : bad_kind(r, m, rg, base, idx, ptr);
+        enum zt_bad_free why =
+            rc_cached(r, ptr) ? ZT_BAD_FREED_TWICE : bad_kind(r, m, rg, base, idx, ptr);
         zt_unlock(&m->lock);
         zt_error_bad_free(why, ptr, zt_error_caller);
         return;
