@@ -70,11 +70,23 @@ static int zone_add(malloc_zone_t *zone)
     return z;
 }
 
-int zt_account_zone_index(malloc_zone_t *zone)
+static int zone_index_slow(malloc_zone_t *zone, unsigned gen);
+
+/* The zone's index, from the thread's memo of the last zone it used (a
+ * program allocates from one or two zones; the generation catches an index
+ * added for a reused address). */
+static inline int zone_index(malloc_zone_t *zone)
 {
     unsigned gen = __atomic_load_n(&zone_generation, __ATOMIC_ACQUIRE);
     if (zt_likely(zone == tls_zone_last && gen == tls_zone_generation && zone))
         return tls_zone_last_index;
+    return zone_index_slow(zone, gen);
+}
+
+int zt_account_zone_index(malloc_zone_t *zone) { return zone_index(zone); }
+
+static int zone_index_slow(malloc_zone_t *zone, unsigned gen)
+{
     unsigned n = __atomic_load_n(&zone_count, __ATOMIC_ACQUIRE);
     int z = -1;
     for (unsigned i = n; i-- > 0;) /* newest first: a destroyed zone's address may be reused */
@@ -213,7 +225,8 @@ static inline void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t
     __atomic_fetch_add(&c->freed_bytes, bytes, __ATOMIC_RELAXED);
 }
 
-void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
+static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks,
+                                 uint64_t bytes)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES)
         return;
@@ -235,7 +248,8 @@ void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint
     }
 }
 
-void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
+static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks,
+                                uint64_t bytes)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES)
         return;
@@ -253,6 +267,28 @@ void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint6
     zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[zone], __ATOMIC_ACQUIRE);
     if (zc)
         counters_free(&zc[cls], blocks, bytes);
+}
+
+void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
+{
+    account_alloc(id, zone, cls, blocks, bytes);
+}
+
+void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
+{
+    account_free(id, zone, cls, blocks, bytes);
+}
+
+void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
+                         uint64_t bytes)
+{
+    account_alloc(id, zone_index(zone), cls, blocks, bytes);
+}
+
+void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
+                        uint64_t bytes)
+{
+    account_free(id, zone_index(zone), cls, blocks, bytes);
 }
 
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */

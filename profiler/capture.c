@@ -134,31 +134,42 @@ static inline unsigned capture_fp(uint64_t *pcs, unsigned max, unsigned skip)
     if (hi < lo + 2 * sizeof(uintptr_t))
         return 0;
     uintptr_t span = hi - 2 * sizeof(uintptr_t) - lo;
-    uintptr_t olo = own_lo, ohi = own_hi;
-    unsigned n = 0, budget = max + skip + 16;
-    bool leading = true;
-    while (budget-- > 0) {
-        if (fp - lo > span || (fp & 15))
-            break;
-        const uintptr_t *frame = (const uintptr_t *)fp;
-        uintptr_t next = frame[0], ra = frame[1];
+    /* A frame is usable when fp lies in [lo, hi - 16) (one unsigned compare)
+     * and is 16-byte aligned; the chain must climb strictly. */
+#define FRAME_OK(fp) ((fp) - lo <= span && ((fp) & 15) == 0)
+    const uintptr_t *frame;
+    uintptr_t ra;
+    /* Phase 1: drop `skip` frames, then the allocator's own (bounded). */
+    for (unsigned budget = skip + 16;; budget--) {
+        if (budget == 0 || !FRAME_OK(fp))
+            return 0;
+        frame = (const uintptr_t *)fp;
+        ra = frame[1];
         if (ra < 4096)
+            return 0;
+        if (skip)
+            skip--;
+        else if (!(ra >= own_lo && ra < own_hi))
             break;
-        if (zt_unlikely(leading)) {
-            if (skip)
-                skip--;
-            else if (!(ra >= olo && ra < ohi))
-                leading = false;
-        }
-        if (!leading) {
-            pcs[n++] = ra;
-            if (n == max)
-                break;
-        }
+        uintptr_t next = frame[0];
         if (next <= fp)
-            break;
+            return 0;
         fp = next;
     }
+    /* Phase 2: copy; frame/ra hold the first kept frame. */
+    unsigned n = 0;
+    for (;;) {
+        pcs[n++] = ra;
+        uintptr_t next = frame[0];
+        if (n == max || next <= fp || !FRAME_OK(next))
+            break;
+        fp = next;
+        frame = (const uintptr_t *)fp;
+        ra = frame[1];
+        if (ra < 4096)
+            break;
+    }
+#undef FRAME_OK
     return n;
 }
 

@@ -311,7 +311,7 @@ static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, si
     tls_in_profiler = 1;
     uint32_t id = current_stack(true);
     if (id)
-        zt_account_alloc(id, zt_account_zone_index(zone), cls, blocks_w, bytes_w);
+        zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w);
     tls_in_profiler = 0;
     return id;
 }
@@ -342,7 +342,7 @@ void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, ui
         blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
         bytes_w = (uint64_t)(((unsigned __int128)bytes * blocks_w) >> 16);
     }
-    zt_account_free(tag, zt_account_zone_index(zone), cls, blocks_w, bytes_w);
+    zt_account_free_in(tag, zone, cls, blocks_w, bytes_w);
 }
 
 void zt_hook_event(const zt_event_t *ev)

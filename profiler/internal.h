@@ -124,8 +124,10 @@ uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked);
 /* Entry of stack id (1-based), allocating its chunk when `create`. */
 zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
 
-/* Counters of (stack id, zone index), allocating when `create`. */
-zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create);
+/* Counters of (stack id, zone index), allocating when `create`. The common
+ * case (chunk present) is inline: it is on every profiled malloc and free. */
+zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create);
+static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create);
 
 /* Register zone index z (name, address): allocates its class counters. */
 bool zt_record_zone(unsigned z, const char *name, uint64_t address);
@@ -163,6 +165,19 @@ void zt_record_fork_parent(void);
 void zt_record_fork_child(void);
 bool zt_record_reopen_child(const char *path);
 
+static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
+{
+    if (zt_likely(id != 0 && zone < ZT_REC_MAX_ZONES)) {
+        uint64_t within;
+        unsigned k = zt_rec_chunk_of(id - 1, &within);
+        zt_rec_counters_t *chunk =
+            __atomic_load_n(&zt_rec.zone_stack_chunk[zone][k], __ATOMIC_ACQUIRE);
+        if (zt_likely(chunk != NULL))
+            return chunk + within;
+    }
+    return zt_record_zone_stack_slow(zone, id, create);
+}
+
 /* ---- account.c ----------------------------------------------------------- */
 
 /* Zone index of a zone (registering it when first seen); -1 if the table
@@ -178,6 +193,11 @@ void zt_account_publish_zones(void);
  * mode, estimates in sample mode). */
 void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
+/* The same by zone pointer (the hooks: one call instead of two). */
+void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
+                         uint64_t bytes);
+void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
+                        uint64_t bytes);
 
 /* Sum the class shards: zone totals and class peaks into the record;
  * returns live bytes over all zones (for the timeline). */

@@ -99,7 +99,7 @@ zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
     return chunk ? chunk + within : NULL;
 }
 
-zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
+zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create)
 {
     if (id == 0 || zone >= ZT_REC_MAX_ZONES)
         return NULL;

@@ -198,8 +198,8 @@ static void region_flush(struct walk *w)
     kv_clear(&region_map);
     w->region.top_stack = top;
     uint64_t va_used = w->nano ? w->nano_blocks * NANO_BLOCK_BYTES : w->region.bytes;
-    w->region.va_used_kib = (uint32_t)((va_used + 1023) >> 10 > UINT32_MAX ? UINT32_MAX
-                                                                           : (va_used + 1023) >> 10);
+    uint64_t va_used_kib = (va_used + 1023) >> 10;
+    w->region.va_used_kib = va_used_kib > UINT32_MAX ? UINT32_MAX : (uint32_t)va_used_kib;
     if (w->region.used_bytes < w->block_bytes)
         w->region.used_bytes = w->block_bytes;
     scratch_push(&regions_buf, &w->region, sizeof w->region);
@@ -286,10 +286,12 @@ static void walk_zones(zt_rec_header_t *h)
         zt_rec_charge_t c = {(uint32_t)s->key, (uint32_t)(s->key >> 32), s->val};
         scratch_push(&charges_buf, &c, sizeof c);
     }
-    zt_record_section(&h->regions_off, ZT_REC_SEC_REGIONS, regions_buf.len / sizeof(zt_rec_region_t),
-                      regions_buf.p, sizeof(zt_rec_region_t), NULL, 0);
-    zt_record_section(&h->charges_off, ZT_REC_SEC_CHARGES, charges_buf.len / sizeof(zt_rec_charge_t),
-                      charges_buf.p, sizeof(zt_rec_charge_t), NULL, 0);
+    zt_record_section(&h->regions_off, ZT_REC_SEC_REGIONS,
+                      regions_buf.len / sizeof(zt_rec_region_t), regions_buf.p,
+                      sizeof(zt_rec_region_t), NULL, 0);
+    zt_record_section(&h->charges_off, ZT_REC_SEC_CHARGES,
+                      charges_buf.len / sizeof(zt_rec_charge_t), charges_buf.p,
+                      sizeof(zt_rec_charge_t), NULL, 0);
     unsigned nzr = h->nzones;
     for (unsigned z = 0; z < nzr && z < ZT_REC_MAX_ZONES; z++)
         __atomic_store_n(&h->zones[z].va_bytes, w->zone_va[z], __ATOMIC_RELAXED);

@@ -1,6 +1,6 @@
 /* ----------------------------------------------------------------------------
  * report_json.c — the whole model, symbolized, as one JSON document for
- * tools (schema: profiler/cli/JSON.md). Addresses are hex strings (a JS
+ * tools (schema: profiler/FORMAT.md §3). Addresses are hex strings (a JS
  * number cannot hold every 64-bit address); byte counts are plain numbers.
  * The HTML report embeds this same document.
  * -------------------------------------------------------------------------- */
