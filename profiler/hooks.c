@@ -39,7 +39,9 @@ static char out_base[1024];    /* ZONETRACE_OUT as configured (for fork children
 extern int zt_rec_forked;
 
 static __thread int tls_in_profiler;
-static __thread int64_t tls_sample_countdown;
+__thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
+int zt_hook_sampling;
+#define tls_sample_countdown zt_hook_sample_countdown
 static __thread int tls_sample_ready;
 static __thread uint64_t tls_rng;
 
@@ -249,6 +251,7 @@ void zt_hook_init(void)
     zt_account_publish_zones();
     zt_prim_atfork(fork_prepare, fork_parent, fork_child);
     prof_mode = mode;
+    zt_hook_sampling = mode == ZT_STACKS_SAMPLE;
     __atomic_store_n(&zt_profiling, mode != ZT_STACKS_OFF, __ATOMIC_RELEASE);
     tls_in_profiler = 0;
 }
@@ -316,14 +319,9 @@ static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, si
     return id;
 }
 
-uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
+/* The unsampled fast path is inline in hooks.h (zt_hook_alloc). */
+uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
 {
-    if (prof_mode == ZT_STACKS_SAMPLE) {
-        int64_t left = tls_sample_countdown - (int64_t)bytes;
-        tls_sample_countdown = left;
-        if (zt_likely(left > 0))
-            return 0;
-    }
     return alloc_profiled(zone, bytes, cls);
 }
 

@@ -17,8 +17,29 @@
 extern int zt_profiling;
 
 /* A block of `bytes` (its block size, not the request) and class `cls` was
- * allocated in `zone`. Returns the tag to store with the block. */
-uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls);
+ * allocated in `zone`. Returns the tag to store with the block. In sample
+ * mode the common case (not sampled) is one thread-local subtraction, inline
+ * here so the zone pays no call for it. */
+extern int zt_hook_sampling; /* ZONETRACE_STACKS=sample */
+extern __thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
+uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls);
+
+/* True when an allocation of `bytes` is not sampled (sample mode only): the
+ * zone may then skip the hook and its tag bookkeeping altogether. Counts the
+ * bytes towards the next sample, so call it exactly once per allocation. */
+static inline bool zt_hook_unsampled(size_t bytes)
+{
+    if (!zt_hook_sampling)
+        return false;
+    int64_t left = zt_hook_sample_countdown - (int64_t)bytes;
+    zt_hook_sample_countdown = left;
+    return __builtin_expect(left > 0, 1);
+}
+
+static inline uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
+{
+    return zt_hook_unsampled(bytes) ? 0 : zt_hook_alloc_slow(zone, ptr, bytes, cls);
+}
 
 /* A block tagged `tag` is being freed (called before or after the zone's
  * free; the block's memory is not read). tag 0 is ignored. */

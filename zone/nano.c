@@ -523,7 +523,7 @@ static uint32_t *region_tags(nano_region_t *r)
 
 static void tag_alloc(nano_t *n, void *p, unsigned cls)
 {
-    uint32_t tag = zt_hook_alloc(n->zone, p, class_bytes(cls), cls);
+    uint32_t tag = zt_hook_alloc_slow(n->zone, p, class_bytes(cls), cls);
     if (tag == 0) return;
     nano_region_t *r = region_of(n, p);
     uint32_t *t = region_tags(r);
@@ -574,8 +574,13 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (tags) {
         uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> 4];
-        uint32_t tag = __atomic_exchange_n(tp, 0, __ATOMIC_RELAXED);
-        if (tag) zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
+        /* Load first: an unsampled block (tag 0, the common case in sample
+         * mode) costs one plain load, not a locked exchange. */
+        uint32_t tag = __atomic_load_n(tp, __ATOMIC_RELAXED);
+        if (tag) {
+            __atomic_store_n(tp, 0, __ATOMIC_RELAXED);
+            zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
+        }
     }
     nano_free_slot_t *s = ptr;
     s->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
@@ -789,7 +794,8 @@ static inline void *alloc_tagged(nano_t *n, unsigned cls)
     } else {
         p = nano_alloc(n, cls);
     }
-    if (p && __builtin_expect(zt_profiling != 0, 0)) tag_alloc(n, p, cls);
+    if (p && __builtin_expect(zt_profiling != 0, 0) && !zt_hook_unsampled(class_bytes(cls)))
+        tag_alloc(n, p, cls);
     return p;
 }
 
@@ -803,9 +809,12 @@ static inline void free_slot(nano_t *n, nano_region_t *r, void *ptr, const slot_
     if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) goto direct;
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (tags) {
-        uint32_t tag =
-            __atomic_exchange_n(&tags[((uintptr_t)ptr - r->base) >> 4], 0, __ATOMIC_RELAXED);
-        if (tag) zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
+        uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> 4];
+        uint32_t tag = __atomic_load_n(tp, __ATOMIC_RELAXED); /* see nano_free_live */
+        if (tag) {
+            __atomic_store_n(tp, 0, __ATOMIC_RELAXED);
+            zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
+        }
     }
     ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
     if (__builtin_expect(tc->count[cls] == TC_SLOTS, 0)) tc_flush_class(n, tc, cls, TC_SLOTS / 2);

@@ -917,7 +917,10 @@ static void tag_store(zt_rack_t *r, region_t *rg, uint32_t idx, uint32_t tag)
             t = expected;
         }
     }
-    __atomic_store_n(&t[idx], tag, __ATOMIC_RELAXED);
+    /* An untagged (unsampled) block mostly finds 0 there already: skip the
+     * store, which would dirty the tag array's cache line. */
+    if (tag != 0 || __atomic_load_n(&t[idx], __ATOMIC_RELAXED) != 0)
+        __atomic_store_n(&t[idx], tag, __ATOMIC_RELAXED);
 }
 
 /* Read and clear a block's tag (owning lock held). */
@@ -938,7 +941,8 @@ static inline uint32_t tag_peek(const region_t *rg, uint32_t idx)
 
 static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
 {
-    uint32_t tag = zt_hook_alloc(r->owner.zone, p, (size_t)msize << r->g.qshift, cls_of(r, msize));
+    uint32_t tag = zt_hook_alloc_slow(r->owner.zone, p, (size_t)msize << r->g.qshift,
+                                      cls_of(r, msize));
     uintptr_t base = base_of(r, p);
     tag_store(r, trailer_of(r, base), idx_of(r, base, p), tag);
 }
@@ -1257,7 +1261,8 @@ void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
         tc->bytes[rc_k(r)] -= (size_t)msize << r->g.qshift;
         __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
         if (clear) memset(p, 0, (size_t)msize << r->g.qshift);
-        if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, p, msize);
+        if (__builtin_expect(zt_profiling, 0) && !zt_hook_unsampled((size_t)msize << r->g.qshift))
+            profile_alloc(r, p, msize);
         return p;
     }
     magazine_t *m;
@@ -1266,7 +1271,8 @@ void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
     if (!p) return NULL;
     zt_unlock(&m->lock);
     if (clear && !fresh) memset(p, 0, (size_t)msize << r->g.qshift);
-    if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, p, msize);
+    if (__builtin_expect(zt_profiling, 0) && !zt_hook_unsampled((size_t)msize << r->g.qshift))
+        profile_alloc(r, p, msize);
     return p;
 }
 
@@ -1307,7 +1313,8 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
     m->bytes_in_objects -= slack;
     zt_unlock(&m->lock);
     if (clear && !fresh) memset((void *)a, 0, need << r->g.qshift);
-    if (__builtin_expect(zt_profiling, 0)) profile_alloc(r, (void *)a, (uint32_t)need);
+    if (__builtin_expect(zt_profiling, 0) && !zt_hook_unsampled(need << r->g.qshift))
+        profile_alloc(r, (void *)a, (uint32_t)need);
     return (void *)a;
 }
 
@@ -1495,7 +1502,8 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
     zt_unlock(&m->lock);
     if (tag || zt_profiling)
         zt_hook_free(r->owner.zone, ptr, (size_t)old_m << r->g.qshift, cls_of(r, old_m), tag);
-    if (zt_profiling) profile_alloc(r, ptr, new_m);
+    if (zt_profiling && !zt_hook_unsampled((size_t)new_m << r->g.qshift))
+        profile_alloc(r, ptr, new_m);
     return true;
 }
 
