@@ -38,6 +38,7 @@
 #include "chunkmap.h"
 #include "error.h"
 #include "hooks.h"
+#include "va.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -755,7 +756,9 @@ static tcache_t *tc_slow(nano_t *n)
 static void tc_claim(nano_t *n)
 {
     zt_lock(&tc_lock);
-    if (!tc_owner) {
+    /* None on emulated devices: slots parked in other threads' caches would
+     * make a class delegate earlier than libmalloc's (which has no cache). */
+    if (!tc_owner && !zt_va_limited()) {
         tc_owner = n;
         n->tc_id = ++tc_last_id ? tc_last_id : ++tc_last_id;
     }

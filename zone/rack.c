@@ -959,7 +959,9 @@ static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
  * its older half under as few magazine locks as possible. One tiny and one
  * small rack own the caches: the first ones created for a zone (the default
  * zone's; unit tests make racks with no zone and see the uncached
- * behaviour). Entries of a destroyed rack are dropped, never flushed. Thread
+ * behaviour); none on limited (emulated device) profiles, where exhaustion
+ * must happen exactly where libmalloc's would. Entries of a destroyed rack
+ * are dropped, never flushed. Thread
  * exit (pthread key destructor), the owning thread's statistics, walk, check
  * and relief, and a fork child (for the other threads' caches) flush. */
 
@@ -1163,7 +1165,10 @@ static void rc_claim(zt_rack_t *r)
         r->tc_cap[ms - 1] = (uint8_t)cap;
     }
     zt_lock(&rc_lock);
-    if (!rc_owner[k]) {
+    /* Emulated devices (limited address space) run without the cache: a
+     * cached block is pinned to its size, so it would make allocation fail
+     * earlier than libmalloc, which has no thread cache. */
+    if (!rc_owner[k] && !zt_va_limited()) {
         if (!rc_cookie) {
             uint64_t c = zt_prim_now_ns() ^ ((uint64_t)(uintptr_t)r << 17) ^ (uintptr_t)&c;
             c ^= c >> 31;
