@@ -15,9 +15,10 @@
  * Death row (profiles with large_cache, i.e. macOS-style): like libmalloc's
  * CONFIG_LARGE_CACHE, up to 16 freed blocks of <= 128 MiB (2 GiB in all) stay
  * mapped and are handed out again to a request that fits in them (waste at
- * most half), saving the map, the unmap and, for the first 128 MiB kept
- * dirty, the page faults. Blocks beyond that are purged before they are
- * cached (libmalloc madvises cached bytes beyond memsize/1024). iOS profiles
+ * most half), saving the map, the unmap and, for the bytes kept dirty, the
+ * page faults: memsize/1024 as libmalloc, or twice the live large bytes
+ * when that is more (at most 128 MiB). Blocks beyond that are purged
+ * before they are cached. iOS profiles
  * have no death row, as on the device: every free unmaps.
  * -------------------------------------------------------------------------- */
 #include "large.h"
@@ -38,6 +39,9 @@ typedef struct entry {
 #define DEATH_ROW_SLOTS 16
 #define DEATH_ROW_ENTRY_MAX_BYTES ((size_t)128 << 20)
 #define DEATH_ROW_MAX_BYTES ((size_t)2 << 30)
+/* Dirty (unpurged) bytes kept on death row: libmalloc's memsize/1024,
+ * clamped to [16, 128] MiB (24 MiB on a 24 GiB machine). */
+#define DEATH_ROW_DIRTY_MIN_BYTES ((size_t)16 << 20)
 #define DEATH_ROW_DIRTY_MAX_BYTES ((size_t)128 << 20)
 
 typedef struct cached {
@@ -52,6 +56,7 @@ struct zt_large {
     cached_t death_row[DEATH_ROW_SLOTS]; /* oldest first */
     unsigned death_row_count;
     size_t death_row_bytes, death_row_dirty_bytes;
+    size_t death_row_dirty_limit_bytes;
     malloc_zone_t *zone;
     entry_t *slots;
     size_t nslots;       /* power of two */
@@ -157,6 +162,10 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
     l->page_bytes = page;
     l->page_shift = (unsigned)__builtin_ctzl(page);
     l->death_row_on = zt_active_profile.large_cache;
+    uint64_t dirty = zt_prim_ram_bytes() / 1024;
+    l->death_row_dirty_limit_bytes = dirty < DEATH_ROW_DIRTY_MIN_BYTES   ? DEATH_ROW_DIRTY_MIN_BYTES
+                                     : dirty > DEATH_ROW_DIRTY_MAX_BYTES ? DEATH_ROW_DIRTY_MAX_BYTES
+                                                                         : (size_t)dirty;
     return l;
 }
 
@@ -220,8 +229,13 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
     if (!l->death_row_on || bytes > DEATH_ROW_ENTRY_MAX_BYTES)
         return false;
     /* Purge before publishing: once cached, another thread may reuse it. */
-    bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <=
-                 DEATH_ROW_DIRTY_MAX_BYTES;
+    /* A program that keeps much in large blocks recycles them (a heap would
+     * keep that much mapped anyway): allow twice as much dirty as is live. */
+    size_t limit = l->death_row_dirty_limit_bytes;
+    size_t live = __atomic_load_n(&l->in_use_bytes, __ATOMIC_RELAXED);
+    if (2 * live > limit)
+        limit = 2 * live < DEATH_ROW_DIRTY_MAX_BYTES ? 2 * live : DEATH_ROW_DIRTY_MAX_BYTES;
+    bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <= limit;
     if (!dirty)
         zt_va_purge(ptr, bytes);
     cached_t evicted[DEATH_ROW_SLOTS];

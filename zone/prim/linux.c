@@ -153,6 +153,12 @@ bool zt_prim_readable(const void *addr, size_t bytes)
     return true;
 }
 
+uint64_t zt_prim_ram_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    return pages > 0 ? (uint64_t)pages * zt_prim_page_bytes() : 0;
+}
+
 unsigned zt_prim_ncpu(void)
 {
     static unsigned cached;
@@ -189,24 +195,70 @@ int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(vo
 
 void zt_prim_yield(void) { sched_yield(); }
 
+static uintptr_t parse_hex(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                                            : 16u;
+        if (d == 16)
+            return v;
+        v = v << 4 | d;
+    }
+}
+
+/* The mapping of /proc/self/maps that holds the caller's stack pointer: its
+ * frames can be read anywhere in it without faulting. Not pthread_getattr_np:
+ * that allocates while holding the thread's lock (glibc), so calling it from
+ * inside malloc deadlocks a thread whose first profiled allocation is made
+ * by pthread_getattr_np itself (the JVM does exactly that). Reads with raw
+ * read() into a stack buffer; a line split across reads is carried over. */
 bool zt_prim_thread_stack(uintptr_t *lo, uintptr_t *hi)
 {
-    /* pthread_getattr_np allocates on the main thread in some glibc versions
-     * (it reads /proc/self/maps with stdio), so the caller caches the result
-     * per thread and never calls this from inside malloc on the main thread
-     * before main(); see profiler/capture.c. */
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return false;
-    void *addr = NULL;
-    size_t size = 0;
-    int r = pthread_attr_getstack(&attr, &addr, &size);
-    pthread_attr_destroy(&attr);
-    if (r != 0 || addr == NULL)
-        return false;
-    *lo = (uintptr_t)addr;
-    *hi = (uintptr_t)addr + size;
-    return true;
+    char buf[4096 + 1];
+    size_t have = 0;
+    bool found = false;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = 0;
+        char *line = buf, *nl;
+        while ((nl = memchr(line, '\n', have - (size_t)(line - buf))) != NULL) {
+            const char *q = line;
+            uintptr_t a = parse_hex(&q);
+            if (*q == '-') {
+                q++;
+                uintptr_t b = parse_hex(&q);
+                if (sp >= a && sp < b) {
+                    *lo = a;
+                    *hi = b;
+                    found = true;
+                    break;
+                }
+            }
+            line = nl + 1;
+        }
+        if (found)
+            break;
+        /* Keep the unfinished line; a line longer than the buffer is dropped. */
+        size_t rest = have - (size_t)(line - buf);
+        if (rest == sizeof buf - 1)
+            rest = 0;
+        memmove(buf, line, rest);
+        have = rest;
+    }
+    close(fd);
+    return found;
 }
 
 /* ---- locks: Drepper's three-state futex mutex ---------------------------- */

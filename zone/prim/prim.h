@@ -61,6 +61,9 @@ bool zt_prim_readable(const void *addr, size_t bytes);
 
 /* ---- CPU and threads --------------------------------------------------- */
 
+/* Physical memory of the machine in bytes (0 if unknown). */
+uint64_t zt_prim_ram_bytes(void);
+
 /* Number of online CPUs, at least 1. */
 unsigned zt_prim_ncpu(void);
 
