@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake make gcc g++ pkg-config libunwind-dev libxxhash-dev libmimalloc-dev libdw-dev
       libelf-dev libjemalloc-dev libjemalloc2 valgrind clang python3 sqlite3 git perl xz-utils
-      heaptrack gnuplot-nox procps)
+      heaptrack gnuplot-nox procps openjdk-17-jdk-headless)
 [ "${ZT_WITH_CHROMIUM:-1}" = 1 ] && pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -103,8 +103,8 @@ zt_case() {
     else
         local extra=()
         read -r -a extra <<<"${ZT_EXTRA_ENV:-}"
-        if [[ " ${ZT_EXTRA_ENV:-} " == *" ZONETRACE_STACKS="* ]] &&
-           [[ " ${ZT_EXTRA_ENV:-} " != *" ZONETRACE_OUT="* ]]; then
+        local all=" ${ZT_EXTRA_ENV:-} $* "
+        if [[ $all == *" ZONETRACE_STACKS="* ]] && [[ $all != *" ZONETRACE_OUT="* ]]; then
             # One record per process (FORMAT.md: a process whose pid is not
             # ZONETRACE_ROOT_PID writes <out>.<pid>.zt), outside the workdir.
             mkdir -p "$ZT_TMP/$label.prof"
@@ -124,7 +124,10 @@ zt_case() {
     [ "$mode" = plain ] || how="$how${ZT_EXTRA_ENV:+ $ZT_EXTRA_ENV}"
     zt_log "$label ($how): exit $rc, $((t1 - t0)) s"
     if [ $rc -ne 0 ]; then
-        zt_fail "$label: workload exited with status $rc$( [ $rc -ge 124 ] && echo ' (timeout or signal)')"
+        local why="exited with status $rc"
+        [ $rc -eq 124 ] && why="timed out: a command ran over ${ZT_STEP_TIMEOUT} s (hang or deadlock?)"
+        [ $rc -gt 128 ] && why="exited with status $rc: a command was killed by signal $((rc - 128))"
+        zt_fail "$label: workload $why"
         zt_show_err "$label"
     fi
     return $rc
@@ -194,7 +197,7 @@ zt_check_used() {
     zt_check_records "$label"
 }
 
-# zt_check_records LABEL — with profiling on (ZT_EXTRA_ENV), the three largest
+# zt_check_records LABEL — with profiling on (ZONETRACE_STACKS), the three largest
 # record files must be accepted by `zonetrace report`.
 zt_check_records() {
     local dir=$ZT_TMP/$1.prof f n cli=$ZT_BUILD/zonetrace
