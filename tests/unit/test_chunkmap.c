@@ -11,19 +11,8 @@
 
 #define MiB ((uintptr_t)1 << 20)
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);                     \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
-
-extern zt_owner_t **zt_chunkmap_table; /* declared inside zt_chunkmap_get */
 static zt_owner_t **seen[8];
 
 static void *racer(void *arg)
