@@ -30,6 +30,19 @@ for c in mimalloc jemalloc heaptrack zt-off zt-full-fp; do
     grep -q "^| $c | " "$tmp/quick.md" || fail "configuration $c missing from the report"
 done
 grep -q "Profiler memory per live block" "$tmp/quick.md" || fail "no profiler memory table"
+cpu=$(awk '/^## /{on = /^## CPU time, 1 thread/} on' "$tmp/quick.md")
+echo "$cpu" | grep -Eq '^\| \*\*geomean\*\* \| – \| \*\*[0-9.]+\*\* \|' ||
+    fail "no geometric-mean row in the CPU-time table"
+goals=$(awk '/^## /{on = /^## Goals, 1 thread/} on' "$tmp/quick.md")
+[ -n "$goals" ] || fail "no goals table"
+for g in "zt-off / glibc, CPU time, churn" "zt-off / glibc, peak RSS, replay" \
+    "zt-off / mimalloc, CPU time, geomean" "zt-full-fp / zt-off, CPU time, geomean" \
+    "zt-full-unwind / heaptrack, CPU time, geomean" "zt-sample / zt-off, CPU time, geomean"; do
+    row=$(echo "$goals" | grep -F -m1 "| $g |") || fail "goal '$g' missing from the goals table"
+    # a verdict is computed for every goal (timing values themselves are not checked)
+    echo "$row" | grep -Eq '\| [0-9.]+ \| (met|\*\*missed\*\*)' ||
+        fail "goal without a verdict: $row"
+done
 
 # 2. robustness: a "zonetrace" that exits 7 at load is reported, not fatal
 if command -v gcc >/dev/null; then
