@@ -15,7 +15,9 @@ enum zt_term_state { ZT_TERM_RUNNING = 0, ZT_TERM_EXITED = 1, ZT_TERM_SIGNALED =
 
 typedef struct zt_m_termination {
     int state;              /* enum zt_term_state as recorded */
-    bool killed;            /* state RUNNING but the process is gone: SIGKILL (OOM killer/jetsam) */
+    bool killed;            /* state RUNNING but the process is gone: SIGKILL (OOM killer/jetsam);
+                             * gone = no such pid, a zombie, a pid reused since the last
+                             * heartbeat (Linux /proc, best effort) or a stale heartbeat */
     bool still_running;     /* state RUNNING and the pid is alive */
     int exit_code;          /* EXITED */
     int signal;             /* SIGNALED */

@@ -15,6 +15,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,6 +177,82 @@ static bool chunk_at(rd_t *r, const uint64_t *dir, uint64_t index, size_t rec_by
     return true;
 }
 
+/* Slack when comparing a process's start time from /proc with the record's
+ * wall clock: btime is whole seconds and the wall clock may have been
+ * stepped since boot. */
+#define PID_REUSE_SLACK_NS 2000000000ull
+
+/* Wall time (Unix epoch, ns) when the process holding `pid` started, from
+ * its /proc/<pid>/stat line (field 22, clock ticks after boot) and the
+ * boot time in /proc/stat; false when unknown. */
+static bool proc_start_wall_ns(const char *after_comm, uint64_t *out)
+{
+    /* after_comm points past "pid (comm)": " S ppid ..."; starttime is the
+     * 20th field from the state. */
+    const char *p = after_comm;
+    for (unsigned field = 3; field < 22; field++) {
+        while (*p == ' ')
+            p++;
+        while (*p && *p != ' ')
+            p++;
+        if (!*p)
+            return false;
+    }
+    unsigned long long ticks = strtoull(p, NULL, 10);
+    FILE *f = fopen("/proc/stat", "re");
+    if (!f)
+        return false;
+    char line[256];
+    unsigned long long btime = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %llu", &btime) == 1)
+            break;
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (!btime || hz <= 0)
+        return false;
+    *out = btime * 1000000000ull + ticks * (1000000000ull / (unsigned long long)hz);
+    return true;
+}
+
+/* Is the process that wrote a record still marked running actually there?
+ * kill(pid, 0) alone says yes for a zombie (SIGKILLed but not yet reaped by
+ * its parent) and for an unrelated process that got the pid later. So on
+ * Linux /proc/<pid>/stat decides: state Z or X is dead, and a process that
+ * started after the record's last sign of life (`last_seen_wall_ns`, the
+ * heartbeat or the start) plus some slack holds a recycled pid. Best
+ * effort: a pid reused within the slack is not caught, and without /proc
+ * only kill() is asked. */
+static bool writer_alive(int pid, uint64_t last_seen_wall_ns)
+{
+    if (pid <= 0)
+        return false;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT && access("/proc/self/stat", R_OK) == 0)
+            return false; /* /proc works and has no such process */
+        return kill(pid, 0) == 0 || errno != ESRCH;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false; /* gone between open and read */
+    buf[n] = 0;
+    const char *rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    if (!rp || rp[1] != ' ' || !rp[2])
+        return kill(pid, 0) == 0 || errno != ESRCH;
+    char state = rp[2];
+    if (state == 'Z' || state == 'X' || state == 'x')
+        return false;
+    uint64_t started;
+    if (last_seen_wall_ns && proc_start_wall_ns(rp + 1, &started) &&
+        started > last_seen_wall_ns + PID_REUSE_SLACK_NS)
+        return false;
+    return true;
+}
+
 static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 {
     bool sampled = h->stacks_mode == 2; /* ZT_STACKS_SAMPLE */
@@ -230,7 +307,9 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->term.end_wall_ns = t->end_wall_ns;
     m->term.last_heartbeat_ns = h->heartbeat_wall_ns;
     if (t->state == ZT_REC_RUNNING) {
-        bool alive = zt_prim_pid_alive(h->pid);
+        uint64_t last_seen = h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns
+                                                                       : h->start_wall_ns;
+        bool alive = writer_alive(h->pid, last_seen);
         uint64_t now = zt_prim_wall_ns();
         uint64_t stale_ns = (uint64_t)h->monitor_ms * 50 * 1000000u;
         if (stale_ns < 5000000000ull)

@@ -7,11 +7,16 @@
 #include "report.h"
 
 #include "hooks.h"
+#include "options.h"
 #include "sizeclass.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The diagnosis names the stack holding the most live bytes only when it
+ * holds at least this share of them. */
+#define DIAGNOSIS_MIN_SHARE_PCT 5.0
 
 const char *zt_fmt_bytes(uint64_t bytes, char buf[32])
 {
@@ -78,6 +83,18 @@ void zt_report_ending(const zt_model_t *m, char *buf, size_t cap)
     } else {
         snprintf(buf, cap, "still running (pid %d): the record is a live snapshot", m->pid);
     }
+}
+
+bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap)
+{
+    char b[32];
+    buf[0] = 0;
+    if (m->stacks_mode != ZT_STACKS_SAMPLE)
+        return false;
+    snprintf(buf, cap,
+             "mean %s between samples; block and byte counts are unbiased estimates",
+             zt_fmt_bytes(m->sample_bytes, b));
+    return true;
 }
 
 const char *zt_event_name(uint32_t type)
@@ -498,8 +515,9 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
                      zt_fmt_bytes(m->cgroup_limit_bytes, b2));
         } else {
             snprintf(head, hcap, "killed with SIGKILL (OOM killer, jetsam or kill -9)");
-            snprintf(detail, dcap, "%s live in the heap at the kill, peak RSS %s",
-                     zt_fmt_bytes(live, b1), zt_fmt_bytes(rss, b2));
+            snprintf(detail, dcap, "%s%s live in the heap at the kill, peak RSS %s",
+                     m->stacks_mode == ZT_STACKS_SAMPLE ? "~" : "", zt_fmt_bytes(live, b1),
+                     zt_fmt_bytes(rss, b2));
         }
         return;
     }
@@ -515,17 +533,25 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
     for (unsigned i = 0; i < m->nzones; i++)
         live += m->zones[i].c.live_bytes;
     snprintf(head, hcap, "no allocation failed");
+    const char *when = m->term.state == ZT_TERM_RUNNING ? "now" : "at the end";
+    const char *approx = m->stacks_mode == ZT_STACKS_SAMPLE ? "~" : "";
     unsigned n;
     unsigned *idx = zt_report_sorted_stacks(m, false, &n);
     if (n && live) {
         const zt_m_stack_t *st = &m->stacks[idx[0]];
-        stack_site(r, st->id, site, sizeof site);
-        snprintf(detail, dcap, "%s live %s, %.0f %% of it from %s", zt_fmt_bytes(live, b1),
-                 m->term.state == ZT_TERM_RUNNING ? "now" : "at the end",
-                 100.0 * (double)st->total.live_bytes / (double)live, site);
+        double share = 100.0 * (double)st->total.live_bytes / (double)live;
+        if (share >= DIAGNOSIS_MIN_SHARE_PCT) {
+            stack_site(r, st->id, site, sizeof site);
+            snprintf(detail, dcap, "%s%s live %s, %.0f %% of it from %s", approx,
+                     zt_fmt_bytes(live, b1), when, share, site);
+        } else {
+            /* Naming the biggest of many small stacks would point at noise. */
+            snprintf(detail, dcap,
+                     "%s%s live %s, spread over %u stacks (the largest holds %.1f %%)", approx,
+                     zt_fmt_bytes(live, b1), when, n, share);
+        }
     } else {
-        snprintf(detail, dcap, "%s live %s", zt_fmt_bytes(live, b1),
-                 m->term.state == ZT_TERM_RUNNING ? "now" : "at the end");
+        snprintf(detail, dcap, "%s%s live %s", approx, zt_fmt_bytes(live, b1), when);
     }
     free(idx);
 }

@@ -63,6 +63,10 @@ const char *zt_term_state_name(const zt_model_t *m);
  * 0x8)" or "killed without running handlers (SIGKILL: OOM killer or
  * jetsam)". */
 void zt_report_ending(const zt_model_t *m, char *buf, size_t cap);
+/* Sample mode only (else false and ""): "mean 512 KiB between samples;
+ * block and byte counts are unbiased estimates". The diagnosis then marks
+ * its byte counts with "~". */
+bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap);
 /* One-line diagnosis: "headline: detail". */
 void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap);
 /* The same in two parts: a short headline ("address space exhausted (or

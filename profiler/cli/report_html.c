@@ -373,6 +373,8 @@ void zt_report_html(FILE *out, zt_report_t *r)
     snprintf(line, sizeof line, "%d, device %s, ran %s", m->pid, m->device ? m->device : "?",
              zt_fmt_secs(m->duration_ns, b1));
     row(out, "pid", line, NULL);
+    if (zt_report_sampling_note(m, line, sizeof line))
+        row(out, "sampled", line, NULL);
     zt_report_ending(m, line, sizeof line);
     if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {
         zt_rframes_t f = zt_report_frames(r, m->term.fault_stack_id, true);

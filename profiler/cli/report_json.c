@@ -68,11 +68,14 @@ static void process(FILE *out, zt_report_t *r)
     zt_json_string(out, m->device);
     fprintf(out, ",\n  \"options\": ");
     zt_json_string(out, m->options);
-    fprintf(out, ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"unwind\": ",
+    fprintf(out,
+            ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"estimated\": %s,\n"
+            "  \"unwind\": ",
             m->stacks_mode == ZT_STACKS_FULL     ? "full"
             : m->stacks_mode == ZT_STACKS_SAMPLE ? "sample"
                                                  : "off",
-            (unsigned long long)m->sample_bytes);
+            (unsigned long long)m->sample_bytes,
+            m->stacks_mode == ZT_STACKS_SAMPLE ? "true" : "false");
     zt_json_string(out, m->unwind);
     fprintf(out, ",\n  \"depth\": %u,\n  \"page_bytes\": %llu,\n  \"start_wall_ns\": %llu,\n"
                  "  \"duration_ns\": %llu,\n",
@@ -248,6 +251,21 @@ static const char *event_key(uint32_t t)
     return "unknown";
 }
 
+/* Which of an event's class and kind fields mean something for its type:
+ * the record leaves the others 0, which would read as "nano-16" / "nano"
+ * (and process_end keeps its termination state in kind), so they are
+ * written as null. A va_high_water's kind is the kind of the mapping that
+ * crossed the step. */
+static bool event_has_class(uint32_t t)
+{
+    return t == ZT_EV_NANO_DELEGATED || t == ZT_EV_NANO_RELEASED || t == ZT_EV_NULL_RETURNED;
+}
+
+static bool event_has_kind(uint32_t t)
+{
+    return event_has_class(t) || t == ZT_EV_MAP_FAILED || t == ZT_EV_VA_HIGH_WATER;
+}
+
 static void events(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
@@ -255,15 +273,22 @@ static void events(FILE *out, zt_report_t *r)
     fprintf(out, "  \"events_lost\": %llu,\n  \"events\": [", (unsigned long long)m->events_lost);
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
+        fprintf(out, "%s\n    {\"time_ns\":%llu,\"type\":\"%s\",", i ? "," : "",
+                (unsigned long long)e->time_ns, event_key(e->type));
+        if (event_has_class(e->type))
+            fprintf(out, "\"class\":%u,\"class_name\":\"%s\",", e->cls,
+                    e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-");
+        else
+            fputs("\"class\":null,\"class_name\":null,", out);
+        if (event_has_kind(e->type))
+            fprintf(out, "\"kind\":\"%s\",", zt_report_kind_name(e->kind));
+        else
+            fputs("\"kind\":null,", out);
         fprintf(out,
-                "%s\n    {\"time_ns\":%llu,\"type\":\"%s\",\"class\":%u,\"class_name\":\"%s\","
-                "\"kind\":\"%s\",\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
+                "\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
                 "\"va_used\":%llu,\"va_limit\":%llu,\"largest_free\":%llu,"
                 "\"largest_aligned\":%llu,\"value\":%llu,\"description\":",
-                i ? "," : "", (unsigned long long)e->time_ns, event_key(e->type), e->cls,
-                e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-",
-                zt_report_kind_name(e->kind), e->stack_id, e->zone,
-                (unsigned long long)e->size, (unsigned long long)e->align,
+                e->stack_id, e->zone, (unsigned long long)e->size, (unsigned long long)e->align,
                 (unsigned long long)e->va_used, (unsigned long long)e->va_limit,
                 (unsigned long long)e->largest_free, (unsigned long long)e->largest_aligned,
                 (unsigned long long)e->value);

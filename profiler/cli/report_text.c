@@ -98,12 +98,11 @@ static void header(FILE *out, zt_report_t *r)
     if (m->ram_bytes || m->va_limit_bytes)
         n += (size_t)snprintf(line + n, sizeof line - n, ")");
     n += (size_t)snprintf(line + n, sizeof line - n, "; stacks %s", mode);
-    if (m->stacks_mode == ZT_STACKS_SAMPLE)
-        n += (size_t)snprintf(line + n, sizeof line - n, " (every %s on average)",
-                              zt_fmt_bytes(m->sample_bytes, b));
     snprintf(line + n, sizeof line - n, ", %s; ran %s", m->unwind ? m->unwind : "?",
              zt_fmt_secs(m->duration_ns, b));
     wrapped(out, "device:", LABEL, line);
+    if (zt_report_sampling_note(m, line, sizeof line))
+        wrapped(out, "sampled:", LABEL, line);
     zt_report_ending(m, line, sizeof line);
     fprintf(out, "ended:     %s\n", line);
     if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {

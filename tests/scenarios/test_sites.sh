@@ -2,7 +2,8 @@
 # End to end: run scenario_sites under `zonetrace run`, report as JSON, and
 # check each allocation site's live blocks and bytes against what the
 # program itself measured with malloc_size(): exactly with --stacks full,
-# within 10 % for the big sites with --stacks sample:4096.
+# within 10 % for the big sites with --stacks sample:4096 (where the report
+# must say that its numbers are estimates).
 set -euo pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
@@ -11,10 +12,17 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "test_sites: FAIL: $*" >&2; exit 1; }
 
+# `test_sites.sh --unwind fp` (test_unwind_fp.sh): the exact check only,
+# with frame-pointer stacks.
+unwind=()
+if [ "${1:-}" = --unwind ]; then
+    unwind=(--unwind "$2")
+fi
+
 check() { # mode tolerance sites...
     local mode=$1 tol=$2
     shift 2
-    "$zt" run --stacks "$mode" -o "$tmp/$mode.zt" -- "$prog" >"$tmp/expect.txt" \
+    "$zt" run --stacks "$mode" "${unwind[@]}" -o "$tmp/$mode.zt" -- "$prog" >"$tmp/expect.txt" \
         2>"$tmp/run.err" || fail "$mode: sites exited non-zero: $(cat "$tmp/run.err")"
     grep -q "record written to $tmp/$mode.zt" "$tmp/run.err" \
         || fail "$mode: run did not say where the record is: $(cat "$tmp/run.err")"
@@ -54,6 +62,11 @@ for site, (blocks, nbytes) in sorted(expect.items()):
           % (site, blocks, nbytes, got_blocks, got_bytes, "" if ok else "   <-- wrong"))
     if not ok:
         bad.append(site)
+# Sampled counts are estimates, and the report says so.
+if report["estimated"] != (report["stacks_mode"] == "sample"):
+    bad.append("estimated is %r in %s mode" % (report["estimated"], report["stacks_mode"]))
+if report["stacks_mode"] == "sample" and "~" not in report["diagnosis"]:
+    bad.append("sampled diagnosis without '~': %s" % report["diagnosis"])
 if len(expect) < 7:
     bad.append("the program printed %d expectations, not 7" % len(expect))
 # The custom zone's blocks are in the zone named by the program.
@@ -77,10 +90,29 @@ if bad:
     print("mismatch: " + "; ".join(bad), file=sys.stderr)
     sys.exit(1)
 PY
+    "$zt" report "$tmp/$mode.zt" >"$tmp/$mode.txt" 2>"$tmp/report.err" \
+        || fail "$mode: text report failed: $(cat "$tmp/report.err")"
+    if [ "${mode%%:*}" = sample ]; then
+        local note='mean 4.00 KiB between samples; block and byte counts are unbiased estimates'
+        grep -q "^sampled: *$note\$" "$tmp/$mode.txt" \
+            || fail "$mode: the text report does not say its counts are estimates"
+        grep -q '^diagnosis: .* ~' "$tmp/$mode.txt" \
+            || fail "$mode: the text diagnosis does not mark its bytes as estimated"
+    elif grep -q '^sampled:' "$tmp/$mode.txt"; then
+        fail "$mode: the text report calls exact counts estimates"
+    fi
 }
 
-echo "stacks full (exact):"
+echo "stacks full (exact)${unwind[*]:+, ${unwind[*]}}:"
 check full 0
+if [ ${#unwind[@]} -gt 0 ]; then
+    # The stacks really are frame-pointer walks.
+    python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["unwind"] != sys.argv[2])' \
+        <("$zt" report "$tmp/full.zt" --format json) "${unwind[1]}" \
+        || fail "the record says unwind is not ${unwind[1]}"
+    echo "test_sites: ok"
+    exit 0
+fi
 echo "stacks sample:4096 (big sites within 10 %):"
 check sample:4096 0.10 site_small_4k site_large_1m
 echo "test_sites: ok"

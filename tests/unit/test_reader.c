@@ -2,7 +2,10 @@
  * test_reader — record writer → reader round trip, and the reader's
  * robustness: zero-length, truncated at many lengths, wrong magic/version
  * and randomly damaged files are rejected with one line, never a crash
- * (this test also runs under valgrind and ASan).
+ * (this test also runs under valgrind and ASan). Then, when the CLI is
+ * built ($ZT_BUILD/zonetrace), what the reports make of a synthetic record:
+ * events carry null class and kind where those do not apply, and a live
+ * heap spread over many small stacks is not blamed on the largest of them.
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 #include "hooks.h"
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <sys/wait.h>
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -164,6 +168,148 @@ static void check_model(const zt_model_t *m)
         FAIL("timeline differs");
 }
 
+/* ---- reports on a synthetic record ------------------------------------------ */
+
+#define SPREAD_STACKS 40
+
+/* A finished process whose live heap is 40 stacks × 1 KiB, with one event
+ * of each type that is not an allocation failure. Written by a child
+ * process: the record writer and the stack table are process-wide. */
+static void write_spread_record(const char *path)
+{
+    zt_record_info_t info = {.path = path, .stacks_mode = ZT_STACKS_FULL, .unwind = "fp",
+                             .depth = 16, .monitor_ms = 0, .device = "ios12-2gb",
+                             .page_bytes = 16384, .ram_bytes = 2ull << 30,
+                             .va_limit_bytes = 3ull << 30, .max_bytes = 64u << 20};
+    if (!zt_record_open(&info) || !zt_record_zone(0, "DefaultMallocZone", 0x1000))
+        FAIL("cannot open a record at %s", path);
+    for (uint64_t i = 0; i < SPREAD_STACKS; i++) {
+        uint64_t pcs[2] = {0x10000 + 16 * i, 0x20000};
+        uint32_t id = zt_stacktab_intern(pcs, 2, true);
+        zt_account_alloc(id, 0, 20, 1, 1024);
+    }
+    static const zt_rec_event_t evs[] = {
+        {.time_ns = 1, .type = ZT_EV_NANO_DELEGATED, .cls = 1, .kind = 0, .zone = 0, .size = 32},
+        {.time_ns = 2, .type = ZT_EV_NANO_RELEASED, .cls = 1, .kind = 0, .zone = 0, .size = 32},
+        {.time_ns = 3, .type = ZT_EV_VA_HIGH_WATER, .kind = 3, .zone = -1, .va_used = 64 << 20},
+        {.time_ns = 4, .type = ZT_EV_LIMIT, .zone = -1, .value = 1ull << 30},
+        {.time_ns = 5, .type = ZT_EV_PRESSURE, .zone = -1, .value = 1234},
+        {.time_ns = 6, .type = ZT_EV_PROCESS_END, .kind = 1, .zone = -1, .value = 0},
+    };
+    for (unsigned i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        zt_record_event(&evs[i]);
+    zt_rec_term_t t = {ZT_REC_EXITED, 0, 0, 0, 0, 0, 0, 0};
+    zt_record_terminate(&t);
+    zt_record_close();
+}
+
+/* `zonetrace report path ARGS` into a malloc'd string. */
+static char *run_report(const char *zt, const char *path, const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' report '%s' %s 2>&1", zt, path, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        FAIL("popen %s", cmd);
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap);
+    size_t got;
+    while ((got = fread(out + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 == cap)
+            out = realloc(out, cap *= 2);
+    }
+    out[n] = 0;
+    if (pclose(p) != 0)
+        FAIL("%s failed: %s", cmd, out);
+    return out;
+}
+
+/* The JSON line of the event of `type`, up to its end, in buf. */
+static const char *event_line(const char *json, const char *type, char *buf, size_t cap)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"type\":\"%s\"", type);
+    const char *p = strstr(json, key);
+    if (!p)
+        FAIL("no %s event in the JSON report", type);
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    snprintf(buf, cap, "%.*s", (int)n, p);
+    return buf;
+}
+
+static void check_reports(void)
+{
+    const char *build = getenv("ZT_BUILD");
+    char zt[512], path[256];
+    snprintf(zt, sizeof zt, "%s/zonetrace", build ? build : ".");
+    if (!build || access(zt, X_OK) != 0) {
+        printf("test_reader: report checks skipped (no %s)\n", zt);
+        return;
+    }
+    snprintf(path, sizeof path, "/tmp/zt_test_reader_spread_%d.zt", (int)getpid());
+    pid_t pid = fork();
+    if (pid == 0) {
+        write_spread_record(path);
+        _exit(0);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        FAIL("the child writing %s failed", path);
+
+    /* class/class_name/kind: null exactly where they do not apply. */
+    char *json = run_report(zt, path, "--format json");
+    static const struct { const char *type; bool cls, kind; } want[] = {
+        {"nano_delegated", true, true}, {"nano_released", true, true},
+        {"va_high_water", false, true}, {"limit", false, false},
+        {"pressure", false, false},     {"process_end", false, false},
+    };
+    char line[1024];
+    for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
+        event_line(json, want[i].type, line, sizeof line);
+        bool cls_null = strstr(line, "\"class\":null,\"class_name\":null") != NULL;
+        bool kind_null = strstr(line, "\"kind\":null") != NULL;
+        if (cls_null == want[i].cls || kind_null == want[i].kind)
+            FAIL("%s event: class %s, kind %s expected: %s", want[i].type,
+                 want[i].cls ? "set" : "null", want[i].kind ? "set" : "null", line);
+    }
+    if (!strstr(event_line(json, "nano_delegated", line, sizeof line),
+                "\"class_name\":\"nano-32\",\"kind\":\"nano\""))
+        FAIL("nano_delegated event lost its class: %s", line);
+    if (!strstr(event_line(json, "va_high_water", line, sizeof line), "\"kind\":\"medium\""))
+        FAIL("va_high_water event lost its kind: %s", line);
+    /* Spread heap: no single stack is named in the diagnosis. */
+    if (!strstr(json, "spread over 40 stacks") || strstr(json, "% of it from"))
+        FAIL("diagnosis of a heap spread over 40 stacks: %s", strstr(json, "\"diagnosis\""));
+    free(json);
+
+    char *text = run_report(zt, path, "");
+    const char *diag = strstr(text, "diagnosis:");
+    if (!diag || !strstr(diag, "spread over 40 stacks") || strstr(text, "% of it from"))
+        FAIL("text diagnosis of a spread heap: %s", diag ? diag : text);
+    /* The limit and pressure events are listed without a class or kind. */
+    const char *ev = strstr(text, "\nevents");
+    if (!ev || !strstr(ev, "memory limit (cgroup memory.max) 1.00 GiB") ||
+        !strstr(ev, "PSI some avg10 12.34 %"))
+        FAIL("text events: %s", ev ? ev : text);
+    const char *ev_end = strstr(ev, "\nzone ");
+    for (const char *p = ev; p && (!ev_end || p < ev_end); p = strchr(p + 1, '\n')) {
+        const char *eol = strchr(p + 1, '\n');
+        if ((strstr(p, "memory limit") && strstr(p, "memory limit") < eol) ||
+            (strstr(p, "memory pressure") && strstr(p, "memory pressure") < eol)) {
+            const char *n = strstr(p, "nano");
+            if (n && n < eol)
+                FAIL("text event line names a class: %.*s", (int)(eol - p), p);
+        }
+    }
+    free(text);
+    if (!getenv("ZT_KEEP")) /* ZT_KEEP=1: leave the record for a look */
+        unlink(path);
+    printf("test_reader: reports of the synthetic record ok\n");
+}
+
 int main(void)
 {
     char path[256];
@@ -236,6 +382,7 @@ int main(void)
         FAIL("restored buffer rejected: %s", err);
     zt_model_free(&m);
     free(buf);
+    check_reports();
     printf("test_reader: ok (%u of %u damaged copies rejected)\n", rejected, iters);
     return 0;
 }
