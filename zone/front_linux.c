@@ -387,3 +387,8 @@ DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
     NOTE_CALLER();
     do_free(p);
 }
+
+/* Initialise when the library is loaded, not only at the first malloc: a bad
+ * ZONETRACE_* value then stops even a program that never allocates, with
+ * its one-line message and status 2, before the program runs. */
+__attribute__((constructor)) static void init_at_load(void) { (void)ready(); }
