@@ -15,6 +15,7 @@
 #include "chunkmap.h"
 #include "error.h"
 #include "rack.h"
+#include "nano.h"
 #include "registry.h"
 #include "zonetrace.h"
 
@@ -62,7 +63,7 @@ static inline void do_free(void *p)
     zt_owner_t *o = zt_chunkmap_get(p);
     if (likely(o != NULL && malloc_logger == NULL)) {
         if (o->kind == ZT_KIND_NANO)
-            o->zone->free(o->zone, p);
+            zt_nano_free_owned(o, p);
         else
             zt_rack_free((zt_rack_t *)o, p);
     } else {

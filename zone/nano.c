@@ -1181,6 +1181,12 @@ static void nano_free(malloc_zone_t *zone, void *ptr)
         n->helper->free(n->helper, ptr);
 }
 
+void zt_nano_free_owned(zt_owner_t *o, void *ptr)
+{
+    nano_region_t *r = (nano_region_t *)o;
+    nano_free_ptr(r->nano, r, ptr);
+}
+
 static void nano_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
 {
     nano_free(zone, ptr);

@@ -20,6 +20,11 @@
  * caller makes the helper the default zone. */
 malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p);
 
+/* Free ptr, whose chunk-map owner `o` is a nano region (o->kind NANO): the
+ * front end's free fast path, the same as o->zone->free(o->zone, ptr)
+ * without the indirect call and the second chunk-map lookup. */
+void zt_nano_free_owned(zt_owner_t *o, void *ptr);
+
 /* True if ptr lies in a nano region of this process (any state). */
 bool zt_nano_contains(const void *ptr);
 
