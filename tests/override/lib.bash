@@ -73,7 +73,7 @@ fi
 
 # Programs must exist; otherwise skip with the package to install.
 zt_need() { # zt_need PROGRAM DEBIAN_PACKAGE
-    command -v "$1" >/dev/null 2>&1 || zt_skip "$1 not installed (Debian package $2, listed in .ci/deps.sh)"
+    command -v "$1" >/dev/null 2>&1 || zt_skip "$1 not installed (Debian package $2, installed best-effort by .ci/deps.sh)"
 }
 
 ZT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/zt-$ZT_NAME.XXXXXX") || zt_die "mktemp failed"

@@ -13,8 +13,8 @@
 # A deadlock shows as a timeout; each JVM step takes seconds, not minutes.
 : "${ZT_STEP_TIMEOUT:=120}"
 . "$(dirname "$0")/lib.bash"
-zt_need java default-jdk-headless
-zt_need javac default-jdk-headless
+zt_need java openjdk-17-jdk-headless
+zt_need javac openjdk-17-jdk-headless
 
 mkdir -p "$ZT_TMP/src"
 cat >"$ZT_TMP/src/Work.java" <<'EOF'
