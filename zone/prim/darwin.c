@@ -205,12 +205,6 @@ void zt_prim_unmap(void *addr, size_t bytes)
         vm_deallocate(mach_task_self(), (vm_address_t)addr, (vm_size_t)bytes);
 }
 
-int zt_prim_protect(void *addr, size_t bytes, int prot)
-{
-    int p = (prot & ZT_PROT_READ ? PROT_READ : 0) | (prot & ZT_PROT_WRITE ? PROT_WRITE : 0);
-    return mprotect(addr, bytes, p) == 0 ? 0 : errno;
-}
-
 bool zt_prim_readable(const void *addr, size_t bytes)
 {
     /* vm_read_overwrite on our own task returns KERN_INVALID_ADDRESS or
@@ -290,11 +284,6 @@ int zt_prim_tid(void)
 
 /* libSystem resets any pid cache in its fork child handler, before ours run. */
 int zt_prim_pid(void) { return (int)getpid(); }
-
-int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
-{
-    return pthread_atfork(prepare, parent, child);
-}
 
 void zt_prim_yield(void) { sched_yield(); }
 
@@ -449,36 +438,6 @@ const char *zt_prim_getenv(const char *name)
     return NULL;
 }
 
-void zt_prim_write(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-void zt_prim_abort(void)
-{
-    /* Unblock and restore SIGABRT so abort cannot be swallowed. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGABRT);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    raise(SIGABRT);
-    signal(SIGABRT, SIG_DFL);
-    raise(SIGABRT);
-    _exit(134);
-}
-
-void zt_prim_exit(int code) { _exit(code); }
-
 /* Apple's own accounting: phys_footprint is what jetsam compares with the
  * process limit and what Xcode's memory gauge shows (dirty anonymous and
  * compressed pages, IOKit and graphics memory, minus purgeable-volatile). It
@@ -504,12 +463,6 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
 /* zt_prim_snprintf and zt_prim_message: pure C, in format.c. */
 
 /* ---- files, threads, signals, modules (used by the profiler) ------------ */
-
-int zt_prim_file_create(const char *path)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    return fd < 0 ? -errno : fd;
-}
 
 /* Darwin has no fallocate: F_PREALLOCATE reserves blocks past the physical
  * end of file, then ftruncate makes them part of the file. Only the growth
@@ -544,17 +497,6 @@ void *zt_prim_file_map(int fd, uint64_t off, size_t bytes, void *addr)
     return p == MAP_FAILED ? NULL : p;
 }
 
-int zt_prim_sync(void *addr, size_t bytes, bool wait)
-{
-    return msync(addr, bytes, wait ? MS_SYNC : MS_ASYNC) == 0 ? 0 : errno;
-}
-
-void zt_prim_close(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
 /* Darwin has no /proc or /sys: callers asking for those get false. */
 bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
 {
@@ -579,13 +521,6 @@ bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
     if (len)
         *len = ok ? n : 0;
     return ok;
-}
-
-void zt_prim_sleep_ns(uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 int zt_prim_thread_start(void *(*fn)(void *), void *arg)
@@ -863,13 +798,6 @@ uint64_t zt_prim_modules_generation(void)
         _dyld_register_func_for_remove_image(image_changed);
     }
     return __atomic_load_n(&modules_changes, __ATOMIC_RELAXED);
-}
-
-bool zt_prim_pid_alive(int pid)
-{
-    if (pid <= 0)
-        return false;
-    return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
 /* proc_pidpath asks the kernel for the executable's vnode path (absolute,

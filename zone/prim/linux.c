@@ -128,12 +128,6 @@ void zt_prim_unmap(void *addr, size_t bytes)
         munmap(addr, bytes);
 }
 
-int zt_prim_protect(void *addr, size_t bytes, int prot)
-{
-    int p = (prot & ZT_PROT_READ ? PROT_READ : 0) | (prot & ZT_PROT_WRITE ? PROT_WRITE : 0);
-    return mprotect(addr, bytes, p) == 0 ? 0 : errno;
-}
-
 bool zt_prim_readable(const void *addr, size_t bytes)
 {
     /* process_vm_readv on ourselves fails with EFAULT instead of faulting. */
@@ -187,11 +181,6 @@ unsigned zt_prim_cpu(void)
 int zt_prim_tid(void) { return (int)syscall(SYS_gettid); }
 
 int zt_prim_pid(void) { return (int)syscall(SYS_getpid); }
-
-int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
-{
-    return pthread_atfork(prepare, parent, child);
-}
 
 void zt_prim_yield(void) { sched_yield(); }
 
@@ -305,36 +294,6 @@ const char *zt_prim_getenv(const char *name)
     return NULL;
 }
 
-void zt_prim_write(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
-void zt_prim_abort(void)
-{
-    /* Unblock and restore SIGABRT so abort cannot be swallowed. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGABRT);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(SIGABRT);
-    signal(SIGABRT, SIG_DFL);
-    raise(SIGABRT);
-    _exit(134);
-}
-
-void zt_prim_exit(int code) { _exit(code); }
-
 static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -391,12 +350,6 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
 
 /* ---- files, threads, signals, modules (used by the profiler) ------------ */
 
-int zt_prim_file_create(const char *path)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    return fd < 0 ? -errno : fd;
-}
-
 int zt_prim_file_reserve(int fd, uint64_t bytes)
 {
     int r = posix_fallocate(fd, 0, (off_t)bytes); /* returns the error, errno untouched */
@@ -417,17 +370,6 @@ void *zt_prim_file_map(int fd, uint64_t off, size_t bytes, void *addr)
     return p == MAP_FAILED ? NULL : p;
 }
 
-int zt_prim_sync(void *addr, size_t bytes, bool wait)
-{
-    return msync(addr, bytes, wait ? MS_SYNC : MS_ASYNC) == 0 ? 0 : errno;
-}
-
-void zt_prim_close(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
 bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
 {
     size_t n = 0;
@@ -435,13 +377,6 @@ bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
     if (len)
         *len = ok ? n : 0;
     return ok;
-}
-
-void zt_prim_sleep_ns(uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 int zt_prim_thread_start(void *(*fn)(void *), void *arg)
@@ -598,13 +533,6 @@ uint64_t zt_prim_modules_generation(void)
     uint64_t g = 0;
     dl_iterate_phdr(generation_one, &g);
     return g;
-}
-
-bool zt_prim_pid_alive(int pid)
-{
-    if (pid <= 0)
-        return false;
-    return kill(pid, 0) == 0 || errno != ESRCH;
 }
 
 bool zt_prim_exe_path(char *buf, size_t cap)

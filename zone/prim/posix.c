@@ -1,0 +1,89 @@
+/* ----------------------------------------------------------------------------
+ * prim/posix.c — the parts of the OS contract (prim.h) that are the same
+ * POSIX calls on Linux and Darwin; linux.c and darwin.c hold the rest.
+ * Raw, async-signal-safe calls only: no malloc, no stdio.
+ * -------------------------------------------------------------------------- */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "prim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+int zt_prim_protect(void *addr, size_t bytes, int prot)
+{
+    int p = (prot & ZT_PROT_READ ? PROT_READ : 0) | (prot & ZT_PROT_WRITE ? PROT_WRITE : 0);
+    return mprotect(addr, bytes, p) == 0 ? 0 : errno;
+}
+
+int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return pthread_atfork(prepare, parent, child);
+}
+
+void zt_prim_write(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+void zt_prim_abort(void)
+{
+    /* Unblock and restore SIGABRT so abort cannot be swallowed. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGABRT);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(SIGABRT);
+    signal(SIGABRT, SIG_DFL);
+    raise(SIGABRT);
+    _exit(134);
+}
+
+void zt_prim_exit(int code) { _exit(code); }
+
+int zt_prim_file_create(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return fd < 0 ? -errno : fd;
+}
+
+int zt_prim_sync(void *addr, size_t bytes, bool wait)
+{
+    return msync(addr, bytes, wait ? MS_SYNC : MS_ASYNC) == 0 ? 0 : errno;
+}
+
+void zt_prim_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+void zt_prim_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+bool zt_prim_pid_alive(int pid)
+{
+    if (pid <= 0)
+        return false;
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
