@@ -5,6 +5,7 @@
  * while neighbours are allocated and freed, malloc_size covers the request,
  * and bad alignments fail with EINVAL. Native, then ios12-2gb (re-executed).
  * -------------------------------------------------------------------------- */
+#include "../rerun.h"
 #include "zonetrace/malloc_zone.h"
 
 #include <errno.h>
@@ -121,18 +122,8 @@ int main(int argc, char **argv)
     const char *dev = getenv("ZONETRACE_DEVICE");
     printf("test_memalign %s: %s\n", dev ? dev : "native", failures ? "FAILED" : "ok");
     if (argc == 1 && !failures) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            setenv("ZONETRACE_DEVICE", "ios12-2gb", 1);
-            execl("/proc/self/exe", argv[0], "--child", (char *)NULL);
-            _exit(127);
-        }
-        int st;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            printf("FAIL: ios12-2gb run ended with status 0x%x\n", st);
+        if (!rerun_under_device(argv[0], "ios12-2gb")) /* the same under a device profile */
             failures++;
-        }
     }
     return failures != 0;
 }

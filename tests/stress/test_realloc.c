@@ -4,6 +4,7 @@
  * and shrink chains. Runs under native and (re-executed) ios12-2gb, whose
  * small→large cutoff (15 KiB), page (16 KiB) and lack of medium differ.
  * -------------------------------------------------------------------------- */
+#include "../rerun.h"
 #include "zonetrace/malloc_zone.h"
 
 #include <stdint.h>
@@ -152,19 +153,8 @@ int main(int argc, char **argv)
     const char *dev = getenv("ZONETRACE_DEVICE");
     printf("test_realloc %s: %s\n", dev ? dev : "native", failures ? "FAILED" : "ok");
     if (argc == 1 && !failures) {
-        /* The same under a device profile. */
-        pid_t pid = fork();
-        if (pid == 0) {
-            setenv("ZONETRACE_DEVICE", "ios12-2gb", 1);
-            execl("/proc/self/exe", argv[0], "--child", (char *)NULL);
-            _exit(127);
-        }
-        int st;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            printf("FAIL: ios12-2gb run ended with status 0x%x\n", st);
+        if (!rerun_under_device(argv[0], "ios12-2gb")) /* the same under a device profile */
             failures++;
-        }
     }
     return failures != 0;
 }
