@@ -32,7 +32,7 @@ static __thread int tls_zone_last_index;
 static __thread unsigned tls_zone_generation;
 
 static int shard_owner[ZT_REC_SHARDS]; /* tid of the thread writing shard s, 0 = free */
-static __thread int tls_shard;        /* 0 = not claimed yet, -1 = none, else shard + 1 */
+static __thread int tls_shard;         /* 0 = not claimed yet, -1 = none, else shard + 1 */
 
 /* Copy the zone's current name (a string in the process, set at creation
  * or later with malloc_set_zone_name); bounded, never past a NUL. */
@@ -46,8 +46,7 @@ static void zone_publish(unsigned z)
 static int zone_append_locked(malloc_zone_t *zone)
 {
     unsigned n = zone_count;
-    if (n >= ZT_REC_MAX_ZONES)
-        return -1;
+    if (n >= ZT_REC_MAX_ZONES) return -1;
     zone_ptrs[n] = zone;
     __atomic_store_n(&zone_count, n + 1, __ATOMIC_RELEASE);
     __atomic_add_fetch(&zone_generation, 1, __ATOMIC_RELEASE);
@@ -64,8 +63,7 @@ static int zone_add(malloc_zone_t *zone)
             z = (int)i;
             break;
         }
-    if (z < 0)
-        z = zone_append_locked(zone);
+    if (z < 0) z = zone_append_locked(zone);
     zt_unlock(&zone_lock);
     return z;
 }
@@ -83,7 +81,10 @@ static inline int zone_index(malloc_zone_t *zone)
     return zone_index_slow(zone, gen);
 }
 
-int zt_account_zone_index(malloc_zone_t *zone) { return zone_index(zone); }
+int zt_account_zone_index(malloc_zone_t *zone)
+{
+    return zone_index(zone);
+}
 
 static int zone_index_slow(malloc_zone_t *zone, unsigned gen)
 {
@@ -94,8 +95,7 @@ static int zone_index_slow(malloc_zone_t *zone, unsigned gen)
             z = (int)i;
             break;
         }
-    if (z < 0)
-        z = zone ? zone_add(zone) : -1;
+    if (z < 0) z = zone ? zone_add(zone) : -1;
     if (z >= 0) {
         tls_zone_last = zone;
         tls_zone_last_index = z;
@@ -106,8 +106,7 @@ static int zone_index_slow(malloc_zone_t *zone, unsigned gen)
 
 void zt_account_zone_created(malloc_zone_t *zone)
 {
-    if (zone == NULL)
-        return;
+    if (zone == NULL) return;
     zt_lock(&zone_lock);
     unsigned n = zone_count;
     if (!(n > 0 && zone_ptrs[n - 1] == zone))
@@ -130,19 +129,16 @@ void zt_account_publish_zones(void)
  * probing itself is unavailable) and copied with a bounded loop. */
 void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
 {
-    if (!zt_rec_open || !zt_trylock(&zone_lock))
-        return;
+    if (!zt_rec_open || !zt_trylock(&zone_lock)) return;
     bool probe = nlive > 0 && zt_prim_readable(live[0], sizeof *live[0]);
     for (unsigned i = 0; i < zone_count; i++) {
         malloc_zone_t *zone = zone_ptrs[i];
         bool alive = false;
         for (unsigned j = 0; j < nlive && !alive; j++)
             alive = live[j] == zone;
-        if (!alive)
-            continue;
+        if (!alive) continue;
         const char *name = __atomic_load_n(&zone->zone_name, __ATOMIC_ACQUIRE);
-        if (name && probe && !zt_prim_readable(name, 1))
-            continue;
+        if (name && probe && !zt_prim_readable(name, 1)) continue;
         zt_record_zone_name(i, name);
     }
     zt_unlock(&zone_lock);
@@ -155,9 +151,9 @@ static int shard_claim(void)
     int tid = zt_prim_tid();
     for (unsigned s = 0; s < ZT_REC_SHARDS; s++) {
         int owner = __atomic_load_n(&shard_owner[s], __ATOMIC_ACQUIRE);
-        if (owner == tid || (owner == 0 && __atomic_compare_exchange_n(
-                                               &shard_owner[s], &owner, tid, false,
-                                               __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
+        if (owner == tid ||
+            (owner == 0 && __atomic_compare_exchange_n(&shard_owner[s], &owner, tid, false,
+                                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
             return (int)s + 1;
     }
     /* All taken: reclaim one whose thread has exited (it can write no more). */
@@ -177,8 +173,7 @@ void zt_account_fork_child(void)
     int mine = tls_shard;
     for (unsigned s = 0; s < ZT_REC_SHARDS; s++)
         __atomic_store_n(&shard_owner[s], 0, __ATOMIC_RELAXED);
-    if (mine > 0)
-        __atomic_store_n(&shard_owner[mine - 1], zt_prim_tid(), __ATOMIC_RELEASE);
+    if (mine > 0) __atomic_store_n(&shard_owner[mine - 1], zt_prim_tid(), __ATOMIC_RELEASE);
     zt_lock_reinit(&zone_lock);
 }
 
@@ -188,15 +183,12 @@ static inline zt_rec_counters_t *own_classes(int z)
 {
     int s = tls_shard;
     if (zt_unlikely(s <= 0)) {
-        if (s < 0)
-            return NULL;
+        if (s < 0) return NULL;
         s = tls_shard = shard_claim();
-        if (s < 0)
-            return NULL;
+        if (s < 0) return NULL;
     }
     zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s - 1], __ATOMIC_ACQUIRE);
-    if (zt_likely(c != NULL))
-        return c;
+    if (zt_likely(c != NULL)) return c;
     return zt_record_class_shard((unsigned)z, (unsigned)s - 1);
 }
 
@@ -228,13 +220,10 @@ static inline void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t
 static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks,
                                  uint64_t bytes)
 {
-    if (zone < 0 || zone >= ZT_REC_MAX_ZONES)
-        return;
+    if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs)
-        counters_alloc(zs, blocks, bytes);
-    if (cls >= ZT_REC_CLASSES)
-        return;
+    if (zs) counters_alloc(zs, blocks, bytes);
+    if (cls >= ZT_REC_CLASSES) return;
     zt_rec_counters_t *own = own_classes(zone);
     if (zt_likely(own != NULL)) {
         own_add(&own[cls].total_blocks, blocks);
@@ -251,13 +240,10 @@ static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t b
 static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks,
                                 uint64_t bytes)
 {
-    if (zone < 0 || zone >= ZT_REC_MAX_ZONES)
-        return;
+    if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs)
-        counters_free(zs, blocks, bytes);
-    if (cls >= ZT_REC_CLASSES)
-        return;
+    if (zs) counters_free(zs, blocks, bytes);
+    if (cls >= ZT_REC_CLASSES) return;
     zt_rec_counters_t *own = own_classes(zone);
     if (zt_likely(own != NULL)) {
         own_add(&own[cls].freed_blocks, blocks);
@@ -265,8 +251,7 @@ static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t bl
         return;
     }
     zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[zone], __ATOMIC_ACQUIRE);
-    if (zc)
-        counters_free(&zc[cls], blocks, bytes);
+    if (zc) counters_free(&zc[cls], blocks, bytes);
 }
 
 void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
@@ -293,7 +278,10 @@ void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t
 
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */
 
-static inline uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint64_t ld(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
 
 static uint64_t live_of(const zt_rec_counters_t *c)
 {
@@ -305,20 +293,17 @@ static uint64_t live_of(const zt_rec_counters_t *c)
  * header. Returns live bytes over all zones (for the timeline). */
 uint64_t zt_account_live_bytes(void)
 {
-    if (!zt_rec_open)
-        return 0;
+    if (!zt_rec_open) return 0;
     uint64_t live_all = 0;
     unsigned nz = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_ACQUIRE);
     for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
         zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[z], __ATOMIC_ACQUIRE);
-        if (zc == NULL)
-            continue;
+        if (zc == NULL) continue;
         zt_rec_counters_t *shard[ZT_REC_SHARDS];
         unsigned ns = 0;
         for (unsigned s = 0; s < ZT_REC_SHARDS; s++) {
             zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s], __ATOMIC_ACQUIRE);
-            if (c)
-                shard[ns++] = c;
+            if (c) shard[ns++] = c;
         }
         zt_rec_counters_t sum = {0, 0, 0, 0, 0};
         for (unsigned c = 0; c < ZT_REC_CLASSES; c++) {
@@ -351,29 +336,24 @@ uint64_t zt_account_live_bytes(void)
  * over-all-zones view, and its peak as seen at snapshots). */
 void zt_account_sum_stacks(void)
 {
-    if (!zt_rec_open)
-        return;
+    if (!zt_rec_open) return;
     uint32_t n = __atomic_load_n(&zt_rec.hdr->nstacks, __ATOMIC_ACQUIRE);
     unsigned nz = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_ACQUIRE);
-    if (nz > ZT_REC_MAX_ZONES)
-        nz = ZT_REC_MAX_ZONES;
+    if (nz > ZT_REC_MAX_ZONES) nz = ZT_REC_MAX_ZONES;
     for (uint32_t id = 1; id <= n; id++) {
         zt_rec_stack_t *e = zt_record_stack(id, false);
-        if (e == NULL)
-            break;
+        if (e == NULL) break;
         zt_rec_counters_t sum = {0, 0, 0, 0, 0};
         uint64_t peak = e->total.peak_bytes;
         for (unsigned z = 0; z < nz; z++) {
             zt_rec_counters_t *c = zt_record_zone_stack(z, id, false);
-            if (c == NULL)
-                continue;
+            if (c == NULL) continue;
             sum.total_blocks += ld(&c->total_blocks);
             sum.total_bytes += ld(&c->total_bytes);
             sum.freed_blocks += ld(&c->freed_blocks);
             sum.freed_bytes += ld(&c->freed_bytes);
             uint64_t p = ld(&c->peak_bytes);
-            if (p > peak)
-                peak = p;
+            if (p > peak) peak = p;
         }
         uint64_t live = live_of(&sum);
         sum.peak_bytes = live > peak ? live : peak;

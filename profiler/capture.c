@@ -48,8 +48,7 @@ static int own_module_cb(void *ctx, const zt_prim_module_t *m)
 void zt_capture_init(enum zt_unwind how)
 {
     unwind_how = how;
-    if (__atomic_load_n(&capture_ready, __ATOMIC_ACQUIRE))
-        return;
+    if (__atomic_load_n(&capture_ready, __ATOMIC_ACQUIRE)) return;
     struct own_find of = {(uintptr_t)&zt_capture_init, false, false, 0, 0};
     zt_prim_modules(own_module_cb, &of);
     if (of.found && !of.is_main) {
@@ -61,7 +60,10 @@ void zt_capture_init(enum zt_unwind how)
     __atomic_store_n(&capture_ready, 1, __ATOMIC_RELEASE);
 }
 
-bool zt_capture_pc_is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
+bool zt_capture_pc_is_own(uintptr_t pc)
+{
+    return pc >= own_lo && pc < own_hi;
+}
 
 bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
@@ -70,8 +72,7 @@ bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi)
         *hi = tls_stack_hi;
         return true;
     }
-    if (tls_stack_known < 0)
-        return false;
+    if (tls_stack_known < 0) return false;
     uintptr_t l = 0, h = 0;
     bool ok;
     if (zt_prim_tid() == zt_prim_pid()) {
@@ -100,8 +101,7 @@ bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi)
 /* Reads fp[0] (caller's frame) and fp[1] (return address). The chain must
  * climb strictly, stay 16-byte aligned (x86_64 and arm64 ABIs) and inside
  * [lo, hi). */
-unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t lo,
-                            uintptr_t hi)
+unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t lo, uintptr_t hi)
 {
     unsigned n = 0;
     while (n < max) {
@@ -109,11 +109,9 @@ unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t
             break;
         const uintptr_t *frame = (const uintptr_t *)fp;
         uintptr_t next = frame[0], ra = frame[1];
-        if (ra < 4096)
-            break;
+        if (ra < 4096) break;
         pcs[n++] = ra;
-        if (next <= fp)
-            break;
+        if (next <= fp) break;
         fp = next;
     }
     return n;
@@ -127,33 +125,27 @@ static inline unsigned capture_fp(uint64_t *pcs, unsigned max, unsigned skip)
 {
     uintptr_t lo, hi;
     uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-    if (!zt_capture_stack_bounds(&lo, &hi))
-        return 0;
-    if (lo == 0 || fp > lo)
-        lo = fp; /* frames above us only */
-    if (hi < lo + 2 * sizeof(uintptr_t))
-        return 0;
+    if (!zt_capture_stack_bounds(&lo, &hi)) return 0;
+    if (lo == 0 || fp > lo) lo = fp; /* frames above us only */
+    if (hi < lo + 2 * sizeof(uintptr_t)) return 0;
     uintptr_t span = hi - 2 * sizeof(uintptr_t) - lo;
     /* A frame is usable when fp lies in [lo, hi - 16) (one unsigned compare)
      * and is 16-byte aligned; the chain must climb strictly. */
-#define FRAME_OK(fp) ((fp) - lo <= span && ((fp) & 15) == 0)
+#define FRAME_OK(fp) ((fp)-lo <= span && ((fp)&15) == 0)
     const uintptr_t *frame;
     uintptr_t ra;
     /* Phase 1: drop `skip` frames, then the allocator's own (bounded). */
     for (unsigned budget = skip + 16;; budget--) {
-        if (budget == 0 || !FRAME_OK(fp))
-            return 0;
+        if (budget == 0 || !FRAME_OK(fp)) return 0;
         frame = (const uintptr_t *)fp;
         ra = frame[1];
-        if (ra < 4096)
-            return 0;
+        if (ra < 4096) return 0;
         if (skip)
             skip--;
         else if (!(ra >= own_lo && ra < own_hi))
             break;
         uintptr_t next = frame[0];
-        if (next <= fp)
-            return 0;
+        if (next <= fp) return 0;
         fp = next;
     }
     /* Phase 2: copy; frame/ra hold the first kept frame. */
@@ -161,13 +153,11 @@ static inline unsigned capture_fp(uint64_t *pcs, unsigned max, unsigned skip)
     for (;;) {
         pcs[n++] = ra;
         uintptr_t next = frame[0];
-        if (n == max || next <= fp || !FRAME_OK(next))
-            break;
+        if (n == max || next <= fp || !FRAME_OK(next)) break;
         fp = next;
         frame = (const uintptr_t *)fp;
         ra = frame[1];
-        if (ra < 4096)
-            break;
+        if (ra < 4096) break;
     }
 #undef FRAME_OK
     return n;
@@ -175,14 +165,11 @@ static inline unsigned capture_fp(uint64_t *pcs, unsigned max, unsigned skip)
 
 __attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip)
 {
-    if (max == 0)
-        return 0;
-    if (unwind_how != ZT_UNWIND_LIBUNWIND)
-        return capture_fp(pcs, max, skip);
+    if (max == 0) return 0;
+    if (unwind_how != ZT_UNWIND_LIBUNWIND) return capture_fp(pcs, max, skip);
     uint64_t buf[ZT_REC_MAX_FRAMES + 48];
     unsigned want = max + skip + 16; /* room for the allocator's frames */
-    if (want > sizeof buf / sizeof buf[0])
-        want = sizeof buf / sizeof buf[0];
+    if (want > sizeof buf / sizeof buf[0]) want = sizeof buf / sizeof buf[0];
     int r = unw_backtrace((void **)buf, (int)want);
     unsigned n = r > 0 ? (unsigned)r : 0;
     /* unw_backtrace's first entry is its caller (us): skip it as the fp walk
@@ -192,8 +179,7 @@ __attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsig
         while (first < n && zt_capture_pc_is_own((uintptr_t)buf[first]))
             first++;
     unsigned out = n - first;
-    if (out > max)
-        out = max;
+    if (out > max) out = max;
     for (unsigned i = 0; i < out; i++)
         pcs[i] = buf[first + i];
     return out;
@@ -201,8 +187,7 @@ __attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsig
 
 unsigned zt_capture_fault(const zt_prim_fault_t *f, uint64_t *pcs, unsigned max)
 {
-    if (max == 0)
-        return 0;
+    if (max == 0) return 0;
     unsigned n = 0;
     if (unwind_how == ZT_UNWIND_LIBUNWIND && f->pc) {
         /* libunwind steps through the signal frame; keep what follows the
@@ -215,16 +200,13 @@ unsigned zt_capture_fault(const zt_prim_fault_t *f, uint64_t *pcs, unsigned max)
                     pcs[n++] = buf[j];
                 break;
             }
-        if (n > 1)
-            return n;
+        if (n > 1) return n;
         n = 0;
     }
-    if (f->pc)
-        pcs[n++] = f->pc;
+    if (f->pc) pcs[n++] = f->pc;
     uintptr_t lo, hi;
     if (f->fp && zt_capture_stack_bounds(&lo, &hi)) {
-        if (lo == 0 || (f->sp && f->sp > lo))
-            lo = f->sp ? f->sp : f->fp;
+        if (lo == 0 || (f->sp && f->sp > lo)) lo = f->sp ? f->sp : f->fp;
         n += zt_capture_fp_walk(pcs + n, max - n, f->fp, lo, hi);
     }
     return n;

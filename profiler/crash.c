@@ -19,17 +19,18 @@ static int ended; /* first ending wins (exit from a crash handler, ...) */
 
 static void end_event(int32_t kind, uint64_t value)
 {
-    zt_rec_event_t ev = {.time_ns = zt_record_now_ns(), .type = ZT_EV_PROCESS_END,
-                         .kind = kind, .zone = -1, .value = value};
+    zt_rec_event_t ev = {.time_ns = zt_record_now_ns(),
+                         .type = ZT_EV_PROCESS_END,
+                         .kind = kind,
+                         .zone = -1,
+                         .value = value};
     zt_record_event(&ev);
 }
 
 static void on_fault(const zt_prim_fault_t *f)
 {
-    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
-        return;
-    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
     uint64_t pcs[ZT_REC_MAX_FRAMES];
     unsigned depth = zt_rec.hdr->depth ? zt_rec.hdr->depth : 32;
     unsigned n = zt_capture_fault(f, pcs, depth);
@@ -52,10 +53,8 @@ static void on_fault(const zt_prim_fault_t *f)
 
 void zt_crash_exit(int status)
 {
-    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
-        return;
-    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
     zt_rec_term_t t = {ZT_REC_EXITED, status, 0, 0, 0, 0, zt_prim_tid(), 0};
     end_event(ZT_REC_EXITED, (uint64_t)(uint32_t)status);
     zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
@@ -63,13 +62,15 @@ void zt_crash_exit(int status)
     zt_record_terminate(&t);
 }
 
-static void on_exit_cb(int status, void *arg) { zt_crash_exit(status); }
+static void on_exit_cb(int status, void *arg)
+{
+    zt_crash_exit(status);
+}
 
 void zt_crash_install(void)
 {
     static int installed;
-    if (__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (__atomic_exchange_n(&installed, 1, __ATOMIC_ACQ_REL)) return;
     zt_prim_fatal_handlers(on_fault);
     zt_prim_on_exit(on_exit_cb, NULL);
 }

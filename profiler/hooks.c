@@ -29,12 +29,12 @@
 
 int zt_profiling;
 
-static int prof_mode;          /* ZT_STACKS_*; 0 until zt_hook_init opened a record */
+static int prof_mode; /* ZT_STACKS_*; 0 until zt_hook_init opened a record */
 static uint64_t sample_mean_bytes;
 static unsigned capture_depth = 32;
-static int main_started;       /* our constructor ran */
+static int main_started; /* our constructor ran */
 static int threads_started;
-static char out_base[1024];    /* ZONETRACE_OUT as configured (for fork children) */
+static char out_base[1024]; /* ZONETRACE_OUT as configured (for fork children) */
 
 extern int zt_rec_forked;
 
@@ -51,8 +51,7 @@ static __thread uint64_t tls_rng;
  * a series in t^2 with |t| <= 1/3 (error < 1e-7 after 6 terms). */
 double zt_sample_ln(double x)
 {
-    if (!(x > 0))
-        return -1e300;
+    if (!(x > 0)) return -1e300;
     union {
         double d;
         uint64_t u;
@@ -60,18 +59,16 @@ double zt_sample_ln(double x)
     int e = (int)((v.u >> 52) & 0x7ff) - 1023;
     v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
     double t = (v.d - 1) / (v.d + 1), t2 = t * t;
-    double s = t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 +
-                                                                               t2 / 11)))));
+    double s =
+        t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 / 11)))));
     return 2 * s + e * 0.69314718055994530942;
 }
 
 /* 1 - exp(-x) for x >= 0 without cancellation for small x. */
 static double one_minus_exp_neg(double x)
 {
-    if (x < 1e-4)
-        return x * (1 - x / 2 * (1 - x / 3));
-    if (x > 40)
-        return 1;
+    if (x < 1e-4) return x * (1 - x / 2 * (1 - x / 3));
+    if (x > 40) return 1;
     /* exp(-x) = 2^-k · exp(-r), r = x - k ln2 in [0, ln2) */
     int k = (int)(x / 0.69314718055994530942);
     double r = x - k * 0.69314718055994530942;
@@ -89,19 +86,16 @@ static double one_minus_exp_neg(double x)
 
 uint64_t zt_sample_weight_q16(uint64_t bytes, uint64_t mean)
 {
-    if (mean == 0)
-        return 1u << 16;
+    if (mean == 0) return 1u << 16;
     double p = one_minus_exp_neg((double)bytes / (double)mean);
-    if (p <= 0)
-        return 1u << 16;
+    if (p <= 0) return 1u << 16;
     double w = 65536.0 / p;
     return w > 1.8e19 ? UINT64_MAX / 2 : (uint64_t)(w + 0.5);
 }
 
 static uint64_t rng_next(void)
 {
-    if (tls_rng == 0)
-        tls_rng = (zt_prim_now_ns() ^ ((uint64_t)zt_prim_tid() << 32)) | 1;
+    if (tls_rng == 0) tls_rng = (zt_prim_now_ns() ^ ((uint64_t)zt_prim_tid() << 32)) | 1;
     tls_rng ^= tls_rng << 13; /* xorshift64 */
     tls_rng ^= tls_rng >> 7;
     tls_rng ^= tls_rng << 17;
@@ -114,10 +108,8 @@ static int64_t next_interval(void)
 {
     double u = ((double)(rng_next() >> 11) + 1) * (1.0 / 9007199254740992.0); /* (0, 1] */
     double n = -zt_sample_ln(u) * (double)sample_mean_bytes;
-    if (n < 1)
-        n = 1;
-    if (n > 9e18)
-        n = 9e18;
+    if (n < 1) n = 1;
+    if (n > 9e18) n = 9e18;
     return (int64_t)n;
 }
 
@@ -125,18 +117,22 @@ static int64_t next_interval(void)
 
 static void start_threads(void)
 {
-    if (__atomic_exchange_n(&threads_started, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (__atomic_exchange_n(&threads_started, 1, __ATOMIC_ACQ_REL)) return;
     int saved = tls_in_profiler;
     tls_in_profiler = 1;
     zt_crash_install();
-    if (zt_rec_open && zt_rec.hdr->monitor_ms)
-        zt_monitor_start();
+    if (zt_rec_open && zt_rec.hdr->monitor_ms) zt_monitor_start();
     tls_in_profiler = saved;
 }
 
-static void fork_prepare(void) { zt_record_fork_prepare(); }
-static void fork_parent(void) { zt_record_fork_parent(); }
+static void fork_prepare(void)
+{
+    zt_record_fork_prepare();
+}
+static void fork_parent(void)
+{
+    zt_record_fork_parent();
+}
 
 static void fork_child(void)
 {
@@ -157,17 +153,14 @@ static bool child_reopen(void)
 /* Rare cases in front of the hot path; false = do not profile this call. */
 static bool hook_slow(void)
 {
-    if (!zt_rec_open)
-        return false;
+    if (!zt_rec_open) return false;
     if (__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) {
         tls_in_profiler = 1;
         bool ok = child_reopen();
         tls_in_profiler = 0;
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
-    if (!threads_started && __atomic_load_n(&main_started, __ATOMIC_ACQUIRE))
-        start_threads();
+    if (!threads_started && __atomic_load_n(&main_started, __ATOMIC_ACQUIRE)) start_threads();
     return zt_rec_open;
 }
 
@@ -178,10 +171,8 @@ static bool owned_by_live_process(const char *path, int pid)
     enum { TERM_END = offsetof(zt_rec_header_t, term) + sizeof(zt_rec_term_t) };
     char buf[TERM_END + 1];
     size_t len = 0;
-    if (!zt_prim_read_file(path, buf, sizeof buf, &len) || len < TERM_END)
-        return false;
-    if (memcmp(buf, ZT_REC_MAGIC, 8) != 0)
-        return false;
+    if (!zt_prim_read_file(path, buf, sizeof buf, &len) || len < TERM_END) return false;
+    if (memcmp(buf, ZT_REC_MAGIC, 8) != 0) return false;
     int32_t owner, state;
     memcpy(&owner, buf + offsetof(zt_rec_header_t, pid), sizeof owner);
     memcpy(&state, buf + offsetof(zt_rec_header_t, term.state), sizeof state);
@@ -191,8 +182,7 @@ static bool owned_by_live_process(const char *path, int pid)
 void zt_hook_init(void)
 {
     static int done;
-    if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
     int mode = ZT_STACKS_OFF;
     uint64_t mean = 0;
     const zt_options_t *o = &zt_options;
@@ -215,8 +205,7 @@ void zt_hook_init(void)
         long r = 0;
         for (const char *c = root; *c >= '0' && *c <= '9'; c++)
             r = r * 10 + (*c - '0');
-        if (r != pid)
-            zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
+        if (r != pid) zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
     } else if (owned_by_live_process(path, pid)) {
         /* A program started by a profiled one (fork + exec, system()) with
          * the same ZONETRACE_OUT: truncating the file would destroy the
@@ -224,12 +213,11 @@ void zt_hook_init(void)
         zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
     }
 
-    enum zt_unwind how = o->unwind && strcmp(o->unwind, "fp") == 0 ? ZT_UNWIND_FP
-                                                                    : ZT_UNWIND_LIBUNWIND;
+    enum zt_unwind how =
+        o->unwind && strcmp(o->unwind, "fp") == 0 ? ZT_UNWIND_FP : ZT_UNWIND_LIBUNWIND;
     capture_depth = o->depth >= 1 && o->depth <= ZT_REC_MAX_FRAMES ? (unsigned)o->depth : 32;
     sample_mean_bytes = mean ? mean : (512u << 10);
-    if (mode != ZT_STACKS_OFF)
-        zt_capture_init(how);
+    if (mode != ZT_STACKS_OFF) zt_capture_init(how);
 
     const zt_profile_t *p = &zt_active_profile;
     zt_record_info_t info = {
@@ -265,11 +253,9 @@ __attribute__((constructor)) static void profiler_constructor(void)
     if (!zt_rec_open && !zt_initialised) {
         const char *s = zt_prim_getenv("ZONETRACE_STACKS");
         const char *out = zt_prim_getenv("ZONETRACE_OUT");
-        if ((s && s[0] && strcmp(s, "off") != 0) || (out && out[0]))
-            zt_init();
+        if ((s && s[0] && strcmp(s, "off") != 0) || (out && out[0])) zt_init();
     }
-    if (zt_rec_open)
-        start_threads();
+    if (zt_rec_open) start_threads();
 }
 
 /* ---- the hooks ------------------------------------------------------------------ */
@@ -298,8 +284,7 @@ static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, si
             /* First allocation of this thread: draw its first interval. */
             tls_sample_ready = 1;
             tls_sample_countdown = next_interval() - (int64_t)bytes;
-            if (tls_sample_countdown > 0)
-                return 0;
+            if (tls_sample_countdown > 0) return 0;
         }
         tls_sample_countdown = next_interval();
         blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
@@ -307,14 +292,11 @@ static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, si
     } else if (prof_mode != ZT_STACKS_FULL) {
         return 0;
     }
-    if (tls_in_profiler)
-        return 0;
-    if (zt_unlikely(!threads_started || zt_rec_forked || !zt_rec_open) && !hook_slow())
-        return 0;
+    if (tls_in_profiler) return 0;
+    if (zt_unlikely(!threads_started || zt_rec_forked || !zt_rec_open) && !hook_slow()) return 0;
     tls_in_profiler = 1;
     uint32_t id = current_stack(true);
-    if (id)
-        zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w);
+    if (id) zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w);
     tls_in_profiler = 0;
     return id;
 }
@@ -327,11 +309,9 @@ uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsign
 
 void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag)
 {
-    if (zt_likely(tag == 0) || prof_mode == ZT_STACKS_OFF)
-        return;
+    if (zt_likely(tag == 0) || prof_mode == ZT_STACKS_OFF) return;
     if (zt_unlikely(zt_rec_forked || !zt_rec_open)) {
-        if (tls_in_profiler || !hook_slow())
-            return;
+        if (tls_in_profiler || !hook_slow()) return;
     }
     if (tag > __atomic_load_n(&zt_rec.hdr->nstacks, __ATOMIC_RELAXED))
         return; /* not one of ours (a corrupted tag must not corrupt counters) */
@@ -345,11 +325,9 @@ void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, ui
 
 void zt_hook_event(const zt_event_t *ev)
 {
-    if (ev == NULL || !zt_rec_open)
-        return;
+    if (ev == NULL || !zt_rec_open) return;
     if (zt_unlikely(zt_rec_forked)) {
-        if (tls_in_profiler || !hook_slow())
-            return;
+        if (tls_in_profiler || !hook_slow()) return;
     }
     zt_rec_event_t r;
     memset(&r, 0, sizeof r);
@@ -378,4 +356,7 @@ void zt_hook_event(const zt_event_t *ev)
         zt_monitor_request_snapshot(); /* "who filled it", while it is still full */
 }
 
-void zt_hook_zone_created(malloc_zone_t *zone) { zt_account_zone_created(zone); }
+void zt_hook_zone_created(malloc_zone_t *zone)
+{
+    zt_account_zone_created(zone);
+}

@@ -43,8 +43,7 @@ unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip);
 /* Frame-pointer walk from fp, reading only inside [lo, hi) (the stack):
  * stops on a frame that is not strictly above the previous one, misaligned,
  * or out of bounds. Never faults. */
-unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t lo,
-                            uintptr_t hi);
+unsigned zt_capture_fp_walk(uint64_t *pcs, unsigned max, uintptr_t fp, uintptr_t lo, uintptr_t hi);
 
 /* The calling thread's stack bounds, cached per thread; never allocates
  * (main thread: __libc_stack_end). False if unknown. */
@@ -75,15 +74,15 @@ void zt_stacktab_fork_child(void);
 /* ---- record.c ------------------------------------------------------------ */
 
 typedef struct zt_record_info {
-    const char *path;        /* file to create */
-    int stacks_mode;         /* ZT_STACKS_* */
+    const char *path; /* file to create */
+    int stacks_mode;  /* ZT_STACKS_* */
     uint64_t sample_bytes;
     const char *unwind;
     unsigned depth;
     unsigned monitor_ms;
     const char *device;
     uint64_t page_bytes, ram_bytes, va_limit_bytes;
-    size_t max_bytes;        /* address space reserved for the mapping (0 = default 4 GiB) */
+    size_t max_bytes; /* address space reserved for the mapping (0 = default 4 GiB) */
 } zt_record_info_t;
 
 /* The open record: pointers into the mapping (stable: the file is mapped at
@@ -91,16 +90,16 @@ typedef struct zt_record_info {
 typedef struct zt_record {
     int fd;
     uint8_t *base;
-    size_t reserve_bytes;    /* reserved address space at base */
-    uint64_t mapped_bytes;   /* file mapped at [base, base+mapped_bytes) */
+    size_t reserve_bytes;  /* reserved address space at base */
+    uint64_t mapped_bytes; /* file mapped at [base, base+mapped_bytes) */
     zt_rec_header_t *hdr;
-    zt_lock_t lock;          /* file growth and block allocation */
-    uint64_t start_ns;       /* monotonic start */
+    zt_lock_t lock;    /* file growth and block allocation */
+    uint64_t start_ns; /* monotonic start */
     zt_rec_stack_t *stack_chunk[ZT_REC_MAX_CHUNKS];
     zt_rec_counters_t *zone_stack_chunk[ZT_REC_MAX_ZONES][ZT_REC_MAX_CHUNKS];
-    zt_rec_counters_t *zone_classes[ZT_REC_MAX_ZONES];              /* shared shard */
+    zt_rec_counters_t *zone_classes[ZT_REC_MAX_ZONES];                 /* shared shard */
     zt_rec_counters_t *shard_classes[ZT_REC_MAX_ZONES][ZT_REC_SHARDS]; /* per-thread shards */
-    uint64_t *class_shards;  /* the directory in the file (header.class_shards_off) */
+    uint64_t *class_shards; /* the directory in the file (header.class_shards_off) */
     zt_rec_event_t *events;
     zt_rec_sample_t *timeline;
     char path[1024];
@@ -172,8 +171,7 @@ static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id
         unsigned k = zt_rec_chunk_of(id - 1, &within);
         zt_rec_counters_t *chunk =
             __atomic_load_n(&zt_rec.zone_stack_chunk[zone][k], __ATOMIC_ACQUIRE);
-        if (zt_likely(chunk != NULL))
-            return chunk + within;
+        if (zt_likely(chunk != NULL)) return chunk + within;
     }
     return zt_record_zone_stack_slow(zone, id, create);
 }
@@ -231,16 +229,16 @@ void zt_snapshot(int flags);
 
 /* ---- monitor.c / crash.c ------------------------------------------------- */
 
-void zt_monitor_start(void);       /* once, outside malloc */
-void zt_monitor_fork_child(void);  /* the thread is gone */
+void zt_monitor_start(void);      /* once, outside malloc */
+void zt_monitor_fork_child(void); /* the thread is gone */
 void zt_monitor_request_snapshot(void);
-void zt_monitor_tick(void);        /* one sample (tests call it directly) */
+void zt_monitor_tick(void); /* one sample (tests call it directly) */
 /* From a fatal-signal handler: have the monitor thread take a walking
  * snapshot, waiting at most wait_ns. False if there is no monitor (or we
  * are it) or it did not finish in time (a lock held by the crashed thread). */
 bool zt_monitor_crash_snapshot(uint64_t wait_ns);
 
-void zt_crash_install(void);       /* fatal handlers + on_exit, outside malloc */
-void zt_crash_exit(int status);    /* what the on_exit handler does */
+void zt_crash_install(void);    /* fatal handlers + on_exit, outside malloc */
+void zt_crash_exit(int status); /* what the on_exit handler does */
 
 #endif /* ZT_PROFILER_INTERNAL_H */

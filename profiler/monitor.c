@@ -33,18 +33,15 @@ static void find_cgroup(void)
     cgroup_checked = 1;
     char buf[2048];
     size_t len;
-    if (!zt_prim_read_file("/proc/self/cgroup", buf, sizeof buf, &len))
-        return;
+    if (!zt_prim_read_file("/proc/self/cgroup", buf, sizeof buf, &len)) return;
     for (char *line = buf; line && *line;) {
         char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = 0;
+        if (nl) *nl = 0;
         if (strncmp(line, "0::", 3) == 0) {
             const char *rel = line + 3;
-            if (strcmp(rel, "/") == 0)
-                rel = "";
-            zt_prim_snprintf(cgroup_max_path, sizeof cgroup_max_path,
-                             "/sys/fs/cgroup%s/memory.max", rel);
+            if (strcmp(rel, "/") == 0) rel = "";
+            zt_prim_snprintf(cgroup_max_path, sizeof cgroup_max_path, "/sys/fs/cgroup%s/memory.max",
+                             rel);
             return;
         }
         line = nl ? nl + 1 : NULL;
@@ -61,8 +58,7 @@ static uint64_t parse_u64(const char *s)
 
 static void check_limits(void)
 {
-    if (!cgroup_checked)
-        find_cgroup();
+    if (!cgroup_checked) find_cgroup();
     char buf[256];
     size_t len;
     uint64_t limit = 0; /* "max" or absent: none */
@@ -72,8 +68,8 @@ static void check_limits(void)
     if (limit != last_limit_bytes) {
         zt_rec.hdr->cgroup_limit_bytes = limit;
         if (limit || last_limit_bytes != UINT64_MAX) {
-            zt_rec_event_t ev = {.time_ns = zt_record_now_ns(), .type = ZT_EV_LIMIT,
-                                 .zone = -1, .value = limit};
+            zt_rec_event_t ev = {
+                .time_ns = zt_record_now_ns(), .type = ZT_EV_LIMIT, .zone = -1, .value = limit};
             zt_record_event(&ev);
         }
         last_limit_bytes = limit;
@@ -95,8 +91,10 @@ static void check_limits(void)
             uint64_t psi = whole * 100 + frac;
             /* Report a rise of at least 5 points (and any first non-zero value). */
             if (psi >= last_psi_x100 + 500 || (psi > 0 && last_psi_x100 == 0)) {
-                zt_rec_event_t ev = {.time_ns = zt_record_now_ns(), .type = ZT_EV_PRESSURE,
-                                     .zone = -1, .value = psi};
+                zt_rec_event_t ev = {.time_ns = zt_record_now_ns(),
+                                     .type = ZT_EV_PRESSURE,
+                                     .zone = -1,
+                                     .value = psi};
                 zt_record_event(&ev);
                 last_psi_x100 = psi;
             } else if (psi + 500 < last_psi_x100) {
@@ -108,11 +106,9 @@ static void check_limits(void)
 
 void zt_monitor_tick(void)
 {
-    if (!zt_rec_open)
-        return;
+    if (!zt_rec_open) return;
     extern int zt_rec_forked;
-    if (__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
-        return;
+    if (__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
     zt_rec_header_t *h = zt_rec.hdr;
     uint64_t tick = ticks++;
     __atomic_store_n(&h->heartbeat_wall_ns, zt_prim_wall_ns(), __ATOMIC_RELEASE);
@@ -124,8 +120,7 @@ void zt_monitor_tick(void)
     }
     zt_rec_sample_t s = {zt_record_now_ns(), 0, 0, 0, 0};
     zt_prim_footprint(&s.rss_bytes, &s.anon_bytes);
-    if (s.rss_bytes > h->peak_rss_bytes)
-        h->peak_rss_bytes = s.rss_bytes;
+    if (s.rss_bytes > h->peak_rss_bytes) h->peak_rss_bytes = s.rss_bytes;
     if (zt_initialised) {
         zt_va_stats_t st;
         memset(&st, 0, sizeof st);
@@ -136,8 +131,7 @@ void zt_monitor_tick(void)
     /* The timeline's period doubles when it fills: keep one tick in 2^k. */
     uint64_t base_ns = (uint64_t)(h->monitor_ms ? h->monitor_ms : 100) * 1000000u;
     uint64_t stride = h->timeline_period_ns / base_ns;
-    if (stride <= 1 || tick % stride == 0)
-        zt_record_sample(&s);
+    if (stride <= 1 || tick % stride == 0) zt_record_sample(&s);
 }
 
 /* Crash snapshots: a fatal signal may arrive while the faulting thread
@@ -158,8 +152,7 @@ bool zt_monitor_crash_snapshot(uint64_t wait_ns)
     uint64_t seq = __atomic_add_fetch(&crash_request, 1, __ATOMIC_ACQ_REL);
     uint64_t start = zt_prim_now_ns();
     while (__atomic_load_n(&crash_done, __ATOMIC_ACQUIRE) < seq) {
-        if (zt_prim_now_ns() - start > wait_ns)
-            return false;
+        if (zt_prim_now_ns() - start > wait_ns) return false;
         zt_prim_sleep_ns(200000);
     }
     return true;
@@ -168,8 +161,7 @@ bool zt_monitor_crash_snapshot(uint64_t wait_ns)
 static void serve_crash_request(void)
 {
     uint64_t seq = __atomic_load_n(&crash_request, __ATOMIC_ACQUIRE);
-    if (seq == __atomic_load_n(&crash_done, __ATOMIC_RELAXED))
-        return;
+    if (seq == __atomic_load_n(&crash_done, __ATOMIC_RELAXED)) return;
     zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
     __atomic_store_n(&crash_done, seq, __ATOMIC_RELEASE);
 }
@@ -191,10 +183,8 @@ static void *monitor_main(void *arg)
 
 void zt_monitor_start(void)
 {
-    if (!zt_rec_open || zt_rec.hdr->monitor_ms == 0)
-        return;
-    if (__atomic_exchange_n(&monitor_running, 1, __ATOMIC_ACQ_REL))
-        return;
+    if (!zt_rec_open || zt_rec.hdr->monitor_ms == 0) return;
+    if (__atomic_exchange_n(&monitor_running, 1, __ATOMIC_ACQ_REL)) return;
     if (zt_prim_thread_start(monitor_main, NULL) != 0)
         __atomic_store_n(&monitor_running, 0, __ATOMIC_RELEASE);
 }

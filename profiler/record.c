@@ -24,28 +24,26 @@ zt_record_t zt_rec;
 int zt_rec_open;
 int zt_rec_forked; /* fork child that has not yet moved to its own file */
 
-static uint64_t round8(uint64_t v) { return (v + 7) & ~7ull; }
+static uint64_t round8(uint64_t v)
+{
+    return (v + 7) & ~7ull;
+}
 
 /* Under zt_rec.lock: make the file at least `need` bytes and map it. */
 static bool grow_locked(uint64_t need)
 {
     zt_rec_header_t *h = zt_rec.hdr;
-    if (need <= h->file_bytes)
-        return true;
+    if (need <= h->file_bytes) return true;
     size_t page = zt_prim_page_bytes();
     uint64_t target = h->file_bytes * 2;
-    if (target < need)
-        target = need;
+    if (target < need) target = need;
     target = (target + page - 1) & ~(uint64_t)(page - 1);
-    if (target > zt_rec.reserve_bytes)
-        target = zt_rec.reserve_bytes;
-    if (target < need)
-        return false;
+    if (target > zt_rec.reserve_bytes) target = zt_rec.reserve_bytes;
+    if (target < need) return false;
     if (zt_prim_file_reserve(zt_rec.fd, target) != 0)
         return false; /* disk full: stop growing rather than SIGBUS later */
     uint64_t old = zt_rec.mapped_bytes;
-    if (zt_prim_file_map(zt_rec.fd, old, target - old, zt_rec.base + old) == NULL)
-        return false;
+    if (zt_prim_file_map(zt_rec.fd, old, target - old, zt_rec.base + old) == NULL) return false;
     zt_rec.mapped_bytes = target;
     __atomic_store_n(&h->file_bytes, target, __ATOMIC_RELEASE);
     return true;
@@ -53,11 +51,9 @@ static bool grow_locked(uint64_t need)
 
 uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked)
 {
-    if (!zt_rec_open)
-        return 0;
+    if (!zt_rec_open) return 0;
     bytes = round8(bytes);
-    if (!locked)
-        zt_lock(&zt_rec.lock);
+    if (!locked) zt_lock(&zt_rec.lock);
     zt_rec_header_t *h = zt_rec.hdr;
     uint64_t off = h->used_bytes;
     uint64_t end = off + bytes;
@@ -65,25 +61,20 @@ uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked)
     if (end >= off && grow_locked(end)) {
         __atomic_store_n(&h->used_bytes, end, __ATOMIC_RELEASE);
         got = off;
-        if (ptr)
-            *ptr = zt_rec.base + off;
+        if (ptr) *ptr = zt_rec.base + off;
     }
-    if (!locked)
-        zt_unlock(&zt_rec.lock);
+    if (!locked) zt_unlock(&zt_rec.lock);
     return got;
 }
 
 zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
 {
-    if (id == 0)
-        return NULL;
+    if (id == 0) return NULL;
     uint64_t within;
     unsigned k = zt_rec_chunk_of(id - 1, &within);
     zt_rec_stack_t *chunk = __atomic_load_n(&zt_rec.stack_chunk[k], __ATOMIC_ACQUIRE);
-    if (zt_likely(chunk != NULL))
-        return chunk + within;
-    if (!create || !zt_rec_open)
-        return NULL;
+    if (zt_likely(chunk != NULL)) return chunk + within;
+    if (!create || !zt_rec_open) return NULL;
     zt_lock(&zt_rec.lock);
     chunk = zt_rec.stack_chunk[k];
     if (chunk == NULL) {
@@ -101,22 +92,18 @@ zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
 
 zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create)
 {
-    if (id == 0 || zone >= ZT_REC_MAX_ZONES)
-        return NULL;
+    if (id == 0 || zone >= ZT_REC_MAX_ZONES) return NULL;
     uint64_t within;
     unsigned k = zt_rec_chunk_of(id - 1, &within);
     zt_rec_counters_t **slot = &zt_rec.zone_stack_chunk[zone][k];
     zt_rec_counters_t *chunk = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (zt_likely(chunk != NULL))
-        return chunk + within;
-    if (!create || !zt_rec_open)
-        return NULL;
+    if (zt_likely(chunk != NULL)) return chunk + within;
+    if (!create || !zt_rec_open) return NULL;
     zt_lock(&zt_rec.lock);
     chunk = *slot;
     if (chunk == NULL) {
         void *p;
-        uint64_t off =
-            zt_record_alloc(zt_rec_chunk_cap(k) * sizeof(zt_rec_counters_t), &p, true);
+        uint64_t off = zt_record_alloc(zt_rec_chunk_cap(k) * sizeof(zt_rec_counters_t), &p, true);
         if (off) {
             chunk = p;
             __atomic_store_n(slot, chunk, __ATOMIC_RELEASE);
@@ -129,8 +116,7 @@ zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool cr
 
 void zt_record_zone_name(unsigned z, const char *name)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES)
-        return;
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return;
     /* Built aside, then stored whole: a reader never sees half a name
      * without its NUL (the field's last byte stays 0). */
     char buf[sizeof zt_rec.hdr->zones[0].name];
@@ -141,8 +127,7 @@ void zt_record_zone_name(unsigned z, const char *name)
     for (size_t j = i; j < sizeof buf; j++)
         buf[j] = 0;
     char *dst = zt_rec.hdr->zones[z].name;
-    if (memcmp(dst, buf, sizeof buf) != 0)
-        memcpy(dst, buf, sizeof buf);
+    if (memcmp(dst, buf, sizeof buf) != 0) memcpy(dst, buf, sizeof buf);
 }
 
 zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s)
@@ -150,8 +135,7 @@ zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s)
     if (!zt_rec_open || z >= ZT_REC_MAX_ZONES || s >= ZT_REC_SHARDS || zt_rec.class_shards == NULL)
         return NULL;
     zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s], __ATOMIC_ACQUIRE);
-    if (c)
-        return c;
+    if (c) return c;
     zt_lock(&zt_rec.lock);
     c = zt_rec.shard_classes[z][s];
     if (c == NULL) {
@@ -169,23 +153,20 @@ zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s)
 
 bool zt_record_zone(unsigned z, const char *name, uint64_t address)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES)
-        return false;
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return false;
     zt_rec_zone_t *rz = &zt_rec.hdr->zones[z];
     zt_record_zone_name(z, name);
     rz->address = address;
     if (zt_rec.zone_classes[z] == NULL) {
         void *p;
         uint64_t off = zt_record_alloc(ZT_REC_CLASSES * sizeof(zt_rec_counters_t), &p, false);
-        if (off == 0)
-            return false;
+        if (off == 0) return false;
         __atomic_store_n(&zt_rec.zone_classes[z], (zt_rec_counters_t *)p, __ATOMIC_RELEASE);
         __atomic_store_n(&rz->classes_off, off, __ATOMIC_RELEASE);
     }
     uint32_t n = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_RELAXED);
-    while (n < z + 1 &&
-           !__atomic_compare_exchange_n(&zt_rec.hdr->nzones, &n, z + 1, false, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
+    while (n < z + 1 && !__atomic_compare_exchange_n(&zt_rec.hdr->nzones, &n, z + 1, false,
+                                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         ;
     return true;
 }
@@ -202,8 +183,7 @@ static struct sec_bufs sec_bufs[8];
 bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
                        size_t record_bytes, const void *tail, size_t tail_bytes)
 {
-    if (!zt_rec_open)
-        return false;
+    if (!zt_rec_open) return false;
     struct sec_bufs *sb = NULL;
     for (unsigned i = 0; i < sizeof sec_bufs / sizeof sec_bufs[0]; i++)
         if (sec_bufs[i].slot == slot || sec_bufs[i].slot == NULL) {
@@ -227,8 +207,7 @@ bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void
         uint64_t cap = bytes + bytes / 2;
         void *p;
         off = zt_record_alloc(cap, &p, false);
-        if (off == 0)
-            return false;
+        if (off == 0) return false;
         dst = p;
         if (sb) {
             sb->off[b] = off;
@@ -237,18 +216,15 @@ bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void
     }
     zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, type, bytes, count, zt_prim_wall_ns()};
     memcpy(dst, &sh, sizeof sh);
-    if (count && record_bytes)
-        memcpy(dst + sizeof sh, records, count * record_bytes);
-    if (tail_bytes)
-        memcpy(dst + sizeof sh + count * record_bytes, tail, tail_bytes);
+    if (count && record_bytes) memcpy(dst + sizeof sh, records, count * record_bytes);
+    if (tail_bytes) memcpy(dst + sizeof sh + count * record_bytes, tail, tail_bytes);
     __atomic_store_n(slot, off, __ATOMIC_RELEASE);
     return true;
 }
 
 void zt_record_event(const zt_rec_event_t *ev)
 {
-    if (!zt_rec_open || zt_rec.events == NULL)
-        return;
+    if (!zt_rec_open || zt_rec.events == NULL) return;
     zt_rec_header_t *h = zt_rec.hdr;
     uint64_t n = __atomic_add_fetch(&h->events_head, 1, __ATOMIC_ACQ_REL);
     zt_rec_event_t *slot = &zt_rec.events[(n - 1) % h->events_cap];
@@ -263,8 +239,7 @@ void zt_record_event(const zt_rec_event_t *ev)
 
 void zt_record_sample(const zt_rec_sample_t *s)
 {
-    if (!zt_rec_open || zt_rec.timeline == NULL)
-        return;
+    if (!zt_rec_open || zt_rec.timeline == NULL) return;
     zt_rec_header_t *h = zt_rec.hdr;
     uint64_t n = h->timeline_count;
     if (n >= h->timeline_cap) {
@@ -282,14 +257,12 @@ void zt_record_sample(const zt_rec_sample_t *s)
 
 void zt_record_sync(bool wait)
 {
-    if (zt_rec_open)
-        zt_prim_sync(zt_rec.base, zt_rec.mapped_bytes, wait);
+    if (zt_rec_open) zt_prim_sync(zt_rec.base, zt_rec.mapped_bytes, wait);
 }
 
 void zt_record_terminate(const zt_rec_term_t *t)
 {
-    if (!zt_rec_open)
-        return;
+    if (!zt_rec_open) return;
     zt_rec_term_t *dst = &zt_rec.hdr->term;
     dst->exit_code = t->exit_code;
     dst->signal = t->signal;
@@ -302,7 +275,10 @@ void zt_record_terminate(const zt_rec_term_t *t)
     zt_record_sync(true);
 }
 
-uint64_t zt_record_now_ns(void) { return zt_prim_now_ns() - zt_rec.start_ns; }
+uint64_t zt_record_now_ns(void)
+{
+    return zt_prim_now_ns() - zt_rec.start_ns;
+}
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -318,19 +294,16 @@ static void record_cmdline(zt_rec_header_t *h)
 {
     void *p;
     uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + CMDLINE_BYTES, &p, false);
-    if (off == 0)
-        return;
+    if (off == 0) return;
     char *text = (char *)p + sizeof(zt_rec_section_t);
     size_t len = 0;
-    if (!zt_prim_read_file("/proc/self/cmdline", text, CMDLINE_BYTES, &len))
-        return;
-    if (len > 0 && text[len - 1] != 0)
-        text[len++] = 0; /* truncated last argument: terminate it */
+    if (!zt_prim_read_file("/proc/self/cmdline", text, CMDLINE_BYTES, &len)) return;
+    if (len > 0 && text[len - 1] != 0) text[len++] = 0; /* truncated last argument: terminate it */
     uint64_t count = 0;
     for (size_t i = 0; i < len; i++)
         count += text[i] == 0;
-    zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS,
-                           round8(sizeof sh + len), count, zt_prim_wall_ns()};
+    zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS, round8(sizeof sh + len), count,
+                           zt_prim_wall_ns()};
     memcpy(p, &sh, sizeof sh);
     h->argc = (uint32_t)count;
     __atomic_store_n(&h->argv_off, off, __ATOMIC_RELEASE);
@@ -341,8 +314,7 @@ static void record_options(zt_rec_header_t *h)
 {
     void *p;
     uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + OPTIONS_BYTES, &p, false);
-    if (off == 0)
-        return;
+    if (off == 0) return;
     char *text = (char *)p + sizeof(zt_rec_section_t);
     size_t len = 0;
     for (unsigned i = 0; i < zt_option_count; i++) {
@@ -365,16 +337,14 @@ static void record_options(zt_rec_header_t *h)
 
 bool zt_record_open(const zt_record_info_t *info)
 {
-    if (zt_rec_open)
-        return true;
+    if (zt_rec_open) return true;
     memset(&zt_rec, 0, sizeof zt_rec);
     memset(sec_bufs, 0, sizeof sec_bufs);
     zt_rec.fd = -1;
     zt_rec.reserve_bytes = info->max_bytes ? info->max_bytes : DEFAULT_RESERVE_BYTES;
     zt_rec.base = zt_prim_reserve(zt_rec.reserve_bytes, 0);
     if (zt_rec.base == NULL) {
-        zt_prim_message("record: cannot reserve %zu bytes of address space",
-                        zt_rec.reserve_bytes);
+        zt_prim_message("record: cannot reserve %zu bytes of address space", zt_rec.reserve_bytes);
         return false;
     }
     int fd = zt_prim_file_create(info->path);
@@ -385,8 +355,7 @@ bool zt_record_open(const zt_record_info_t *info)
     }
     int err = zt_prim_file_reserve(fd, INITIAL_FILE_BYTES);
     if (err || !zt_prim_file_map(fd, 0, INITIAL_FILE_BYTES, zt_rec.base)) {
-        zt_prim_message("record: cannot size or map %s (errno %d); not recording", info->path,
-                        err);
+        zt_prim_message("record: cannot size or map %s (errno %d); not recording", info->path, err);
         zt_prim_close(fd);
         zt_prim_unmap(zt_rec.base, zt_rec.reserve_bytes);
         return false;
@@ -447,8 +416,7 @@ bool zt_record_open(const zt_record_info_t *info)
 
 void zt_record_close(void)
 {
-    if (!zt_rec_open)
-        return;
+    if (!zt_rec_open) return;
     zt_record_sync(true);
     zt_rec_open = 0;
     zt_stacktab_reset();
@@ -468,7 +436,7 @@ void zt_record_close(void)
  * (pointers into it stay valid); the child's own file is created from that
  * copy on first use (zt_record_reopen_child). A child that only execs pays
  * one memcpy of the used part and creates no file. */
-static uint64_t fork_seq; /* forks seen by this process (parent side; for debugging) */
+static uint64_t fork_seq;              /* forks seen by this process (parent side; for debugging) */
 #define FORK_WAIT_NS (250u * 1000000u) /* longest a parent waits for its child's copy */
 
 /* Before fork (parent): number the fork in the shared header. */
@@ -486,12 +454,10 @@ void zt_record_fork_prepare(void)
  * that is a little later than the fork. Other threads are not held. */
 void zt_record_fork_parent(void)
 {
-    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE))
-        return;
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
     uint64_t start = zt_prim_now_ns();
     for (unsigned i = 0; __atomic_load_n(&zt_rec.hdr->fork_ack, __ATOMIC_ACQUIRE) == 0; i++) {
-        if (zt_prim_now_ns() - start > FORK_WAIT_NS)
-            break;
+        if (zt_prim_now_ns() - start > FORK_WAIT_NS) break;
         if (i < 64)
             zt_prim_yield();
         else
@@ -501,21 +467,17 @@ void zt_record_fork_parent(void)
 
 void zt_record_fork_child(void)
 {
-    if (!zt_rec_open)
-        return;
+    if (!zt_rec_open) return;
     zt_lock_reinit(&zt_rec.lock);
     __atomic_store_n(&zt_rec_forked, 1, __ATOMIC_RELEASE);
     size_t page = zt_prim_page_bytes();
     uint64_t used = (zt_rec.hdr->used_bytes + page - 1) & ~(uint64_t)(page - 1);
-    if (used > zt_rec.mapped_bytes)
-        used = zt_rec.mapped_bytes;
+    if (used > zt_rec.mapped_bytes) used = zt_rec.mapped_bytes;
     uint8_t *tmp = used && used <= FORK_COPY_MAX_BYTES ? zt_prim_map(used) : NULL;
-    if (tmp)
-        memcpy(tmp, zt_rec.base, used);
+    if (tmp) memcpy(tmp, zt_rec.base, used);
     /* Release the parent (this store is the last one into its file). */
     __atomic_store_n(&zt_rec.hdr->fork_ack, 1, __ATOMIC_RELEASE);
-    if (tmp == NULL)
-        return;
+    if (tmp == NULL) return;
     if (zt_prim_decommit(zt_rec.base, zt_rec.mapped_bytes) == 0 &&
         zt_prim_commit(zt_rec.base, zt_rec.mapped_bytes) == 0) {
         memcpy(zt_rec.base, tmp, used);
@@ -531,8 +493,7 @@ void zt_record_fork_child(void)
 static void child_trim(zt_rec_header_t *h)
 {
     uint64_t end = zt_rec.mapped_bytes;
-    if (h->used_bytes > end)
-        h->used_bytes = end;
+    if (h->used_bytes > end) h->used_bytes = end;
     h->file_bytes = end;
     for (unsigned k = 0; k < ZT_REC_MAX_CHUNKS; k++) {
         h->stack_chunks_off[k] =
@@ -560,8 +521,7 @@ static void child_trim(zt_rec_header_t *h)
     h->nstacks = n;
     uint64_t *secs[] = {&h->modules_off, &h->regions_off, &h->charges_off, &h->va_runs_off};
     for (unsigned i = 0; i < 4; i++)
-        if (*secs[i] >= h->used_bytes)
-            *secs[i] = 0;
+        if (*secs[i] >= h->used_bytes) *secs[i] = 0;
     zt_stacktab_reset();
 }
 
@@ -595,8 +555,7 @@ bool zt_record_reopen_child(const char *path)
             }
         }
     }
-    if (fd >= 0)
-        zt_prim_close(fd);
+    if (fd >= 0) zt_prim_close(fd);
     if (!ok) {
         /* Cannot have our own file: stop recording (never touch the parent's). */
         zt_rec_open = 0;

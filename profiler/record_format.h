@@ -26,9 +26,9 @@
 
 #include <stdint.h>
 
-#define ZT_REC_MAGIC      "ZTRACE\r\n" /* 8 bytes, no NUL */
-#define ZT_REC_VERSION    2
-#define ZT_REC_ENDIAN     0x01020304u
+#define ZT_REC_MAGIC   "ZTRACE\r\n" /* 8 bytes, no NUL */
+#define ZT_REC_VERSION 2
+#define ZT_REC_ENDIAN  0x01020304u
 
 #define ZT_REC_MAX_ZONES  64
 #define ZT_REC_MAX_FRAMES 128
@@ -68,13 +68,13 @@ typedef struct zt_rec_stack {
 } zt_rec_stack_t;
 
 typedef struct zt_rec_zone {
-    char name[48];            /* NUL-terminated (zone_name, may be empty) */
-    uint64_t address;         /* the malloc_zone_t in the process */
-    uint64_t va_bytes;        /* regions + large blocks (last snapshot) */
-    uint64_t classes_off;     /* ZT_REC_CLASSES zt_rec_counters_t, by global class: the
-                               * shared shard (atomic adds); exclusive per-thread shards
-                               * are listed at header.class_shards_off */
-    zt_rec_counters_t total;  /* over all classes */
+    char name[48];           /* NUL-terminated (zone_name, may be empty) */
+    uint64_t address;        /* the malloc_zone_t in the process */
+    uint64_t va_bytes;       /* regions + large blocks (last snapshot) */
+    uint64_t classes_off;    /* ZT_REC_CLASSES zt_rec_counters_t, by global class: the
+                              * shared shard (atomic adds); exclusive per-thread shards
+                              * are listed at header.class_shards_off */
+    zt_rec_counters_t total; /* over all classes */
     /* per-stack counters in this zone: chunk k holds ZT_REC_CHUNK0 << k
      * zt_rec_counters_t indexed like the stack table (0 = not yet needed) */
     uint64_t stack_chunks_off[ZT_REC_MAX_CHUNKS];
@@ -105,12 +105,12 @@ enum zt_rec_section_type {
 #define ZT_REC_SEC_MAGIC 0x5a545343u /* "CSTZ" */
 
 typedef struct zt_rec_section {
-    uint32_t magic;      /* ZT_REC_SEC_MAGIC */
-    uint32_t type;       /* enum zt_rec_section_type */
-    uint64_t bytes;      /* whole section, header included */
-    uint64_t count;      /* records (strings: string count) */
-    uint64_t wall_ns;    /* when written */
-} zt_rec_section_t;      /* 32 bytes; records follow */
+    uint32_t magic;   /* ZT_REC_SEC_MAGIC */
+    uint32_t type;    /* enum zt_rec_section_type */
+    uint64_t bytes;   /* whole section, header included */
+    uint64_t count;   /* records (strings: string count) */
+    uint64_t wall_ns; /* when written */
+} zt_rec_section_t;   /* 32 bytes; records follow */
 
 /* ZT_REC_SEC_MODULES: count records, then the path strings they point to. */
 typedef struct zt_rec_module {
@@ -139,63 +139,63 @@ typedef struct zt_rec_charge {
     uint32_t stack_id;
     uint32_t zone;
     uint64_t va_bytes;
-} zt_rec_charge_t;        /* 16 bytes */
+} zt_rec_charge_t; /* 16 bytes */
 
 /* ZT_REC_SEC_VA_RUNS: the emulated windows as maximal runs (limited profiles). */
 typedef struct zt_rec_va_run {
     uint64_t base, bytes;
-    int32_t kind;         /* enum zt_kind, -1 free */
+    int32_t kind; /* enum zt_kind, -1 free */
     int32_t window;
-} zt_rec_va_run_t;        /* 24 bytes */
+} zt_rec_va_run_t; /* 24 bytes */
 
 /* Event ring: slot = (n - 1) % events_cap for the n-th event (n from 1);
  * seq = n is stored last, so a slot whose seq is not its n is torn/unused. */
 typedef struct zt_rec_event {
     uint64_t seq;
-    uint64_t time_ns;     /* since start (monotonic) */
-    uint32_t type;        /* enum zt_event_type (zone/hooks.h) */
+    uint64_t time_ns; /* since start (monotonic) */
+    uint32_t type;    /* enum zt_event_type (zone/hooks.h) */
     uint32_t cls;
     int32_t kind;
     uint32_t stack_id;
-    int32_t zone;         /* zone index, -1 none */
+    int32_t zone; /* zone index, -1 none */
     uint32_t pad;
     uint64_t size, align, va_used, va_limit, largest_free, largest_aligned, value;
-} zt_rec_event_t;         /* 96 bytes */
+} zt_rec_event_t; /* 96 bytes */
 
 /* Footprint timeline: timeline_count samples, oldest first. When the array
  * is full the writer keeps every other sample and doubles its period. */
 typedef struct zt_rec_sample {
-    uint64_t time_ns;     /* since start */
+    uint64_t time_ns; /* since start */
     uint64_t rss_bytes, anon_bytes, va_used_bytes, live_bytes;
-} zt_rec_sample_t;        /* 40 bytes */
+} zt_rec_sample_t; /* 40 bytes */
 
 typedef struct zt_rec_header {
-    char magic[8];           /* ZT_REC_MAGIC */
-    uint32_t version;        /* ZT_REC_VERSION */
-    uint32_t endian;         /* ZT_REC_ENDIAN */
-    uint32_t header_bytes;   /* sizeof(zt_rec_header_t) */
-    uint32_t flags;          /* 0 */
-    uint64_t file_bytes;     /* the file is at least this long */
-    uint64_t used_bytes;     /* end of the bump-allocated area */
+    char magic[8];         /* ZT_REC_MAGIC */
+    uint32_t version;      /* ZT_REC_VERSION */
+    uint32_t endian;       /* ZT_REC_ENDIAN */
+    uint32_t header_bytes; /* sizeof(zt_rec_header_t) */
+    uint32_t flags;        /* 0 */
+    uint64_t file_bytes;   /* the file is at least this long */
+    uint64_t used_bytes;   /* end of the bump-allocated area */
 
     /* process */
     int32_t pid, ppid;
-    uint64_t start_wall_ns;  /* Unix epoch */
+    uint64_t start_wall_ns;     /* Unix epoch */
     uint64_t heartbeat_wall_ns; /* last monitor tick (or start) */
-    uint32_t monitor_ms;     /* 0 = no monitor thread */
+    uint32_t monitor_ms;        /* 0 = no monitor thread */
     uint32_t argc;
-    uint64_t argv_off;       /* ZT_REC_SEC_STRINGS, argc strings; 0 = unknown */
-    uint64_t options_off;    /* ZT_REC_SEC_STRINGS, one "ZONETRACE_X=v\n..." string */
-    char exe[512];           /* NUL-terminated */
+    uint64_t argv_off;    /* ZT_REC_SEC_STRINGS, argc strings; 0 = unknown */
+    uint64_t options_off; /* ZT_REC_SEC_STRINGS, one "ZONETRACE_X=v\n..." string */
+    char exe[512];        /* NUL-terminated */
 
     /* options and device */
     char device[32];
     char unwind[16];
-    int32_t stacks_mode;     /* ZT_STACKS_OFF/FULL/SAMPLE (zone/options.h) */
+    int32_t stacks_mode; /* ZT_STACKS_OFF/FULL/SAMPLE (zone/options.h) */
     uint32_t depth;
     uint64_t sample_bytes;
     uint64_t page_bytes;
-    uint64_t ram_bytes;      /* device RAM, 0 = unknown */
+    uint64_t ram_bytes; /* device RAM, 0 = unknown */
 
     /* address space and limits (last snapshot) */
     uint64_t va_limit_bytes, va_used_bytes, va_peak_bytes;
@@ -207,8 +207,8 @@ typedef struct zt_rec_header {
     zt_rec_term_t term;
 
     /* stack table */
-    uint32_t nstacks;        /* ids 1..nstacks are complete */
-    uint32_t nzones;         /* zones[0..nzones) are in use */
+    uint32_t nstacks; /* ids 1..nstacks are complete */
+    uint32_t nzones;  /* zones[0..nzones) are in use */
     uint64_t stack_chunks_off[ZT_REC_MAX_CHUNKS];
 
     /* snapshot sections (0 = none yet) */
@@ -216,8 +216,8 @@ typedef struct zt_rec_header {
 
     /* event ring */
     uint64_t events_off;
-    uint64_t events_cap;     /* slots */
-    uint64_t events_head;    /* events ever written */
+    uint64_t events_cap;  /* slots */
+    uint64_t events_head; /* events ever written */
 
     /* footprint timeline */
     uint64_t timeline_off;
@@ -230,7 +230,7 @@ typedef struct zt_rec_header {
      * a zone's class counters are classes_off plus its shards, summed. */
     uint64_t class_shards_off;
 
-    uint64_t fork_ack;       /* writer-internal fork handshake (see record.c); ignore */
+    uint64_t fork_ack; /* writer-internal fork handshake (see record.c); ignore */
 
     uint64_t reserved[14];
 
@@ -246,6 +246,9 @@ static inline unsigned zt_rec_chunk_of(uint64_t index, uint64_t *within)
     return k;
 }
 
-static inline uint64_t zt_rec_chunk_cap(unsigned k) { return (uint64_t)ZT_REC_CHUNK0 << k; }
+static inline uint64_t zt_rec_chunk_cap(unsigned k)
+{
+    return (uint64_t)ZT_REC_CHUNK0 << k;
+}
 
 #endif /* ZT_RECORD_FORMAT_H */

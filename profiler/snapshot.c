@@ -56,8 +56,7 @@ static bool kv_init(kvmap_t *m, uint64_t want)
         m->count = 0;
         return true;
     }
-    if (m->slots)
-        zt_prim_unmap(m->slots, m->map_bytes);
+    if (m->slots) zt_prim_unmap(m->slots, m->map_bytes);
     m->map_bytes = slots * (sizeof(kv_t) + sizeof(uint32_t));
     m->slots = zt_prim_map(m->map_bytes);
     m->used = m->slots ? (uint32_t *)(m->slots + slots) : NULL;
@@ -83,8 +82,7 @@ static kv_t *kv_get(kvmap_t *m, uint64_t key, bool create)
     uint64_t h = key * 0x9e3779b97f4a7c15ull;
     for (uint64_t i = (h >> 20) & m->mask;; i = (i + 1) & m->mask) {
         kv_t *s = &m->slots[i];
-        if (s->key == key)
-            return s;
+        if (s->key == key) return s;
         if (s->key == 0) {
             if (!create || (m->count + 1) * 4 > (m->mask + 1) * 3)
                 return NULL; /* full: the caller counts it as unattributed */
@@ -97,15 +95,13 @@ static kv_t *kv_get(kvmap_t *m, uint64_t key, bool create)
 
 static bool scratch_push(scratch_t *s, const void *rec, size_t bytes)
 {
-    if (bytes == 0)
-        return true;
+    if (bytes == 0) return true;
     if (s->len + bytes > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : (64u << 10);
         while (cap < s->len + bytes)
             cap *= 2;
         uint8_t *p = zt_prim_map(cap);
-        if (p == NULL)
-            return false;
+        if (p == NULL) return false;
         if (s->p) {
             memcpy(p, s->p, s->len);
             zt_prim_unmap(s->p, s->cap);
@@ -123,16 +119,16 @@ static bool scratch_push(scratch_t *s, const void *rec, size_t bytes)
 #define NANO_BLOCK_BYTES 16384u /* libmalloc nano v2's block (zone/nano.c) */
 
 struct walk {
-    int zone;                 /* index of the zone being walked */
-    int zone_of_region;       /* index of the current region's zone */
+    int zone;           /* index of the zone being walked */
+    int zone_of_region; /* index of the current region's zone */
     bool in_region;
-    bool nano;                /* the current region is a nano region */
+    bool nano; /* the current region is a nano region */
     zt_rec_region_t region;
-    uint64_t block_bytes;     /* sum of the region's blocks (actual bytes) */
-    uint64_t tagged_bytes;    /* sum of weighted tagged bytes */
-    uintptr_t nano_blk;       /* nano block being gathered, 0 = none */
+    uint64_t block_bytes;  /* sum of the region's blocks (actual bytes) */
+    uint64_t tagged_bytes; /* sum of weighted tagged bytes */
+    uintptr_t nano_blk;    /* nano block being gathered, 0 = none */
     uint64_t nano_blk_bytes, nano_blk_tagged;
-    uint64_t nano_blocks;     /* nano blocks holding live slots in this region */
+    uint64_t nano_blocks; /* nano blocks holding live slots in this region */
     bool sampled;
     uint64_t sample_mean;
     uint64_t zone_va[ZT_REC_MAX_ZONES];
@@ -145,23 +141,20 @@ static kvmap_t charge_map; /* (zone << 32 | id) -> charged va bytes */
 static void charge(int zone, uint32_t id, uint64_t bytes)
 {
     kv_t *c = kv_get(&charge_map, ((uint64_t)(unsigned)zone << 32) | id, true);
-    if (c)
-        c->val += bytes;
+    if (c) c->val += bytes;
 }
 
 /* Charge the gathered nano block's 16 KiB to its stacks. */
 static void nano_block_flush(struct walk *w)
 {
-    if (w->nano_blk == 0)
-        return;
+    if (w->nano_blk == 0) return;
     w->nano_blk = 0;
     w->nano_blocks++;
-    uint64_t denom = w->nano_blk_bytes > w->nano_blk_tagged ? w->nano_blk_bytes
-                                                            : w->nano_blk_tagged;
+    uint64_t denom =
+        w->nano_blk_bytes > w->nano_blk_tagged ? w->nano_blk_bytes : w->nano_blk_tagged;
     for (uint64_t k = 0; k < block_map.count; k++) {
         kv_t *s = &block_map.slots[block_map.used[k]];
-        if (denom)
-            charge(w->zone_of_region, (uint32_t)s->key, NANO_BLOCK_BYTES * s->val / denom);
+        if (denom) charge(w->zone_of_region, (uint32_t)s->key, NANO_BLOCK_BYTES * s->val / denom);
     }
     kv_clear(&block_map);
     w->nano_blk_bytes = 0;
@@ -172,16 +165,12 @@ static struct walk walk_state;
 
 static void region_flush(struct walk *w)
 {
-    if (!w->in_region)
-        return;
-    if (w->nano)
-        nano_block_flush(w);
+    if (!w->in_region) return;
+    if (w->nano) nano_block_flush(w);
     w->in_region = false;
     uint64_t denom = w->region.used_bytes;
-    if (denom < w->block_bytes)
-        denom = w->block_bytes;
-    if (denom < w->tagged_bytes)
-        denom = w->tagged_bytes;
+    if (denom < w->block_bytes) denom = w->block_bytes;
+    if (denom < w->tagged_bytes) denom = w->tagged_bytes;
     uint64_t top_bytes = 0;
     uint32_t top = 0;
     for (uint64_t k = 0; k < region_map.count; k++) {
@@ -200,8 +189,7 @@ static void region_flush(struct walk *w)
     uint64_t va_used = w->nano ? w->nano_blocks * NANO_BLOCK_BYTES : w->region.bytes;
     uint64_t va_used_kib = (va_used + 1023) >> 10;
     w->region.va_used_kib = va_used_kib > UINT32_MAX ? UINT32_MAX : (uint32_t)va_used_kib;
-    if (w->region.used_bytes < w->block_bytes)
-        w->region.used_bytes = w->block_bytes;
+    if (w->region.used_bytes < w->block_bytes) w->region.used_bytes = w->block_bytes;
     scratch_push(&regions_buf, &w->region, sizeof w->region);
 }
 
@@ -221,15 +209,13 @@ static void walk_region(void *ctx, malloc_zone_t *zone, enum zt_kind kind, uintp
     w->nano_blk_bytes = 0;
     w->nano_blk_tagged = 0;
     w->nano_blocks = 0;
-    if (z >= 0 && z < ZT_REC_MAX_ZONES)
-        w->zone_va[z] += bytes;
+    if (z >= 0 && z < ZT_REC_MAX_ZONES) w->zone_va[z] += bytes;
 }
 
 static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, uint32_t tag)
 {
     struct walk *w = ctx;
-    if (!w->in_region)
-        return;
+    if (!w->in_region) return;
     w->block_bytes += bytes;
     if (w->nano) {
         uintptr_t blk = addr & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
@@ -239,22 +225,19 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
         }
         w->nano_blk_bytes += bytes;
     }
-    if (tag == 0)
-        return;
+    if (tag == 0) return;
     uint64_t weighted = bytes;
     if (w->sampled)
-        weighted = (uint64_t)(((unsigned __int128)bytes * zt_sample_weight_q16(bytes,
-                                                                              w->sample_mean)) >>
-                              16);
+        weighted =
+            (uint64_t)(((unsigned __int128)bytes * zt_sample_weight_q16(bytes, w->sample_mean)) >>
+                       16);
     w->tagged_bytes += weighted;
     kv_t *s = kv_get(&region_map, tag, true);
-    if (s)
-        s->val += weighted;
+    if (s) s->val += weighted;
     if (w->nano) {
         w->nano_blk_tagged += weighted;
         kv_t *b = kv_get(&block_map, tag, true);
-        if (b)
-            b->val += weighted;
+        if (b) b->val += weighted;
     }
 }
 
@@ -281,8 +264,7 @@ static void walk_zones(zt_rec_header_t *h)
     }
     for (uint64_t i = 0; i <= charge_map.mask; i++) {
         kv_t *s = &charge_map.slots[i];
-        if (s->key == 0 || s->val == 0)
-            continue;
+        if (s->key == 0 || s->val == 0) continue;
         zt_rec_charge_t c = {(uint32_t)s->key, (uint32_t)(s->key >> 32), s->val};
         scratch_push(&charges_buf, &c, sizeof c);
     }
@@ -354,8 +336,7 @@ static uint64_t modules_generation = UINT64_MAX;
 static void snapshot_modules(zt_rec_header_t *h)
 {
     uint64_t g = zt_prim_modules_generation();
-    if (g == modules_generation && h->modules_off)
-        return;
+    if (g == modules_generation && h->modules_off) return;
     modules_buf.len = 0;
     strings_buf.len = 0;
     bool main_seen = false;
@@ -371,8 +352,7 @@ static void snapshot_modules(zt_rec_header_t *h)
 
 void zt_snapshot(int flags)
 {
-    if (!zt_rec_open || !zt_trylock(&snap_lock))
-        return;
+    if (!zt_rec_open || !zt_trylock(&snap_lock)) return;
     zt_rec_header_t *h = zt_rec.hdr;
     if (zt_initialised) {
         zt_va_stats_t st;
@@ -384,8 +364,7 @@ void zt_snapshot(int flags)
         h->largest_free_bytes = st.largest_free_bytes;
         h->largest_aligned_1m_bytes = st.largest_aligned_1m_bytes;
         h->largest_aligned_8m_bytes = st.largest_aligned_8m_bytes;
-        if (flags & ZT_SNAP_WALK)
-            walk_zones(h);
+        if (flags & ZT_SNAP_WALK) walk_zones(h);
         if (zt_va_limited()) {
             runs_buf.len = 0;
             zt_va_walk(run_cb, NULL);
@@ -394,8 +373,7 @@ void zt_snapshot(int flags)
                               sizeof(zt_rec_va_run_t), NULL, 0);
         }
     }
-    if (flags & ZT_SNAP_MODULES)
-        snapshot_modules(h);
+    if (flags & ZT_SNAP_MODULES) snapshot_modules(h);
     zt_account_live_bytes();
     zt_account_sum_stacks();
     __atomic_store_n(&h->snapshot_wall_ns, zt_prim_wall_ns(), __ATOMIC_RELEASE);

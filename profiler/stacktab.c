@@ -29,11 +29,11 @@
 #include <xxhash.h>
 
 #define INDEX_MIN_SLOTS 16384u
-#define HASH_HI(h) ((h) & 0xffffffff00000000ull)
+#define HASH_HI(h)      ((h)&0xffffffff00000000ull)
 
 typedef struct stack_index {
-    uint64_t mask;    /* slots - 1 */
-    uint64_t count;   /* ids inserted */
+    uint64_t mask;  /* slots - 1 */
+    uint64_t count; /* ids inserted */
     uint64_t map_bytes;
     uint64_t slots[]; /* 0 = empty, else HASH_HI(hash) | id */
 } stack_index_t;
@@ -60,21 +60,17 @@ uint64_t zt_stacktab_hash(const uint64_t *pcs, unsigned n)
 static bool entry_matches(uint32_t id, uint64_t hash, const uint64_t *pcs, unsigned n)
 {
     zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e == NULL || e->hash != hash || e->nframes != n)
-        return false;
+    if (e == NULL || e->hash != hash || e->nframes != n) return false;
     const uint64_t *frames = (const uint64_t *)(zt_rec.base + e->frames_off);
     return memcmp(frames, pcs, (size_t)n * sizeof(uint64_t)) == 0;
 }
 
-static uint32_t index_find(const stack_index_t *ix, uint64_t hash, const uint64_t *pcs,
-                           unsigned n)
+static uint32_t index_find(const stack_index_t *ix, uint64_t hash, const uint64_t *pcs, unsigned n)
 {
-    if (ix == NULL)
-        return 0;
+    if (ix == NULL) return 0;
     for (uint64_t i = hash & ix->mask;; i = (i + 1) & ix->mask) {
         uint64_t v = __atomic_load_n(&ix->slots[i], __ATOMIC_ACQUIRE);
-        if (v == 0)
-            return 0;
+        if (v == 0) return 0;
         if (HASH_HI(v) == HASH_HI(hash) && entry_matches((uint32_t)v, hash, pcs, n))
             return (uint32_t)v;
     }
@@ -98,15 +94,13 @@ static stack_index_t *index_build(uint64_t want)
         slots *= 2;
     size_t bytes = sizeof(stack_index_t) + slots * sizeof(uint64_t);
     stack_index_t *ix = zt_prim_map(bytes);
-    if (ix == NULL)
-        return NULL;
+    if (ix == NULL) return NULL;
     ix->mask = slots - 1;
     ix->map_bytes = bytes;
     uint32_t nstacks = __atomic_load_n(&zt_rec.hdr->nstacks, __ATOMIC_ACQUIRE);
     for (uint32_t id = 1; id <= nstacks; id++) {
         zt_rec_stack_t *e = zt_record_stack(id, false);
-        if (e)
-            index_put(ix, e->hash, id);
+        if (e) index_put(ix, e->hash, id);
     }
     return ix;
 }
@@ -115,10 +109,8 @@ static uint32_t intern_slow(const uint64_t *pcs, unsigned n, uint64_t hash, bool
 
 uint32_t zt_stacktab_intern(const uint64_t *pcs, unsigned n, bool may_block)
 {
-    if (n == 0 || !zt_rec_open)
-        return 0;
-    if (n > ZT_REC_MAX_FRAMES)
-        n = ZT_REC_MAX_FRAMES;
+    if (n == 0 || !zt_rec_open) return 0;
+    if (n > ZT_REC_MAX_FRAMES) n = ZT_REC_MAX_FRAMES;
     XXH128_hash_t h = XXH3_128bits(pcs, (size_t)n * sizeof(uint64_t));
     if (!may_block) /* signal handler: the interrupted code may be mid-update of the cache */
         return intern_slow(pcs, n, h.low64, false);
@@ -128,8 +120,7 @@ uint32_t zt_stacktab_intern(const uint64_t *pcs, unsigned n, bool may_block)
         tls_tcache_epoch = epoch;
     }
     tcache_entry_t *ce = &tls_tcache[(h.high64 >> 40) & (TCACHE_SLOTS - 1)];
-    if (zt_likely(ce->lo == h.low64 && ce->hi == (uint32_t)h.high64 && ce->id != 0))
-        return ce->id;
+    if (zt_likely(ce->lo == h.low64 && ce->hi == (uint32_t)h.high64 && ce->id != 0)) return ce->id;
     uint32_t id = intern_slow(pcs, n, h.low64, true);
     if (id) {
         ce->lo = h.low64;
@@ -142,8 +133,7 @@ uint32_t zt_stacktab_intern(const uint64_t *pcs, unsigned n, bool may_block)
 static uint32_t intern_slow(const uint64_t *pcs, unsigned n, uint64_t hash, bool may_block)
 {
     uint32_t id = index_find(__atomic_load_n(&index_cur, __ATOMIC_ACQUIRE), hash, pcs, n);
-    if (zt_likely(id != 0))
-        return id;
+    if (zt_likely(id != 0)) return id;
 
     if (may_block)
         zt_lock(&insert_lock);
@@ -185,9 +175,11 @@ void zt_stacktab_reset(void)
     stack_index_t *ix = index_cur;
     __atomic_store_n(&index_cur, NULL, __ATOMIC_RELEASE);
     __atomic_add_fetch(&index_epoch, 1, __ATOMIC_RELEASE);
-    if (ix)
-        zt_prim_unmap(ix, ix->map_bytes); /* only called with no concurrent lookups */
+    if (ix) zt_prim_unmap(ix, ix->map_bytes); /* only called with no concurrent lookups */
     zt_unlock(&insert_lock);
 }
 
-void zt_stacktab_fork_child(void) { zt_lock_reinit(&insert_lock); }
+void zt_stacktab_fork_child(void)
+{
+    zt_lock_reinit(&insert_lock);
+}

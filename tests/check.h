@@ -10,18 +10,18 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);                     \
-            fprintf(stderr, __VA_ARGS__);                                                         \
-            fputc('\n', stderr);                                                                  \
-            failures++;                                                                           \
-        }                                                                                         \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: FAILED %s: ", __FILE__, __LINE__, #cond);                      \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_DONE(name)                                                                          \
-    (failures ? (fprintf(stderr, "%s: %d failure(s)\n", name, failures), 1)                      \
+#define CHECK_DONE(name)                                                                           \
+    (failures ? (fprintf(stderr, "%s: %d failure(s)\n", name, failures), 1)                        \
               : (printf("%s: ok\n", name), 0))
 
 #endif /* ZT_TEST_CHECK_H */

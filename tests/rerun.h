@@ -22,8 +22,7 @@ static int rerun_under_device(const char *argv0, const char *device)
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return 1;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 1;
     printf("FAIL: %s run ended with status 0x%x\n", device, st);
     return 0;
 }

@@ -17,11 +17,9 @@ zt_owner_t **zt_chunkmap_table;
 
 bool zt_chunkmap_init(void)
 {
-    if (__atomic_load_n(&zt_chunkmap_table, __ATOMIC_ACQUIRE))
-        return true;
+    if (__atomic_load_n(&zt_chunkmap_table, __ATOMIC_ACQUIRE)) return true;
     zt_owner_t **t = zt_prim_map(CHUNKMAP_BYTES);
-    if (!t)
-        return false;
+    if (!t) return false;
     /* Several threads may race here; the loser gives its mapping back. */
     zt_owner_t **expected = NULL;
     if (!__atomic_compare_exchange_n(&zt_chunkmap_table, &expected, t, false, __ATOMIC_ACQ_REL,
@@ -40,8 +38,7 @@ void zt_chunkmap_set(uintptr_t base, size_t bytes, zt_owner_t *owner)
     zt_owner_t **t = __atomic_load_n(&zt_chunkmap_table, __ATOMIC_ACQUIRE);
     uintptr_t first = base >> ZT_CHUNK_SHIFT;
     uintptr_t end = (base + bytes + ((uintptr_t)1 << ZT_CHUNK_SHIFT) - 1) >> ZT_CHUNK_SHIFT;
-    if (end > CHUNKMAP_ENTRIES)
-        end = CHUNKMAP_ENTRIES;
+    if (end > CHUNKMAP_ENTRIES) end = CHUNKMAP_ENTRIES;
     for (uintptr_t i = first; i < end; i++)
         __atomic_store_n(&t[i], owner, __ATOMIC_RELEASE);
 }

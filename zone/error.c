@@ -35,8 +35,7 @@ void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *calle
     else
         zt_prim_message("pointer %p %s", ptr, w);
     zt_error_break();
-    if (report_only())
-        return;
+    if (report_only()) return;
     zt_prim_message("*** set a breakpoint in zt_error_break to debug; "
                     "ZONETRACE_ON_ERROR=report reports without aborting");
     zt_prim_abort();

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZT_EXPORT __attribute__((visibility("default")))
+#define ZT_EXPORT     __attribute__((visibility("default")))
 #define PROMOTE_TRIES 3
 
 extern malloc_zone_t *malloc_default_purgeable_zone(void) __attribute__((weak_import));
@@ -46,23 +46,20 @@ static malloc_zone_t *system_zone0(void)
 static bool promote(malloc_zone_t *ours, malloc_zone_t *helper)
 {
     /* Created first so that it is not built on top of our zone. */
-    malloc_zone_t *purgeable = malloc_default_purgeable_zone ? malloc_default_purgeable_zone()
-                                                             : NULL;
+    malloc_zone_t *purgeable =
+        malloc_default_purgeable_zone ? malloc_default_purgeable_zone() : NULL;
     malloc_zone_t *dz = system_zone0();
     if (!dz || !dz->zone_name || strcmp(dz->zone_name, "DefaultMallocZone") != 0) {
         zt_prim_message("the default zone is %s, not libmalloc's: not installing",
                         dz && dz->zone_name ? dz->zone_name : "unknown");
         return false;
     }
-    if (helper)
-        malloc_zone_register(helper);
+    if (helper) malloc_zone_register(helper);
     malloc_zone_register(ours);
     for (int i = 0; i < PROMOTE_TRIES; i++) {
         dz = system_zone0();
-        if (dz == ours)
-            return true;
-        if (!dz)
-            break;
+        if (dz == ours) return true;
+        if (!dz) break;
         malloc_zone_unregister(dz);
         malloc_zone_register(dz);
         if (purgeable) {
@@ -86,8 +83,7 @@ ZT_EXPORT int zt_install(void)
             malloc_zone_t *helper = n > 1 && all[1] != ours ? all[1] : NULL;
             zt_szone_foreign_free = free;
             zt_szone_foreign_realloc = realloc;
-            if (promote(ours, helper))
-                install_state = 1;
+            if (promote(ours, helper)) install_state = 1;
         }
     }
     int r = install_state > 0 ? 0 : -1;
@@ -97,6 +93,9 @@ ZT_EXPORT int zt_install(void)
 
 /* DYLD_INSERT_LIBRARIES and dynamic frameworks: install before main. A
  * static archive may drop this object; iOS apps call zt_install() instead. */
-__attribute__((constructor)) static void install_at_load(void) { zt_install(); }
+__attribute__((constructor)) static void install_at_load(void)
+{
+    zt_install();
+}
 
 #endif /* __APPLE__ */

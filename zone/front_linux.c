@@ -24,14 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZT_EXPORT __attribute__((visibility("default")))
-#define ALIAS(name) __attribute__((alias(#name), copy(name), visibility("default")))
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
+#define ZT_EXPORT     __attribute__((visibility("default")))
+#define ALIAS(name)   __attribute__((alias(#name), copy(name), visibility("default")))
+#define likely(x)     __builtin_expect(!!(x), 1)
+#define unlikely(x)   __builtin_expect(!!(x), 0)
 #define NOTE_CALLER() (zt_error_caller = __builtin_return_address(0))
 
 /* False only while zt_init runs on this thread: use the bootstrap arena. */
-static inline bool ready(void) { return likely(zt_initialised) || zt_init(); }
+static inline bool ready(void)
+{
+    return likely(zt_initialised) || zt_init();
+}
 
 static inline void *nomem(void)
 {
@@ -43,8 +46,7 @@ static inline void *nomem(void)
 
 static inline void *do_malloc(size_t n)
 {
-    if (unlikely(!ready()))
-        return zt_bootstrap_malloc(n, 16);
+    if (unlikely(!ready())) return zt_bootstrap_malloc(n, 16);
     void *p;
     if (likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -57,8 +59,7 @@ static inline void *do_malloc(size_t n)
 
 static inline void do_free(void *p)
 {
-    if (unlikely(p == NULL))
-        return;
+    if (unlikely(p == NULL)) return;
     int saved = errno;
     zt_owner_t *o = zt_chunkmap_get(p);
     if (likely(o != NULL && malloc_logger == NULL)) {
@@ -75,10 +76,8 @@ static inline void do_free(void *p)
 /* align: a power of two. */
 static void *do_memalign(size_t align, size_t n)
 {
-    if (align <= 16)
-        return do_malloc(n);
-    if (unlikely(!ready()))
-        return zt_bootstrap_malloc(n, align);
+    if (align <= 16) return do_malloc(n);
+    if (unlikely(!ready())) return zt_bootstrap_malloc(n, align);
     void *p;
     if (likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -89,7 +88,10 @@ static void *do_memalign(size_t align, size_t n)
     return p ? p : nomem();
 }
 
-static inline bool pow2(size_t a) { return a && !(a & (a - 1)); }
+static inline bool pow2(size_t a)
+{
+    return a && !(a & (a - 1));
+}
 
 /* ---- C ------------------------------------------------------------------------ */
 
@@ -109,10 +111,8 @@ ZT_EXPORT void *calloc(size_t count, size_t n)
 {
     NOTE_CALLER();
     size_t total;
-    if (unlikely(__builtin_mul_overflow(count, n, &total)))
-        return nomem();
-    if (unlikely(!ready()))
-        return zt_bootstrap_malloc(total, 16);
+    if (unlikely(__builtin_mul_overflow(count, n, &total))) return nomem();
+    if (unlikely(!ready())) return zt_bootstrap_malloc(total, 16);
     void *p;
     if (likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -134,8 +134,7 @@ ZT_EXPORT void *realloc(void *p, size_t n)
         }
         return q;
     }
-    if (p == NULL)
-        return do_malloc(n);
+    if (p == NULL) return do_malloc(n);
     return zt_registry_realloc(p, n); /* sets errno on failure */
 }
 
@@ -143,10 +142,8 @@ ZT_EXPORT void *reallocarray(void *p, size_t count, size_t n)
 {
     NOTE_CALLER();
     size_t total;
-    if (__builtin_mul_overflow(count, n, &total))
-        return nomem();
-    if (unlikely(!ready()))
-        return realloc(p, total);
+    if (__builtin_mul_overflow(count, n, &total)) return nomem();
+    if (unlikely(!ready())) return realloc(p, total);
     return p ? zt_registry_realloc(p, total) : do_malloc(total);
 }
 
@@ -155,8 +152,7 @@ ZT_EXPORT void *memalign(size_t align, size_t n)
 {
     NOTE_CALLER();
     if (!pow2(align)) {
-        if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1)))
-            return nomem();
+        if (align > ((size_t)1 << (sizeof(size_t) * 8 - 1))) return nomem();
         size_t a = 1;
         while (a < align)
             a <<= 1;
@@ -178,21 +174,18 @@ ZT_EXPORT void *aligned_alloc(size_t align, size_t n)
 ZT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
     NOTE_CALLER();
-    if (!pow2(align) || align % sizeof(void *) != 0)
-        return EINVAL;
+    if (!pow2(align) || align % sizeof(void *) != 0) return EINVAL;
     int saved = errno;
     void *p = do_memalign(align, n);
     errno = saved;
-    if (!p)
-        return ENOMEM;
+    if (!p) return ENOMEM;
     *out = p;
     return 0;
 }
 
 static void *do_valloc(size_t n)
 {
-    if (unlikely(!ready()))
-        return zt_bootstrap_malloc(n, zt_prim_page_bytes());
+    if (unlikely(!ready())) return zt_bootstrap_malloc(n, zt_prim_page_bytes());
     void *p;
     if (likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -214,8 +207,7 @@ ZT_EXPORT void *pvalloc(size_t n)
     NOTE_CALLER();
     size_t page = zt_prim_page_bytes();
     size_t rounded = (n + page - 1) & ~(page - 1);
-    if (rounded < n)
-        return nomem();
+    if (rounded < n) return nomem();
     return do_valloc(rounded ? rounded : page);
 }
 
@@ -287,11 +279,13 @@ ZT_EXPORT int malloc_trim(size_t pad)
 
 ZT_EXPORT void malloc_stats(void)
 {
-    if (ready())
-        zt_registry_print_statistics();
+    if (ready()) zt_registry_print_statistics();
 }
 
-ZT_EXPORT int mallopt(int param, int value) { return 1; }
+ZT_EXPORT int mallopt(int param, int value)
+{
+    return 1;
+}
 
 /* ---- public zonetrace API ------------------------------------------------------- */
 
@@ -330,15 +324,12 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
 {
     for (;;) {
         new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
-        if (!h)
-            break;
+        if (!h) break;
         h();
         void *p = align > 16 ? do_memalign(align, n) : do_malloc(n);
-        if (p)
-            return p;
+        if (p) return p;
     }
-    if (nothrow)
-        return NULL;
+    if (nothrow) return NULL;
     throw_bad_alloc(n);
 }
 
@@ -348,15 +339,39 @@ static inline void *op_new(size_t n, size_t align, bool nothrow)
     return likely(p != NULL) ? p : new_failed(n, align, nothrow);
 }
 
-#define NEW(name, ...) ZT_EXPORT void *name(__VA_ARGS__)
+#define NEW(name, ...)    ZT_EXPORT void *name(__VA_ARGS__)
 #define DELETE(name, ...) ZT_EXPORT void name(__VA_ARGS__)
 
-NEW(_Znwm, size_t n) { NOTE_CALLER(); return op_new(n, 0, false); }
-NEW(_Znam, size_t n) { NOTE_CALLER(); return op_new(n, 0, false); }
-NEW(_ZnwmRKSt9nothrow_t, size_t n, const void *nt) { NOTE_CALLER(); return op_new(n, 0, true); }
-NEW(_ZnamRKSt9nothrow_t, size_t n, const void *nt) { NOTE_CALLER(); return op_new(n, 0, true); }
-NEW(_ZnwmSt11align_val_t, size_t n, size_t al) { NOTE_CALLER(); return op_new(n, al, false); }
-NEW(_ZnamSt11align_val_t, size_t n, size_t al) { NOTE_CALLER(); return op_new(n, al, false); }
+NEW(_Znwm, size_t n)
+{
+    NOTE_CALLER();
+    return op_new(n, 0, false);
+}
+NEW(_Znam, size_t n)
+{
+    NOTE_CALLER();
+    return op_new(n, 0, false);
+}
+NEW(_ZnwmRKSt9nothrow_t, size_t n, const void *nt)
+{
+    NOTE_CALLER();
+    return op_new(n, 0, true);
+}
+NEW(_ZnamRKSt9nothrow_t, size_t n, const void *nt)
+{
+    NOTE_CALLER();
+    return op_new(n, 0, true);
+}
+NEW(_ZnwmSt11align_val_t, size_t n, size_t al)
+{
+    NOTE_CALLER();
+    return op_new(n, al, false);
+}
+NEW(_ZnamSt11align_val_t, size_t n, size_t al)
+{
+    NOTE_CALLER();
+    return op_new(n, al, false);
+}
 NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const void *nt)
 {
     NOTE_CALLER();
@@ -368,16 +383,56 @@ NEW(_ZnamSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const void *nt)
     return op_new(n, al, true);
 }
 
-DELETE(_ZdlPv, void *p) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdaPv, void *p) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdlPvm, void *p, size_t n) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdaPvm, void *p, size_t n) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdlPvRKSt9nothrow_t, void *p, const void *nt) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdaPvRKSt9nothrow_t, void *p, const void *nt) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdlPvSt11align_val_t, void *p, size_t al) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdaPvSt11align_val_t, void *p, size_t al) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdlPvmSt11align_val_t, void *p, size_t n, size_t al) { NOTE_CALLER(); do_free(p); }
-DELETE(_ZdaPvmSt11align_val_t, void *p, size_t n, size_t al) { NOTE_CALLER(); do_free(p); }
+DELETE(_ZdlPv, void *p)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdaPv, void *p)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdlPvm, void *p, size_t n)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdaPvm, void *p, size_t n)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdlPvRKSt9nothrow_t, void *p, const void *nt)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdaPvRKSt9nothrow_t, void *p, const void *nt)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdlPvSt11align_val_t, void *p, size_t al)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdaPvSt11align_val_t, void *p, size_t al)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdlPvmSt11align_val_t, void *p, size_t n, size_t al)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
+DELETE(_ZdaPvmSt11align_val_t, void *p, size_t n, size_t al)
+{
+    NOTE_CALLER();
+    do_free(p);
+}
 DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
 {
     NOTE_CALLER();
@@ -392,4 +447,7 @@ DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
 /* Initialise when the library is loaded, not only at the first malloc: a bad
  * ZONETRACE_* value then stops even a program that never allocates, with
  * its one-line message and status 2, before the program runs. */
-__attribute__((constructor)) static void init_at_load(void) { (void)ready(); }
+__attribute__((constructor)) static void init_at_load(void)
+{
+    (void)ready();
+}

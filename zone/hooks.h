@@ -29,8 +29,7 @@ uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsign
  * bytes towards the next sample, so call it exactly once per allocation. */
 static inline bool zt_hook_unsampled(size_t bytes)
 {
-    if (!zt_hook_sampling)
-        return false;
+    if (!zt_hook_sampling) return false;
     int64_t left = zt_hook_sample_countdown - (int64_t)bytes;
     zt_hook_sample_countdown = left;
     return __builtin_expect(left > 0, 1);
@@ -57,16 +56,16 @@ enum zt_event_type {
 };
 
 typedef struct zt_event {
-    uint32_t type;       /* enum zt_event_type */
-    uint32_t cls;        /* size class (NULL_RETURNED, NANO_*) */
-    int32_t kind;        /* enum zt_kind (MAP_FAILED, NULL_RETURNED) */
-    uint32_t stack_id;   /* filled by the profiler (NULL_RETURNED, NANO_DELEGATED) */
-    malloc_zone_t *zone; /* zone concerned, may be NULL */
-    uint64_t size;       /* request size / region size */
-    uint64_t align;      /* alignment needed (MAP_FAILED) */
-    uint64_t va_used, va_limit;             /* heap address space at the time */
+    uint32_t type;              /* enum zt_event_type */
+    uint32_t cls;               /* size class (NULL_RETURNED, NANO_*) */
+    int32_t kind;               /* enum zt_kind (MAP_FAILED, NULL_RETURNED) */
+    uint32_t stack_id;          /* filled by the profiler (NULL_RETURNED, NANO_DELEGATED) */
+    malloc_zone_t *zone;        /* zone concerned, may be NULL */
+    uint64_t size;              /* request size / region size */
+    uint64_t align;             /* alignment needed (MAP_FAILED) */
+    uint64_t va_used, va_limit; /* heap address space at the time */
     uint64_t largest_free, largest_aligned; /* MAP_FAILED: holes */
-    uint64_t value;      /* LIMIT/PRESSURE: bytes or PSI avg10 × 100 */
+    uint64_t value;                         /* LIMIT/PRESSURE: bytes or PSI avg10 × 100 */
 } zt_event_t;
 
 void zt_hook_event(const zt_event_t *ev);

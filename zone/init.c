@@ -31,7 +31,7 @@ static __thread int init_running __attribute__((tls_model("initial-exec")));
 
 /* ---- bootstrap arena ------------------------------------------------------- */
 
-#define BOOT_BYTES (256u << 10)
+#define BOOT_BYTES        (256u << 10)
 #define BOOT_HEADER_BYTES 16 /* the block's usable size, just below it */
 
 static char boot_arena[BOOT_BYTES] __attribute__((aligned(4096)));
@@ -39,15 +39,13 @@ static size_t boot_used_bytes;
 
 void *zt_bootstrap_malloc(size_t bytes, size_t align_bytes)
 {
-    if (align_bytes < 16)
-        align_bytes = 16;
+    if (align_bytes < 16) align_bytes = 16;
     if (bytes > BOOT_BYTES || align_bytes > BOOT_BYTES / 4) {
         errno = ENOMEM;
         return NULL;
     }
     size_t usable = (bytes + 15) & ~(size_t)15;
-    if (usable == 0)
-        usable = 16;
+    if (usable == 0) usable = 16;
     uintptr_t arena = (uintptr_t)boot_arena, p;
     size_t old = __atomic_load_n(&boot_used_bytes, __ATOMIC_RELAXED), end;
     do {
@@ -105,16 +103,14 @@ static void choose_profile(void)
 
 static void init_once(void)
 {
-    if (!zt_options_load())
-        zt_prim_exit(2); /* options.c printed why */
+    if (!zt_options_load()) zt_prim_exit(2); /* options.c printed why */
     choose_profile();
     if (zt_options.verbose) {
         zt_prim_message("zonetrace %s, profile %s: %s", zt_version(), zt_active_profile.name,
                         zt_active_profile.description);
         zt_options_print();
     }
-    if (!zt_chunkmap_init())
-        fatal("the chunk map could not be mapped");
+    if (!zt_chunkmap_init()) fatal("the chunk map could not be mapped");
     if (!zt_va_init(&zt_active_profile, zt_options.va_limit))
         fatal("the heap address space could not be reserved");
 
@@ -122,8 +118,7 @@ static void init_once(void)
      * front of it; if nano cannot reserve its region it is abandoned and the
      * scalable zone is the default. */
     malloc_zone_t *helper = zt_szone_create("DefaultMallocZone");
-    if (!helper)
-        fatal("the default zone could not be created");
+    if (!helper) fatal("the default zone could not be created");
     malloc_zone_t *zone0 = helper;
     if (zt_active_profile.nano != ZT_NANO_OFF) {
         malloc_zone_t *nano = zt_nano_create(helper, &zt_active_profile);
@@ -145,8 +140,8 @@ static void init_once(void)
 #else
     /* Registered now, early in the process: handlers registered later run
      * their prepare first, so ours (the allocator's locks) comes last. */
-    if (zt_prim_atfork(zt_registry_fork_prepare, zt_registry_fork_parent,
-                       zt_registry_fork_child) != 0)
+    if (zt_prim_atfork(zt_registry_fork_prepare, zt_registry_fork_parent, zt_registry_fork_child) !=
+        0)
         zt_prim_message("pthread_atfork failed: fork() while other threads allocate is unsafe");
 #endif
     zt_hook_init();
@@ -154,14 +149,11 @@ static void init_once(void)
 
 bool zt_init(void)
 {
-    if (__builtin_expect(__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE), 1))
-        return true;
-    if (init_running)
-        return false; /* re-entered from inside init_once on this thread */
+    if (__builtin_expect(__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE), 1)) return true;
+    if (init_running) return false; /* re-entered from inside init_once on this thread */
     init_running = 1;
     zt_lock(&init_lock);
-    if (!__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE))
-        init_once();
+    if (!__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE)) init_once();
     zt_unlock(&init_lock);
     init_running = 0;
     return true;
@@ -175,7 +167,10 @@ __attribute__((destructor)) static void print_statistics_at_exit(void)
         zt_registry_print_statistics();
 }
 
-ZT_EXPORT const char *zt_version(void) { return "0.1.0"; }
+ZT_EXPORT const char *zt_version(void)
+{
+    return "0.1.0";
+}
 
 ZT_EXPORT const char *zt_device(void)
 {

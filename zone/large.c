@@ -36,9 +36,9 @@ typedef struct entry {
     uint32_t tag;   /* profiler stack id, 0 = untagged */
 } entry_t;
 
-#define DEATH_ROW_SLOTS 16
+#define DEATH_ROW_SLOTS           16
 #define DEATH_ROW_ENTRY_MAX_BYTES ((size_t)128 << 20)
-#define DEATH_ROW_MAX_BYTES ((size_t)2 << 30)
+#define DEATH_ROW_MAX_BYTES       ((size_t)2 << 30)
 /* Dirty (unpurged) bytes kept on death row: libmalloc's memsize/1024,
  * clamped to [16, 128] MiB (24 MiB on a 24 GiB machine). */
 #define DEATH_ROW_DIRTY_MIN_BYTES ((size_t)16 << 20)
@@ -68,7 +68,10 @@ struct zt_large {
     unsigned page_shift;
 };
 
-static inline size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+static inline size_t align_up(size_t v, size_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
 
 static inline size_t home_slot(const zt_large_t *l, uintptr_t addr)
 {
@@ -79,15 +82,12 @@ static inline size_t home_slot(const zt_large_t *l, uintptr_t addr)
 
 static entry_t *find_locked(zt_large_t *l, uintptr_t addr)
 {
-    if (addr == 0)
-        return NULL;
+    if (addr == 0) return NULL;
     size_t mask = l->nslots - 1;
     for (size_t i = home_slot(l, addr);; i = (i + 1) & mask) {
         entry_t *e = &l->slots[i];
-        if (e->addr == addr)
-            return e;
-        if (e->addr == 0)
-            return NULL;
+        if (e->addr == addr) return e;
+        if (e->addr == 0) return NULL;
     }
 }
 
@@ -122,21 +122,18 @@ static void remove_locked(zt_large_t *l, entry_t *e)
  * cannot be mapped. */
 static bool reserve_slot_locked(zt_large_t *l)
 {
-    if ((l->count + 1) * 4 <= l->nslots * 3)
-        return true;
+    if ((l->count + 1) * 4 <= l->nslots * 3) return true;
     size_t nslots = l->nslots * 2;
     size_t bytes = align_up(nslots * sizeof(entry_t), zt_prim_page_bytes());
     entry_t *fresh = zt_prim_map(bytes);
-    if (!fresh)
-        return false;
+    if (!fresh) return false;
     entry_t *old = l->slots;
     size_t old_n = l->nslots, old_bytes = l->slots_bytes;
     l->slots = fresh;
     l->nslots = nslots;
     l->slots_bytes = bytes;
     for (size_t i = 0; i < old_n; i++)
-        if (old[i].addr)
-            put_locked(l, old[i]);
+        if (old[i].addr) put_locked(l, old[i]);
     zt_prim_unmap(old, old_bytes);
     return true;
 }
@@ -145,8 +142,7 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
 {
     size_t host_page = zt_prim_page_bytes();
     zt_large_t *l = zt_prim_map(align_up(sizeof *l, host_page));
-    if (!l)
-        return NULL;
+    if (!l) return NULL;
     size_t bytes = align_up(INITIAL_SLOTS * sizeof(entry_t), host_page);
     l->slots = zt_prim_map(bytes);
     if (!l->slots) {
@@ -157,8 +153,7 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
     l->nslots = INITIAL_SLOTS;
     l->slots_bytes = bytes;
     size_t page = zt_profile_page_bytes(&zt_active_profile);
-    if (page < host_page || (page & (page - 1)))
-        page = host_page;
+    if (page < host_page || (page & (page - 1))) page = host_page;
     l->page_bytes = page;
     l->page_shift = (unsigned)__builtin_ctzl(page);
     l->death_row_on = zt_active_profile.large_cache;
@@ -171,14 +166,11 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
 
 void zt_large_destroy(zt_large_t *l)
 {
-    if (!l)
-        return;
+    if (!l) return;
     for (size_t i = 0; i < l->nslots; i++) {
         entry_t e = l->slots[i];
-        if (!e.addr)
-            continue;
-        if (e.tag)
-            zt_hook_free(l->zone, (void *)e.addr, e.bytes, ZT_CLASS_LARGE, e.tag);
+        if (!e.addr) continue;
+        if (e.tag) zt_hook_free(l->zone, (void *)e.addr, e.bytes, ZT_CLASS_LARGE, e.tag);
         zt_va_unmap((void *)e.addr, e.bytes, ZT_KIND_LARGE);
     }
     for (unsigned i = 0; i < l->death_row_count; i++)
@@ -190,8 +182,7 @@ void zt_large_destroy(zt_large_t *l)
 static void death_row_remove_locked(zt_large_t *l, unsigned i)
 {
     l->death_row_bytes -= l->death_row[i].bytes;
-    if (l->death_row[i].dirty)
-        l->death_row_dirty_bytes -= l->death_row[i].bytes;
+    if (l->death_row[i].dirty) l->death_row_dirty_bytes -= l->death_row[i].bytes;
     l->death_row_count--;
     memmove(&l->death_row[i], &l->death_row[i + 1], (l->death_row_count - i) * sizeof(cached_t));
 }
@@ -215,10 +206,8 @@ static void *death_row_take(zt_large_t *l, size_t block, bool clear)
     cached_t c = l->death_row[best];
     death_row_remove_locked(l, best);
     zt_unlock(&l->lock);
-    if (c.bytes > block)
-        zt_va_unmap((char *)c.addr + block, c.bytes - block, ZT_KIND_LARGE);
-    if (clear && c.dirty)
-        memset((void *)c.addr, 0, block);
+    if (c.bytes > block) zt_va_unmap((char *)c.addr + block, c.bytes - block, ZT_KIND_LARGE);
+    if (clear && c.dirty) memset((void *)c.addr, 0, block);
     return (void *)c.addr;
 }
 
@@ -226,8 +215,7 @@ static void *death_row_take(zt_large_t *l, size_t block, bool clear)
  * caller unmaps it). Evicted older blocks are unmapped here. */
 static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
 {
-    if (!l->death_row_on || bytes > DEATH_ROW_ENTRY_MAX_BYTES)
-        return false;
+    if (!l->death_row_on || bytes > DEATH_ROW_ENTRY_MAX_BYTES) return false;
     /* Purge before publishing: once cached, another thread may reuse it. */
     /* A program that keeps much in large blocks recycles them (a heap would
      * keep that much mapped anyway): allow twice as much dirty as is live. */
@@ -236,21 +224,18 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
     if (2 * live > limit)
         limit = 2 * live < DEATH_ROW_DIRTY_MAX_BYTES ? 2 * live : DEATH_ROW_DIRTY_MAX_BYTES;
     bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <= limit;
-    if (!dirty)
-        zt_va_purge(ptr, bytes);
+    if (!dirty) zt_va_purge(ptr, bytes);
     cached_t evicted[DEATH_ROW_SLOTS];
     unsigned nevicted = 0;
     zt_lock(&l->lock);
-    while (l->death_row_count &&
-           (l->death_row_count == DEATH_ROW_SLOTS ||
-            l->death_row_bytes + bytes > DEATH_ROW_MAX_BYTES)) {
+    while (l->death_row_count && (l->death_row_count == DEATH_ROW_SLOTS ||
+                                  l->death_row_bytes + bytes > DEATH_ROW_MAX_BYTES)) {
         evicted[nevicted++] = l->death_row[0];
         death_row_remove_locked(l, 0);
     }
     l->death_row[l->death_row_count++] = (cached_t){(uintptr_t)ptr, bytes, dirty};
     l->death_row_bytes += bytes;
-    if (dirty)
-        l->death_row_dirty_bytes += bytes;
+    if (dirty) l->death_row_dirty_bytes += bytes;
     zt_unlock(&l->lock);
     for (unsigned i = 0; i < nevicted; i++)
         zt_va_unmap((void *)evicted[i].addr, evicted[i].bytes, ZT_KIND_LARGE);
@@ -285,22 +270,17 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
     }
     size_t block = bytes ? align_up(bytes, page) : page;
     void *p = NULL;
-    if (l->death_row_on && align == page && l->death_row_count)
-        p = death_row_take(l, block, clear);
-    if (!p)
-        p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
-    if (!p)
-        return NULL; /* errno = ENOMEM, failure reported by va.c */
+    if (l->death_row_on && align == page && l->death_row_count) p = death_row_take(l, block, clear);
+    if (!p) p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
+    if (!p) return NULL; /* errno = ENOMEM, failure reported by va.c */
 
     uint32_t tag = 0;
-    if (zt_profiling)
-        tag = zt_hook_alloc(l->zone, p, block, ZT_CLASS_LARGE);
+    if (zt_profiling) tag = zt_hook_alloc(l->zone, p, block, ZT_CLASS_LARGE);
 
     zt_lock(&l->lock);
     if (!reserve_slot_locked(l)) {
         zt_unlock(&l->lock);
-        if (tag)
-            zt_hook_free(l->zone, p, block, ZT_CLASS_LARGE, tag);
+        if (tag) zt_hook_free(l->zone, p, block, ZT_CLASS_LARGE, tag);
         zt_va_unmap(p, block, ZT_KIND_LARGE);
         errno = ENOMEM;
         return NULL;
@@ -308,8 +288,7 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
     put_locked(l, (entry_t){(uintptr_t)p, block, tag});
     l->count++;
     l->in_use_bytes += block;
-    if (l->in_use_bytes > l->peak_in_use_bytes)
-        l->peak_in_use_bytes = l->in_use_bytes;
+    if (l->in_use_bytes > l->peak_in_use_bytes) l->peak_in_use_bytes = l->in_use_bytes;
     zt_unlock(&l->lock);
     return p;
 }
@@ -317,8 +296,7 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
 bool zt_large_free(zt_large_t *l, void *ptr)
 {
     uintptr_t a = (uintptr_t)ptr;
-    if (!l || a == 0 || (a & (l->page_bytes - 1)))
-        return false;
+    if (!l || a == 0 || (a & (l->page_bytes - 1))) return false;
     zt_lock(&l->lock);
     entry_t *e = find_locked(l, a);
     if (!e) {
@@ -330,18 +308,15 @@ bool zt_large_free(zt_large_t *l, void *ptr)
     l->count--;
     l->in_use_bytes -= copy.bytes;
     zt_unlock(&l->lock);
-    if (copy.tag)
-        zt_hook_free(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
-    if (!death_row_put(l, ptr, copy.bytes))
-        zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
+    if (copy.tag) zt_hook_free(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
+    if (!death_row_put(l, ptr, copy.bytes)) zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
     return true;
 }
 
 size_t zt_large_size(zt_large_t *l, const void *ptr)
 {
     uintptr_t a = (uintptr_t)ptr;
-    if (!l || a == 0 || (a & (l->page_bytes - 1)))
-        return 0;
+    if (!l || a == 0 || (a & (l->page_bytes - 1))) return 0;
     zt_lock(&l->lock);
     entry_t *e = find_locked(l, a);
     size_t bytes = e ? e->bytes : 0;
@@ -353,8 +328,7 @@ bool zt_large_realloc_in_place(zt_large_t *l, void *ptr, size_t new_bytes)
 {
     uintptr_t a = (uintptr_t)ptr;
     size_t page = l->page_bytes;
-    if (a == 0 || (a & (page - 1)) || new_bytes > SIZE_MAX - page)
-        return false;
+    if (a == 0 || (a & (page - 1)) || new_bytes > SIZE_MAX - page) return false;
     size_t want = new_bytes ? align_up(new_bytes, page) : page;
 
     zt_lock(&l->lock);
@@ -378,28 +352,24 @@ bool zt_large_realloc_in_place(zt_large_t *l, void *ptr, size_t new_bytes)
         zt_va_unmap((char *)ptr + want, old - want, ZT_KIND_LARGE);
     } else {
         zt_unlock(&l->lock);
-        if (!zt_va_grow(ptr, old, want - old, ZT_KIND_LARGE))
-            return false;
+        if (!zt_va_grow(ptr, old, want - old, ZT_KIND_LARGE)) return false;
         zt_lock(&l->lock);
         e = find_locked(l, a);
         if (e) { /* always, unless the caller freed ptr concurrently */
             e->bytes = want;
             l->in_use_bytes += want - old;
-            if (l->in_use_bytes > l->peak_in_use_bytes)
-                l->peak_in_use_bytes = l->in_use_bytes;
+            if (l->in_use_bytes > l->peak_in_use_bytes) l->peak_in_use_bytes = l->in_use_bytes;
         }
         zt_unlock(&l->lock);
     }
 
     /* The profiler sees free(old size) + alloc(new size) of the same address. */
-    if (old_tag)
-        zt_hook_free(l->zone, ptr, old, ZT_CLASS_LARGE, old_tag);
+    if (old_tag) zt_hook_free(l->zone, ptr, old, ZT_CLASS_LARGE, old_tag);
     if (zt_profiling || old_tag) {
         uint32_t tag = zt_profiling ? zt_hook_alloc(l->zone, ptr, want, ZT_CLASS_LARGE) : 0;
         zt_lock(&l->lock);
         e = find_locked(l, a);
-        if (e)
-            e->tag = tag;
+        if (e) e->tag = tag;
         zt_unlock(&l->lock);
     }
     return true;
@@ -410,12 +380,9 @@ void zt_large_walk(zt_large_t *l, const zt_walker_t *w)
     zt_lock(&l->lock);
     for (size_t i = 0; i < l->nslots; i++) {
         const entry_t *e = &l->slots[i];
-        if (!e->addr)
-            continue;
-        if (w->region)
-            w->region(w->ctx, l->zone, ZT_KIND_LARGE, e->addr, e->bytes, e->bytes);
-        if (w->block)
-            w->block(w->ctx, e->addr, e->bytes, ZT_CLASS_LARGE, e->tag);
+        if (!e->addr) continue;
+        if (w->region) w->region(w->ctx, l->zone, ZT_KIND_LARGE, e->addr, e->bytes, e->bytes);
+        if (w->block) w->block(w->ctx, e->addr, e->bytes, ZT_CLASS_LARGE, e->tag);
     }
     zt_unlock(&l->lock);
 }
@@ -432,6 +399,15 @@ void zt_large_statistics(zt_large_t *l, malloc_statistics_t *stats)
     zt_unlock(&l->lock);
 }
 
-void zt_large_force_lock(zt_large_t *l) { zt_lock(&l->lock); }
-void zt_large_force_unlock(zt_large_t *l) { zt_unlock(&l->lock); }
-void zt_large_reinit_lock(zt_large_t *l) { zt_lock_reinit(&l->lock); }
+void zt_large_force_lock(zt_large_t *l)
+{
+    zt_lock(&l->lock);
+}
+void zt_large_force_unlock(zt_large_t *l)
+{
+    zt_unlock(&l->lock);
+}
+void zt_large_reinit_lock(zt_large_t *l)
+{
+    zt_lock_reinit(&l->lock);
+}

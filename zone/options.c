@@ -21,27 +21,38 @@ const unsigned zt_option_count = sizeof zt_option_table / sizeof zt_option_table
 
 bool zt_options_parse_size(const char *s, uint64_t *out)
 {
-    if (!s || *s < '0' || *s > '9')
-        return false;
+    if (!s || *s < '0' || *s > '9') return false;
     uint64_t v = 0;
     while (*s >= '0' && *s <= '9') {
-        if (v > (UINT64_MAX - 9) / 10)
-            return false;
+        if (v > (UINT64_MAX - 9) / 10) return false;
         v = v * 10 + (uint64_t)(*s++ - '0');
     }
     unsigned shift = 0;
     switch (*s) {
-    case 'k': case 'K': shift = 10; s++; break;
-    case 'm': case 'M': shift = 20; s++; break;
-    case 'g': case 'G': shift = 30; s++; break;
-    case 't': case 'T': shift = 40; s++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        s++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        s++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        s++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        s++;
+        break;
     }
-    if (shift && (*s == 'i' || *s == 'I'))
-        s++;
-    if (shift && (*s == 'b' || *s == 'B'))
-        s++;
-    if (*s != 0 || (shift && v > (UINT64_MAX >> shift)))
-        return false;
+    if (shift && (*s == 'i' || *s == 'I')) s++;
+    if (shift && (*s == 'b' || *s == 'B')) s++;
+    if (*s != 0 || (shift && v > (UINT64_MAX >> shift))) return false;
     *out = v << shift;
     return true;
 }
@@ -51,10 +62,8 @@ bool zt_options_parse_bool(const char *s, bool *out)
     static const char *const yes[] = {"1", "on", "yes", "true"};
     static const char *const no[] = {"0", "off", "no", "false"};
     for (unsigned i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0)
-            return *out = true, true;
-        if (strcasecmp(s, no[i]) == 0)
-            return *out = false, true;
+        if (strcasecmp(s, yes[i]) == 0) return *out = true, true;
+        if (strcasecmp(s, no[i]) == 0) return *out = false, true;
     }
     return false;
 }
@@ -74,8 +83,7 @@ bool zt_options_parse_stacks(const char *s, int *mode, uint64_t *sample_bytes)
     if (strncmp(s, "sample", 6) == 0) {
         uint64_t n = 512u << 10; /* 512 KiB mean, as jemalloc's lg_prof_sample 19 */
         if (s[6] == ':') {
-            if (!zt_options_parse_size(s + 7, &n) || n == 0)
-                return false;
+            if (!zt_options_parse_size(s + 7, &n) || n == 0) return false;
         } else if (s[6] != 0) {
             return false;
         }
@@ -103,17 +111,13 @@ static bool parse_int(const char *s, long *out)
 {
     long v = 0;
     bool neg = *s == '-';
-    if (neg)
-        s++;
-    if (*s < '0' || *s > '9')
-        return false;
+    if (neg) s++;
+    if (*s < '0' || *s > '9') return false;
     while (*s >= '0' && *s <= '9') {
-        if (v > 100000000)
-            return false;
+        if (v > 100000000) return false;
         v = v * 10 + (*s++ - '0');
     }
-    if (*s)
-        return false;
+    if (*s) return false;
     *out = neg ? -v : v;
     return true;
 }
@@ -140,8 +144,7 @@ static bool check(const zt_options_t *o)
         return bad("ZONETRACE_STACKS", o->stacks, "expected off, full, sample or sample:N");
     if (strcmp(o->unwind, "libunwind") && strcmp(o->unwind, "fp"))
         return bad("ZONETRACE_UNWIND", o->unwind, "expected libunwind or fp");
-    if (o->depth < 1 || o->depth > 128)
-        return bad_int("ZONETRACE_DEPTH", "expected 1..128");
+    if (o->depth < 1 || o->depth > 128) return bad_int("ZONETRACE_DEPTH", "expected 1..128");
     if (o->monitor_ms < 0 || o->monitor_ms > 3600000)
         return bad_int("ZONETRACE_MONITOR_MS", "expected 0..3600000");
     return true;
@@ -152,20 +155,19 @@ bool zt_options_load(void)
     zt_options_t o;
     const char *v;
 #define PARSE_STR(field, env, def) o.field = (v = zt_prim_getenv(env)) ? v : def;
-#define PARSE_BOOL(field, env, def)                                                               \
-    if (!zt_options_parse_bool((v = zt_prim_getenv(env)) ? v : def, &o.field))                   \
+#define PARSE_BOOL(field, env, def)                                                                \
+    if (!zt_options_parse_bool((v = zt_prim_getenv(env)) ? v : def, &o.field))                     \
         return bad(env, v, "expected 0/1, on/off, yes/no or true/false");
-#define PARSE_INT(field, env, def)                                                                \
-    if (!parse_int((v = zt_prim_getenv(env)) ? v : def, &o.field))                               \
+#define PARSE_INT(field, env, def)                                                                 \
+    if (!parse_int((v = zt_prim_getenv(env)) ? v : def, &o.field))                                 \
         return bad(env, v, "expected an integer");
-#define PARSE_SIZE(field, env, def)                                                               \
-    if (!zt_options_parse_size((v = zt_prim_getenv(env)) ? v : def, &o.field))                   \
+#define PARSE_SIZE(field, env, def)                                                                \
+    if (!zt_options_parse_size((v = zt_prim_getenv(env)) ? v : def, &o.field))                     \
         return bad(env, v, "expected a size in bytes, with an optional K, M or G suffix");
 #define X(field, type, def, env, help) PARSE_##type(field, env, def)
     ZT_OPTIONS(X)
 #undef X
-    if (!check(&o))
-        return false;
+    if (!check(&o)) return false;
     zt_options = o;
     return true;
 }

@@ -17,34 +17,34 @@
 /* X(field, type, default, env, help)
  * types: STR (any text), BOOL (0/1/on/off/yes/no/true/false), INT (decimal,
  * range checked in options.c), SIZE (bytes with optional K/M/G suffix). */
-#define ZT_OPTIONS(X)                                                                             \
-    X(device, STR, "native", "ZONETRACE_DEVICE",                                                  \
-      "device profile: native, macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb")                    \
-    X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT",                                                  \
-      "override the heap address-space limit (bytes, K/M/G suffix; 0 = profile's)")              \
+#define ZT_OPTIONS(X)                                                                              \
+    X(device, STR, "native", "ZONETRACE_DEVICE",                                                   \
+      "device profile: native, macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb")                      \
+    X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT",                                                   \
+      "override the heap address-space limit (bytes, K/M/G suffix; 0 = profile's)")                \
     X(nano, STR, "default", "ZONETRACE_NANO", "nano allocator: default (as the profile), on, off") \
-    X(nano_class_blocks, STR, "", "ZONETRACE_NANO_CLASS_BLOCKS",                                  \
-      "nano blocks per class in units of 64, 16 comma-separated numbers summing to 64")          \
-    X(max_magazines, INT, "0", "ZONETRACE_MAX_MAGAZINES",                                         \
-      "magazines per rack (0 = one per CPU, at most 64)")                                         \
-    X(on_error, STR, "abort", "ZONETRACE_ON_ERROR",                                               \
-      "invalid or double free: abort (print and abort, as libmalloc) or report (print only)")    \
-    X(verbose, BOOL, "0", "ZONETRACE_VERBOSE",                                                    \
-      "print the options at start and per-zone statistics at exit")                              \
-    X(stacks, STR, "off", "ZONETRACE_STACKS",                                                     \
-      "profiling: off, full (every allocation), sample[:N] (mean N bytes between samples)")      \
-    X(unwind, STR, "libunwind", "ZONETRACE_UNWIND", "stack capture: libunwind or fp")             \
-    X(depth, INT, "32", "ZONETRACE_DEPTH", "frames captured per stack (1..128)")                  \
-    X(out, STR, "", "ZONETRACE_OUT",                                                              \
-      "record file (default zonetrace-<pid>.zt in the current directory when profiling)")        \
-    X(monitor_ms, INT, "100", "ZONETRACE_MONITOR_MS",                                             \
+    X(nano_class_blocks, STR, "", "ZONETRACE_NANO_CLASS_BLOCKS",                                   \
+      "nano blocks per class in units of 64, 16 comma-separated numbers summing to 64")            \
+    X(max_magazines, INT, "0", "ZONETRACE_MAX_MAGAZINES",                                          \
+      "magazines per rack (0 = one per CPU, at most 64)")                                          \
+    X(on_error, STR, "abort", "ZONETRACE_ON_ERROR",                                                \
+      "invalid or double free: abort (print and abort, as libmalloc) or report (print only)")      \
+    X(verbose, BOOL, "0", "ZONETRACE_VERBOSE",                                                     \
+      "print the options at start and per-zone statistics at exit")                                \
+    X(stacks, STR, "off", "ZONETRACE_STACKS",                                                      \
+      "profiling: off, full (every allocation), sample[:N] (mean N bytes between samples)")        \
+    X(unwind, STR, "libunwind", "ZONETRACE_UNWIND", "stack capture: libunwind or fp")              \
+    X(depth, INT, "32", "ZONETRACE_DEPTH", "frames captured per stack (1..128)")                   \
+    X(out, STR, "", "ZONETRACE_OUT",                                                               \
+      "record file (default zonetrace-<pid>.zt in the current directory when profiling)")          \
+    X(monitor_ms, INT, "100", "ZONETRACE_MONITOR_MS",                                              \
       "footprint sampling period in milliseconds (0 = no monitor thread)")
 
 typedef struct zt_options {
-#define ZT_OPT_FIELD_STR const char *
-#define ZT_OPT_FIELD_BOOL bool
-#define ZT_OPT_FIELD_INT long
-#define ZT_OPT_FIELD_SIZE uint64_t
+#define ZT_OPT_FIELD_STR               const char *
+#define ZT_OPT_FIELD_BOOL              bool
+#define ZT_OPT_FIELD_INT               long
+#define ZT_OPT_FIELD_SIZE              uint64_t
 #define X(field, type, def, env, help) ZT_OPT_FIELD_##type field;
     ZT_OPTIONS(X)
 #undef X

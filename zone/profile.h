@@ -22,14 +22,14 @@ enum zt_nano_mode {
 typedef struct zt_profile {
     const char *name;
     const char *description;
-    size_t page_bytes;        /* allocation page; 0 = host page */
+    size_t page_bytes; /* allocation page; 0 = host page */
     enum zt_nano_mode nano;
-    uint8_t nano_class_units[16]; /* units of 64 blocks per nano class; sum 64 */
-    size_t small_limit_bytes; /* largest small request (inclusive) */
-    bool medium;              /* medium racks (32 KiB .. 8 MiB) */
+    uint8_t nano_class_units[16];                /* units of 64 blocks per nano class; sum 64 */
+    size_t small_limit_bytes;                    /* largest small request (inclusive) */
+    bool medium;                                 /* medium racks (32 KiB .. 8 MiB) */
     size_t window_bytes[ZT_PROFILE_MAX_WINDOWS]; /* heap address-space windows; 0 = unlimited */
-    uint64_t ram_bytes;       /* device RAM for reports; 0 = host RAM */
-    bool large_cache;         /* death row for freed large blocks (macOS only) */
+    uint64_t ram_bytes;                          /* device RAM for reports; 0 = host RAM */
+    bool large_cache;                            /* death row for freed large blocks (macOS only) */
 } zt_profile_t;
 
 /* The built-in table, terminated by a row with name == NULL. */

@@ -941,8 +941,8 @@ static inline uint32_t tag_peek(const region_t *rg, uint32_t idx)
 
 static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
 {
-    uint32_t tag = zt_hook_alloc_slow(r->owner.zone, p, (size_t)msize << r->g.qshift,
-                                      cls_of(r, msize));
+    uint32_t tag =
+        zt_hook_alloc_slow(r->owner.zone, p, (size_t)msize << r->g.qshift, cls_of(r, msize));
     uintptr_t base = base_of(r, p);
     tag_store(r, trailer_of(r, base), idx_of(r, base, p), tag);
 }

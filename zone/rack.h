@@ -53,7 +53,7 @@ void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w);
 
 void zt_rack_statistics(zt_rack_t *r, malloc_statistics_t *stats);
 size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes);
-bool zt_rack_check(zt_rack_t *r); /* consistency of free lists and regions */
+bool zt_rack_check(zt_rack_t *r);               /* consistency of free lists and regions */
 void zt_rack_print(zt_rack_t *r, bool verbose); /* to stderr, no malloc */
 
 /* Fork protocol: lock all magazines + depot; unlock; reinitialise locks. */

@@ -36,10 +36,10 @@
  * serve zonetrace's own registry of its zones. */
 #define ZT_EXPORT __attribute__((visibility("hidden")))
 #ifndef MALLOC_LOG_TYPE_ALLOCATE
-#define MALLOC_LOG_TYPE_ALLOCATE 2
+#define MALLOC_LOG_TYPE_ALLOCATE   2
 #define MALLOC_LOG_TYPE_DEALLOCATE 4
-#define MALLOC_LOG_TYPE_HAS_ZONE 8
-#define MALLOC_LOG_TYPE_CLEARED 64
+#define MALLOC_LOG_TYPE_HAS_ZONE   8
+#define MALLOC_LOG_TYPE_CLEARED    64
 #endif
 typedef void(malloc_logger_t)(uint32_t type, uintptr_t arg1, uintptr_t arg2, uintptr_t arg3,
                               uintptr_t result, uint32_t num_hot_frames_to_skip);
@@ -60,14 +60,20 @@ static unsigned frz_gen;
 static malloc_zone_t *initial_default; /* zones[0] as zt_init installed it */
 static malloc_zone_t *initial_helper;  /* its helper when it is a nano zone */
 
-static inline bool ready(void) { return __builtin_expect(zt_initialised, 1) || zt_init(); }
+static inline bool ready(void)
+{
+    return __builtin_expect(zt_initialised, 1) || zt_init();
+}
 
 static inline size_t absolute_max_bytes(void)
 {
     return SIZE_MAX - 2 * zt_profile_page_bytes(&zt_active_profile);
 }
 
-malloc_zone_t *zt_default_zone(void) { return zones[0]; }
+malloc_zone_t *zt_default_zone(void)
+{
+    return zones[0];
+}
 
 /* ---- lookup -------------------------------------------------------------- */
 
@@ -105,14 +111,12 @@ malloc_zone_t *zt_registry_find(const void *ptr, size_t *size_out)
             /* Inside a region: its owner decides; no other zone can own it. */
             z = o->zone;
             s = o->kind == ZT_KIND_NANO ? z->size(z, ptr) : zt_rack_size((zt_rack_t *)o, ptr);
-            if (!s)
-                z = NULL;
+            if (!s) z = NULL;
         } else {
             z = scan_zones(ptr, &s);
         }
     }
-    if (size_out)
-        *size_out = s;
+    if (size_out) *size_out = s;
     return z;
 }
 
@@ -137,8 +141,7 @@ unsigned zt_registry_zones(malloc_zone_t **out, unsigned cap)
 
 void zt_zone_walk(malloc_zone_t *zone, const zt_walker_t *w)
 {
-    if (zone == zt_registry_virtual_zone())
-        zone = zones[0];
+    if (zone == zt_registry_virtual_zone()) zone = zones[0];
     if (zt_szone_is(zone))
         zt_szone_walk(zone, w);
     else if (zone && zone == initial_default && initial_helper)
@@ -152,8 +155,7 @@ void zt_registry_init(malloc_zone_t *zone0, malloc_zone_t *helper)
     zt_lock(&registry_lock);
     zones[0] = zone0;
     unsigned n = 1;
-    if (helper && helper != zone0)
-        zones[n++] = helper;
+    if (helper && helper != zone0) zones[n++] = helper;
     initial_default = zone0;
     initial_helper = helper != zone0 ? helper : NULL;
     __atomic_store_n(&num_zones, n, __ATOMIC_SEQ_CST);
@@ -170,8 +172,7 @@ static void drain_readers(void)
 
 ZT_EXPORT void malloc_zone_register(malloc_zone_t *zone)
 {
-    if (!zone || !ready())
-        return;
+    if (!zone || !ready()) return;
     zt_lock(&registry_lock);
     for (unsigned i = 0; i < num_zones; i++) {
         if (zones[i] == zone) {
@@ -193,8 +194,7 @@ ZT_EXPORT void malloc_zone_register(malloc_zone_t *zone)
 
 ZT_EXPORT void malloc_zone_unregister(malloc_zone_t *zone)
 {
-    if (!zone || !ready())
-        return;
+    if (!zone || !ready()) return;
     zt_lock(&registry_lock);
     unsigned i = 0;
     while (i < num_zones && zones[i] != zone)
@@ -214,11 +214,9 @@ ZT_EXPORT void malloc_zone_unregister(malloc_zone_t *zone)
 
 ZT_EXPORT malloc_zone_t *malloc_create_zone(vm_size_t start_size, unsigned flags)
 {
-    if (!ready())
-        return NULL;
+    if (!ready()) return NULL;
     malloc_zone_t *z = zt_szone_create(NULL);
-    if (!z)
-        return NULL;
+    if (!z) return NULL;
     zt_hook_zone_created(z);
     malloc_zone_register(z);
     return z;
@@ -226,8 +224,7 @@ ZT_EXPORT malloc_zone_t *malloc_create_zone(vm_size_t start_size, unsigned flags
 
 ZT_EXPORT void malloc_destroy_zone(malloc_zone_t *zone)
 {
-    if (!zone || zone == zt_registry_virtual_zone())
-        return;
+    if (!zone || zone == zt_registry_virtual_zone()) return;
     malloc_set_zone_name(zone, NULL);
     malloc_zone_unregister(zone);
     zone->destroy(zone);
@@ -236,12 +233,9 @@ ZT_EXPORT void malloc_destroy_zone(malloc_zone_t *zone)
 ZT_EXPORT kern_return_t malloc_get_all_zones(task_t task, memory_reader_t reader,
                                              vm_address_t **addresses, unsigned *count)
 {
-    if (!ready())
-        return KERN_FAILURE;
-    if (addresses)
-        *addresses = (vm_address_t *)zones;
-    if (count)
-        *count = __atomic_load_n(&num_zones, __ATOMIC_ACQUIRE);
+    if (!ready()) return KERN_FAILURE;
+    if (addresses) *addresses = (vm_address_t *)zones;
+    if (count) *count = __atomic_load_n(&num_zones, __ATOMIC_ACQUIRE);
     return KERN_SUCCESS;
 }
 
@@ -252,8 +246,7 @@ ZT_EXPORT kern_return_t malloc_get_all_zones(task_t task, memory_reader_t reader
  * freed only if some zone owns it (it may be a constant string). */
 ZT_EXPORT void malloc_set_zone_name(malloc_zone_t *zone, const char *name)
 {
-    if (!zone || !ready())
-        return;
+    if (!zone || !ready()) return;
     size_t page = zt_prim_page_bytes();
     uintptr_t lo = (uintptr_t)zone & ~(page - 1);
     uintptr_t hi = ((uintptr_t)zone + sizeof *zone + page - 1) & ~(page - 1);
@@ -261,14 +254,12 @@ ZT_EXPORT void malloc_set_zone_name(malloc_zone_t *zone, const char *name)
     const char *old = zone->zone_name;
     if (old) {
         zone->zone_name = NULL;
-        if (zt_registry_find(old, NULL))
-            zt_registry_free((void *)old);
+        if (zt_registry_find(old, NULL)) zt_registry_free((void *)old);
     }
     if (name) {
         size_t n = strlen(name) + 1;
         char *copy = malloc_zone_malloc(zone, n);
-        if (copy)
-            memcpy(copy, name, n);
+        if (copy) memcpy(copy, name, n);
         zone->zone_name = copy;
     }
     zt_prim_protect((void *)lo, hi - lo, ZT_PROT_READ);
@@ -282,20 +273,18 @@ ZT_EXPORT const char *malloc_get_zone_name(malloc_zone_t *zone)
 /* ---- allocation through a zone -------------------------------------------- */
 
 #define LOG_ALLOC (MALLOC_LOG_TYPE_ALLOCATE | MALLOC_LOG_TYPE_HAS_ZONE)
-#define LOG_FREE (MALLOC_LOG_TYPE_DEALLOCATE | MALLOC_LOG_TYPE_HAS_ZONE)
+#define LOG_FREE  (MALLOC_LOG_TYPE_DEALLOCATE | MALLOC_LOG_TYPE_HAS_ZONE)
 
 ZT_EXPORT void *malloc_zone_malloc(malloc_zone_t *zone, size_t size)
 {
-    if (!ready())
-        return zt_bootstrap_malloc(size, 16);
+    if (!ready()) return zt_bootstrap_malloc(size, 16);
     if (size > absolute_max_bytes()) {
         errno = ENOMEM;
         return NULL;
     }
     void *p = zone->malloc(zone, size);
     malloc_logger_t *log = malloc_logger;
-    if (log)
-        log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
+    if (log) log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
     return p;
 }
 
@@ -306,27 +295,23 @@ ZT_EXPORT void *malloc_zone_calloc(malloc_zone_t *zone, size_t num_items, size_t
         errno = ENOMEM;
         return NULL;
     }
-    if (!ready())
-        return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
+    if (!ready()) return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
     void *p = zone->calloc(zone, num_items, size);
     malloc_logger_t *log = malloc_logger;
-    if (log)
-        log(LOG_ALLOC | MALLOC_LOG_TYPE_CLEARED, (uintptr_t)zone, total, 0, (uintptr_t)p, 0);
+    if (log) log(LOG_ALLOC | MALLOC_LOG_TYPE_CLEARED, (uintptr_t)zone, total, 0, (uintptr_t)p, 0);
     return p;
 }
 
 ZT_EXPORT void *malloc_zone_valloc(malloc_zone_t *zone, size_t size)
 {
-    if (!ready())
-        return zt_bootstrap_malloc(size, zt_prim_page_bytes());
+    if (!ready()) return zt_bootstrap_malloc(size, zt_prim_page_bytes());
     if (size > absolute_max_bytes()) {
         errno = ENOMEM;
         return NULL;
     }
     void *p = zone->valloc(zone, size);
     malloc_logger_t *log = malloc_logger;
-    if (log)
-        log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
+    if (log) log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
     return p;
 }
 
@@ -336,18 +321,15 @@ ZT_EXPORT void *malloc_zone_memalign(malloc_zone_t *zone, size_t alignment, size
         errno = EINVAL;
         return NULL;
     }
-    if (!ready())
-        return zt_bootstrap_malloc(size, alignment);
-    if (zone->version < 5 || !zone->memalign)
-        return NULL;
+    if (!ready()) return zt_bootstrap_malloc(size, alignment);
+    if (zone->version < 5 || !zone->memalign) return NULL;
     if (size > absolute_max_bytes()) {
         errno = ENOMEM;
         return NULL;
     }
     void *p = zone->memalign(zone, alignment, size);
     malloc_logger_t *log = malloc_logger;
-    if (log)
-        log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
+    if (log) log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
     return p;
 }
 
@@ -375,19 +357,16 @@ ZT_EXPORT void *malloc_zone_realloc(malloc_zone_t *zone, void *ptr, size_t size)
 
 ZT_EXPORT void malloc_zone_free(malloc_zone_t *zone, void *ptr)
 {
-    if (!ptr || zt_bootstrap_contains(ptr))
-        return;
+    if (!ptr || zt_bootstrap_contains(ptr)) return;
     malloc_logger_t *log = malloc_logger;
-    if (log)
-        log(LOG_FREE, (uintptr_t)zone, (uintptr_t)ptr, 0, 0, 0);
+    if (log) log(LOG_FREE, (uintptr_t)zone, (uintptr_t)ptr, 0, 0, 0);
     zone->free(zone, ptr);
 }
 
 static void zone_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
 {
     malloc_logger_t *log = malloc_logger;
-    if (log)
-        log(LOG_FREE, (uintptr_t)zone, (uintptr_t)ptr, 0, 0, 0);
+    if (log) log(LOG_FREE, (uintptr_t)zone, (uintptr_t)ptr, 0, 0, 0);
     if (zone->version >= 6 && zone->free_definite_size)
         zone->free_definite_size(zone, ptr, size);
     else
@@ -397,8 +376,7 @@ static void zone_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
 ZT_EXPORT unsigned malloc_zone_batch_malloc(malloc_zone_t *zone, size_t size, void **results,
                                             unsigned num_requested)
 {
-    if (!ready() || !zone->batch_malloc)
-        return 0;
+    if (!ready() || !zone->batch_malloc) return 0;
     unsigned n = zone->batch_malloc(zone, size, results, num_requested);
     malloc_logger_t *log = malloc_logger;
     if (log)
@@ -417,8 +395,7 @@ ZT_EXPORT void malloc_zone_batch_free(malloc_zone_t *zone, void **to_be_freed, u
         zone->batch_free(zone, to_be_freed, num);
     } else {
         for (unsigned i = 0; i < num; i++)
-            if (to_be_freed[i])
-                zone->free(zone, to_be_freed[i]);
+            if (to_be_freed[i]) zone->free(zone, to_be_freed[i]);
     }
 }
 
@@ -426,8 +403,7 @@ ZT_EXPORT void malloc_zone_batch_free(malloc_zone_t *zone, void **to_be_freed, u
 
 void zt_registry_free(void *ptr)
 {
-    if (!ptr || zt_bootstrap_contains(ptr) || !ready())
-        return;
+    if (!ptr || zt_bootstrap_contains(ptr) || !ready()) return;
     size_t size;
     malloc_zone_t *z = zt_registry_find(ptr, &size);
     if (!z) {
@@ -469,19 +445,15 @@ void *zt_registry_realloc(void *in_ptr, size_t size)
 
 ZT_EXPORT malloc_zone_t *malloc_zone_from_ptr(const void *ptr)
 {
-    if (!ptr || !ready())
-        return NULL;
+    if (!ptr || !ready()) return NULL;
     return public_zone(zt_registry_find(ptr, NULL));
 }
 
 ZT_EXPORT size_t malloc_size(const void *ptr)
 {
-    if (!ptr)
-        return 0;
-    if (zt_bootstrap_contains(ptr))
-        return zt_bootstrap_size(ptr);
-    if (!ready())
-        return 0;
+    if (!ptr) return 0;
+    if (zt_bootstrap_contains(ptr)) return zt_bootstrap_size(ptr);
+    if (!ready()) return 0;
     size_t s;
     zt_registry_find(ptr, &s);
     return s;
@@ -495,16 +467,14 @@ ZT_EXPORT size_t malloc_good_size(size_t size)
 
 ZT_EXPORT boolean_t malloc_claimed_address(void *ptr)
 {
-    if (!ready())
-        return zt_bootstrap_contains(ptr);
+    if (!ready()) return zt_bootstrap_contains(ptr);
     unsigned gen = __atomic_load_n(&frz_gen, __ATOMIC_SEQ_CST) & 1;
     __atomic_add_fetch(&frz_readers[gen], 1, __ATOMIC_SEQ_CST);
     boolean_t claimed = 0;
     unsigned n = __atomic_load_n(&num_zones, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < n && !claimed; i++) {
         malloc_zone_t *z = __atomic_load_n(&zones[i], __ATOMIC_ACQUIRE);
-        if (!z)
-            continue;
+        if (!z) continue;
         /* Zones that cannot answer are assumed to claim it (libmalloc). */
         claimed = z->version < 10 || !z->claimed_address || z->claimed_address(z, ptr);
     }
@@ -513,25 +483,24 @@ ZT_EXPORT boolean_t malloc_claimed_address(void *ptr)
 }
 
 /* Run the body with z_ = the zone, or every registered zone when zone is NULL. */
-#define FOR_ZONES(zone, ...)                                                                     \
-    do {                                                                                          \
-        if (zone) {                                                                               \
-            malloc_zone_t *z_ = zone;                                                             \
-            __VA_ARGS__;                                                                          \
-        } else {                                                                                  \
-            malloc_zone_t *all_[ZT_MAX_ZONES];                                                    \
-            unsigned n_ = zt_registry_zones(all_, ZT_MAX_ZONES);                                  \
-            for (unsigned i_ = 0; i_ < n_; i_++) {                                                \
-                malloc_zone_t *z_ = all_[i_];                                                     \
-                __VA_ARGS__;                                                                      \
-            }                                                                                     \
-        }                                                                                         \
+#define FOR_ZONES(zone, ...)                                                                       \
+    do {                                                                                           \
+        if (zone) {                                                                                \
+            malloc_zone_t *z_ = zone;                                                              \
+            __VA_ARGS__;                                                                           \
+        } else {                                                                                   \
+            malloc_zone_t *all_[ZT_MAX_ZONES];                                                     \
+            unsigned n_ = zt_registry_zones(all_, ZT_MAX_ZONES);                                   \
+            for (unsigned i_ = 0; i_ < n_; i_++) {                                                 \
+                malloc_zone_t *z_ = all_[i_];                                                      \
+                __VA_ARGS__;                                                                       \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 ZT_EXPORT boolean_t malloc_zone_check(malloc_zone_t *zone)
 {
-    if (!ready())
-        return 1;
+    if (!ready()) return 1;
     boolean_t ok = 1;
     FOR_ZONES(zone, ok &= z_->introspect->check(z_) ? 1 : 0);
     return ok;
@@ -539,16 +508,14 @@ ZT_EXPORT boolean_t malloc_zone_check(malloc_zone_t *zone)
 
 ZT_EXPORT void malloc_zone_print(malloc_zone_t *zone, boolean_t verbose)
 {
-    if (!ready())
-        return;
+    if (!ready()) return;
     FOR_ZONES(zone, z_->introspect->print(z_, verbose));
 }
 
 ZT_EXPORT void malloc_zone_statistics(malloc_zone_t *zone, malloc_statistics_t *stats)
 {
     memset(stats, 0, sizeof *stats);
-    if (!ready())
-        return;
+    if (!ready()) return;
     if (zone) {
         zone->introspect->statistics(zone, stats);
         return;
@@ -565,20 +532,17 @@ ZT_EXPORT void malloc_zone_statistics(malloc_zone_t *zone, malloc_statistics_t *
 
 ZT_EXPORT size_t malloc_zone_pressure_relief(malloc_zone_t *zone, size_t goal)
 {
-    if (!ready())
-        return 0;
+    if (!ready()) return 0;
     size_t total = 0;
     if (zone)
-        return zone->version >= 8 && zone->pressure_relief ? zone->pressure_relief(zone, goal)
-                                                            : 0;
+        return zone->version >= 8 && zone->pressure_relief ? zone->pressure_relief(zone, goal) : 0;
     malloc_zone_t *all[ZT_MAX_ZONES];
     unsigned n = zt_registry_zones(all, ZT_MAX_ZONES);
     for (unsigned i = 0; i < n; i++) {
         malloc_zone_t *z = all[i];
         if (z->version >= 8 && z->pressure_relief)
             total += z->pressure_relief(z, goal && goal > total ? goal - total : 0);
-        if (goal && total >= goal)
-            break;
+        if (goal && total >= goal) break;
     }
     return total;
 }
@@ -638,12 +602,14 @@ void zt_registry_fork_child(void)
 
 /* ---- the virtual default zone ---------------------------------------------- */
 
-static inline malloc_zone_t *z0(void) { return zones[0]; }
+static inline malloc_zone_t *z0(void)
+{
+    return zones[0];
+}
 
 static size_t vz_size(malloc_zone_t *zone, const void *ptr)
 {
-    if (zt_bootstrap_contains(ptr))
-        return zt_bootstrap_size(ptr);
+    if (zt_bootstrap_contains(ptr)) return zt_bootstrap_size(ptr);
     return ready() ? z0()->size(z0(), ptr) : 0;
 }
 
@@ -669,14 +635,12 @@ static void *vz_valloc(malloc_zone_t *zone, size_t size)
 
 static void vz_free(malloc_zone_t *zone, void *ptr)
 {
-    if (ptr && !zt_bootstrap_contains(ptr) && ready())
-        z0()->free(z0(), ptr);
+    if (ptr && !zt_bootstrap_contains(ptr) && ready()) z0()->free(z0(), ptr);
 }
 
 static void *vz_realloc(malloc_zone_t *zone, void *ptr, size_t size)
 {
-    if (!ready() || zt_bootstrap_contains(ptr))
-        return malloc_zone_realloc(zone, ptr, size);
+    if (!ready() || zt_bootstrap_contains(ptr)) return malloc_zone_realloc(zone, ptr, size);
     return z0()->realloc(z0(), ptr, size);
 }
 
@@ -684,11 +648,9 @@ static void vz_destroy(malloc_zone_t *zone) {}
 
 static unsigned vz_batch_malloc(malloc_zone_t *zone, size_t size, void **results, unsigned n)
 {
-    if (!ready())
-        return 0;
+    if (!ready()) return 0;
     malloc_zone_t *z = z0();
-    if (z->batch_malloc)
-        return z->batch_malloc(z, size, results, n);
+    if (z->batch_malloc) return z->batch_malloc(z, size, results, n);
     unsigned got = 0;
     while (got < n && (results[got] = z->malloc(z, size)) != NULL)
         got++;
@@ -708,8 +670,7 @@ static void *vz_memalign(malloc_zone_t *zone, size_t alignment, size_t size)
 
 static void vz_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
 {
-    if (!ptr || zt_bootstrap_contains(ptr) || !ready())
-        return;
+    if (!ptr || zt_bootstrap_contains(ptr) || !ready()) return;
     malloc_zone_t *z = z0();
     if (z->version >= 6 && z->free_definite_size)
         z->free_definite_size(z, ptr, size);
@@ -724,8 +685,7 @@ static size_t vz_pressure_relief(malloc_zone_t *zone, size_t goal)
 
 static boolean_t vz_claimed_address(malloc_zone_t *zone, void *ptr)
 {
-    if (!ready())
-        return zt_bootstrap_contains(ptr);
+    if (!ready()) return zt_bootstrap_contains(ptr);
     malloc_zone_t *z = z0();
     return z->version < 10 || !z->claimed_address || z->claimed_address(z, ptr);
 }
@@ -734,16 +694,14 @@ static kern_return_t vzi_enumerator(task_t task, void *ctx, unsigned type_mask,
                                     vm_address_t zone_address, memory_reader_t reader,
                                     vm_range_recorder_t recorder)
 {
-    if (!ready())
-        return KERN_FAILURE;
+    if (!ready()) return KERN_FAILURE;
     malloc_zone_t *z = z0();
     return z->introspect->enumerator(task, ctx, type_mask, (vm_address_t)z, reader, recorder);
 }
 
 static size_t vzi_good_size(malloc_zone_t *zone, size_t size)
 {
-    if (!ready())
-        return size;
+    if (!ready()) return size;
     return z0()->introspect->good_size(z0(), size);
 }
 
@@ -754,26 +712,22 @@ static boolean_t vzi_check(malloc_zone_t *zone)
 
 static void vzi_print(malloc_zone_t *zone, boolean_t verbose)
 {
-    if (ready())
-        z0()->introspect->print(z0(), verbose);
+    if (ready()) z0()->introspect->print(z0(), verbose);
 }
 
 static void vzi_log(malloc_zone_t *zone, void *address)
 {
-    if (ready())
-        z0()->introspect->log(z0(), address);
+    if (ready()) z0()->introspect->log(z0(), address);
 }
 
 static void vzi_force_lock(malloc_zone_t *zone)
 {
-    if (ready())
-        z0()->introspect->force_lock(z0());
+    if (ready()) z0()->introspect->force_lock(z0());
 }
 
 static void vzi_force_unlock(malloc_zone_t *zone)
 {
-    if (ready())
-        z0()->introspect->force_unlock(z0());
+    if (ready()) z0()->introspect->force_unlock(z0());
 }
 
 static void vzi_statistics(malloc_zone_t *zone, malloc_statistics_t *stats)
@@ -789,14 +743,16 @@ static boolean_t vzi_zone_locked(malloc_zone_t *zone)
     return ready() && z0()->introspect->zone_locked ? z0()->introspect->zone_locked(z0()) : 0;
 }
 
-static boolean_t vzi_enable_discharge_checking(malloc_zone_t *zone) { return 0; }
+static boolean_t vzi_enable_discharge_checking(malloc_zone_t *zone)
+{
+    return 0;
+}
 static void vzi_disable_discharge_checking(malloc_zone_t *zone) {}
 static void vzi_discharge(malloc_zone_t *zone, void *memory) {}
 
 static void vzi_reinit_lock(malloc_zone_t *zone)
 {
-    if (ready() && z0()->introspect->reinit_lock)
-        z0()->introspect->reinit_lock(z0());
+    if (ready() && z0()->introspect->reinit_lock) z0()->introspect->reinit_lock(z0());
 }
 
 static void vzi_print_task(task_t task, unsigned level, vm_address_t zone_address,
@@ -841,28 +797,32 @@ static malloc_introspection_t virtual_introspect = {
 static union {
     malloc_zone_t zone;
     char pad[VZONE_BYTES];
-} virtual_zone __attribute__((aligned(VZONE_BYTES))) = {.zone = {
-    .reserved1 = NULL,
-    .reserved2 = NULL,
-    .size = vz_size,
-    .malloc = vz_malloc,
-    .calloc = vz_calloc,
-    .valloc = vz_valloc,
-    .free = vz_free,
-    .realloc = vz_realloc,
-    .destroy = vz_destroy,
-    .zone_name = "DefaultMallocZone",
-    .batch_malloc = vz_batch_malloc,
-    .batch_free = vz_batch_free,
-    .introspect = &virtual_introspect,
-    .version = 10,
-    .memalign = vz_memalign,
-    .free_definite_size = vz_free_definite_size,
-    .pressure_relief = vz_pressure_relief,
-    .claimed_address = vz_claimed_address,
-}};
+} virtual_zone
+    __attribute__((aligned(VZONE_BYTES))) = {.zone = {
+                                                 .reserved1 = NULL,
+                                                 .reserved2 = NULL,
+                                                 .size = vz_size,
+                                                 .malloc = vz_malloc,
+                                                 .calloc = vz_calloc,
+                                                 .valloc = vz_valloc,
+                                                 .free = vz_free,
+                                                 .realloc = vz_realloc,
+                                                 .destroy = vz_destroy,
+                                                 .zone_name = "DefaultMallocZone",
+                                                 .batch_malloc = vz_batch_malloc,
+                                                 .batch_free = vz_batch_free,
+                                                 .introspect = &virtual_introspect,
+                                                 .version = 10,
+                                                 .memalign = vz_memalign,
+                                                 .free_definite_size = vz_free_definite_size,
+                                                 .pressure_relief = vz_pressure_relief,
+                                                 .claimed_address = vz_claimed_address,
+                                             }};
 
-malloc_zone_t *zt_registry_virtual_zone(void) { return &virtual_zone.zone; }
+malloc_zone_t *zt_registry_virtual_zone(void)
+{
+    return &virtual_zone.zone;
+}
 
 ZT_EXPORT malloc_zone_t *malloc_default_zone(void)
 {

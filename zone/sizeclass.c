@@ -5,7 +5,10 @@
 #include "sizeclass.h"
 #include "profile.h"
 
-static inline size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
+static inline size_t div_up(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
 
 unsigned zt_class_scalable(const zt_profile_t *p, size_t bytes)
 {
@@ -29,14 +32,10 @@ unsigned zt_class_nano_or_scalable(const zt_profile_t *p, size_t bytes)
 
 enum zt_kind zt_class_kind(unsigned cls)
 {
-    if (cls < ZT_CLASS_TINY_FIRST)
-        return ZT_KIND_NANO;
-    if (cls < ZT_CLASS_SMALL_FIRST)
-        return ZT_KIND_TINY;
-    if (cls < ZT_CLASS_MEDIUM_FIRST)
-        return ZT_KIND_SMALL;
-    if (cls < ZT_CLASS_LARGE)
-        return ZT_KIND_MEDIUM;
+    if (cls < ZT_CLASS_TINY_FIRST) return ZT_KIND_NANO;
+    if (cls < ZT_CLASS_SMALL_FIRST) return ZT_KIND_TINY;
+    if (cls < ZT_CLASS_MEDIUM_FIRST) return ZT_KIND_SMALL;
+    if (cls < ZT_CLASS_LARGE) return ZT_KIND_MEDIUM;
     return ZT_KIND_LARGE;
 }
 
@@ -59,8 +58,7 @@ size_t zt_class_block_bytes(unsigned cls)
 size_t zt_class_good_size(const zt_profile_t *p, size_t bytes, bool nano)
 {
     unsigned cls = nano ? zt_class_nano_or_scalable(p, bytes) : zt_class_scalable(p, bytes);
-    if (cls != ZT_CLASS_LARGE)
-        return zt_class_block_bytes(cls);
+    if (cls != ZT_CLASS_LARGE) return zt_class_block_bytes(cls);
     size_t page = zt_profile_page_bytes(p);
     size_t r = (bytes + page - 1) & ~(page - 1);
     return r < bytes ? bytes : r; /* overflow: leave it to the allocation to fail */
@@ -94,10 +92,8 @@ static void fill_name(char *out, const char *kind, size_t bytes)
 
 const char *zt_class_name(unsigned cls)
 {
-    if (cls >= ZT_CLASS_COUNT)
-        return "?";
-    if (cls == ZT_CLASS_LARGE)
-        return "large";
+    if (cls >= ZT_CLASS_COUNT) return "?";
+    if (cls == ZT_CLASS_LARGE) return "large";
     if (class_names[cls][0] == 0)
         fill_name(class_names[cls], zt_kind_name(zt_class_kind(cls)), zt_class_block_bytes(cls));
     return class_names[cls];

@@ -23,29 +23,29 @@
 enum zt_kind { ZT_KIND_NANO, ZT_KIND_TINY, ZT_KIND_SMALL, ZT_KIND_MEDIUM, ZT_KIND_LARGE };
 #define ZT_KIND_COUNT 5
 
-#define ZT_NANO_QUANTUM_BYTES 16
-#define ZT_NANO_MAX_BYTES 256
-#define ZT_NANO_CLASSES 16
-#define ZT_TINY_QUANTUM_BYTES 16
-#define ZT_TINY_MAX_BYTES 1008 /* 63 quanta: TINY_LIMIT_THRESHOLD */
-#define ZT_TINY_MSIZE_MAX 63
-#define ZT_SMALL_QUANTUM_BYTES 512
-#define ZT_SMALL_MSIZE_MAX 64
+#define ZT_NANO_QUANTUM_BYTES   16
+#define ZT_NANO_MAX_BYTES       256
+#define ZT_NANO_CLASSES         16
+#define ZT_TINY_QUANTUM_BYTES   16
+#define ZT_TINY_MAX_BYTES       1008 /* 63 quanta: TINY_LIMIT_THRESHOLD */
+#define ZT_TINY_MSIZE_MAX       63
+#define ZT_SMALL_QUANTUM_BYTES  512
+#define ZT_SMALL_MSIZE_MAX      64
 #define ZT_MEDIUM_QUANTUM_BYTES (32u << 10)
-#define ZT_MEDIUM_MAX_BYTES (8u << 20)
-#define ZT_MEDIUM_MSIZE_MAX 256
+#define ZT_MEDIUM_MAX_BYTES     (8u << 20)
+#define ZT_MEDIUM_MSIZE_MAX     256
 
-#define ZT_TINY_REGION_BYTES (1u << 20)    /* 1 MiB, aligned to 1 MiB */
-#define ZT_SMALL_REGION_BYTES (8u << 20)   /* 8 MiB, aligned to 8 MiB */
+#define ZT_TINY_REGION_BYTES   (1u << 20)   /* 1 MiB, aligned to 1 MiB */
+#define ZT_SMALL_REGION_BYTES  (8u << 20)   /* 8 MiB, aligned to 8 MiB */
 #define ZT_MEDIUM_REGION_BYTES (128u << 20) /* 128 MiB, aligned to 128 MiB */
-#define ZT_NANO_REGION_BYTES (512u << 20)  /* 512 MiB */
+#define ZT_NANO_REGION_BYTES   (512u << 20) /* 512 MiB */
 
-#define ZT_CLASS_NANO_FIRST 0
-#define ZT_CLASS_TINY_FIRST 16   /* msize 1 */
-#define ZT_CLASS_SMALL_FIRST 79  /* msize 1 */
+#define ZT_CLASS_NANO_FIRST   0
+#define ZT_CLASS_TINY_FIRST   16  /* msize 1 */
+#define ZT_CLASS_SMALL_FIRST  79  /* msize 1 */
 #define ZT_CLASS_MEDIUM_FIRST 143 /* msize 1 */
-#define ZT_CLASS_LARGE 399
-#define ZT_CLASS_COUNT 400
+#define ZT_CLASS_LARGE        399
+#define ZT_CLASS_COUNT        400
 
 struct zt_profile;
 

@@ -27,16 +27,16 @@
 #include <errno.h>
 #include <string.h>
 
-#define SZONE_MAGIC 0x7a6e6f7au /* "zonz" */
-#define SZONE_VERSION 10
+#define SZONE_MAGIC      0x7a6e6f7au /* "zonz" */
+#define SZONE_VERSION    10
 #define SZONE_NAME_BYTES 64
-#define RACKS 3 /* tiny, small, medium: index kind - ZT_KIND_TINY */
+#define RACKS            3 /* tiny, small, medium: index kind - ZT_KIND_TINY */
 
 typedef struct szone_state {
     uint32_t magic;
     zt_rack_t *racks[RACKS]; /* medium is NULL on profiles without medium */
     zt_large_t *large;
-    size_t map_bytes;        /* whole mapping: zone page(s) + state */
+    size_t map_bytes; /* whole mapping: zone page(s) + state */
     char name[SZONE_NAME_BYTES];
 } szone_state_t;
 
@@ -46,7 +46,10 @@ void (*zt_szone_foreign_free)(void *ptr);
 void *(*zt_szone_foreign_realloc)(void *ptr, size_t bytes);
 static malloc_zone_t *fork_va_zone;
 
-void zt_szone_set_fork_va(malloc_zone_t *zone) { fork_va_zone = zone; }
+void zt_szone_set_fork_va(malloc_zone_t *zone)
+{
+    fork_va_zone = zone;
+}
 
 /* The zone area is a multiple of the host page and at least PAGE_MAX_SIZE
  * (16 KiB) so that write-protecting it never covers state. */
@@ -97,8 +100,7 @@ static void null_returned(malloc_zone_t *zone, size_t bytes, unsigned cls)
 static inline zt_rack_t *own_rack(const malloc_zone_t *zone, const void *ptr)
 {
     zt_owner_t *o = zt_chunkmap_get(ptr);
-    if (o && o->zone == zone && o->kind != ZT_KIND_NANO)
-        return (zt_rack_t *)o;
+    if (o && o->zone == zone && o->kind != ZT_KIND_NANO) return (zt_rack_t *)o;
     return NULL;
 }
 
@@ -118,12 +120,14 @@ static void *alloc_class(malloc_zone_t *zone, size_t bytes, bool clear)
         }
         p = zt_large_malloc(st->large, bytes, 0, clear);
     }
-    if (__builtin_expect(p == NULL, 0))
-        null_returned(zone, bytes, cls);
+    if (__builtin_expect(p == NULL, 0)) null_returned(zone, bytes, cls);
     return p;
 }
 
-void *zt_szone_malloc(malloc_zone_t *zone, size_t bytes) { return alloc_class(zone, bytes, false); }
+void *zt_szone_malloc(malloc_zone_t *zone, size_t bytes)
+{
+    return alloc_class(zone, bytes, false);
+}
 
 void *zt_szone_calloc(malloc_zone_t *zone, size_t n, size_t bytes)
 {
@@ -177,8 +181,7 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
         cls = ZT_CLASS_LARGE;
         r = zt_large_malloc(st->large, bytes > limit ? bytes : limit + 1, align_bytes, false);
     }
-    if (!r)
-        null_returned(zone, bytes, cls);
+    if (!r) null_returned(zone, bytes, cls);
     return r;
 }
 
@@ -193,8 +196,7 @@ static unsigned szone_batch_malloc(malloc_zone_t *zone, size_t bytes, void **res
     unsigned n = 0;
     while (n < num_requested) {
         void *p = zt_szone_malloc(zone, bytes);
-        if (!p)
-            break;
+        if (!p) break;
         results[n++] = p;
     }
     return n;
@@ -215,8 +217,7 @@ size_t zt_szone_size(malloc_zone_t *zone, const void *ptr)
 /* ptr is not a live block of this zone: hand it to its owner, or report. */
 static void free_foreign(malloc_zone_t *zone, void *ptr)
 {
-    if (zt_bootstrap_contains(ptr))
-        return;
+    if (zt_bootstrap_contains(ptr)) return;
     if (!own_rack(zone, ptr)) {
         size_t bytes;
         malloc_zone_t *owner = zt_registry_find(ptr, &bytes);
@@ -234,15 +235,13 @@ static void free_foreign(malloc_zone_t *zone, void *ptr)
 
 void zt_szone_free(malloc_zone_t *zone, void *ptr)
 {
-    if (!ptr)
-        return;
+    if (!ptr) return;
     zt_rack_t *r = own_rack(zone, ptr);
     if (__builtin_expect(r != NULL, 1)) {
         zt_rack_free(r, ptr); /* reports double and invalid frees itself */
         return;
     }
-    if (zt_large_free(state_of(zone)->large, ptr))
-        return;
+    if (zt_large_free(state_of(zone)->large, ptr)) return;
     free_foreign(zone, ptr);
 }
 
@@ -259,8 +258,7 @@ static void szone_batch_free(malloc_zone_t *zone, void **to_be_freed, unsigned n
 
 static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
 {
-    if (!ptr)
-        return zt_szone_malloc(zone, bytes);
+    if (!ptr) return zt_szone_malloc(zone, bytes);
     szone_state_t *st = state_of(zone);
     zt_rack_t *rack = own_rack(zone, ptr);
     enum zt_kind old_kind;
@@ -275,8 +273,7 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
     if (old_bytes == 0) {
         size_t owner_bytes;
         malloc_zone_t *owner = rack ? NULL : zt_registry_find(ptr, &owner_bytes);
-        if (owner && owner != zone)
-            return owner->realloc(owner, ptr, bytes);
+        if (owner && owner != zone) return owner->realloc(owner, ptr, bytes);
         if (!rack && !owner && !zt_chunkmap_get(ptr) && zt_szone_foreign_realloc &&
             !zt_bootstrap_contains(ptr))
             return zt_szone_foreign_realloc(ptr, bytes);
@@ -308,8 +305,7 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
         }
     }
     void *n = zt_szone_malloc(zone, bytes);
-    if (!n)
-        return NULL; /* the old block stays valid */
+    if (!n) return NULL; /* the old block stays valid */
     memcpy(n, ptr, old_bytes < bytes ? old_bytes : bytes);
     zt_szone_free(zone, ptr);
     return n;
@@ -320,11 +316,9 @@ static size_t szone_pressure_relief(malloc_zone_t *zone, size_t goal)
     szone_state_t *st = state_of(zone);
     size_t total = 0;
     for (int i = 0; i < RACKS; i++) {
-        if (!st->racks[i])
-            continue;
+        if (!st->racks[i]) continue;
         total += zt_rack_pressure_relief(st->racks[i], goal && goal > total ? goal - total : 0);
-        if (goal && total >= goal)
-            return total;
+        if (goal && total >= goal) return total;
     }
     /* Death row last: dropping it costs future maps and faults. */
     total += zt_large_pressure_relief(st->large, goal && goal > total ? goal - total : 0);
@@ -339,18 +333,15 @@ struct claim_ctx {
 static void claim_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, uint32_t tag)
 {
     struct claim_ctx *c = ctx;
-    if (c->addr >= addr && c->addr - addr < bytes)
-        c->found = true;
+    if (c->addr >= addr && c->addr - addr < bytes) c->found = true;
 }
 
 /* False positives are allowed, false negatives are not: any address inside
  * one of our regions is claimed; inside a large block needs a table walk. */
 static boolean_t szone_claimed_address(malloc_zone_t *zone, void *ptr)
 {
-    if (own_rack(zone, ptr))
-        return 1;
-    if (zt_chunkmap_get(ptr))
-        return 0;
+    if (own_rack(zone, ptr)) return 1;
+    if (zt_chunkmap_get(ptr)) return 0;
     struct claim_ctx c = {(uintptr_t)ptr, false};
     zt_walker_t w = {NULL, claim_block, NULL, &c};
     zt_large_walk(state_of(zone)->large, &w);
@@ -361,8 +352,7 @@ static void szone_destroy(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i])
-            zt_rack_destroy(st->racks[i]);
+        if (st->racks[i]) zt_rack_destroy(st->racks[i]);
     zt_large_destroy(st->large);
     st->magic = 0;
     zt_prim_unmap(zone, st->map_bytes);
@@ -379,8 +369,7 @@ void zt_szone_walk(malloc_zone_t *zone, const zt_walker_t *w)
 {
     szone_state_t *st = state_of(zone);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i])
-            zt_rack_walk(st->racks[i], w);
+        if (st->racks[i]) zt_rack_walk(st->racks[i], w);
     zt_large_walk(st->large, w);
 }
 
@@ -402,8 +391,7 @@ typedef struct range_buf {
 
 static void rb_push(range_buf_t *b, unsigned type, uintptr_t addr, size_t bytes)
 {
-    if (!(b->mask & type) || b->failed)
-        return;
+    if (!(b->mask & type) || b->failed) return;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
         range_entry_t *e = zt_prim_map(cap * sizeof *e);
@@ -460,21 +448,17 @@ static kern_return_t szone_enumerator(task_t task, void *context, unsigned type_
     void *local = (void *)zone_address;
     if (reader) {
         kern_return_t kr = reader(task, zone_address, sizeof(malloc_zone_t), &local);
-        if (kr != KERN_SUCCESS)
-            return kr;
+        if (kr != KERN_SUCCESS) return kr;
     }
     malloc_zone_t *zone = (malloc_zone_t *)zone_address;
-    if (!zt_szone_is(zone) || !recorder)
-        return KERN_FAILURE;
+    if (!zt_szone_is(zone) || !recorder) return KERN_FAILURE;
     range_buf_t b = {NULL, 0, 0, type_mask & 7, false};
     if (type_mask & MALLOC_ADMIN_REGION_RANGE_TYPE)
         rb_push(&b, MALLOC_ADMIN_REGION_RANGE_TYPE, zone_address, state_of(zone)->map_bytes);
     zt_walker_t w = {rb_region, rb_block, rb_admin, &b};
     zt_szone_walk(zone, &w);
-    if (!b.failed)
-        rb_deliver(&b, task, context, recorder);
-    if (b.e)
-        zt_prim_unmap(b.e, b.cap * sizeof *b.e);
+    if (!b.failed) rb_deliver(&b, task, context, recorder);
+    if (b.e) zt_prim_unmap(b.e, b.cap * sizeof *b.e);
     return b.failed ? KERN_FAILURE : KERN_SUCCESS;
 }
 
@@ -487,8 +471,7 @@ static boolean_t szone_check(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i] && !zt_rack_check(st->racks[i]))
-            return 0;
+        if (st->racks[i] && !zt_rack_check(st->racks[i])) return 0;
     return 1;
 }
 
@@ -498,8 +481,7 @@ static void szone_statistics(malloc_zone_t *zone, malloc_statistics_t *stats)
     malloc_statistics_t sum = {0, 0, 0, 0};
     for (int i = 0; i <= RACKS; i++) {
         malloc_statistics_t s = {0, 0, 0, 0};
-        if (i < RACKS && !st->racks[i])
-            continue;
+        if (i < RACKS && !st->racks[i]) continue;
         if (i < RACKS)
             zt_rack_statistics(st->racks[i], &s);
         else
@@ -521,8 +503,7 @@ static void szone_print(malloc_zone_t *zone, boolean_t verbose)
                     (void *)zone, zone->zone_name ? zone->zone_name : "", s.blocks_in_use,
                     s.size_in_use, s.size_allocated);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i])
-            zt_rack_print(st->racks[i], verbose);
+        if (st->racks[i]) zt_rack_print(st->racks[i], verbose);
 }
 
 static void szone_log(malloc_zone_t *zone, void *address) {}
@@ -531,45 +512,41 @@ static void szone_force_lock(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i])
-            zt_rack_force_lock(st->racks[i]);
+        if (st->racks[i]) zt_rack_force_lock(st->racks[i]);
     zt_large_force_lock(st->large);
-    if (zone == fork_va_zone)
-        zt_va_lock();
+    if (zone == fork_va_zone) zt_va_lock();
 }
 
 static void szone_force_unlock(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
-    if (zone == fork_va_zone)
-        zt_va_unlock();
+    if (zone == fork_va_zone) zt_va_unlock();
     zt_large_force_unlock(st->large);
     for (int i = RACKS - 1; i >= 0; i--)
-        if (st->racks[i])
-            zt_rack_force_unlock(st->racks[i]);
+        if (st->racks[i]) zt_rack_force_unlock(st->racks[i]);
 }
 
 static void szone_reinit_lock(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i])
-            zt_rack_reinit_lock(st->racks[i]);
+        if (st->racks[i]) zt_rack_reinit_lock(st->racks[i]);
     zt_large_reinit_lock(st->large);
-    if (zone == fork_va_zone)
-        zt_va_reinit_lock();
+    if (zone == fork_va_zone) zt_va_reinit_lock();
 }
 
 static boolean_t szone_locked(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
     for (int i = 0; i < RACKS; i++)
-        if (st->racks[i] && zt_rack_locked(st->racks[i]))
-            return 1;
+        if (st->racks[i] && zt_rack_locked(st->racks[i])) return 1;
     return 0;
 }
 
-static boolean_t szone_enable_discharge_checking(malloc_zone_t *zone) { return 0; }
+static boolean_t szone_enable_discharge_checking(malloc_zone_t *zone)
+{
+    return 0;
+}
 static void szone_disable_discharge_checking(malloc_zone_t *zone) {}
 static void szone_discharge(malloc_zone_t *zone, void *memory) {}
 
@@ -577,8 +554,7 @@ static void szone_print_task(task_t task, unsigned level, vm_address_t zone_addr
                              memory_reader_t reader, print_task_printer_t printer)
 {
     malloc_zone_t *zone = (malloc_zone_t *)zone_address;
-    if (!zt_szone_is(zone) || !printer)
-        return;
+    if (!zt_szone_is(zone) || !printer) return;
     malloc_statistics_t s;
     szone_statistics(zone, &s);
     printer("scalable zone %p: %u blocks, %zu bytes in use, %zu bytes allocated\n", (void *)zone,
@@ -628,17 +604,14 @@ malloc_zone_t *zt_szone_create(const char *name)
     size_t area = zone_area_bytes();
     size_t map_bytes = area + ((sizeof(szone_state_t) + page - 1) & ~(page - 1));
     char *base = zt_prim_map(map_bytes);
-    if (!base)
-        return NULL;
+    if (!base) return NULL;
     malloc_zone_t *zone = (malloc_zone_t *)base;
     szone_state_t *st = state_of(zone);
     st->map_bytes = map_bytes;
 
     unsigned nmag = (unsigned)zt_options.max_magazines;
-    if (nmag == 0)
-        nmag = zt_prim_ncpu();
-    if (nmag > 64)
-        nmag = 64;
+    if (nmag == 0) nmag = zt_prim_ncpu();
+    if (nmag > 64) nmag = 64;
     st->racks[0] = zt_rack_create(zone, ZT_KIND_TINY, nmag);
     st->racks[1] = zt_rack_create(zone, ZT_KIND_SMALL, nmag);
     st->racks[2] = zt_active_profile.medium ? zt_rack_create(zone, ZT_KIND_MEDIUM, nmag) : NULL;
@@ -646,17 +619,14 @@ malloc_zone_t *zt_szone_create(const char *name)
     if (!st->racks[0] || !st->racks[1] || (zt_active_profile.medium && !st->racks[2]) ||
         !st->large) {
         for (int i = 0; i < RACKS; i++)
-            if (st->racks[i])
-                zt_rack_destroy(st->racks[i]);
-        if (st->large)
-            zt_large_destroy(st->large);
+            if (st->racks[i]) zt_rack_destroy(st->racks[i]);
+        if (st->large) zt_large_destroy(st->large);
         zt_prim_unmap(base, map_bytes);
         return NULL;
     }
     if (name) {
         size_t n = strlen(name);
-        if (n >= SZONE_NAME_BYTES)
-            n = SZONE_NAME_BYTES - 1;
+        if (n >= SZONE_NAME_BYTES) n = SZONE_NAME_BYTES - 1;
         memcpy(st->name, name, n);
         st->name[n] = 0;
     }

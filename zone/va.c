@@ -55,23 +55,27 @@ static struct {
     size_t kind_bytes[ZT_KIND_COUNT];
 } va;
 
-static inline size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
-static inline bool is_pow2(size_t v) { return v && !(v & (v - 1)); }
+static inline size_t align_up(size_t v, size_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+static inline bool is_pow2(size_t v)
+{
+    return v && !(v & (v - 1));
+}
 
 /* ---- bitmap ------------------------------------------------------------- */
 
 /* First page >= from whose bit equals `set`, or w->pages if none. */
 static size_t find_bit(const window_t *w, size_t from, bool set)
 {
-    if (from >= w->pages)
-        return w->pages;
+    if (from >= w->pages) return w->pages;
     size_t nwords = (w->pages + 63) >> 6;
     size_t i = from >> 6;
     uint64_t flip = set ? 0 : ~(uint64_t)0;
     uint64_t word = (w->used[i] ^ flip) & (~(uint64_t)0 << (from & 63));
     while (word == 0) {
-        if (++i >= nwords)
-            return w->pages;
+        if (++i >= nwords) return w->pages;
         word = w->used[i] ^ flip;
     }
     size_t page = (i << 6) + (size_t)__builtin_ctzll(word);
@@ -97,16 +101,14 @@ static void mark(window_t *w, size_t first, size_t n, enum zt_kind kind)
 {
     set_bits(w, first, n, true);
     memset(w->kind + first, (int)kind + 1, n);
-    if (first == w->hint)
-        w->hint = first + n;
+    if (first == w->hint) w->hint = first + n;
 }
 
 static void unmark(window_t *w, size_t first, size_t n)
 {
     set_bits(w, first, n, false);
     memset(w->kind + first, 0, n);
-    if (first < w->hint)
-        w->hint = first;
+    if (first < w->hint) w->hint = first;
 }
 
 /* First page index >= first whose address is a multiple of align_bytes. */
@@ -122,12 +124,10 @@ static size_t find_fit(const window_t *w, size_t need, size_t align_bytes)
     size_t pos = w->hint;
     while (pos < w->pages) {
         size_t start = find_bit(w, pos, false);
-        if (start >= w->pages)
-            break;
+        if (start >= w->pages) break;
         size_t end = find_bit(w, start, true);
         size_t a = aligned_page(w, start, align_bytes);
-        if (a < end && end - a >= need)
-            return a;
+        if (a < end && end - a >= need) return a;
         pos = end;
     }
     return NO_PAGE;
@@ -146,15 +146,12 @@ static void scan_holes(size_t *largest_free, const size_t *aligns, size_t *large
         size_t pos = w->hint;
         while (pos < w->pages) {
             size_t start = find_bit(w, pos, false);
-            if (start >= w->pages)
-                break;
+            if (start >= w->pages) break;
             size_t end = find_bit(w, start, true);
-            if (end - start > *largest_free)
-                *largest_free = end - start;
+            if (end - start > *largest_free) *largest_free = end - start;
             for (unsigned k = 0; k < naligns; k++) {
                 size_t a = aligned_page(w, start, aligns[k]);
-                if (a < end && end - a > largest_aligned[k])
-                    largest_aligned[k] = end - a;
+                if (a < end && end - a > largest_aligned[k]) largest_aligned[k] = end - a;
             }
             pos = end;
         }
@@ -168,8 +165,7 @@ static window_t *window_of(uintptr_t a)
 {
     for (unsigned i = 0; i < va.nwindows; i++) {
         window_t *w = &va.win[i];
-        if (a >= w->base && a - w->base < ((uintptr_t)w->pages << va.page_shift))
-            return w;
+        if (a >= w->base && a - w->base < ((uintptr_t)w->pages << va.page_shift)) return w;
     }
     return NULL;
 }
@@ -178,10 +174,8 @@ static window_t *window_of(uintptr_t a)
 
 static void teardown_locked(void)
 {
-    if (va.reserve_base)
-        zt_prim_unmap(va.reserve_base, va.reserve_bytes);
-    if (va.meta)
-        zt_prim_unmap(va.meta, va.meta_bytes);
+    if (va.reserve_base) zt_prim_unmap(va.reserve_base, va.reserve_bytes);
+    if (va.meta) zt_prim_unmap(va.meta, va.meta_bytes);
     zt_lock_t keep = va.lock;
     memset(&va, 0, sizeof va);
     va.lock = keep;
@@ -191,15 +185,14 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
 {
     size_t host_page = zt_prim_page_bytes();
     size_t page = p ? zt_profile_page_bytes(p) : host_page;
-    if (page < host_page || !is_pow2(page))
-        page = host_page;
+    if (page < host_page || !is_pow2(page)) page = host_page;
     va.page_bytes = page;
     va.page_shift = (unsigned)__builtin_ctzl(page);
 
     size_t want[ZT_PROFILE_MAX_WINDOWS] = {0};
     if (limit_override_bytes > 0) {
         size_t w = limit_override_bytes > (uint64_t)(SIZE_MAX / 2) ? SIZE_MAX / 2
-                                                                    : (size_t)limit_override_bytes;
+                                                                   : (size_t)limit_override_bytes;
         w &= ~(page - 1);
         want[0] = w ? w : page;
     } else if (p) {
@@ -240,8 +233,7 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
 
     uintptr_t at = (uintptr_t)base;
     for (int i = 0; i < ZT_PROFILE_MAX_WINDOWS; i++) {
-        if (want[i] == 0)
-            continue;
+        if (want[i] == 0) continue;
         window_t *w = &va.win[va.nwindows++];
         w->base = at;
         w->pages = want[i] >> va.page_shift;
@@ -250,8 +242,7 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
         m += nwords * sizeof(uint64_t);
         w->kind = (uint8_t *)m;
         m += align_up(w->pages, 8);
-        if (w->pages & 63)
-            w->used[nwords - 1] = ~(uint64_t)0 << (w->pages & 63);
+        if (w->pages & 63) w->used[nwords - 1] = ~(uint64_t)0 << (w->pages & 63);
         at += want[i];
     }
     va.limited = true;
@@ -293,8 +284,7 @@ static inline void ensure_ready(void)
 {
     if (__builtin_expect(!__atomic_load_n(&va.ready, __ATOMIC_ACQUIRE), 0)) {
         zt_lock(&va.lock);
-        if (!va.ready)
-            setup_locked(NULL, 0);
+        if (!va.ready) setup_locked(NULL, 0);
         zt_unlock(&va.lock);
     }
 }
@@ -312,8 +302,7 @@ static bool account_map_locked(enum zt_kind kind, size_t bytes)
 {
     va.used_bytes += bytes;
     va.kind_bytes[kind] += bytes;
-    if (va.used_bytes <= va.peak_bytes)
-        return false;
+    if (va.used_bytes <= va.peak_bytes) return false;
     bool crossed = va.used_bytes / HIGH_WATER_STEP_BYTES > va.peak_bytes / HIGH_WATER_STEP_BYTES;
     va.peak_bytes = va.used_bytes;
     return crossed;
@@ -337,8 +326,7 @@ static void send_high_water(enum zt_kind kind, size_t used, size_t limit)
 
 static void *map_failed(const zt_va_failure_t *f, zt_va_failure_t *out)
 {
-    if (out)
-        *out = *f;
+    if (out) *out = *f;
     zt_event_t ev = {0};
     ev.type = ZT_EV_MAP_FAILED;
     ev.kind = (int32_t)f->kind;
@@ -368,8 +356,7 @@ static void *map_unlimited(enum zt_kind kind, size_t bytes, size_t align, zt_va_
     bool crossed = account_map_locked(kind, bytes);
     size_t used = va.used_bytes;
     zt_unlock(&va.lock);
-    if (crossed)
-        send_high_water(kind, used, 0);
+    if (crossed) send_high_water(kind, used, 0);
     return p;
 }
 
@@ -405,16 +392,14 @@ static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_fa
         zt_unlock(&va.lock);
         return map_failed(&f, fail);
     }
-    if (crossed)
-        send_high_water(kind, used, limit);
+    if (crossed) send_high_water(kind, used, limit);
     return p;
 }
 
 void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail)
 {
     ensure_ready();
-    if ((unsigned)kind >= ZT_KIND_COUNT)
-        kind = ZT_KIND_LARGE;
+    if ((unsigned)kind >= ZT_KIND_COUNT) kind = ZT_KIND_LARGE;
     size_t page = va.page_bytes;
     size_t align = align_bytes > page ? align_bytes : page;
     if (bytes == 0 || bytes > SIZE_MAX - page || !is_pow2(align)) {
@@ -428,11 +413,9 @@ void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failu
 
 void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind)
 {
-    if (!addr || !bytes)
-        return;
+    if (!addr || !bytes) return;
     ensure_ready();
-    if ((unsigned)kind >= ZT_KIND_COUNT)
-        kind = ZT_KIND_LARGE;
+    if ((unsigned)kind >= ZT_KIND_COUNT) kind = ZT_KIND_LARGE;
     bytes = align_up(bytes, va.page_bytes);
     if (!va.limited) {
         zt_prim_unmap(addr, bytes);
@@ -443,8 +426,7 @@ void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind)
     }
     uintptr_t a = (uintptr_t)addr;
     window_t *w = window_of(a);
-    if (!w || (a & (va.page_bytes - 1)) ||
-        bytes > ((w->pages << va.page_shift) - (a - w->base))) {
+    if (!w || (a & (va.page_bytes - 1)) || bytes > ((w->pages << va.page_shift) - (a - w->base))) {
         zt_prim_message("zt_va_unmap: %p + %zu is not a heap mapping", addr, bytes);
         return;
     }
@@ -464,21 +446,16 @@ void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind)
 bool zt_va_grow(void *addr, size_t bytes, size_t grow_bytes, enum zt_kind kind)
 {
     ensure_ready();
-    if (!va.limited || !addr)
-        return false;
-    if ((unsigned)kind >= ZT_KIND_COUNT)
-        kind = ZT_KIND_LARGE;
-    if (grow_bytes == 0)
-        return true;
+    if (!va.limited || !addr) return false;
+    if ((unsigned)kind >= ZT_KIND_COUNT) kind = ZT_KIND_LARGE;
+    if (grow_bytes == 0) return true;
     size_t page = va.page_bytes;
-    if (grow_bytes > SIZE_MAX - page || bytes > SIZE_MAX - page)
-        return false;
+    if (grow_bytes > SIZE_MAX - page || bytes > SIZE_MAX - page) return false;
     bytes = align_up(bytes, page);
     grow_bytes = align_up(grow_bytes, page);
     uintptr_t end = (uintptr_t)addr + bytes;
     window_t *w = window_of((uintptr_t)addr);
-    if (!w || end - w->base > (w->pages << va.page_shift))
-        return false;
+    if (!w || end - w->base > (w->pages << va.page_shift)) return false;
     size_t first = (end - w->base) >> va.page_shift;
     size_t n = grow_bytes >> va.page_shift;
 
@@ -499,15 +476,13 @@ bool zt_va_grow(void *addr, size_t bytes, size_t grow_bytes, enum zt_kind kind)
         zt_unlock(&va.lock);
         return false;
     }
-    if (crossed)
-        send_high_water(kind, used, limit);
+    if (crossed) send_high_water(kind, used, limit);
     return true;
 }
 
 void zt_va_purge(void *addr, size_t bytes)
 {
-    if (addr && bytes)
-        zt_prim_purge(addr, bytes);
+    if (addr && bytes) zt_prim_purge(addr, bytes);
 }
 
 /* ---- introspection ------------------------------------------------------ */
@@ -533,15 +508,13 @@ void zt_va_get_stats(zt_va_stats_t *out)
 
 bool zt_va_in_window(const void *p)
 {
-    if (!zt_va_limited())
-        return false;
+    if (!zt_va_limited()) return false;
     return window_of((uintptr_t)p) != NULL;
 }
 
 void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), void *ctx)
 {
-    if (!zt_va_limited())
-        return;
+    if (!zt_va_limited()) return;
     zt_lock(&va.lock);
     for (unsigned i = 0; i < va.nwindows; i++) {
         const window_t *w = &va.win[i];
@@ -554,8 +527,7 @@ void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), v
             else
                 while (end < w->pages && w->kind[end] == k)
                     end++;
-            cb(ctx, w->base + (start << va.page_shift), (end - start) << va.page_shift,
-               (int)k - 1);
+            cb(ctx, w->base + (start << va.page_shift), (end - start) << va.page_shift, (int)k - 1);
             start = end;
         }
     }
@@ -564,17 +536,23 @@ void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), v
 
 bool zt_va_window(unsigned i, uintptr_t *base, size_t *bytes)
 {
-    if (!zt_va_limited() || i >= va.nwindows)
-        return false;
-    if (base)
-        *base = va.win[i].base;
-    if (bytes)
-        *bytes = va.win[i].pages << va.page_shift;
+    if (!zt_va_limited() || i >= va.nwindows) return false;
+    if (base) *base = va.win[i].base;
+    if (bytes) *bytes = va.win[i].pages << va.page_shift;
     return true;
 }
 
 /* ---- fork ----------------------------------------------------------------- */
 
-void zt_va_reinit_lock(void) { zt_lock_reinit(&va.lock); }
-void zt_va_lock(void) { zt_lock(&va.lock); }
-void zt_va_unlock(void) { zt_unlock(&va.lock); }
+void zt_va_reinit_lock(void)
+{
+    zt_lock_reinit(&va.lock);
+}
+void zt_va_lock(void)
+{
+    zt_lock(&va.lock);
+}
+void zt_va_unlock(void)
+{
+    zt_unlock(&va.lock);
+}

@@ -30,8 +30,8 @@
 
 /* Every object registered in the chunk map starts with this header. */
 typedef struct zt_owner {
-    uint8_t kind;          /* enum zt_kind: NANO, TINY, SMALL or MEDIUM */
-    malloc_zone_t *zone;   /* the malloc_zone_t the blocks belong to */
+    uint8_t kind;        /* enum zt_kind: NANO, TINY, SMALL or MEDIUM */
+    malloc_zone_t *zone; /* the malloc_zone_t the blocks belong to */
 } zt_owner_t;
 
 /* Internal heap walker, used by the introspection enumerator, statistics,
@@ -40,8 +40,8 @@ typedef struct zt_owner {
  * allocator. A region callback precedes the blocks inside it; a large block
  * is reported as a region of kind LARGE followed by one block. */
 typedef struct zt_walker {
-    void (*region)(void *ctx, malloc_zone_t *zone, enum zt_kind kind, uintptr_t base,
-                   size_t bytes, size_t used_bytes);
+    void (*region)(void *ctx, malloc_zone_t *zone, enum zt_kind kind, uintptr_t base, size_t bytes,
+                   size_t used_bytes);
     void (*block)(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, uint32_t tag);
     void (*admin)(void *ctx, uintptr_t addr, size_t bytes); /* metadata ranges; may be NULL */
     void *ctx;

@@ -53,10 +53,10 @@ typedef kern_return_t memory_reader_t(task_t remote_task, vm_address_t remote_ad
 typedef void vm_range_recorder_t(task_t, void *, unsigned type, vm_range_t *, unsigned);
 typedef void print_task_printer_t(const char *fmt, ...);
 
-#define MALLOC_PTR_IN_USE_RANGE_TYPE 1
-#define MALLOC_PTR_REGION_RANGE_TYPE 2
+#define MALLOC_PTR_IN_USE_RANGE_TYPE   1
+#define MALLOC_PTR_REGION_RANGE_TYPE   2
 #define MALLOC_ADMIN_REGION_RANGE_TYPE 4
-#define MALLOC_ZONE_SPECIFIC_FLAGS 0xff00
+#define MALLOC_ZONE_SPECIFIC_FLAGS     0xff00
 
 typedef struct malloc_introspection_t {
     kern_return_t (*enumerator)(task_t task, void *, unsigned type_mask, vm_address_t zone_address,
@@ -68,12 +68,12 @@ typedef struct malloc_introspection_t {
     void (*force_lock)(malloc_zone_t *zone);
     void (*force_unlock)(malloc_zone_t *zone);
     void (*statistics)(malloc_zone_t *zone, malloc_statistics_t *stats);
-    boolean_t (*zone_locked)(malloc_zone_t *zone); /* version >= 5 */
-    boolean_t (*enable_discharge_checking)(malloc_zone_t *zone);  /* version >= 7 */
-    void (*disable_discharge_checking)(malloc_zone_t *zone);      /* version >= 7 */
-    void (*discharge)(malloc_zone_t *zone, void *memory);         /* version >= 7 */
-    void *enumerate_discharged_pointers;                          /* a block on Apple; unused */
-    void (*reinit_lock)(malloc_zone_t *zone);                     /* version >= 9 */
+    boolean_t (*zone_locked)(malloc_zone_t *zone);               /* version >= 5 */
+    boolean_t (*enable_discharge_checking)(malloc_zone_t *zone); /* version >= 7 */
+    void (*disable_discharge_checking)(malloc_zone_t *zone);     /* version >= 7 */
+    void (*discharge)(malloc_zone_t *zone, void *memory);        /* version >= 7 */
+    void *enumerate_discharged_pointers;                         /* a block on Apple; unused */
+    void (*reinit_lock)(malloc_zone_t *zone);                    /* version >= 9 */
     void (*print_task)(task_t task, unsigned level, vm_address_t zone_address,
                        memory_reader_t reader, print_task_printer_t printer); /* >= 11 */
     void (*task_statistics)(task_t task, vm_address_t zone_address, memory_reader_t reader,
@@ -97,9 +97,9 @@ struct _malloc_zone_t {
     void (*batch_free)(struct _malloc_zone_t *zone, void **to_be_freed, unsigned num_to_be_freed);
     struct malloc_introspection_t *introspect;
     unsigned version;
-    void *(*memalign)(struct _malloc_zone_t *zone, size_t alignment, size_t size); /* >= 5 */
+    void *(*memalign)(struct _malloc_zone_t *zone, size_t alignment, size_t size);   /* >= 5 */
     void (*free_definite_size)(struct _malloc_zone_t *zone, void *ptr, size_t size); /* >= 6 */
-    size_t (*pressure_relief)(struct _malloc_zone_t *zone, size_t goal);              /* >= 8 */
+    size_t (*pressure_relief)(struct _malloc_zone_t *zone, size_t goal);             /* >= 8 */
     boolean_t (*claimed_address)(struct _malloc_zone_t *zone, void *ptr);            /* >= 10 */
     void (*try_free_default)(struct _malloc_zone_t *zone, void *ptr);                /* >= 13 */
     void *(*malloc_with_options)(struct _malloc_zone_t *zone, size_t align, size_t size,
@@ -112,16 +112,15 @@ struct _malloc_zone_t {
                                  malloc_type_id_t type_id);
     void *(*malloc_type_memalign)(struct _malloc_zone_t *zone, size_t alignment, size_t size,
                                   malloc_type_id_t type_id);
-    void *(*malloc_type_malloc_with_options)(struct _malloc_zone_t *zone, size_t align,
-                                             size_t size, uint64_t options,
-                                             malloc_type_id_t type_id);
+    void *(*malloc_type_malloc_with_options)(struct _malloc_zone_t *zone, size_t align, size_t size,
+                                             uint64_t options, malloc_type_id_t type_id);
 };
 
 /* malloc_logger protocol (reference/libmalloc.md §5). */
-#define MALLOC_LOG_TYPE_ALLOCATE 2
-#define MALLOC_LOG_TYPE_DEALLOCATE 4
-#define MALLOC_LOG_TYPE_HAS_ZONE 8
-#define MALLOC_LOG_TYPE_CLEARED 64
+#define MALLOC_LOG_TYPE_ALLOCATE       2
+#define MALLOC_LOG_TYPE_DEALLOCATE     4
+#define MALLOC_LOG_TYPE_HAS_ZONE       8
+#define MALLOC_LOG_TYPE_CLEARED        64
 typedef void(malloc_logger_t)(uint32_t type, uintptr_t arg1, uintptr_t arg2, uintptr_t arg3,
                               uintptr_t result, uint32_t num_hot_frames_to_skip);
 extern malloc_logger_t *malloc_logger;

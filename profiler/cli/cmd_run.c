@@ -36,17 +36,14 @@ static volatile pid_t child_pid;
 static void forward(int sig, siginfo_t *si, void *ctx)
 {
     (void)ctx;
-    if (child_pid > 0 && si->si_code != SI_KERNEL)
-        kill(child_pid, sig);
+    if (child_pid > 0 && si->si_code != SI_KERNEL) kill(child_pid, sig);
 }
 
 static bool absolute_path(const char *path, char *buf, size_t cap)
 {
-    if (path[0] == '/')
-        return (size_t)snprintf(buf, cap, "%s", path) < cap;
+    if (path[0] == '/') return (size_t)snprintf(buf, cap, "%s", path) < cap;
     char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd))
-        return false;
+    if (!getcwd(cwd, sizeof cwd)) return false;
     return (size_t)snprintf(buf, cap, "%s/%s", cwd, path) < cap;
 }
 
@@ -64,16 +61,13 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
     const char *old = getenv("LD_PRELOAD");
     size_t need = strlen(lib) + (old ? strlen(old) + 2 : 1);
     char *preload = malloc(need);
-    if (!preload)
-        abort();
+    if (!preload) abort();
     snprintf(preload, need, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
     free(preload);
     setenv("ZONETRACE_STACKS", o->stacks ? o->stacks : "full", 1);
-    if (o->device)
-        setenv("ZONETRACE_DEVICE", o->device, 1);
-    if (o->unwind)
-        setenv("ZONETRACE_UNWIND", o->unwind, 1);
+    if (o->device) setenv("ZONETRACE_DEVICE", o->device, 1);
+    if (o->unwind) setenv("ZONETRACE_UNWIND", o->unwind, 1);
     char cwd[PATH_MAX - 64]; /* room for "/zonetrace-<pid>.zt" */
     if (!getcwd(cwd, sizeof cwd)) {
         zt_cli_error("cannot get the current directory: %s", strerror(errno));
@@ -113,8 +107,7 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
         }
         if (o->quiet_stdout) {
             int fd = open("/dev/null", O_WRONLY);
-            if (fd >= 0)
-                dup2(fd, 1), close(fd);
+            if (fd >= 0) dup2(fd, 1), close(fd);
         }
         execvp(cmd[0], cmd);
         int e = errno;
@@ -124,8 +117,7 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
     child_pid = pid;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    if (!o->out)
-        snprintf(record, PATH_MAX, "%s/zonetrace-%d.zt", cwd, (int)pid);
+    if (!o->out) snprintf(record, PATH_MAX, "%s/zonetrace-%d.zt", cwd, (int)pid);
     pid_t w;
     while ((w = waitpid(pid, status, 0)) < 0 && errno == EINTR)
         ;
@@ -141,10 +133,8 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
 
 static int exit_status(int status)
 {
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return 1;
 }
 
@@ -213,13 +203,11 @@ int zt_cli_run(int argc, char **argv)
         zt_cli_error("run: which command? (zonetrace run [options] -- CMD ARGS)");
         return ZT_CLI_EXIT_USAGE;
     }
-    if (!check_run_opts(&o))
-        return ZT_CLI_EXIT_USAGE;
+    if (!check_run_opts(&o)) return ZT_CLI_EXIT_USAGE;
     char record[PATH_MAX];
     int status = 0;
     int rc = spawn(&o, argv + i, record, &status);
-    if (rc >= 0)
-        return rc;
+    if (rc >= 0) return rc;
     if (access(record, R_OK) == 0)
         fprintf(stderr, "zonetrace: record written to %s (report: zonetrace report %s)\n", record,
                 record);
@@ -249,8 +237,7 @@ static void build_if_needed(const char *build, const char *scenario)
     snprintf(cmd, sizeof cmd,
              "cmake --build '%s' --target scenario_attrlist zonetrace_shared >'%s' 2>&1", build,
              log);
-    if (system(cmd) != 0)
-        zt_cli_error("building scenario_attrlist failed; see %s", log);
+    if (system(cmd) != 0) zt_cli_error("building scenario_attrlist failed; see %s", log);
 }
 
 /* demo: the CA::AttrList::set crash (or, --variant nano, the nano class
@@ -274,8 +261,7 @@ int zt_cli_demo(int argc, char **argv)
     }
     bool nano = variant && strcmp(variant, "nano") == 0;
     const char *build = zt_cli_exe_dir();
-    if (!dir)
-        dir = build;
+    if (!dir) dir = build;
     char scenario[PATH_MAX], record[PATH_MAX], html[PATH_MAX + 8], out[PATH_MAX];
     if (strlen(build) > PATH_MAX - 64 || strlen(dir) > PATH_MAX - 64) {
         zt_cli_error("demo: path too long");
@@ -283,38 +269,35 @@ int zt_cli_demo(int argc, char **argv)
     }
     snprintf(scenario, sizeof scenario, "%s/scenario_attrlist", build);
     printf("running scenario_attrlist%s: an iOS 12 app on a 2 GiB iPhone (--device ios12-2gb)"
-           "\xe2\x80\xa6\n", nano ? " --variant nano" : "");
+           "\xe2\x80\xa6\n",
+           nano ? " --variant nano" : "");
     fflush(stdout);
     build_if_needed(build, scenario);
     int status = 0, rc;
     zt_report_opts_t ropt = {.top = 5, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
     if (access(scenario, X_OK) == 0) {
         snprintf(out, sizeof out, "%s/demo-attrlist%s.zt", dir, nano ? "-nano" : "");
-        run_opts_t o = {.device = "ios12-2gb", .stacks = "full", .out = out,
-                        .quiet_stdout = true};
+        run_opts_t o = {.device = "ios12-2gb", .stacks = "full", .out = out, .quiet_stdout = true};
         char *cmd[] = {scenario, nano ? "--variant" : NULL, "nano", NULL};
-        if ((rc = spawn(&o, cmd, record, &status)) >= 0)
-            return rc;
-        if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0)
-            return rc;
+        if ((rc = spawn(&o, cmd, record, &status)) >= 0) return rc;
+        if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0) return rc;
         snprintf(html, sizeof html, "%.*s.html", (int)(strlen(record) - 3), record);
         ropt.format = ZT_FMT_HTML;
         ropt.top = 20;
-        if ((rc = zt_cli_report_file(record, &ropt, html)) != 0)
-            return rc;
+        if ((rc = zt_cli_report_file(record, &ropt, html)) != 0) return rc;
         printf("HTML report (flame graph, address-space map): %s\n", html);
         return 0;
     }
     snprintf(out, sizeof out, "%s/demo-ls.zt", dir);
     run_opts_t o = {.stacks = "full", .out = out, .quiet_stdout = true};
     char *cmd[] = {"ls", "-lR", "/usr/include", NULL};
-    fprintf(stderr, "zonetrace: demo: %s not built; running ls -lR /usr/include under the "
-                    "library instead\n", scenario);
-    if ((rc = spawn(&o, cmd, record, &status)) >= 0)
-        return rc;
+    fprintf(stderr,
+            "zonetrace: demo: %s not built; running ls -lR /usr/include under the "
+            "library instead\n",
+            scenario);
+    if ((rc = spawn(&o, cmd, record, &status)) >= 0) return rc;
     ropt.by = ZT_BY_ZONE;
-    if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0)
-        return rc;
+    if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0) return rc;
     fprintf(stderr, "zonetrace: demo: record %s\n", record);
     return 0;
 }

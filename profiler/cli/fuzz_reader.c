@@ -27,8 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * when this is set). */
     unsetenv("DEBUGINFOD_URLS");
     sink = fopen("/dev/null", "w");
-    if (!sink)
-        abort();
+    if (!sink) abort();
     return 0;
 }
 
@@ -64,16 +63,14 @@ static void hide_modules(zt_model_t *m)
         const char *base = strrchr(path, '/');
         size_t n = strlen(base ? base + 1 : path) + sizeof "/nonexistent/zt-fuzz/";
         char *hidden = malloc(n);
-        if (!hidden)
-            abort();
+        if (!hidden) abort();
         snprintf(hidden, n, "/nonexistent/zt-fuzz/%s", base ? base + 1 : path);
         free(m->modules[i].path);
         m->modules[i].path = hidden;
     }
     free(m->exe);
     m->exe = strdup("/nonexistent/zt-fuzz/exe");
-    if (!m->exe)
-        abort();
+    if (!m->exe) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -81,8 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     zt_model_t m;
     char err[512];
     if (zt_model_read_buffer(data, size, "fuzz.zt", &m, err, sizeof err)) {
-        if (size % 16 != 0)
-            hide_modules(&m);
+        if (size % 16 != 0) hide_modules(&m);
         render(&m);
         zt_model_free(&m);
     } else if (err[0] == 0) {

@@ -74,8 +74,7 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
     if (!zt_model_read(path, &m, err, sizeof err)) {
         /* The reader's message is one line; keep it one line whatever it says. */
         for (char *p = err; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+            if (*p == '\n') *p = ' ';
         zt_cli_error("%s", err[0] ? err : "cannot read the record");
         return ZT_CLI_EXIT_USAGE;
     }
@@ -92,10 +91,18 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
     r.opt.path = path;
     r.sym = zt_sym_open(&m, false);
     switch (opt->format) {
-    case ZT_FMT_JSON: zt_report_json(out, &r); break;
-    case ZT_FMT_FOLDED: zt_report_folded(out, &r); break;
-    case ZT_FMT_HTML: zt_report_html(out, &r); break;
-    default: zt_report_text(out, &r); break;
+    case ZT_FMT_JSON:
+        zt_report_json(out, &r);
+        break;
+    case ZT_FMT_FOLDED:
+        zt_report_folded(out, &r);
+        break;
+    case ZT_FMT_HTML:
+        zt_report_html(out, &r);
+        break;
+    default:
+        zt_report_text(out, &r);
+        break;
     }
     zt_sym_close(r.sym);
     zt_model_free(&m);
@@ -116,12 +123,9 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
 static const char *opt_value(int argc, char **argv, int *i, const char *name)
 {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != 0)
-        return NULL;
+    if (strncmp(argv[*i], name, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != 0) return NULL;
     if (*i + 1 >= argc) {
         zt_cli_error("%s needs a value", name);
         exit(ZT_CLI_EXIT_USAGE);
@@ -132,8 +136,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name)
 static int pick(const char *opt, const char *v, const char *const *names, int count)
 {
     for (int k = 0; k < count; k++)
-        if (strcmp(v, names[k]) == 0)
-            return k;
+        if (strcmp(v, names[k]) == 0) return k;
     char list[256] = "";
     for (int k = 0; k < count; k++) {
         strcat(list, k ? (k + 1 == count ? " or " : ", ") : "");
@@ -185,8 +188,7 @@ static int cmd_report(int argc, char **argv)
 
 static const char *size_text(uint64_t bytes, char buf[32])
 {
-    if (bytes == 0)
-        return "-";
+    if (bytes == 0) return "-";
     if (bytes >= (1ull << 30))
         snprintf(buf, 32, "%g GiB", (double)bytes / (double)(1ull << 30));
     else if (bytes % (1ull << 20) == 0)
@@ -254,16 +256,11 @@ int main(int argc, char **argv)
         printf("zonetrace 0.1.0\n");
         return 0;
     }
-    if (strcmp(cmd, "run") == 0)
-        return zt_cli_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return cmd_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "profiles") == 0)
-        return cmd_profiles();
-    if (strcmp(cmd, "options") == 0)
-        return cmd_options(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0)
-        return zt_cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return zt_cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "profiles") == 0) return cmd_profiles();
+    if (strcmp(cmd, "options") == 0) return cmd_options(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0) return zt_cli_demo(argc - 1, argv + 1);
     zt_cli_error("unknown command %s (run, report, profiles, options, demo; see --help)", cmd);
     return ZT_CLI_EXIT_USAGE;
 }

@@ -14,15 +14,15 @@
 enum zt_term_state { ZT_TERM_RUNNING = 0, ZT_TERM_EXITED = 1, ZT_TERM_SIGNALED = 2 };
 
 typedef struct zt_m_termination {
-    int state;              /* enum zt_term_state as recorded */
-    bool killed;            /* state RUNNING but the process is gone: SIGKILL (OOM killer/jetsam);
-                             * gone = no such pid, a zombie, a pid reused since the last
-                             * heartbeat (Linux /proc, best effort) or a stale heartbeat */
-    bool still_running;     /* state RUNNING and the pid is alive */
-    int exit_code;          /* EXITED */
-    int signal;             /* SIGNALED */
+    int state;          /* enum zt_term_state as recorded */
+    bool killed;        /* state RUNNING but the process is gone: SIGKILL (OOM killer/jetsam);
+                         * gone = no such pid, a zombie, a pid reused since the last
+                         * heartbeat (Linux /proc, best effort) or a stale heartbeat */
+    bool still_running; /* state RUNNING and the pid is alive */
+    int exit_code;      /* EXITED */
+    int signal;         /* SIGNALED */
     int si_code;
-    uint64_t fault_addr;    /* SIGSEGV/SIGBUS */
+    uint64_t fault_addr;     /* SIGSEGV/SIGBUS */
     uint32_t fault_stack_id; /* stack of the faulting thread (0 = unknown) */
     uint64_t end_wall_ns;
     uint64_t last_heartbeat_ns; /* wall time of the last monitor tick */
@@ -43,50 +43,50 @@ typedef struct zt_m_counters {
 typedef struct zt_m_stack {
     uint32_t id;
     unsigned nframes;
-    uint64_t *pcs;          /* innermost first (return addresses as captured) */
-    zt_m_counters_t total;  /* over all zones */
+    uint64_t *pcs;             /* innermost first (return addresses as captured) */
+    zt_m_counters_t total;     /* over all zones */
     zt_m_counters_t *per_zone; /* [nzones] */
 } zt_m_stack_t;
 
 typedef struct zt_m_class {
-    unsigned cls;           /* global class index (zone/sizeclass.h) */
+    unsigned cls; /* global class index (zone/sizeclass.h) */
     zt_m_counters_t c;
 } zt_m_class_t;
 
 typedef struct zt_m_zone {
     char *name;
-    uint64_t address;       /* the malloc_zone_t in the process */
-    zt_m_counters_t c;      /* va_bytes = regions + large blocks of the zone */
-    unsigned nclasses;      /* classes with any allocation */
+    uint64_t address;  /* the malloc_zone_t in the process */
+    zt_m_counters_t c; /* va_bytes = regions + large blocks of the zone */
+    unsigned nclasses; /* classes with any allocation */
     zt_m_class_t *classes;
 } zt_m_zone_t;
 
 typedef struct zt_m_region {
     uint64_t base, bytes;
-    int kind;               /* enum zt_kind */
-    int zone;               /* index into zones, -1 unknown */
-    uint64_t used_bytes;    /* live bytes in it */
-    uint32_t top_stack;     /* stack charged most of it (0 = none) */
+    int kind;            /* enum zt_kind */
+    int zone;            /* index into zones, -1 unknown */
+    uint64_t used_bytes; /* live bytes in it */
+    uint32_t top_stack;  /* stack charged most of it (0 = none) */
 } zt_m_region_t;
 
 typedef struct zt_m_event {
-    uint64_t time_ns;       /* since process start */
-    uint32_t type;          /* enum zt_event_type (zone/hooks.h) */
+    uint64_t time_ns; /* since process start */
+    uint32_t type;    /* enum zt_event_type (zone/hooks.h) */
     uint32_t cls;
     int32_t kind;
     uint32_t stack_id;
-    int zone;               /* index into zones, -1 none */
+    int zone; /* index into zones, -1 none */
     uint64_t size, align, va_used, va_limit, largest_free, largest_aligned, value;
 } zt_m_event_t;
 
 typedef struct zt_m_sample {
-    uint64_t time_ns;       /* since process start */
+    uint64_t time_ns; /* since process start */
     uint64_t rss_bytes, anon_bytes, va_used_bytes, live_bytes;
 } zt_m_sample_t;
 
 typedef struct zt_m_va_run {
     uint64_t base, bytes;
-    int kind;               /* enum zt_kind, -1 free */
+    int kind; /* enum zt_kind, -1 free */
     int window;
 } zt_m_va_run_t;
 
@@ -97,29 +97,36 @@ typedef struct zt_model {
     char *exe;
     char **argv;
     unsigned argc;
-    char *device;           /* profile name */
-    char *options;          /* "ZONETRACE_X=v\n..." as recorded */
-    int stacks_mode;        /* ZT_STACKS_* */
+    char *device;    /* profile name */
+    char *options;   /* "ZONETRACE_X=v\n..." as recorded */
+    int stacks_mode; /* ZT_STACKS_* */
     uint64_t sample_bytes;
     char *unwind;
     unsigned depth;
     uint64_t page_bytes;
     uint64_t start_wall_ns, duration_ns;
-    uint64_t ram_bytes;     /* device RAM (0 = unknown) */
+    uint64_t ram_bytes; /* device RAM (0 = unknown) */
     uint64_t va_limit_bytes, va_used_bytes, va_peak_bytes;
     uint64_t largest_free_bytes, largest_aligned_1m_bytes, largest_aligned_8m_bytes;
     uint64_t cgroup_limit_bytes; /* 0 = none */
     uint64_t peak_rss_bytes;
     zt_m_termination_t term;
 
-    zt_m_module_t *modules;  unsigned nmodules;
-    zt_m_stack_t *stacks;    unsigned nstacks;   /* index = id - 1 */
-    zt_m_zone_t *zones;      unsigned nzones;
-    zt_m_region_t *regions;  unsigned nregions;
-    zt_m_va_run_t *va_runs;  unsigned nva_runs;  /* windows layout (limited profiles) */
-    zt_m_event_t *events;    unsigned nevents;   /* oldest first */
+    zt_m_module_t *modules;
+    unsigned nmodules;
+    zt_m_stack_t *stacks;
+    unsigned nstacks; /* index = id - 1 */
+    zt_m_zone_t *zones;
+    unsigned nzones;
+    zt_m_region_t *regions;
+    unsigned nregions;
+    zt_m_va_run_t *va_runs;
+    unsigned nva_runs; /* windows layout (limited profiles) */
+    zt_m_event_t *events;
+    unsigned nevents; /* oldest first */
     uint64_t events_lost;
-    zt_m_sample_t *timeline; unsigned ntimeline; /* oldest first */
+    zt_m_sample_t *timeline;
+    unsigned ntimeline; /* oldest first */
 } zt_model_t;
 
 /* Read and validate a record file. On error returns false with a one-line

@@ -26,8 +26,8 @@
 
 typedef struct rd {
     const uint8_t *buf;
-    uint64_t len;   /* bytes in the buffer */
-    uint64_t lim;   /* end of valid data (used_bytes) */
+    uint64_t len; /* bytes in the buffer */
+    uint64_t lim; /* end of valid data (used_bytes) */
     const char *name;
     char *err;
     size_t errcap;
@@ -36,13 +36,11 @@ typedef struct rd {
 
 __attribute__((format(printf, 2, 3))) static bool fail(rd_t *r, const char *fmt, ...)
 {
-    if (r->failed)
-        return false;
+    if (r->failed) return false;
     r->failed = true;
     if (r->err && r->errcap) {
         int n = snprintf(r->err, r->errcap, "%s: ", r->name);
-        if (n < 0)
-            n = 0;
+        if (n < 0) n = 0;
         if ((size_t)n < r->errcap) {
             va_list ap;
             va_start(ap, fmt);
@@ -62,11 +60,11 @@ static bool in_range(const rd_t *r, uint64_t off, uint64_t bytes)
 
 static bool check_range(rd_t *r, uint64_t off, uint64_t bytes, const char *what)
 {
-    if (in_range(r, off, bytes))
-        return true;
+    if (in_range(r, off, bytes)) return true;
     if (off <= r->lim && off >= sizeof(zt_rec_header_t) && bytes > r->lim - off)
-        return fail(r, "truncated or damaged: %s at byte %llu needs %llu bytes but the data "
-                       "ends at byte %llu",
+        return fail(r,
+                    "truncated or damaged: %s at byte %llu needs %llu bytes but the data "
+                    "ends at byte %llu",
                     what, (unsigned long long)off, (unsigned long long)bytes,
                     (unsigned long long)r->lim);
     return fail(r, "damaged: %s offset %llu is outside the file (%llu bytes)", what,
@@ -100,8 +98,7 @@ static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)
 static bool section(rd_t *r, uint64_t off, uint32_t type, size_t rec_bytes, const char *what,
                     zt_rec_section_t *out)
 {
-    if (!check_range(r, off, sizeof(zt_rec_section_t), what))
-        return false;
+    if (!check_range(r, off, sizeof(zt_rec_section_t), what)) return false;
     memcpy(out, r->buf + off, sizeof *out);
     if (out->magic != ZT_REC_SEC_MAGIC || out->type != type)
         return fail(r, "damaged: %s at byte %llu has a bad section header", what,
@@ -119,16 +116,13 @@ static bool section(rd_t *r, uint64_t off, uint32_t type, size_t rec_bytes, cons
 static char **strings(rd_t *r, uint64_t off, unsigned *count_out, const char *what)
 {
     zt_rec_section_t sh;
-    if (!section(r, off, ZT_REC_SEC_STRINGS, 0, what, &sh))
-        return NULL;
+    if (!section(r, off, ZT_REC_SEC_STRINGS, 0, what, &sh)) return NULL;
     if (sh.count > 1u << 20)
-        return fail(r, "damaged: %s has %llu strings", what, (unsigned long long)sh.count),
-               NULL;
+        return fail(r, "damaged: %s has %llu strings", what, (unsigned long long)sh.count), NULL;
     const char *p = (const char *)r->buf + off + sizeof sh;
     const char *end = (const char *)r->buf + off + sh.bytes;
     char **v = calloc(sh.count + 1, sizeof *v);
-    if (!v)
-        return fail(r, "out of memory"), NULL;
+    if (!v) return fail(r, "out of memory"), NULL;
     for (uint64_t i = 0; i < sh.count; i++) {
         size_t n = strnlen(p, (size_t)(end - p));
         if (p + n >= end) {
@@ -169,10 +163,8 @@ static bool chunk_at(rd_t *r, const uint64_t *dir, uint64_t index, size_t rec_by
     *off_out = 0;
     if (k >= ZT_REC_MAX_CHUNKS)
         return fail(r, "damaged: %s index %llu out of range", what, (unsigned long long)index);
-    if (dir[k] == 0)
-        return true;
-    if (!check_range(r, dir[k], zt_rec_chunk_cap(k) * rec_bytes, what))
-        return false;
+    if (dir[k] == 0) return true;
+    if (!check_range(r, dir[k], zt_rec_chunk_cap(k) * rec_bytes, what)) return false;
     *off_out = dir[k] + within * rec_bytes;
     return true;
 }
@@ -195,22 +187,18 @@ static bool proc_start_wall_ns(const char *after_comm, uint64_t *out)
             p++;
         while (*p && *p != ' ')
             p++;
-        if (!*p)
-            return false;
+        if (!*p) return false;
     }
     unsigned long long ticks = strtoull(p, NULL, 10);
     FILE *f = fopen("/proc/stat", "re");
-    if (!f)
-        return false;
+    if (!f) return false;
     char line[256];
     unsigned long long btime = 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "btime %llu", &btime) == 1)
-            break;
+        if (sscanf(line, "btime %llu", &btime) == 1) break;
     fclose(f);
     long hz = sysconf(_SC_CLK_TCK);
-    if (!btime || hz <= 0)
-        return false;
+    if (!btime || hz <= 0) return false;
     *out = btime * 1000000000ull + ticks * (1000000000ull / (unsigned long long)hz);
     return true;
 }
@@ -225,8 +213,7 @@ static bool proc_start_wall_ns(const char *after_comm, uint64_t *out)
  * only kill() is asked. */
 static bool writer_alive(int pid, uint64_t last_seen_wall_ns)
 {
-    if (pid <= 0)
-        return false;
+    if (pid <= 0) return false;
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -237,15 +224,12 @@ static bool writer_alive(int pid, uint64_t last_seen_wall_ns)
     }
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
-    if (n <= 0)
-        return false; /* gone between open and read */
+    if (n <= 0) return false; /* gone between open and read */
     buf[n] = 0;
     const char *rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-    if (!rp || rp[1] != ' ' || !rp[2])
-        return kill(pid, 0) == 0 || errno != ESRCH;
+    if (!rp || rp[1] != ' ' || !rp[2]) return kill(pid, 0) == 0 || errno != ESRCH;
     char state = rp[2];
-    if (state == 'Z' || state == 'X' || state == 'x')
-        return false;
+    if (state == 'Z' || state == 'X' || state == 'x') return false;
     uint64_t started;
     if (last_seen_wall_ns && proc_start_wall_ns(rp + 1, &started) &&
         started > last_seen_wall_ns + PID_REUSE_SLACK_NS)
@@ -280,14 +264,12 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 
     if (h->argv_off) {
         m->argv = strings(r, h->argv_off, &m->argc, "argv");
-        if (!m->argv)
-            return false;
+        if (!m->argv) return false;
     }
     if (h->options_off) {
         unsigned n = 0;
         char **v = strings(r, h->options_off, &n, "options");
-        if (!v)
-            return false;
+        if (!v) return false;
         m->options = n ? v[0] : strdup("");
         for (unsigned i = 1; i < n; i++)
             free(v[i]);
@@ -307,20 +289,19 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->term.end_wall_ns = t->end_wall_ns;
     m->term.last_heartbeat_ns = h->heartbeat_wall_ns;
     if (t->state == ZT_REC_RUNNING) {
-        uint64_t last_seen = h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns
-                                                                       : h->start_wall_ns;
+        uint64_t last_seen =
+            h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns : h->start_wall_ns;
         bool alive = writer_alive(h->pid, last_seen);
         uint64_t now = zt_prim_wall_ns();
         uint64_t stale_ns = (uint64_t)h->monitor_ms * 50 * 1000000u;
-        if (stale_ns < 5000000000ull)
-            stale_ns = 5000000000ull;
-        bool stale = h->monitor_ms && now > h->heartbeat_wall_ns &&
-                     now - h->heartbeat_wall_ns > stale_ns;
+        if (stale_ns < 5000000000ull) stale_ns = 5000000000ull;
+        bool stale =
+            h->monitor_ms && now > h->heartbeat_wall_ns && now - h->heartbeat_wall_ns > stale_ns;
         m->term.killed = !alive || stale;
         m->term.still_running = !m->term.killed;
     }
-    uint64_t end = t->state != ZT_REC_RUNNING && t->end_wall_ns ? t->end_wall_ns
-                                                                 : h->heartbeat_wall_ns;
+    uint64_t end =
+        t->state != ZT_REC_RUNNING && t->end_wall_ns ? t->end_wall_ns : h->heartbeat_wall_ns;
     m->duration_ns = end > h->start_wall_ns ? end - h->start_wall_ns : 0;
 
     /* modules */
@@ -330,8 +311,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                      &sh))
             return false;
         m->modules = calloc(sh.count ? sh.count : 1, sizeof *m->modules);
-        if (!m->modules)
-            return fail(r, "out of memory");
+        if (!m->modules) return fail(r, "out of memory");
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_module_t rm;
             memcpy(&rm, r->buf + h->modules_off + sizeof sh + i * sizeof rm, sizeof rm);
@@ -359,13 +339,11 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         return false;
     m->nzones = h->nzones;
     m->zones = calloc(h->nzones ? h->nzones : 1, sizeof *m->zones);
-    if (!m->zones)
-        return fail(r, "out of memory");
+    if (!m->zones) return fail(r, "out of memory");
     for (unsigned z = 0; z < h->nzones; z++) {
         const zt_rec_zone_t *rz = &h->zones[z];
         zt_m_zone_t *mz = &m->zones[z];
-        if (!(mz->name = dup_bounded(r, rz->name, sizeof rz->name, "zone name")))
-            return false;
+        if (!(mz->name = dup_bounded(r, rz->name, sizeof rz->name, "zone name"))) return false;
         mz->address = rz->address;
         zt_rec_counters_t sum = {0, 0, 0, 0, 0};
         if (rz->classes_off) {
@@ -378,16 +356,14 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             for (unsigned s = 0; shards && s < ZT_REC_SHARDS; s++) {
                 uint64_t so;
                 memcpy(&so, r->buf + h->class_shards_off + (z * ZT_REC_SHARDS + s) * 8, 8);
-                if (so == 0)
-                    continue;
+                if (so == 0) continue;
                 if (!check_range(r, so, ZT_REC_CLASSES * sizeof(zt_rec_counters_t),
                                  "zone class counter shard"))
                     return false;
                 shard_off[nshards++] = so;
             }
             mz->classes = calloc(ZT_REC_CLASSES, sizeof *mz->classes);
-            if (!mz->classes)
-                return fail(r, "out of memory");
+            if (!mz->classes) return fail(r, "out of memory");
             for (unsigned c = 0; c < ZT_REC_CLASSES; c++) {
                 zt_rec_counters_t rc;
                 memcpy(&rc, r->buf + rz->classes_off + c * sizeof rc, sizeof rc);
@@ -403,8 +379,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                 sum.total_bytes += rc.total_bytes;
                 sum.freed_blocks += rc.freed_blocks;
                 sum.freed_bytes += rc.freed_bytes;
-                if (rc.total_blocks == 0)
-                    continue;
+                if (rc.total_blocks == 0) continue;
                 zt_m_class_t *mc = &mz->classes[mz->nclasses++];
                 mc->cls = c;
                 counters_from(&mc->c, &rc, sampled);
@@ -418,36 +393,31 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     /* stacks: the last id's chunk must exist, which bounds nstacks by the file size */
     if (h->nstacks) {
         uint64_t off;
-        if (!chunk_at(r, h->stack_chunks_off, h->nstacks - 1, sizeof(zt_rec_stack_t),
-                      "stack table", &off))
+        if (!chunk_at(r, h->stack_chunks_off, h->nstacks - 1, sizeof(zt_rec_stack_t), "stack table",
+                      &off))
             return false;
         if (off == 0)
             return fail(r, "damaged: %u stacks but the stack table is shorter", h->nstacks);
     }
     m->nstacks = h->nstacks;
     m->stacks = calloc(h->nstacks ? h->nstacks : 1, sizeof *m->stacks);
-    if (!m->stacks)
-        return fail(r, "out of memory");
+    if (!m->stacks) return fail(r, "out of memory");
     for (uint32_t id = 1; id <= h->nstacks; id++) {
         uint64_t off;
-        if (!chunk_at(r, h->stack_chunks_off, id - 1, sizeof(zt_rec_stack_t), "stack table",
-                      &off))
+        if (!chunk_at(r, h->stack_chunks_off, id - 1, sizeof(zt_rec_stack_t), "stack table", &off))
             return false;
-        if (off == 0)
-            return fail(r, "damaged: stack %u has no table entry", id);
+        if (off == 0) return fail(r, "damaged: stack %u has no table entry", id);
         zt_rec_stack_t e;
         memcpy(&e, r->buf + off, sizeof e);
         if (e.ready != 1 || e.nframes == 0 || e.nframes > ZT_REC_MAX_FRAMES)
             return fail(r, "damaged: stack %u has %u frames", id, e.nframes);
-        if (!check_range(r, e.frames_off, (uint64_t)e.nframes * 8, "stack frames"))
-            return false;
+        if (!check_range(r, e.frames_off, (uint64_t)e.nframes * 8, "stack frames")) return false;
         zt_m_stack_t *ms = &m->stacks[id - 1];
         ms->id = id;
         ms->nframes = e.nframes;
         ms->pcs = malloc(e.nframes * sizeof *ms->pcs);
         ms->per_zone = calloc(h->nzones ? h->nzones : 1, sizeof *ms->per_zone);
-        if (!ms->pcs || !ms->per_zone)
-            return fail(r, "out of memory");
+        if (!ms->pcs || !ms->per_zone) return fail(r, "out of memory");
         memcpy(ms->pcs, r->buf + e.frames_off, e.nframes * sizeof *ms->pcs);
         /* Over all zones: the sum of the zones' counters (current; the
          * entry's own total is as of the last snapshot), peak the highest
@@ -465,8 +435,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                 all.total_bytes += rc.total_bytes;
                 all.freed_blocks += rc.freed_blocks;
                 all.freed_bytes += rc.freed_bytes;
-                if (rc.peak_bytes > all.peak_bytes)
-                    all.peak_bytes = rc.peak_bytes;
+                if (rc.peak_bytes > all.peak_bytes) all.peak_bytes = rc.peak_bytes;
             }
         }
         counters_from(&ms->total, &all, sampled);
@@ -485,8 +454,8 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             zt_rec_charge_t c;
             memcpy(&c, r->buf + h->charges_off + sizeof sh + i * sizeof c, sizeof c);
             if (c.stack_id == 0 || c.stack_id > h->nstacks || c.zone >= h->nzones)
-                return fail(r, "damaged: charge %llu names stack %u zone %u",
-                            (unsigned long long)i, c.stack_id, c.zone);
+                return fail(r, "damaged: charge %llu names stack %u zone %u", (unsigned long long)i,
+                            c.stack_id, c.zone);
             m->stacks[c.stack_id - 1].total.va_bytes += c.va_bytes;
             m->stacks[c.stack_id - 1].per_zone[c.zone].va_bytes += c.va_bytes;
         }
@@ -499,16 +468,15 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                      &sh))
             return false;
         m->regions = calloc(sh.count ? sh.count : 1, sizeof *m->regions);
-        if (!m->regions)
-            return fail(r, "out of memory");
+        if (!m->regions) return fail(r, "out of memory");
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_region_t g;
             memcpy(&g, r->buf + h->regions_off + sizeof sh + i * sizeof g, sizeof g);
             if (g.kind < 0 || g.kind > 4 || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
                 g.top_stack > h->nstacks)
                 return fail(r, "damaged: region %llu", (unsigned long long)i);
-            m->regions[m->nregions++] = (zt_m_region_t){g.base, g.bytes, g.kind, g.zone,
-                                                        g.used_bytes, g.top_stack};
+            m->regions[m->nregions++] =
+                (zt_m_region_t){g.base, g.bytes, g.kind, g.zone, g.used_bytes, g.top_stack};
         }
     }
 
@@ -519,8 +487,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                      "address-space map", &sh))
             return false;
         m->va_runs = calloc(sh.count ? sh.count : 1, sizeof *m->va_runs);
-        if (!m->va_runs)
-            return fail(r, "out of memory");
+        if (!m->va_runs) return fail(r, "out of memory");
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_va_run_t v;
             memcpy(&v, r->buf + h->va_runs_off + sizeof sh + i * sizeof v, sizeof v);
@@ -535,28 +502,24 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         uint64_t bytes;
         if (h->events_cap == 0 || h->events_cap > (1u << 24) ||
             !mul_ok(h->events_cap, sizeof(zt_rec_event_t), &bytes))
-            return fail(r, "damaged: event ring of %llu slots",
-                        (unsigned long long)h->events_cap);
-        if (!check_range(r, h->events_off, bytes, "event ring"))
-            return false;
+            return fail(r, "damaged: event ring of %llu slots", (unsigned long long)h->events_cap);
+        if (!check_range(r, h->events_off, bytes, "event ring")) return false;
         uint64_t head = h->events_head;
         uint64_t first = head > h->events_cap ? head - h->events_cap + 1 : 1;
         m->events_lost = first - 1;
         uint64_t n = head >= first ? head - first + 1 : 0;
         m->events = calloc(n ? n : 1, sizeof *m->events);
-        if (!m->events)
-            return fail(r, "out of memory");
+        if (!m->events) return fail(r, "out of memory");
         for (uint64_t s = first; s <= head && s != 0; s++) {
             zt_rec_event_t e;
             memcpy(&e, r->buf + h->events_off + ((s - 1) % h->events_cap) * sizeof e, sizeof e);
-            if (e.seq != s)
-                continue; /* being written when the process stopped */
+            if (e.seq != s) continue; /* being written when the process stopped */
             if (e.type == 0 || e.type > 8 || e.zone < -1 || e.zone >= (int32_t)h->nzones ||
                 e.stack_id > h->nstacks)
                 return fail(r, "damaged: event %llu", (unsigned long long)s);
             m->events[m->nevents++] = (zt_m_event_t){
-                e.time_ns, e.type, e.cls, e.kind, e.stack_id, e.zone, e.size, e.align,
-                e.va_used, e.va_limit, e.largest_free, e.largest_aligned, e.value};
+                e.time_ns, e.type,    e.cls,      e.kind,         e.stack_id,        e.zone, e.size,
+                e.align,   e.va_used, e.va_limit, e.largest_free, e.largest_aligned, e.value};
         }
     }
 
@@ -566,13 +529,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         if (h->timeline_cap > (1u << 24) || h->timeline_count > h->timeline_cap ||
             !mul_ok(h->timeline_cap, sizeof(zt_rec_sample_t), &bytes))
             return fail(r, "damaged: timeline of %llu/%llu samples",
-                        (unsigned long long)h->timeline_count,
-                        (unsigned long long)h->timeline_cap);
-        if (!check_range(r, h->timeline_off, bytes, "timeline"))
-            return false;
+                        (unsigned long long)h->timeline_count, (unsigned long long)h->timeline_cap);
+        if (!check_range(r, h->timeline_off, bytes, "timeline")) return false;
         m->timeline = calloc(h->timeline_count ? h->timeline_count : 1, sizeof *m->timeline);
-        if (!m->timeline)
-            return fail(r, "out of memory");
+        if (!m->timeline) return fail(r, "out of memory");
         for (uint64_t i = 0; i < h->timeline_count; i++) {
             zt_rec_sample_t s;
             memcpy(&s, r->buf + h->timeline_off + i * sizeof s, sizeof s);
@@ -588,23 +548,20 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
 {
     memset(m, 0, sizeof *m);
     rd_t r = {buf, len, 0, name ? name : "record", err, errcap, false};
-    if (err && errcap)
-        err[0] = 0;
-    if (len == 0)
-        return fail(&r, "empty file (0 bytes): the process wrote no record");
+    if (err && errcap) err[0] = 0;
+    if (len == 0) return fail(&r, "empty file (0 bytes): the process wrote no record");
     if (len < 16 || memcmp(buf, ZT_REC_MAGIC, 8) != 0)
         return fail(&r, "not a zonetrace record (bad magic)");
     uint32_t version;
     memcpy(&version, (const uint8_t *)buf + 8, 4);
     if (version != ZT_REC_VERSION)
-        return fail(&r, "unsupported record version %u (this zonetrace reads version %u)",
-                    version, ZT_REC_VERSION);
+        return fail(&r, "unsupported record version %u (this zonetrace reads version %u)", version,
+                    ZT_REC_VERSION);
     if (len < sizeof(zt_rec_header_t))
         return fail(&r, "truncated: the header needs %zu bytes but the file has %zu",
                     sizeof(zt_rec_header_t), len);
     zt_rec_header_t *h = malloc(sizeof *h);
-    if (!h)
-        return fail(&r, "out of memory");
+    if (!h) return fail(&r, "out of memory");
     memcpy(h, buf, sizeof *h);
     bool ok = false;
     if (h->endian != ZT_REC_ENDIAN || h->header_bytes != sizeof(zt_rec_header_t))
@@ -629,8 +586,7 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
     }
     free(h);
     if (!ok) {
-        if (!r.failed)
-            fail(&r, "damaged");
+        if (!r.failed) fail(&r, "damaged");
         zt_model_free(m);
         return false;
     }
@@ -661,10 +617,8 @@ bool zt_model_read(const char *path, zt_model_t *m, char *err, size_t errcap)
     size_t got = 0;
     while (got < len) {
         ssize_t n = read(fd, buf + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
         got += (size_t)n;
     }
     close(fd);
@@ -675,8 +629,7 @@ bool zt_model_read(const char *path, zt_model_t *m, char *err, size_t errcap)
 
 void zt_model_free(zt_model_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     free(m->exe);
     if (m->argv)
         for (unsigned i = 0; m->argv[i]; i++)

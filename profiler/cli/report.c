@@ -43,7 +43,10 @@ const char *zt_fmt_secs(uint64_t ns, char buf[32])
 const char *zt_signal_name(int sig)
 {
     static char buf[32];
-    static const struct { int sig; const char *name; } names[] = {
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
         {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
         {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
         {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
@@ -51,18 +54,15 @@ const char *zt_signal_name(int sig)
         {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
     };
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].sig == sig)
-            return names[i].name;
+        if (names[i].sig == sig) return names[i].name;
     snprintf(buf, sizeof buf, "signal %d", sig);
     return buf;
 }
 
 const char *zt_term_state_name(const zt_model_t *m)
 {
-    if (m->term.state == ZT_TERM_EXITED)
-        return "exited";
-    if (m->term.state == ZT_TERM_SIGNALED)
-        return "signaled";
+    if (m->term.state == ZT_TERM_EXITED) return "exited";
+    if (m->term.state == ZT_TERM_SIGNALED) return "signaled";
     return m->term.killed ? "killed" : "running";
 }
 
@@ -89,10 +89,8 @@ bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap)
 {
     char b[32];
     buf[0] = 0;
-    if (m->stacks_mode != ZT_STACKS_SAMPLE)
-        return false;
-    snprintf(buf, cap,
-             "mean %s between samples; block and byte counts are unbiased estimates",
+    if (m->stacks_mode != ZT_STACKS_SAMPLE) return false;
+    snprintf(buf, cap, "mean %s between samples; block and byte counts are unbiased estimates",
              zt_fmt_bytes(m->sample_bytes, b));
     return true;
 }
@@ -100,29 +98,35 @@ bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap)
 const char *zt_event_name(uint32_t type)
 {
     switch (type) {
-    case ZT_EV_NANO_DELEGATED: return "nano class delegated";
-    case ZT_EV_NANO_RELEASED: return "nano class released";
-    case ZT_EV_MAP_FAILED: return "region map failed";
-    case ZT_EV_NULL_RETURNED: return "NULL returned";
-    case ZT_EV_VA_HIGH_WATER: return "address-space high water";
-    case ZT_EV_PROCESS_END: return "process end";
-    case ZT_EV_LIMIT: return "memory limit";
-    case ZT_EV_PRESSURE: return "memory pressure";
+    case ZT_EV_NANO_DELEGATED:
+        return "nano class delegated";
+    case ZT_EV_NANO_RELEASED:
+        return "nano class released";
+    case ZT_EV_MAP_FAILED:
+        return "region map failed";
+    case ZT_EV_NULL_RETURNED:
+        return "NULL returned";
+    case ZT_EV_VA_HIGH_WATER:
+        return "address-space high water";
+    case ZT_EV_PROCESS_END:
+        return "process end";
+    case ZT_EV_LIMIT:
+        return "memory limit";
+    case ZT_EV_PRESSURE:
+        return "memory pressure";
     }
     return "unknown event";
 }
 
 const char *zt_report_zone_name(const zt_model_t *m, int zone)
 {
-    if (zone < 0 || (unsigned)zone >= m->nzones)
-        return "-";
+    if (zone < 0 || (unsigned)zone >= m->nzones) return "-";
     return m->zones[zone].name && m->zones[zone].name[0] ? m->zones[zone].name : "(unnamed zone)";
 }
 
 const char *zt_report_kind_name(int kind)
 {
-    if (kind < 0 || kind >= ZT_KIND_COUNT)
-        return "free";
+    if (kind < 0 || kind >= ZT_KIND_COUNT) return "free";
     return zt_kind_name((enum zt_kind)kind);
 }
 
@@ -130,8 +134,7 @@ uint64_t zt_report_peak_rss(const zt_model_t *m)
 {
     uint64_t peak = m->peak_rss_bytes;
     for (unsigned i = 0; i < m->ntimeline; i++)
-        if (m->timeline[i].rss_bytes > peak)
-            peak = m->timeline[i].rss_bytes;
+        if (m->timeline[i].rss_bytes > peak) peak = m->timeline[i].rss_bytes;
     return peak;
 }
 
@@ -142,8 +145,7 @@ void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t u
         reserved[k] = used[k] = 0, count[k] = 0;
     for (unsigned i = 0; i < m->nregions; i++) {
         int k = m->regions[i].kind;
-        if (k < 0 || k >= ZT_KIND_COUNT)
-            continue;
+        if (k < 0 || k >= ZT_KIND_COUNT) continue;
         reserved[k] += m->regions[i].bytes;
         used[k] += m->regions[i].used_bytes;
         count[k]++;
@@ -152,14 +154,11 @@ void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t u
 
 const zt_m_stack_t *zt_report_stack(const zt_model_t *m, uint32_t id)
 {
-    if (id == 0)
-        return NULL;
+    if (id == 0) return NULL;
     /* The reader stores index = id - 1; check rather than trust. */
-    if (id <= m->nstacks && m->stacks[id - 1].id == id)
-        return &m->stacks[id - 1];
+    if (id <= m->nstacks && m->stacks[id - 1].id == id) return &m->stacks[id - 1];
     for (unsigned i = 0; i < m->nstacks; i++)
-        if (m->stacks[i].id == id)
-            return &m->stacks[i];
+        if (m->stacks[i].id == id) return &m->stacks[i];
     return NULL;
 }
 
@@ -172,21 +171,18 @@ static int cmp_stacks(const void *a, const void *b)
     const zt_m_stack_t *y = &sort_model->stacks[*(const unsigned *)b];
     uint64_t kx = sort_by_va ? x->total.va_bytes : x->total.live_bytes;
     uint64_t ky = sort_by_va ? y->total.va_bytes : y->total.live_bytes;
-    if (kx != ky)
-        return kx > ky ? -1 : 1;
+    if (kx != ky) return kx > ky ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
 unsigned *zt_report_sorted_stacks(const zt_model_t *m, bool by_va, unsigned *count)
 {
     unsigned *idx = malloc((m->nstacks + 1) * sizeof *idx);
-    if (!idx)
-        abort();
+    if (!idx) abort();
     unsigned n = 0;
     for (unsigned i = 0; i < m->nstacks; i++) {
         uint64_t k = by_va ? m->stacks[i].total.va_bytes : m->stacks[i].total.live_bytes;
-        if (k)
-            idx[n++] = i;
+        if (k) idx[n++] = i;
     }
     sort_model = m;
     sort_by_va = by_va;
@@ -199,27 +195,24 @@ unsigned *zt_report_sorted_stacks(const zt_model_t *m, bool by_va, unsigned *cou
  * not the caller the reader is looking for. */
 static bool wrapper_module(const char *mod)
 {
-    static const char *const prefixes[] = {"libzonetrace", "libc.so", "libc-", "ld-linux",
-                                           "ld-", "libstdc++", "libgcc_s", "libunwind"};
+    static const char *const prefixes[] = {"libzonetrace", "libc.so",   "libc-",    "ld-linux",
+                                           "ld-",          "libstdc++", "libgcc_s", "libunwind"};
     for (unsigned i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-        if (strncmp(mod, prefixes[i], strlen(prefixes[i])) == 0)
-            return true;
+        if (strncmp(mod, prefixes[i], strlen(prefixes[i])) == 0) return true;
     return false;
 }
 
 static bool wrapper_function(const char *fn)
 {
-    static const char *const names[] = {"malloc", "calloc", "realloc", "free", "valloc",
-                                        "pvalloc", "memalign", "aligned_alloc", "posix_memalign",
-                                        "reallocarray", "strdup", "strndup"};
-    if (!fn)
-        return false;
+    static const char *const names[] = {
+        "malloc",   "calloc",        "realloc",        "free",         "valloc", "pvalloc",
+        "memalign", "aligned_alloc", "posix_memalign", "reallocarray", "strdup", "strndup"};
+    if (!fn) return false;
     if (strncmp(fn, "zt_", 3) == 0 || strncmp(fn, "malloc_zone_", 12) == 0 ||
         strncmp(fn, "operator new", 12) == 0)
         return true;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(fn, names[i]) == 0)
-            return true;
+        if (strcmp(fn, names[i]) == 0) return true;
     return false;
 }
 
@@ -229,31 +222,27 @@ static bool startup_frame(const zt_sym_frame_t *f)
     if (strncmp(f->module, "libc.so", 7) == 0 || strncmp(f->module, "libc-", 5) == 0 ||
         strncmp(f->module, "ld-", 3) == 0)
         return true;
-    return f->function && (strcmp(f->function, "_start") == 0 ||
-                           strcmp(f->function, "__libc_start_main") == 0 ||
-                           strncmp(f->function, "__libc_start_", 13) == 0 ||
-                           strcmp(f->function, "start_thread") == 0 ||
-                           strncmp(f->function, "clone", 5) == 0);
+    return f->function &&
+           (strcmp(f->function, "_start") == 0 || strcmp(f->function, "__libc_start_main") == 0 ||
+            strncmp(f->function, "__libc_start_", 13) == 0 ||
+            strcmp(f->function, "start_thread") == 0 || strncmp(f->function, "clone", 5) == 0);
 }
 
 zt_rframes_t zt_report_frames(zt_report_t *r, uint32_t id, bool fault)
 {
     zt_rframes_t out = {0};
     const zt_m_stack_t *st = zt_report_stack(r->m, id);
-    if (!st || st->nframes == 0)
-        return out;
+    if (!st || st->nframes == 0) return out;
     unsigned cap = st->nframes * 2 + 4;
     out.v = malloc(cap * sizeof *out.v);
-    if (!out.v)
-        abort();
+    if (!out.v) abort();
     for (unsigned i = 0; i < st->nframes; i++) {
         const zt_sym_frame_t *f;
         unsigned k = zt_sym_lookup(r->sym, st->pcs[i], !(fault && i == 0), &f);
         if (out.n + k > cap) {
             cap = 2 * (out.n + k);
             out.v = realloc(out.v, cap * sizeof *out.v);
-            if (!out.v)
-                abort();
+            if (!out.v) abort();
         }
         memcpy(&out.v[out.n], f, k * sizeof *f);
         out.n += k;
@@ -262,15 +251,14 @@ zt_rframes_t zt_report_frames(zt_report_t *r, uint32_t id, bool fault)
      * (when the capture started inside it): trim those only. */
     out.first = 0;
     if (fault) {
-        while (out.first + 1 < out.n &&
-               (strncmp(out.v[out.first].module, "libzonetrace", 12) == 0 ||
-                (out.v[out.first].function &&
-                 strcmp(out.v[out.first].function, "__restore_rt") == 0)))
+        while (
+            out.first + 1 < out.n &&
+            (strncmp(out.v[out.first].module, "libzonetrace", 12) == 0 ||
+             (out.v[out.first].function && strcmp(out.v[out.first].function, "__restore_rt") == 0)))
             out.first++;
     } else {
-        while (out.first < out.n &&
-               (wrapper_module(out.v[out.first].module) ||
-                wrapper_function(out.v[out.first].function)))
+        while (out.first < out.n && (wrapper_module(out.v[out.first].module) ||
+                                     wrapper_function(out.v[out.first].function)))
             out.first++;
         if (out.first == out.n) /* all machinery: show what there is, past our own frames */
             for (out.first = 0; out.first + 1 < out.n &&
@@ -352,8 +340,8 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
                      e->va_limit ? zt_fmt_bytes(e->va_limit, site) : "unlimited");
         else
             snprintf(buf, cap, "%s map failed: needs %s (largest hole %s); %s of %s used",
-                     e->kind == ZT_KIND_LARGE ? "large block" : zt_report_kind_name(e->kind),
-                     hole, zt_fmt_bytes(e->largest_free, b1), zt_fmt_bytes(e->va_used, b4),
+                     e->kind == ZT_KIND_LARGE ? "large block" : zt_report_kind_name(e->kind), hole,
+                     zt_fmt_bytes(e->largest_free, b1), zt_fmt_bytes(e->va_used, b4),
                      e->va_limit ? zt_fmt_bytes(e->va_limit, site) : "unlimited");
         break;
     case ZT_EV_NANO_DELEGATED:
@@ -390,22 +378,18 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
     }
 }
 
-bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev,
-                     const zt_m_event_t **map_ev)
+bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev, const zt_m_event_t **map_ev)
 {
     *null_ev = *map_ev = NULL;
     unsigned ni = 0;
     for (unsigned i = 0; i < m->nevents; i++)
-        if (m->events[i].type == ZT_EV_NULL_RETURNED)
-            *null_ev = &m->events[i], ni = i;
-    if (!*null_ev)
-        return false;
+        if (m->events[i].type == ZT_EV_NULL_RETURNED) *null_ev = &m->events[i], ni = i;
+    if (!*null_ev) return false;
     /* The map failure behind it: the last one before it, from the same
      * stack (or, without stacks, of the same kind), after any earlier NULL. */
     for (unsigned i = ni; i-- > 0;) {
         const zt_m_event_t *e = &m->events[i];
-        if (e->type == ZT_EV_NULL_RETURNED)
-            break;
+        if (e->type == ZT_EV_NULL_RETURNED) break;
         if (e->type == ZT_EV_MAP_FAILED &&
             ((*null_ev)->stack_id ? e->stack_id == (*null_ev)->stack_id
                                   : e->kind == (*null_ev)->kind)) {
@@ -421,17 +405,14 @@ void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
     const zt_model_t *m = r->m;
     const zt_m_event_t *nul, *map;
     buf[0] = 0;
-    if (!zt_report_cause(m, &nul, &map))
-        return;
+    if (!zt_report_cause(m, &nul, &map)) return;
     char b1[32], b2[32], b3[32], b4[32], b5[32], site[512], hole[96];
     stack_site(r, nul->stack_id, site, sizeof site);
-    int n = snprintf(buf, cap, "NULL for %llu B (%s) from zone %s at %s",
-                     (unsigned long long)nul->size,
-                     nul->cls < ZT_CLASS_COUNT ? zt_class_name(nul->cls)
-                                               : zt_report_kind_name(nul->kind),
-                     zt_report_zone_name(m, nul->zone), site);
-    if (n < 0 || (size_t)n >= cap || !map)
-        return;
+    int n = snprintf(
+        buf, cap, "NULL for %llu B (%s) from zone %s at %s", (unsigned long long)nul->size,
+        nul->cls < ZT_CLASS_COUNT ? zt_class_name(nul->cls) : zt_report_kind_name(nul->kind),
+        zt_report_zone_name(m, nul->zone), site);
+    if (n < 0 || (size_t)n >= cap || !map) return;
     needed_hole(map, hole, sizeof hole);
     if (map->align > 65536 && map->kind != ZT_KIND_LARGE)
         snprintf(buf + n, cap - (size_t)n,
@@ -449,8 +430,7 @@ void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
                  map->va_limit ? zt_fmt_bytes(map->va_limit, b5) : "unlimited");
 }
 
-void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail,
-                               size_t dcap)
+void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail, size_t dcap)
 {
     const zt_model_t *m = r->m;
     const zt_m_event_t *null_ev = NULL, *map_ev = NULL;
@@ -458,10 +438,8 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
         /* The last ones: what the program met just before it ended. */
-        if (e->type == ZT_EV_NULL_RETURNED)
-            null_ev = e, nulls++;
-        if (e->type == ZT_EV_MAP_FAILED)
-            map_ev = e, maps++;
+        if (e->type == ZT_EV_NULL_RETURNED) null_ev = e, nulls++;
+        if (e->type == ZT_EV_MAP_FAILED) map_ev = e, maps++;
     }
     uint64_t rss = zt_report_peak_rss(m);
     char b1[32], b2[32], b3[32], b4[32], site[512];
@@ -487,15 +465,11 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
         } else {
             n = snprintf(detail, dcap, "%u region map%s failed", maps, maps == 1 ? "" : "s");
         }
-        if (n < 0 || (size_t)n >= dcap)
-            return;
+        if (n < 0 || (size_t)n >= dcap) return;
         if (fragmented)
-            n += snprintf(detail + n, dcap - (size_t)n,
-                          "; a %s hole exists but none aligned to %s",
-                          zt_fmt_bytes(map_ev->largest_free, b1),
-                          exact_bytes(map_ev->align, b2));
-        if ((size_t)n >= dcap)
-            return;
+            n += snprintf(detail + n, dcap - (size_t)n, "; a %s hole exists but none aligned to %s",
+                          zt_fmt_bytes(map_ev->largest_free, b1), exact_bytes(map_ev->align, b2));
+        if ((size_t)n >= dcap) return;
         snprintf(detail + n, dcap - (size_t)n, "; heap address space %s of %s, peak RSS %s%s%s",
                  zt_fmt_bytes(e->va_used ? e->va_used : m->va_used_bytes, b1),
                  e->va_limit || m->va_limit_bytes
@@ -523,10 +497,9 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
     }
     if (m->term.state == ZT_TERM_SIGNALED) {
         bool near_null = m->term.fault_addr < 65536;
-        snprintf(head, hcap, "crashed with %s%s; no allocation failed",
-                 zt_signal_name(m->term.signal),
-                 near_null && m->term.signal == SIGSEGV ? " near address 0 (a NULL pointer used)"
-                                                        : "");
+        snprintf(
+            head, hcap, "crashed with %s%s; no allocation failed", zt_signal_name(m->term.signal),
+            near_null && m->term.signal == SIGSEGV ? " near address 0 (a NULL pointer used)" : "");
         return;
     }
     uint64_t live = 0;
@@ -572,12 +545,24 @@ void zt_json_string(FILE *out, const char *s)
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '<': fputs("\\u003c", out); break; /* safe inside an HTML <script> too */
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
+        case '<':
+            fputs("\\u003c", out);
+            break; /* safe inside an HTML <script> too */
         default:
             if (*p < 0x20 || *p == 0x7f)
                 fprintf(out, "\\u%04x", *p);

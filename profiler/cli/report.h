@@ -17,10 +17,10 @@ enum zt_report_by { ZT_BY_STACK, ZT_BY_ZONE, ZT_BY_CLASS, ZT_BY_REGION };
 enum zt_report_format { ZT_FMT_TEXT, ZT_FMT_JSON, ZT_FMT_FOLDED, ZT_FMT_HTML };
 
 typedef struct zt_report_opts {
-    unsigned top;      /* stacks / rows shown (text, html) */
-    int by;            /* enum zt_report_by (text) */
-    int format;        /* enum zt_report_format */
-    const char *path;  /* the record file, for headers */
+    unsigned top;     /* stacks / rows shown (text, html) */
+    int by;           /* enum zt_report_by (text) */
+    int format;       /* enum zt_report_format */
+    const char *path; /* the record file, for headers */
 } zt_report_opts_t;
 
 typedef struct zt_report {
@@ -71,8 +71,7 @@ bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap);
 void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap);
 /* The same in two parts: a short headline ("address space exhausted (or
  * fragmented), not physical memory") and the numbers behind it (may be ""). */
-void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail,
-                               size_t dcap);
+void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail, size_t dcap);
 /* The allocation failure that explains the end: the last NULL returned and
  * the region map failure behind it (NULL when none was recorded). False
  * when nothing returned NULL. */

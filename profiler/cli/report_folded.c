@@ -27,8 +27,7 @@ void zt_report_folded(FILE *out, zt_report_t *r)
         } else {
             for (unsigned k = f.end; k-- > f.first;) {
                 frame_name(out, &f.v[k]);
-                if (k > f.first)
-                    fputc(';', out);
+                if (k > f.first) fputc(';', out);
             }
         }
         fprintf(out, " %llu\n", (unsigned long long)st->total.live_bytes);

@@ -23,10 +23,12 @@ static const char style[] =
     "td.frames div { font-family: ui-monospace, monospace; font-size: 12px; }\n"
     "svg text { font-family: ui-monospace, monospace; pointer-events: none; }\n"
     ".legend span { margin-right: 14px; font-size: 12px; }\n"
-    ".legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -2px; }\n"
+    ".legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; "
+    "vertical-align: -2px; }\n"
     ".note { color: #666; font-size: 12px; }\n"
     ".error { color: #b00; }\n"
-    "#tip { position: absolute; display: none; background: #ffe; border: 1px solid #999; padding: 4px 6px;\n"
+    "#tip { position: absolute; display: none; background: #ffe; border: 1px solid #999; padding: "
+    "4px 6px;\n"
     "       white-space: pre; font: 12px ui-monospace, monospace; pointer-events: none; }\n";
 
 static const char script[] =
@@ -35,7 +37,8 @@ static const char script[] =
     "(function () {\n"
     "  var D = JSON.parse(document.getElementById(\"zt-data\").textContent);\n"
     "  var SVGNS = \"http://www.w3.org/2000/svg\";\n"
-    "  var KIND_COLOR = {nano: \"#8e6cc4\", tiny: \"#3f88c5\", small: \"#44a36b\", medium: \"#e0a030\",\n"
+    "  var KIND_COLOR = {nano: \"#8e6cc4\", tiny: \"#3f88c5\", small: \"#44a36b\", medium: "
+    "\"#e0a030\",\n"
     "                    large: \"#d1495b\", free: \"#e8e8e8\"};\n"
     "  function el(tag, attrs, parent) {\n"
     "    var e = document.createElementNS(SVGNS, tag);\n"
@@ -59,7 +62,8 @@ static const char script[] =
     "  function frameName(f) { return f.function || (f.module + \"+\" + f.offset); }\n"
     "  function frameLong(f) {\n"
     "    var s = frameName(f);\n"
-    "    if (f.file && f.line) s += \" (\" + f.file.replace(/.*\\//, \"\") + \":\" + f.line + \")\";\n"
+    "    if (f.file && f.line) s += \" (\" + f.file.replace(/.*\\//, \"\") + \":\" + f.line + "
+    "\")\";\n"
     "    if (f.inlined) s += \" [inlined]\";\n"
     "    return s;\n"
     "  }\n"
@@ -93,7 +97,8 @@ static const char script[] =
     "      root.value += s.live_bytes;\n"
     "      fr.forEach(function (f) {\n"
     "        var k = frameLong(f), c = node.kids[k];\n"
-    "        if (!c) { c = node.kids[k] = {name: k, value: 0, kids: {}, order: []}; node.order.push(c); }\n"
+    "        if (!c) { c = node.kids[k] = {name: k, value: 0, kids: {}, order: []}; "
+    "node.order.push(c); }\n"
     "        c.value += s.live_bytes;\n"
     "        node = c;\n"
     "      });\n"
@@ -114,7 +119,8 @@ static const char script[] =
     "  function drawFlame(focus) {\n"
     "    var box = document.getElementById(\"flame\");\n"
     "    box.innerHTML = \"\";\n"
-    "    if (!flameRoot.value) { html(\"p\", \"No live heap (or no stacks recorded).\", box); return; }\n"
+    "    if (!flameRoot.value) { html(\"p\", \"No live heap (or no stacks recorded).\", box); "
+    "return; }\n"
     "    var W = Math.max(box.clientWidth || 1000, 600), RH = 18, depth = depthOf(focus);\n"
     "    var H = depth * RH + 4;\n"
     "    var svg = el(\"svg\", {width: W, height: H, viewBox: \"0 0 \" + W + \" \" + H}, box);\n"
@@ -127,14 +133,17 @@ static const char script[] =
     "      if (w > 40) {\n"
     "        var t = el(\"text\", {x: x + 4, y: y + 13, \"font-size\": 12}, g);\n"
     "        var maxc = Math.floor((w - 8) / 7);\n"
-    "        t.textContent = n.name.length > maxc ? n.name.slice(0, Math.max(maxc - 1, 1)) + \"\\u2026\" : n.name;\n"
+    "        t.textContent = n.name.length > maxc ? n.name.slice(0, Math.max(maxc - 1, 1)) + "
+    "\"\\u2026\" : n.name;\n"
     "      }\n"
     "      hover(g, n.name + \"\\n\" + bytes(n.value) + \" live (\" +\n"
     "            (100 * n.value / flameRoot.value).toFixed(1) + \" %)\");\n"
     "      g.style.cursor = \"pointer\";\n"
-    "      g.addEventListener(\"click\", function () { drawFlame(n === focus ? flameRoot : n); });\n"
+    "      g.addEventListener(\"click\", function () { drawFlame(n === focus ? flameRoot : n); "
+    "});\n"
     "      var cx = x;\n"
-    "      n.order.slice().sort(function (a, b) { return b.value - a.value; }).forEach(function (c) {\n"
+    "      n.order.slice().sort(function (a, b) { return b.value - a.value; }).forEach(function "
+    "(c) {\n"
     "        var cw = w * c.value / n.value;\n"
     "        draw(c, cx, cw, level + 1);\n"
     "        cx += cw;\n"
@@ -146,7 +155,8 @@ static const char script[] =
     "  /* ---- address-space map: by kind, and by owner ---- */\n"
     "  /* Owner colours stay clear of the kind colours above: a green owner on\n"
     "   * a red (large) region would read as \"small\". */\n"
-    "  var OWNER_COLORS = [\"#1f3b73\", \"#c9a227\", \"#17a2b8\", \"#8c564b\", \"#e377c2\", \"#6b8e23\",\n"
+    "  var OWNER_COLORS = [\"#1f3b73\", \"#c9a227\", \"#17a2b8\", \"#8c564b\", \"#e377c2\", "
+    "\"#6b8e23\",\n"
     "                      \"#ff7f50\", \"#4b0082\", \"#708090\", \"#000000\"];\n"
     "  function drawMap() {\n"
     "    var box = document.getElementById(\"vamap\");\n"
@@ -155,13 +165,17 @@ static const char script[] =
     "    var windows = {};\n"
     "    if (D.va_runs.length) {\n"
     "      D.va_runs.forEach(function (v) {\n"
-    "        (windows[v.window] = windows[v.window] || []).push({base: parseInt(v.base, 16), bytes: v.bytes, kind: v.kind});\n"
+    "        (windows[v.window] = windows[v.window] || []).push({base: parseInt(v.base, 16), "
+    "bytes: v.bytes, kind: v.kind});\n"
     "      });\n"
     "    } else if (D.regions.length) {\n"
     "      /* Unlimited profile: regions side by side, gaps left out. */\n"
-    "      windows[0] = D.regions.slice().sort(function (a, b) { return parseInt(a.base, 16) - parseInt(b.base, 16); })\n"
-    "        .map(function (r) { return {base: parseInt(r.base, 16), bytes: r.bytes, kind: r.kind}; });\n"
-    "      html(\"p\", \"No address-space limit: regions are shown side by side, the gaps between them left out.\", box, \"note\");\n"
+    "      windows[0] = D.regions.slice().sort(function (a, b) { return parseInt(a.base, 16) - "
+    "parseInt(b.base, 16); })\n"
+    "        .map(function (r) { return {base: parseInt(r.base, 16), bytes: r.bytes, kind: "
+    "r.kind}; });\n"
+    "      html(\"p\", \"No address-space limit: regions are shown side by side, the gaps between "
+    "them left out.\", box, \"note\");\n"
     "    } else {\n"
     "      html(\"p\", \"No regions recorded.\", box);\n"
     "      return;\n"
@@ -172,8 +186,10 @@ static const char script[] =
     "    });\n"
     "    /* Owners: the stacks charged most address space get their own colour. */\n"
     "    var ownerBytes = {};\n"
-    "    regions.forEach(function (r) { if (r.owner) ownerBytes[r.owner] = (ownerBytes[r.owner] || 0) + r.bytes; });\n"
-    "    var owners = Object.keys(ownerBytes).sort(function (a, b) { return ownerBytes[b] - ownerBytes[a]; }).slice(0, OWNER_COLORS.length);\n"
+    "    regions.forEach(function (r) { if (r.owner) ownerBytes[r.owner] = (ownerBytes[r.owner] || "
+    "0) + r.bytes; });\n"
+    "    var owners = Object.keys(ownerBytes).sort(function (a, b) { return ownerBytes[b] - "
+    "ownerBytes[a]; }).slice(0, OWNER_COLORS.length);\n"
     "    var ownerColor = {};\n"
     "    owners.forEach(function (o, i) { ownerColor[o] = OWNER_COLORS[i]; });\n"
     "    var BH = 26, GAP = 30;\n"
@@ -187,13 +203,16 @@ static const char script[] =
     "      if (!total) return;\n"
     "      var y0 = 10 + wi * (2 * BH + GAP);\n"
     "      var t = el(\"text\", {x: 0, y: y0 - 2, \"font-size\": 11}, svg);\n"
-    "      t.textContent = (D.va_runs.length ? \"window \" + k + \": \" : \"heap regions: \") + bytes(total);\n"
+    "      t.textContent = (D.va_runs.length ? \"window \" + k + \": \" : \"heap regions: \") + "
+    "bytes(total);\n"
     "      /* position of an address on this axis */\n"
     "      var pos = [], acc = 0;\n"
-    "      runs.forEach(function (r) { pos.push({base: r.base, end: r.base + r.bytes, x: acc}); acc += r.bytes; });\n"
+    "      runs.forEach(function (r) { pos.push({base: r.base, end: r.base + r.bytes, x: acc}); "
+    "acc += r.bytes; });\n"
     "      function xOf(a) {\n"
     "        for (var i = 0; i < pos.length; i++)\n"
-    "          if (a >= pos[i].base && a <= pos[i].end) return (pos[i].x + a - pos[i].base) * W / total;\n"
+    "          if (a >= pos[i].base && a <= pos[i].end) return (pos[i].x + a - pos[i].base) * W / "
+    "total;\n"
     "        return -1;\n"
     "      }\n"
     "      runs.forEach(function (r) {\n"
@@ -207,14 +226,18 @@ static const char script[] =
     "        if (x < 0) return;\n"
     "        var w = Math.max(r.bytes * W / total, 1);\n"
     "        var occ = r.bytes ? r.used / r.bytes : 0;\n"
-    "        var label = r.kind + \" region \" + bytes(r.bytes) + \" at 0x\" + r.base.toString(16) +\n"
-    "                    \"\\nlive \" + bytes(r.used) + \" (\" + (100 * occ).toFixed(1) + \" % used)\" +\n"
+    "        var label = r.kind + \" region \" + bytes(r.bytes) + \" at 0x\" + r.base.toString(16) "
+    "+\n"
+    "                    \"\\nlive \" + bytes(r.used) + \" (\" + (100 * occ).toFixed(1) + \" % "
+    "used)\" +\n"
     "                    \"\\nowner: \" + stackLabel(r.owner);\n"
-    "        var a = el(\"rect\", {x: x, y: y0, width: w, height: BH - 2, fill: KIND_COLOR[r.kind] || \"#999\",\n"
+    "        var a = el(\"rect\", {x: x, y: y0, width: w, height: BH - 2, fill: KIND_COLOR[r.kind] "
+    "|| \"#999\",\n"
     "                            \"fill-opacity\": 0.35 + 0.65 * occ}, svg);\n"
     "        hover(a, label);\n"
     "        var b = el(\"rect\", {x: x, y: y0 + BH, width: w, height: BH - 2,\n"
-    "                            fill: ownerColor[r.owner] || (r.owner ? \"#777\" : \"#ccc\")}, svg);\n"
+    "                            fill: ownerColor[r.owner] || (r.owner ? \"#777\" : \"#ccc\")}, "
+    "svg);\n"
     "        hover(b, label);\n"
     "      });\n"
     "    });\n"
@@ -224,12 +247,14 @@ static const char script[] =
     "      html(\"i\", null, s).style.background = KIND_COLOR[k];\n"
     "      s.appendChild(document.createTextNode(k));\n"
     "    });\n"
-    "    html(\"div\", \"Top bar: kind (darker = fuller). Bottom bar: the stack charged most of each region:\", box, \"note\");\n"
+    "    html(\"div\", \"Top bar: kind (darker = fuller). Bottom bar: the stack charged most of "
+    "each region:\", box, \"note\");\n"
     "    var ol = html(\"div\", null, box, \"legend\");\n"
     "    owners.forEach(function (o) {\n"
     "      var s = html(\"span\", null, ol);\n"
     "      html(\"i\", null, s).style.background = ownerColor[o];\n"
-    "      s.appendChild(document.createTextNode(stackLabel(+o) + \" (\" + bytes(ownerBytes[o]) + \")\"));\n"
+    "      s.appendChild(document.createTextNode(stackLabel(+o) + \" (\" + bytes(ownerBytes[o]) + "
+    "\")\"));\n"
     "    });\n"
     "  }\n"
     "\n"
@@ -237,20 +262,25 @@ static const char script[] =
     "  function drawTimeline() {\n"
     "    var box = document.getElementById(\"timeline\");\n"
     "    var T = D.timeline;\n"
-    "    if (!T.length) { html(\"p\", \"No footprint samples (the run was shorter than one monitor period).\", box); return; }\n"
+    "    if (!T.length) { html(\"p\", \"No footprint samples (the run was shorter than one monitor "
+    "period).\", box); return; }\n"
     "    var W = Math.max(box.clientWidth || 1000, 600), H = 220, L = 70, B = 24;\n"
-    "    var series = [[\"rss_bytes\", \"RSS\", \"#d1495b\"], [\"live_bytes\", \"live heap\", \"#3f88c5\"],\n"
+    "    var series = [[\"rss_bytes\", \"RSS\", \"#d1495b\"], [\"live_bytes\", \"live heap\", "
+    "\"#3f88c5\"],\n"
     "                  [\"va_used_bytes\", \"heap address space\", \"#44a36b\"]];\n"
     "    var tmax = T[T.length - 1].time_ns || 1, vmax = 1;\n"
-    "    T.forEach(function (s) { series.forEach(function (q) { vmax = Math.max(vmax, s[q[0]]); }); });\n"
+    "    T.forEach(function (s) { series.forEach(function (q) { vmax = Math.max(vmax, s[q[0]]); "
+    "}); });\n"
     "    var svg = el(\"svg\", {width: W, height: H}, box);\n"
     "    el(\"line\", {x1: L, y1: H - B, x2: W - 5, y2: H - B, stroke: \"#444\"}, svg);\n"
     "    el(\"line\", {x1: L, y1: 5, x2: L, y2: H - B, stroke: \"#444\"}, svg);\n"
     "    for (var i = 0; i <= 4; i++) {\n"
     "      var y = H - B - (H - B - 10) * i / 4;\n"
-    "      el(\"text\", {x: 2, y: y + 4, \"font-size\": 10}, svg).textContent = bytes(Math.round(vmax * i / 4));\n"
+    "      el(\"text\", {x: 2, y: y + 4, \"font-size\": 10}, svg).textContent = "
+    "bytes(Math.round(vmax * i / 4));\n"
     "      el(\"text\", {x: L + (W - L - 10) * i / 4, y: H - 6, \"font-size\": 10,\n"
-    "                  \"text-anchor\": i === 0 ? \"start\" : i === 4 ? \"end\" : \"middle\"}, svg).textContent =\n"
+    "                  \"text-anchor\": i === 0 ? \"start\" : i === 4 ? \"end\" : \"middle\"}, "
+    "svg).textContent =\n"
     "        (tmax * i / 4 / 1e9).toFixed(2) + \" s\";\n"
     "    }\n"
     "    series.forEach(function (q) {\n"
@@ -258,13 +288,15 @@ static const char script[] =
     "        return (L + (W - L - 10) * s.time_ns / tmax).toFixed(1) + \",\" +\n"
     "               (H - B - (H - B - 10) * s[q[0]] / vmax).toFixed(1);\n"
     "      }).join(\" \");\n"
-    "      var pl = el(\"polyline\", {points: pts, fill: \"none\", stroke: q[2], \"stroke-width\": 2}, svg);\n"
+    "      var pl = el(\"polyline\", {points: pts, fill: \"none\", stroke: q[2], \"stroke-width\": "
+    "2}, svg);\n"
     "      hover(pl, q[1]);\n"
     "    });\n"
     "    D.events.forEach(function (e) {\n"
     "      if (e.type !== \"null_returned\" && e.type !== \"map_failed\") return;\n"
     "      var x = L + (W - L - 10) * Math.min(e.time_ns / tmax, 1);\n"
-    "      var ln = el(\"line\", {x1: x, y1: 5, x2: x, y2: H - B, stroke: \"#000\", \"stroke-dasharray\": \"3,3\"}, svg);\n"
+    "      var ln = el(\"line\", {x1: x, y1: 5, x2: x, y2: H - B, stroke: \"#000\", "
+    "\"stroke-dasharray\": \"3,3\"}, svg);\n"
     "      hover(ln, e.description);\n"
     "    });\n"
     "    var legend = html(\"div\", null, box, \"legend\");\n"
@@ -280,18 +312,22 @@ static const char script[] =
     "    var zt = document.getElementById(\"zones\");\n"
     "    var t = html(\"table\", null, zt);\n"
     "    var h = html(\"tr\", null, t);\n"
-    "    [\"zone\", \"live bytes\", \"live blocks\", \"address space\", \"allocated\"].forEach(function (c) { html(\"th\", c, h); });\n"
+    "    [\"zone\", \"live bytes\", \"live blocks\", \"address space\", "
+    "\"allocated\"].forEach(function (c) { html(\"th\", c, h); });\n"
     "    D.zones.forEach(function (z) {\n"
     "      var r = html(\"tr\", null, t);\n"
-    "      [z.name, bytes(z.live_bytes), z.live_blocks, bytes(z.va_bytes), bytes(z.total_bytes)].forEach(function (c) { html(\"td\", c, r); });\n"
+    "      [z.name, bytes(z.live_bytes), z.live_blocks, bytes(z.va_bytes), "
+    "bytes(z.total_bytes)].forEach(function (c) { html(\"td\", c, r); });\n"
     "    });\n"
     "    var st = document.getElementById(\"stacks\");\n"
     "    var top = D.stacks.filter(function (s) { return s.live_bytes > 0; })\n"
-    "      .sort(function (a, b) { return b.live_bytes - a.live_bytes || a.id - b.id; }).slice(0, TOP);\n"
+    "      .sort(function (a, b) { return b.live_bytes - a.live_bytes || a.id - b.id; }).slice(0, "
+    "TOP);\n"
     "    if (!top.length) { html(\"p\", \"No live stacks.\", st); return; }\n"
     "    var t2 = html(\"table\", null, st);\n"
     "    var h2 = html(\"tr\", null, t2);\n"
-    "    [\"stack\", \"live bytes\", \"blocks\", \"address space\", \"frames (innermost first)\"].forEach(function (c) { html(\"th\", c, h2); });\n"
+    "    [\"stack\", \"live bytes\", \"blocks\", \"address space\", \"frames (innermost "
+    "first)\"].forEach(function (c) { html(\"th\", c, h2); });\n"
     "    top.forEach(function (s) {\n"
     "      var r = html(\"tr\", null, t2);\n"
     "      html(\"td\", \"#\" + s.id, r);\n"
@@ -308,7 +344,8 @@ static const char script[] =
     "               [\"timeline\", drawTimeline], [\"zones\", drawTables]];\n"
     "  parts.forEach(function (p) {\n"
     "    try { p[1](); } catch (e) {\n"
-    "      html(\"p\", \"Could not draw this part: \" + e, document.getElementById(p[0]), \"error\");\n"
+    "      html(\"p\", \"Could not draw this part: \" + e, document.getElementById(p[0]), "
+    "\"error\");\n"
     "      throw e;\n"
     "    }\n"
     "  });\n"
@@ -319,7 +356,8 @@ static const char script[] =
     "    if (!svg) return;\n"
     "    var b = svg.getBoundingClientRect();\n"
     "    layout[id] = [Math.round(b.left + window.scrollX), Math.round(b.top + window.scrollY),\n"
-    "                  Math.round(b.width), Math.round(b.height), svg.querySelectorAll(\"rect\").length];\n"
+    "                  Math.round(b.width), Math.round(b.height), "
+    "svg.querySelectorAll(\"rect\").length];\n"
     "  });\n"
     "  document.body.setAttribute(\"data-layout\", JSON.stringify(layout));\n"
     "  document.body.setAttribute(\"data-rendered\", \"1\");\n"
@@ -332,11 +370,20 @@ static void text(FILE *out, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*s, out);
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }
@@ -353,8 +400,9 @@ void zt_report_html(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
     char line[2048], b1[32], b2[32];
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>zonetrace: ",
-          out);
+    fputs(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>zonetrace: ",
+        out);
     text(out, m->exe ? m->exe : "record");
     fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body data-top=\"%u\">\n", style,
             r->opt.top);
@@ -365,16 +413,13 @@ void zt_report_html(FILE *out, zt_report_t *r)
     for (unsigned i = 0; i < m->argc && n < sizeof line - 1; i++)
         n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? " " : "",
                               m->argv[i] ? m->argv[i] : "");
-    if (n >= sizeof line)
-        n = sizeof line - 1;
-    if (!m->argc)
-        snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
+    if (n >= sizeof line) n = sizeof line - 1;
+    if (!m->argc) snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
     row(out, "command", line, NULL);
     snprintf(line, sizeof line, "%d, device %s, ran %s", m->pid, m->device ? m->device : "?",
              zt_fmt_secs(m->duration_ns, b1));
     row(out, "pid", line, NULL);
-    if (zt_report_sampling_note(m, line, sizeof line))
-        row(out, "sampled", line, NULL);
+    if (zt_report_sampling_note(m, line, sizeof line)) row(out, "sampled", line, NULL);
     zt_report_ending(m, line, sizeof line);
     if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {
         zt_rframes_t f = zt_report_frames(r, m->term.fault_stack_id, true);
@@ -386,15 +431,14 @@ void zt_report_html(FILE *out, zt_report_t *r)
     }
     row(out, "ended", line, NULL);
     zt_report_cause_text(r, line, sizeof line);
-    if (line[0])
-        row(out, m->term.state == ZT_TERM_EXITED ? "failure" : "cause", line, NULL);
+    if (line[0]) row(out, m->term.state == ZT_TERM_EXITED ? "failure" : "cause", line, NULL);
     char detail[1024];
     zt_report_diagnosis_parts(r, line, sizeof line, detail, sizeof detail);
     row(out, "diagnosis", line, "diag");
-    if (detail[0])
-        row(out, "", detail, NULL);
+    if (detail[0]) row(out, "", detail, NULL);
     snprintf(line, sizeof line, "peak RSS %s%s%s", zt_fmt_bytes(zt_report_peak_rss(m), b1),
-             m->ram_bytes ? " of device RAM " : "", m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b2) : "");
+             m->ram_bytes ? " of device RAM " : "",
+             m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b2) : "");
     row(out, "footprint", line, NULL);
     fputs("</table>\n"
           "<h2>Live heap by stack (flame graph; click to zoom)</h2>\n<div id=\"flame\"></div>\n"
@@ -403,7 +447,8 @@ void zt_report_html(FILE *out, zt_report_t *r)
           "<h2>Zones</h2>\n<div id=\"zones\"></div>\n"
           "<h2>Top stacks by live bytes</h2>\n<div id=\"stacks\"></div>\n"
           "<div id=\"tip\"></div>\n"
-          "<noscript><p>The charts need JavaScript; the data is in this file as JSON.</p></noscript>\n"
+          "<noscript><p>The charts need JavaScript; the data is in this file as "
+          "JSON.</p></noscript>\n"
           "<script id=\"zt-data\" type=\"application/json\">\n",
           out);
     zt_report_json(out, r);

@@ -60,8 +60,7 @@ static void process(FILE *out, zt_report_t *r)
     zt_json_string(out, m->exe);
     fprintf(out, ",\n  \"argv\": [");
     for (unsigned i = 0; i < m->argc; i++) {
-        if (i)
-            fputc(',', out);
+        if (i) fputc(',', out);
         zt_json_string(out, m->argv[i]);
     }
     fprintf(out, "],\n  \"device\": ");
@@ -77,8 +76,9 @@ static void process(FILE *out, zt_report_t *r)
             (unsigned long long)m->sample_bytes,
             m->stacks_mode == ZT_STACKS_SAMPLE ? "true" : "false");
     zt_json_string(out, m->unwind);
-    fprintf(out, ",\n  \"depth\": %u,\n  \"page_bytes\": %llu,\n  \"start_wall_ns\": %llu,\n"
-                 "  \"duration_ns\": %llu,\n",
+    fprintf(out,
+            ",\n  \"depth\": %u,\n  \"page_bytes\": %llu,\n  \"start_wall_ns\": %llu,\n"
+            "  \"duration_ns\": %llu,\n",
             m->depth, (unsigned long long)m->page_bytes, (unsigned long long)m->start_wall_ns,
             (unsigned long long)m->duration_ns);
 }
@@ -94,8 +94,9 @@ static void termination(FILE *out, zt_report_t *r)
     else
         fprintf(out, "\"exit_code\":null,");
     if (t->state == ZT_TERM_SIGNALED) {
-        fprintf(out, "\"signal\":%d,\"signal_name\":\"%s\",\"si_code\":%d,\"fault_addr\":",
-                t->signal, zt_signal_name(t->signal), t->si_code);
+        fprintf(out,
+                "\"signal\":%d,\"signal_name\":\"%s\",\"si_code\":%d,\"fault_addr\":", t->signal,
+                zt_signal_name(t->signal), t->si_code);
         hex(out, t->fault_addr);
     } else if (t->killed) {
         fprintf(out, "\"signal\":9,\"signal_name\":\"SIGKILL\",\"si_code\":null,"
@@ -103,8 +104,9 @@ static void termination(FILE *out, zt_report_t *r)
     } else {
         fprintf(out, "\"signal\":null,\"signal_name\":null,\"si_code\":null,\"fault_addr\":null");
     }
-    fprintf(out, ",\"killed\":%s,\"still_running\":%s,\"end_wall_ns\":%llu,"
-                 "\"last_heartbeat_ns\":%llu,\"fault_stack_id\":%u,\"fault_stack\":",
+    fprintf(out,
+            ",\"killed\":%s,\"still_running\":%s,\"end_wall_ns\":%llu,"
+            "\"last_heartbeat_ns\":%llu,\"fault_stack_id\":%u,\"fault_stack\":",
             t->killed ? "true" : "false", t->still_running ? "true" : "false",
             (unsigned long long)t->end_wall_ns, (unsigned long long)t->last_heartbeat_ns,
             t->fault_stack_id);
@@ -173,7 +175,8 @@ static void zones(FILE *out, const zt_model_t *m)
         for (unsigned c = 0; c < z->nclasses; c++) {
             const zt_m_class_t *k = &z->classes[c];
             bool valid = k->cls < ZT_CLASS_COUNT;
-            fprintf(out, "%s\n      {\"class\":%u,\"name\":\"%s\",\"kind\":\"%s\",\"block_bytes\":%zu,",
+            fprintf(out,
+                    "%s\n      {\"class\":%u,\"name\":\"%s\",\"kind\":\"%s\",\"block_bytes\":%zu,",
                     c ? "," : "", k->cls, valid ? zt_class_name(k->cls) : "?",
                     valid ? zt_kind_name(zt_class_kind(k->cls)) : "?",
                     valid ? zt_class_block_bytes(k->cls) : 0);
@@ -197,8 +200,7 @@ static void stacks(FILE *out, zt_report_t *r)
         bool first = true;
         for (unsigned z = 0; st->per_zone && z < m->nzones; z++) {
             const zt_m_counters_t *c = &st->per_zone[z];
-            if (!c->total_blocks && !c->live_blocks && !c->va_bytes)
-                continue;
+            if (!c->total_blocks && !c->live_blocks && !c->va_bytes) continue;
             fprintf(out, "%s{\"zone\":%u,\"name\":", first ? "" : ",", z);
             zt_json_string(out, zt_report_zone_name(m, (int)z));
             fputc(',', out);
@@ -220,8 +222,9 @@ static void regions(FILE *out, const zt_model_t *m)
         const zt_m_region_t *g = &m->regions[i];
         fprintf(out, "%s\n    {\"base\":", i ? "," : "");
         hex(out, g->base);
-        fprintf(out, ",\"bytes\":%llu,\"kind\":\"%s\",\"zone\":%d,\"used_bytes\":%llu,"
-                     "\"top_stack\":%u}",
+        fprintf(out,
+                ",\"bytes\":%llu,\"kind\":\"%s\",\"zone\":%d,\"used_bytes\":%llu,"
+                "\"top_stack\":%u}",
                 (unsigned long long)g->bytes, zt_report_kind_name(g->kind), g->zone,
                 (unsigned long long)g->used_bytes, g->top_stack);
     }
@@ -239,14 +242,22 @@ static void regions(FILE *out, const zt_model_t *m)
 static const char *event_key(uint32_t t)
 {
     switch (t) {
-    case ZT_EV_NANO_DELEGATED: return "nano_delegated";
-    case ZT_EV_NANO_RELEASED: return "nano_released";
-    case ZT_EV_MAP_FAILED: return "map_failed";
-    case ZT_EV_NULL_RETURNED: return "null_returned";
-    case ZT_EV_VA_HIGH_WATER: return "va_high_water";
-    case ZT_EV_PROCESS_END: return "process_end";
-    case ZT_EV_LIMIT: return "limit";
-    case ZT_EV_PRESSURE: return "pressure";
+    case ZT_EV_NANO_DELEGATED:
+        return "nano_delegated";
+    case ZT_EV_NANO_RELEASED:
+        return "nano_released";
+    case ZT_EV_MAP_FAILED:
+        return "map_failed";
+    case ZT_EV_NULL_RETURNED:
+        return "null_returned";
+    case ZT_EV_VA_HIGH_WATER:
+        return "va_high_water";
+    case ZT_EV_PROCESS_END:
+        return "process_end";
+    case ZT_EV_LIMIT:
+        return "limit";
+    case ZT_EV_PRESSURE:
+        return "pressure";
     }
     return "unknown";
 }
@@ -316,7 +327,8 @@ static void timeline(FILE *out, const zt_model_t *m)
 
 void zt_report_json(FILE *out, zt_report_t *r)
 {
-    fprintf(out, "{\n  \"format\": \"zonetrace-report\",\n  \"schema_version\": %d,\n  \"record\": ",
+    fprintf(out,
+            "{\n  \"format\": \"zonetrace-report\",\n  \"schema_version\": %d,\n  \"record\": ",
             SCHEMA_VERSION);
     zt_json_string(out, r->opt.path);
     fprintf(out, ",\n");

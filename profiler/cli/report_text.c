@@ -18,20 +18,19 @@
 
 #define MAX_EVENT_GROUPS 5
 #define MAX_FAULT_FRAMES 8
-#define BAR_COLUMNS 72
-#define WIDTH 100  /* columns: the report is read in a terminal */
-#define LABEL 11   /* "diagnosis: " */
+#define BAR_COLUMNS      72
+#define WIDTH            100 /* columns: the report is read in a terminal */
+#define LABEL            11  /* "diagnosis: " */
 
 /* A unit after a number stays with it: "2.113 s", "64.0 KiB", "4.1 %". */
 static bool unit_word(const char *w, unsigned len)
 {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "s", "%", "%)",
-                                        "%),", "B,", "KiB,", "MiB,", "GiB,", "s,", "B)",
-                                        "KiB)", "MiB)", "GiB)", "B;", "KiB;", "MiB;", "GiB;",
-                                        "B);", "KiB);", "MiB);", "GiB);", "KiB),", "MiB),"};
+    static const char *const units[] = {
+        "B",    "KiB",  "MiB",  "GiB",   "TiB",   "s",     "%",     "%)",   "%),", "B,",
+        "KiB,", "MiB,", "GiB,", "s,",    "B)",    "KiB)",  "MiB)",  "GiB)", "B;",  "KiB;",
+        "MiB;", "GiB;", "B);",  "KiB);", "MiB);", "GiB);", "KiB),", "MiB),"};
     for (unsigned i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strlen(units[i]) == len && memcmp(w, units[i], len) == 0)
-            return true;
+        if (strlen(units[i]) == len && memcmp(w, units[i], len) == 0) return true;
     return false;
 }
 
@@ -54,8 +53,7 @@ static void wrapped(FILE *out, const char *label, unsigned indent, const char *t
             const char *u = e + 1, *ue = u;
             while (*ue && *ue != ' ')
                 ue++;
-            if (unit_word(u, (unsigned)(ue - u)))
-                e = ue;
+            if (unit_word(u, (unsigned)(ue - u))) e = ue;
         }
         unsigned len = (unsigned)(e - w);
         if (!first && col + 1 + len > WIDTH) {
@@ -83,8 +81,7 @@ static void header(FILE *out, zt_report_t *r)
                                   m->argv[i] ? m->argv[i] : "");
     else
         n = (size_t)snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
-    if (n < sizeof line - 1)
-        snprintf(line + n, sizeof line - n, "  (pid %d)", m->pid);
+    if (n < sizeof line - 1) snprintf(line + n, sizeof line - n, "  (pid %d)", m->pid);
     wrapped(out, "command:", LABEL, line);
     const char *mode = m->stacks_mode == ZT_STACKS_FULL     ? "full"
                        : m->stacks_mode == ZT_STACKS_SAMPLE ? "sampled"
@@ -95,14 +92,12 @@ static void header(FILE *out, zt_report_t *r)
     if (m->va_limit_bytes)
         n += (size_t)snprintf(line + n, sizeof line - n, "%s%s address space",
                               m->ram_bytes ? ", " : " (", zt_fmt_bytes(m->va_limit_bytes, b2));
-    if (m->ram_bytes || m->va_limit_bytes)
-        n += (size_t)snprintf(line + n, sizeof line - n, ")");
+    if (m->ram_bytes || m->va_limit_bytes) n += (size_t)snprintf(line + n, sizeof line - n, ")");
     n += (size_t)snprintf(line + n, sizeof line - n, "; stacks %s", mode);
     snprintf(line + n, sizeof line - n, ", %s; ran %s", m->unwind ? m->unwind : "?",
              zt_fmt_secs(m->duration_ns, b));
     wrapped(out, "device:", LABEL, line);
-    if (zt_report_sampling_note(m, line, sizeof line))
-        wrapped(out, "sampled:", LABEL, line);
+    if (zt_report_sampling_note(m, line, sizeof line)) wrapped(out, "sampled:", LABEL, line);
     zt_report_ending(m, line, sizeof line);
     fprintf(out, "ended:     %s\n", line);
     if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {
@@ -150,22 +145,18 @@ static void events(FILE *out, zt_report_t *r)
     zt_report_cause(m, &nul, &map);
     unsigned counts[16] = {0}, nkey = 0, ngroups = 0;
     for (unsigned i = 0; i < m->nevents; i++) {
-        if (m->events[i].type < 16)
-            counts[m->events[i].type]++;
+        if (m->events[i].type < 16) counts[m->events[i].type]++;
         nkey += key_event(m->events[i].type);
     }
-    if (!nkey && !m->events_lost)
-        return;
+    if (!nkey && !m->events_lost) return;
     /* group[i] = index of the group's first event; last[g], count[g]. */
     unsigned *first = calloc(m->nevents + 1, sizeof *first);
     unsigned *last = calloc(m->nevents + 1, sizeof *last);
     unsigned *count = calloc(m->nevents + 1, sizeof *count);
-    if (!first || !last || !count)
-        abort();
+    if (!first || !last || !count) abort();
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
-        if (!key_event(e->type) || e == nul || e == map)
-            continue;
+        if (!key_event(e->type) || e == nul || e == map) continue;
         unsigned g = 0;
         for (; g < ngroups; g++) {
             const zt_m_event_t *f = &m->events[first[g]];
@@ -173,16 +164,14 @@ static void events(FILE *out, zt_report_t *r)
                 (e->type == ZT_EV_MAP_FAILED || f->cls == e->cls))
                 break;
         }
-        if (g == ngroups)
-            first[ngroups++] = i;
+        if (g == ngroups) first[ngroups++] = i;
         last[g] = i;
         count[g]++;
     }
     unsigned shown = ngroups < MAX_EVENT_GROUPS ? ngroups : MAX_EVENT_GROUPS;
     if (ngroups || m->events_lost) {
         fprintf(out, "\nevents");
-        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0)
-            fprintf(out, " before it");
+        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0) fprintf(out, " before it");
         fprintf(out, "\n");
     }
     char line[1024], label[64], b[32];
@@ -217,8 +206,8 @@ static void zones(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
     char b1[32], b2[32], b3[32];
-    fprintf(out, "\n%-28s %12s %10s %14s %12s\n", "zone", "live bytes", "blocks",
-            "address space", "allocated");
+    fprintf(out, "\n%-28s %12s %10s %14s %12s\n", "zone", "live bytes", "blocks", "address space",
+            "allocated");
     for (unsigned i = 0; i < m->nzones; i++) {
         const zt_m_zone_t *z = &m->zones[i];
         fprintf(out, "  %-26s %12s %10llu %14s %12s\n", zt_report_zone_name(m, (int)i),
@@ -236,8 +225,7 @@ static char column_char(const double fill[ZT_KIND_COUNT + 1])
 {
     int best = -1;
     for (int j = 0; j < ZT_KIND_COUNT; j++)
-        if (fill[j] > 0 && (best < 0 || fill[j] > fill[best]))
-            best = j;
+        if (fill[j] > 0 && (best < 0 || fill[j] > fill[best])) best = j;
     return best < 0 ? '.' : kind_char[best];
 }
 
@@ -248,11 +236,9 @@ static void va_bar(FILE *out, const zt_model_t *m)
     int nwin = 0;
     for (unsigned i = 0; i < m->nva_runs; i++) {
         total += m->va_runs[i].bytes;
-        if (m->va_runs[i].window + 1 > nwin)
-            nwin = m->va_runs[i].window + 1;
+        if (m->va_runs[i].window + 1 > nwin) nwin = m->va_runs[i].window + 1;
     }
-    if (!total)
-        return;
+    if (!total) return;
     char bar[BAR_COLUMNS + 8];
     unsigned col = 0;
     double per_col = (double)total / BAR_COLUMNS;
@@ -296,8 +282,7 @@ static void address_space(FILE *out, zt_report_t *r)
     bool any = false;
     for (int k = 0; k < ZT_KIND_COUNT; k++)
         any |= count[k] != 0;
-    if (!any && !m->nva_runs)
-        return;
+    if (!any && !m->nva_runs) return;
     if (m->va_limit_bytes)
         fprintf(out, "\naddress space: %s of %s heap windows used (peak %s); | between windows\n",
                 zt_fmt_bytes(m->va_used_bytes, b1), zt_fmt_bytes(m->va_limit_bytes, b2),
@@ -309,19 +294,17 @@ static void address_space(FILE *out, zt_report_t *r)
     fprintf(out, "    %-8s %8s %12s %12s %10s\n", "kind", "regions", "reserved", "live",
             "occupancy");
     for (int k = 0; k < ZT_KIND_COUNT; k++) {
-        if (!count[k])
-            continue;
+        if (!count[k]) continue;
         fprintf(out, "  %c %-8s %8u %12s %12s %9.1f %%\n", kind_char[k],
-                zt_kind_name((enum zt_kind)k), count[k],
-                zt_fmt_bytes(reserved[k], b1), zt_fmt_bytes(used[k], b2),
+                zt_kind_name((enum zt_kind)k), count[k], zt_fmt_bytes(reserved[k], b1),
+                zt_fmt_bytes(used[k], b2),
                 reserved[k] ? 100.0 * (double)used[k] / (double)reserved[k] : 0.0);
     }
     if (m->va_limit_bytes) {
-        uint64_t free_bytes = m->va_limit_bytes > m->va_used_bytes
-                                  ? m->va_limit_bytes - m->va_used_bytes
-                                  : 0;
-        fprintf(out, "  . %-8s %8s %12s  largest hole %s; aligned 1 MiB: %s, 8 MiB: %s\n",
-                "free", "", zt_fmt_bytes(free_bytes, b1), zt_fmt_bytes(m->largest_free_bytes, b2),
+        uint64_t free_bytes =
+            m->va_limit_bytes > m->va_used_bytes ? m->va_limit_bytes - m->va_used_bytes : 0;
+        fprintf(out, "  . %-8s %8s %12s  largest hole %s; aligned 1 MiB: %s, 8 MiB: %s\n", "free",
+                "", zt_fmt_bytes(free_bytes, b1), zt_fmt_bytes(m->largest_free_bytes, b2),
                 zt_fmt_bytes(m->largest_aligned_1m_bytes, b3),
                 zt_fmt_bytes(m->largest_aligned_8m_bytes, b4));
     }
@@ -344,8 +327,7 @@ static void one_line_frames(FILE *out, zt_report_t *r, uint32_t id, unsigned ind
         }
         col += (unsigned)fprintf(out, "%s%s", i > f.first ? " < " : "", d);
     }
-    if (f.first >= f.end)
-        fprintf(out, "(no frames)");
+    if (f.first >= f.end) fprintf(out, "(no frames)");
     fputc('\n', out);
     zt_rframes_free(&f);
 }
@@ -358,19 +340,16 @@ static void stack_where(const zt_model_t *m, uint32_t id, char *buf, size_t cap)
     unsigned count[ZT_KIND_COUNT] = {0};
     for (unsigned i = 0; i < m->nregions; i++) {
         const zt_m_region_t *g = &m->regions[i];
-        if (g->top_stack != id || g->kind < 0 || g->kind >= ZT_KIND_COUNT)
-            continue;
+        if (g->top_stack != id || g->kind < 0 || g->kind >= ZT_KIND_COUNT) continue;
         bytes[g->kind] += g->bytes;
         used[g->kind] += g->used_bytes;
         count[g->kind]++;
     }
     int best = -1;
     for (int k = 0; k < ZT_KIND_COUNT; k++)
-        if (count[k] && (best < 0 || bytes[k] > bytes[best]))
-            best = k;
+        if (count[k] && (best < 0 || bytes[k] > bytes[best])) best = k;
     buf[0] = 0;
-    if (best < 0)
-        return;
+    if (best < 0) return;
     if (best == ZT_KIND_LARGE)
         snprintf(buf, cap, "%u large block%s", count[best], count[best] == 1 ? "" : "s");
     else
@@ -441,7 +420,7 @@ static void footprint(FILE *out, zt_report_t *r)
         n += (size_t)snprintf(line + n, sizeof line - n, "%s resident at the %s, ",
                               zt_fmt_bytes(m->timeline[m->ntimeline - 1].rss_bytes, b1),
                               m->term.state == ZT_TERM_RUNNING && !m->term.killed ? "last sample"
-                                                                                   : "end");
+                                                                                  : "end");
     n += (size_t)snprintf(line + n, sizeof line - n, "peak %s", zt_fmt_bytes(rss, b2));
     if (m->ram_bytes)
         n += (size_t)snprintf(line + n, sizeof line - n, " of %s device RAM (%.0f %%)",
@@ -464,8 +443,7 @@ static void by_zone(FILE *out, zt_report_t *r)
         fprintf(out, "\nzone %s: %s live in %llu blocks, %s of address space\n",
                 zt_report_zone_name(m, (int)i), zt_fmt_bytes(z->c.live_bytes, b1),
                 (unsigned long long)z->c.live_blocks, zt_fmt_bytes(z->c.va_bytes, b2));
-        if (!z->nclasses)
-            continue;
+        if (!z->nclasses) continue;
         fprintf(out, "  %-14s %12s %10s %12s %12s %12s\n", "class", "live bytes", "blocks",
                 "allocations", "allocated", "peak");
         for (unsigned c = 0; c < z->nclasses; c++) {
@@ -490,8 +468,7 @@ static int cmp_class_rows(const void *a, const void *b)
     const class_row_t *x = a, *y = b;
     if (x->k->c.live_bytes != y->k->c.live_bytes)
         return x->k->c.live_bytes > y->k->c.live_bytes ? -1 : 1;
-    if (x->zone != y->zone)
-        return x->zone < y->zone ? -1 : 1;
+    if (x->zone != y->zone) return x->zone < y->zone ? -1 : 1;
     return x->k->cls < y->k->cls ? -1 : x->k->cls > y->k->cls;
 }
 
@@ -503,8 +480,7 @@ static void by_class(FILE *out, zt_report_t *r)
     for (unsigned i = 0; i < m->nzones; i++)
         n += m->zones[i].nclasses;
     class_row_t *rows = malloc((n + 1) * sizeof *rows);
-    if (!rows)
-        abort();
+    if (!rows) abort();
     n = 0;
     for (unsigned i = 0; i < m->nzones; i++)
         for (unsigned c = 0; c < m->zones[i].nclasses; c++)
@@ -532,8 +508,7 @@ static int cmp_regions(const void *a, const void *b)
 {
     const zt_m_region_t *x = &region_model->regions[*(const unsigned *)a];
     const zt_m_region_t *y = &region_model->regions[*(const unsigned *)b];
-    if (x->bytes != y->bytes)
-        return x->bytes > y->bytes ? -1 : 1;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
     return x->base < y->base ? -1 : x->base > y->base;
 }
 
@@ -543,8 +518,7 @@ static void by_region(FILE *out, zt_report_t *r)
     const zt_model_t *m = r->m;
     address_space(out, r);
     unsigned *idx = malloc((m->nregions + 1) * sizeof *idx);
-    if (!idx)
-        abort();
+    if (!idx) abort();
     for (unsigned i = 0; i < m->nregions; i++)
         idx[i] = i;
     region_model = m;
@@ -590,8 +564,7 @@ void zt_report_text(FILE *out, zt_report_t *r)
         break;
     default:
         zones(out, r);
-        if (r->m->va_limit_bytes)
-            address_space(out, r);
+        if (r->m->va_limit_bytes) address_space(out, r);
         stacks(out, r);
     }
     footprint(out, r);

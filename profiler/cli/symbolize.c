@@ -56,13 +56,11 @@ static const Dwfl_Callbacks offline_callbacks = {
 
 static const char *keep(zt_symbolizer_t *s, char *str)
 {
-    if (!str)
-        return NULL;
+    if (!str) return NULL;
     if (s->nstrings == s->capstrings) {
         s->capstrings = s->capstrings ? 2 * s->capstrings : 256;
         s->strings = realloc(s->strings, s->capstrings * sizeof *s->strings);
-        if (!s->strings)
-            abort();
+        if (!s->strings) abort();
     }
     s->strings[s->nstrings++] = str;
     return str;
@@ -84,20 +82,17 @@ static const char *base_name(const char *path)
  * reports on. */
 static const char *demangled(zt_symbolizer_t *s, const char *name)
 {
-    if (!name)
-        return NULL;
+    if (!name) return NULL;
     if (strncmp(name, "_Z", 2) == 0) {
         if (!s->demangle_tried) {
             s->demangle_tried = true;
             void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
-            if (h)
-                *(void **)&s->demangle = dlsym(h, "__cxa_demangle");
+            if (h) *(void **)&s->demangle = dlsym(h, "__cxa_demangle");
         }
         if (s->demangle) {
             int status = -1;
             char *d = s->demangle(name, NULL, NULL, &status);
-            if (d && status == 0)
-                return keep(s, d);
+            if (d && status == 0) return keep(s, d);
             free(d);
         }
     }
@@ -108,8 +103,7 @@ static const char *demangled(zt_symbolizer_t *s, const char *name)
 static const char *module_path(const zt_model_t *m, unsigned i)
 {
     const char *p = m->modules[i].path;
-    if (p && *p)
-        return p;
+    if (p && *p) return p;
     return m->exe && *m->exe ? m->exe : "?";
 }
 
@@ -136,8 +130,7 @@ static void load_module(zt_symbolizer_t *s, int i)
     const zt_m_module_t *mm = &s->m->modules[i];
     const char *path = module_path(s->m, (unsigned)i);
     sm->state = MOD_FAILED;
-    if (path[0] != '/')
-        return; /* [vdso], anonymous code: nothing to read */
+    if (path[0] != '/') return; /* [vdso], anonymous code: nothing to read */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         warn(s, "%s: cannot open it now; its frames are shown as module+offset", path);
@@ -157,8 +150,7 @@ static void load_module(zt_symbolizer_t *s, int i)
     dwfl_report_end(s->dwfl, NULL, NULL);
     if (!mod) {
         close(fd);
-        warn(s, "%s: not an ELF file libdw can read; its frames are shown as module+offset",
-             path);
+        warn(s, "%s: not an ELF file libdw can read; its frames are shown as module+offset", path);
         return;
     }
     if (mm->build_id_len) {
@@ -166,8 +158,10 @@ static void load_module(zt_symbolizer_t *s, int i)
         GElf_Addr vaddr;
         int len = dwfl_module_build_id(mod, &bits, &vaddr);
         if (len != (int)mm->build_id_len || memcmp(bits, mm->build_id, (size_t)len) != 0) {
-            warn(s, "%s changed since it was recorded (build id differs); its frames are "
-                    "shown as module+offset", path);
+            warn(s,
+                 "%s changed since it was recorded (build id differs); its frames are "
+                 "shown as module+offset",
+                 path);
             return;
         }
     }
@@ -179,10 +173,8 @@ static const char *die_function_name(zt_symbolizer_t *s, Dwarf_Die *die)
 {
     Dwarf_Attribute attr;
     const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
-    if (!n)
-        n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
-    if (!n)
-        n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+    if (!n) n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+    if (!n) n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
     return n ? demangled(s, n) : NULL;
 }
 
@@ -196,8 +188,7 @@ static zt_sym_frame_t *push(frame_list_t *l)
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 4;
         l->v = realloc(l->v, l->cap * sizeof *l->v);
-        if (!l->v)
-            abort();
+        if (!l->v) abort();
     }
     memset(&l->v[l->n], 0, sizeof l->v[0]);
     return &l->v[l->n++];
@@ -213,8 +204,7 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, frame_list_t *out
         base.module = s->mods[mi].name;
         base.module_path = module_path(s->m, (unsigned)mi);
         base.offset = pc - mm->bias;
-        if (s->mods[mi].state == MOD_UNTRIED)
-            load_module(s, mi);
+        if (s->mods[mi].state == MOD_UNTRIED) load_module(s, mi);
     }
     if (mi < 0 || s->mods[mi].state != MOD_OK) {
         *push(out) = base;
@@ -225,8 +215,7 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, frame_list_t *out
     const char *src_file = NULL;
     int src_line = 0;
     Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-    if (line)
-        src_file = dwfl_lineinfo(line, NULL, &src_line, NULL, NULL, NULL);
+    if (line) src_file = dwfl_lineinfo(line, NULL, &src_line, NULL, NULL, NULL);
 
     Dwarf_Addr cu_bias = 0;
     Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &cu_bias);
@@ -244,16 +233,14 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, frame_list_t *out
     int lineno = src_line;
     for (int i = 0; i < nscopes; i++) {
         int tag = dwarf_tag(&scopes[i]);
-        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-            continue;
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
         zt_sym_frame_t *f = push(out);
         *f = base;
         f->function = die_function_name(s, &scopes[i]);
         f->file = keep_copy(s, file);
         f->line = lineno;
         f->inlined = tag == DW_TAG_inlined_subroutine;
-        if (tag == DW_TAG_subprogram)
-            break;
+        if (tag == DW_TAG_subprogram) break;
         /* The caller's location is the inlined call site. */
         Dwarf_Attribute attr;
         Dwarf_Word idx = 0, cl = 0;
@@ -290,15 +277,13 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, frame_list_t *out
 zt_symbolizer_t *zt_sym_open(const zt_model_t *m, bool quiet)
 {
     zt_symbolizer_t *s = calloc(1, sizeof *s);
-    if (!s)
-        abort();
+    if (!s) abort();
     s->m = m;
     s->quiet = quiet;
     s->mods = calloc(m->nmodules + 1, sizeof *s->mods);
     s->cap = 1024;
     s->table = calloc(s->cap, sizeof *s->table);
-    if (!s->mods || !s->table)
-        abort();
+    if (!s->mods || !s->table) abort();
     for (unsigned i = 0; i < m->nmodules; i++)
         s->mods[i].name = base_name(module_path(m, i));
     return s;
@@ -316,11 +301,9 @@ static void grow(zt_symbolizer_t *s)
 {
     size_t ncap = s->cap * 2;
     sym_entry_t *nt = calloc(ncap, sizeof *nt);
-    if (!nt)
-        abort();
+    if (!nt) abort();
     for (size_t i = 0; i < s->cap; i++) {
-        if (!s->table[i].key)
-            continue;
+        if (!s->table[i].key) continue;
         size_t j = mix(s->table[i].key) & (ncap - 1);
         while (nt[j].key)
             j = (j + 1) & (ncap - 1);
@@ -376,22 +359,19 @@ const char *zt_sym_describe(const zt_sym_frame_t *f)
 const char *zt_sym_short(const zt_sym_frame_t *f)
 {
     static char buf[1024];
-    if (f->function)
-        return f->function;
+    if (f->function) return f->function;
     snprintf(buf, sizeof buf, "%s+0x%llx", f->module, (unsigned long long)f->offset);
     return buf;
 }
 
 void zt_sym_close(zt_symbolizer_t *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (size_t i = 0; i < s->cap; i++)
         free(s->table[i].frames);
     for (size_t i = 0; i < s->nstrings; i++)
         free(s->strings[i]);
-    if (s->dwfl)
-        dwfl_end(s->dwfl);
+    if (s->dwfl) dwfl_end(s->dwfl);
     free(s->strings);
     free(s->table);
     free(s->mods);

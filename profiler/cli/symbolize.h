@@ -19,8 +19,8 @@
 /* One source-level frame. A machine pc can expand to several: the inlined
  * callees first, then the function that holds the code. */
 typedef struct zt_sym_frame {
-    uint64_t pc;          /* as recorded */
-    const char *module;   /* basename of the module, "?" when unknown */
+    uint64_t pc;        /* as recorded */
+    const char *module; /* basename of the module, "?" when unknown */
     const char *module_path;
     uint64_t offset;      /* pc relative to the module's file addresses */
     const char *function; /* demangled name, NULL when unknown */

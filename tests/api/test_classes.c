@@ -40,7 +40,10 @@ static const struct expect {
 
 static const char *const kind_names[] = {"nano", "tiny", "small", "medium", "large"};
 
-static size_t round_up(size_t n, size_t q) { return (n + q - 1) / q * q; }
+static size_t round_up(size_t n, size_t q)
+{
+    return (n + q - 1) / q * q;
+}
 
 /* The class rule: inclusive limits; 0 bytes is one quantum. */
 static int expected(const struct expect *e, bool nano, size_t n, size_t *block)
@@ -101,8 +104,7 @@ static int run_child(const char *device)
 {
     const struct expect *e = NULL;
     for (size_t i = 0; i < sizeof expects / sizeof expects[0]; i++)
-        if (strcmp(expects[i].name, device) == 0)
-            e = &expects[i];
+        if (strcmp(expects[i].name, device) == 0) e = &expects[i];
     if (!e) {
         printf("FAIL: profile %s has no expectation row in this test\n", device);
         return 1;
@@ -121,8 +123,9 @@ static int run_child(const char *device)
         check_size(e, nano, n);
         check_size(e, nano, n + 1);
     }
-    static const size_t edges[] = {(8u << 20) - 1, 8u << 20, (8u << 20) + 1, (8u << 20) + 4096,
-                                    (15u << 10) + 512, (32u << 10) + 1, 127u << 10};
+    static const size_t edges[] = {(8u << 20) - 1,    8u << 20,          (8u << 20) + 1,
+                                   (8u << 20) + 4096, (15u << 10) + 512, (32u << 10) + 1,
+                                   127u << 10};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
         check_size(e, nano, edges[i]);
     if (failures)
@@ -161,8 +164,7 @@ static int spawn(const char *self, const char *device, const char *nano)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc == 3 && strcmp(argv[1], "--child") == 0)
-        return run_child(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--child") == 0) return run_child(argv[2]);
     int bad = 0, n = 0;
     for (const zt_profile_t *p = zt_profiles; p->name; p++, n++)
         bad += spawn("/proc/self/exe", p->name, NULL);

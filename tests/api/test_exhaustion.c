@@ -47,8 +47,7 @@ static void fill_and_reuse(void)
     CHECK(p != NULL, "malloc(400) after freeing 20 x 1008 B: %s", strerror(errno));
     free(p);
     for (size_t i = 0; i < n; i++)
-        if (i < 1000 || i >= 1020)
-            free(tiny[i]);
+        if (i < 1000 || i >= 1020) free(tiny[i]);
 }
 
 static void fragmentation(void)
@@ -69,8 +68,8 @@ static void fragmentation(void)
     zt_va_get_stats(&vs);
     size_t free_bytes = vs.limit_bytes - vs.used_bytes;
     CHECK(free_bytes > 16 * MiB, "plenty of free address space (%zu)", free_bytes);
-    CHECK(vs.largest_free_bytes >= 512 * KiB && vs.largest_free_bytes < MiB,
-          "largest hole %zu", vs.largest_free_bytes);
+    CHECK(vs.largest_free_bytes >= 512 * KiB && vs.largest_free_bytes < MiB, "largest hole %zu",
+          vs.largest_free_bytes);
     CHECK(vs.largest_aligned_1m_bytes < MiB, "largest 1 MiB-aligned hole %zu",
           vs.largest_aligned_1m_bytes);
 

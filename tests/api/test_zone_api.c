@@ -20,14 +20,14 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static unsigned zone_count(void)
@@ -44,8 +44,7 @@ static bool zone_registered(malloc_zone_t *z)
     unsigned n = 0;
     malloc_get_all_zones(0, NULL, &addrs, &n);
     for (unsigned i = 0; i < n; i++)
-        if ((malloc_zone_t *)addrs[i] == z)
-            return true;
+        if ((malloc_zone_t *)addrs[i] == z) return true;
     return false;
 }
 
@@ -124,8 +123,7 @@ static unsigned n_in_use, n_regions, n_admin, max_batch, bad_types;
 
 static void recorder(task_t task, void *ctx, unsigned type, vm_range_t *ranges, unsigned count)
 {
-    if (count > max_batch)
-        max_batch = count;
+    if (count > max_batch) max_batch = count;
     for (unsigned i = 0; i < count; i++) {
         if (type == MALLOC_PTR_IN_USE_RANGE_TYPE) {
             n_in_use++;
@@ -156,8 +154,7 @@ static void test_created_zone(void)
     unsigned before = zone_count();
     malloc_zone_t *z = malloc_create_zone(0, 0);
     CHECK(z != NULL, "malloc_create_zone");
-    if (!z)
-        return;
+    if (!z) return;
     CHECK(zone_count() == before + 1 && zone_registered(z), "created zone registered");
     CHECK(z->version == 10 && z->introspect && z->introspect->statistics &&
               z->introspect->reinit_lock && z->introspect->force_lock &&
@@ -187,10 +184,11 @@ static void test_created_zone(void)
     CHECK(all.blocks_in_use >= s1.blocks_in_use, "NULL statistics sum all zones");
 
     /* Enumerator through the reader/recorder protocol. */
-    kern_return_t kr = z->introspect->enumerator(
-        0, NULL, MALLOC_PTR_IN_USE_RANGE_TYPE | MALLOC_PTR_REGION_RANGE_TYPE |
-                     MALLOC_ADMIN_REGION_RANGE_TYPE,
-        (vm_address_t)z, reader, recorder);
+    kern_return_t kr =
+        z->introspect->enumerator(0, NULL,
+                                  MALLOC_PTR_IN_USE_RANGE_TYPE | MALLOC_PTR_REGION_RANGE_TYPE |
+                                      MALLOC_ADMIN_REGION_RANGE_TYPE,
+                                  (vm_address_t)z, reader, recorder);
     CHECK(kr == KERN_SUCCESS, "enumerator returned %d", kr);
     int missing = 0;
     for (int i = 0; i < NBLOCKS; i++)
@@ -286,8 +284,7 @@ static void logger(uint32_t type, uintptr_t a1, uintptr_t a2, uintptr_t a3, uint
 static bool entry_is(unsigned i, uint32_t type, uintptr_t a1, uintptr_t a2, uintptr_t a3,
                      uintptr_t result)
 {
-    if (i >= n_entries)
-        return false;
+    if (i >= n_entries) return false;
     struct log_entry *e = &entries[i];
     return e->type == type && e->a1 == a1 && e->a2 == a2 && e->a3 == a3 && e->result == result &&
            e->skip == 0;
@@ -296,8 +293,12 @@ static bool entry_is(unsigned i, uint32_t type, uintptr_t a1, uintptr_t a2, uint
 static void test_logger(void)
 {
     uintptr_t dz = (uintptr_t)malloc_default_zone();
-    enum { A = MALLOC_LOG_TYPE_ALLOCATE, D = MALLOC_LOG_TYPE_DEALLOCATE,
-           Z = MALLOC_LOG_TYPE_HAS_ZONE, C = MALLOC_LOG_TYPE_CLEARED };
+    enum {
+        A = MALLOC_LOG_TYPE_ALLOCATE,
+        D = MALLOC_LOG_TYPE_DEALLOCATE,
+        Z = MALLOC_LOG_TYPE_HAS_ZONE,
+        C = MALLOC_LOG_TYPE_CLEARED
+    };
     CHECK(A == 2 && D == 4 && Z == 8 && C == 64, "flag values");
     n_entries = 0;
     malloc_logger = logger;
@@ -333,8 +334,7 @@ static int run_child(const char *self, const char *what, const char *on_error, c
                      size_t cap)
 {
     int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
+    if (pipe(fds) != 0) return -1;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fds[1], 2);
@@ -452,8 +452,7 @@ static void test_overflow(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (argc == 2)
-        return child_main(argv[1]);
+    if (argc == 2) return child_main(argv[1]);
     CHECK(zt_install() == 0 && strcmp(zt_version(), "0.1.0") == 0, "zt_install/zt_version");
     test_default_zone();
     test_created_zone();

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define THREADS 3
-#define FORKS 25
+#define FORKS   25
 
 static volatile int stop;
 
@@ -42,8 +42,7 @@ static void *churn(void *arg)
             if (n > (1u << 20) && i != 0)
                 n = 100; /* large blocks, but one in 64 of the 10 % picked */
             live[i] = malloc(n);
-            if (live[i])
-                memset(live[i], i, n < 256 ? n : 256);
+            if (live[i]) memset(live[i], i, n < 256 ? n : 256);
         }
         usleep(50); /* busy, but leave the CPU to the forked children too */
     }
@@ -67,22 +66,18 @@ static int child(void)
     for (int round = 0; round < 200; round++) {
         size_t n = pick(&s);
         unsigned char *p = malloc(n);
-        if (!p)
-            return 3;
+        if (!p) return 3;
         size_t touch = n < 4096 ? n : 4096;
         memset(p, 0x5a, touch);
         p = realloc(p, n + 100);
-        if (!p || p[touch - 1] != 0x5a)
-            return 4;
+        if (!p || p[touch - 1] != 0x5a) return 4;
         free(p);
     }
     void *q = calloc(100, 100);
     free(q);
     pthread_t t;
-    if (pthread_create(&t, NULL, child_thread, NULL) != 0 || pthread_join(t, NULL) != 0)
-        return 5;
-    if (!malloc_zone_check(NULL))
-        return 6;
+    if (pthread_create(&t, NULL, child_thread, NULL) != 0 || pthread_join(t, NULL) != 0) return 5;
+    if (!malloc_zone_check(NULL)) return 6;
     exit(0); /* the full exit path: atexit, destructors, stdio */
 }
 
@@ -96,8 +91,7 @@ int main(void)
     for (int f = 0; f < FORKS; f++) {
         usleep(2000);
         pid_t pid = fork();
-        if (pid == 0)
-            _exit(child());
+        if (pid == 0) _exit(child());
         if (pid < 0) {
             printf("FAIL: fork: %d\n", f);
             bad++;
@@ -106,8 +100,7 @@ int main(void)
         int st;
         waitpid(pid, &st, 0);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            printf("FAIL: child %d ended with %s %d\n", f,
-                   WIFSIGNALED(st) ? "signal" : "status",
+            printf("FAIL: child %d ended with %s %d\n", f, WIFSIGNALED(st) ? "signal" : "status",
                    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
             bad++;
         }

@@ -19,9 +19,8 @@
 
 static int failures;
 
-static const size_t sizes[] = {1,    8,     24,    100,    255,       256,      1000,
-                               1008, 4000,  15000, 16384,  40000,     300000,   1u << 20,
-                               (2u << 20) + 5};
+static const size_t sizes[] = {1,    8,     24,    100,   255,    256,      1000,          1008,
+                               4000, 15000, 16384, 40000, 300000, 1u << 20, (2u << 20) + 5};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
 static void check_block(const char *fn, void *p, size_t align, size_t n, int k)
@@ -33,8 +32,7 @@ static void check_block(const char *fn, void *p, size_t align, size_t n, int k)
     }
     if ((uintptr_t)p % align != 0 || malloc_size(p) < n) {
         if (failures < 20)
-            printf("FAIL: %s(%zu, %zu) = %p, malloc_size %zu\n", fn, align, n, p,
-                   malloc_size(p));
+            printf("FAIL: %s(%zu, %zu) = %p, malloc_size %zu\n", fn, align, n, p, malloc_size(p));
         failures++;
     }
     memset(p, k, n);
@@ -63,8 +61,7 @@ static void run(void)
             check_block("memalign", a, align, n, k);
             void *b = NULL;
             int rc = posix_memalign(&b, align, n);
-            if (rc != 0)
-                b = NULL;
+            if (rc != 0) b = NULL;
             check_block("posix_memalign", b, align, n, k);
             void *c = aligned_alloc(align, n);
             check_block("aligned_alloc", c, align, n, k);
@@ -75,8 +72,7 @@ static void run(void)
             keep[nk++] = b;
             keep[nk++] = c;
             for (int j = 0; j < 3; j++)
-                if (keep[nk - 3 + j])
-                    verify(keep[nk - 3 + j], n, k);
+                if (keep[nk - 3 + j]) verify(keep[nk - 3 + j], n, k);
         }
         for (int j = 0; j < nk; j++)
             free(keep[j]);

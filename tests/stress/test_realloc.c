@@ -17,19 +17,50 @@
 static int failures;
 
 static const size_t sizes[] = {
-    0, 1, 15, 16, 17, 255, 256, 257, 496, 1007, 1008, 1009, 1024, 4096, 15359, 15360, 15361,
-    16384, 32767, 32768, 32769, 65536, 130048, 1u << 20, (8u << 20) - 1, 8u << 20,
-    (8u << 20) + 1, 9u << 20,
+    0,
+    1,
+    15,
+    16,
+    17,
+    255,
+    256,
+    257,
+    496,
+    1007,
+    1008,
+    1009,
+    1024,
+    4096,
+    15359,
+    15360,
+    15361,
+    16384,
+    32767,
+    32768,
+    32769,
+    65536,
+    130048,
+    1u << 20,
+    (8u << 20) - 1,
+    8u << 20,
+    (8u << 20) + 1,
+    9u << 20,
 };
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
-static inline unsigned char pat(size_t i, unsigned seed) { return (unsigned char)(i * 131 + seed); }
+static inline unsigned char pat(size_t i, unsigned seed)
+{
+    return (unsigned char)(i * 131 + seed);
+}
 
 /* Every byte of the first 64 KiB, then the multiples of 509 (still every
  * page): multi-MiB blocks stay cheap. Positions do not depend on the size,
  * so a shrunk or grown block is checked where the original was written. */
 #define DENSE_BYTES (65536u - 65536u % 509u)
-static inline size_t step(size_t i, size_t n) { return i < DENSE_BYTES ? 1 : 509; }
+static inline size_t step(size_t i, size_t n)
+{
+    return i < DENSE_BYTES ? 1 : 509;
+}
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
@@ -40,12 +71,14 @@ static void fill(unsigned char *p, size_t n, unsigned seed)
 static bool same(const unsigned char *p, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i += step(i, n))
-        if (p[i] != pat(i, seed))
-            return false;
+        if (p[i] != pat(i, seed)) return false;
     return true;
 }
 
-static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+static size_t max_sz(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
 
 static void pairs(void)
 {
@@ -106,8 +139,7 @@ static void chains(void)
             q[i] = pat(i, 99);
         p = q;
         n = m;
-        if (npins < 64 && n % 3 == 0)
-            pins[npins++] = malloc(n / 2 + 1);
+        if (npins < 64 && n % 3 == 0) pins[npins++] = malloc(n / 2 + 1);
     }
     while (n > 1) {
         size_t m = n - n / 4 - 1;

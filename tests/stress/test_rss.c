@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define ROUNDS 3
-#define MiB (1024.0 * 1024.0)
+#define MiB    (1024.0 * 1024.0)
 
 static uint64_t rss(void)
 {
@@ -31,8 +31,8 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     free(malloc(1)); /* initialise before the first measurement */
-    static const size_t sizes[] = {16, 48, 128, 250, 400, 900, 2000, 9000, 30000,
-                                   100000, 700000, 3u << 20, 12u << 20};
+    static const size_t sizes[] = {16,   48,    128,    250,    400,      900,      2000,
+                                   9000, 30000, 100000, 700000, 3u << 20, 12u << 20};
     enum { N = 200000 };
     static void *blocks[N];
     uint64_t start = rss(), peak_growth = 0, after = 0;
@@ -59,8 +59,7 @@ int main(void)
             n++;
         }
         uint64_t peak = rss();
-        if (peak - start > peak_growth)
-            peak_growth = peak - start;
+        if (peak - start > peak_growth) peak_growth = peak - start;
         /* Free in a scrambled order (stride coprime with n) so regions empty
          * late and unevenly, as in a real program. */
         size_t stride = 7919;

@@ -16,9 +16,9 @@
 #include <string.h>
 
 #define THREADS 4
-#define OPS 150000
-#define SLOTS 512
-#define XCHG 1024
+#define OPS     150000
+#define SLOTS   512
+#define XCHG    1024
 
 typedef struct header {
     size_t bytes;
@@ -39,15 +39,11 @@ static inline uint64_t next(uint64_t *s)
 static size_t random_size(uint64_t *s)
 {
     unsigned r = (unsigned)(next(s) % 1000);
-    if (r < 550)
-        return sizeof(header_t) + next(s) % 241; /* nano / tiny */
-    if (r < 800)
-        return 257 + next(s) % 752; /* tiny */
-    if (r < 950)
-        return 1009 + next(s) % (32u << 10); /* small */
-    if (r < 995)
-        return (33u << 10) + next(s) % (1u << 20); /* medium (large without medium) */
-    return (8u << 20) + next(s) % (2u << 20);       /* large */
+    if (r < 550) return sizeof(header_t) + next(s) % 241;   /* nano / tiny */
+    if (r < 800) return 257 + next(s) % 752;                /* tiny */
+    if (r < 950) return 1009 + next(s) % (32u << 10);       /* small */
+    if (r < 995) return (33u << 10) + next(s) % (1u << 20); /* medium (large without medium) */
+    return (8u << 20) + next(s) % (2u << 20);               /* large */
 }
 
 /* Pattern: every 8-byte word of the first 4 KiB and the last word, so that
@@ -60,8 +56,7 @@ static void fill(header_t *h, size_t bytes, uint64_t seed)
     size_t words = (bytes - sizeof *h) / 8;
     for (size_t i = 0; i < words && i < 512; i++)
         w[i] = seed + i;
-    if (words)
-        w[words - 1] = seed + words - 1;
+    if (words) w[words - 1] = seed + words - 1;
 }
 
 static void check(header_t *h, const char *who)
@@ -72,8 +67,7 @@ static void check(header_t *h, const char *who)
     bool ok = malloc_size(h) >= bytes;
     for (size_t i = 0; ok && i < words && i < 512; i++)
         ok = w[i] == h->seed + i;
-    if (ok && words)
-        ok = w[words - 1] == h->seed + words - 1;
+    if (ok && words) ok = w[words - 1] == h->seed + words - 1;
     if (!ok && !failed) {
         failed = 1;
         printf("FAIL: block %p (%zu bytes, malloc_size %zu) corrupted, seen by %s\n", (void *)h,
@@ -91,8 +85,8 @@ static void *worker(void *arg)
             check(slots[i], "owner");
             if (next(&s) % 3 == 0) {
                 /* Trade with the exchange: free whatever another thread left. */
-                header_t *other = __atomic_exchange_n(&xchg[next(&s) % XCHG], slots[i],
-                                                      __ATOMIC_ACQ_REL);
+                header_t *other =
+                    __atomic_exchange_n(&xchg[next(&s) % XCHG], slots[i], __ATOMIC_ACQ_REL);
                 if (other) {
                     check(other, "another thread");
                     free(other);

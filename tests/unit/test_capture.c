@@ -40,7 +40,10 @@ CHAIN static int top(int x)
     __asm__ volatile("" ::: "memory");
     return r + 1;
 }
-CHAIN static int after(void) { return 0; } /* a bound for top's body */
+CHAIN static int after(void)
+{
+    return 0;
+} /* a bound for top's body */
 
 /* Which of leaf/mid/top holds pc: the closest function start below it. */
 static const char *owner(uint64_t pc)
@@ -48,8 +51,11 @@ static const char *owner(uint64_t pc)
     struct {
         const char *name;
         uintptr_t at;
-    } f[] = {{"leaf", (uintptr_t)leaf}, {"mid", (uintptr_t)mid}, {"top", (uintptr_t)top},
-             {"after", (uintptr_t)after}, {"main", 0}};
+    } f[] = {{"leaf", (uintptr_t)leaf},
+             {"mid", (uintptr_t)mid},
+             {"top", (uintptr_t)top},
+             {"after", (uintptr_t)after},
+             {"main", 0}};
     const char *best = "?";
     uintptr_t best_at = 0;
     for (unsigned i = 0; i < 4; i++)
@@ -65,8 +71,7 @@ static void check_chain(const char *how)
     want_max = 64;
     ngot = 0;
     top(1);
-    if (ngot < 3)
-        FAIL("%s: %u frames from a 3-deep chain", how, ngot);
+    if (ngot < 3) FAIL("%s: %u frames from a 3-deep chain", how, ngot);
     const char *expect[] = {"leaf", "mid", "top"};
     for (unsigned i = 0; i < 3; i++)
         if (strcmp(owner(got[i]), expect[i]) != 0)
@@ -74,8 +79,7 @@ static void check_chain(const char *how)
                  (unsigned long long)got[i], owner(got[i]), expect[i]);
     want_max = 2;
     top(1);
-    if (ngot != 2)
-        FAIL("%s: depth 2 gave %u frames", how, ngot);
+    if (ngot != 2) FAIL("%s: depth 2 gave %u frames", how, ngot);
 }
 
 int main(void)
@@ -84,27 +88,24 @@ int main(void)
     check_chain("fp");
 
     uintptr_t lo, hi;
-    if (!zt_capture_stack_bounds(&lo, &hi) || hi == 0)
-        FAIL("no stack bounds for the main thread");
+    if (!zt_capture_stack_bounds(&lo, &hi) || hi == 0) FAIL("no stack bounds for the main thread");
     uintptr_t here = (uintptr_t)__builtin_frame_address(0);
     if (here >= hi)
-        FAIL("the frame %#lx is above the stack top %#lx", (unsigned long)here,
-             (unsigned long)hi);
+        FAIL("the frame %#lx is above the stack top %#lx", (unsigned long)here, (unsigned long)hi);
 
     /* Garbage frame pointers: outside the stack, misaligned, descending,
      * a cycle. None may fault, none may yield more than the valid prefix. */
     uint64_t pcs[32];
     if (zt_capture_fp_walk(pcs, 32, 0xdeadbeef0ull, here, hi) != 0)
         FAIL("followed a frame pointer outside the stack");
-    if (zt_capture_fp_walk(pcs, 32, 0, here, hi) != 0)
-        FAIL("followed a NULL frame pointer");
+    if (zt_capture_fp_walk(pcs, 32, 0, here, hi) != 0) FAIL("followed a NULL frame pointer");
     uintptr_t fake[16] __attribute__((aligned(16)));
     uintptr_t base = (uintptr_t)fake;
     fake[0] = base + 3; /* misaligned next frame */
     fake[1] = 0x401000;
     if (zt_capture_fp_walk(pcs, 32, base, base, base + sizeof fake) != 1)
         FAIL("misaligned next frame not rejected");
-    fake[0] = base;      /* points to itself: a cycle */
+    fake[0] = base; /* points to itself: a cycle */
     if (zt_capture_fp_walk(pcs, 32, base, base, base + sizeof fake) != 1)
         FAIL("a frame cycle was followed");
     fake[0] = base + 16; /* climbs, then runs off the end of [lo, hi) */
@@ -117,13 +118,13 @@ int main(void)
         FAIL("climbing chain gave %u frames", n);
     fake[4] = 0xffffffffffffff00ull; /* absurd next frame: stop, do not read it */
     n = zt_capture_fp_walk(pcs, 32, base, base, base + sizeof fake);
-    if (n != 3)
-        FAIL("absurd frame pointer gave %u frames", n);
+    if (n != 3) FAIL("absurd frame pointer gave %u frames", n);
     if (zt_capture_fp_walk(pcs, 1, base, base, base + sizeof fake) != 1)
         FAIL("depth limit 1 not respected");
 
     zt_capture_init(ZT_UNWIND_LIBUNWIND);
-    if (getenv("ZT_UNDER_VALGRIND") == NULL) /* libunwind reads the stack raw; valgrind dislikes it */
+    if (getenv("ZT_UNDER_VALGRIND") ==
+        NULL) /* libunwind reads the stack raw; valgrind dislikes it */
         check_chain("libunwind");
 
     printf("test_capture: ok\n");

@@ -41,8 +41,14 @@ int main(void)
 
     zt_owner_t tiny = {ZT_KIND_TINY, NULL}, small = {ZT_KIND_SMALL, NULL};
     /* Any address: null, low, kernel half, the top of the user space. */
-    const uintptr_t probes[] = {0, 1, 4096, (uintptr_t)&tiny, ((uintptr_t)1 << 47) - 1,
-                                (uintptr_t)1 << 47, UINTPTR_MAX, (uintptr_t)0xffff800000000000ull};
+    const uintptr_t probes[] = {0,
+                                1,
+                                4096,
+                                (uintptr_t)&tiny,
+                                ((uintptr_t)1 << 47) - 1,
+                                (uintptr_t)1 << 47,
+                                UINTPTR_MAX,
+                                (uintptr_t)0xffff800000000000ull};
     for (unsigned i = 0; i < sizeof probes / sizeof probes[0]; i++)
         CHECK(zt_chunkmap_get((void *)probes[i]) == NULL, "probe %#lx", (unsigned long)probes[i]);
 

@@ -20,8 +20,7 @@
 static bool all_zero(const unsigned char *c, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (c[i])
-            return false;
+        if (c[i]) return false;
     return true;
 }
 
@@ -37,8 +36,7 @@ static void on_region(void *ctx, malloc_zone_t *zone, enum zt_kind kind, uintptr
     struct walk *w = ctx;
     w->regions++;
     w->region_bytes += bytes;
-    if (kind != ZT_KIND_LARGE || used_bytes != bytes)
-        w->order_errors++;
+    if (kind != ZT_KIND_LARGE || used_bytes != bytes) w->order_errors++;
     w->last_region = base;
 }
 
@@ -57,8 +55,7 @@ static void test_basic(void)
     malloc_zone_t *zone = (malloc_zone_t *)&failures; /* only stored and passed back */
     zt_large_t *l = zt_large_create(zone);
     CHECK(l != NULL, "create");
-    if (!l)
-        return;
+    if (!l) return;
 
     unsigned char *a = zt_large_malloc(l, 1, 0, true);
     CHECK(a && ((uintptr_t)a & (page - 1)) == 0, "page aligned %p", (void *)a);
@@ -78,8 +75,14 @@ static void test_basic(void)
     /* Foreign pointers (incl. an interior page of c): size 0, free false, no fault. */
     int on_stack;
     void *libc = malloc(64);
-    const void *foreign[] = {NULL, &on_stack, libc, a + 16, c + page, (void *)4096,
-                             (void *)(uintptr_t)0xdead0000, (void *)UINTPTR_MAX};
+    const void *foreign[] = {NULL,
+                             &on_stack,
+                             libc,
+                             a + 16,
+                             c + page,
+                             (void *)4096,
+                             (void *)(uintptr_t)0xdead0000,
+                             (void *)UINTPTR_MAX};
     for (unsigned i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
         CHECK(zt_large_size(l, foreign[i]) == 0, "size of foreign %p", foreign[i]);
         CHECK(!zt_large_free(l, (void *)foreign[i]), "free of foreign %p", foreign[i]);
@@ -213,14 +216,14 @@ static void test_death_row(void)
     size_t page = zt_prim_page_bytes();
     unsigned char *a = zt_large_malloc(l, MiB, 0, false);
     CHECK(a != NULL, "1 MiB block");
-    if (!a)
-        return;
+    if (!a) return;
     memset(a, 0xab, MiB);
     CHECK(zt_large_free(l, a), "free");
     CHECK(zt_large_size(l, a) == 0, "a cached block is not live");
     malloc_statistics_t st;
     zt_large_statistics(l, &st);
-    CHECK(st.blocks_in_use == 0 && st.size_allocated == MiB, "statistics count it as allocated only");
+    CHECK(st.blocks_in_use == 0 && st.size_allocated == MiB,
+          "statistics count it as allocated only");
     unsigned char *b = zt_large_malloc(l, MiB - page, 0, false);
     CHECK(b == a, "reused by a request it fits (%p vs %p)", (void *)b, (void *)a);
     CHECK(b[0] == 0xab, "uncleared reuse keeps the data (no purge below the dirty limit)");

@@ -520,8 +520,7 @@ static void test_fill_16(const zt_profile_t *p)
     malloc_zone_t *z = make_nano(p);
     bool pinned = pin_cpu();
     size_t cap = zt_nano_class_capacity_bytes(z, 0) / 16;
-    CHECK(cap == IOS_16B_OBJECTS, "16 B class capacity %zu objects, want %u", cap,
-          IOS_16B_OBJECTS);
+    CHECK(cap == IOS_16B_OBJECTS, "16 B class capacity %zu objects, want %u", cap, IOS_16B_OBJECTS);
     size_t max = cap + 16;
     void **ptrs = big_array(max * sizeof(void *));
     size_t n = 0;
@@ -551,8 +550,8 @@ static void test_fill_16(const zt_profile_t *p)
               ptrs[i]);
     malloc_statistics_t st;
     z->introspect->statistics(z, &st);
-    CHECK(st.blocks_in_use >= n + 1, "statistics: %u blocks in use, %zu in nano",
-          st.blocks_in_use, n);
+    CHECK(st.blocks_in_use >= n + 1, "statistics: %u blocks in use, %zu in nano", st.blocks_in_use,
+          n);
 
     for (size_t i = 0; i < n; i++)
         z->free(z, ptrs[i]);
@@ -565,8 +564,7 @@ static void test_fill_16(const zt_profile_t *p)
     z->free(z, other);
     CHECK(z->introspect->check(z), "check after the 16 B fill");
     munmap(ptrs, max * sizeof(void *));
-    if (pinned)
-        unpin_cpu();
+    if (pinned) unpin_cpu();
     z->destroy(z);
 }
 

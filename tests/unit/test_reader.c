@@ -42,7 +42,7 @@ static void expect_reject(const void *buf, size_t len, const char *what)
 /* Class counters are sharded per thread: counts from several threads must
  * add up in the reader (the shared shard plus every thread's own). */
 #define SHARD_THREADS 4
-#define SHARD_ALLOCS 1000
+#define SHARD_ALLOCS  1000
 
 static uint32_t shard_stack;
 
@@ -57,42 +57,50 @@ static void *shard_worker(void *arg)
 
 static void write_record(const char *path)
 {
-    zt_record_info_t info = {.path = path, .stacks_mode = ZT_STACKS_FULL, .unwind = "fp",
-                             .depth = 16, .monitor_ms = 100, .device = "ios12-2gb",
-                             .page_bytes = 16384, .ram_bytes = 2ull << 30,
-                             .va_limit_bytes = 3ull << 30, .max_bytes = 64u << 20};
-    if (!zt_record_open(&info))
-        FAIL("cannot open a record at %s", path);
+    zt_record_info_t info = {.path = path,
+                             .stacks_mode = ZT_STACKS_FULL,
+                             .unwind = "fp",
+                             .depth = 16,
+                             .monitor_ms = 100,
+                             .device = "ios12-2gb",
+                             .page_bytes = 16384,
+                             .ram_bytes = 2ull << 30,
+                             .va_limit_bytes = 3ull << 30,
+                             .max_bytes = 64u << 20};
+    if (!zt_record_open(&info)) FAIL("cannot open a record at %s", path);
     if (!zt_record_zone(0, "DefaultMallocZone", 0x1000) || !zt_record_zone(1, "Helper", 0x2000))
         FAIL("cannot register zones");
     uint64_t s1[3] = {0x1111, 0x2222, 0x3333}, s2[2] = {0x4444, 0x5555};
     uint32_t a = zt_stacktab_intern(s1, 3, true), b = zt_stacktab_intern(s2, 2, true);
-    if (a != 1 || b != 2)
-        FAIL("ids %u %u", a, b);
+    if (a != 1 || b != 2) FAIL("ids %u %u", a, b);
     for (int i = 0; i < 10; i++)
-        zt_account_alloc(a, 0, 1, 1, 32);           /* 10 × nano-32 in zone 0 */
+        zt_account_alloc(a, 0, 1, 1, 32); /* 10 × nano-32 in zone 0 */
     for (int i = 0; i < 4; i++)
-        zt_account_free(a, 0, 1, 1, 32);            /* 6 live */
+        zt_account_free(a, 0, 1, 1, 32);                /* 6 live */
     zt_account_alloc(b, 1, ZT_CLASS_LARGE, 1, 1 << 20); /* one large in zone 1 */
     zt_account_alloc(a, 1, 20, 1, 80);
     uint64_t s3[1] = {0x6666};
     shard_stack = zt_stacktab_intern(s3, 1, true);
     pthread_t th[SHARD_THREADS];
     for (int i = 0; i < SHARD_THREADS; i++)
-        if (pthread_create(&th[i], NULL, shard_worker, NULL) != 0)
-            FAIL("pthread_create");
+        if (pthread_create(&th[i], NULL, shard_worker, NULL) != 0) FAIL("pthread_create");
     for (int i = 0; i < SHARD_THREADS; i++)
         pthread_join(th[i], NULL);
     zt_record_zone_name(1, "Renamed later"); /* malloc_set_zone_name after creation */
     zt_rec_region_t regions[2] = {{0x100000, 1 << 20, 6 * 32, 1, 0, a, 0},
                                   {0x900000, 1 << 20, 1 << 20, 4, 1, b, 0}};
-    zt_record_section(&zt_rec.hdr->regions_off, ZT_REC_SEC_REGIONS, 2, regions,
-                      sizeof regions[0], NULL, 0);
+    zt_record_section(&zt_rec.hdr->regions_off, ZT_REC_SEC_REGIONS, 2, regions, sizeof regions[0],
+                      NULL, 0);
     zt_rec_charge_t charges[2] = {{a, 0, 1 << 20}, {b, 1, 1 << 20}};
-    zt_record_section(&zt_rec.hdr->charges_off, ZT_REC_SEC_CHARGES, 2, charges,
-                      sizeof charges[0], NULL, 0);
-    zt_rec_event_t ev = {.time_ns = 5, .type = ZT_EV_NULL_RETURNED, .cls = 1, .kind = 1,
-                         .stack_id = a, .zone = 0, .size = 24};
+    zt_record_section(&zt_rec.hdr->charges_off, ZT_REC_SEC_CHARGES, 2, charges, sizeof charges[0],
+                      NULL, 0);
+    zt_rec_event_t ev = {.time_ns = 5,
+                         .type = ZT_EV_NULL_RETURNED,
+                         .cls = 1,
+                         .kind = 1,
+                         .stack_id = a,
+                         .zone = 0,
+                         .size = 24};
     zt_record_event(&ev);
     zt_rec_sample_t s = {7, 1000, 500, 3 << 20, 6 * 32 + 80 + (1 << 20)};
     zt_record_sample(&s);
@@ -112,10 +120,8 @@ static void check_model(const zt_model_t *m)
         FAIL("termination: state %d code %d", m->term.state, m->term.exit_code);
     if (m->argc < 1 || m->argv == NULL || m->argv[0][0] == 0)
         FAIL("argv not recorded (argc %u)", m->argc);
-    if (strstr(m->options, "ZONETRACE_DEPTH=") == NULL)
-        FAIL("options not recorded");
-    if (m->nmodules < 1)
-        FAIL("no modules");
+    if (strstr(m->options, "ZONETRACE_DEPTH=") == NULL) FAIL("options not recorded");
+    if (m->nmodules < 1) FAIL("no modules");
     if (m->nzones != 2 || strcmp(m->zones[0].name, "DefaultMallocZone") ||
         m->zones[1].address != 0x2000)
         FAIL("zones differ");
@@ -132,20 +138,16 @@ static void check_model(const zt_model_t *m)
             m->zones[0].classes[i].c.total_blocks == SHARD_THREADS * SHARD_ALLOCS &&
             m->zones[0].classes[i].c.live_blocks == SHARD_THREADS * SHARD_ALLOCS / 2)
             class2 = true;
-    if (!class2)
-        FAIL("class counters of several threads do not add up");
-    if (m->stacks[0].nframes != 3 || m->stacks[0].pcs[2] != 0x3333 ||
-        m->stacks[1].pcs[1] != 0x5555)
+    if (!class2) FAIL("class counters of several threads do not add up");
+    if (m->stacks[0].nframes != 3 || m->stacks[0].pcs[2] != 0x3333 || m->stacks[1].pcs[1] != 0x5555)
         FAIL("stacks differ");
     const zt_m_counters_t *c = &m->stacks[0].total;
     if (c->live_blocks != 7 || c->live_bytes != 6 * 32 + 80 || c->total_blocks != 11)
         FAIL("stack 1 counters: live %llu/%llu total %llu", (unsigned long long)c->live_blocks,
              (unsigned long long)c->live_bytes, (unsigned long long)c->total_blocks);
-    if (c->peak_bytes < 10 * 32)
-        FAIL("stack 1 peak %llu", (unsigned long long)c->peak_bytes);
+    if (c->peak_bytes < 10 * 32) FAIL("stack 1 peak %llu", (unsigned long long)c->peak_bytes);
     if (m->stacks[0].per_zone[0].live_bytes != 6 * 32 ||
-        m->stacks[0].per_zone[1].live_bytes != 80 ||
-        m->stacks[1].per_zone[1].live_bytes != 1 << 20)
+        m->stacks[0].per_zone[1].live_bytes != 80 || m->stacks[1].per_zone[1].live_bytes != 1 << 20)
         FAIL("per-zone split differs");
     if (m->stacks[0].total.va_bytes != 1 << 20 || m->stacks[1].per_zone[1].va_bytes != 1 << 20)
         FAIL("charges differ");
@@ -157,15 +159,13 @@ static void check_model(const zt_model_t *m)
         if (m->zones[1].classes[i].cls == ZT_CLASS_LARGE &&
             m->zones[1].classes[i].c.live_blocks == 1)
             found = true;
-    if (!found)
-        FAIL("zone 1 large class missing");
+    if (!found) FAIL("zone 1 large class missing");
     if (m->nregions != 2 || m->regions[1].kind != 4 || m->regions[0].top_stack != 1)
         FAIL("regions differ");
     if (m->nevents != 1 || m->events[0].type != ZT_EV_NULL_RETURNED || m->events[0].size != 24 ||
         m->events[0].stack_id != 1 || m->events_lost != 0)
         FAIL("events differ (%u)", m->nevents);
-    if (m->ntimeline < 1 || m->timeline[0].rss_bytes != 1000)
-        FAIL("timeline differs");
+    if (m->ntimeline < 1 || m->timeline[0].rss_bytes != 1000) FAIL("timeline differs");
 }
 
 /* ---- reports on a synthetic record ------------------------------------------ */
@@ -177,10 +177,16 @@ static void check_model(const zt_model_t *m)
  * process: the record writer and the stack table are process-wide. */
 static void write_spread_record(const char *path)
 {
-    zt_record_info_t info = {.path = path, .stacks_mode = ZT_STACKS_FULL, .unwind = "fp",
-                             .depth = 16, .monitor_ms = 0, .device = "ios12-2gb",
-                             .page_bytes = 16384, .ram_bytes = 2ull << 30,
-                             .va_limit_bytes = 3ull << 30, .max_bytes = 64u << 20};
+    zt_record_info_t info = {.path = path,
+                             .stacks_mode = ZT_STACKS_FULL,
+                             .unwind = "fp",
+                             .depth = 16,
+                             .monitor_ms = 0,
+                             .device = "ios12-2gb",
+                             .page_bytes = 16384,
+                             .ram_bytes = 2ull << 30,
+                             .va_limit_bytes = 3ull << 30,
+                             .max_bytes = 64u << 20};
     if (!zt_record_open(&info) || !zt_record_zone(0, "DefaultMallocZone", 0x1000))
         FAIL("cannot open a record at %s", path);
     for (uint64_t i = 0; i < SPREAD_STACKS; i++) {
@@ -209,19 +215,16 @@ static char *run_report(const char *zt, const char *path, const char *args)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' report '%s' %s 2>&1", zt, path, args);
     FILE *p = popen(cmd, "r");
-    if (!p)
-        FAIL("popen %s", cmd);
+    if (!p) FAIL("popen %s", cmd);
     size_t cap = 1 << 16, n = 0;
     char *out = malloc(cap);
     size_t got;
     while ((got = fread(out + n, 1, cap - n - 1, p)) > 0) {
         n += got;
-        if (n + 1 == cap)
-            out = realloc(out, cap *= 2);
+        if (n + 1 == cap) out = realloc(out, cap *= 2);
     }
     out[n] = 0;
-    if (pclose(p) != 0)
-        FAIL("%s failed: %s", cmd, out);
+    if (pclose(p) != 0) FAIL("%s failed: %s", cmd, out);
     return out;
 }
 
@@ -231,8 +234,7 @@ static const char *event_line(const char *json, const char *type, char *buf, siz
     char key[64];
     snprintf(key, sizeof key, "\"type\":\"%s\"", type);
     const char *p = strstr(json, key);
-    if (!p)
-        FAIL("no %s event in the JSON report", type);
+    if (!p) FAIL("no %s event in the JSON report", type);
     const char *e = strchr(p, '\n');
     size_t n = e ? (size_t)(e - p) : strlen(p);
     snprintf(buf, cap, "%.*s", (int)n, p);
@@ -261,7 +263,10 @@ static void check_reports(void)
 
     /* class/class_name/kind: null exactly where they do not apply. */
     char *json = run_report(zt, path, "--format json");
-    static const struct { const char *type; bool cls, kind; } want[] = {
+    static const struct {
+        const char *type;
+        bool cls, kind;
+    } want[] = {
         {"nano_delegated", true, true}, {"nano_released", true, true},
         {"va_high_water", false, true}, {"limit", false, false},
         {"pressure", false, false},     {"process_end", false, false},
@@ -300,8 +305,7 @@ static void check_reports(void)
         if ((strstr(p, "memory limit") && strstr(p, "memory limit") < eol) ||
             (strstr(p, "memory pressure") && strstr(p, "memory pressure") < eol)) {
             const char *n = strstr(p, "nano");
-            if (n && n < eol)
-                FAIL("text event line names a class: %.*s", (int)(eol - p), p);
+            if (n && n < eol) FAIL("text event line names a class: %.*s", (int)(eol - p), p);
         }
     }
     free(text);
@@ -318,21 +322,18 @@ int main(void)
 
     zt_model_t m;
     char err[512];
-    if (!zt_model_read(path, &m, err, sizeof err))
-        FAIL("round trip: %s", err);
+    if (!zt_model_read(path, &m, err, sizeof err)) FAIL("round trip: %s", err);
     check_model(&m);
     zt_model_free(&m);
 
     /* Load the file for the damage tests. */
     FILE *f = fopen(path, "rb");
-    if (!f)
-        FAIL("cannot reopen %s", path);
+    if (!f) FAIL("cannot reopen %s", path);
     fseek(f, 0, SEEK_END);
     size_t len = (size_t)ftell(f);
     fseek(f, 0, SEEK_SET);
     uint8_t *buf = malloc(len);
-    if (fread(buf, 1, len, f) != len)
-        FAIL("short read");
+    if (fread(buf, 1, len, f) != len) FAIL("short read");
     fclose(f);
     unlink(path);
     uint64_t used;

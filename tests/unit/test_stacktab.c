@@ -17,7 +17,7 @@
         exit(1);                                                                                   \
     } while (0)
 
-#define NSTACKS 9000u /* > 1024 (several chunks) and > 8192 (the first index grows) */
+#define NSTACKS  9000u /* > 1024 (several chunks) and > 8192 (the first index grows) */
 #define NTHREADS 4
 
 static void make_stack(unsigned i, uint64_t *pcs, unsigned *n)
@@ -46,21 +46,22 @@ int main(void)
 {
     char path[256];
     snprintf(path, sizeof path, "/tmp/zt_test_stacktab_%d.zt", (int)getpid());
-    zt_record_info_t info = {.path = path, .stacks_mode = ZT_STACKS_FULL, .unwind = "fp",
-                             .depth = 32, .device = "native", .max_bytes = 256u << 20};
-    if (!zt_record_open(&info))
-        FAIL("cannot open a record at %s", path);
+    zt_record_info_t info = {.path = path,
+                             .stacks_mode = ZT_STACKS_FULL,
+                             .unwind = "fp",
+                             .depth = 32,
+                             .device = "native",
+                             .max_bytes = 256u << 20};
+    if (!zt_record_open(&info)) FAIL("cannot open a record at %s", path);
 
     /* Same frames → same id; ids dense from 1. */
     uint64_t a[3] = {1, 2, 3}, b[3] = {1, 2, 4}, c[2] = {1, 2};
     uint32_t ia = zt_stacktab_intern(a, 3, true), ib = zt_stacktab_intern(b, 3, true);
     uint32_t ic = zt_stacktab_intern(c, 2, true);
-    if (ia != 1 || ib != 2 || ic != 3)
-        FAIL("first ids are %u %u %u, expected 1 2 3", ia, ib, ic);
+    if (ia != 1 || ib != 2 || ic != 3) FAIL("first ids are %u %u %u, expected 1 2 3", ia, ib, ic);
     if (zt_stacktab_intern(a, 3, true) != 1 || zt_stacktab_intern(c, 2, true) != 3)
         FAIL("re-interning gave a different id");
-    if (zt_stacktab_intern(a, 0, true) != 0)
-        FAIL("an empty stack got an id");
+    if (zt_stacktab_intern(a, 0, true) != 0) FAIL("an empty stack got an id");
 
     pthread_t th[NTHREADS];
     for (unsigned t = 0; t < NTHREADS; t++)
@@ -70,8 +71,7 @@ int main(void)
 
     uint32_t nstacks = zt_rec.hdr->nstacks;
     if (nstacks != NSTACKS + 3)
-        FAIL("%u stacks after %u distinct inserts, expected %u", nstacks, NSTACKS + 3,
-             NSTACKS + 3);
+        FAIL("%u stacks after %u distinct inserts, expected %u", nstacks, NSTACKS + 3, NSTACKS + 3);
     static uint8_t seen[NSTACKS + 4];
     for (unsigned i = 0; i < NSTACKS; i++) {
         uint32_t id = ids[0][i];
@@ -103,8 +103,7 @@ int main(void)
     make_stack(4321, pcs, &n);
     if (zt_stacktab_intern(pcs, n, true) != ids[0][4321])
         FAIL("after an index rebuild, stack 4321 changed id");
-    if (zt_rec.hdr->nstacks != NSTACKS + 3)
-        FAIL("an index rebuild added stacks");
+    if (zt_rec.hdr->nstacks != NSTACKS + 3) FAIL("an index rebuild added stacks");
 
     zt_record_close();
     unlink(path);

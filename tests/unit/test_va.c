@@ -18,7 +18,10 @@
 
 #include "../check.h"
 
-static bool aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+static bool aligned(const void *p, size_t a)
+{
+    return ((uintptr_t)p & (a - 1)) == 0;
+}
 
 static bool all_zero(const void *p, size_t n)
 {
@@ -26,8 +29,7 @@ static bool all_zero(const void *p, size_t n)
      * all of a 128 MiB region byte by byte is slow under valgrind). */
     const unsigned char *c = p;
     for (size_t i = 0; i < n; i += i < 16384 ? 1 : 4096)
-        if (c[i])
-            return false;
+        if (c[i]) return false;
     return c[n - 1] == 0;
 }
 
@@ -45,7 +47,7 @@ static void init(const char *name, uint64_t override)
 {
     zt_va_reset_for_test();
     if (!zt_va_init(profile(name), override)) {
-        fprintf(stderr, "zt_va_init(%s, %llu) failed\n", name, (unsigned long long)override);
+        fprintf(stderr, "zt_va_init(%s, %llu) failed\n", name, (unsigned long long) override);
         exit(1);
     }
 }
@@ -72,8 +74,7 @@ static void test_unlimited(void)
     for (unsigned i = 0; i < sizeof m / sizeof m[0]; i++) {
         m[i].p = zt_va_map(m[i].kind, m[i].bytes, m[i].align, NULL);
         CHECK(m[i].p != NULL, "map %u failed", i);
-        if (!m[i].p)
-            continue;
+        if (!m[i].p) continue;
         CHECK(aligned(m[i].p, m[i].align), "map %u at %p not aligned to %zu", i, m[i].p,
               m[i].align);
         CHECK(all_zero(m[i].p, m[i].bytes), "map %u not zero-filled", i);
@@ -88,7 +89,8 @@ static void test_unlimited(void)
     CHECK(st.peak_used_bytes >= total, "peak %zu", st.peak_used_bytes);
     CHECK(st.limit_bytes == 0, "limit %zu", st.limit_bytes);
     CHECK(st.kind_bytes[ZT_KIND_SMALL] == 8 * MiB, "small bytes %zu", st.kind_bytes[ZT_KIND_SMALL]);
-    CHECK(st.kind_bytes[ZT_KIND_LARGE] == 8 * page, "large bytes %zu", st.kind_bytes[ZT_KIND_LARGE]);
+    CHECK(st.kind_bytes[ZT_KIND_LARGE] == 8 * page, "large bytes %zu",
+          st.kind_bytes[ZT_KIND_LARGE]);
     (void)zt_va_grow(m[3].p, m[3].bytes, page, ZT_KIND_LARGE); /* may or may not work */
     uintptr_t b;
     CHECK(!zt_va_window(0, &b, NULL), "unlimited has no windows");
@@ -130,8 +132,7 @@ static void test_ios_windows(void)
     for (unsigned i = 0; i < 4; i++) {
         CHECK(zt_va_in_window(all[i]), "%p in window", all[i]);
         CHECK(all[i] && all_zero(all[i], 16 * KiB), "zero-filled");
-        if (all[i])
-            memset(all[i], 0x5A, 16 * KiB);
+        if (all[i]) memset(all[i], 0x5A, 16 * KiB);
     }
     int on_stack;
     CHECK(!zt_va_in_window(&on_stack), "stack is not in a window");
@@ -153,14 +154,12 @@ static void test_ios_windows(void)
     unsigned got = 0;
     for (size_t i = 0; i < n0; i++) {
         regions[i] = zt_va_map(ZT_KIND_SMALL, 8 * MiB, 8 * MiB, NULL);
-        if (regions[i] && (uintptr_t)regions[i] < b0 + s0)
-            got++;
+        if (regions[i] && (uintptr_t)regions[i] < b0 + s0) got++;
     }
     if (n0) {
         CHECK(got == n0 - 2, "%u small regions in window 0 (expected %zu)", got, n0 - 2);
         void *in1 = regions[n0 - 1];
-        CHECK((uintptr_t)in1 >= b1 && (uintptr_t)in1 < b1 + s1, "overflow into window 1: %p",
-              in1);
+        CHECK((uintptr_t)in1 >= b1 && (uintptr_t)in1 < b1 + s1, "overflow into window 1: %p", in1);
     }
     for (size_t i = 0; i < n0; i++)
         zt_va_unmap(regions[i], 8 * MiB, ZT_KIND_SMALL);
@@ -196,8 +195,8 @@ static void test_exhaustion(void)
     CHECK(p == NULL && errno == ENOMEM, "full window: %p errno %d", p, errno);
     CHECK(f.kind == ZT_KIND_SMALL && f.need_bytes == 8 * MiB && f.align_bytes == 8 * MiB,
           "failure request fields");
-    CHECK(f.used_bytes == 64 * MiB && f.limit_bytes == 64 * MiB, "used %zu limit %zu",
-          f.used_bytes, f.limit_bytes);
+    CHECK(f.used_bytes == 64 * MiB && f.limit_bytes == 64 * MiB, "used %zu limit %zu", f.used_bytes,
+          f.limit_bytes);
     CHECK(f.largest_free_bytes == 0 && f.largest_aligned_bytes == 0, "no holes");
     /* Too big for any window, even when empty. */
     for (int i = 0; i < 8; i++)
@@ -285,8 +284,8 @@ static void test_fragmentation(void)
     }
     p = zt_va_map(ZT_KIND_TINY, MiB, MiB, &f);
     CHECK(p == NULL && errno == ENOMEM, "tiny must fail");
-    CHECK(f.largest_free_bytes == MiB - 16 * KiB && f.largest_aligned_bytes == 0,
-          "holes %zu %zu", f.largest_free_bytes, f.largest_aligned_bytes);
+    CHECK(f.largest_free_bytes == MiB - 16 * KiB && f.largest_aligned_bytes == 0, "holes %zu %zu",
+          f.largest_free_bytes, f.largest_aligned_bytes);
     zt_va_get_stats(&st);
     CHECK(st.limit_bytes - st.used_bytes == 32 * (MiB - 16 * KiB), "free total %zu",
           st.limit_bytes - st.used_bytes);
@@ -304,8 +303,7 @@ static unsigned nruns;
 
 static void collect(void *ctx, uintptr_t base, size_t bytes, int kind)
 {
-    if (nruns < 64)
-        runs[nruns] = (struct run){base, bytes, kind};
+    if (nruns < 64) runs[nruns] = (struct run){base, bytes, kind};
     nruns++;
 }
 
@@ -386,8 +384,7 @@ static void *churn(void *arg)
 static void test_threads(void)
 {
     init("ios12-2gb", 32 * MiB); /* room for all 16 held regions */
-    if (getenv("ZT_UNDER_VALGRIND"))
-        rounds = 40;
+    if (getenv("ZT_UNDER_VALGRIND")) rounds = 40;
     pthread_t th[THREADS];
     for (uintptr_t i = 0; i < THREADS; i++)
         pthread_create(&th[i], NULL, churn, (void *)(i + 1));

@@ -76,10 +76,12 @@ extern int zt_darwin_cpu_number(size_t *cpu_out) __asm__("_pthread_cpu_number_np
  * iOS 17.4; the public futex (size 4 or 8, flags 0 = process-private). */
 #if __has_include(<os/os_sync_wait_on_address.h>)
 #define ZT_HAVE_OS_SYNC 1
-extern int zt_darwin_wait_on_address(void *addr, uint64_t value, size_t size, uint32_t flags)
-    __asm__("_os_sync_wait_on_address") __attribute__((weak_import));
-extern int zt_darwin_wake_by_address_any(void *addr, size_t size, uint32_t flags)
-    __asm__("_os_sync_wake_by_address_any") __attribute__((weak_import));
+extern int zt_darwin_wait_on_address(void *addr, uint64_t value, size_t size,
+                                     uint32_t flags) __asm__("_os_sync_wait_on_address")
+    __attribute__((weak_import));
+extern int zt_darwin_wake_by_address_any(void *addr, size_t size,
+                                         uint32_t flags) __asm__("_os_sync_wake_by_address_any")
+    __attribute__((weak_import));
 #endif
 
 #ifndef MH_DYLIB_IN_CACHE
@@ -92,8 +94,8 @@ extern int zt_darwin_wake_by_address_any(void *addr, size_t size, uint32_t flags
 #define ZT_DARWIN_VM_TAG VM_MEMORY_APPLICATION_SPECIFIC_1
 #endif
 /* VM_MAKE_TAG(tag) is tag << 24 on an int, which overflows for tags >= 128. */
-#define VM_TAG_FLAGS   ((int)((uint32_t)(ZT_DARWIN_VM_TAG) << 24))
-#define VM_PROT_RW     (VM_PROT_READ | VM_PROT_WRITE)
+#define VM_TAG_FLAGS ((int)((uint32_t)(ZT_DARWIN_VM_TAG) << 24))
+#define VM_PROT_RW   (VM_PROT_READ | VM_PROT_WRITE)
 
 /* ---- virtual memory ---------------------------------------------------- */
 
@@ -139,9 +141,9 @@ static void *vm_map_anon(size_t bytes, size_t align_bytes, vm_prot_t prot)
 {
     vm_address_t addr = 0;
     vm_address_t mask = align_bytes > zt_prim_page_bytes() ? (vm_address_t)(align_bytes - 1) : 0;
-    kern_return_t kr = vm_map(mach_task_self(), &addr, (vm_size_t)bytes, mask,
-                              VM_FLAGS_ANYWHERE | VM_TAG_FLAGS, MEMORY_OBJECT_NULL, 0, FALSE,
-                              prot, VM_PROT_RW, VM_INHERIT_DEFAULT);
+    kern_return_t kr =
+        vm_map(mach_task_self(), &addr, (vm_size_t)bytes, mask, VM_FLAGS_ANYWHERE | VM_TAG_FLAGS,
+               MEMORY_OBJECT_NULL, 0, FALSE, prot, VM_PROT_RW, VM_INHERIT_DEFAULT);
     return kr == KERN_SUCCESS ? (void *)addr : NULL;
 }
 
@@ -158,7 +160,10 @@ static int remap_anon(void *addr, size_t bytes, int prot)
 
 /* Darwin has no overcommit accounting, so there is no MAP_NORESERVE to ask
  * for: anonymous memory is always committed lazily. */
-void *zt_prim_map(size_t bytes) { return vm_map_anon(bytes, 0, VM_PROT_RW); }
+void *zt_prim_map(size_t bytes)
+{
+    return vm_map_anon(bytes, 0, VM_PROT_RW);
+}
 
 void *zt_prim_map_aligned(size_t bytes, size_t align_bytes)
 {
@@ -175,11 +180,10 @@ int zt_prim_reserve_at(void *addr, size_t bytes)
     /* VM_FLAGS_FIXED without VM_FLAGS_OVERWRITE fails with KERN_NO_SPACE
      * instead of clobbering: the MAP_FIXED_NOREPLACE of Mach. */
     vm_address_t a = (vm_address_t)addr;
-    kern_return_t kr = vm_map(mach_task_self(), &a, (vm_size_t)bytes, 0,
-                              VM_FLAGS_FIXED | VM_TAG_FLAGS, MEMORY_OBJECT_NULL, 0, FALSE,
-                              VM_PROT_NONE, VM_PROT_RW, VM_INHERIT_DEFAULT);
-    if (kr != KERN_SUCCESS)
-        return kern_errno(kr, EEXIST);
+    kern_return_t kr =
+        vm_map(mach_task_self(), &a, (vm_size_t)bytes, 0, VM_FLAGS_FIXED | VM_TAG_FLAGS,
+               MEMORY_OBJECT_NULL, 0, FALSE, VM_PROT_NONE, VM_PROT_RW, VM_INHERIT_DEFAULT);
+    if (kr != KERN_SUCCESS) return kern_errno(kr, EEXIST);
     if (a != (vm_address_t)addr) {
         vm_deallocate(mach_task_self(), a, (vm_size_t)bytes);
         return EEXIST;
@@ -192,7 +196,10 @@ int zt_prim_commit(void *addr, size_t bytes)
     return mprotect(addr, bytes, PROT_READ | PROT_WRITE) == 0 ? 0 : errno;
 }
 
-int zt_prim_decommit(void *addr, size_t bytes) { return remap_anon(addr, bytes, PROT_NONE); }
+int zt_prim_decommit(void *addr, size_t bytes)
+{
+    return remap_anon(addr, bytes, PROT_NONE);
+}
 
 int zt_prim_purge(void *addr, size_t bytes)
 {
@@ -201,8 +208,7 @@ int zt_prim_purge(void *addr, size_t bytes)
 
 void zt_prim_unmap(void *addr, size_t bytes)
 {
-    if (addr && bytes)
-        vm_deallocate(mach_task_self(), (vm_address_t)addr, (vm_size_t)bytes);
+    if (addr && bytes) vm_deallocate(mach_task_self(), (vm_address_t)addr, (vm_size_t)bytes);
 }
 
 bool zt_prim_readable(const void *addr, size_t bytes)
@@ -210,19 +216,16 @@ bool zt_prim_readable(const void *addr, size_t bytes)
     /* vm_read_overwrite on our own task returns KERN_INVALID_ADDRESS or
      * KERN_PROTECTION_FAILURE instead of faulting (crash reporters rely on
      * it). One Mach message per 256 bytes; callers probe a few words. */
-    if (bytes == 0)
-        return true;
+    if (bytes == 0) return true;
     uintptr_t a = (uintptr_t)addr;
-    if (a + bytes < a)
-        return false;
+    if (a + bytes < a) return false;
     char buf[256];
     while (bytes) {
         size_t n = bytes < sizeof buf ? bytes : sizeof buf;
         vm_size_t got = 0;
         kern_return_t kr = vm_read_overwrite(mach_task_self(), (vm_address_t)a, (vm_size_t)n,
                                              (vm_address_t)buf, &got);
-        if (kr != KERN_SUCCESS || got != (vm_size_t)n)
-            return false;
+        if (kr != KERN_SUCCESS || got != (vm_size_t)n) return false;
         a += n;
         bytes -= n;
     }
@@ -264,8 +267,7 @@ unsigned zt_prim_cpu(void)
 #if ZT_HAVE_CPU_NUMBER
     if (zt_darwin_cpu_number != NULL) {
         size_t c = 0;
-        if (zt_darwin_cpu_number(&c) == 0)
-            return (unsigned)c;
+        if (zt_darwin_cpu_number(&c) == 0) return (unsigned)c;
     }
 #endif
     return 0;
@@ -283,9 +285,15 @@ int zt_prim_tid(void)
 }
 
 /* libSystem resets any pid cache in its fork child handler, before ours run. */
-int zt_prim_pid(void) { return (int)getpid(); }
+int zt_prim_pid(void)
+{
+    return (int)getpid();
+}
 
-void zt_prim_yield(void) { sched_yield(); }
+void zt_prim_yield(void)
+{
+    sched_yield();
+}
 
 /* libpthread records each thread's stack: pthread_get_stackaddr_np is the
  * top (highest address), the size reaches down to the guard page. For the
@@ -296,8 +304,7 @@ bool zt_prim_thread_stack(uintptr_t *lo, uintptr_t *hi)
     pthread_t self = pthread_self();
     uintptr_t top = (uintptr_t)pthread_get_stackaddr_np(self);
     size_t size = pthread_get_stacksize_np(self);
-    if (top == 0 || size == 0 || size > top)
-        return false;
+    if (top == 0 || size == 0 || size > top) return false;
     *lo = top - size;
     *hi = top;
     return true;
@@ -371,8 +378,7 @@ void zt_prim_lock_slow(zt_lock_t *l)
     uint32_t c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
     while (c != 0) {
         wait_while_contended(l, round);
-        if (round < UINT32_MAX)
-            round++;
+        if (round < UINT32_MAX) round++;
         c = __atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE);
     }
     errno = saved_errno;
@@ -408,8 +414,7 @@ uint64_t zt_prim_now_ns(void)
     }
     uint64_t numer = tb >> 32, denom = tb & 0xffffffffu;
     uint64_t t = mach_absolute_time();
-    if (numer == denom)
-        return t;
+    if (numer == denom) return t;
     /* Split so that t * numer cannot overflow. */
     return t / denom * numer + t % denom * numer / denom;
 }
@@ -426,12 +431,10 @@ const char *zt_prim_getenv(const char *name)
 #if ZT_HAVE_NSGETENVIRON
     char ***envp = _NSGetEnviron();
     char **env = envp ? *envp : NULL;
-    if (env == NULL)
-        return NULL;
+    if (env == NULL) return NULL;
     size_t n = strlen(name);
     for (; *env; env++)
-        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
-            return *env + n + 1;
+        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=') return *env + n + 1;
 #else
     (void)name;
 #endif
@@ -452,8 +455,7 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
         return false;
     uint64_t footprint = (uint64_t)vmi.internal + (uint64_t)vmi.compressed; /* rev0 kernels */
 #ifdef TASK_VM_INFO_REV1_COUNT
-    if (count >= TASK_VM_INFO_REV1_COUNT)
-        footprint = (uint64_t)vmi.phys_footprint;
+    if (count >= TASK_VM_INFO_REV1_COUNT) footprint = (uint64_t)vmi.phys_footprint;
 #endif
     *rss_bytes = (uint64_t)vmi.resident_size;
     *anon_bytes = footprint;
@@ -471,10 +473,8 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
 int zt_prim_file_reserve(int fd, uint64_t bytes)
 {
     struct stat st;
-    if (fstat(fd, &st) != 0)
-        return errno;
-    if (st.st_size >= 0 && (uint64_t)st.st_size >= bytes)
-        return 0;
+    if (fstat(fd, &st) != 0) return errno;
+    if (st.st_size >= 0 && (uint64_t)st.st_size >= bytes) return 0;
     uint64_t grow = bytes - (st.st_size > 0 ? (uint64_t)st.st_size : 0);
     fstore_t fs;
     memset(&fs, 0, sizeof fs);
@@ -507,10 +507,8 @@ bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
         if (fd >= 0) {
             while (n + 1 < cap) {
                 ssize_t r = read(fd, buf + n, cap - 1 - n);
-                if (r < 0 && errno == EINTR)
-                    continue;
-                if (r <= 0)
-                    break;
+                if (r < 0 && errno == EINTR) continue;
+                if (r <= 0) break;
                 n += (size_t)r;
             }
             close(fd);
@@ -518,8 +516,7 @@ bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
             ok = n > 0;
         }
     }
-    if (len)
-        *len = ok ? n : 0;
+    if (len) *len = ok ? n : 0;
     return ok;
 }
 
@@ -561,8 +558,7 @@ static void on_exit_trampoline(void)
         arg = on_exit_slot[on_exit_count].arg;
     }
     zt_unlock(&on_exit_lock);
-    if (fn)
-        fn(0, arg);
+    if (fn) fn(0, arg);
 }
 
 int zt_prim_on_exit(void (*fn)(int status, void *arg), void *arg)
@@ -603,15 +599,14 @@ static int fatal_installed;
  * not, so the crash report keeps EXC_BAD_ACCESS rather than EXC_CRASH. */
 static bool signal_was_sent(int sig, const siginfo_t *si)
 {
-    if (sig == SIGABRT || si == NULL)
-        return true;
+    if (sig == SIGABRT || si == NULL) return true;
     return si->si_code <= 0 || si->si_code >= SI_USER;
 }
 
 static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
 {
     int saved_errno = errno;
-    zt_prim_fault_t f = {sig, si ? si->si_code : 0, si ? (uintptr_t)si->si_addr : 0, 0, 0, 0,
+    zt_prim_fault_t f = {sig,   si ? si->si_code : 0, si ? (uintptr_t)si->si_addr : 0, 0, 0, 0,
                          uc_raw};
     const ucontext_t *uc = uc_raw;
     if (uc && uc->uc_mcontext) { /* uc_mcontext is a pointer on Darwin */
@@ -633,8 +628,7 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
 #endif
     }
     void (*fn)(const zt_prim_fault_t *) = __atomic_load_n(&fatal_fn, __ATOMIC_ACQUIRE);
-    if (fn)
-        fn(&f);
+    if (fn) fn(&f);
     for (unsigned i = 0; i < FATAL_COUNT; i++)
         if (fatal_signals[i] == sig) {
             struct sigaction prev = fatal_previous[i];
@@ -644,16 +638,14 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
         }
     /* Sent: deliver again to the previous disposition once we return. A
      * hardware fault re-executes and faults again. */
-    if (signal_was_sent(sig, si))
-        raise(sig);
+    if (signal_was_sent(sig, si)) raise(sig);
     errno = saved_errno;
 }
 
 bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
 {
     __atomic_store_n(&fatal_fn, fn, __ATOMIC_RELEASE);
-    if (__atomic_exchange_n(&fatal_installed, 1, __ATOMIC_ACQ_REL))
-        return true;
+    if (__atomic_exchange_n(&fatal_installed, 1, __ATOMIC_ACQ_REL)) return true;
     /* Darwin's SIGSTKSZ is 128 KiB; never go below it. */
     size_t alt_bytes = SIGSTKSZ > (64u << 10) ? (size_t)SIGSTKSZ : (size_t)(64u << 10);
     void *alt = zt_prim_map(alt_bytes);
@@ -672,8 +664,7 @@ bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
     sigemptyset(&sa.sa_mask);
     bool ok = true;
     for (unsigned i = 0; i < FATAL_COUNT; i++)
-        if (sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0)
-            ok = false;
+        if (sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0) ok = false;
     return ok;
 }
 
@@ -692,24 +683,22 @@ bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
 #if defined(__LP64__)
 typedef struct mach_header_64 mach_header_t;
 typedef struct segment_command_64 segment_command_t;
-#define ZT_MH_MAGIC    MH_MAGIC_64
-#define ZT_LC_SEGMENT  LC_SEGMENT_64
+#define ZT_MH_MAGIC   MH_MAGIC_64
+#define ZT_LC_SEGMENT LC_SEGMENT_64
 #else
 typedef struct mach_header mach_header_t;
 typedef struct segment_command segment_command_t;
-#define ZT_MH_MAGIC    MH_MAGIC
-#define ZT_LC_SEGMENT  LC_SEGMENT
+#define ZT_MH_MAGIC   MH_MAGIC
+#define ZT_LC_SEGMENT LC_SEGMENT
 #endif
 
 static int visit_image(uint32_t index, bool want_main,
                        int (*cb)(void *ctx, const zt_prim_module_t *m), void *ctx)
 {
     const mach_header_t *h = (const mach_header_t *)_dyld_get_image_header(index);
-    if (h == NULL || h->magic != ZT_MH_MAGIC)
-        return 0;
+    if (h == NULL || h->magic != ZT_MH_MAGIC) return 0;
     bool is_main = h->filetype == MH_EXECUTE;
-    if (is_main != want_main)
-        return 0;
+    if (is_main != want_main) return 0;
     const char *name = is_main ? "" : _dyld_get_image_name(index);
     zt_prim_module_t m = {name ? name : "", 0, 0, 0, 0, 0, NULL, 0};
 
@@ -720,11 +709,9 @@ static int visit_image(uint32_t index, bool want_main,
     const uint8_t *p = (const uint8_t *)(h + 1);
     const uint8_t *end = p + h->sizeofcmds;
     for (uint32_t c = 0; c < h->ncmds; c++) {
-        if ((size_t)(end - p) < sizeof(struct load_command))
-            break;
+        if ((size_t)(end - p) < sizeof(struct load_command)) break;
         const struct load_command *lc = (const struct load_command *)p;
-        if (lc->cmdsize < sizeof *lc || lc->cmdsize > (size_t)(end - p))
-            break;
+        if (lc->cmdsize < sizeof *lc || lc->cmdsize > (size_t)(end - p)) break;
         if (lc->cmd == ZT_LC_SEGMENT && lc->cmdsize >= sizeof(segment_command_t)) {
             const segment_command_t *sg = (const segment_command_t *)p;
             bool pagezero = sg->initprot == VM_PROT_NONE && sg->filesize == 0;
@@ -748,8 +735,7 @@ static int visit_image(uint32_t index, bool want_main,
         }
         p += lc->cmdsize;
     }
-    if (hi == 0)
-        return 0;
+    if (hi == 0) return 0;
     uintptr_t slide = have_text ? (uintptr_t)h - (uintptr_t)text_vmaddr
                                 : (uintptr_t)_dyld_get_image_vmaddr_slide(index);
     /* A shared-cache image's __DATA and __LINKEDIT lie in other parts of the
@@ -774,8 +760,7 @@ void zt_prim_modules(int (*cb)(void *ctx, const zt_prim_module_t *m), void *ctx)
     uint32_t n = _dyld_image_count();
     for (int pass = 0; pass < 2; pass++)
         for (uint32_t i = 0; i < n; i++)
-            if (visit_image(i, pass == 0, cb, ctx) != 0)
-                return;
+            if (visit_image(i, pass == 0, cb, ctx) != 0) return;
 }
 
 /* dyld calls these for every image already loaded at registration, then for
@@ -806,8 +791,7 @@ uint64_t zt_prim_modules_generation(void)
  * path dyld was given, absolute for anything launched by the system. */
 bool zt_prim_exe_path(char *buf, size_t cap)
 {
-    if (cap == 0)
-        return false;
+    if (cap == 0) return false;
     buf[0] = 0;
 #if ZT_HAVE_PROC_PIDPATH
     char tmp[PROC_PIDPATHINFO_MAXSIZE];
@@ -819,8 +803,7 @@ bool zt_prim_exe_path(char *buf, size_t cap)
     }
 #endif
     uint32_t size = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
-    if (_NSGetExecutablePath(buf, &size) == 0 && buf[0] == '/')
-        return true;
+    if (_NSGetExecutablePath(buf, &size) == 0 && buf[0] == '/') return true;
     buf[0] = 0;
     return false;
 }

@@ -18,8 +18,7 @@ struct out {
 
 static void put(struct out *o, char c)
 {
-    if (o->len + 1 < o->cap)
-        o->buf[o->len] = c;
+    if (o->len + 1 < o->cap) o->buf[o->len] = c;
     o->len++;
 }
 
@@ -34,12 +33,10 @@ static void put_num(struct out *o, unsigned long long v, unsigned base, bool neg
         v /= base;
     } while (v);
     int total = n + (neg ? 1 : 0);
-    if (neg && zero)
-        put(o, '-');
+    if (neg && zero) put(o, '-');
     for (; total < width; total++)
         put(o, zero ? '0' : ' ');
-    if (neg && !zero)
-        put(o, '-');
+    if (neg && !zero) put(o, '-');
     while (n)
         put(o, tmp[--n]);
 }
@@ -74,16 +71,18 @@ static int vformat(char *buf, size_t cap, const char *fmt, va_list ap)
         switch (*f) {
         case 'd': {
             /* long and long long are both 64-bit on every LP64 target we build */
-            long long v = sz ? (long long)va_arg(ap, ptrdiff_t)
-                          : lng ? va_arg(ap, long long) : va_arg(ap, int);
+            long long v = sz    ? (long long)va_arg(ap, ptrdiff_t)
+                          : lng ? va_arg(ap, long long)
+                                : va_arg(ap, int);
             put_num(&o, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v, 10, v < 0,
                     width, zero);
             break;
         }
         case 'u':
         case 'x': {
-            unsigned long long v = sz ? va_arg(ap, size_t)
-                                   : lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+            unsigned long long v = sz    ? va_arg(ap, size_t)
+                                   : lng ? va_arg(ap, unsigned long long)
+                                         : va_arg(ap, unsigned);
             put_num(&o, v, *f == 'x' ? 16 : 10, false, width, zero);
             break;
         }
@@ -94,8 +93,7 @@ static int vformat(char *buf, size_t cap, const char *fmt, va_list ap)
             break;
         case 's': {
             const char *s = va_arg(ap, const char *);
-            if (!s)
-                s = "(null)";
+            if (!s) s = "(null)";
             int n = 0;
             for (; *s; s++, n++)
                 put(&o, *s);
@@ -117,8 +115,7 @@ static int vformat(char *buf, size_t cap, const char *fmt, va_list ap)
             put(&o, *f);
         }
     }
-    if (cap)
-        buf[o.len < cap ? o.len : cap - 1] = 0;
+    if (cap) buf[o.len < cap ? o.len : cap - 1] = 0;
     return (int)(o.len < cap ? o.len : cap ? cap - 1 : 0);
 }
 

@@ -66,18 +66,14 @@ static void *map_aligned_prot(size_t bytes, size_t align, int prot, int extra_fl
         return p == MAP_FAILED ? NULL : p;
     }
     size_t over = bytes + align - page;
-    if (over < bytes)
-        return NULL;
+    if (over < bytes) return NULL;
     char *raw = mmap(NULL, over, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
+    if (raw == MAP_FAILED) return NULL;
     uintptr_t base = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = base - (uintptr_t)raw;
     size_t tail = over - head - bytes;
-    if (head)
-        munmap(raw, head);
-    if (tail)
-        munmap((char *)base + bytes, tail);
+    if (head) munmap(raw, head);
+    if (tail) munmap((char *)base + bytes, tail);
     return (void *)base;
 }
 
@@ -93,10 +89,9 @@ void *zt_prim_reserve(size_t bytes, size_t align_bytes)
 
 int zt_prim_reserve_at(void *addr, size_t bytes)
 {
-    void *p = mmap(addr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-                                               MAP_FIXED_NOREPLACE, -1, 0);
-    if (p == MAP_FAILED)
-        return errno;
+    void *p = mmap(addr, bytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED) return errno;
     if (p != addr) { /* kernels before 4.17 ignore MAP_FIXED_NOREPLACE */
         munmap(p, bytes);
         return EEXIST;
@@ -124,23 +119,20 @@ int zt_prim_purge(void *addr, size_t bytes)
 
 void zt_prim_unmap(void *addr, size_t bytes)
 {
-    if (addr && bytes)
-        munmap(addr, bytes);
+    if (addr && bytes) munmap(addr, bytes);
 }
 
 bool zt_prim_readable(const void *addr, size_t bytes)
 {
     /* process_vm_readv on ourselves fails with EFAULT instead of faulting. */
-    if (bytes == 0)
-        return true;
+    if (bytes == 0) return true;
     char buf[256];
     uintptr_t a = (uintptr_t)addr;
     while (bytes) {
         size_t n = bytes < sizeof buf ? bytes : sizeof buf;
         struct iovec local = {buf, n}, remote = {(void *)a, n};
         long r = syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
-        if (r != (long)n)
-            return false;
+        if (r != (long)n) return false;
         a += n;
         bytes -= n;
     }
@@ -171,29 +163,36 @@ unsigned zt_prim_cpu(void)
     if (&__rseq_size != NULL && __rseq_size >= 8) {
         const char *tp = (const char *)__builtin_thread_pointer();
         int32_t cpu = *(const volatile int32_t *)(tp + __rseq_offset + 4);
-        if (cpu >= 0)
-            return (unsigned)cpu;
+        if (cpu >= 0) return (unsigned)cpu;
     }
     int c = sched_getcpu();
     return c >= 0 ? (unsigned)c : 0;
 }
 
-int zt_prim_tid(void) { return (int)syscall(SYS_gettid); }
+int zt_prim_tid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
 
-int zt_prim_pid(void) { return (int)syscall(SYS_getpid); }
+int zt_prim_pid(void)
+{
+    return (int)syscall(SYS_getpid);
+}
 
-void zt_prim_yield(void) { sched_yield(); }
+void zt_prim_yield(void)
+{
+    sched_yield();
+}
 
 static uintptr_t parse_hex(const char **p)
 {
     uintptr_t v = 0;
     for (;; (*p)++) {
         char c = **p;
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                      : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                                             : 16u;
-        if (d == 16)
-            return v;
+        if (d == 16) return v;
         v = v << 4 | d;
     }
 }
@@ -208,17 +207,14 @@ bool zt_prim_thread_stack(uintptr_t *lo, uintptr_t *hi)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
+    if (fd < 0) return false;
     char buf[4096 + 1];
     size_t have = 0;
     bool found = false;
     for (;;) {
         ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
         have += (size_t)r;
         buf[have] = 0;
         char *line = buf, *nl;
@@ -237,12 +233,10 @@ bool zt_prim_thread_stack(uintptr_t *lo, uintptr_t *hi)
             }
             line = nl + 1;
         }
-        if (found)
-            break;
+        if (found) break;
         /* Keep the unfinished line; a line longer than the buffer is dropped. */
         size_t rest = have - (size_t)(line - buf);
-        if (rest == sizeof buf - 1)
-            rest = 0;
+        if (rest == sizeof buf - 1) rest = 0;
         memmove(buf, line, rest);
         have = rest;
     }
@@ -286,26 +280,21 @@ const char *zt_prim_getenv(const char *name)
 {
     size_t n = strlen(name);
     char **env = environ;
-    if (env == NULL)
-        return NULL;
+    if (env == NULL) return NULL;
     for (; *env; env++)
-        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
-            return *env + n + 1;
+        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=') return *env + n + 1;
     return NULL;
 }
 
 static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
+    if (fd < 0) return false;
     size_t n = 0;
     while (n + 1 < cap) {
         ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
         n += (size_t)r;
     }
     close(fd);
@@ -321,8 +310,7 @@ static uint64_t parse_u64(const char *s, const char **end)
         s++;
     while (*s >= '0' && *s <= '9')
         v = v * 10 + (uint64_t)(*s++ - '0');
-    if (end)
-        *end = s;
+    if (end) *end = s;
     return v;
 }
 
@@ -330,8 +318,7 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
 {
     char buf[4096];
     size_t len;
-    if (!read_small_file("/proc/self/status", buf, sizeof buf, &len))
-        return false;
+    if (!read_small_file("/proc/self/status", buf, sizeof buf, &len)) return false;
     uint64_t rss = 0, anon = 0;
     for (const char *line = buf; line && *line;) {
         if (strncmp(line, "VmRSS:", 6) == 0)
@@ -339,27 +326,22 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
         else if (strncmp(line, "RssAnon:", 8) == 0)
             anon = parse_u64(line + 8, NULL) * 1024;
         line = strchr(line, '\n');
-        if (line)
-            line++;
+        if (line) line++;
     }
     *rss_bytes = rss;
     *anon_bytes = anon;
     return rss != 0;
 }
 
-
 /* ---- files, threads, signals, modules (used by the profiler) ------------ */
 
 int zt_prim_file_reserve(int fd, uint64_t bytes)
 {
     int r = posix_fallocate(fd, 0, (off_t)bytes); /* returns the error, errno untouched */
-    if (r == 0)
-        return 0;
-    if (r != EOPNOTSUPP && r != EINVAL)
-        return r;
+    if (r == 0) return 0;
+    if (r != EOPNOTSUPP && r != EINVAL) return r;
     struct stat st;
-    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= bytes)
-        return 0;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= bytes) return 0;
     return ftruncate(fd, (off_t)bytes) == 0 ? 0 : errno;
 }
 
@@ -374,8 +356,7 @@ bool zt_prim_read_file(const char *path, char *buf, size_t cap, size_t *len)
 {
     size_t n = 0;
     bool ok = cap > 0 && read_small_file(path, buf, cap, &n);
-    if (len)
-        *len = ok ? n : 0;
+    if (len) *len = ok ? n : 0;
     return ok;
 }
 
@@ -405,7 +386,7 @@ static int fatal_installed;
 static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
 {
     int saved_errno = errno;
-    zt_prim_fault_t f = {sig, si ? si->si_code : 0, si ? (uintptr_t)si->si_addr : 0, 0, 0, 0,
+    zt_prim_fault_t f = {sig,   si ? si->si_code : 0, si ? (uintptr_t)si->si_addr : 0, 0, 0, 0,
                          uc_raw};
 #if defined(__x86_64__)
     if (uc_raw) {
@@ -423,8 +404,7 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
     }
 #endif
     void (*fn)(const zt_prim_fault_t *) = __atomic_load_n(&fatal_fn, __ATOMIC_ACQUIRE);
-    if (fn)
-        fn(&f);
+    if (fn) fn(&f);
     for (unsigned i = 0; i < FATAL_COUNT; i++)
         if (fatal_signals[i] == sig) {
             struct sigaction prev = fatal_previous[i];
@@ -434,16 +414,14 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
         }
     /* Sent (kill, raise, abort): deliver again to the previous disposition
      * once we return. A hardware fault re-executes and faults again. */
-    if (si == NULL || si->si_code <= 0)
-        raise(sig);
+    if (si == NULL || si->si_code <= 0) raise(sig);
     errno = saved_errno;
 }
 
 bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
 {
     __atomic_store_n(&fatal_fn, fn, __ATOMIC_RELEASE);
-    if (__atomic_exchange_n(&fatal_installed, 1, __ATOMIC_ACQ_REL))
-        return true;
+    if (__atomic_exchange_n(&fatal_installed, 1, __ATOMIC_ACQ_REL)) return true;
     size_t alt_bytes = 64u << 10;
     void *alt = zt_prim_map(alt_bytes);
     if (alt) {
@@ -457,8 +435,7 @@ bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
     sigemptyset(&sa.sa_mask);
     bool ok = true;
     for (unsigned i = 0; i < FATAL_COUNT; i++)
-        if (sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0)
-            ok = false;
+        if (sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0) ok = false;
     return ok;
 }
 
@@ -470,8 +447,8 @@ struct modules_ctx {
 static int modules_one(struct dl_phdr_info *info, size_t size, void *raw)
 {
     struct modules_ctx *mc = raw;
-    zt_prim_module_t m = {info->dlpi_name ? info->dlpi_name : "", 0, 0, info->dlpi_addr, 0, 0,
-                          NULL, 0};
+    zt_prim_module_t m = {
+        info->dlpi_name ? info->dlpi_name : "", 0, 0, info->dlpi_addr, 0, 0, NULL, 0};
     uintptr_t lo = UINTPTR_MAX, hi = 0, tlo = UINTPTR_MAX, thi = 0;
     for (unsigned i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -495,8 +472,7 @@ static int modules_one(struct dl_phdr_info *info, size_t size, void *raw)
                 const uint8_t *name = p + 12;
                 const uint8_t *desc = name + ((namesz + 3u) & ~3u);
                 const uint8_t *next = desc + ((descsz + 3u) & ~3u);
-                if (next > end || next < p)
-                    break;
+                if (next > end || next < p) break;
                 if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(name, "GNU", 4) == 0) {
                     m.build_id = desc;
                     m.build_id_len = descsz > 20 ? 20 : descsz;
@@ -506,8 +482,7 @@ static int modules_one(struct dl_phdr_info *info, size_t size, void *raw)
             }
         }
     }
-    if (hi == 0)
-        return 0;
+    if (hi == 0) return 0;
     m.base = lo;
     m.bytes = hi - lo;
     m.text_lo = thi ? tlo : 0;
@@ -537,8 +512,7 @@ uint64_t zt_prim_modules_generation(void)
 
 bool zt_prim_exe_path(char *buf, size_t cap)
 {
-    if (cap == 0)
-        return false;
+    if (cap == 0) return false;
     ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
     if (n <= 0) {
         buf[0] = 0;

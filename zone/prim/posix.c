@@ -33,8 +33,7 @@ void zt_prim_write(int fd, const void *buf, size_t len)
     while (len) {
         ssize_t w = write(fd, p, len);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return;
         }
         p += w;
@@ -55,7 +54,10 @@ void zt_prim_abort(void)
     _exit(134);
 }
 
-void zt_prim_exit(int code) { _exit(code); }
+void zt_prim_exit(int code)
+{
+    _exit(code);
+}
 
 int zt_prim_file_create(const char *path)
 {
@@ -70,8 +72,7 @@ int zt_prim_sync(void *addr, size_t bytes, bool wait)
 
 void zt_prim_close(int fd)
 {
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
 }
 
 void zt_prim_sleep_ns(uint64_t ns)
@@ -83,7 +84,6 @@ void zt_prim_sleep_ns(uint64_t ns)
 
 bool zt_prim_pid_alive(int pid)
 {
-    if (pid <= 0)
-        return false;
+    if (pid <= 0) return false;
     return kill(pid, 0) == 0 || errno != ESRCH;
 }

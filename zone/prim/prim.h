@@ -96,7 +96,10 @@ typedef struct zt_lock {
     uint32_t word; /* 0 free, 1 locked, 2 locked with waiters */
 } zt_lock_t;
 
-#define ZT_LOCK_INIT {0}
+#define ZT_LOCK_INIT                                                                               \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 void zt_prim_lock_slow(zt_lock_t *l);
 void zt_prim_unlock_wake(zt_lock_t *l);
@@ -124,7 +127,10 @@ static inline void zt_unlock(zt_lock_t *l)
 }
 
 /* Re-initialise in a fork child (the owner thread no longer exists). */
-static inline void zt_lock_reinit(zt_lock_t *l) { __atomic_store_n(&l->word, 0, __ATOMIC_RELAXED); }
+static inline void zt_lock_reinit(zt_lock_t *l)
+{
+    __atomic_store_n(&l->word, 0, __ATOMIC_RELAXED);
+}
 
 /* ---- time, environment, output ------------------------------------------ */
 
@@ -198,9 +204,9 @@ int zt_prim_on_exit(void (*fn)(int status, void *arg), void *arg);
 /* A synchronous fatal signal or abort, as seen by zt_prim_fatal_handlers. */
 typedef struct zt_prim_fault {
     int signal, si_code;
-    uintptr_t addr;         /* si_addr */
-    uintptr_t pc, fp, sp;   /* interrupted context (0 = unknown) */
-    void *ucontext;         /* the platform ucontext_t */
+    uintptr_t addr;       /* si_addr */
+    uintptr_t pc, fp, sp; /* interrupted context (0 = unknown) */
+    void *ucontext;       /* the platform ucontext_t */
 } zt_prim_fault_t;
 
 /* Install fn for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT (on an
@@ -212,11 +218,11 @@ bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f));
 /* A loaded module, as given to a zt_prim_modules callback (valid only
  * during the callback). */
 typedef struct zt_prim_module {
-    const char *path;             /* "" for the main program */
-    uintptr_t base, bytes;        /* lowest PT_LOAD address, extent */
-    uintptr_t bias;               /* load bias */
-    uintptr_t text_lo, text_hi;   /* extent of the executable PT_LOAD segments */
-    const uint8_t *build_id;      /* GNU build id, NULL if none */
+    const char *path;           /* "" for the main program */
+    uintptr_t base, bytes;      /* lowest PT_LOAD address, extent */
+    uintptr_t bias;             /* load bias */
+    uintptr_t text_lo, text_hi; /* extent of the executable PT_LOAD segments */
+    const uint8_t *build_id;    /* GNU build id, NULL if none */
     unsigned build_id_len;
 } zt_prim_module_t;
 
