@@ -25,8 +25,6 @@
 #include "zone.h"
 #include "prim/prim.h"
 
-#define zt_likely(x)   __builtin_expect(!!(x), 1)
-#define zt_unlikely(x) __builtin_expect(!!(x), 0)
 
 /* ---- capture.c ----------------------------------------------------------- */
 

@@ -40,9 +40,24 @@ static inline uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t byte
     return zt_hook_unsampled(bytes) ? 0 : zt_hook_alloc_slow(zone, ptr, bytes, cls);
 }
 
+/* The one test an allocation site makes before tagging a block of `bytes`:
+ * profiling is on and (sample mode) this allocation is sampled. False costs
+ * one load and a predicted branch. Call it exactly once per allocation. */
+static inline bool zt_hook_wanted(size_t bytes)
+{
+    return zt_unlikely(zt_profiling) && !zt_hook_unsampled(bytes);
+}
+
 /* A block tagged `tag` is being freed (called before or after the zone's
  * free; the block's memory is not read). tag 0 is ignored. */
 void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag);
+
+/* The one spelling of a free site: only tagged blocks reach the profiler. */
+static inline void zt_hook_freed(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls,
+                                 uint32_t tag)
+{
+    if (zt_unlikely(tag != 0)) zt_hook_free(zone, ptr, bytes, cls, tag);
+}
 
 enum zt_event_type {
     ZT_EV_NANO_DELEGATED = 1, /* nano class full: its requests go to the helper */

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "zonetrace/malloc_zone.h"
+#include "compiler.h"
 #include "sizeclass.h"
 #include "profile.h"
 #include "options.h"
