@@ -26,7 +26,7 @@ void zt_chunkmap_set(uintptr_t base, size_t bytes, zt_owner_t *owner);
 static inline zt_owner_t *zt_chunkmap_get(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    if (__builtin_expect(a >> 47, 0) || zt_chunkmap_table == NULL) return NULL;
+    if (zt_unlikely(a >> 47) || zt_chunkmap_table == NULL) return NULL;
     return __atomic_load_n(&zt_chunkmap_table[a >> ZT_CHUNK_SHIFT], __ATOMIC_ACQUIRE);
 }
 

@@ -170,7 +170,7 @@ void zt_large_destroy(zt_large_t *l)
     for (size_t i = 0; i < l->nslots; i++) {
         entry_t e = l->slots[i];
         if (!e.addr) continue;
-        if (e.tag) zt_hook_free(l->zone, (void *)e.addr, e.bytes, ZT_CLASS_LARGE, e.tag);
+        zt_hook_freed(l->zone, (void *)e.addr, e.bytes, ZT_CLASS_LARGE, e.tag);
         zt_va_unmap((void *)e.addr, e.bytes, ZT_KIND_LARGE);
     }
     for (unsigned i = 0; i < l->death_row_count; i++)
@@ -274,13 +274,13 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
     if (!p) p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
     if (!p) return NULL; /* errno = ENOMEM, failure reported by va.c */
 
-    uint32_t tag = 0;
-    if (zt_profiling) tag = zt_hook_alloc(l->zone, p, block, ZT_CLASS_LARGE);
+    uint32_t tag =
+        zt_hook_wanted(block) ? zt_hook_alloc_slow(l->zone, p, block, ZT_CLASS_LARGE) : 0;
 
     zt_lock(&l->lock);
     if (!reserve_slot_locked(l)) {
         zt_unlock(&l->lock);
-        if (tag) zt_hook_free(l->zone, p, block, ZT_CLASS_LARGE, tag);
+        zt_hook_freed(l->zone, p, block, ZT_CLASS_LARGE, tag);
         zt_va_unmap(p, block, ZT_KIND_LARGE);
         errno = ENOMEM;
         return NULL;
@@ -308,7 +308,7 @@ bool zt_large_free(zt_large_t *l, void *ptr)
     l->count--;
     l->in_use_bytes -= copy.bytes;
     zt_unlock(&l->lock);
-    if (copy.tag) zt_hook_free(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
+    zt_hook_freed(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
     if (!death_row_put(l, ptr, copy.bytes)) zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
     return true;
 }
@@ -364,9 +364,10 @@ bool zt_large_realloc_in_place(zt_large_t *l, void *ptr, size_t new_bytes)
     }
 
     /* The profiler sees free(old size) + alloc(new size) of the same address. */
-    if (old_tag) zt_hook_free(l->zone, ptr, old, ZT_CLASS_LARGE, old_tag);
-    if (zt_profiling || old_tag) {
-        uint32_t tag = zt_profiling ? zt_hook_alloc(l->zone, ptr, want, ZT_CLASS_LARGE) : 0;
+    zt_hook_freed(l->zone, ptr, old, ZT_CLASS_LARGE, old_tag);
+    uint32_t tag =
+        zt_hook_wanted(want) ? zt_hook_alloc_slow(l->zone, ptr, want, ZT_CLASS_LARGE) : 0;
+    if (tag || old_tag) {
         zt_lock(&l->lock);
         e = find_locked(l, a);
         if (e) e->tag = tag;

@@ -38,10 +38,10 @@
 #include "chunkmap.h"
 #include "error.h"
 #include "hooks.h"
+#include "tcache.h"
 #include "va.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -57,7 +57,7 @@
 #define NANO_UNIT_BLOCKS        64
 #define NANO_MAX_CURRENT_BLOCKS 64  /* 166.251+ */
 #define NANO_MAX_REGIONS        128 /* 64 GiB of nano address space (ZT_NANO_MULTI) */
-#define NANO_TAG_BYTES          ((NANO_REGION_BYTES >> 4) * sizeof(uint32_t))
+#define NANO_TAG_BYTES          ((NANO_REGION_BYTES >> ZT_NANO_QUANTUM_SHIFT) * sizeof(uint32_t))
 #define NANO_NO_CLASS           0xFF
 
 /* next_slot state codes */
@@ -166,7 +166,7 @@ static inline bool h_has_slots(uint32_t h)
 
 static inline size_t class_bytes(unsigned cls)
 {
-    return (size_t)(cls + 1) << 4;
+    return (size_t)(cls + 1) << ZT_NANO_QUANTUM_SHIFT;
 }
 
 /* The zone's malloc_zone_t has a host page to itself; nano_t follows. */
@@ -265,7 +265,7 @@ static inline void *block_alloc(const nano_t *n, uintptr_t blk, unsigned cls)
             bool link_ok =
                 (new_next - 1u < slots || new_next == SLOT_BUMP || new_next == SLOT_FULL) &&
                 (fc == 0) == (new_next == SLOT_FULL);
-            if (__builtin_expect(guard != (n->g.guard_cookie ^ (uintptr_t)s) || !link_ok, 0)) {
+            if (zt_unlikely(guard != (n->g.guard_cookie ^ (uintptr_t)s) || !link_ok)) {
                 old = pop_conflict(hp, old, s);
                 continue;
             }
@@ -495,9 +495,9 @@ static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
 {
     unsigned idx = zt_prim_cpu() & (NANO_MAX_CURRENT_BLOCKS - 1);
     uintptr_t blk = __atomic_load_n(&n->current[cls][idx], __ATOMIC_ACQUIRE);
-    if (__builtin_expect(blk != 0, 1)) {
+    if (zt_likely(blk != 0)) {
         void *p = block_alloc(n, blk, cls);
-        if (__builtin_expect(p != NULL, 1)) return p;
+        if (zt_likely(p != NULL)) return p;
     }
     if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) return NULL;
     bool delegated_now = false;
@@ -528,7 +528,22 @@ static void tag_alloc(nano_t *n, void *p, unsigned cls)
     if (tag == 0) return;
     nano_region_t *r = region_of(n, p);
     uint32_t *t = region_tags(r);
-    if (t) __atomic_store_n(&t[((uintptr_t)p - r->base) >> 4], tag, __ATOMIC_RELAXED);
+    if (t)
+        __atomic_store_n(&t[((uintptr_t)p - r->base) >> ZT_NANO_QUANTUM_SHIFT], tag,
+                         __ATOMIC_RELAXED);
+}
+
+/* Clear and return the tag of the slot at ptr (0: untagged). Loads first:
+ * an unsampled block (the common case in sample mode) costs one plain load,
+ * not a store. */
+static inline uint32_t tag_take(nano_region_t *r, const void *ptr)
+{
+    uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
+    if (!tags) return 0;
+    uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT];
+    uint32_t tag = __atomic_load_n(tp, __ATOMIC_RELAXED);
+    if (tag) __atomic_store_n(tp, 0, __ATOMIC_RELAXED);
+    return tag;
 }
 
 static inline void *alloc_tagged(nano_t *n, unsigned cls);
@@ -572,17 +587,7 @@ slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
 static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
 {
     unsigned cls = si->cls, slots = n->g.slots[cls];
-    uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
-    if (tags) {
-        uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> 4];
-        /* Load first: an unsampled block (tag 0, the common case in sample
-         * mode) costs one plain load, not a locked exchange. */
-        uint32_t tag = __atomic_load_n(tp, __ATOMIC_RELAXED);
-        if (tag) {
-            __atomic_store_n(tp, 0, __ATOMIC_RELAXED);
-            zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
-        }
-    }
+    zt_hook_freed(n->zone, ptr, class_bytes(cls), cls, tag_take(r, ptr));
     nano_free_slot_t *s = ptr;
     s->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
     uint32_t *hp = block_header(n, si->blk);
@@ -608,197 +613,55 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
             break;
     }
     if (h_in_use(nw)) return;
-    if (__builtin_expect(after * 4 >= slots * 3, 0) &&
+    if (zt_unlikely(after * 4 >= slots * 3) &&
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         delegate_release(n, cls);
     if (h_next(nw) == SLOT_CAN_MADVISE) madvise_block(n, si->blk);
 }
 
 /* ---- per-thread cache -------------------------------------------------------
- * glibc tcache's idea in front of the block headers: a thread keeps up to
- * TC_SLOTS freed slots per class and hands them out again without any atomic
- * operation (a pop and a store, instead of a CAS on a shared header and a CPU
- * number lookup). A cached slot is free for every observer: its guard is set,
- * so size() says 0, a second free is reported as a double free and the walker
- * skips it; its block header still counts it as allocated, which keeps the
- * block from being restarted or madvised under the cache. Only frees fill the
- * cache (a miss allocates from the current block exactly as before) and frees
- * of a delegated class bypass it, so capacity, delegation and the 75 % release
- * rule follow libmalloc's sequence. One nano zone at a time owns the caches
- * (the first created: the default zone); entries carry its id, and entries of
- * a destroyed zone are dropped, never flushed. A full class flushes its older
- * half back to the blocks. Thread exit (pthread key destructor), the owning
- * thread's introspection calls, and a fork child (for the other threads'
- * caches) flush everything. Cache memory is mapped once per thread and pooled,
- * never unmapped. */
+ * The thread cache (tcache.c) in front of the block headers: a free of a
+ * live slot parks it in the thread's bin for its class and the next
+ * allocation of that class takes it back without any atomic operation (a pop
+ * and a store, instead of a CAS on a shared header and a CPU number lookup).
+ * A cached slot is free for every observer: its guard is set, so size() says
+ * 0, a second free is reported as a double free and the walker skips it; its
+ * block header still counts it as allocated, which keeps the block from
+ * being restarted or madvised under the cache. Only frees fill the cache (a
+ * miss allocates from the current block exactly as before) and frees of a
+ * delegated class bypass it, so capacity, delegation and the 75 % release
+ * rule follow libmalloc's sequence. A full class flushes its older half. */
 
-#define TC_SLOTS 64
+#define TC_SLOTS 64 /* cached slots per class (the section's stride) */
 
-typedef struct tcache {
-    struct tcache *next_all; /* every cache made, live or pooled (under tc_lock) */
-    uint32_t id;             /* tc_id of the zone whose slots it holds; never 0 */
-    bool live;               /* owned by a running thread */
-    uint16_t count[ZT_NANO_CLASSES];
-    void *slot[ZT_NANO_CLASSES][TC_SLOTS]; /* [0] oldest */
-} tcache_t;
-
-enum { TC_NONE, TC_ON, TC_OFF }; /* per thread: no cache yet, cached, never cache */
-
-static __thread tcache_t *tc_self __attribute__((tls_model("initial-exec")));
-static __thread uint8_t tc_state __attribute__((tls_model("initial-exec")));
-static zt_lock_t tc_lock; /* tc_all, tc_owner, key creation */
-static tcache_t *tc_all;
-static nano_t *tc_owner; /* zone owning the caches, NULL after its destroy */
-static uint32_t tc_last_id;
-static pthread_key_t tc_key;
-static bool tc_key_made;
-
-/* Give one cached slot back to its block (its guard is still set). */
-static void tc_release(nano_t *n, void *p, unsigned cls)
+/* zt_tcache_flush_fn: give cached slots back to their blocks. */
+static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned count)
 {
-    nano_region_t *r = region_of(n, p);
-    if (!r) return; /* cannot happen while n owns the entry */
-    slot_info_t si;
-    uintptr_t a = (uintptr_t)p;
-    si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
-    si.cls = cls;
-    si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
-    si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
-    nano_free_live(n, r, p, &si);
-}
-
-/* Flush entries [0, k) of class cls, keeping the newer ones. */
-static void tc_flush_class(nano_t *n, tcache_t *tc, unsigned cls, unsigned k)
-{
-    unsigned cnt = tc->count[cls];
-    if (k > cnt) k = cnt;
-    for (unsigned i = 0; i < k; i++)
-        tc_release(n, tc->slot[cls][i], cls);
-    memmove(&tc->slot[cls][0], &tc->slot[cls][k], (cnt - k) * sizeof(void *));
-    tc->count[cls] = (uint16_t)(cnt - k);
-}
-
-static void tc_flush_all(nano_t *n, tcache_t *tc)
-{
-    for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
-        tc_flush_class(n, tc, c, tc->count[c]);
-}
-
-static void tc_drop(tcache_t *tc)
-{
-    memset(tc->count, 0, sizeof tc->count);
-}
-
-/* Flush the calling thread's cache if it holds slots of n (introspection
- * calls see the thread's own frees). */
-static void tc_flush_mine(nano_t *n)
-{
-    tcache_t *tc = tc_self;
-    if (tc && n->tc_id && tc->id == n->tc_id) tc_flush_all(n, tc);
-}
-
-static void tc_thread_exit(void *arg)
-{
-    tcache_t *tc = arg;
-    tc_state = TC_OFF; /* later destructors' frees go straight to the blocks */
-    tc_self = NULL;
-    zt_lock(&tc_lock);
-    nano_t *owner = tc_owner;
-    zt_unlock(&tc_lock);
-    if (owner && owner->tc_id == tc->id)
-        tc_flush_all(owner, tc);
-    else
-        tc_drop(tc);
-    zt_lock(&tc_lock);
-    tc->live = false;
-    zt_unlock(&tc_lock);
-}
-
-/* The calling thread's cache for n, made on the thread's first free; NULL
- * when n does not own the caches or the thread cannot have one. */
-static tcache_t *tc_slow(nano_t *n)
-{
-    if (n->tc_id == 0 || tc_state == TC_OFF) return NULL;
-    tcache_t *tc = tc_self;
-    if (tc) {
-        tc_drop(tc); /* entries of a destroyed zone */
-        tc->id = n->tc_id;
-        return tc;
+    nano_t *n = owner;
+    for (unsigned i = 0; i < count; i++) {
+        void *p = slots[i];
+        nano_region_t *r = region_of(n, p);
+        if (!r) continue; /* cannot happen while n owns the entry */
+        slot_info_t si;
+        uintptr_t a = (uintptr_t)p;
+        si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+        si.cls = cls;
+        si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
+        si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
+        nano_free_live(n, r, p, &si);
     }
-    tc_state = TC_OFF; /* pthread_setspecific may allocate: no recursion */
-    zt_lock(&tc_lock);
-    if (!tc_key_made) tc_key_made = pthread_key_create(&tc_key, tc_thread_exit) == 0;
-    for (tc = tc_all; tc && tc->live; tc = tc->next_all)
-        ;
-    if (!tc && tc_key_made && (tc = zt_prim_map(sizeof(tcache_t))) != NULL) {
-        tc->next_all = tc_all;
-        tc_all = tc;
-    }
-    if (tc) {
-        tc->live = true;
-        tc->id = n->tc_id;
-        tc_drop(tc);
-    }
-    zt_unlock(&tc_lock);
-    if (!tc) return NULL; /* the thread stays uncached */
-    if (pthread_setspecific(tc_key, tc) != 0) {
-        zt_lock(&tc_lock);
-        tc->live = false;
-        zt_unlock(&tc_lock);
-        return NULL;
-    }
-    tc_self = tc;
-    tc_state = TC_ON;
-    return tc;
-}
-
-/* n becomes the caches' owner if none is. */
-static void tc_claim(nano_t *n)
-{
-    zt_lock(&tc_lock);
-    /* None on emulated devices: slots parked in other threads' caches would
-     * make a class delegate earlier than libmalloc's (which has no cache). */
-    if (!tc_owner && !zt_va_limited()) {
-        tc_owner = n;
-        n->tc_id = ++tc_last_id ? tc_last_id : ++tc_last_id;
-    }
-    zt_unlock(&tc_lock);
-}
-
-static void tc_unclaim(nano_t *n)
-{
-    if (!n->tc_id) return;
-    zt_lock(&tc_lock);
-    if (tc_owner == n) tc_owner = NULL;
-    zt_unlock(&tc_lock);
-    if (tc_self && tc_self->id == n->tc_id) tc_drop(tc_self);
-    n->tc_id = 0;
-}
-
-/* Fork child: the other threads are gone; their cached slots go back. */
-static void tc_fork_child(nano_t *n)
-{
-    zt_lock_reinit(&tc_lock);
-    for (tcache_t *tc = tc_all; tc; tc = tc->next_all) {
-        if (!tc->live || tc == tc_self) continue;
-        if (tc->id == n->tc_id) tc_flush_all(n, tc);
-        tc_drop(tc);
-        tc->live = false;
-    }
+    return 0;
 }
 
 static inline void *alloc_tagged(nano_t *n, unsigned cls)
 {
-    tcache_t *tc = tc_self;
+    zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
     void *p;
-    if (__builtin_expect(tc != NULL && tc->id == n->tc_id && tc->count[cls] != 0, 1)) {
-        p = tc->slot[cls][--tc->count[cls]];
+    if (zt_likely(tc != NULL) && (p = zt_tcache_pop(tc, cls, TC_SLOTS)) != NULL)
         ((nano_free_slot_t *)p)->guard = 0; /* live again */
-    } else {
+    else
         p = nano_alloc(n, cls);
-    }
-    if (p && __builtin_expect(zt_profiling != 0, 0) && !zt_hook_unsampled(class_bytes(cls)))
-        tag_alloc(n, p, cls);
+    if (p && zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
     return p;
 }
 
@@ -806,25 +669,17 @@ static inline void *alloc_tagged(nano_t *n, unsigned cls)
 static inline void free_slot(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
 {
     unsigned cls = si->cls;
-    tcache_t *tc = tc_self;
-    if (__builtin_expect(tc == NULL || tc->id != n->tc_id, 0) && (tc = tc_slow(n)) == NULL)
-        goto direct;
-    if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) goto direct;
-    uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
-    if (tags) {
-        uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> 4];
-        uint32_t tag = __atomic_load_n(tp, __ATOMIC_RELAXED); /* see nano_free_live */
-        if (tag) {
-            __atomic_store_n(tp, 0, __ATOMIC_RELAXED);
-            zt_hook_free(n->zone, ptr, class_bytes(cls), cls, tag);
-        }
+    zt_tcache_section_t *tc = zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id);
+    if (zt_unlikely(tc == NULL) ||
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls))) {
+        nano_free_live(n, r, ptr, si);
+        return;
     }
+    zt_hook_freed(n->zone, ptr, class_bytes(cls), cls, tag_take(r, ptr));
     ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
-    if (__builtin_expect(tc->count[cls] == TC_SLOTS, 0)) tc_flush_class(n, tc, cls, TC_SLOTS / 2);
-    tc->slot[cls][tc->count[cls]++] = ptr;
-    return;
-direct:
-    nano_free_live(n, r, ptr, si);
+    if (zt_unlikely(tc->count[cls] == TC_SLOTS))
+        zt_tcache_flush_bin(tc, ZT_TCACHE_NANO, cls, TC_SLOTS / 2);
+    zt_tcache_push(tc, cls, TC_SLOTS, ptr);
 }
 
 static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_region_t *r,
@@ -832,7 +687,7 @@ static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_
 {
     slot_info_t si;
     enum slot_state st = slot_lookup(n, r, ptr, &si);
-    if (__builtin_expect(st == SLOT_LIVE, 1))
+    if (zt_likely(st == SLOT_LIVE))
         free_slot(n, r, ptr, &si);
     else
         zt_error_bad_free(st == SLOT_FREED ? ZT_BAD_FREED_TWICE : ZT_BAD_NOT_ALLOCATED, ptr,
@@ -1038,7 +893,9 @@ static kern_return_t nano_enumerator(task_t task, void *context, unsigned type_m
                                      vm_range_recorder_t recorder)
 {
     walk_t w;
-    if (task == 0) tc_flush_mine(zone_nano((malloc_zone_t *)zone_address)); /* this process */
+    if (task == 0)
+        zt_tcache_flush_mine(ZT_TCACHE_NANO,
+                             zone_nano((malloc_zone_t *)zone_address)->tc_id); /* this process */
     if (!walk_open(&w, task, reader, zone_address)) return KERN_FAILURE;
     enum_ctx_t e = {.task = task, .context = context, .recorder = recorder};
     if (type_mask & MALLOC_ADMIN_REGION_RANGE_TYPE) {
@@ -1081,7 +938,9 @@ static void zwalk_slot(void *ctx, uintptr_t addr, unsigned cls)
 {
     zwalk_t *z = ctx;
     uint32_t *tags = __atomic_load_n(&z->r->tags, __ATOMIC_ACQUIRE);
-    uint32_t tag = tags ? __atomic_load_n(&tags[(addr - z->r->base) >> 4], __ATOMIC_RELAXED) : 0;
+    uint32_t tag = tags ? __atomic_load_n(&tags[(addr - z->r->base) >> ZT_NANO_QUANTUM_SHIFT],
+                                          __ATOMIC_RELAXED)
+                        : 0;
     z->zw->block(z->zw->ctx, addr, class_bytes(cls), ZT_CLASS_NANO_FIRST + cls, tag);
 }
 
@@ -1094,7 +953,7 @@ void zt_nano_walk(malloc_zone_t *zone, const zt_walker_t *zw)
 {
     nano_t *n = zone_nano(zone);
     walk_t w;
-    tc_flush_mine(n);
+    zt_tcache_flush_mine(ZT_TCACHE_NANO, n->tc_id);
     zt_lock(&n->regions_lock); /* no new arenas or regions during the walk */
     if (walk_open(&w, 0, NULL, (uintptr_t)zone)) {
         for (unsigned ri = 0; ri < w.nregions; ri++) {
@@ -1132,8 +991,8 @@ static size_t nano_size(malloc_zone_t *zone, const void *ptr)
 static void *nano_malloc(malloc_zone_t *zone, size_t size)
 {
     nano_t *n = zone_nano(zone);
-    if (__builtin_expect(size <= ZT_NANO_MAX_BYTES, 1)) {
-        void *p = alloc_tagged(n, size ? (unsigned)(size - 1) >> 4 : 0);
+    if (zt_likely(size <= ZT_NANO_MAX_BYTES)) {
+        void *p = alloc_tagged(n, size ? (unsigned)(size - 1) >> ZT_NANO_QUANTUM_SHIFT : 0);
         if (p) return p;
     }
     return n->helper->malloc(n->helper, size);
@@ -1148,7 +1007,7 @@ static void *nano_calloc(malloc_zone_t *zone, size_t num, size_t size)
         return NULL;
     }
     if (total <= ZT_NANO_MAX_BYTES) {
-        unsigned cls = total ? (unsigned)(total - 1) >> 4 : 0;
+        unsigned cls = total ? (unsigned)(total - 1) >> ZT_NANO_QUANTUM_SHIFT : 0;
         void *p = alloc_tagged(n, cls);
         if (p) {
             memset(p, 0, class_bytes(cls));
@@ -1175,7 +1034,7 @@ static void nano_free(malloc_zone_t *zone, void *ptr)
     if (!ptr) return;
     nano_t *n = zone_nano(zone);
     nano_region_t *r = region_of(n, ptr);
-    if (__builtin_expect(r != NULL, 1))
+    if (zt_likely(r != NULL))
         nano_free_ptr(n, r, ptr);
     else
         n->helper->free(n->helper, ptr);
@@ -1222,7 +1081,7 @@ static unsigned nano_batch_malloc(malloc_zone_t *zone, size_t size, void **resul
     nano_t *n = zone_nano(zone);
     unsigned got = 0;
     if (size <= ZT_NANO_MAX_BYTES) {
-        unsigned cls = size ? (unsigned)(size - 1) >> 4 : 0;
+        unsigned cls = size ? (unsigned)(size - 1) >> ZT_NANO_QUANTUM_SHIFT : 0;
         while (got < count && (results[got] = alloc_tagged(n, cls)))
             got++;
     }
@@ -1246,7 +1105,8 @@ static void nano_batch_free(malloc_zone_t *zone, void **ptrs, unsigned count)
 static void nano_destroy(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
-    tc_unclaim(n);
+    zt_tcache_unclaim(ZT_TCACHE_NANO, n->tc_id);
+    n->tc_id = 0;
     if (n->helper->destroy) n->helper->destroy(n->helper);
     for (unsigned i = 0; i < n->nregions; i++) {
         nano_region_t *r = n->regions[i];
@@ -1262,7 +1122,7 @@ static size_t nano_pressure_relief(malloc_zone_t *zone, size_t goal)
 {
     nano_t *n = zone_nano(zone);
     size_t total = 0;
-    tc_flush_mine(n);
+    zt_tcache_flush_mine(ZT_TCACHE_NANO, n->tc_id);
     unsigned narenas = __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE);
     for (unsigned a = 0; a < narenas; a++) {
         uintptr_t base = arena_base(n, a);
@@ -1300,7 +1160,7 @@ static size_t nano_good_size(malloc_zone_t *zone, size_t size)
 static boolean_t nano_check(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
-    tc_flush_mine(n);
+    zt_tcache_flush_mine(ZT_TCACHE_NANO, n->tc_id);
     unsigned narenas = __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE);
     for (unsigned a = 0; a < narenas; a++) {
         uintptr_t base = arena_base(n, a);
@@ -1342,7 +1202,7 @@ static boolean_t nano_check(malloc_zone_t *zone)
 static void nano_usage(nano_t *n, usage_t *u)
 {
     walk_t w;
-    tc_flush_mine(n);
+    zt_tcache_flush_mine(ZT_TCACHE_NANO, n->tc_id);
     memset(u, 0, sizeof *u);
     if (!walk_open(&w, 0, NULL, (uintptr_t)n->zone)) return;
     for (unsigned ri = 0; ri < w.nregions; ri++)
@@ -1370,7 +1230,7 @@ static void nano_log(malloc_zone_t *zone, void *address) {}
 static void nano_force_lock(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
-    if (n->tc_id) zt_lock(&tc_lock); /* no cache is made or retired across fork */
+    zt_tcache_fork_lock(ZT_TCACHE_NANO, n->tc_id);
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         for (unsigned i = 0; i < NANO_MAX_CURRENT_BLOCKS; i++)
             zt_lock(&n->current_lock[c][i]);
@@ -1386,7 +1246,7 @@ static void nano_force_unlock(malloc_zone_t *zone)
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         for (unsigned i = 0; i < NANO_MAX_CURRENT_BLOCKS; i++)
             zt_unlock(&n->current_lock[c][i]);
-    if (n->tc_id) zt_unlock(&tc_lock);
+    zt_tcache_fork_unlock(ZT_TCACHE_NANO, n->tc_id);
 }
 
 /* Fork child: the parent's threads are gone but every multi-step change
@@ -1400,7 +1260,7 @@ static void nano_reinit_lock(malloc_zone_t *zone)
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         for (unsigned i = 0; i < NANO_MAX_CURRENT_BLOCKS; i++)
             zt_lock_reinit(&n->current_lock[c][i]);
-    if (n->tc_id) tc_fork_child(n);
+    zt_tcache_fork_child(ZT_TCACHE_NANO, n->tc_id);
 }
 
 static void nano_statistics(malloc_zone_t *zone, malloc_statistics_t *stats)
@@ -1547,7 +1407,7 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     zone->free_definite_size = nano_free_definite_size;
     zone->pressure_relief = nano_pressure_relief;
     zone->claimed_address = nano_claimed_address;
-    tc_claim(n);
+    n->tc_id = zt_tcache_claim(ZT_TCACHE_NANO, n, tc_flush, TC_SLOTS);
     /* libmalloc keeps the zone page read-only; malloc_set_zone_name flips it. */
     zt_prim_protect(zone, page, ZT_PROT_READ);
     zt_hook_zone_created(zone);

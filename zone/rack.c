@@ -37,12 +37,12 @@
 #include "rack.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "chunkmap.h"
 #include "error.h"
 #include "hooks.h"
+#include "tcache.h"
 #include "va.h"
 
 #define DEPOT         (-1)
@@ -157,7 +157,7 @@ static void geom_init(geom_t *g, enum zt_kind kind)
     memset(g, 0, sizeof *g);
     switch (kind) {
     case ZT_KIND_TINY:
-        g->qshift = 4;
+        g->qshift = ZT_TINY_QUANTUM_SHIFT;
         g->nq = TINY_NQ;
         g->region_bytes = ZT_TINY_REGION_BYTES;
         g->max_msize = ZT_TINY_MSIZE_MAX;
@@ -169,16 +169,16 @@ static void geom_init(geom_t *g, enum zt_kind kind)
         size_t limit = zt_active_profile.small_limit_bytes;
         if (limit == 0 || limit > ZT_SMALL_MSIZE_MAX * ZT_SMALL_QUANTUM_BYTES)
             limit = ZT_SMALL_MSIZE_MAX * ZT_SMALL_QUANTUM_BYTES;
-        g->qshift = 9;
+        g->qshift = ZT_SMALL_QUANTUM_SHIFT;
         g->nq = SMALL_NQ;
         g->region_bytes = ZT_SMALL_REGION_BYTES;
-        g->max_msize = (unsigned)(limit >> 9);
+        g->max_msize = (unsigned)(limit >> ZT_SMALL_QUANTUM_SHIFT);
         g->cls_first = ZT_CLASS_SMALL_FIRST;
         g->dirty_trigger = 4u << 20;
         break;
     }
     default:
-        g->qshift = 15;
+        g->qshift = ZT_MEDIUM_QUANTUM_SHIFT;
         g->nq = MEDIUM_NQ;
         g->region_bytes = ZT_MEDIUM_REGION_BYTES;
         g->max_msize = ZT_MEDIUM_MSIZE_MAX;
@@ -585,7 +585,7 @@ static void sweep(zt_rack_t *r, magazine_t *m)
 static inline void note_dirty(zt_rack_t *r, magazine_t *m, size_t bytes)
 {
     m->dirty_bytes += bytes;
-    if (__builtin_expect(m->dirty_bytes >= r->g.dirty_trigger, 0)) sweep(r, m);
+    if (zt_unlikely(m->dirty_bytes >= r->g.dirty_trigger)) sweep(r, m);
 }
 
 /* ---- freeing inside a locked magazine ------------------------------------- */
@@ -749,7 +749,7 @@ static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uin
     m->num_objects--;
     release_range(r, m, rg, base, idx, msize, NULL);
     note_dirty(r, m, bytes);
-    if (r->g.qshift >= 15 && rg->bytes_used == cached_in(r, m, rg)) {
+    if (r->owner.kind == ZT_KIND_MEDIUM && rg->bytes_used == cached_in(r, m, rg)) {
         /* A medium region with nothing live left (128 MiB): what a program
          * dropping its big blocks expects back now, not after an epoch. */
         size_t purged = 0;
@@ -948,56 +948,33 @@ static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
 }
 
 /* ---- per-thread cache --------------------------------------------------------
- * glibc tcache's idea in front of the magazines, for tiny and small blocks: a
- * thread keeps up to tc_cap freed blocks per msize and hands them out again
- * with no lock and no atomic operation. A cached block stays inside its region
- * and keeps its metadata (live, counted in bytes_used, so its region is never
- * recirculated or unmapped under the cache and no neighbour coalesces with
- * it); what marks it free is its first word, rc_cookie ^ address. size()
- * returns 0 for it, a second free is a double free, the walker skips it, and
- * the locked paths refuse it. Only frees fill the cache; a full bin flushes
- * its older half under as few magazine locks as possible. One tiny and one
- * small rack own the caches: the first ones created for a zone (the default
- * zone's; unit tests make racks with no zone and see the uncached
- * behaviour); none on limited (emulated device) profiles, where exhaustion
- * must happen exactly where libmalloc's would. Entries of a destroyed rack
- * are dropped, never flushed. Thread
- * exit (pthread key destructor), the owning thread's statistics, walk, check
- * and relief, and a fork child (for the other threads' caches) flush. */
-
-typedef struct rcache {
-    struct rcache *next_all; /* every cache made, live or pooled (under rc_lock) */
-    uint32_t id[2];          /* tc_id of the tiny / small rack of the entries; never 0 */
-    bool live;               /* owned by a running thread */
-    size_t bytes[2];         /* held per kind, at most RC_BUDGET_BYTES */
-    uint8_t count[2][RC_MSIZES];
-    void *slot[2][RC_MSIZES][RC_CAP]; /* [0] oldest */
-} rcache_t;
-
-enum { RC_NONE, RC_ON, RC_OFF }; /* per thread: no cache yet, cached, never cache */
-
-static __thread rcache_t *rc_self __attribute__((tls_model("initial-exec")));
-static __thread uint8_t rc_state __attribute__((tls_model("initial-exec")));
-static zt_lock_t rc_lock; /* rc_all, rc_owner, key creation */
-static rcache_t *rc_all;
-static zt_rack_t *rc_owner[2];
-static uint32_t rc_last_id;
-static uint64_t rc_cookie;
-static pthread_key_t rc_key;
-static bool rc_key_made;
+ * The thread cache (tcache.c) in front of the magazines, for tiny and small
+ * blocks: a thread keeps up to tc_cap freed blocks per msize and hands them
+ * out again with no lock and no atomic operation. A cached block stays inside
+ * its region and keeps its metadata (live, counted in bytes_used, so its
+ * region is never recirculated or unmapped under the cache and no neighbour
+ * coalesces with it); what marks it free is its first word, the cache cookie
+ * ^ its address. size() returns 0 for it, a second free is a double free,
+ * the walker skips it, and the locked paths refuse it. Only frees fill the
+ * cache; a full bin flushes its older half under as few magazine locks as
+ * possible. One tiny and one small rack own the caches: the first ones
+ * created for a zone (the default zone's; unit tests make racks with no zone
+ * and see the uncached behaviour); none on limited (emulated device)
+ * profiles. The owning thread's statistics, walk, check and relief flush its
+ * own entries first. */
 
 static magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out);
 static region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, uintptr_t base,
                              uint32_t idx, uint32_t msize, void *ptr);
 
-static inline unsigned rc_k(const zt_rack_t *r)
+static inline enum zt_tcache_kind rc_kind(const zt_rack_t *r)
 {
-    return r->tiny ? 0 : 1;
+    return r->tiny ? ZT_TCACHE_TINY : ZT_TCACHE_SMALL;
 }
 
 static inline uint64_t rc_guard(const void *p)
 {
-    return rc_cookie ^ (uintptr_t)p;
+    return zt_tcache_cookie() ^ (uintptr_t)p;
 }
 
 /* True if the live-looking block p sits in some thread's cache. */
@@ -1006,12 +983,11 @@ static inline bool rc_cached(const zt_rack_t *r, const void *p)
     return r->tc_id && __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED) == rc_guard(p);
 }
 
-/* Free the oldest n entries of bin ms of kind k for real, keeping the rest. */
-static void rc_flush_bin(zt_rack_t *r, rcache_t *tc, unsigned ms, unsigned n)
+/* zt_tcache_flush_fn: free cached blocks of msize bin + 1 for real. */
+static size_t rc_flush(void *owner, unsigned bin, void *const *v, unsigned n)
 {
-    unsigned k = rc_k(r), cnt = tc->count[k][ms - 1];
-    void **v = tc->slot[k][ms - 1];
-    if (n > cnt) n = cnt;
+    zt_rack_t *r = owner;
+    uint32_t ms = bin + 1;
     magazine_t *held = NULL;
     int held_mi = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -1033,101 +1009,20 @@ static void rc_flush_bin(zt_rack_t *r, rcache_t *tc, unsigned ms, unsigned n)
         }
     }
     if (held) zt_unlock(&held->lock);
-    memmove(&v[0], &v[n], (cnt - n) * sizeof(void *));
-    tc->count[k][ms - 1] = (uint8_t)(cnt - n);
-    tc->bytes[k] -= (size_t)n * ms << r->g.qshift;
-}
-
-static void rc_flush_kind(zt_rack_t *r, rcache_t *tc)
-{
-    for (unsigned ms = 1; ms <= RC_MSIZES; ms++)
-        if (tc->count[rc_k(r)][ms - 1]) rc_flush_bin(r, tc, ms, RC_CAP);
-}
-
-static void rc_drop(rcache_t *tc, unsigned k)
-{
-    memset(tc->count[k], 0, sizeof tc->count[k]);
-    tc->bytes[k] = 0;
-}
-
-/* The calling thread's entries of r go back (introspection sees its frees). */
-static void rc_flush_mine(zt_rack_t *r)
-{
-    rcache_t *tc = rc_self;
-    if (r->tc_id && tc && tc->id[rc_k(r)] == r->tc_id) rc_flush_kind(r, tc);
-}
-
-static void rc_thread_exit(void *arg)
-{
-    rcache_t *tc = arg;
-    rc_state = RC_OFF; /* later destructors' frees take the locked path */
-    rc_self = NULL;
-    for (unsigned k = 0; k < 2; k++) {
-        zt_lock(&rc_lock);
-        zt_rack_t *owner = rc_owner[k];
-        zt_unlock(&rc_lock);
-        if (owner && owner->tc_id == tc->id[k]) rc_flush_kind(owner, tc);
-        rc_drop(tc, k);
-    }
-    zt_lock(&rc_lock);
-    tc->live = false;
-    zt_unlock(&rc_lock);
-}
-
-/* The calling thread's cache for r, made on its first free; NULL when r does
- * not own the caches or the thread cannot have one. */
-static __attribute__((noinline)) rcache_t *rc_slow(zt_rack_t *r)
-{
-    if (r->tc_id == 0 || rc_state == RC_OFF) return NULL;
-    unsigned k = rc_k(r);
-    rcache_t *tc = rc_self;
-    if (tc) {
-        rc_drop(tc, k); /* entries of a destroyed rack */
-        tc->id[k] = r->tc_id;
-        return tc;
-    }
-    rc_state = RC_OFF; /* pthread_setspecific may allocate: no recursion */
-    zt_lock(&rc_lock);
-    if (!rc_key_made) rc_key_made = pthread_key_create(&rc_key, rc_thread_exit) == 0;
-    for (tc = rc_all; tc && tc->live; tc = tc->next_all)
-        ;
-    if (!tc && rc_key_made && (tc = zt_prim_map(sizeof(rcache_t))) != NULL) {
-        tc->next_all = rc_all;
-        rc_all = tc;
-    }
-    if (tc) {
-        tc->live = true;
-        rc_drop(tc, 0);
-        rc_drop(tc, 1);
-        tc->id[0] = tc->id[1] = UINT32_MAX; /* matches no rack */
-        tc->id[k] = r->tc_id;
-    }
-    zt_unlock(&rc_lock);
-    if (!tc) return NULL; /* this thread stays uncached */
-    if (pthread_setspecific(rc_key, tc) != 0) {
-        zt_lock(&rc_lock);
-        tc->live = false;
-        zt_unlock(&rc_lock);
-        return NULL;
-    }
-    rc_self = tc;
-    rc_state = RC_ON;
-    return tc;
+    return (size_t)n * ms << r->g.qshift;
 }
 
 /* Free into the thread's cache. False: not taken (the locked path decides). */
 static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
 {
-    unsigned k = rc_k(r);
-    rcache_t *tc = rc_self;
-    if (__builtin_expect(tc == NULL || tc->id[k] != r->tc_id, 0) && (tc = rc_slow(r)) == NULL)
-        return false;
+    zt_tcache_section_t *tc = zt_tcache_for_free(rc_kind(r), r->tc_id);
+    if (zt_unlikely(tc == NULL)) return false;
     /* Unlocked, as size(): the caller owns a live block, whose metadata only
      * its owner changes. Anything doubtful goes to the locked path. */
     uint32_t msize = live_msize(r, base, idx);
     if (msize == 0 || msize > RC_MSIZES) return false;
     size_t bytes = (size_t)msize << r->g.qshift;
-    if (tc->bytes[k] + bytes > RC_BUDGET_BYTES) return false; /* the locked path */
+    if (tc->bytes + bytes > RC_BUDGET_BYTES) return false; /* the locked path */
     if (rc_cached(r, ptr)) {
         zt_error_bad_free(ZT_BAD_FREED_TWICE, ptr, zt_error_caller);
         return true;
@@ -1137,15 +1032,13 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
     if (mi >= 0 && mi < (int)r->nmag &&
         __atomic_load_n(&mag_of(r, mi)->last_free, __ATOMIC_RELAXED) == ptr)
         return false; /* freed already, sitting in the last-free cache */
-    uint32_t tag = tag_take(rg, idx);
-    if (__builtin_expect(tag != 0 || zt_profiling, 0))
-        zt_hook_free(r->owner.zone, ptr, bytes, cls_of(r, msize), tag);
+    zt_hook_freed(r->owner.zone, ptr, bytes, cls_of(r, msize), tag_take(rg, idx));
     __atomic_store_n((uint64_t *)ptr, rc_guard(ptr), __ATOMIC_RELAXED);
     unsigned b = msize - 1;
-    if (__builtin_expect(tc->count[k][b] >= r->tc_cap[b], 0))
-        rc_flush_bin(r, tc, msize, tc->count[k][b] - r->tc_cap[b] / 2);
-    tc->slot[k][b][tc->count[k][b]++] = ptr;
-    tc->bytes[k] += bytes;
+    if (zt_unlikely(tc->count[b] >= r->tc_cap[b]))
+        zt_tcache_flush_bin(tc, rc_kind(r), b, tc->count[b] - r->tc_cap[b] / 2);
+    zt_tcache_push(tc, b, RC_CAP, ptr);
+    tc->bytes += bytes;
     return true;
 }
 
@@ -1153,7 +1046,6 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
 static void rc_claim(zt_rack_t *r)
 {
     if (r->owner.kind != ZT_KIND_TINY && r->owner.kind != ZT_KIND_SMALL) return;
-    unsigned k = rc_k(r);
     for (unsigned ms = 1; ms <= RC_MSIZES; ms++) {
         size_t bytes = (size_t)ms << r->g.qshift, cap = RC_BIN_BYTES / bytes;
         if (ms > r->g.max_msize)
@@ -1164,54 +1056,13 @@ static void rc_claim(zt_rack_t *r)
             cap = RC_CAP;
         r->tc_cap[ms - 1] = (uint8_t)cap;
     }
-    zt_lock(&rc_lock);
-    /* Emulated devices (limited address space) run without the cache: a
-     * cached block is pinned to its size, so it would make allocation fail
-     * earlier than libmalloc, which has no thread cache. */
-    if (!rc_owner[k] && !zt_va_limited()) {
-        if (!rc_cookie) {
-            uint64_t c = zt_prim_now_ns() ^ ((uint64_t)(uintptr_t)r << 17) ^ (uintptr_t)&c;
-            c ^= c >> 31;
-            c *= 0x9e3779b97f4a7c15ull;
-            c ^= c >> 29;
-            rc_cookie = c | 1; /* never 0: fresh memory is never "cached" */
-        }
-        rc_owner[k] = r;
-        if (++rc_last_id == UINT32_MAX) rc_last_id = 1;
-        r->tc_id = rc_last_id;
-    }
-    zt_unlock(&rc_lock);
+    r->tc_id = zt_tcache_claim(rc_kind(r), r, rc_flush, RC_CAP);
 }
 
 static void rc_unclaim(zt_rack_t *r)
 {
-    if (!r->tc_id) return;
-    zt_lock(&rc_lock);
-    if (rc_owner[rc_k(r)] == r) rc_owner[rc_k(r)] = NULL;
-    zt_unlock(&rc_lock);
-    if (rc_self && rc_self->id[rc_k(r)] == r->tc_id) rc_drop(rc_self, rc_k(r));
+    zt_tcache_unclaim(rc_kind(r), r->tc_id);
     r->tc_id = 0;
-}
-
-/* The rack taking rc_lock across fork: one of the owners, exactly once. */
-static bool rc_fork_locker(const zt_rack_t *r)
-{
-    return r->tc_id && (r == rc_owner[0] || (rc_owner[0] == NULL && r == rc_owner[1]));
-}
-
-/* Fork child: the other threads are gone; their cached blocks of r go back. */
-static void rc_fork_child(zt_rack_t *r)
-{
-    unsigned k = rc_k(r);
-    for (rcache_t *tc = rc_all; tc; tc = tc->next_all) {
-        if (!tc->live || tc == rc_self) continue;
-        if (tc->id[k] == r->tc_id) rc_flush_kind(r, tc);
-        rc_drop(tc, k);
-        bool empty = true;
-        for (unsigned i = 0; i < RC_MSIZES; i++)
-            empty &= tc->count[k ^ 1][i] == 0;
-        if (empty) tc->live = false;
-    }
 }
 
 /* ---- public: create / destroy --------------------------------------------- */
@@ -1259,25 +1110,22 @@ void zt_rack_destroy(zt_rack_t *r)
 void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
 {
     uint32_t msize = cls - (r->g.cls_first - 1);
-    rcache_t *tc = rc_self;
-    if (r->tc_id && tc && tc->id[rc_k(r)] == r->tc_id && msize <= RC_MSIZES &&
-        tc->count[rc_k(r)][msize - 1]) {
-        void *p = tc->slot[rc_k(r)][msize - 1][--tc->count[rc_k(r)][msize - 1]];
-        tc->bytes[rc_k(r)] -= (size_t)msize << r->g.qshift;
+    zt_tcache_section_t *tc = zt_tcache_mine(rc_kind(r), r->tc_id);
+    void *p;
+    if (tc && msize <= RC_MSIZES && (p = zt_tcache_pop(tc, msize - 1, RC_CAP)) != NULL) {
+        tc->bytes -= (size_t)msize << r->g.qshift;
         __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
         if (clear) memset(p, 0, (size_t)msize << r->g.qshift);
-        if (__builtin_expect(zt_profiling, 0) && !zt_hook_unsampled((size_t)msize << r->g.qshift))
-            profile_alloc(r, p, msize);
+        if (zt_hook_wanted((size_t)msize << r->g.qshift)) profile_alloc(r, p, msize);
         return p;
     }
     magazine_t *m;
     bool fresh;
-    void *p = rack_alloc(r, msize, &m, &fresh);
+    p = rack_alloc(r, msize, &m, &fresh);
     if (!p) return NULL;
     zt_unlock(&m->lock);
     if (clear && !fresh) memset(p, 0, (size_t)msize << r->g.qshift);
-    if (__builtin_expect(zt_profiling, 0) && !zt_hook_unsampled((size_t)msize << r->g.qshift))
-        profile_alloc(r, p, msize);
+    if (zt_hook_wanted((size_t)msize << r->g.qshift)) profile_alloc(r, p, msize);
     return p;
 }
 
@@ -1318,8 +1166,7 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
     m->bytes_in_objects -= slack;
     zt_unlock(&m->lock);
     if (clear && !fresh) memset((void *)a, 0, need << r->g.qshift);
-    if (__builtin_expect(zt_profiling, 0) && !zt_hook_unsampled(need << r->g.qshift))
-        profile_alloc(r, (void *)a, (uint32_t)need);
+    if (zt_hook_wanted(need << r->g.qshift)) profile_alloc(r, (void *)a, (uint32_t)need);
     return (void *)a;
 }
 
@@ -1428,8 +1275,7 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
     region_t *dead = free_locked(r, m, mi, rg, base, idx, msize, ptr);
     zt_unlock(&m->lock);
     if (dead) unmap_region(r, dead);
-    if (__builtin_expect(tag != 0 || zt_profiling, 0))
-        zt_hook_free(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
+    zt_hook_freed(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
 }
 
 void zt_rack_free(zt_rack_t *r, void *ptr)
@@ -1505,10 +1351,8 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
     }
     uint32_t tag = tag_take(rg, idx);
     zt_unlock(&m->lock);
-    if (tag || zt_profiling)
-        zt_hook_free(r->owner.zone, ptr, (size_t)old_m << r->g.qshift, cls_of(r, old_m), tag);
-    if (zt_profiling && !zt_hook_unsampled((size_t)new_m << r->g.qshift))
-        profile_alloc(r, ptr, new_m);
+    zt_hook_freed(r->owner.zone, ptr, (size_t)old_m << r->g.qshift, cls_of(r, old_m), tag);
+    if (zt_hook_wanted((size_t)new_m << r->g.qshift)) profile_alloc(r, ptr, new_m);
     return true;
 }
 
@@ -1534,7 +1378,7 @@ static void purge_region_free(zt_rack_t *r, region_t *rg, size_t *total)
 size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes)
 {
     size_t total = 0;
-    rc_flush_mine(r);
+    zt_tcache_flush_mine(rc_kind(r), r->tc_id);
     /* Depot regions first (what libmalloc's relief madvises), then the
      * magazines' own free spans. */
     magazine_t *depot = mag_of(r, DEPOT);
@@ -1554,7 +1398,7 @@ size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes)
 
 void zt_rack_force_lock(zt_rack_t *r)
 {
-    if (rc_fork_locker(r)) zt_lock(&rc_lock); /* no cache made or retired across fork */
+    zt_tcache_fork_lock(rc_kind(r), r->tc_id);
     for (unsigned i = 0; i < r->nmag; i++)
         zt_lock(&mag_of(r, (int)i)->lock);
     zt_lock(&mag_of(r, DEPOT)->lock);
@@ -1565,7 +1409,7 @@ void zt_rack_force_unlock(zt_rack_t *r)
     zt_unlock(&mag_of(r, DEPOT)->lock);
     for (unsigned i = r->nmag; i-- > 0;)
         zt_unlock(&mag_of(r, (int)i)->lock);
-    if (rc_fork_locker(r)) zt_unlock(&rc_lock);
+    zt_tcache_fork_unlock(rc_kind(r), r->tc_id);
 }
 
 void zt_rack_reinit_lock(zt_rack_t *r)
@@ -1576,8 +1420,7 @@ void zt_rack_reinit_lock(zt_rack_t *r)
     }
     for (unsigned i = 0; i < MAX_MAGAZINES; i++)
         r->guard[i].n = 0;
-    if (rc_fork_locker(r)) zt_lock_reinit(&rc_lock);
-    if (r->tc_id) rc_fork_child(r);
+    zt_tcache_fork_child(rc_kind(r), r->tc_id);
 }
 
 bool zt_rack_locked(zt_rack_t *r)
@@ -1602,7 +1445,7 @@ static size_t cached_in(const zt_rack_t *r, const magazine_t *m, const region_t 
 
 void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
 {
-    rc_flush_mine(r);
+    zt_tcache_flush_mine(rc_kind(r), r->tc_id);
     zt_rack_force_lock(r);
     if (w->admin) w->admin(w->ctx, (uintptr_t)r, r->map_bytes);
     for (int mi = 0; mi <= (int)r->nmag; mi++) {
@@ -1640,7 +1483,7 @@ void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
 void zt_rack_statistics(zt_rack_t *r, malloc_statistics_t *stats)
 {
     size_t objects = 0, in_use = 0, untouched = 0, regions = 0;
-    rc_flush_mine(r);
+    zt_tcache_flush_mine(rc_kind(r), r->tc_id);
     for (int mi = DEPOT; mi < (int)r->nmag; mi++) {
         magazine_t *m = mag_of(r, mi);
         zt_lock(&m->lock);
@@ -1699,7 +1542,7 @@ static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size
 bool zt_rack_check(zt_rack_t *r)
 {
     bool ok = true;
-    rc_flush_mine(r);
+    zt_tcache_flush_mine(rc_kind(r), r->tc_id);
     zt_rack_force_lock(r);
     unsigned regions = 0;
     for (int mi = DEPOT; mi < (int)r->nmag && ok; mi++) {

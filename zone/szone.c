@@ -111,7 +111,7 @@ static void *alloc_class(malloc_zone_t *zone, size_t bytes, bool clear)
     szone_state_t *st = state_of(zone);
     unsigned cls = zt_class_scalable(&zt_active_profile, bytes);
     void *p;
-    if (__builtin_expect(cls != ZT_CLASS_LARGE, 1)) {
+    if (zt_likely(cls != ZT_CLASS_LARGE)) {
         p = zt_rack_malloc(st->racks[zt_class_kind(cls) - ZT_KIND_TINY], cls, clear);
     } else {
         if (bytes > absolute_max_bytes()) {
@@ -120,7 +120,7 @@ static void *alloc_class(malloc_zone_t *zone, size_t bytes, bool clear)
         }
         p = zt_large_malloc(st->large, bytes, 0, clear);
     }
-    if (__builtin_expect(p == NULL, 0)) null_returned(zone, bytes, cls);
+    if (zt_unlikely(p == NULL)) null_returned(zone, bytes, cls);
     return p;
 }
 
@@ -237,7 +237,7 @@ void zt_szone_free(malloc_zone_t *zone, void *ptr)
 {
     if (!ptr) return;
     zt_rack_t *r = own_rack(zone, ptr);
-    if (__builtin_expect(r != NULL, 1)) {
+    if (zt_likely(r != NULL)) {
         zt_rack_free(r, ptr); /* reports double and invalid frees itself */
         return;
     }

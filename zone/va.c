@@ -282,7 +282,7 @@ void zt_va_reset_for_test(void)
  * unlimited space with host pages. */
 static inline void ensure_ready(void)
 {
-    if (__builtin_expect(!__atomic_load_n(&va.ready, __ATOMIC_ACQUIRE), 0)) {
+    if (zt_unlikely(!__atomic_load_n(&va.ready, __ATOMIC_ACQUIRE))) {
         zt_lock(&va.lock);
         if (!va.ready) setup_locked(NULL, 0);
         zt_unlock(&va.lock);

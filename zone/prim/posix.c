@@ -27,6 +27,19 @@ int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(vo
     return pthread_atfork(prepare, parent, child);
 }
 
+int zt_prim_thread_key_create(zt_thread_key_t *key, void (*on_exit)(void *value))
+{
+    pthread_key_t k;
+    int err = pthread_key_create(&k, on_exit);
+    if (err == 0) *key = (zt_thread_key_t)k;
+    return err;
+}
+
+int zt_prim_thread_key_set(zt_thread_key_t key, void *value)
+{
+    return pthread_setspecific((pthread_key_t)key, value);
+}
+
 void zt_prim_write(int fd, const void *buf, size_t len)
 {
     const char *p = buf;

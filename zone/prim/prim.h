@@ -80,6 +80,14 @@ int zt_prim_pid(void);
 /* Register fork handlers (prepare, parent, child). */
 int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
+/* A thread-specific key whose destructor runs when a thread exits with a
+ * non-NULL value set (pthread keys). Setting a value may allocate with the
+ * process's malloc on first use of a high key: callers guard against
+ * re-entry. Both return 0 or an errno value. */
+typedef unsigned long zt_thread_key_t;
+int zt_prim_thread_key_create(zt_thread_key_t *key, void (*on_exit)(void *value));
+int zt_prim_thread_key_set(zt_thread_key_t key, void *value);
+
 /* Yield the processor. */
 void zt_prim_yield(void);
 
