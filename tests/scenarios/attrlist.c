@@ -37,8 +37,8 @@
 #include "zonetrace/malloc_zone.h"
 
 #define NOINLINE __attribute__((noinline))
-#define KiB      1024u
-#define MiB      (1024u * 1024u)
+#define KiB 1024u
+#define MiB (1024u * 1024u)
 
 /* Deterministic PRNG (xorshift64*), so every run takes the same path. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -49,10 +49,7 @@ static uint64_t rnd(void)
     rng_state ^= rng_state >> 27;
     return rng_state * 2685821657736338717ull;
 }
-static size_t rnd_range(size_t lo, size_t hi)
-{
-    return lo + (size_t)(rnd() % (hi - lo + 1));
-}
+static size_t rnd_range(size_t lo, size_t hi) { return lo + (size_t)(rnd() % (hi - lo + 1)); }
 
 /* ---- 1. model objects (nano) ---------------------------------------------- */
 
@@ -69,7 +66,8 @@ NOINLINE static void model_objects_create(unsigned count)
     for (unsigned i = 0; i < count; i++) {
         size_t n = rnd_range(16, 200);
         struct model_object *o = malloc(n);
-        if (!o) continue;
+        if (!o)
+            continue;
         o->id = i;
         o->next = models;
         models = o;
@@ -96,7 +94,8 @@ NOINLINE static void small_buffer_cache_fill(size_t total_bytes)
     while (used < total_bytes && small_cache_count < cap) {
         size_t n = rnd_range(12 * KiB, 15 * KiB);
         char *b = malloc(n);
-        if (!b) break;
+        if (!b)
+            break;
         memset(b, 0x5a, 256); /* the response header and body */
         small_cache[small_cache_count].data = b;
         small_cache[small_cache_count].bytes = n;
@@ -109,7 +108,8 @@ NOINLINE static void small_buffer_cache_fill(size_t total_bytes)
 NOINLINE static void small_buffer_cache_evict(unsigned keep_one_in)
 {
     for (size_t i = 0; i < small_cache_count; i++) {
-        if (i % keep_one_in == 0) continue;
+        if (i % keep_one_in == 0)
+            continue;
         free(small_cache[i].data);
         small_cache[i].data = NULL;
     }
@@ -125,7 +125,8 @@ static unsigned image_count;
 NOINLINE static char *image_decode(size_t bytes)
 {
     char *px = malloc(bytes);
-    if (px) memset(px, 0x7f, bytes / 16);
+    if (px)
+        memset(px, 0x7f, bytes / 16);
     return px;
 }
 
@@ -140,18 +141,19 @@ NOINLINE static void image_cache_fill(void)
         char *px = NULL;
         while (bytes >= 64 * KiB && (px = image_decode(bytes)) == NULL)
             bytes /= 2;
-        if (!px) return;
+        if (!px)
+            return;
         image_cache[image_count++] = px;
     }
 }
 
 /* ---- 4. layers and their attribute lists (custom zone "QuartzCore") -------- */
 
-struct attr_node {          /* 24 bytes, as CA::AttrList's nodes */
-    struct attr_node *next; /* offset 0 */
-    uint32_t key;           /* offset 8: the store that faults */
-    uint32_t type;          /* offset 12 */
-    uint64_t value;         /* offset 16 */
+struct attr_node {           /* 24 bytes, as CA::AttrList's nodes */
+    struct attr_node *next;  /* offset 0 */
+    uint32_t key;            /* offset 8: the store that faults */
+    uint32_t type;           /* offset 12 */
+    uint64_t value;          /* offset 16 */
 };
 
 struct layer {
@@ -217,7 +219,8 @@ static int run_nano_variant(void)
     /* Free nine in ten: whole nano blocks become >= 75 % free and the class
      * delegation is released. */
     for (size_t i = 0; i < count; i++)
-        if (i % 10) free(objs[i]);
+        if (i % 10)
+            free(objs[i]);
     void **again = nano_fill_32_byte_class(10000);
     printf("attrlist: nano variant done: %zu objects, then %d more\n", count, 10000);
     (void)again;

@@ -23,7 +23,8 @@ __attribute__((noinline)) void segv_store(volatile int *p)
 int main(int argc, char **argv)
 {
     segv_alloc();
-    if (argc > 2 && strcmp(argv[1], "exit") == 0) return atoi(argv[2]);
+    if (argc > 2 && strcmp(argv[1], "exit") == 0)
+        return atoi(argv[2]);
     segv_store(NULL);
     return 0;
 }

@@ -19,12 +19,12 @@
 
 /* Scale for the sampled test: the big sites hold enough bytes for a 10 %
  * check of an estimate with a 4 KiB mean sampling interval. */
-#define N_SMALL_16  100
-#define N_TINY_500  50
-#define N_SMALL_4K  2000
-#define N_LARGE_1M  24
+#define N_SMALL_16 100
+#define N_TINY_500 50
+#define N_SMALL_4K 2000
+#define N_LARGE_1M 24
 #define N_THREAD_64 30
-#define N_ZONE_100  10
+#define N_ZONE_100 10
 
 static void *keep_small_16[N_SMALL_16], *keep_tiny_500[N_TINY_500], *keep_small_4k[N_SMALL_4K];
 static void *keep_large_1m[N_LARGE_1M], *keep_thread[N_THREAD_64], *keep_zone[N_ZONE_100];

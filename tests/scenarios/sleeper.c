@@ -17,7 +17,8 @@ static void *keep[N_BLOCKS];
 __attribute__((noinline)) void sleeper_alloc(void)
 {
     for (unsigned i = 0; i < N_BLOCKS; i++)
-        if (!(keep[i] = malloc(i % 2 ? 1000 : 70000))) exit(1);
+        if (!(keep[i] = malloc(i % 2 ? 1000 : 70000)))
+            exit(1);
 }
 
 int main(void)
