@@ -36,6 +36,7 @@
  * -------------------------------------------------------------------------- */
 #include "nano.h"
 #include "chunkmap.h"
+#include "debug.h"
 #include "error.h"
 #include "hooks.h"
 #include "tcache.h"
@@ -108,8 +109,11 @@ typedef struct nano {
     malloc_zone_t *zone;
     malloc_zone_t *helper;
     nano_geom_t g;
-    uint32_t delegate_bits;  /* bit per class: requests go to the helper */
-    uint32_t tc_id;          /* non-zero while this zone owns the thread caches */
+    uint32_t delegate_bits; /* bit per class: requests go to the helper */
+    uint32_t tc_id;         /* non-zero while this zone owns the thread caches */
+#if ZT_DEBUG
+    uint32_t debug_ops; /* calls since the last whole check (debug.h) */
+#endif
     bool multi;              /* more regions when all arenas are claimed */
     unsigned arenas_claimed; /* global arenas 0..arenas_claimed-1 are committed */
     unsigned nregions;
@@ -682,9 +686,12 @@ static inline void free_slot(nano_t *n, nano_region_t *r, void *ptr, const slot_
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
 }
 
+static boolean_t nano_check(malloc_zone_t *zone);
+
 static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_region_t *r,
                                                                 void *ptr)
 {
+    zt_debug_check(&n->debug_ops, nano_check(n->zone));
     slot_info_t si;
     enum slot_state st = slot_lookup(n, r, ptr, &si);
     if (zt_likely(st == SLOT_LIVE))

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "chunkmap.h"
+#include "debug.h"
 #include "error.h"
 #include "hooks.h"
 #include "tcache.h"
@@ -139,7 +140,10 @@ struct zt_rack {
     size_t map_bytes;
     uint32_t region_count;
     size_t page_bytes;
-    uint32_t tc_id;            /* non-zero while this rack owns the thread caches */
+    uint32_t tc_id; /* non-zero while this rack owns the thread caches */
+#if ZT_DEBUG
+    uint32_t debug_ops; /* calls since the last whole check (debug.h) */
+#endif
     uint8_t tc_cap[RC_MSIZES]; /* thread-cache bound per msize - 1 */
     guard_t guard[MAX_MAGAZINES] __attribute__((aligned(64)));
     magazine_t mags[]; /* mags[0] is the depot, mags[1 + i] magazine i */
@@ -494,6 +498,7 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
 
 void zt_rack_free(zt_rack_t *r, void *ptr)
 {
+    zt_debug_check(&r->debug_ops, zt_rack_check(r));
     uintptr_t base = base_of(r, ptr), off = (uintptr_t)ptr - base;
     uint32_t idx = (uint32_t)(off >> r->g.qshift);
     if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) {

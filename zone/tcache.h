@@ -25,6 +25,7 @@
 #define ZT_TCACHE_H
 
 #include "zone.h"
+#include "debug.h"
 
 enum zt_tcache_kind { ZT_TCACHE_NANO, ZT_TCACHE_TINY, ZT_TCACHE_SMALL, ZT_TCACHE_KINDS };
 
@@ -122,6 +123,7 @@ static inline void *zt_tcache_pop(zt_tcache_section_t *s, unsigned bin, unsigned
 /* Append to bin; the caller has made room (count < its bound <= stride). */
 static inline void zt_tcache_push(zt_tcache_section_t *s, unsigned bin, unsigned stride, void *p)
 {
+    zt_assert(bin < ZT_TCACHE_BINS && stride <= ZT_TCACHE_SLOTS && s->count[bin] < stride);
     s->slot[bin * stride + s->count[bin]++] = p;
 }
 

@@ -232,6 +232,7 @@ static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uin
                                   uint32_t idx, uint32_t msize)
 {
     size_t bytes = (size_t)msize << r->g.qshift;
+    zt_assert(rg->bytes_used >= bytes && m->num_objects > 0);
     rg->bytes_used -= (uint32_t)bytes;
     m->bytes_in_objects -= bytes;
     m->num_objects--;
@@ -342,6 +343,7 @@ static region_t *map_region(zt_rack_t *r, int mi)
  * when the block comes from never-touched memory (already zero). */
 static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *fresh)
 {
+    zt_assert(msize >= 1 && msize <= r->g.max_msize);
     int mi = (int)mag_index_here(r);
     magazine_t *m = mag_of(r, mi);
     zt_lock(&m->lock);
