@@ -11,7 +11,7 @@
 __thread const void *zt_error_caller __attribute__((tls_model("initial-exec")));
 
 /* Exported and never inlined so that `break zt_error_break` works. */
-__attribute__((visibility("default"), noinline)) void zt_error_break(void)
+ZT_EXPORT __attribute__((noinline)) void zt_error_break(void)
 {
     __asm__ volatile("" ::: "memory");
 }

@@ -22,8 +22,6 @@
 #include <errno.h>
 #include <string.h>
 
-#define ZT_EXPORT __attribute__((visibility("default")))
-
 int zt_initialised;
 
 static zt_lock_t init_lock = ZT_LOCK_INIT;
@@ -149,7 +147,7 @@ static void init_once(void)
 
 bool zt_init(void)
 {
-    if (__builtin_expect(__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE), 1)) return true;
+    if (zt_likely(__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE))) return true;
     if (init_running) return false; /* re-entered from inside init_once on this thread */
     init_running = 1;
     zt_lock(&init_lock);

@@ -39,6 +39,7 @@
 #include "debug.h"
 #include "error.h"
 #include "hooks.h"
+#include "introspect.h"
 #include "tcache.h"
 #include "va.h"
 
@@ -1232,8 +1233,6 @@ static void nano_print(malloc_zone_t *zone, boolean_t verbose)
                             (n->delegate_bits >> cls) & 1 ? ", delegated" : "");
 }
 
-static void nano_log(malloc_zone_t *zone, void *address) {}
-
 static void nano_force_lock(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
@@ -1287,13 +1286,6 @@ static boolean_t nano_zone_locked(malloc_zone_t *zone)
            __atomic_load_n(&n->madvise_lock.word, __ATOMIC_RELAXED) != 0;
 }
 
-static boolean_t nano_enable_discharge_checking(malloc_zone_t *zone)
-{
-    return 0;
-}
-static void nano_disable_discharge_checking(malloc_zone_t *zone) {}
-static void nano_discharge(malloc_zone_t *zone, void *memory) {}
-
 static void nano_print_task(task_t task, unsigned level, vm_address_t zone_address,
                             memory_reader_t reader, print_task_printer_t printer)
 {
@@ -1319,14 +1311,14 @@ static malloc_introspection_t nano_introspect = {
     .good_size = nano_good_size,
     .check = nano_check,
     .print = nano_print,
-    .log = nano_log,
+    .log = zt_introspect_nop_log,
     .force_lock = nano_force_lock,
     .force_unlock = nano_force_unlock,
     .statistics = nano_statistics,
     .zone_locked = nano_zone_locked,
-    .enable_discharge_checking = nano_enable_discharge_checking,
-    .disable_discharge_checking = nano_disable_discharge_checking,
-    .discharge = nano_discharge,
+    .enable_discharge_checking = zt_introspect_nop_enable_discharge_checking,
+    .disable_discharge_checking = zt_introspect_nop_disable_discharge_checking,
+    .discharge = zt_introspect_nop_discharge,
     .enumerate_discharged_pointers = NULL,
     .reinit_lock = nano_reinit_lock,
     .print_task = nano_print_task,

@@ -2,6 +2,11 @@
  * registry.h — the process's zone list (libmalloc's malloc_zones) and the
  * internal lookups behind malloc_zone_from_ptr, free and realloc. The public
  * malloc_zone_* functions are declared in include/zonetrace/malloc_zone.h.
+ *
+ * The registry is three files: registry.c (the zone list, registration,
+ * owner lookup, fork), zone_api.c (the public malloc_zone_* API and
+ * malloc_logger, libmalloc's free() and realloc()) and virtual_zone.c (the
+ * virtual default zone). The second half of this header is what they share.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_REGISTRY_H
 #define ZT_REGISTRY_H
@@ -37,7 +42,56 @@ void zt_registry_print_statistics(void);
 void zt_registry_free(void *ptr);
 void *zt_registry_realloc(void *ptr, size_t bytes);
 
-/* The virtual default zone (what malloc_default_zone() returns). */
-malloc_zone_t *zt_registry_virtual_zone(void);
+/* ---- shared by registry.c, zone_api.c and virtual_zone.c ------------------- */
+
+#if defined(__APPLE__)
+/* Darwin: libmalloc owns the public zone API and malloc_logger (it logs
+ * around its own wrappers); these definitions stay inside the library and
+ * serve zonetrace's own registry of its zones. */
+#define ZT_API ZT_HIDDEN
+#else
+#define ZT_API ZT_EXPORT
+#endif
+
+/* The state below is owned by registry.c and virtual_zone.c. It is visible
+ * to the three files (and ZT_HIDDEN, so accessed PC-relative, not through
+ * the GOT) so that reading zone 0 or the virtual zone's address costs one
+ * load or none, as it did when the registry was one file: realloc and
+ * free's slow path read them on every call. Only registry.c writes them. */
+ZT_HIDDEN extern malloc_zone_t *zt_registry_slots[ZT_MAX_ZONES]; /* [0] = the default zone */
+ZT_HIDDEN extern malloc_zone_t *zt_registry_initial_default; /* zone 0 as zt_init installed it */
+ZT_HIDDEN extern malloc_zone_t *zt_registry_initial_helper;  /* its helper when it is a nano zone */
+
+/* The virtual default zone (what malloc_default_zone() returns), alone on
+ * its own page(s) (libmalloc's __DATA,__v_zone padded to PAGE_MAX_SIZE):
+ * malloc_set_zone_name may make them read-only. Defined in virtual_zone.c. */
+#define ZT_VZONE_BYTES (16u << 10) /* PAGE_MAX_SIZE: the page(s) set_zone_name protects */
+typedef union zt_vzone_page {
+    malloc_zone_t zone;
+    char pad[ZT_VZONE_BYTES];
+} zt_vzone_page_t;
+ZT_HIDDEN extern zt_vzone_page_t zt_registry_vzone_page;
+
+/* The virtual default zone: malloc_default_zone() without initialising. */
+static inline malloc_zone_t *zt_registry_virtual_zone(void)
+{
+    return &zt_registry_vzone_page.zone;
+}
+
+/* False only while zt_init runs on this thread: use the bootstrap arena. */
+static inline bool zt_registry_ready(void)
+{
+    return zt_likely(zt_initialised) || zt_init();
+}
+
+/* The zone libmalloc's find_registered_zone would name: the virtual zone for
+ * the default zone's pointers (nano's size() claims its helper's too). */
+static inline malloc_zone_t *zt_registry_public_zone(malloc_zone_t *z)
+{
+    if (z && zt_registry_slots[0] == zt_registry_initial_default &&
+        (z == zt_registry_initial_default || z == zt_registry_initial_helper))
+        return zt_registry_virtual_zone();
+    return z;
+}
 
 #endif /* ZT_REGISTRY_H */

@@ -19,6 +19,7 @@
 #include "chunkmap.h"
 #include "error.h"
 #include "hooks.h"
+#include "introspect.h"
 #include "large.h"
 #include "rack.h"
 #include "registry.h"
@@ -506,8 +507,6 @@ static void szone_print(malloc_zone_t *zone, boolean_t verbose)
         if (st->racks[i]) zt_rack_print(st->racks[i], verbose);
 }
 
-static void szone_log(malloc_zone_t *zone, void *address) {}
-
 static void szone_force_lock(malloc_zone_t *zone)
 {
     szone_state_t *st = state_of(zone);
@@ -543,13 +542,6 @@ static boolean_t szone_locked(malloc_zone_t *zone)
     return 0;
 }
 
-static boolean_t szone_enable_discharge_checking(malloc_zone_t *zone)
-{
-    return 0;
-}
-static void szone_disable_discharge_checking(malloc_zone_t *zone) {}
-static void szone_discharge(malloc_zone_t *zone, void *memory) {}
-
 static void szone_print_task(task_t task, unsigned level, vm_address_t zone_address,
                              memory_reader_t reader, print_task_printer_t printer)
 {
@@ -576,14 +568,14 @@ static malloc_introspection_t szone_introspect = {
     .good_size = szone_good_size,
     .check = szone_check,
     .print = szone_print,
-    .log = szone_log,
+    .log = zt_introspect_nop_log,
     .force_lock = szone_force_lock,
     .force_unlock = szone_force_unlock,
     .statistics = szone_statistics,
     .zone_locked = szone_locked,
-    .enable_discharge_checking = szone_enable_discharge_checking,
-    .disable_discharge_checking = szone_disable_discharge_checking,
-    .discharge = szone_discharge,
+    .enable_discharge_checking = zt_introspect_nop_enable_discharge_checking,
+    .disable_discharge_checking = zt_introspect_nop_disable_discharge_checking,
+    .discharge = zt_introspect_nop_discharge,
     .enumerate_discharged_pointers = NULL,
     .reinit_lock = szone_reinit_lock,
     .print_task = szone_print_task,

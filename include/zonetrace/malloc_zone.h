@@ -7,7 +7,8 @@
  * header is used instead and this file only includes it.
  *
  * The functions declared at the end are implemented by zonetrace
- * (zone/registry.c) with libmalloc's semantics (reference/libmalloc.md §4).
+ * (zone/zone_api.c, zone/registry.c, zone/virtual_zone.c) with libmalloc's
+ * semantics (reference/libmalloc.md §4).
  * -------------------------------------------------------------------------- */
 #ifndef ZONETRACE_MALLOC_ZONE_H
 #define ZONETRACE_MALLOC_ZONE_H

@@ -1,5 +1,5 @@
 /* ----------------------------------------------------------------------------
- * front_linux.c — the malloc family for Linux (LD_PRELOAD or linked in):
+ * front/linux.c — the malloc family for Linux (LD_PRELOAD or linked in):
  * every symbol of reference/darwin_override.md §8, routed through the zone
  * registry with libmalloc's semantics (malloc → default zone; free/realloc
  * → the pointer's owner; realloc(p, 0) → a minimal block).
@@ -24,17 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZT_EXPORT     __attribute__((visibility("default")))
-#define ALIAS(name)   __attribute__((alias(#name), copy(name), visibility("default")))
-#define likely(x)     __builtin_expect(!!(x), 1)
-#define unlikely(x)   __builtin_expect(!!(x), 0)
+#define ALIAS(name)   ZT_EXPORT __attribute__((alias(#name), copy(name)))
 #define NOTE_CALLER() (zt_error_caller = __builtin_return_address(0))
-
-/* False only while zt_init runs on this thread: use the bootstrap arena. */
-static inline bool ready(void)
-{
-    return likely(zt_initialised) || zt_init();
-}
 
 static inline void *nomem(void)
 {
@@ -46,23 +37,23 @@ static inline void *nomem(void)
 
 static inline void *do_malloc(size_t n)
 {
-    if (unlikely(!ready())) return zt_bootstrap_malloc(n, 16);
+    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, 16);
     void *p;
-    if (likely(malloc_logger == NULL)) {
+    if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
         p = z->malloc(z, n);
     } else {
         p = malloc_zone_malloc(zt_registry_virtual_zone(), n);
     }
-    return likely(p != NULL) ? p : nomem();
+    return zt_likely(p != NULL) ? p : nomem();
 }
 
 static inline void do_free(void *p)
 {
-    if (unlikely(p == NULL)) return;
+    if (zt_unlikely(p == NULL)) return;
     int saved = errno;
     zt_owner_t *o = zt_chunkmap_get(p);
-    if (likely(o != NULL && malloc_logger == NULL)) {
+    if (zt_likely(o != NULL && malloc_logger == NULL)) {
         if (o->kind == ZT_KIND_NANO)
             zt_nano_free_owned(o, p);
         else
@@ -77,9 +68,9 @@ static inline void do_free(void *p)
 static void *do_memalign(size_t align, size_t n)
 {
     if (align <= 16) return do_malloc(n);
-    if (unlikely(!ready())) return zt_bootstrap_malloc(n, align);
+    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, align);
     void *p;
-    if (likely(malloc_logger == NULL)) {
+    if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
         p = z->memalign(z, align, n);
     } else {
@@ -111,10 +102,10 @@ ZT_EXPORT void *calloc(size_t count, size_t n)
 {
     NOTE_CALLER();
     size_t total;
-    if (unlikely(__builtin_mul_overflow(count, n, &total))) return nomem();
-    if (unlikely(!ready())) return zt_bootstrap_malloc(total, 16);
+    if (zt_unlikely(__builtin_mul_overflow(count, n, &total))) return nomem();
+    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(total, 16);
     void *p;
-    if (likely(malloc_logger == NULL)) {
+    if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
         p = z->calloc(z, count, n);
     } else {
@@ -126,7 +117,7 @@ ZT_EXPORT void *calloc(size_t count, size_t n)
 ZT_EXPORT void *realloc(void *p, size_t n)
 {
     NOTE_CALLER();
-    if (unlikely(!ready())) {
+    if (zt_unlikely(!zt_registry_ready())) {
         void *q = zt_bootstrap_malloc(n, 16);
         if (q && p) {
             size_t old = zt_bootstrap_size(p);
@@ -143,7 +134,7 @@ ZT_EXPORT void *reallocarray(void *p, size_t count, size_t n)
     NOTE_CALLER();
     size_t total;
     if (__builtin_mul_overflow(count, n, &total)) return nomem();
-    if (unlikely(!ready())) return realloc(p, total);
+    if (zt_unlikely(!zt_registry_ready())) return realloc(p, total);
     return p ? zt_registry_realloc(p, total) : do_malloc(total);
 }
 
@@ -185,9 +176,9 @@ ZT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 static void *do_valloc(size_t n)
 {
-    if (unlikely(!ready())) return zt_bootstrap_malloc(n, zt_prim_page_bytes());
+    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, zt_prim_page_bytes());
     void *p;
-    if (likely(malloc_logger == NULL)) {
+    if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
         p = z->valloc(z, n);
     } else {
@@ -279,7 +270,7 @@ ZT_EXPORT int malloc_trim(size_t pad)
 
 ZT_EXPORT void malloc_stats(void)
 {
-    if (ready()) zt_registry_print_statistics();
+    if (zt_registry_ready()) zt_registry_print_statistics();
 }
 
 ZT_EXPORT int mallopt(int param, int value)
@@ -336,7 +327,7 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
 static inline void *op_new(size_t n, size_t align, bool nothrow)
 {
     void *p = align > 16 ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n);
-    return likely(p != NULL) ? p : new_failed(n, align, nothrow);
+    return zt_likely(p != NULL) ? p : new_failed(n, align, nothrow);
 }
 
 #define NEW(name, ...)    ZT_EXPORT void *name(__VA_ARGS__)
@@ -449,5 +440,5 @@ DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
  * its one-line message and status 2, before the program runs. */
 __attribute__((constructor)) static void init_at_load(void)
 {
-    (void)ready();
+    (void)zt_registry_ready();
 }

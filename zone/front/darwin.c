@@ -1,8 +1,8 @@
 /* ----------------------------------------------------------------------------
- * front_darwin.c — macOS / iOS: make zonetrace's zone the process default
+ * front/darwin.c — macOS / iOS: make zonetrace's zone the process default
  * inside libmalloc (reference/darwin_override.md §1, §9, §10). Not built on
- * Linux (CMake excludes zone/front_*.c); it cannot be compiled here, so it
- * stays thin and leans on the portable zone code.
+ * Linux (CMake builds zone/front/linux.c there); it cannot be compiled
+ * here, so it stays thin and leans on the portable zone code.
  *
  * The dance (§9 step 5): register the helper, then the nano/default zone
  * (appended last); unregister libmalloc's zone 0 — the last entry, ours,
@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZT_EXPORT     __attribute__((visibility("default")))
 #define PROMOTE_TRIES 3
 
 extern malloc_zone_t *malloc_default_purgeable_zone(void) __attribute__((weak_import));
