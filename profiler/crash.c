@@ -32,7 +32,7 @@ static void on_fault(const zt_prim_fault_t *f)
     if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
     if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
     uint64_t pcs[ZT_REC_MAX_FRAMES];
-    unsigned depth = zt_rec.hdr->depth ? zt_rec.hdr->depth : 32;
+    unsigned depth = zt_rec.hdr->depth ? zt_rec.hdr->depth : ZT_OPT_DEPTH_DEFAULT;
     unsigned n = zt_capture_fault(f, pcs, depth);
     /* A fault inside the allocator may hold a zone lock: no walk then. */
     bool in_allocator = zt_capture_pc_is_own(f->pc);

@@ -31,7 +31,7 @@ int zt_profiling;
 
 static int prof_mode; /* ZT_STACKS_*; 0 until zt_hook_init opened a record */
 static uint64_t sample_mean_bytes;
-static unsigned capture_depth = 32;
+static unsigned capture_depth = ZT_OPT_DEPTH_DEFAULT;
 static int main_started; /* our constructor ran */
 static int threads_started;
 static char out_base[1024]; /* ZONETRACE_OUT as configured (for fork children) */
@@ -200,7 +200,7 @@ void zt_hook_init(void)
         zt_prim_snprintf(out_base, sizeof out_base, "zonetrace-%d.zt", pid);
     char path[1200];
     zt_prim_snprintf(path, sizeof path, "%s", out_base);
-    const char *root = zt_prim_getenv("ZONETRACE_ROOT_PID");
+    const char *root = o->root_pid;
     if (root && root[0]) {
         long r = 0;
         for (const char *c = root; *c >= '0' && *c <= '9'; c++)
@@ -215,8 +215,9 @@ void zt_hook_init(void)
 
     enum zt_unwind how =
         o->unwind && strcmp(o->unwind, "fp") == 0 ? ZT_UNWIND_FP : ZT_UNWIND_LIBUNWIND;
-    capture_depth = o->depth >= 1 && o->depth <= ZT_REC_MAX_FRAMES ? (unsigned)o->depth : 32;
-    sample_mean_bytes = mean ? mean : (512u << 10);
+    capture_depth =
+        o->depth >= 1 && o->depth <= ZT_REC_MAX_FRAMES ? (unsigned)o->depth : ZT_OPT_DEPTH_DEFAULT;
+    sample_mean_bytes = mean ? mean : ZT_OPT_SAMPLE_DEFAULT_BYTES;
     if (mode != ZT_STACKS_OFF) zt_capture_init(how);
 
     const zt_profile_t *p = &zt_active_profile;

@@ -320,14 +320,11 @@ static void record_options(zt_rec_header_t *h)
     for (unsigned i = 0; i < zt_option_count; i++) {
         const zt_option_desc_t *d = &zt_option_table[i];
         const char *v = zt_prim_getenv(d->env);
+        if (d->internal && !v) continue; /* internal rows (last in the table) only when set */
         int w = zt_prim_snprintf(text + len, OPTIONS_BYTES - 1 - len, "%s=%s\n", d->env,
                                  v ? v : d->def);
         len += (size_t)w;
     }
-    const char *root = zt_prim_getenv("ZONETRACE_ROOT_PID");
-    if (root)
-        len += (size_t)zt_prim_snprintf(text + len, OPTIONS_BYTES - 1 - len,
-                                        "ZONETRACE_ROOT_PID=%s\n", root);
     text[len++] = 0;
     zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS, round8(sizeof sh + len), 1,
                            zt_prim_wall_ns()};

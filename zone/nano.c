@@ -84,8 +84,6 @@
 #define SCAN_LIMIT_AFTER_CANDIDATE 10
 
 static const char nano_zone_name[] = "DefaultMallocZone";
-static const uint8_t default_units[ZT_NANO_CLASSES] = {2, 10, 11, 10, 5, 3, 3, 4,
-                                                       3, 2,  2,  2,  2, 2, 1, 2};
 
 typedef struct nano_free_slot {
     uint64_t guard;     /* cookie ^ slot address while free, 0 while allocated */
@@ -311,7 +309,7 @@ static boolean_t nano_claimed_address(malloc_zone_t *zone, void *ptr)
 
 static void layout_classes(nano_t *n, const uint8_t units_in[ZT_NANO_CLASSES])
 {
-    const uint8_t *units = default_units;
+    const uint8_t *units = zt_profile_default_nano_class_units;
     unsigned sum = 0;
     bool ok = true;
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++) {

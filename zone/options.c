@@ -12,10 +12,16 @@
 
 zt_options_t zt_options;
 
+#define ROW(field, type, def, env, min, max, help, internal)                                       \
+    {#field, #type, def, env, help, min, max, internal},
+#define USER_ROW(field, type, def, env, min, max, help)                                            \
+    ROW(field, type, def, env, min, max, help, false)
+#define INTERNAL_ROW(field, type, def, env, min, max, help)                                        \
+    ROW(field, type, def, env, min, max, help, true)
+/* The table as data, for the printers: user rows, then the internal ones. */
 const zt_option_desc_t zt_option_table[] = {
-#define X(field, type, def, env, help) {#field, #type, def, env, help},
-    ZT_OPTIONS(X)
-#undef X
+    ZT_OPTIONS_USER(USER_ROW)         /* listed by `zonetrace options` and the README */
+    ZT_OPTIONS_INTERNAL(INTERNAL_ROW) /* set by `zonetrace run` only */
 };
 const unsigned zt_option_count = sizeof zt_option_table / sizeof zt_option_table[0];
 
@@ -81,7 +87,7 @@ bool zt_options_parse_stacks(const char *s, int *mode, uint64_t *sample_bytes)
         return true;
     }
     if (strncmp(s, "sample", 6) == 0) {
-        uint64_t n = 512u << 10; /* 512 KiB mean, as jemalloc's lg_prof_sample 19 */
+        uint64_t n = ZT_OPT_SAMPLE_DEFAULT_BYTES;
         if (s[6] == ':') {
             if (!zt_options_parse_size(s + 7, &n) || n == 0) return false;
         } else if (s[6] != 0) {
@@ -100,11 +106,13 @@ static bool bad(const char *env, const char *value, const char *why)
     return false;
 }
 
-/* An out-of-range integer: quote the variable's text as the user wrote it. */
-static bool bad_int(const char *env, const char *why)
+/* An INT outside its row's min..max: quote the variable's text as the user
+ * wrote it. */
+static bool bad_range(const char *env, long min, long max)
 {
     const char *v = zt_prim_getenv(env);
-    return bad(env, v ? v : "(default)", why);
+    zt_prim_message("%s=%s: expected %ld..%ld", env, v ? v : "(default)", min, max);
+    return false;
 }
 
 static bool parse_int(const char *s, long *out)
@@ -122,31 +130,71 @@ static bool parse_int(const char *s, long *out)
     return true;
 }
 
-/* Per-option validation beyond the type. */
-static bool check(const zt_options_t *o)
+/* What a STR row accepts: check_<field>, one per STR row, called by check(). */
+static bool check_device(const char *env, const char *v)
 {
-    if (!zt_profile_find(o->device))
-        return bad("ZONETRACE_DEVICE", o->device,
-                   "unknown device profile (run `zonetrace profiles` for the list)");
-    if (strcmp(o->nano, "default") && strcmp(o->nano, "on") && strcmp(o->nano, "off"))
-        return bad("ZONETRACE_NANO", o->nano, "expected default, on or off");
+    return zt_profile_find(v) ||
+           bad(env, v, "unknown device profile (run `zonetrace profiles` for the list)");
+}
+
+static bool check_nano(const char *env, const char *v)
+{
+    return !strcmp(v, "default") || !strcmp(v, "on") || !strcmp(v, "off") ||
+           bad(env, v, "expected default, on or off");
+}
+
+static bool check_nano_class_blocks(const char *env, const char *v)
+{
     uint8_t units[16];
-    if (o->nano_class_blocks[0] && !zt_profile_parse_class_units(o->nano_class_blocks, units))
-        return bad("ZONETRACE_NANO_CLASS_BLOCKS", o->nano_class_blocks,
-                   "expected 16 comma-separated numbers (1..64) summing to 64");
-    if (o->max_magazines < 0 || o->max_magazines > 64)
-        return bad_int("ZONETRACE_MAX_MAGAZINES", "expected 0..64");
-    if (strcmp(o->on_error, "abort") && strcmp(o->on_error, "report"))
-        return bad("ZONETRACE_ON_ERROR", o->on_error, "expected abort or report");
+    return !v[0] || zt_profile_parse_class_units(v, units) ||
+           bad(env, v, "expected 16 comma-separated numbers (1..64) summing to 64");
+}
+
+static bool check_on_error(const char *env, const char *v)
+{
+    return !strcmp(v, "abort") || !strcmp(v, "report") || bad(env, v, "expected abort or report");
+}
+
+static bool check_stacks(const char *env, const char *v)
+{
     int mode;
     uint64_t n;
-    if (!zt_options_parse_stacks(o->stacks, &mode, &n))
-        return bad("ZONETRACE_STACKS", o->stacks, "expected off, full, sample or sample:N");
-    if (strcmp(o->unwind, "libunwind") && strcmp(o->unwind, "fp"))
-        return bad("ZONETRACE_UNWIND", o->unwind, "expected libunwind or fp");
-    if (o->depth < 1 || o->depth > 128) return bad_int("ZONETRACE_DEPTH", "expected 1..128");
-    if (o->monitor_ms < 0 || o->monitor_ms > 3600000)
-        return bad_int("ZONETRACE_MONITOR_MS", "expected 0..3600000");
+    return zt_options_parse_stacks(v, &mode, &n) ||
+           bad(env, v, "expected off, full, sample or sample:N");
+}
+
+static bool check_unwind(const char *env, const char *v)
+{
+    return !strcmp(v, "libunwind") || !strcmp(v, "fp") || bad(env, v, "expected libunwind or fp");
+}
+
+/* Any path: one that cannot be created is a warning when the record opens. */
+static bool check_out(const char *env, const char *v)
+{
+    (void)env, (void)v;
+    return true;
+}
+
+/* Any text: hooks.c reads its leading digits. */
+static bool check_root_pid(const char *env, const char *v)
+{
+    (void)env, (void)v;
+    return true;
+}
+
+/* Validation beyond the type, row by row in table order: INT rows against
+ * their min..max, STR rows by their check_<field>. */
+static bool check(const zt_options_t *o)
+{
+#define CHECK_STR(field, env, min, max)                                                            \
+    if (!check_##field(env, o->field)) return false;
+#define CHECK_BOOL(field, env, min, max)
+#define CHECK_SIZE(field, env, min, max)
+#define CHECK_INT(field, env, min, max)                                                            \
+    if (o->field < (long)(min) || o->field > (long)(max)) return bad_range(env, min, max);
+#define X(field, type, def, env, min, max, help) CHECK_##type(field, env, min, max)
+    ZT_OPTIONS(X)
+#undef X
     return true;
 }
 
@@ -164,7 +212,7 @@ bool zt_options_load(void)
 #define PARSE_SIZE(field, env, def)                                                                \
     if (!zt_options_parse_size((v = zt_prim_getenv(env)) ? v : def, &o.field))                     \
         return bad(env, v, "expected a size in bytes, with an optional K, M or G suffix");
-#define X(field, type, def, env, help) PARSE_##type(field, env, def)
+#define X(field, type, def, env, min, max, help) PARSE_##type(field, env, def)
     ZT_OPTIONS(X)
 #undef X
     if (!check(&o)) return false;
@@ -175,6 +223,7 @@ bool zt_options_load(void)
 void zt_options_print(void)
 {
     for (unsigned i = 0; i < zt_option_count; i++) {
+        if (zt_option_table[i].internal) continue;
         const char *v = zt_prim_getenv(zt_option_table[i].env);
         zt_prim_message("option %s=%s%s", zt_option_table[i].env, v ? v : zt_option_table[i].def,
                         v ? "" : " (default)");

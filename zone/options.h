@@ -2,10 +2,11 @@
  * options.h — every zonetrace option, declared once.
  *
  * ZT_OPTIONS is the single table: name, type, default, environment variable,
- * help. It generates the zt_options struct, the parser, `zonetrace options`
- * and the README's option list (tests/unit/test_readme_options checks that the
- * README matches). Values are read from `environ` at initialisation (before
- * main is fine); a bad value is a one-line error and exit status 2.
+ * range, help. It generates the zt_options struct, the parser and its range
+ * checks, `zonetrace options` and the README's option list
+ * (tests/unit/test_readme_options checks that the README matches). Values
+ * are read from `environ` at initialisation (before main is fine); a bad
+ * value is a one-line error and exit status 2.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_OPTIONS_H
 #define ZT_OPTIONS_H
@@ -14,38 +15,68 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-/* X(field, type, default, env, help)
- * types: STR (any text), BOOL (0/1/on/off/yes/no/true/false), INT (decimal,
- * range checked in options.c), SIZE (bytes with optional K/M/G suffix). */
-#define ZT_OPTIONS(X)                                                                              \
-    X(device, STR, "native", "ZONETRACE_DEVICE",                                                   \
+/* Defaults that code outside the parser needs too, named once: the table
+ * rows below spell them with ZT_OPT_STR, and the profiler uses them for a
+ * record without a depth (crash.c) or a plain "sample" (hooks.c). Plain
+ * integer literals, since the rows stringify them. The sampling mean is
+ * jemalloc's default (lg_prof_sample 19, 2^19 bytes). */
+#define ZT_OPT_DEPTH_DEFAULT        32  /* frames per captured stack */
+#define ZT_OPT_SAMPLE_DEFAULT_KIB   512 /* mean bytes between samples, in KiB */
+#define ZT_OPT_SAMPLE_DEFAULT_BYTES ((uint64_t)ZT_OPT_SAMPLE_DEFAULT_KIB << 10)
+
+#define ZT_OPT_STR_(x) #x
+#define ZT_OPT_STR(x)  ZT_OPT_STR_(x)
+
+/* X(field, type, default, env, min, max, help)
+ * types: STR (any text, checked per option in options.c), BOOL (0/1/on/off/
+ * yes/no/true/false), INT (decimal, min..max inclusive), SIZE (bytes with
+ * optional K/M/G suffix). min and max bound INT rows only (0, 0 elsewhere).
+ * Rows are checked in table order: of several bad values, the first row's
+ * is the one reported. */
+#define ZT_OPTIONS_USER(X)                                                                         \
+    X(device, STR, "native", "ZONETRACE_DEVICE", 0, 0,                                             \
       "device profile: native, macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb")                      \
-    X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT",                                                   \
+    X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT", 0, 0,                                             \
       "override the heap address-space limit (bytes, K/M/G suffix; 0 = profile's)")                \
-    X(nano, STR, "default", "ZONETRACE_NANO", "nano allocator: default (as the profile), on, off") \
-    X(nano_class_blocks, STR, "", "ZONETRACE_NANO_CLASS_BLOCKS",                                   \
+    X(nano, STR, "default", "ZONETRACE_NANO", 0, 0,                                                \
+      "nano allocator: default (as the profile), on, off")                                         \
+    X(nano_class_blocks, STR, "", "ZONETRACE_NANO_CLASS_BLOCKS", 0, 0,                             \
       "nano blocks per class in units of 64, 16 comma-separated numbers summing to 64")            \
-    X(max_magazines, INT, "0", "ZONETRACE_MAX_MAGAZINES",                                          \
-      "magazines per rack (0 = one per CPU, at most 64)")                                          \
-    X(on_error, STR, "abort", "ZONETRACE_ON_ERROR",                                                \
+    X(max_magazines, INT, "0", "ZONETRACE_MAX_MAGAZINES", 0, 64,                                   \
+      "magazines per rack (0 = one per CPU)")                                                      \
+    X(on_error, STR, "abort", "ZONETRACE_ON_ERROR", 0, 0,                                          \
       "invalid or double free: abort (print and abort, as libmalloc) or report (print only)")      \
-    X(verbose, BOOL, "0", "ZONETRACE_VERBOSE",                                                     \
+    X(verbose, BOOL, "0", "ZONETRACE_VERBOSE", 0, 0,                                               \
       "print the options at start and per-zone statistics at exit")                                \
-    X(stacks, STR, "off", "ZONETRACE_STACKS",                                                      \
-      "profiling: off, full (every allocation), sample[:N] (mean N bytes between samples)")        \
-    X(unwind, STR, "libunwind", "ZONETRACE_UNWIND", "stack capture: libunwind or fp")              \
-    X(depth, INT, "32", "ZONETRACE_DEPTH", "frames captured per stack (1..128)")                   \
-    X(out, STR, "", "ZONETRACE_OUT",                                                               \
+    X(stacks, STR, "off", "ZONETRACE_STACKS", 0, 0,                                                \
+      "profiling: off, full (every allocation), sample[:N] (mean N bytes between samples, "        \
+      "default " ZT_OPT_STR(ZT_OPT_SAMPLE_DEFAULT_KIB) "K)")                                       \
+    X(unwind, STR, "libunwind", "ZONETRACE_UNWIND", 0, 0, "stack capture: libunwind or fp")        \
+    X(depth, INT, ZT_OPT_STR(ZT_OPT_DEPTH_DEFAULT), "ZONETRACE_DEPTH", 1, 128,                     \
+      "frames captured per stack")                                                                 \
+    X(out, STR, "", "ZONETRACE_OUT", 0, 0,                                                         \
       "record file (default zonetrace-<pid>.zt in the current directory when profiling)")          \
-    X(monitor_ms, INT, "100", "ZONETRACE_MONITOR_MS",                                              \
+    X(monitor_ms, INT, "100", "ZONETRACE_MONITOR_MS", 0, 3600000,                                  \
       "footprint sampling period in milliseconds (0 = no monitor thread)")
 
+/* Internal rows: set by `zonetrace run` for the program it starts, not by
+ * users; parsed like the others but not listed by `zonetrace options`, the
+ * README or ZONETRACE_VERBOSE, and written into the record only when set.
+ * They come after every user row (record.c relies on that order). */
+#define ZT_OPTIONS_INTERNAL(X)                                                                     \
+    X(root_pid, STR, "", "ZONETRACE_ROOT_PID", 0, 0,                                               \
+      "pid of the process `zonetrace run` started, whose record is ZONETRACE_OUT; another "        \
+      "process (a child it spawned) records to ZONETRACE_OUT.<pid>.zt instead")
+
+/* Every row, user rows first. */
+#define ZT_OPTIONS(X) ZT_OPTIONS_USER(X) ZT_OPTIONS_INTERNAL(X)
+
 typedef struct zt_options {
-#define ZT_OPT_FIELD_STR               const char *
-#define ZT_OPT_FIELD_BOOL              bool
-#define ZT_OPT_FIELD_INT               long
-#define ZT_OPT_FIELD_SIZE              uint64_t
-#define X(field, type, def, env, help) ZT_OPT_FIELD_##type field;
+#define ZT_OPT_FIELD_STR                         const char *
+#define ZT_OPT_FIELD_BOOL                        bool
+#define ZT_OPT_FIELD_INT                         long
+#define ZT_OPT_FIELD_SIZE                        uint64_t
+#define X(field, type, def, env, min, max, help) ZT_OPT_FIELD_##type field;
     ZT_OPTIONS(X)
 #undef X
 } zt_options_t;
@@ -56,6 +87,8 @@ extern zt_options_t zt_options;
 /* One row of the table, for printing. */
 typedef struct zt_option_desc {
     const char *name, *type, *def, *env, *help;
+    long min, max; /* INT rows: the accepted range, inclusive */
+    bool internal; /* a ZT_OPTIONS_INTERNAL row: not listed for users */
 } zt_option_desc_t;
 extern const zt_option_desc_t zt_option_table[];
 extern const unsigned zt_option_count;
@@ -71,7 +104,7 @@ bool zt_options_parse_bool(const char *s, bool *out);
 bool zt_options_parse_stacks(const char *s, int *mode, uint64_t *sample_bytes);
 enum { ZT_STACKS_OFF, ZT_STACKS_FULL, ZT_STACKS_SAMPLE };
 
-/* Print the options (ZONETRACE_VERBOSE) to stderr without allocating. */
+/* Print the user options (ZONETRACE_VERBOSE) to stderr without allocating. */
 void zt_options_print(void);
 
 #endif /* ZT_OPTIONS_H */

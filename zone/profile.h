@@ -32,6 +32,10 @@ typedef struct zt_profile {
     bool large_cache;                            /* death row for freed large blocks (macOS only) */
 } zt_profile_t;
 
+/* libmalloc's default units per nano class (MallocNanoSizeClassBlocks),
+ * used by every built-in row and by nano.c when given bad units. */
+extern const uint8_t zt_profile_default_nano_class_units[16];
+
 /* The built-in table, terminated by a row with name == NULL. */
 extern const zt_profile_t zt_profiles[];
 

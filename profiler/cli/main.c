@@ -236,10 +236,16 @@ static int cmd_options(int argc, char **argv)
     }
     for (unsigned i = 0; i < zt_option_count; i++) {
         const zt_option_desc_t *o = &zt_option_table[i];
-        if (markdown)
-            printf("- `%s` (default `%s`): %s\n", o->env, o->def[0] ? o->def : "\"\"", o->help);
+        if (o->internal) continue; /* set by `zonetrace run`, not by users */
+        char range[64] = "";
+        if (strcmp(o->type, "INT") == 0) snprintf(range, sizeof range, "%ld..%ld", o->min, o->max);
+        const char *def = o->def[0] ? o->def : "\"\"";
+        if (markdown && range[0])
+            printf("- `%s` (default `%s`, range `%s`): %s\n", o->env, def, range, o->help);
+        else if (markdown)
+            printf("- `%s` (default `%s`): %s\n", o->env, def, o->help);
         else
-            printf("%-28s %-10s %s\n", o->env, o->def[0] ? o->def : "\"\"", o->help);
+            printf("%-28s %-10s %-10s %s\n", o->env, def, range, o->help);
     }
     return 0;
 }

@@ -3,7 +3,8 @@
 # stop before running, with exit status 2 and exactly one line on stderr,
 # "zonetrace: ZONETRACE_X=value: why", naming the variable. Every option of
 # the table that has a bad value is covered (ZONETRACE_OUT takes any path:
-# one it cannot create is a warning, and the program runs).
+# one it cannot create is a warning, and the program runs). INT options are
+# also checked at and just past both ends of the range the table declares.
 #
 # The options are read when the library loads (a constructor), so even a
 # program that never allocates (coreutils `true`) is stopped the same way.
@@ -77,6 +78,35 @@ for kv in "${bad_values[@]}"; do
         fail "$kv true: want exit 2 and one line naming the variable, got exit $rc: $(head -c 300 "$tmp/err")"
     fi
 done
+
+# Every INT option's range, as the table declares it (`zonetrace options
+# --markdown` prints "range `MIN..MAX`"): both ends are accepted, one past
+# either end is rejected with "expected MIN..MAX", and the default is inside.
+nranges=0
+while IFS=' ' read -r var def min max; do
+    nranges=$((nranges + 1))
+    [ "$def" -ge "$min" ] && [ "$def" -le "$max" ] ||
+        fail "$var: default $def outside its range $min..$max"
+    for value in "$min" "$max"; do
+        env "$var=$value" LD_PRELOAD="$lib" "$ls_bin" / >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && grep -qx tmp "$tmp/out" ||
+            fail "$var=$value (an end of its range): exit $rc, stderr: $(head -c 300 "$tmp/err")"
+    done
+    for value in $((min - 1)) $((max + 1)); do
+        env "$var=$value" LD_PRELOAD="$lib" "$true_bin" >/dev/null 2>"$tmp/err"
+        rc=$?
+        checked=$((checked + 1))
+        [ $rc -eq 2 ] && [ "$(cat "$tmp/err")" = "zonetrace: $var=$value: expected $min..$max" ] ||
+            fail "$var=$value (outside $min..$max): exit $rc, stderr: $(head -c 300 "$tmp/err")"
+    done
+done < <("$ZT_BUILD/zonetrace" options --markdown |
+         sed -n 's/^- `\(ZONETRACE_[A-Z_]*\)` (default `\(-\{0,1\}[0-9]*\)`, range `\(-\{0,1\}[0-9]*\)\.\.\(-\{0,1\}[0-9]*\)`).*/\1 \2 \3 \4/p')
+[ $nranges -ge 3 ] || fail "zonetrace options --markdown showed $nranges ranges, expected 3 or more"
+
+# Internal options (set by `zonetrace run`, ZONETRACE_ROOT_PID) are not listed.
+"$ZT_BUILD/zonetrace" options | grep -q ZONETRACE_ROOT_PID &&
+    fail "zonetrace options lists the internal ZONETRACE_ROOT_PID"
 
 # Two bad values: still one line (the first problem), status 2.
 ZONETRACE_DEVICE=iphone-99 ZONETRACE_DEPTH=0 LD_PRELOAD="$lib" "$ls_bin" / >/dev/null 2>"$tmp/err"
