@@ -182,7 +182,7 @@ static void region_flush(struct walk *w)
         }
         if (!w->nano) /* nano blocks were charged one by one */
             charge(w->zone_of_region, id,
-                   denom ? (uint64_t)((unsigned __int128)w->region.bytes * s->val / denom) : 0);
+                   denom ? (uint64_t)((zt_u128)w->region.bytes * s->val / denom) : 0);
     }
     kv_clear(&region_map);
     w->region.top_stack = top;
@@ -228,9 +228,7 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
     if (tag == 0) return;
     uint64_t weighted = bytes;
     if (w->sampled)
-        weighted =
-            (uint64_t)(((unsigned __int128)bytes * zt_sample_weight_q16(bytes, w->sample_mean)) >>
-                       16);
+        weighted = (uint64_t)(((zt_u128)bytes * zt_sample_weight_q16(bytes, w->sample_mean)) >> 16);
     w->tagged_bytes += weighted;
     kv_t *s = kv_get(&region_map, tag, true);
     if (s) s->val += weighted;

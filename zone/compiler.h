@@ -17,4 +17,8 @@
 #define ZT_EXPORT __attribute__((visibility("default")))
 #define ZT_HIDDEN __attribute__((visibility("hidden")))
 
+/* Unsigned 128-bit products for fixed-point scaling (a GCC/Clang extension;
+ * __extension__ keeps -Wpedantic quiet about it in this one place). */
+__extension__ typedef unsigned __int128 zt_u128;
+
 #endif /* ZT_COMPILER_H */
