@@ -1,7 +1,9 @@
 /* ----------------------------------------------------------------------------
  * test_check.c — the test harness itself (tests/check.h): a failed CHECK
- * makes the program fail (1) whatever else happened, a skip without a
- * failure exits 77 (ctest's "skipped"), a clean run exits 0; REQUIRE stops
+ * makes the program fail (1) whatever else happened; with no failure, a
+ * program whose every case (or the program itself) was skipped exits 77
+ * (ctest's "skipped"), one whose other cases ran exits 0 and names the
+ * skipped case, a clean run exits 0; REQUIRE stops
  * at once; failures past the print limit are still counted; every line
  * names the case. Each scenario runs in a forked child whose stderr is
  * captured; ZT_STRESS_SCALE scales CHECK_SCALED.
@@ -53,6 +55,15 @@ static void skips(void)
         CHECK_SKIP("no such device %s", "here");
         continue;
         CHECK(0, "after the skip"); /* not reached: continue ends the case */
+    }
+    exit(CHECK_DONE("child"));
+}
+
+static void all_skipped(void)
+{
+    CHECK_CASE("cannot run either")
+    {
+        CHECK_SKIP("no such device %s", "here");
     }
     exit(CHECK_DONE("child"));
 }
@@ -167,14 +178,22 @@ int main(void)
         CHECK(strstr(out, "test_check: [fails] FAILED (1 check)"), "%s", out);
         CHECK(strstr(out, "child: FAILED: 1 check in 1 of 2 cases (fails)"), "%s", out);
     }
-    CHECK_CASE("a skip: 77 with its reason")
+    CHECK_CASE("a partial skip: 0, naming the skipped case")
     {
         int rc = run(skips, NULL, out, sizeof out);
-        CHECK(rc == CHECK_SKIP_CODE, "exit %d: %s", rc, out);
+        CHECK(rc == 0, "exit %d: %s", rc, out);
         CHECK(strstr(out, "[cannot run] SKIP: no such device here"), "%s", out);
         CHECK(!strstr(out, "after the skip"), "continue did not end the case: %s", out);
-        CHECK(strstr(out, "child: SKIP: cannot run: no such device here (1 of 2 cases passed, 1 "
-                          "skipped)"),
+        CHECK(strstr(out, "child: ok (1 of 2 cases; skipped: cannot run: no such device here)"),
+              "%s", out);
+    }
+    CHECK_CASE("every case skipped: 77 with its reason")
+    {
+        int rc = run(all_skipped, NULL, out, sizeof out);
+        CHECK(rc == CHECK_SKIP_CODE, "exit %d: %s", rc, out);
+        CHECK(strstr(out,
+                     "child: SKIP: cannot run either: no such device here (0 of 1 case passed, "
+                     "1 skipped)"),
               "%s", out);
     }
     CHECK_CASE("a skip and a failure: 1")
