@@ -19,10 +19,11 @@
  * running inside the profiler, whose own allocations (libunwind's first
  * use, pthread_create of the monitor) are then neither sampled nor tagged.
  *
- * Start-up: our init hook (zt_hook_init at the end of zt_init, maybe inside
- * the first malloc) only opens and maps the record file; the monitor thread, signal handlers
- * and exit hook are started from our constructor, or from the first
- * profiled allocation after it has run if the record opened later.
+ * Start-up: our init hook (zt_hook_init, end of zt_init, maybe inside the
+ * first malloc) only opens and maps the record file; the monitor thread,
+ * signal handlers and exit hook are started from our constructor, or from
+ * the first profiled allocation after it has run if the record opened
+ * later.
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
 #include "internal.h"
@@ -30,7 +31,7 @@
 #include <stddef.h>
 #include <string.h>
 
-static int prof_mode; /* ZT_STACKS_*; 0 until hook_init opened a record */
+static int prof_mode; /* ZT_STACKS_*; 0 until zt_hook_init opened a record */
 static uint64_t sample_mean_bytes;
 static unsigned capture_depth = 32;
 static int main_started; /* our constructor ran */

@@ -68,7 +68,7 @@ static inline bool zt_hook_wanted(size_t bytes)
  * free; the block's memory is not read). tag 0 is ignored. */
 void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag);
 
-/* The one spelling of a free site: only tagged blocks reach the profiler. */
+/* The one spelling of a free site: only tagged blocks reach the observer. */
 static inline void zt_hook_freed(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls,
                                  uint32_t tag)
 {
