@@ -1,5 +1,8 @@
 /* ----------------------------------------------------------------------------
- * hooks.c — the zone → profiler interface (zone/hooks.h).
+ * hooks.c — the profiler's side of the zone's hook interface (zone/hooks.h):
+ * its table, zt_hooks_linked, which the link gives the zone, so the zone
+ * calls us without naming us; we turn tagging on through the zone's
+ * zt_profiling and sampling state.
  *
  * Hot path costs:
  *  - stacks off: the zone never calls us (zt_profiling is 0).
@@ -16,18 +19,17 @@
  * running inside the profiler, whose own allocations (libunwind's first
  * use, pthread_create of the monitor) are then neither sampled nor tagged.
  *
- * Start-up: zt_hook_init (end of zt_init, maybe inside the first malloc)
- * only opens and maps the record file; the monitor thread, signal handlers
- * and exit hook are started from our constructor, or from the first
- * profiled allocation after it has run if the record opened later.
+ * Start-up: our init hook (zt_hook_init, end of zt_init, maybe inside the
+ * first malloc) only opens and maps the record file; the monitor thread,
+ * signal handlers and exit hook are started from our constructor, or from
+ * the first profiled allocation after it has run if the record opened
+ * later.
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
 #include "internal.h"
 
 #include <stddef.h>
 #include <string.h>
-
-int zt_profiling;
 
 static int prof_mode; /* ZT_STACKS_*; 0 until zt_hook_init opened a record */
 static uint64_t sample_mean_bytes;
@@ -39,9 +41,7 @@ static char out_base[1024]; /* ZONETRACE_OUT as configured (for fork children) *
 extern int zt_rec_forked;
 
 static __thread int tls_in_profiler;
-__thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
-int zt_hook_sampling;
-#define tls_sample_countdown zt_hook_sample_countdown
+#define tls_sample_countdown zt_hook_sample_countdown /* the zone's (hooks.h) */
 static __thread int tls_sample_ready;
 static __thread uint64_t tls_rng;
 
@@ -179,7 +179,7 @@ static bool owned_by_live_process(const char *path, int pid)
     return state == ZT_REC_RUNNING && owner != pid && owner > 0 && zt_prim_pid_alive(owner);
 }
 
-void zt_hook_init(void)
+static void hook_init(void)
 {
     static int done;
     if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL)) return;
@@ -274,10 +274,9 @@ static uint32_t current_stack(bool may_block)
     return zt_stacktab_intern(pcs, n, may_block);
 }
 
-/* Everything but the unsampled fast path: kept out of line so that path
- * is a load, a thread-local subtract and a return (no frame, no spills). */
-static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, size_t bytes,
-                                                         unsigned cls)
+/* Everything but the unsampled fast path, which is inline in the zone
+ * (zt_hook_alloc in zone/hooks.h). */
+static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
 {
     uint64_t blocks_w = 1, bytes_w = bytes;
     if (prof_mode == ZT_STACKS_SAMPLE) {
@@ -289,7 +288,7 @@ static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, si
         }
         tls_sample_countdown = next_interval();
         blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
-        bytes_w = (uint64_t)(((unsigned __int128)bytes * blocks_w) >> 16);
+        bytes_w = (uint64_t)(((zt_u128)bytes * blocks_w) >> 16);
     } else if (prof_mode != ZT_STACKS_FULL) {
         return 0;
     }
@@ -302,13 +301,7 @@ static __attribute__((noinline)) uint32_t alloc_profiled(malloc_zone_t *zone, si
     return id;
 }
 
-/* The unsampled fast path is inline in hooks.h (zt_hook_alloc). */
-uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
-{
-    return alloc_profiled(zone, bytes, cls);
-}
-
-void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag)
+static void hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag)
 {
     if (zt_likely(tag == 0) || prof_mode == ZT_STACKS_OFF) return;
     if (zt_unlikely(zt_rec_forked || !zt_rec_open)) {
@@ -319,12 +312,12 @@ void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, ui
     uint64_t blocks_w = 1, bytes_w = bytes;
     if (prof_mode == ZT_STACKS_SAMPLE) {
         blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
-        bytes_w = (uint64_t)(((unsigned __int128)bytes * blocks_w) >> 16);
+        bytes_w = (uint64_t)(((zt_u128)bytes * blocks_w) >> 16);
     }
     zt_account_free_in(tag, zone, cls, blocks_w, bytes_w);
 }
 
-void zt_hook_event(const zt_event_t *ev)
+static void hook_event(const zt_event_t *ev)
 {
     if (ev == NULL || !zt_rec_open) return;
     if (zt_unlikely(zt_rec_forked)) {
@@ -357,7 +350,16 @@ void zt_hook_event(const zt_event_t *ev)
         zt_monitor_request_snapshot(); /* "who filled it", while it is still full */
 }
 
-void zt_hook_zone_created(malloc_zone_t *zone)
+static void hook_zone_created(malloc_zone_t *zone)
 {
     zt_account_zone_created(zone);
 }
+
+/* The zone's hooks land here (zone/hooks.c routes zt_hook_* through it). */
+const zt_hooks_t zt_hooks_linked = {
+    .alloc = hook_alloc,
+    .free = hook_free,
+    .event = hook_event,
+    .zone_created = hook_zone_created,
+    .init = hook_init,
+};

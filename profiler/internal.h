@@ -1,8 +1,9 @@
 /* ----------------------------------------------------------------------------
  * internal.h — the profiler's modules and how they fit (internal).
  *
- *   hooks.c    zone/hooks.h: the zone's calls; decides what to sample, owns
- *              the per-thread "in profiler" flag and the lazy start
+ *   hooks.c    the hook table the zone calls (zt_hooks_linked, zone/hooks.h);
+ *              decides what to sample, owns the per-thread "in profiler" flag
+ *              and the lazy start
  *   capture.c  stack capture (frame pointers or libunwind), own-frame skip
  *   stacktab.c frames → XXH3 → lock-free lookup → dense 32-bit id
  *   account.c  counters per (stack), (stack, zone), (zone, class)

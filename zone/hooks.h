@@ -1,19 +1,35 @@
 /* ----------------------------------------------------------------------------
- * hooks.h — the only interface from the zone to the profiler.
+ * hooks.h — the zone's hook interface: what it tells an observer (the
+ * profiler) about its blocks, its zones and rare events.
  *
- * The zone calls zt_hook_alloc / zt_hook_free behind one `if (zt_profiling)`
- * test, outside its locks, and keeps the returned 32-bit tag (the stack id;
- * 0 = not sampled) in side metadata it owns: never inside the block, never
- * inside an emulated window. Events are rare and always reported; the
- * profiler drops them when no record file is open. Implemented in
- * profiler/hooks.c. None of these allocate with malloc.
+ * The zone owns this interface and its state (zone/hooks.c); an observer
+ * only fills in a zt_hooks_t table. The zone calls zt_hook_alloc /
+ * zt_hook_free behind one `if (zt_profiling)` test, outside its locks, and
+ * keeps the returned 32-bit tag (the stack id; 0 = not sampled) in side
+ * metadata it owns: never inside the block, never inside an emulated window.
+ * Events are rare and always reported; an observer may drop them. None of
+ * these allocate with malloc.
+ *
+ * Which table: every binary that links the zone links exactly one
+ * definition of zt_hooks_linked: profiler/hooks.c's in libzonetrace,
+ * zone/hooks_none.c's (no observer) in a zone linked alone. It is bound at
+ * link time, not installed by a constructor, because the first malloc (and
+ * with it zt_init and its zone_created and init hooks) can come from another
+ * library's constructor before ours run. zt_hooks_install replaces it at run
+ * time (tests).
+ *
+ * Cost: zt_profiling 0 (no observer, or stacks off) is one load and a
+ * predicted branch per allocation. The table is reached only for tagged
+ * blocks, sampled allocations and events: a direct call to the wrapper here,
+ * then one load and an indirect jump into the observer.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_HOOKS_H
 #define ZT_HOOKS_H
 
 #include "zone.h"
 
-/* Non-zero while allocations should be tagged (stacks full or sample). */
+/* Non-zero while allocations should be tagged (stacks full or sample); set
+ * by the observer, 0 while there is none. */
 extern int zt_profiling;
 
 /* A block of `bytes` (its block size, not the request) and class `cls` was
@@ -32,7 +48,7 @@ static inline bool zt_hook_unsampled(size_t bytes)
     if (!zt_hook_sampling) return false;
     int64_t left = zt_hook_sample_countdown - (int64_t)bytes;
     zt_hook_sample_countdown = left;
-    return __builtin_expect(left > 0, 1);
+    return zt_likely(left > 0);
 }
 
 static inline uint32_t zt_hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
@@ -52,7 +68,7 @@ static inline bool zt_hook_wanted(size_t bytes)
  * free; the block's memory is not read). tag 0 is ignored. */
 void zt_hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag);
 
-/* The one spelling of a free site: only tagged blocks reach the profiler. */
+/* The one spelling of a free site: only tagged blocks reach the observer. */
 static inline void zt_hook_freed(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls,
                                  uint32_t tag)
 {
@@ -90,5 +106,28 @@ void zt_hook_zone_created(malloc_zone_t *zone);
 
 /* Called once at the end of zt_init(), after the default zones exist. */
 void zt_hook_init(void);
+
+/* ---- the observer's table ---------------------------------------------------
+ * The zt_hook_* functions above are zone/hooks.c's thin wrappers over the
+ * installed table, which must fill in every entry (a no-op where it has
+ * nothing to do) and stay constant while installed. alloc is called for
+ * an allocation the zone wants tagged (zt_profiling set and, when sampling,
+ * its countdown ran out), free only for tag != 0. An observer turns tagging
+ * on by setting zt_profiling (and zt_hook_sampling) from its init. */
+typedef struct zt_hooks {
+    uint32_t (*alloc)(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls);
+    void (*free)(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag);
+    void (*event)(const zt_event_t *ev);
+    void (*zone_created)(malloc_zone_t *zone);
+    void (*init)(void);
+} zt_hooks_t;
+
+/* The table linked in (see the top of this file). */
+extern const zt_hooks_t zt_hooks_linked;
+
+/* Route the hooks to `hooks` from now on (NULL: back to zt_hooks_linked).
+ * Not synchronised with hooks running on other threads: install before
+ * they start, or only swap tables that tolerate each other's tags. */
+void zt_hooks_install(const zt_hooks_t *hooks);
 
 #endif /* ZT_HOOKS_H */

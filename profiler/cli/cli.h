@@ -1,8 +1,11 @@
 /* ----------------------------------------------------------------------------
- * cli.h — the subcommands of the zonetrace CLI, shared between main.c
- * (report, profiles, options, dispatch) and cmd_run.c (run, demo). Every
- * failure is one line on stderr, "zonetrace: ...", and a non-zero status:
- * ZT_CLI_EXIT_USAGE for bad arguments and unreadable or damaged records.
+ * cli.h — the subcommands of the zonetrace CLI and what they share. Calls
+ * run one way, each file calling only those to its right: main.c (dispatch,
+ * profiles, options) → cmd_run.c (run, demo) → cmd_report.c (report) →
+ * cli.c (error line, executable's directory).
+ * Every failure is one line on stderr, "zonetrace: ...", and a non-zero
+ * status: ZT_CLI_EXIT_USAGE for bad arguments and unreadable or damaged
+ * records.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_CLI_H
 #define ZT_CLI_H
@@ -11,8 +14,7 @@
 
 #define ZT_CLI_EXIT_USAGE 2
 
-/* Print "zonetrace: <fmt>\n" on stderr. */
-void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ---- cmd_run.c ---------------------------------------------------------- */
 
 /* `zonetrace run ...` (argv[0] is "run"). Returns the exit status. */
 int zt_cli_run(int argc, char **argv);
@@ -20,9 +22,19 @@ int zt_cli_run(int argc, char **argv);
 /* `zonetrace demo`. */
 int zt_cli_demo(int argc, char **argv);
 
+/* ---- cmd_report.c ------------------------------------------------------- */
+
+/* `zonetrace report ...` (argv[0] is "report"). Returns the exit status. */
+int zt_cli_report(int argc, char **argv);
+
 /* Read `path` and write one report to `out_path` (NULL or "-": stdout).
  * Returns 0 or ZT_CLI_EXIT_USAGE after one error line. */
 int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char *out_path);
+
+/* ---- cli.c -------------------------------------------------------------- */
+
+/* Print "zonetrace: <fmt>\n" on stderr. */
+void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Directory of the running zonetrace executable (readlink /proc/self/exe). */
 const char *zt_cli_exe_dir(void);

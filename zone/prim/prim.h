@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../compiler.h"
 #include <stdbool.h>
 
 /* ---- virtual memory ---------------------------------------------------- */
@@ -115,9 +117,8 @@ void zt_prim_unlock_wake(zt_lock_t *l);
 static inline void zt_lock(zt_lock_t *l)
 {
     uint32_t expected = 0;
-    if (__builtin_expect(!__atomic_compare_exchange_n(&l->word, &expected, 1, false,
-                                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED),
-                         0))
+    if (zt_unlikely(!__atomic_compare_exchange_n(&l->word, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                                 __ATOMIC_RELAXED)))
         zt_prim_lock_slow(l);
 }
 
@@ -130,7 +131,7 @@ static inline bool zt_trylock(zt_lock_t *l)
 
 static inline void zt_unlock(zt_lock_t *l)
 {
-    if (__builtin_expect(__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2, 0))
+    if (zt_unlikely(__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2))
         zt_prim_unlock_wake(l);
 }
 

@@ -1,0 +1,41 @@
+/* ----------------------------------------------------------------------------
+ * cli.c — what every subcommand of the CLI uses (cli.h): the one-line error
+ * and the directory of the running executable. It calls no other file of
+ * the CLI (the order of calls is in cli.h).
+ * -------------------------------------------------------------------------- */
+#include "cli.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void zt_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("zonetrace: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+const char *zt_cli_exe_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        if (n <= 0) {
+            strcpy(dir, ".");
+        } else {
+            dir[n] = 0;
+            char *slash = strrchr(dir, '/');
+            if (slash && slash != dir)
+                *slash = 0;
+            else if (slash)
+                slash[1] = 0;
+        }
+    }
+    return dir;
+}

@@ -1,0 +1,141 @@
+/* ----------------------------------------------------------------------------
+ * cmd_report.c — `zonetrace report`, and zt_cli_report_file: one report of
+ * one record file, which `demo` writes too. Reads the record only through
+ * zt_model_read (model.h).
+ * -------------------------------------------------------------------------- */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char *out_path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        zt_cli_error("%s: %s", path, strerror(errno));
+        return ZT_CLI_EXIT_USAGE;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        zt_cli_error("%s: is a directory, not a record file", path);
+        return ZT_CLI_EXIT_USAGE;
+    }
+    zt_model_t m;
+    char err[1024];
+    memset(&m, 0, sizeof m);
+    if (!zt_model_read(path, &m, err, sizeof err)) {
+        /* The reader's message is one line; keep it one line whatever it says. */
+        for (char *p = err; *p; p++)
+            if (*p == '\n') *p = ' ';
+        zt_cli_error("%s", err[0] ? err : "cannot read the record");
+        return ZT_CLI_EXIT_USAGE;
+    }
+    FILE *out = stdout;
+    if (out_path && strcmp(out_path, "-") != 0) {
+        out = fopen(out_path, "w");
+        if (!out) {
+            zt_cli_error("%s: %s", out_path, strerror(errno));
+            zt_model_free(&m);
+            return ZT_CLI_EXIT_USAGE;
+        }
+    }
+    zt_report_t r = {.m = &m, .opt = *opt};
+    r.opt.path = path;
+    r.sym = zt_sym_open(&m, false);
+    switch (opt->format) {
+    case ZT_FMT_JSON:
+        zt_report_json(out, &r);
+        break;
+    case ZT_FMT_FOLDED:
+        zt_report_folded(out, &r);
+        break;
+    case ZT_FMT_HTML:
+        zt_report_html(out, &r);
+        break;
+    default:
+        zt_report_text(out, &r);
+        break;
+    }
+    zt_sym_close(r.sym);
+    zt_model_free(&m);
+    int rc = 0;
+    if (out != stdout) {
+        if (ferror(out) | (fclose(out) != 0)) {
+            zt_cli_error("%s: write failed: %s", out_path, strerror(errno));
+            rc = ZT_CLI_EXIT_USAGE;
+        }
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        zt_cli_error("writing the report failed: %s", strerror(errno));
+        rc = ZT_CLI_EXIT_USAGE;
+    }
+    return rc;
+}
+
+/* "--name value" or "--name=value"; advances *i past what it used. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != 0) return NULL;
+    if (*i + 1 >= argc) {
+        zt_cli_error("%s needs a value", name);
+        exit(ZT_CLI_EXIT_USAGE);
+    }
+    return argv[++*i];
+}
+
+static int pick(const char *opt, const char *v, const char *const *names, int count)
+{
+    for (int k = 0; k < count; k++)
+        if (strcmp(v, names[k]) == 0) return k;
+    char list[256] = "";
+    for (int k = 0; k < count; k++) {
+        strcat(list, k ? (k + 1 == count ? " or " : ", ") : "");
+        strcat(list, names[k]);
+    }
+    zt_cli_error("%s %s: expected %s", opt, v, list);
+    exit(ZT_CLI_EXIT_USAGE);
+}
+
+int zt_cli_report(int argc, char **argv)
+{
+    static const char *const bys[] = {"stack", "zone", "class", "region"};
+    static const char *const formats[] = {"text", "json", "folded", "html"};
+    zt_report_opts_t opt = {.top = 10, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
+    const char *file = NULL, *out = NULL, *v;
+    for (int i = 1; i < argc; i++) {
+        if ((v = opt_value(argc, argv, &i, "--top"))) {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end || errno || n < 1 || n > 100000) {
+                zt_cli_error("--top %s: expected a number from 1 to 100000", v);
+                return ZT_CLI_EXIT_USAGE;
+            }
+            opt.top = (unsigned)n;
+        } else if ((v = opt_value(argc, argv, &i, "--by"))) {
+            opt.by = pick("--by", v, bys, 4);
+        } else if ((v = opt_value(argc, argv, &i, "--format"))) {
+            opt.format = pick("--format", v, formats, 4);
+        } else if ((v = opt_value(argc, argv, &i, "-o")) ||
+                   (v = opt_value(argc, argv, &i, "--output"))) {
+            out = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            zt_cli_error("report: unknown option %s (see zonetrace --help)", argv[i]);
+            return ZT_CLI_EXIT_USAGE;
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            zt_cli_error("report: one record file at a time (got %s and %s)", file, argv[i]);
+            return ZT_CLI_EXIT_USAGE;
+        }
+    }
+    if (!file) {
+        zt_cli_error("report: which record file? (zonetrace report FILE)");
+        return ZT_CLI_EXIT_USAGE;
+    }
+    return zt_cli_report_file(file, &opt, out);
+}
