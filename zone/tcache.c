@@ -63,14 +63,17 @@ static owner_t owner_of(enum zt_tcache_kind kind)
     return o;
 }
 
-/* Every entry of s goes back to o. */
+/* Every entry of s goes back to o (emptied before flushing, as in
+ * zt_tcache_flush_bin). */
 static void flush_all(zt_tcache_section_t *s, const owner_t *o)
 {
+    void *out[ZT_TCACHE_SLOTS];
     for (unsigned b = 0; b < ZT_TCACHE_BINS; b++) {
         unsigned n = s->count[b];
         if (n == 0) continue;
-        s->bytes -= o->flush(o->obj, b, &s->slot[b * o->stride], n);
-        s->count[b] = 0;
+        memcpy(out, &s->slot[b * o->stride], n * sizeof(void *));
+        __atomic_store_n(&s->count[b], 0, __ATOMIC_RELEASE);
+        s->bytes -= o->flush(o->obj, b, out, n);
     }
 }
 
@@ -82,9 +85,14 @@ void zt_tcache_flush_bin(zt_tcache_section_t *s, enum zt_tcache_kind kind, unsig
     unsigned cnt = s->count[bin];
     if (n > cnt) n = cnt;
     void **v = &s->slot[bin * o->stride];
-    s->bytes -= o->flush(o->obj, bin, v, n);
+    /* Out of the bin first, then flushed (see the fork note in tcache.h): a
+     * fork child never sees an entry that this thread is already freeing. */
+    void *out[ZT_TCACHE_SLOTS];
+    memcpy(out, v, n * sizeof(void *));
+    __atomic_store_n(&s->count[bin], 0, __ATOMIC_RELEASE);
     memmove(&v[0], &v[n], (cnt - n) * sizeof(void *));
-    s->count[bin] = (uint16_t)(cnt - n);
+    __atomic_store_n(&s->count[bin], (uint16_t)(cnt - n), __ATOMIC_RELEASE);
+    s->bytes -= o->flush(o->obj, bin, out, n);
 }
 
 void zt_tcache_flush_mine(enum zt_tcache_kind kind, uint32_t id)

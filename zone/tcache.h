@@ -111,20 +111,29 @@ static inline zt_tcache_section_t *zt_tcache_for_free(enum zt_tcache_kind kind, 
     return zt_likely(s != NULL) ? s : zt_tcache_section_slow(kind, id);
 }
 
+/* Only the owning thread changes its bins, but fork() can copy them at any
+ * instruction and the child then flushes them: the count therefore covers
+ * only slots that are fully written and still cached. A push stores the slot
+ * before the count (release: ordered on every CPU, a plain store on x86);
+ * a pop lowers the count before the block is handed out. An entry caught
+ * half-way is leaked in the child, never freed twice. */
+
 /* Newest entry of bin, or NULL when it is empty. */
 static inline void *zt_tcache_pop(zt_tcache_section_t *s, unsigned bin, unsigned stride)
 {
     unsigned c = s->count[bin];
     if (c == 0) return NULL;
-    s->count[bin] = (uint16_t)(c - 1);
+    __atomic_store_n(&s->count[bin], (uint16_t)(c - 1), __ATOMIC_RELAXED);
     return s->slot[bin * stride + c - 1];
 }
 
 /* Append to bin; the caller has made room (count < its bound <= stride). */
 static inline void zt_tcache_push(zt_tcache_section_t *s, unsigned bin, unsigned stride, void *p)
 {
-    zt_assert(bin < ZT_TCACHE_BINS && stride <= ZT_TCACHE_SLOTS && s->count[bin] < stride);
-    s->slot[bin * stride + s->count[bin]++] = p;
+    unsigned c = s->count[bin];
+    zt_assert(bin < ZT_TCACHE_BINS && stride <= ZT_TCACHE_SLOTS && c < stride);
+    s->slot[bin * stride + c] = p;
+    __atomic_store_n(&s->count[bin], (uint16_t)(c + 1), __ATOMIC_RELEASE);
 }
 
 #endif /* ZT_TCACHE_H */
