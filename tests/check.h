@@ -215,7 +215,8 @@ static inline int check_done_(const char *name)
     /* Skipped only when nothing ran: a test whose other cases passed is a
      * pass that names its skipped cases (valgrind and ASan runs skip the
      * one case their tool cannot host, and ctest must not hide the rest). */
-    if (check_state.program_skipped || check_state.cases_skipped == check_state.cases) {
+    if (check_state.program_skipped ||
+        (check_state.cases > 0 && check_state.cases_skipped == check_state.cases)) {
         check_out_("%s: SKIP: %s (%d of %d case%s passed, %d skipped)\n", test,
                    check_state.skip_reason, check_state.cases - check_state.cases_skipped,
                    check_state.cases, check_state.cases == 1 ? "" : "s", check_state.cases_skipped);

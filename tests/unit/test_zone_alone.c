@@ -163,7 +163,7 @@ static void test_observer(void)
 
 int main(void)
 {
-    test_no_observer();
-    test_observer();
+    CHECK_CASE("no observer: the zone works, nothing is tagged") test_no_observer();
+    CHECK_CASE("an installed table gets exactly the zone's hooks") test_observer();
     return CHECK_DONE("test_zone_alone");
 }
