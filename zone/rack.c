@@ -330,7 +330,7 @@ void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
     uint32_t msize = cls - (r->g.cls_first - 1);
     zt_tcache_section_t *tc = zt_tcache_mine(rc_kind(r), r->tc_id);
     void *p;
-    if (tc && msize <= RC_MSIZES && (p = zt_tcache_pop(tc, msize - 1, RC_CAP)) != NULL) {
+    if (tc && msize <= RC_MSIZES && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)) {
         tc->bytes -= (size_t)msize << r->g.qshift;
         __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
         if (clear) memset(p, 0, (size_t)msize << r->g.qshift);

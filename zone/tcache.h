@@ -118,13 +118,15 @@ static inline zt_tcache_section_t *zt_tcache_for_free(enum zt_tcache_kind kind, 
  * a pop lowers the count before the block is handed out. An entry caught
  * half-way is leaked in the child, never freed twice. */
 
-/* Newest entry of bin, or NULL when it is empty. */
-static inline void *zt_tcache_pop(zt_tcache_section_t *s, unsigned bin, unsigned stride)
+/* Take the newest entry of bin into *out; false when the bin is empty.
+ * (A flag, not a NULL result: the caller then needs no second test.) */
+static inline bool zt_tcache_pop(zt_tcache_section_t *s, unsigned bin, unsigned stride, void **out)
 {
     unsigned c = s->count[bin];
-    if (c == 0) return NULL;
+    if (c == 0) return false;
     __atomic_store_n(&s->count[bin], (uint16_t)(c - 1), __ATOMIC_RELAXED);
-    return s->slot[bin * stride + c - 1];
+    *out = s->slot[bin * stride + c - 1];
+    return true;
 }
 
 /* Append to bin; the caller has made room (count < its bound <= stride). */

@@ -413,16 +413,17 @@ static inline void *alloc_tagged(nano_t *n, unsigned cls)
 {
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
     void *p;
-    if (zt_likely(tc != NULL) && (p = zt_tcache_pop(tc, cls, TC_SLOTS)) != NULL)
+    if (zt_likely(tc != NULL) && zt_tcache_pop(tc, cls, TC_SLOTS, &p))
         ((nano_free_slot_t *)p)->guard = 0; /* live again */
-    else
-        p = nano_alloc(n, cls);
-    if (p && zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
+    else if ((p = nano_alloc(n, cls)) == NULL)
+        return NULL;
+    if (zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
     return p;
 }
 
 /* Free a live slot: into the thread's cache when it can take it. */
-static inline void free_slot(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
+static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_region_t *r, void *ptr,
+                                                            const slot_info_t *si)
 {
     unsigned cls = si->cls;
     zt_tcache_section_t *tc = zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id);
