@@ -27,4 +27,7 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
 /* Directory of the running zonetrace executable (readlink /proc/self/exe). */
 const char *zt_cli_exe_dir(void);
 
+/* `zonetrace jetsam ...` (cmd_jetsam.c; argv[0] is "jetsam"). */
+int zt_cli_jetsam(int argc, char **argv);
+
 #endif /* ZT_CLI_H */
