@@ -1,9 +1,11 @@
 # The README's two commands: `make demo` and `make test`. Both install
 # missing Debian packages (as root), configure into build/ and build.
+# `make check` is the fast tier of `make test` (ctest labels, CMakeLists.txt).
 BUILD ?= build
 JOBS ?= $(shell nproc)
+FAST_LABELS = ^(unit|api|golden|style)$$
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test check demo bench clean
 
 all: build
 
@@ -16,6 +18,11 @@ build: deps
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Unit, API, golden and format tests: under a minute on two cores. Not the
+# stress, debug, valgrind, sanitizer, fuzz, scenario, override or bench tests.
+check: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900 -L '$(FAST_LABELS)'
 
 # The demo builds only what it needs, quietly, so its report is what the user sees.
 demo:

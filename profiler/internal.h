@@ -25,7 +25,6 @@
 #include "zone.h"
 #include "prim/prim.h"
 
-
 /* ---- capture.c ----------------------------------------------------------- */
 
 enum zt_unwind { ZT_UNWIND_FP = 0, ZT_UNWIND_LIBUNWIND = 1 };

@@ -1,10 +1,13 @@
 /* ----------------------------------------------------------------------------
  * rerun.h — run this test binary again under another device profile. The
  * profile is fixed when the allocator initialises, so a test that must hold
- * on several profiles re-executes itself with ZONETRACE_DEVICE set.
+ * on several profiles re-executes itself with ZONETRACE_DEVICE set. The
+ * child's run is one CHECK of the caller's case.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_TEST_RERUN_H
 #define ZT_TEST_RERUN_H
+
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +25,8 @@ static int rerun_under_device(const char *argv0, const char *device)
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 1;
-    printf("FAIL: %s run ended with status 0x%x\n", device, st);
-    return 0;
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s run ended with status 0x%x", device, st);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 #endif /* ZT_TEST_RERUN_H */

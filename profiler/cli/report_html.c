@@ -461,6 +461,6 @@ void zt_report_html(FILE *out, zt_report_t *r)
           out);
     zt_report_json(out, r);
     fputs("</script>\n", out);
-    for (const char *const *line = script; *line; line++)
-        fputs(*line, out);
+    for (const char *const *piece = script; *piece; piece++)
+        fputs(*piece, out);
 }

@@ -70,33 +70,27 @@ static int expected(const struct expect *e, bool nano, size_t n, size_t *block)
     return ZT_KIND_LARGE;
 }
 
-static int failures;
+#include "../check.h"
 
 static void check_size(const struct expect *e, bool nano, size_t n)
 {
     size_t want_block;
     int want_kind = expected(e, nano, n, &want_block);
     void *p = malloc(n);
-    if (!p) {
-        printf("FAIL %s: malloc(%zu) returned NULL\n", e->name, n);
-        failures++;
-        return;
-    }
+    CHECK(p != NULL, "%s: malloc(%zu) returned NULL", e->name, n);
+    if (!p) return;
     zt_owner_t *o = zt_chunkmap_get(p);
     int kind = o ? o->kind : ZT_KIND_LARGE;
     size_t got_block = malloc_size(p), good = malloc_good_size(n);
     size_t page = e->page ? e->page : (size_t)sysconf(_SC_PAGESIZE);
     bool aligned = kind != ZT_KIND_LARGE || ((uintptr_t)p & (page - 1)) == 0;
-    if (kind != want_kind || got_block != want_block || good != want_block || !aligned ||
-        malloc_zone_from_ptr(p) != malloc_default_zone()) {
-        if (failures < 20)
-            printf("FAIL %s%s: %zu B: kind %s (want %s), malloc_size %zu, good_size %zu (want "
-                   "%zu), ptr %p, zone %s\n",
-                   e->name, nano ? "" : " nano=off", n, kind_names[kind], kind_names[want_kind],
-                   got_block, good, want_block, p,
-                   malloc_zone_from_ptr(p) == malloc_default_zone() ? "default" : "OTHER");
-        failures++;
-    }
+    CHECK(kind == want_kind && got_block == want_block && good == want_block && aligned &&
+              malloc_zone_from_ptr(p) == malloc_default_zone(),
+          "%s%s: %zu B: kind %s (want %s), malloc_size %zu, good_size %zu (want "
+          "%zu), ptr %p, zone %s",
+          e->name, nano ? "" : " nano=off", n, kind_names[kind], kind_names[want_kind], got_block,
+          good, want_block, p,
+          malloc_zone_from_ptr(p) == malloc_default_zone() ? "default" : "OTHER");
     free(p);
 }
 
@@ -105,37 +99,35 @@ static int run_child(const char *device)
     const struct expect *e = NULL;
     for (size_t i = 0; i < sizeof expects / sizeof expects[0]; i++)
         if (strcmp(expects[i].name, device) == 0) e = &expects[i];
-    if (!e) {
-        printf("FAIL: profile %s has no expectation row in this test\n", device);
-        return 1;
-    }
+    REQUIRE(e != NULL, "profile %s has no expectation row in this test", device);
     zt_install(); /* the profile is chosen at initialisation */
     const char *nano_env = getenv("ZONETRACE_NANO");
     bool nano = e->nano && !(nano_env && strcmp(nano_env, "off") == 0);
-    if (strcmp(zt_active_profile.name, device) != 0) {
-        printf("FAIL: active profile is %s, want %s\n", zt_active_profile.name, device);
-        return 1;
+    REQUIRE(strcmp(zt_active_profile.name, device) == 0, "active profile is %s, want %s",
+            zt_active_profile.name, device);
+    char name[64];
+    snprintf(name, sizeof name, "test_classes %s%s", device, nano ? "" : " nano=off");
+    CHECK_NAME(name);
+    CHECK_CASE("every size in its class")
+    {
+        for (size_t n = 0; n <= (64u << 10); n++)
+            check_size(e, nano, n);
+        for (size_t n = 68u << 10; n <= (2u << 20); n += 4u << 10) {
+            check_size(e, nano, n - 1);
+            check_size(e, nano, n);
+            check_size(e, nano, n + 1);
+        }
+        static const size_t edges[] = {(8u << 20) - 1,    8u << 20,          (8u << 20) + 1,
+                                       (8u << 20) + 4096, (15u << 10) + 512, (32u << 10) + 1,
+                                       127u << 10};
+        for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+            check_size(e, nano, edges[i]);
     }
-    for (size_t n = 0; n <= (64u << 10); n++)
-        check_size(e, nano, n);
-    for (size_t n = 68u << 10; n <= (2u << 20); n += 4u << 10) {
-        check_size(e, nano, n - 1);
-        check_size(e, nano, n);
-        check_size(e, nano, n + 1);
-    }
-    static const size_t edges[] = {(8u << 20) - 1,    8u << 20,          (8u << 20) + 1,
-                                   (8u << 20) + 4096, (15u << 10) + 512, (32u << 10) + 1,
-                                   127u << 10};
-    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
-        check_size(e, nano, edges[i]);
-    if (failures)
-        printf("FAIL %s%s: %d sizes wrong\n", device, nano ? "" : " nano=off", failures);
-    else
-        printf("ok   %s%s: every size in its class\n", device, nano ? "" : " nano=off");
-    return failures != 0;
+    return CHECK_DONE(name);
 }
 
-static int spawn(const char *self, const char *device, const char *nano)
+/* Runs this program as the child for device; true if it exited 0. */
+static bool spawn(const char *self, const char *device, const char *nano)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -149,36 +141,37 @@ static int spawn(const char *self, const char *device, const char *nano)
         _exit(127);
     }
     int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-        printf("FAIL: could not run the child for %s\n", device);
-        return 1;
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        printf("FAIL: child for %s%s ended with status 0x%x\n", device, nano ? " nano=off" : "",
-               status);
-        return 1;
-    }
-    return 0;
+    bool waited = pid >= 0 && waitpid(pid, &status, 0) == pid;
+    CHECK(waited, "could not run the child for %s", device);
+    if (!waited) return false;
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child for %s%s ended with status 0x%x",
+          device, nano ? " nano=off" : "", status);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc == 3 && strcmp(argv[1], "--child") == 0) return run_child(argv[2]);
-    int bad = 0, n = 0;
+    int n = 0;
     for (const zt_profile_t *p = zt_profiles; p->name; p++, n++)
-        bad += spawn("/proc/self/exe", p->name, NULL);
-    bad += spawn("/proc/self/exe", "native", "off");
-    bad += spawn("/proc/self/exe", "ios12-2gb", "off");
-    if (n != (int)(sizeof expects / sizeof expects[0])) {
-        printf("FAIL: %d profiles in the library, %zu in this test\n", n,
-               sizeof expects / sizeof expects[0]);
-        bad++;
+        CHECK_CASE(p->name)
+        {
+            spawn("/proc/self/exe", p->name, NULL);
+        }
+    CHECK_CASE("native nano=off")
+    {
+        spawn("/proc/self/exe", "native", "off");
     }
-    if (bad) {
-        printf("test_classes: FAILED (%d)\n", bad);
-        return 1;
+    CHECK_CASE("ios12-2gb nano=off")
+    {
+        spawn("/proc/self/exe", "ios12-2gb", "off");
     }
-    printf("test_classes: ok\n");
-    return 0;
+    CHECK_CASE("every profile has an expectation row")
+    {
+        CHECK(n == (int)(sizeof expects / sizeof expects[0]),
+              "%d profiles in the library, %zu in this test", n,
+              sizeof expects / sizeof expects[0]);
+    }
+    return CHECK_DONE("test_classes");
 }

@@ -101,12 +101,13 @@ int main(int argc, char **argv)
         perror("execv");
         return 1;
     }
-    fill_and_reuse();
-    fragmentation();
-    if (failures) {
-        fprintf(stderr, "test_exhaustion: %d failure(s)\n", failures);
-        return 1;
+    CHECK_CASE("fill and reuse")
+    {
+        fill_and_reuse();
     }
-    printf("test_exhaustion: ok\n");
-    return 0;
+    CHECK_CASE("fragmentation")
+    {
+        fragmentation();
+    }
+    return CHECK_DONE("test_exhaustion");
 }

@@ -18,17 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                 \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "../check.h"
 
 static unsigned zone_count(void)
 {
@@ -453,16 +443,29 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc == 2) return child_main(argv[1]);
-    CHECK(zt_install() == 0 && strcmp(zt_version(), "0.1.0") == 0, "zt_install/zt_version");
-    test_default_zone();
-    test_created_zone();
-    test_logger();
-    test_misuse();
-    test_overflow();
-    if (failures) {
-        printf("test_zone_api: %d FAILED\n", failures);
-        return 1;
+    CHECK_CASE("install and version")
+    {
+        CHECK(zt_install() == 0 && strcmp(zt_version(), "0.1.0") == 0, "zt_install/zt_version");
     }
-    printf("test_zone_api: ok\n");
-    return 0;
+    CHECK_CASE("default zone identity")
+    {
+        test_default_zone();
+    }
+    CHECK_CASE("created zones, statistics, enumerator, names")
+    {
+        test_created_zone();
+    }
+    CHECK_CASE("malloc_logger")
+    {
+        test_logger();
+    }
+    CHECK_CASE("misuse reports")
+    {
+        test_misuse();
+    }
+    CHECK_CASE("overflow")
+    {
+        test_overflow();
+    }
+    return CHECK_DONE("test_zone_api");
 }

@@ -107,6 +107,7 @@ workload() {
     size gen.o gen-O1.o gencc.o
 }
 
+command -v g++ >/dev/null || zt_skip_part "g++ not installed (Debian package g++): the C++ object not compared"
 zt_ref
 zt_case zt zt
 zt_check_used zt

@@ -151,7 +151,7 @@ workload() {
 
 STEPS="digest digest-malloc"
 [ $HAVE_REGRTEST = 1 ] && STEPS="$STEPS regrtest" ||
-    zt_log "the 'test' package is absent from $PY: stdlib regression tests not run"
+    zt_skip_part "the 'test' package is absent from $PY: stdlib regression tests not run"
 zt_ref
 files=(digest.txt digest-malloc.txt)
 [ $HAVE_REGRTEST = 1 ] && files+=(regrtest.txt)

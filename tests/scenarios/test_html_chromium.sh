@@ -4,8 +4,8 @@
 # the address-space map's SVG drawn by the script, and a screenshot shows
 # them: the flame graph's warm colours inside the flame graph's box, the
 # map's small-region green, large-block red and first owner's navy inside
-# the map's box (boxes reported by the page itself in data-layout). Skipped,
-# with a message, when chromium is not installed.
+# the map's box (boxes reported by the page itself in data-layout). Skipped
+# (exit 77, ctest's "skipped"), with a message, when chromium is not installed.
 set -uo pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
@@ -17,7 +17,7 @@ chrome=$(command -v chromium || command -v chromium-browser || command -v google
 if [ -z "$chrome" ]; then
     echo "test_html_chromium: SKIP: chromium not found (apt-get install chromium); the HTML" \
         "report was not rendered"
-    exit 0
+    exit 77
 fi
 
 "$zt" run --device ios12-2gb -o "$tmp/demo.zt" -- "$ZT_BUILD/scenario_attrlist" \

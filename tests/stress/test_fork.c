@@ -4,8 +4,10 @@
  * the parent and re-initialise them in the child, so the child must be able
  * to allocate at once — including from the magazine another thread was
  * using at the moment of fork — and exit cleanly. Repeated; a child that
- * deadlocks is killed by alarm() and reported.
+ * deadlocks is killed by alarm() and reported. ZT_STRESS_SCALE (percent)
+ * makes fewer forks.
  * -------------------------------------------------------------------------- */
+#include "../check.h"
 #include "zonetrace/malloc_zone.h"
 
 #include <pthread.h>
@@ -18,7 +20,7 @@
 #include <unistd.h>
 
 #define THREADS 3
-#define FORKS   25
+#define FORKS   25 /* scaled by ZT_STRESS_SCALE */
 
 static volatile int stop;
 
@@ -84,31 +86,28 @@ static int child(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)i);
-    int bad = 0;
-    for (int f = 0; f < FORKS; f++) {
-        usleep(2000);
-        pid_t pid = fork();
-        if (pid == 0) _exit(child());
-        if (pid < 0) {
-            printf("FAIL: fork: %d\n", f);
-            bad++;
-            break;
+    long forks = CHECK_SCALED(FORKS);
+    CHECK_CASE("fork under allocating threads")
+    {
+        pthread_t t[THREADS];
+        for (int i = 0; i < THREADS; i++)
+            pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)i);
+        for (long f = 0; f < forks; f++) {
+            usleep(2000);
+            pid_t pid = fork();
+            if (pid == 0) _exit(child());
+            CHECK(pid >= 0, "fork: %ld", f);
+            if (pid < 0) break;
+            int st;
+            waitpid(pid, &st, 0);
+            CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %ld ended with %s %d", f,
+                  WIFSIGNALED(st) ? "signal" : "status",
+                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
         }
-        int st;
-        waitpid(pid, &st, 0);
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            printf("FAIL: child %d ended with %s %d\n", f, WIFSIGNALED(st) ? "signal" : "status",
-                   WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-            bad++;
-        }
+        stop = 1;
+        for (int i = 0; i < THREADS; i++)
+            pthread_join(t[i], NULL);
     }
-    stop = 1;
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
-    printf("test_fork: %s (%d forks under %d allocating threads)\n", bad ? "FAILED" : "ok", FORKS,
-           THREADS);
-    return bad != 0;
+    printf("test_fork: %ld forks under %d allocating threads\n", forks, THREADS);
+    return CHECK_DONE("test_fork");
 }

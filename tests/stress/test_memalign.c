@@ -5,6 +5,7 @@
  * while neighbours are allocated and freed, malloc_size covers the request,
  * and bad alignments fail with EINVAL. Native, then ios12-2gb (re-executed).
  * -------------------------------------------------------------------------- */
+#include "../check.h"
 #include "../rerun.h"
 #include "zonetrace/malloc_zone.h"
 
@@ -17,24 +18,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
 static const size_t sizes[] = {1,    8,     24,    100,   255,    256,      1000,          1008,
                                4000, 15000, 16384, 40000, 300000, 1u << 20, (2u << 20) + 5};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
 static void check_block(const char *fn, void *p, size_t align, size_t n, int k)
 {
-    if (!p) {
-        printf("FAIL: %s(%zu, %zu) returned NULL\n", fn, align, n);
-        failures++;
-        return;
-    }
-    if ((uintptr_t)p % align != 0 || malloc_size(p) < n) {
-        if (failures < 20)
-            printf("FAIL: %s(%zu, %zu) = %p, malloc_size %zu\n", fn, align, n, p, malloc_size(p));
-        failures++;
-    }
+    CHECK(p != NULL, "%s(%zu, %zu) returned NULL", fn, align, n);
+    if (!p) return;
+    CHECK((uintptr_t)p % align == 0 && malloc_size(p) >= n, "%s(%zu, %zu) = %p, malloc_size %zu",
+          fn, align, n, p, malloc_size(p));
     memset(p, k, n);
 }
 
@@ -43,13 +36,12 @@ static void verify(void *p, size_t n, int k)
     const unsigned char *c = p;
     for (size_t i = 0; i < n; i++)
         if (c[i] != (unsigned char)k) {
-            printf("FAIL: aligned block %p (%zu bytes) changed at %zu\n", p, n, i);
-            failures++;
+            CHECK(c[i] == (unsigned char)k, "aligned block %p (%zu bytes) changed at %zu", p, n, i);
             return;
         }
 }
 
-static void run(void)
+static void aligned(void)
 {
     int k = 1;
     for (size_t align = 8; align <= (1u << 20); align <<= 1) {
@@ -77,6 +69,10 @@ static void run(void)
         for (int j = 0; j < nk; j++)
             free(keep[j]);
     }
+}
+
+static void page_aligned(void)
+{
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < NSIZES; i++) {
         void *v = valloc(sizes[i]);
@@ -86,40 +82,50 @@ static void run(void)
         free(v);
         free(pv);
     }
+}
+
+static void bad_alignments(void)
+{
     void *p = (void *)1;
-    if (posix_memalign(&p, 0, 10) != EINVAL || posix_memalign(&p, 12, 10) != EINVAL ||
-        posix_memalign(&p, 2, 10) != EINVAL || p != (void *)1) {
-        printf("FAIL: posix_memalign accepted a bad alignment\n");
-        failures++;
-    }
+    CHECK(posix_memalign(&p, 0, 10) == EINVAL && posix_memalign(&p, 12, 10) == EINVAL &&
+              posix_memalign(&p, 2, 10) == EINVAL && p == (void *)1,
+          "posix_memalign accepted a bad alignment");
     errno = 0;
-    if (aligned_alloc(48, 96) != NULL || errno != EINVAL) {
-        printf("FAIL: aligned_alloc(48) should fail with EINVAL\n");
-        failures++;
-    }
+    CHECK(aligned_alloc(48, 96) == NULL && errno == EINVAL,
+          "aligned_alloc(48) should fail with EINVAL");
     /* glibc's memalign rounds a non-power-of-two alignment up. */
     void *m = memalign(48, 100);
-    if (!m || (uintptr_t)m % 64) {
-        printf("FAIL: memalign(48) = %p\n", m);
-        failures++;
-    }
+    CHECK(m && (uintptr_t)m % 64 == 0, "memalign(48) = %p", m);
     free(m);
     /* The zone API insists on a power of two >= sizeof(void *). */
-    if (malloc_zone_memalign(malloc_default_zone(), 4, 10) != NULL) {
-        printf("FAIL: malloc_zone_memalign(4) succeeded\n");
-        failures++;
-    }
+    CHECK(malloc_zone_memalign(malloc_default_zone(), 4, 10) == NULL,
+          "malloc_zone_memalign(4) succeeded");
 }
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    run();
     const char *dev = getenv("ZONETRACE_DEVICE");
-    printf("test_memalign %s: %s\n", dev ? dev : "native", failures ? "FAILED" : "ok");
-    if (argc == 1 && !failures) {
-        if (!rerun_under_device(argv[0], "ios12-2gb")) /* the same under a device profile */
-            failures++;
+    char name[64];
+    snprintf(name, sizeof name, "test_memalign %s", dev ? dev : "native");
+    CHECK_NAME(name);
+    CHECK_CASE("alignments 8 B to 1 MiB")
+    {
+        aligned();
     }
-    return failures != 0;
+    CHECK_CASE("valloc and pvalloc")
+    {
+        page_aligned();
+    }
+    CHECK_CASE("bad alignments")
+    {
+        bad_alignments();
+    }
+    if (argc == 1 && !failures) {
+        CHECK_CASE("the same under ios12-2gb")
+        {
+            rerun_under_device(argv[0], "ios12-2gb");
+        }
+    }
+    return CHECK_DONE(name);
 }

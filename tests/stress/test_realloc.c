@@ -4,6 +4,7 @@
  * and shrink chains. Runs under native and (re-executed) ios12-2gb, whose
  * small→large cutoff (15 KiB), page (16 KiB) and lack of medium differ.
  * -------------------------------------------------------------------------- */
+#include "../check.h"
 #include "../rerun.h"
 #include "zonetrace/malloc_zone.h"
 
@@ -13,8 +14,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int failures;
 
 static const size_t sizes[] = {
     0,
@@ -87,30 +86,20 @@ static void pairs(void)
         for (size_t j = 0; j < NSIZES; j++, seed++) {
             size_t a = sizes[i], b = sizes[j];
             unsigned char *p = malloc(a);
-            if (!p) {
-                printf("FAIL: malloc(%zu)\n", a);
-                failures++;
-                continue;
-            }
+            CHECK(p != NULL, "malloc(%zu)", a);
+            if (!p) continue;
             fill(p, a, seed);
             unsigned char *q = realloc(p, b);
             size_t keep = a < b ? a : b;
             size_t got = q ? malloc_size(q) : 0;
             size_t bound = max_sz(malloc_good_size(a), malloc_good_size(b));
-            if (!q || !same(q, keep, seed) || got < b || got > bound) {
-                if (failures < 20)
-                    printf("FAIL: realloc %zu -> %zu: %p, malloc_size %zu (good %zu/%zu), "
-                           "content %s\n",
-                           a, b, (void *)q, got, malloc_good_size(a), malloc_good_size(b),
-                           q && same(q, keep, seed) ? "kept" : "LOST");
-                failures++;
-            }
+            CHECK(q && same(q, keep, seed) && got >= b && got <= bound,
+                  "realloc %zu -> %zu: %p, malloc_size %zu (good %zu/%zu), content %s", a, b,
+                  (void *)q, got, malloc_good_size(a), malloc_good_size(b),
+                  q && same(q, keep, seed) ? "kept" : "LOST");
             if (q) {
                 fill(q, b, seed + 7); /* the whole new size is writable */
-                if (!same(q, b, seed + 7)) {
-                    printf("FAIL: %zu -> %zu: new size not writable\n", a, b);
-                    failures++;
-                }
+                CHECK(same(q, b, seed + 7), "%zu -> %zu: new size not writable", a, b);
             }
             free(q);
         }
@@ -130,8 +119,7 @@ static void chains(void)
         size_t m = n + n / 4 + 1;
         unsigned char *q = realloc(p, m);
         if (!q || !same(q, n, 99)) {
-            printf("FAIL: growth %zu -> %zu lost the contents\n", n, m);
-            failures++;
+            CHECK(q && same(q, n, 99), "growth %zu -> %zu lost the contents", n, m);
             free(q ? q : p);
             return;
         }
@@ -145,8 +133,7 @@ static void chains(void)
         size_t m = n - n / 4 - 1;
         unsigned char *q = realloc(p, m);
         if (!q || !same(q, m, 99)) {
-            printf("FAIL: shrink %zu -> %zu lost the contents\n", n, m);
-            failures++;
+            CHECK(q && same(q, m, 99), "shrink %zu -> %zu lost the contents", n, m);
             free(q ? q : p);
             return;
         }
@@ -167,8 +154,8 @@ static void zone_realloc(void)
         size_t b = sizes[i] > 100 ? sizes[i] : 100;
         p = malloc_zone_realloc(z, p, b);
         if (!p || malloc_zone_from_ptr(p) != z || !same(p, 100, 5)) {
-            printf("FAIL: malloc_zone_realloc to %zu left the zone or lost data\n", b);
-            failures++;
+            CHECK(p && malloc_zone_from_ptr(p) == z && same(p, 100, 5),
+                  "malloc_zone_realloc to %zu left the zone or lost data", b);
             return;
         }
     }
@@ -179,14 +166,27 @@ static void zone_realloc(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    pairs();
-    chains();
-    zone_realloc();
     const char *dev = getenv("ZONETRACE_DEVICE");
-    printf("test_realloc %s: %s\n", dev ? dev : "native", failures ? "FAILED" : "ok");
-    if (argc == 1 && !failures) {
-        if (!rerun_under_device(argv[0], "ios12-2gb")) /* the same under a device profile */
-            failures++;
+    char name[64];
+    snprintf(name, sizeof name, "test_realloc %s", dev ? dev : "native");
+    CHECK_NAME(name);
+    CHECK_CASE("every class boundary to every other")
+    {
+        pairs();
     }
-    return failures != 0;
+    CHECK_CASE("growth and shrink chains")
+    {
+        chains();
+    }
+    CHECK_CASE("malloc_zone_realloc stays in its zone")
+    {
+        zone_realloc();
+    }
+    if (argc == 1 && !failures) {
+        CHECK_CASE("the same under ios12-2gb")
+        {
+            rerun_under_device(argv[0], "ios12-2gb");
+        }
+    }
+    return CHECK_DONE(name);
 }

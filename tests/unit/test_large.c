@@ -252,13 +252,17 @@ static void test_death_row(void)
 
 int main(void)
 {
-    test_basic();
-    test_in_place_window();
-    test_death_row();
-    if (failures) {
-        fprintf(stderr, "test_large: %d check(s) failed\n", failures);
-        return 1;
+    CHECK_CASE("basic")
+    {
+        test_basic();
     }
-    printf("test_large: ok\n");
-    return 0;
+    CHECK_CASE("in place in a 16 KiB-page window")
+    {
+        test_in_place_window();
+    }
+    CHECK_CASE("death row")
+    {
+        test_death_row();
+    }
+    return CHECK_DONE("test_large");
 }

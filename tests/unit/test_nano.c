@@ -26,23 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define REQUIRE(cond, ...)                                                                         \
-    do {                                                                                           \
-        CHECK(cond, __VA_ARGS__);                                                                  \
-        if (!(cond)) exit(1);                                                                      \
-    } while (0)
+#include "../check.h"
 
 static bool under_valgrind;
 
@@ -402,7 +386,7 @@ static void unpin_cpu(void)
 static void test_reuse(malloc_zone_t *z)
 {
     if (!pin_cpu()) {
-        fprintf(stderr, "test_nano: cannot pin to one CPU, reuse test skipped\n");
+        CHECK_SKIP("cannot pin to one CPU (sched_setaffinity failed)");
         return;
     }
     static void *p[2048];
@@ -830,36 +814,60 @@ int main(void)
     REQUIRE(zt_va_init(&zt_active_profile, 0), "zt_va_init");
 #endif
     malloc_zone_t *z = make_nano(&zt_active_profile);
-    test_shape(z);
-    test_capacity(z, &zt_active_profile);
-    test_basic(z);
-    test_threads(z);
-    test_fork(z);
-
-    /* Delegation on a fresh zone; lighter under valgrind (one unit for 32 B). */
-    zt_profile_t light = zt_active_profile;
-    if (under_valgrind) {
-        light.nano_class_units[0] += light.nano_class_units[1] - 1;
-        light.nano_class_units[1] = 1;
+    CHECK_CASE("zone shape")
+    {
+        test_shape(z);
     }
-    malloc_zone_t *zd = make_nano(&light);
-    test_delegation(zd);
-    zd->destroy(zd);
-
-    /* A million objects: 0.1 s natively, about 8 s under valgrind. */
-    test_fill_16(&zt_active_profile);
-
-    malloc_zone_t *zr = make_nano(&zt_active_profile);
-    test_reuse(zr);
-    zr->destroy(zr);
-
-    test_multi(zt_profile_find("native"));
-    test_enumeration(&zt_active_profile);
-
-    if (failures) {
-        fprintf(stderr, "test_nano: %d failure(s)\n", failures);
-        return 1;
+    CHECK_CASE("capacity")
+    {
+        test_capacity(z, &zt_active_profile);
     }
-    printf("test_nano: ok\n");
-    return 0;
+    CHECK_CASE("basic semantics")
+    {
+        test_basic(z);
+    }
+    CHECK_CASE("threads")
+    {
+        test_threads(z);
+    }
+    CHECK_CASE("fork")
+    {
+        test_fork(z);
+    }
+
+    CHECK_CASE("delegation")
+    {
+        /* On a fresh zone; lighter under valgrind (one unit for 32 B). */
+        zt_profile_t light = zt_active_profile;
+        if (under_valgrind) {
+            light.nano_class_units[0] += light.nano_class_units[1] - 1;
+            light.nano_class_units[1] = 1;
+        }
+        malloc_zone_t *zd = make_nano(&light);
+        test_delegation(zd);
+        zd->destroy(zd);
+    }
+
+    CHECK_CASE("16 B class filled")
+    {
+        /* A million objects: 0.1 s natively, about 8 s under valgrind. */
+        test_fill_16(&zt_active_profile);
+    }
+
+    CHECK_CASE("emptied blocks madvised and restarted")
+    {
+        malloc_zone_t *zr = make_nano(&zt_active_profile);
+        test_reuse(zr);
+        zr->destroy(zr);
+    }
+
+    CHECK_CASE("more regions (macOS-like)")
+    {
+        test_multi(zt_profile_find("native"));
+    }
+    CHECK_CASE("enumeration and walk")
+    {
+        test_enumeration(&zt_active_profile);
+    }
+    return CHECK_DONE("test_nano");
 }

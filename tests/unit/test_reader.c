@@ -20,23 +20,20 @@
 #include <pthread.h>
 #include <sys/wait.h>
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "test_reader: " __VA_ARGS__);                                              \
-        fprintf(stderr, "\n");                                                                     \
-        exit(1);                                                                                   \
-    } while (0)
+#include "../check.h"
 
 static void expect_reject(const void *buf, size_t len, const char *what)
 {
     zt_model_t m;
     char err[512];
-    if (zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err)) {
+    bool accepted = zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err);
+    CHECK(!accepted, "%s: accepted", what);
+    if (accepted) {
         zt_model_free(&m);
-        FAIL("%s: accepted", what);
+        return;
     }
-    if (strncmp(err, "t.zt: ", 6) != 0 || strchr(err, '\n') != NULL || strlen(err) < 10)
-        FAIL("%s: message is not one clear line: \"%s\"", what, err);
+    CHECK(strncmp(err, "t.zt: ", 6) == 0 && strchr(err, '\n') == NULL && strlen(err) >= 10,
+          "%s: message is not one clear line: \"%s\"", what, err);
 }
 
 /* Class counters are sharded per thread: counts from several threads must
@@ -67,12 +64,12 @@ static void write_record(const char *path)
                              .ram_bytes = 2ull << 30,
                              .va_limit_bytes = 3ull << 30,
                              .max_bytes = 64u << 20};
-    if (!zt_record_open(&info)) FAIL("cannot open a record at %s", path);
-    if (!zt_record_zone(0, "DefaultMallocZone", 0x1000) || !zt_record_zone(1, "Helper", 0x2000))
-        FAIL("cannot register zones");
+    REQUIRE(zt_record_open(&info), "cannot open a record at %s", path);
+    REQUIRE(zt_record_zone(0, "DefaultMallocZone", 0x1000) && zt_record_zone(1, "Helper", 0x2000),
+            "cannot register zones");
     uint64_t s1[3] = {0x1111, 0x2222, 0x3333}, s2[2] = {0x4444, 0x5555};
     uint32_t a = zt_stacktab_intern(s1, 3, true), b = zt_stacktab_intern(s2, 2, true);
-    if (a != 1 || b != 2) FAIL("ids %u %u", a, b);
+    REQUIRE(a == 1 && b == 2, "ids %u %u", a, b);
     for (int i = 0; i < 10; i++)
         zt_account_alloc(a, 0, 1, 1, 32); /* 10 × nano-32 in zone 0 */
     for (int i = 0; i < 4; i++)
@@ -83,7 +80,7 @@ static void write_record(const char *path)
     shard_stack = zt_stacktab_intern(s3, 1, true);
     pthread_t th[SHARD_THREADS];
     for (int i = 0; i < SHARD_THREADS; i++)
-        if (pthread_create(&th[i], NULL, shard_worker, NULL) != 0) FAIL("pthread_create");
+        REQUIRE(pthread_create(&th[i], NULL, shard_worker, NULL) == 0, "pthread_create");
     for (int i = 0; i < SHARD_THREADS; i++)
         pthread_join(th[i], NULL);
     zt_record_zone_name(1, "Renamed later"); /* malloc_set_zone_name after creation */
@@ -112,60 +109,64 @@ static void write_record(const char *path)
 
 static void check_model(const zt_model_t *m)
 {
-    if (m->version != ZT_REC_VERSION || m->pid != getpid() || strcmp(m->device, "ios12-2gb") ||
-        strcmp(m->unwind, "fp") || m->depth != 16 || m->page_bytes != 16384 ||
-        m->stacks_mode != ZT_STACKS_FULL || m->va_limit_bytes != 3ull << 30)
-        FAIL("header fields differ");
-    if (m->term.state != ZT_TERM_EXITED || m->term.exit_code != 3 || m->term.killed)
-        FAIL("termination: state %d code %d", m->term.state, m->term.exit_code);
-    if (m->argc < 1 || m->argv == NULL || m->argv[0][0] == 0)
-        FAIL("argv not recorded (argc %u)", m->argc);
-    if (strstr(m->options, "ZONETRACE_DEPTH=") == NULL) FAIL("options not recorded");
-    if (m->nmodules < 1) FAIL("no modules");
-    if (m->nzones != 2 || strcmp(m->zones[0].name, "DefaultMallocZone") ||
-        m->zones[1].address != 0x2000)
-        FAIL("zones differ");
-    if (strcmp(m->zones[1].name, "Renamed later"))
-        FAIL("zone 1 name not refreshed: %s", m->zones[1].name);
+    CHECK(m->version == ZT_REC_VERSION && m->pid == getpid() && !strcmp(m->device, "ios12-2gb") &&
+              !strcmp(m->unwind, "fp") && m->depth == 16 && m->page_bytes == 16384 &&
+              m->stacks_mode == ZT_STACKS_FULL && m->va_limit_bytes == 3ull << 30,
+          "header fields differ");
+    CHECK(m->term.state == ZT_TERM_EXITED && m->term.exit_code == 3 && !m->term.killed,
+          "termination: state %d code %d", m->term.state, m->term.exit_code);
+    CHECK(m->argc >= 1 && m->argv != NULL && m->argv[0][0] != 0, "argv not recorded (argc %u)",
+          m->argc);
+    CHECK(strstr(m->options, "ZONETRACE_DEPTH=") != NULL, "options not recorded");
+    CHECK(m->nmodules >= 1, "no modules");
+    /* Required: the checks below index zones[0..1] and stacks[0..2]. */
+    REQUIRE(m->nzones == 2 && !strcmp(m->zones[0].name, "DefaultMallocZone") &&
+                m->zones[1].address == 0x2000,
+            "zones differ");
+    CHECK(!strcmp(m->zones[1].name, "Renamed later"), "zone 1 name not refreshed: %s",
+          m->zones[1].name);
+    REQUIRE(m->nstacks == 3, "%u stacks, expected 3", m->nstacks);
     const zt_m_counters_t *sc = &m->stacks[2].total;
-    if (m->nstacks != 3 || sc->total_blocks != SHARD_THREADS * SHARD_ALLOCS ||
-        sc->live_bytes != SHARD_THREADS * SHARD_ALLOCS / 2 * 48)
-        FAIL("threaded stack counters: %llu total, %llu live bytes",
-             (unsigned long long)sc->total_blocks, (unsigned long long)sc->live_bytes);
+    CHECK(sc->total_blocks == SHARD_THREADS * SHARD_ALLOCS &&
+              sc->live_bytes == SHARD_THREADS * SHARD_ALLOCS / 2 * 48,
+          "threaded stack counters: %llu total, %llu live bytes",
+          (unsigned long long)sc->total_blocks, (unsigned long long)sc->live_bytes);
     bool class2 = false;
     for (unsigned i = 0; i < m->zones[0].nclasses; i++)
         if (m->zones[0].classes[i].cls == 2 &&
             m->zones[0].classes[i].c.total_blocks == SHARD_THREADS * SHARD_ALLOCS &&
             m->zones[0].classes[i].c.live_blocks == SHARD_THREADS * SHARD_ALLOCS / 2)
             class2 = true;
-    if (!class2) FAIL("class counters of several threads do not add up");
-    if (m->stacks[0].nframes != 3 || m->stacks[0].pcs[2] != 0x3333 || m->stacks[1].pcs[1] != 0x5555)
-        FAIL("stacks differ");
+    CHECK(class2, "class counters of several threads do not add up");
+    CHECK(m->stacks[0].nframes == 3 && m->stacks[0].pcs[2] == 0x3333 &&
+              m->stacks[1].pcs[1] == 0x5555,
+          "stacks differ");
     const zt_m_counters_t *c = &m->stacks[0].total;
-    if (c->live_blocks != 7 || c->live_bytes != 6 * 32 + 80 || c->total_blocks != 11)
-        FAIL("stack 1 counters: live %llu/%llu total %llu", (unsigned long long)c->live_blocks,
-             (unsigned long long)c->live_bytes, (unsigned long long)c->total_blocks);
-    if (c->peak_bytes < 10 * 32) FAIL("stack 1 peak %llu", (unsigned long long)c->peak_bytes);
-    if (m->stacks[0].per_zone[0].live_bytes != 6 * 32 ||
-        m->stacks[0].per_zone[1].live_bytes != 80 || m->stacks[1].per_zone[1].live_bytes != 1 << 20)
-        FAIL("per-zone split differs");
-    if (m->stacks[0].total.va_bytes != 1 << 20 || m->stacks[1].per_zone[1].va_bytes != 1 << 20)
-        FAIL("charges differ");
-    if (m->zones[0].c.live_bytes != 6 * 32 + SHARD_THREADS * SHARD_ALLOCS / 2 * 48 ||
-        m->zones[1].c.live_bytes != (1 << 20) + 80)
-        FAIL("zone totals differ");
+    CHECK(c->live_blocks == 7 && c->live_bytes == 6 * 32 + 80 && c->total_blocks == 11,
+          "stack 1 counters: live %llu/%llu total %llu", (unsigned long long)c->live_blocks,
+          (unsigned long long)c->live_bytes, (unsigned long long)c->total_blocks);
+    CHECK(c->peak_bytes >= 10 * 32, "stack 1 peak %llu", (unsigned long long)c->peak_bytes);
+    CHECK(m->stacks[0].per_zone[0].live_bytes == 6 * 32 &&
+              m->stacks[0].per_zone[1].live_bytes == 80 &&
+              m->stacks[1].per_zone[1].live_bytes == 1 << 20,
+          "per-zone split differs");
+    CHECK(m->stacks[0].total.va_bytes == 1 << 20 && m->stacks[1].per_zone[1].va_bytes == 1 << 20,
+          "charges differ");
+    CHECK(m->zones[0].c.live_bytes == 6 * 32 + SHARD_THREADS * SHARD_ALLOCS / 2 * 48 &&
+              m->zones[1].c.live_bytes == (1 << 20) + 80,
+          "zone totals differ");
     bool found = false;
     for (unsigned i = 0; i < m->zones[1].nclasses; i++)
         if (m->zones[1].classes[i].cls == ZT_CLASS_LARGE &&
             m->zones[1].classes[i].c.live_blocks == 1)
             found = true;
-    if (!found) FAIL("zone 1 large class missing");
-    if (m->nregions != 2 || m->regions[1].kind != 4 || m->regions[0].top_stack != 1)
-        FAIL("regions differ");
-    if (m->nevents != 1 || m->events[0].type != ZT_EV_NULL_RETURNED || m->events[0].size != 24 ||
-        m->events[0].stack_id != 1 || m->events_lost != 0)
-        FAIL("events differ (%u)", m->nevents);
-    if (m->ntimeline < 1 || m->timeline[0].rss_bytes != 1000) FAIL("timeline differs");
+    CHECK(found, "zone 1 large class missing");
+    CHECK(m->nregions == 2 && m->regions[1].kind == 4 && m->regions[0].top_stack == 1,
+          "regions differ");
+    CHECK(m->nevents == 1 && m->events[0].type == ZT_EV_NULL_RETURNED && m->events[0].size == 24 &&
+              m->events[0].stack_id == 1 && m->events_lost == 0,
+          "events differ (%u)", m->nevents);
+    CHECK(m->ntimeline >= 1 && m->timeline[0].rss_bytes == 1000, "timeline differs");
 }
 
 /* ---- reports on a synthetic record ------------------------------------------ */
@@ -187,8 +188,8 @@ static void write_spread_record(const char *path)
                              .ram_bytes = 2ull << 30,
                              .va_limit_bytes = 3ull << 30,
                              .max_bytes = 64u << 20};
-    if (!zt_record_open(&info) || !zt_record_zone(0, "DefaultMallocZone", 0x1000))
-        FAIL("cannot open a record at %s", path);
+    REQUIRE(zt_record_open(&info) && zt_record_zone(0, "DefaultMallocZone", 0x1000),
+            "cannot open a record at %s", path);
     for (uint64_t i = 0; i < SPREAD_STACKS; i++) {
         uint64_t pcs[2] = {0x10000 + 16 * i, 0x20000};
         uint32_t id = zt_stacktab_intern(pcs, 2, true);
@@ -215,7 +216,7 @@ static char *run_report(const char *zt, const char *path, const char *args)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' report '%s' %s 2>&1", zt, path, args);
     FILE *p = popen(cmd, "r");
-    if (!p) FAIL("popen %s", cmd);
+    REQUIRE(p != NULL, "popen %s", cmd);
     size_t cap = 1 << 16, n = 0;
     char *out = malloc(cap);
     size_t got;
@@ -224,7 +225,7 @@ static char *run_report(const char *zt, const char *path, const char *args)
         if (n + 1 == cap) out = realloc(out, cap *= 2);
     }
     out[n] = 0;
-    if (pclose(p) != 0) FAIL("%s failed: %s", cmd, out);
+    REQUIRE(pclose(p) == 0, "%s failed: %s", cmd, out);
     return out;
 }
 
@@ -234,7 +235,7 @@ static const char *event_line(const char *json, const char *type, char *buf, siz
     char key[64];
     snprintf(key, sizeof key, "\"type\":\"%s\"", type);
     const char *p = strstr(json, key);
-    if (!p) FAIL("no %s event in the JSON report", type);
+    REQUIRE(p != NULL, "no %s event in the JSON report", type);
     const char *e = strchr(p, '\n');
     size_t n = e ? (size_t)(e - p) : strlen(p);
     snprintf(buf, cap, "%.*s", (int)n, p);
@@ -247,7 +248,7 @@ static void check_reports(void)
     char zt[512], path[256];
     snprintf(zt, sizeof zt, "%s/zonetrace", build ? build : ".");
     if (!build || access(zt, X_OK) != 0) {
-        printf("test_reader: report checks skipped (no %s)\n", zt);
+        CHECK_SKIP("no %s (set ZT_BUILD to the build directory): reports not checked", zt);
         return;
     }
     snprintf(path, sizeof path, "/tmp/zt_test_reader_spread_%d.zt", (int)getpid());
@@ -257,9 +258,9 @@ static void check_reports(void)
         _exit(0);
     }
     int status;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0)
-        FAIL("the child writing %s failed", path);
+    REQUIRE(pid >= 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+                WEXITSTATUS(status) == 0,
+            "the child writing %s failed", path);
 
     /* class/class_name/kind: null exactly where they do not apply. */
     char *json = run_report(zt, path, "--format json");
@@ -276,114 +277,126 @@ static void check_reports(void)
         event_line(json, want[i].type, line, sizeof line);
         bool cls_null = strstr(line, "\"class\":null,\"class_name\":null") != NULL;
         bool kind_null = strstr(line, "\"kind\":null") != NULL;
-        if (cls_null == want[i].cls || kind_null == want[i].kind)
-            FAIL("%s event: class %s, kind %s expected: %s", want[i].type,
-                 want[i].cls ? "set" : "null", want[i].kind ? "set" : "null", line);
+        CHECK(cls_null != want[i].cls && kind_null != want[i].kind,
+              "%s event: class %s, kind %s expected: %s", want[i].type,
+              want[i].cls ? "set" : "null", want[i].kind ? "set" : "null", line);
     }
-    if (!strstr(event_line(json, "nano_delegated", line, sizeof line),
-                "\"class_name\":\"nano-32\",\"kind\":\"nano\""))
-        FAIL("nano_delegated event lost its class: %s", line);
-    if (!strstr(event_line(json, "va_high_water", line, sizeof line), "\"kind\":\"medium\""))
-        FAIL("va_high_water event lost its kind: %s", line);
+    CHECK(strstr(event_line(json, "nano_delegated", line, sizeof line),
+                 "\"class_name\":\"nano-32\",\"kind\":\"nano\""),
+          "nano_delegated event lost its class: %s", line);
+    CHECK(strstr(event_line(json, "va_high_water", line, sizeof line), "\"kind\":\"medium\""),
+          "va_high_water event lost its kind: %s", line);
     /* Spread heap: no single stack is named in the diagnosis. */
-    if (!strstr(json, "spread over 40 stacks") || strstr(json, "% of it from"))
-        FAIL("diagnosis of a heap spread over 40 stacks: %s", strstr(json, "\"diagnosis\""));
+    CHECK(strstr(json, "spread over 40 stacks") && !strstr(json, "% of it from"),
+          "diagnosis of a heap spread over 40 stacks: %s", strstr(json, "\"diagnosis\""));
     free(json);
 
     char *text = run_report(zt, path, "");
     const char *diag = strstr(text, "diagnosis:");
-    if (!diag || !strstr(diag, "spread over 40 stacks") || strstr(text, "% of it from"))
-        FAIL("text diagnosis of a spread heap: %s", diag ? diag : text);
+    CHECK(diag && strstr(diag, "spread over 40 stacks") && !strstr(text, "% of it from"),
+          "text diagnosis of a spread heap: %s", diag ? diag : text);
     /* The limit and pressure events are listed without a class or kind. */
     const char *ev = strstr(text, "\nevents");
-    if (!ev || !strstr(ev, "memory limit (cgroup memory.max) 1.00 GiB") ||
-        !strstr(ev, "PSI some avg10 12.34 %"))
-        FAIL("text events: %s", ev ? ev : text);
+    REQUIRE(ev != NULL, "text events: %s", text);
+    CHECK(strstr(ev, "memory limit (cgroup memory.max) 1.00 GiB") &&
+              strstr(ev, "PSI some avg10 12.34 %"),
+          "text events: %s", ev);
     const char *ev_end = strstr(ev, "\nzone ");
     for (const char *p = ev; p && (!ev_end || p < ev_end); p = strchr(p + 1, '\n')) {
         const char *eol = strchr(p + 1, '\n');
         if ((strstr(p, "memory limit") && strstr(p, "memory limit") < eol) ||
             (strstr(p, "memory pressure") && strstr(p, "memory pressure") < eol)) {
             const char *n = strstr(p, "nano");
-            if (n && n < eol) FAIL("text event line names a class: %.*s", (int)(eol - p), p);
+            CHECK(!(n && n < eol), "text event line names a class: %.*s", (int)(eol - p), p);
         }
     }
     free(text);
     if (!getenv("ZT_KEEP")) /* ZT_KEEP=1: leave the record for a look */
         unlink(path);
-    printf("test_reader: reports of the synthetic record ok\n");
 }
 
 int main(void)
 {
     char path[256];
     snprintf(path, sizeof path, "/tmp/zt_test_reader_%d.zt", (int)getpid());
-    write_record(path);
-
     zt_model_t m;
     char err[512];
-    if (!zt_model_read(path, &m, err, sizeof err)) FAIL("round trip: %s", err);
-    check_model(&m);
-    zt_model_free(&m);
+    CHECK_CASE("round trip")
+    {
+        write_record(path);
+        REQUIRE(zt_model_read(path, &m, err, sizeof err), "round trip: %s", err);
+        check_model(&m);
+        zt_model_free(&m);
+    }
 
     /* Load the file for the damage tests. */
     FILE *f = fopen(path, "rb");
-    if (!f) FAIL("cannot reopen %s", path);
+    REQUIRE(f != NULL, "cannot reopen %s", path);
     fseek(f, 0, SEEK_END);
     size_t len = (size_t)ftell(f);
     fseek(f, 0, SEEK_SET);
     uint8_t *buf = malloc(len);
-    if (fread(buf, 1, len, f) != len) FAIL("short read");
+    REQUIRE(fread(buf, 1, len, f) == len, "short read");
     fclose(f);
     unlink(path);
     uint64_t used;
     memcpy(&used, buf + offsetof(zt_rec_header_t, used_bytes), 8);
 
-    expect_reject(buf, 0, "zero-length");
-    /* Truncated at many lengths: every one is shorter than file_bytes. */
-    for (size_t cut = 1; cut < len; cut += cut < 64 ? 1 : cut < 70000 ? 997 : 65521)
-        expect_reject(buf, cut, "truncated");
-    expect_reject(buf, used, "truncated at used_bytes");
+    CHECK_CASE("zero-length, truncated, wrong magic or version")
+    {
+        expect_reject(buf, 0, "zero-length");
+        /* Truncated at many lengths: every one is shorter than file_bytes. */
+        for (size_t cut = 1; cut < len; cut += cut < 64 ? 1 : cut < 70000 ? 997 : 65521)
+            expect_reject(buf, cut, "truncated");
+        expect_reject(buf, used, "truncated at used_bytes");
 
-    buf[0] ^= 0x20;
-    expect_reject(buf, len, "wrong magic");
-    buf[0] ^= 0x20;
-    buf[8] = 99;
-    expect_reject(buf, len, "wrong version");
-    buf[8] = ZT_REC_VERSION;
+        buf[0] ^= 0x20;
+        expect_reject(buf, len, "wrong magic");
+        buf[0] ^= 0x20;
+        buf[8] = 99;
+        expect_reject(buf, len, "wrong version");
+        buf[8] = ZT_REC_VERSION;
+    }
 
     /* Random damage: must be read or rejected cleanly, never crash. */
     unsigned iters = getenv("ZT_UNDER_VALGRIND") ? 300 : 3000;
-    uint64_t rng = 0x9e3779b97f4a7c15ull;
     unsigned rejected = 0;
-    for (unsigned it = 0; it < iters; it++) {
-        size_t pos[8];
-        uint8_t old[8];
-        unsigned nflip = 1 + it % 8;
-        for (unsigned k = 0; k < nflip; k++) {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            /* Mostly the header and the structures after it. */
-            size_t span = it % 2 ? sizeof(zt_rec_header_t) : used;
-            pos[k] = (size_t)(rng % span);
-            old[k] = buf[pos[k]];
-            buf[pos[k]] ^= (uint8_t)(1u << (rng >> 60 & 7)) | (uint8_t)(rng >> 40);
+    CHECK_CASE("random damage")
+    {
+        uint64_t rng = 0x9e3779b97f4a7c15ull;
+        for (unsigned it = 0; it < iters; it++) {
+            size_t pos[8];
+            uint8_t old[8];
+            unsigned nflip = 1 + it % 8;
+            for (unsigned k = 0; k < nflip; k++) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                /* Mostly the header and the structures after it. */
+                size_t span = it % 2 ? sizeof(zt_rec_header_t) : used;
+                pos[k] = (size_t)(rng % span);
+                old[k] = buf[pos[k]];
+                buf[pos[k]] ^= (uint8_t)(1u << (rng >> 60 & 7)) | (uint8_t)(rng >> 40);
+            }
+            if (zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err))
+                zt_model_free(&m);
+            else if (err[0] == 0 || strchr(err, '\n'))
+                CHECK(err[0] != 0 && !strchr(err, '\n'), "damage %u: rejection without one line",
+                      it);
+            else
+                rejected++;
+            for (unsigned k = nflip; k-- > 0;)
+                buf[pos[k]] = old[k];
         }
-        if (zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err))
-            zt_model_free(&m);
-        else if (err[0] == 0 || strchr(err, '\n'))
-            FAIL("damage %u: rejection without one line", it);
-        else
-            rejected++;
-        for (unsigned k = nflip; k-- > 0;)
-            buf[pos[k]] = old[k];
+        bool read = zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err);
+        CHECK(read, "restored buffer rejected: %s", err);
+        if (read) zt_model_free(&m);
+        printf("test_reader: %u of %u damaged copies rejected\n", rejected, iters);
     }
-    if (!zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err))
-        FAIL("restored buffer rejected: %s", err);
-    zt_model_free(&m);
     free(buf);
-    check_reports();
-    printf("test_reader: ok (%u of %u damaged copies rejected)\n", rejected, iters);
-    return 0;
+    CHECK_CASE("reports of a synthetic record")
+    {
+        check_reports();
+    }
+    return CHECK_DONE("test_reader");
 }

@@ -10,12 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "test_stacktab: " __VA_ARGS__);                                            \
-        fprintf(stderr, "\n");                                                                     \
-        exit(1);                                                                                   \
-    } while (0)
+#include "../check.h"
 
 #define NSTACKS  9000u /* > 1024 (several chunks) and > 8192 (the first index grows) */
 #define NTHREADS 4
@@ -52,61 +47,69 @@ int main(void)
                              .depth = 32,
                              .device = "native",
                              .max_bytes = 256u << 20};
-    if (!zt_record_open(&info)) FAIL("cannot open a record at %s", path);
+    REQUIRE(zt_record_open(&info), "cannot open a record at %s", path);
 
-    /* Same frames → same id; ids dense from 1. */
-    uint64_t a[3] = {1, 2, 3}, b[3] = {1, 2, 4}, c[2] = {1, 2};
-    uint32_t ia = zt_stacktab_intern(a, 3, true), ib = zt_stacktab_intern(b, 3, true);
-    uint32_t ic = zt_stacktab_intern(c, 2, true);
-    if (ia != 1 || ib != 2 || ic != 3) FAIL("first ids are %u %u %u, expected 1 2 3", ia, ib, ic);
-    if (zt_stacktab_intern(a, 3, true) != 1 || zt_stacktab_intern(c, 2, true) != 3)
-        FAIL("re-interning gave a different id");
-    if (zt_stacktab_intern(a, 0, true) != 0) FAIL("an empty stack got an id");
+    CHECK_CASE("same frames, same id; dense from 1")
+    {
+        uint64_t a[3] = {1, 2, 3}, b[3] = {1, 2, 4}, c[2] = {1, 2};
+        uint32_t ia = zt_stacktab_intern(a, 3, true), ib = zt_stacktab_intern(b, 3, true);
+        uint32_t ic = zt_stacktab_intern(c, 2, true);
+        CHECK(ia == 1 && ib == 2 && ic == 3, "first ids are %u %u %u, expected 1 2 3", ia, ib, ic);
+        CHECK(zt_stacktab_intern(a, 3, true) == 1 && zt_stacktab_intern(c, 2, true) == 3,
+              "re-interning gave a different id");
+        CHECK(zt_stacktab_intern(a, 0, true) == 0, "an empty stack got an id");
+    }
 
-    pthread_t th[NTHREADS];
-    for (unsigned t = 0; t < NTHREADS; t++)
-        pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t);
-    for (unsigned t = 0; t < NTHREADS; t++)
-        pthread_join(th[t], NULL);
+    CHECK_CASE("concurrent inserts and growth")
+    {
+        pthread_t th[NTHREADS];
+        for (unsigned t = 0; t < NTHREADS; t++)
+            pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t);
+        for (unsigned t = 0; t < NTHREADS; t++)
+            pthread_join(th[t], NULL);
 
-    uint32_t nstacks = zt_rec.hdr->nstacks;
-    if (nstacks != NSTACKS + 3)
-        FAIL("%u stacks after %u distinct inserts, expected %u", nstacks, NSTACKS + 3, NSTACKS + 3);
-    static uint8_t seen[NSTACKS + 4];
-    for (unsigned i = 0; i < NSTACKS; i++) {
-        uint32_t id = ids[0][i];
-        for (unsigned t = 1; t < NTHREADS; t++)
-            if (ids[t][i] != id)
-                FAIL("stack %u: thread 0 got id %u, thread %u got %u", i, id, t, ids[t][i]);
-        if (id < 4 || id > NSTACKS + 3 || seen[id]++)
-            FAIL("stack %u: id %u out of range or given twice", i, id);
-        /* Exact: the entry holds these frames. */
+        uint32_t nstacks = zt_rec.hdr->nstacks;
+        CHECK(nstacks == NSTACKS + 3, "%u stacks after %u distinct inserts, expected %u", nstacks,
+              NSTACKS + 3, NSTACKS + 3);
+        static uint8_t seen[NSTACKS + 4];
+        for (unsigned i = 0; i < NSTACKS; i++) {
+            uint32_t id = ids[0][i];
+            for (unsigned t = 1; t < NTHREADS; t++)
+                CHECK(ids[t][i] == id, "stack %u: thread 0 got id %u, thread %u got %u", i, id, t,
+                      ids[t][i]);
+            bool in_range = id >= 4 && id <= NSTACKS + 3;
+            CHECK(in_range && !seen[id]++, "stack %u: id %u out of range or given twice", i, id);
+            if (!in_range) continue;
+            /* Exact: the entry holds these frames. */
+            uint64_t pcs[32];
+            unsigned n;
+            make_stack(i, pcs, &n);
+            zt_rec_stack_t *e = zt_record_stack(id, false);
+            CHECK(e && e->nframes == n &&
+                      memcmp(zt_rec.base + e->frames_off, pcs, n * sizeof(uint64_t)) == 0,
+                  "stack %u: entry %u does not hold its frames", i, id);
+            CHECK(zt_stacktab_intern(pcs, n, true) == id,
+                  "stack %u: lookup after growth gave another id", i);
+        }
+        /* Growth of the index: the last lookups went through a rebuilt
+         * table; the chunk directory has more than one chunk. */
+        CHECK(zt_rec.hdr->stack_chunks_off[1] != 0 && zt_rec.hdr->stack_chunks_off[2] != 0,
+              "the stack table did not grow into chunks 1 and 2");
+    }
+
+    CHECK_CASE("index rebuilt from the record")
+    {
+        zt_stacktab_reset();
         uint64_t pcs[32];
         unsigned n;
-        make_stack(i, pcs, &n);
-        zt_rec_stack_t *e = zt_record_stack(id, false);
-        if (!e || e->nframes != n ||
-            memcmp(zt_rec.base + e->frames_off, pcs, n * sizeof(uint64_t)) != 0)
-            FAIL("stack %u: entry %u does not hold its frames", i, id);
-        if (zt_stacktab_intern(pcs, n, true) != id)
-            FAIL("stack %u: lookup after growth gave another id", i);
+        make_stack(4321, pcs, &n);
+        CHECK(zt_stacktab_intern(pcs, n, true) == ids[0][4321],
+              "after an index rebuild, stack 4321 changed id");
+        CHECK(zt_rec.hdr->nstacks == NSTACKS + 3, "an index rebuild added stacks");
     }
-    /* Growth of the index: the last lookups went through a rebuilt table;
-     * the chunk directory has more than one chunk. */
-    if (zt_rec.hdr->stack_chunks_off[1] == 0 || zt_rec.hdr->stack_chunks_off[2] == 0)
-        FAIL("the stack table did not grow into chunks 1 and 2");
-
-    /* A reset index is rebuilt from the record's entries. */
-    zt_stacktab_reset();
-    uint64_t pcs[32];
-    unsigned n;
-    make_stack(4321, pcs, &n);
-    if (zt_stacktab_intern(pcs, n, true) != ids[0][4321])
-        FAIL("after an index rebuild, stack 4321 changed id");
-    if (zt_rec.hdr->nstacks != NSTACKS + 3) FAIL("an index rebuild added stacks");
 
     zt_record_close();
     unlink(path);
-    printf("test_stacktab: ok (%u stacks, %d threads)\n", NSTACKS + 3, NTHREADS);
-    return 0;
+    printf("test_stacktab: %u stacks, %d threads\n", NSTACKS + 3, NTHREADS);
+    return CHECK_DONE("test_stacktab");
 }
