@@ -141,7 +141,10 @@ static void pick_process(event_t *e, const char *want)
         if (strcmp(r->procs[i].name, e->proc->name) == 0) e->same_name++;
     /* Limits are whole MB (2^20 B); the footprint at the kill is the limit
      * plus what the last allocation overshot, so round to the nearest MB. */
-    if (is_limit_kill(e->proc)) e->implied_mb = (long)((e->proc->footprint_bytes + MiB / 2) / MiB);
+    if (is_limit_kill(e->proc)) {
+        e->implied_mb = (long)((e->proc->footprint_bytes + MiB / 2) / MiB);
+        if (e->implied_mb < 1) e->implied_mb = 1; /* the smallest limit there is */
+    }
 }
 
 /* ---- suggestion ----------------------------------------------------------- */
@@ -181,22 +184,13 @@ static void suggest(const char *product, const device_t *dev, unsigned os_major,
         return;
     }
     /* A profile of the device's RAM: the one of the report's iOS, else the
-     * newest older one, else the oldest. */
+     * newest older one, else the oldest newer one. */
+    unsigned best = UINT32_MAX;
     for (const zt_profile_t *p = zt_profiles; p->name; p++) {
         unsigned pos = profile_os(p);
         if (!pos || p->ram_bytes != (uint64_t)dev->ram_mb * MiB) continue;
-        bool take;
-        if (!s->profile)
-            take = true;
-        else if (s->profile_os == os_major)
-            take = false;
-        else if (pos == os_major)
-            take = true;
-        else if (pos < os_major)
-            take = s->profile_os > os_major || pos > s->profile_os;
-        else
-            take = s->profile_os > os_major && pos < s->profile_os;
-        if (take) s->profile = p, s->profile_os = pos;
+        unsigned distance = pos <= os_major ? os_major - pos : 1000 + pos - os_major;
+        if (distance < best) best = distance, s->profile = p, s->profile_os = pos;
     }
     if (!s->profile)
         snprintf(s->note, sizeof s->note,
@@ -227,27 +221,58 @@ static void print_suggestion(FILE *out, const sugg_t *s, const char *indent)
 
 /* ---- text ------------------------------------------------------------------ */
 
-/* s in a column of `width` characters (UTF-8 sequences count as one),
- * control characters shown as '?', cut to fit; padded unless last. */
-static void col(FILE *out, const char *s, int width, bool right, bool last)
+/* Terminal columns of the UTF-8 character at *p (advanced past it): 2 for
+ * the East Asian wide ranges and emoji, else 1. Names come from the JSON
+ * parser, so the UTF-8 is valid; a stray byte counts as one column. */
+static int char_width(const unsigned char **p)
 {
-    int n = 0;
-    const unsigned char *p = (const unsigned char *)(s ? s : "-"), *end = p;
-    while (*end && n < width) {
-        end++;
-        while ((*end & 0xc0) == 0x80)
-            end++;
-        n++;
+    const unsigned char *s = *p;
+    unsigned cp = *s++;
+    if (cp >= 0xc0) {
+        int more = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : 1;
+        cp &= 0x3fu >> more;
+        for (; more > 0 && (*s & 0xc0) == 0x80; more--)
+            cp = cp << 6 | (*s++ & 0x3fu);
     }
-    if (right) fprintf(out, "%*s", width - n, "");
-    for (const unsigned char *q = p; q < end; q++)
-        fputc(*q < 0x20 || *q == 0x7f ? '?' : *q, out);
-    if (!right && !last) fprintf(out, "%*s", width - n, "");
+    *p = s;
+    bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+                (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+                (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+                (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
+                (cp >= 0x20000 && cp <= 0x3fffd);
+    return wide ? 2 : 1;
 }
 
-static const char *bytes_text(uint64_t b, char buf[32])
+/* Terminal columns of s. */
+static int text_len(const char *s)
 {
-    return zt_fmt_bytes(b, buf);
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;)
+        n += char_width(&p);
+    return n;
+}
+
+/* s in a column of `width` terminal columns, control characters shown as
+ * '?', cut to fit, padded unless last. Right-aligned columns hold numbers
+ * (ASCII), which are never cut. */
+static void col(FILE *out, const char *s, int width, bool right, bool last)
+{
+    if (right) {
+        fprintf(out, "%*s", width, s);
+        return;
+    }
+    int n = 0;
+    const unsigned char *p = (const unsigned char *)(s ? s : "-"), *end = p;
+    while (*end) {
+        const unsigned char *next = end;
+        int w = char_width(&next);
+        if (n + w > width) break;
+        n += w;
+        end = next;
+    }
+    for (const unsigned char *q = p; q < end; q++)
+        fputc(*q < 0x20 || *q == 0x7f ? '?' : *q, out);
+    if (!last) fprintf(out, "%*s", width - n, "");
 }
 
 static const char *os_text(const zt_jetsam_report_t *r, char *buf, size_t cap)
@@ -280,21 +305,21 @@ static const zt_jetsam_proc_t **sorted(const zt_jetsam_report_t *r)
 
 static void text_proc_row(FILE *out, const zt_jetsam_proc_t *p)
 {
-    char b[32], pages[24], pid[16], last[WIDTH];
+    char b[32], pages[24], pid[16], last[256];
     snprintf(pages, sizeof pages, "%llu", (unsigned long long)p->rpages);
     snprintf(pid, sizeof pid, "%lld", (long long)p->pid);
-    snprintf(last, sizeof last, "%s%s%s%s", p->reason ? p->reason : "", p->reason ? " " : "",
-             p->states[0] ? "[" : "", p->states[0] ? p->states : "");
-    if (p->states[0] && strlen(last) < sizeof last - 1) strcat(last, "]");
+    snprintf(last, sizeof last, "%s%s%s%s%s", p->reason ? p->reason : "",
+             p->reason && p->states[0] ? " " : "", p->states[0] ? "[" : "", p->states,
+             p->states[0] ? "]" : "");
     fputs(p->reason ? "* " : "  ", out);
-    col(out, bytes_text(p->footprint_bytes, b), 9, true, false);
+    col(out, zt_fmt_bytes(p->footprint_bytes, b), 9, true, false);
     fputs("  ", out);
     col(out, pages, 8, true, false);
     fputs("  ", out);
     col(out, p->pid >= 0 ? pid : "-", 6, true, false);
     fputs("  ", out);
-    col(out, p->name, NAME_COLUMNS, false, false);
-    fputs("  ", out);
+    col(out, p->name, NAME_COLUMNS, false, !last[0]);
+    if (last[0]) fputs("  ", out);
     col(out, last, WIDTH - 2 - 9 - 2 - 8 - 2 - 6 - 2 - NAME_COLUMNS - 2, false, true);
     fputc('\n', out);
 }
@@ -307,11 +332,11 @@ static void text_memory(FILE *out, const zt_jetsam_report_t *r)
         if (r->mem_pages[k] < 0) continue;
         char b[32], item[64];
         int n = snprintf(item, sizeof item, "%s%s %s", any ? ", " : "", zt_jetsam_mem_field[k],
-                         bytes_text((uint64_t)r->mem_pages[k] * r->page_bytes, b));
+                         zt_fmt_bytes((uint64_t)r->mem_pages[k] * r->page_bytes, b));
         if (any && colm + n > WIDTH) {
             colm = fprintf(out, ",\n             ") - 2;
             n = snprintf(item, sizeof item, "%s %s", zt_jetsam_mem_field[k],
-                         bytes_text((uint64_t)r->mem_pages[k] * r->page_bytes, b));
+                         zt_fmt_bytes((uint64_t)r->mem_pages[k] * r->page_bytes, b));
         }
         colm += fprintf(out, "%s", item);
         any = true;
@@ -349,7 +374,8 @@ static void text_report(FILE *out, const event_t *e, const opts_t *o)
         killed += r->procs[i].reason != NULL;
     bool all = o->all || r->nprocs <= TOP_DEFAULT;
     if (all)
-        fprintf(out, "\n%zu processes, %zu killed (*), largest first\n", r->nprocs, killed);
+        fprintf(out, "\n%zu process%s, %zu killed (*), largest first\n", r->nprocs,
+                r->nprocs == 1 ? "" : "es", killed);
     else
         fprintf(out,
                 "\n%zu processes, %zu killed (*); the %d largest and every killed one "
@@ -378,12 +404,12 @@ static void text_report(FILE *out, const event_t *e, const opts_t *o)
         col(out, p->name, 40, false, true);
         if (p->pid >= 0) fprintf(out, " (pid %lld)", (long long)p->pid);
         fprintf(out, ", at the event:\n  footprint %s = %llu pages × %llu B = %llu B = %.1f MB\n",
-                bytes_text(p->footprint_bytes, b), (unsigned long long)p->rpages,
+                zt_fmt_bytes(p->footprint_bytes, b), (unsigned long long)p->rpages,
                 (unsigned long long)r->page_bytes, (unsigned long long)p->footprint_bytes,
                 (double)p->footprint_bytes / (double)MiB);
         if (p->lifetime_max_pages >= 0)
             fprintf(out, "  lifetime maximum %s\n",
-                    bytes_text((uint64_t)p->lifetime_max_pages * r->page_bytes, b2));
+                    zt_fmt_bytes((uint64_t)p->lifetime_max_pages * r->page_bytes, b2));
         if (e->same_name > 1)
             fprintf(out, "  (%u processes have this name; this is the %s)\n", e->same_name,
                     p->reason ? "killed one" : "largest");
@@ -450,14 +476,6 @@ static int maxi(int a, int b)
     return a > b ? a : b;
 }
 
-static int text_len(const char *s)
-{
-    int n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += (*p & 0xc0) != 0x80;
-    return n;
-}
-
 enum { C_FILE, C_DATE, C_PRODUCT, C_OS, C_PROC, C_FOOT, C_REASON, NCOLS };
 
 /* The text of column c for event e. */
@@ -486,7 +504,7 @@ static const char *cell(const event_t *e, int c, const opts_t *o, char buf[64])
     case C_PROC:
         return e->proc ? e->proc->name : o->process;
     case C_FOOT:
-        return e->proc ? bytes_text(e->proc->footprint_bytes, buf) : "-";
+        return e->proc ? zt_fmt_bytes(e->proc->footprint_bytes, buf) : "-";
     default:
         return !e->proc          ? "(not in this report)"
                : e->proc->reason ? e->proc->reason
@@ -495,20 +513,19 @@ static const char *cell(const event_t *e, int c, const opts_t *o, char buf[64])
 }
 
 /* A file name cut to `width`, keeping its end. */
+/* A file name cut to `width` columns, keeping its end. */
 static void col_tail(FILE *out, const char *s, int width)
 {
     int len = text_len(s);
-    const char *t = s;
+    const unsigned char *t = (const unsigned char *)s;
     if (len > width) {
         fputs("..", out);
-        for (int skip = len - (width - 2); skip > 0 && *t; skip--) {
-            t++;
-            while ((*t & 0xc0) == 0x80)
-                t++;
-        }
         width -= 2;
+        while (*t && len > width) {
+            len -= char_width(&t);
+        }
     }
-    col(out, t, width, false, false);
+    col(out, (const char *)t, width, false, false);
 }
 
 static void text_summary(FILE *out, const event_t *ev, size_t n, const opts_t *o,

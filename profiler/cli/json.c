@@ -8,8 +8,8 @@
  * problem with one message naming the byte offset, and never reads outside
  * the buffer: the input is a file from elsewhere (a phone, a mail, a fuzzer).
  * Nesting is bounded (ZT_JSON_MAX_DEPTH, so the recursion is bounded) and
- * so is the number of values (ZT_JSON_MAX_VALUES, so memory is bounded by
- * about 64 bytes a value). Duplicate member names are kept; zt_json_get
+ * so is the number of values (ZT_JSON_MAX_VALUES at about 90 bytes each, so
+ * memory is bounded). Duplicate member names are kept; zt_json_get
  * returns the first.
  * -------------------------------------------------------------------------- */
 #include "json.h"
