@@ -39,4 +39,7 @@ void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Directory of the running zonetrace executable (readlink /proc/self/exe). */
 const char *zt_cli_exe_dir(void);
 
+/* `zonetrace jetsam ...` (cmd_jetsam.c; argv[0] is "jetsam"). */
+int zt_cli_jetsam(int argc, char **argv);
+
 #endif /* ZT_CLI_H */

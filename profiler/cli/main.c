@@ -18,6 +18,8 @@ static const char usage_text[] =
     "  report FILE [--top N] [--by stack|zone|class|region]\n"
     "              [--format text|json|folded|html] [-o OUT]\n"
     "        report on a record file (text by default)\n"
+    "  jetsam FILE.ips... | DIR [--process NAME] [--all] [--format text|json]\n"
+    "        read Apple JetsamEvent reports: footprints, kill reasons, the implied limit\n"
     "  profiles            list the device profiles\n"
     "  options [--markdown] list the ZONETRACE_* options\n"
     "  demo [--variant crash|nano] [-o DIR]\n"
@@ -104,6 +106,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "profiles") == 0) return cmd_profiles();
     if (strcmp(cmd, "options") == 0) return cmd_options(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0) return zt_cli_demo(argc - 1, argv + 1);
-    zt_cli_error("unknown command %s (run, report, profiles, options, demo; see --help)", cmd);
+    if (strcmp(cmd, "jetsam") == 0) return zt_cli_jetsam(argc - 1, argv + 1);
+    zt_cli_error("unknown command %s (run, report, jetsam, profiles, options, demo; see --help)",
+                 cmd);
     return ZT_CLI_EXIT_USAGE;
 }
