@@ -9,6 +9,7 @@
  * set in the child after fork, since only then is its pid known.
  * -------------------------------------------------------------------------- */
 #include "cli.h"
+#include "model.h"
 
 #include "options.h"
 #include "profile.h"
@@ -171,6 +172,23 @@ static bool check_run_opts(const run_opts_t *o)
     return true;
 }
 
+/* A SIGKILL is jetsam's when the record says so (the library wrote it
+ * before killing itself); one line, as the report's ending. */
+static void say_if_jetsam(const char *record)
+{
+    zt_model_t m;
+    char err[256];
+    if (!zt_model_read(record, &m, err, sizeof err)) return;
+    if (m.term.jetsam) {
+        char b1[32], b2[32];
+        fprintf(stderr,
+                "zonetrace: killed by jetsam (SIGKILL, per-process-limit): footprint %s passed "
+                "the limit %s\n",
+                zt_fmt_bytes(m.jetsam_footprint_bytes, b1), zt_fmt_bytes(m.jetsam_limit_bytes, b2));
+    }
+    zt_model_free(&m);
+}
+
 int zt_cli_run(int argc, char **argv)
 {
     run_opts_t o = {0};
@@ -218,6 +236,7 @@ int zt_cli_run(int argc, char **argv)
     int status = 0;
     int rc = spawn(&o, argv + i, record, &status);
     if (rc >= 0) return rc;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) say_if_jetsam(record);
     if (access(record, R_OK) == 0)
         fprintf(stderr, "zonetrace: record written to %s (report: zonetrace report %s)\n", record,
                 record);
