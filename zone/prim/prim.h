@@ -171,7 +171,7 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes);
  * mappings, thread stacks, written private file pages — without clean
  * file-backed pages. Darwin: task_info(TASK_VM_INFO).phys_footprint. Linux:
  * resident minus shared pages of /proc/self/statm (= RssAnon; one read of
- * a ~30-byte file, a few µs, see linux.c). False if unavailable. */
+ * a ~30-byte file, ~8 µs, see linux.c). False if unavailable. */
 bool zt_prim_phys_footprint(uint64_t *bytes);
 
 /* Tiny formatted output that never allocates. Supports %s %d %u %ld %lu %zu
