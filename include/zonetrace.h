@@ -13,6 +13,8 @@
 
 #include "zonetrace/malloc_zone.h"
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,6 +29,19 @@ const char *zt_version(void);
 
 /* Name of the active device profile ("native", "ios12-2gb", ...). */
 const char *zt_device(void);
+
+/* Register the memory-warning handler (ctx is passed back; NULL fn removes
+ * it). When the footprint crosses the jetsam warning level of the device's
+ * limit (80 % of --memory-limit; the higher of 80 % and limit - 100 MB for a
+ * device profile's limit) it is called once per crossing, from zonetrace's
+ * monitor thread and outside any allocator lock — the way iOS calls
+ * didReceiveMemoryWarning — with the footprint and the limit in bytes. It
+ * may free memory: a program that gets below the limit survives; past the
+ * limit (ZONETRACE_JETSAM=kill, the default on device profiles) the process
+ * is killed with SIGKILL. Only while profiling (`zonetrace run`). */
+void zt_set_memory_warning_handler(void (*fn)(void *ctx, uint64_t footprint_bytes,
+                                              uint64_t limit_bytes),
+                                   void *ctx);
 
 #ifdef __cplusplus
 }

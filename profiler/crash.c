@@ -6,7 +6,8 @@
  * and msync the file; a crash's zone walk is done by the monitor thread
  * with a bounded wait, so a lock held by the crashed thread cannot hang
  * the handler. SIGKILL cannot be caught: the record then still says
- * "running" and the reader reports "killed" once the pid is gone.
+ * "running" and the reader reports "killed" once the pid is gone, except
+ * for zonetrace's own jetsam kill, recorded before it is sent.
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
 #include "internal.h"
@@ -60,6 +61,26 @@ void zt_crash_exit(int status)
     zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
     zt_monitor_tick(); /* a last timeline sample */
     zt_record_terminate(&t);
+}
+
+/* Jetsam's kill (jetsam.c, on the monitor thread, which holds no allocator
+ * lock, so it walks the zones itself): the record as a SIGKILL with the
+ * footprint that passed the limit, the heap snapshot of this moment, then
+ * the SIGKILL itself, which no handler sees. */
+void zt_crash_jetsam(uint64_t footprint_bytes, uint64_t limit_bytes)
+{
+    if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
+    zt_rec.hdr->jetsam_footprint_bytes = footprint_bytes;
+    zt_rec.hdr->jetsam_limit_bytes = limit_bytes;
+    zt_rec_term_t t = {ZT_REC_SIGNALED, 0, 9 /* SIGKILL */, 0, 0, 0, zt_prim_tid(), 0};
+    end_event(ZT_REC_SIGNALED, 9);
+    zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
+    zt_monitor_tick(); /* a last timeline sample */
+    zt_record_terminate(&t);
+    zt_prim_signal_self(9);
+    for (;;)
+        zt_prim_sleep_ns(1000000000u); /* SIGKILL is on its way */
 }
 
 static void on_exit_cb(int status, void *arg)

@@ -10,7 +10,8 @@
  *   record.c   the MAP_SHARED record file (profiler/record_format.h)
  *   snapshot.c walks: regions, address-space charge, modules, va map
  *   monitor.c  footprint thread, cgroup limit, PSI
- *   crash.c    fatal signals and exit
+ *   crash.c    fatal signals, exit and the jetsam kill
+ *   jetsam.c   footprint against the device's limit: warning, kill
  *
  * Nothing here calls malloc: memory comes from the record file mapping or
  * zt_prim_map. All of it is inert until zt_record_open() succeeded.
@@ -236,7 +237,22 @@ void zt_monitor_tick(void); /* one sample (tests call it directly) */
  * are it) or it did not finish in time (a lock held by the crashed thread). */
 bool zt_monitor_crash_snapshot(uint64_t wait_ns);
 
-void zt_crash_install(void);    /* fatal handlers + on_exit, outside malloc */
+void zt_crash_install(void); /* fatal handlers + on_exit, outside malloc */
+/* The jetsam kill: complete the record (termination SIGKILL, the footprint
+ * and limit, a walking snapshot), then SIGKILL this process. Never returns
+ * unless the run already ended. Monitor thread only. */
+void zt_crash_jetsam(uint64_t footprint_bytes, uint64_t limit_bytes);
+
+/* ---- jetsam.c ------------------------------------------------------------ */
+
+#define ZT_JETSAM_PERIOD_NS (10u * 1000000u) /* the monitor's sleep slice */
+/* One check of the footprint against the warning level and the limit
+ * (monitor thread, every ZT_JETSAM_PERIOD_NS). */
+void zt_jetsam_check(void);
+void zt_jetsam_fork_child(void);
+/* xnu's warning level: 80 % of an explicit limit; max(80 %, limit - 100 MB)
+ * of a device's default limit. */
+uint64_t zt_jetsam_warning_level(uint64_t limit, bool explicit_limit);
 void zt_crash_exit(int status); /* what the on_exit handler does */
 
 #endif /* ZT_PROFILER_INTERNAL_H */

@@ -5,7 +5,8 @@
  * (or soon after a NULL return / failed map) refreshes the snapshot: region
  * table, address-space charge and map, modules, the cgroup v2 memory limit
  * (memory.max) and memory pressure (PSI some avg10), with events when the
- * limit changes or pressure rises.
+ * limit changes or pressure rises. Every 10 ms slice of its sleep it runs
+ * the jetsam check (jetsam.c).
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
 #include "internal.h"
@@ -139,7 +140,9 @@ void zt_monitor_tick(void)
  * for forever. So the handler asks this thread to walk, and waits a
  * bounded time: if the walk is stuck on such a lock, the handler goes on
  * without it (this thread stays blocked; the process is ending anyway). */
-#define SLICE_NS (10u * 1000000u) /* sleep slice: how soon a crash request is seen */
+#define SLICE_NS                                                                                   \
+    ZT_JETSAM_PERIOD_NS /* sleep slice: how soon a crash request is seen and                       \
+                           how often the jetsam check runs */
 
 static int monitor_tid;
 static uint64_t crash_request, crash_done;
@@ -174,6 +177,7 @@ static void *monitor_main(void *arg)
         zt_monitor_tick();
         for (uint64_t slept = 0; slept < period_ns; slept += SLICE_NS) {
             serve_crash_request();
+            zt_jetsam_check();
             uint64_t left = period_ns - slept;
             zt_prim_sleep_ns(left < SLICE_NS ? left : SLICE_NS);
         }
@@ -193,4 +197,5 @@ void zt_monitor_fork_child(void)
 {
     __atomic_store_n(&monitor_running, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&monitor_tid, 0, __ATOMIC_RELEASE);
+    zt_jetsam_fork_child();
 }

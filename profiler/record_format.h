@@ -82,6 +82,10 @@ typedef struct zt_rec_zone {
 
 enum zt_rec_term_state { ZT_REC_RUNNING = 0, ZT_REC_EXITED = 1, ZT_REC_SIGNALED = 2 };
 
+/* A jetsam kill is SIGNALED with signal 9 (SIGKILL) and
+ * header.jetsam_footprint_bytes != 0 ("jetsam: per-process-limit"). */
+enum zt_rec_jetsam_mode { ZT_REC_JETSAM_OFF = 0, ZT_REC_JETSAM_WARN = 1, ZT_REC_JETSAM_KILL = 2 };
+
 typedef struct zt_rec_term {
     int32_t state;           /* enum zt_rec_term_state (written last) */
     int32_t exit_code;       /* EXITED */
@@ -232,7 +236,16 @@ typedef struct zt_rec_header {
 
     uint64_t fork_ack; /* writer-internal fork handshake (see record.c); ignore */
 
-    uint64_t reserved[14];
+    /* jetsam (profiler/jetsam.c); were reserved (zero) fields: a record
+     * without them reads as "no jetsam limit" */
+    uint64_t jetsam_limit_bytes;     /* per-process limit, 0 = none */
+    uint64_t jetsam_warning_bytes;   /* the warning threshold */
+    uint64_t jetsam_footprint_bytes; /* footprint when the kill was decided; 0 = no kill */
+    uint64_t peak_footprint_bytes;   /* highest footprint the jetsam check read */
+    uint32_t jetsam_mode;            /* enum zt_rec_jetsam_mode */
+    uint32_t jetsam_explicit;        /* 1: ZONETRACE_MEMORY_LIMIT, 0: the profile's */
+
+    uint64_t reserved[9];
 
     zt_rec_zone_t zones[ZT_REC_MAX_ZONES];
 } zt_rec_header_t;

@@ -84,6 +84,8 @@ enum zt_event_type {
     ZT_EV_PROCESS_END = 6,    /* exit or fatal signal (written by the profiler itself) */
     ZT_EV_LIMIT = 7,          /* memory limit (cgroup memory.max) seen or changed */
     ZT_EV_PRESSURE = 8,       /* memory pressure (PSI) rose */
+    ZT_EV_MEMORY_WARNING = 9, /* footprint crossed the jetsam warning level (value: footprint,
+                               * size: the limit, stack_id: the stack with most live bytes) */
 };
 
 typedef struct zt_event {
@@ -96,7 +98,7 @@ typedef struct zt_event {
     uint64_t align;             /* alignment needed (MAP_FAILED) */
     uint64_t va_used, va_limit; /* heap address space at the time */
     uint64_t largest_free, largest_aligned; /* MAP_FAILED: holes */
-    uint64_t value;                         /* LIMIT/PRESSURE: bytes or PSI avg10 × 100 */
+    uint64_t value; /* LIMIT/PRESSURE: bytes or PSI avg10 × 100; MEMORY_WARNING: footprint */
 } zt_event_t;
 
 void zt_hook_event(const zt_event_t *ev);

@@ -97,6 +97,10 @@ static void choose_profile(void)
         for (int i = 1; i < ZT_PROFILE_MAX_WINDOWS; i++)
             p->window_bytes[i] = 0;
     }
+    if (zt_options.memory_limit) {
+        p->memory_limit_bytes = zt_options.memory_limit;
+        p->memory_limit_source = "ZONETRACE_MEMORY_LIMIT";
+    }
 }
 
 static void init_once(void)

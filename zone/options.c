@@ -175,6 +175,18 @@ static bool check_out(const char *env, const char *v)
     return true;
 }
 
+static bool check_jetsam(const char *env, const char *v)
+{
+    return !strcmp(v, "auto") || !strcmp(v, "off") || !strcmp(v, "warn") || !strcmp(v, "kill") ||
+           bad(env, v, "expected auto, off, warn or kill");
+}
+
+static bool check_warning_signal(const char *env, const char *v)
+{
+    return !v[0] || zt_prim_signal_number(v) > 0 ||
+           bad(env, v, "expected a signal number or name (USR1, SIGUSR2, 10, ...)");
+}
+
 /* Any text: hooks.c reads its leading digits. */
 static bool check_root_pid(const char *env, const char *v)
 {

@@ -57,7 +57,15 @@
     X(out, STR, "", "ZONETRACE_OUT", 0, 0,                                                         \
       "record file (default zonetrace-<pid>.zt in the current directory when profiling)")          \
     X(monitor_ms, INT, "100", "ZONETRACE_MONITOR_MS", 0, 3600000,                                  \
-      "footprint sampling period in milliseconds (0 = no monitor thread)")
+      "footprint sampling period in milliseconds (0 = no monitor thread)")                         \
+    X(memory_limit, SIZE, "0", "ZONETRACE_MEMORY_LIMIT", 0, 0,                                     \
+      "jetsam per-process footprint limit (bytes, K/M/G suffix; 0 = the profile's; "               \
+      "`zonetrace run --memory-limit SIZE`)")                                                      \
+    X(jetsam, STR, "auto", "ZONETRACE_JETSAM", 0, 0,                                               \
+      "at the memory limit: off, warn (warning only), kill (warning, then SIGKILL), auto (kill "   \
+      "when there is a limit: device profiles or ZONETRACE_MEMORY_LIMIT; off on native)")          \
+    X(warning_signal, STR, "", "ZONETRACE_WARNING_SIGNAL", 0, 0,                                   \
+      "signal (number or name, e.g. USR1) also sent to the process at the memory warning")
 
 /* Internal rows: set by `zonetrace run` for the program it starts, not by
  * users; parsed like the others but not listed by `zonetrace options`, the

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#define MiB(x) ((uint64_t)(x) << 20)
 #define GiB(x) ((size_t)((x)*1024.0 * 1024.0 * 1024.0))
 /* libmalloc's default MallocNanoSizeClassBlocks, 16..256 B (166.x): the one
  * spelling, for the rows below and zt_profile_default_nano_class_units. */
@@ -30,6 +31,8 @@ const zt_profile_t zt_profiles[] = {
         .window_bytes = {0, 0},
         .ram_bytes = 0,
         .large_cache = true,
+        .memory_limit_source = "none: no jetsam on this machine",
+        .device_name = "this machine",
     },
     {
         .name = "macos-arm64",
@@ -42,6 +45,8 @@ const zt_profile_t zt_profiles[] = {
         .window_bytes = {0, 0},
         .ram_bytes = 0,
         .large_cache = true,
+        .memory_limit_source = "none: macOS has no per-process jetsam limit",
+        .device_name = "Mac",
     },
     {
         .name = "ios12-1gb",
@@ -54,6 +59,10 @@ const zt_profile_t zt_profiles[] = {
         .window_bytes = {GiB(2), 0},
         .ram_bytes = GiB(1),
         .large_cache = false,
+        .memory_limit_bytes = MiB(645),
+        .memory_limit_source = "measured: iPhone 6 645 MB of 1024 (stackoverflow.com/a/15200855)",
+        .entitled_limit_bytes = 0, /* the entitlement is iOS 15+ */
+        .device_name = "iPhone 6",
     },
     {
         .name = "ios12-2gb",
@@ -66,6 +75,11 @@ const zt_profile_t zt_profiles[] = {
         .window_bytes = {GiB(2), GiB(0.875)},
         .ram_bytes = GiB(2),
         .large_cache = false,
+        .memory_limit_bytes = MiB(1392),
+        .memory_limit_source =
+            "measured: iPhone 6s Plus 1392 MB of 2048 (stackoverflow.com/a/15200855)",
+        .entitled_limit_bytes = 0, /* the entitlement is iOS 15+ */
+        .device_name = "iPhone 6s Plus",
     },
     {
         .name = "ios12-4gb",
@@ -78,6 +92,10 @@ const zt_profile_t zt_profiles[] = {
         .window_bytes = {GiB(2), GiB(4.875)},
         .ram_bytes = GiB(4),
         .large_cache = false,
+        .memory_limit_bytes = MiB(2040),
+        .memory_limit_source = "measured: iPhone XS 2040 MB of 3754 (stackoverflow.com/a/15200855)",
+        .entitled_limit_bytes = 0, /* the entitlement is iOS 15+ */
+        .device_name = "iPhone XS",
     },
     {.name = NULL},
 };

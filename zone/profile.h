@@ -30,6 +30,15 @@ typedef struct zt_profile {
     size_t window_bytes[ZT_PROFILE_MAX_WINDOWS]; /* heap address-space windows; 0 = unlimited */
     uint64_t ram_bytes;                          /* device RAM for reports; 0 = host RAM */
     bool large_cache;                            /* death row for freed large blocks (macOS only) */
+    /* Jetsam (reference/modern_apple.md §4): the default per-process limit
+     * of the device (kern.max_task_pmem; 0 = none, as on a Mac), where that
+     * number comes from, the limit with the increased-memory-limit
+     * entitlement (0 = unknown or unsupported), and the device's marketing
+     * name for messages ("the iPhone 6s Plus limit"). */
+    uint64_t memory_limit_bytes;
+    const char *memory_limit_source;
+    uint64_t entitled_limit_bytes;
+    const char *device_name;
 } zt_profile_t;
 
 /* libmalloc's default units per nano class (MallocNanoSizeClassBlocks),

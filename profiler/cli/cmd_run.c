@@ -9,6 +9,7 @@
  * set in the child after fork, since only then is its pid known.
  * -------------------------------------------------------------------------- */
 #include "cli.h"
+#include "model.h"
 
 #include "options.h"
 #include "profile.h"
@@ -24,7 +25,7 @@
 #include <unistd.h>
 
 typedef struct run_opts {
-    const char *device, *stacks, *unwind, *out;
+    const char *device, *stacks, *unwind, *out, *memory_limit;
     bool quiet_stdout; /* child's stdout to /dev/null (demo) */
 } run_opts_t;
 
@@ -68,6 +69,7 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
     setenv("ZONETRACE_STACKS", o->stacks ? o->stacks : "full", 1);
     if (o->device) setenv("ZONETRACE_DEVICE", o->device, 1);
     if (o->unwind) setenv("ZONETRACE_UNWIND", o->unwind, 1);
+    if (o->memory_limit) setenv("ZONETRACE_MEMORY_LIMIT", o->memory_limit, 1);
     char cwd[PATH_MAX - 64]; /* room for "/zonetrace-<pid>.zt" */
     if (!getcwd(cwd, sizeof cwd)) {
         zt_cli_error("cannot get the current directory: %s", strerror(errno));
@@ -156,11 +158,35 @@ static bool check_run_opts(const run_opts_t *o)
         zt_cli_error("--unwind %s: expected libunwind or fp", o->unwind);
         return false;
     }
+    uint64_t limit;
+    if (o->memory_limit && (!zt_options_parse_size(o->memory_limit, &limit) || limit == 0)) {
+        zt_cli_error("--memory-limit %s: expected a size in bytes with an optional K, M or G "
+                     "suffix, above 0",
+                     o->memory_limit);
+        return false;
+    }
     if (o->out && !o->out[0]) {
         zt_cli_error("-o: empty file name");
         return false;
     }
     return true;
+}
+
+/* A SIGKILL is jetsam's when the record says so (the library wrote it
+ * before killing itself); one line, as the report's ending. */
+static void say_if_jetsam(const char *record)
+{
+    zt_model_t m;
+    char err[256];
+    if (!zt_model_read(record, &m, err, sizeof err)) return;
+    if (m.term.jetsam) {
+        char b1[32], b2[32];
+        fprintf(stderr,
+                "zonetrace: killed by jetsam (SIGKILL, per-process-limit): footprint %s passed "
+                "the limit %s\n",
+                zt_fmt_bytes(m.jetsam_footprint_bytes, b1), zt_fmt_bytes(m.jetsam_limit_bytes, b2));
+    }
+    zt_model_free(&m);
 }
 
 int zt_cli_run(int argc, char **argv)
@@ -181,6 +207,8 @@ int zt_cli_run(int argc, char **argv)
             slot = &o.stacks, name = "--stacks";
         else if (strncmp(a, "--unwind", 8) == 0 && (a[8] == 0 || a[8] == '='))
             slot = &o.unwind, name = "--unwind";
+        else if (strncmp(a, "--memory-limit", 14) == 0 && (a[14] == 0 || a[14] == '='))
+            slot = &o.memory_limit, name = "--memory-limit";
         else if (strcmp(a, "-o") == 0 || strncmp(a, "--output", 8) == 0)
             slot = &o.out, name = a[1] == 'o' ? "-o" : "--output";
         else if (a[0] == '-') {
@@ -208,6 +236,7 @@ int zt_cli_run(int argc, char **argv)
     int status = 0;
     int rc = spawn(&o, argv + i, record, &status);
     if (rc >= 0) return rc;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) say_if_jetsam(record);
     if (access(record, R_OK) == 0)
         fprintf(stderr, "zonetrace: record written to %s (report: zonetrace report %s)\n", record,
                 record);

@@ -13,7 +13,7 @@
 
 static const char usage_text[] =
     "usage: zonetrace COMMAND ...\n"
-    "  run [--device P] [--stacks M] [--unwind U] [-o FILE] -- CMD ARGS\n"
+    "  run [--device P] [--stacks M] [--unwind U] [--memory-limit SIZE] [-o FILE] -- CMD ARGS\n"
     "        run CMD under libzonetrace.so and write its record file\n"
     "  report FILE [--top N] [--by stack|zone|class|region]\n"
     "              [--format text|json|folded|html] [-o OUT]\n"
@@ -58,6 +58,16 @@ static int cmd_profiles(void)
                nano[p->nano <= ZT_NANO_SINGLE ? p->nano : 0], size_text(p->small_limit_bytes, b4),
                p->medium ? "yes" : "no", win, p->ram_bytes ? size_text(p->ram_bytes, b3) : "host");
         printf("             %s\n", p->description);
+        if (p->memory_limit_bytes) {
+            printf("             jetsam limit %llu MiB (%s)",
+                   (unsigned long long)(p->memory_limit_bytes >> 20), p->memory_limit_source);
+            if (p->entitled_limit_bytes)
+                printf("; with increased-memory-limit %llu MiB",
+                       (unsigned long long)(p->entitled_limit_bytes >> 20));
+            printf("\n");
+        } else {
+            printf("             jetsam limit none (%s)\n", p->memory_limit_source);
+        }
     }
     return 0;
 }

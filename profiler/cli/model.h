@@ -26,6 +26,7 @@ typedef struct zt_m_termination {
     uint32_t fault_stack_id; /* stack of the faulting thread (0 = unknown) */
     uint64_t end_wall_ns;
     uint64_t last_heartbeat_ns; /* wall time of the last monitor tick */
+    bool jetsam;                /* SIGNALED by SIGKILL: zonetrace's jetsam, per-process-limit */
 } zt_m_termination_t;
 
 typedef struct zt_m_module {
@@ -109,6 +110,13 @@ typedef struct zt_model {
     uint64_t va_limit_bytes, va_used_bytes, va_peak_bytes;
     uint64_t largest_free_bytes, largest_aligned_1m_bytes, largest_aligned_8m_bytes;
     uint64_t cgroup_limit_bytes; /* 0 = none */
+    /* jetsam (record_format.h): limit and warning level (0 = none), the
+     * footprint that passed the limit (0 = no jetsam kill), the highest
+     * footprint read, mode (0 off, 1 warn, 2 kill), explicit = --memory-limit */
+    uint64_t jetsam_limit_bytes, jetsam_warning_bytes, jetsam_footprint_bytes;
+    uint64_t peak_footprint_bytes;
+    unsigned jetsam_mode;
+    bool jetsam_explicit;
     uint64_t peak_rss_bytes;
     zt_m_termination_t term;
 

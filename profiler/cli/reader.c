@@ -10,6 +10,7 @@
  * it honest.
  * -------------------------------------------------------------------------- */
 #include "model.h"
+#include "hooks.h"
 #include "record_format.h"
 #include "prim/prim.h"
 #include "options.h"
@@ -256,6 +257,12 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->largest_aligned_1m_bytes = h->largest_aligned_1m_bytes;
     m->largest_aligned_8m_bytes = h->largest_aligned_8m_bytes;
     m->cgroup_limit_bytes = h->cgroup_limit_bytes;
+    m->jetsam_limit_bytes = h->jetsam_limit_bytes;
+    m->jetsam_warning_bytes = h->jetsam_warning_bytes;
+    m->jetsam_footprint_bytes = h->jetsam_footprint_bytes;
+    m->peak_footprint_bytes = h->peak_footprint_bytes;
+    m->jetsam_mode = h->jetsam_mode <= ZT_REC_JETSAM_KILL ? h->jetsam_mode : 0;
+    m->jetsam_explicit = h->jetsam_explicit != 0;
     m->peak_rss_bytes = h->peak_rss_bytes;
     if (!(m->exe = dup_bounded(r, h->exe, sizeof h->exe, "executable path")) ||
         !(m->device = dup_bounded(r, h->device, sizeof h->device, "device name")) ||
@@ -288,6 +295,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->term.fault_stack_id = t->fault_stack_id;
     m->term.end_wall_ns = t->end_wall_ns;
     m->term.last_heartbeat_ns = h->heartbeat_wall_ns;
+    m->term.jetsam = t->state == ZT_REC_SIGNALED && t->signal == 9 && h->jetsam_footprint_bytes;
     if (t->state == ZT_REC_RUNNING) {
         uint64_t last_seen =
             h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns : h->start_wall_ns;
@@ -514,8 +522,8 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             zt_rec_event_t e;
             memcpy(&e, r->buf + h->events_off + ((s - 1) % h->events_cap) * sizeof e, sizeof e);
             if (e.seq != s) continue; /* being written when the process stopped */
-            if (e.type == 0 || e.type > 8 || e.zone < -1 || e.zone >= (int32_t)h->nzones ||
-                e.stack_id > h->nstacks)
+            if (e.type == 0 || e.type > ZT_EV_MEMORY_WARNING || e.zone < -1 ||
+                e.zone >= (int32_t)h->nzones || e.stack_id > h->nstacks)
                 return fail(r, "damaged: event %llu", (unsigned long long)s);
             m->events[m->nevents++] = (zt_m_event_t){
                 e.time_ns, e.type,    e.cls,      e.kind,         e.stack_id,        e.zone, e.size,

@@ -5,6 +5,7 @@
  * JSON and HTML reports say the same thing in the same words.
  * -------------------------------------------------------------------------- */
 #include "report.h"
+#include "profile.h"
 
 #include "hooks.h"
 #include "options.h"
@@ -71,6 +72,11 @@ void zt_report_ending(const zt_model_t *m, char *buf, size_t cap)
     const zt_m_termination_t *t = &m->term;
     if (t->state == ZT_TERM_EXITED) {
         snprintf(buf, cap, "exited with status %d", t->exit_code);
+    } else if (t->jetsam) {
+        char b1[32], b2[32];
+        snprintf(buf, cap, "killed by jetsam (SIGKILL): per-process-limit, footprint %s of %s",
+                 zt_fmt_bytes(m->jetsam_footprint_bytes, b1),
+                 zt_fmt_bytes(m->jetsam_limit_bytes, b2));
     } else if (t->state == ZT_TERM_SIGNALED) {
         if (t->signal == SIGSEGV || t->signal == SIGBUS || t->signal == SIGILL ||
             t->signal == SIGFPE)
@@ -114,6 +120,8 @@ const char *zt_event_name(uint32_t type)
         return "memory limit";
     case ZT_EV_PRESSURE:
         return "memory pressure";
+    case ZT_EV_MEMORY_WARNING:
+        return "memory warning";
     }
     return "unknown event";
 }
@@ -370,6 +378,10 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
     case ZT_EV_PRESSURE:
         snprintf(buf, cap, "memory pressure rose: PSI some avg10 %.2f %%", (double)e->value / 100);
         break;
+    case ZT_EV_MEMORY_WARNING:
+        snprintf(buf, cap, "memory warning: footprint %s of the jetsam limit %s",
+                 zt_fmt_bytes(e->value, b1), zt_fmt_bytes(e->size, b2));
+        break;
     case ZT_EV_PROCESS_END:
         zt_report_ending(m, buf, cap);
         break;
@@ -430,6 +442,38 @@ void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
                  map->va_limit ? zt_fmt_bytes(map->va_limit, b5) : "unlimited");
 }
 
+/* "<prefix>1.2 GiB live <when>, 90 % of it from f (a.c:12)": the heap by
+ * its largest stack. */
+static void live_summary(zt_report_t *r, const char *prefix, const char *when, char *detail,
+                         size_t dcap)
+{
+    const zt_model_t *m = r->m;
+    char b1[32], site[512];
+    uint64_t live = 0;
+    for (unsigned i = 0; i < m->nzones; i++)
+        live += m->zones[i].c.live_bytes;
+    const char *approx = m->stacks_mode == ZT_STACKS_SAMPLE ? "~" : "";
+    unsigned n;
+    unsigned *idx = zt_report_sorted_stacks(m, false, &n);
+    if (n && live) {
+        const zt_m_stack_t *st = &m->stacks[idx[0]];
+        double share = 100.0 * (double)st->total.live_bytes / (double)live;
+        if (share >= DIAGNOSIS_MIN_SHARE_PCT) {
+            stack_site(r, st->id, site, sizeof site);
+            snprintf(detail, dcap, "%s%s%s live %s, %.0f %% of it from %s", prefix, approx,
+                     zt_fmt_bytes(live, b1), when, share, site);
+        } else {
+            /* Naming the biggest of many small stacks would point at noise. */
+            snprintf(detail, dcap,
+                     "%s%s%s live %s, spread over %u stacks (the largest holds %.1f %%)", prefix,
+                     approx, zt_fmt_bytes(live, b1), when, n, share);
+        }
+    } else {
+        snprintf(detail, dcap, "%s%s%s live %s", prefix, approx, zt_fmt_bytes(live, b1), when);
+    }
+    free(idx);
+}
+
 void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail, size_t dcap)
 {
     const zt_model_t *m = r->m;
@@ -444,6 +488,20 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
     uint64_t rss = zt_report_peak_rss(m);
     char b1[32], b2[32], b3[32], b4[32], site[512];
     detail[0] = 0;
+    if (m->term.jetsam) {
+        const zt_profile_t *p = m->device ? zt_profile_find(m->device) : NULL;
+        char limit[96];
+        if (m->jetsam_explicit || !p || !p->device_name)
+            snprintf(limit, sizeof limit, "the limit %s (--memory-limit)",
+                     zt_fmt_bytes(m->jetsam_limit_bytes, b2));
+        else
+            snprintf(limit, sizeof limit, "the %s limit %s", p->device_name,
+                     zt_fmt_bytes(m->jetsam_limit_bytes, b2));
+        snprintf(head, hcap, "killed by jetsam: footprint %s passed %s",
+                 zt_fmt_bytes(m->jetsam_footprint_bytes, b1), limit);
+        live_summary(r, "the heap at that moment: ", "at the kill", detail, dcap);
+        return;
+    }
     if (null_ev || map_ev) {
         bool far_below_ram = m->ram_bytes && rss < m->ram_bytes / 2;
         bool limited = m->va_limit_bytes != 0;
@@ -502,31 +560,8 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
             near_null && m->term.signal == SIGSEGV ? " near address 0 (a NULL pointer used)" : "");
         return;
     }
-    uint64_t live = 0;
-    for (unsigned i = 0; i < m->nzones; i++)
-        live += m->zones[i].c.live_bytes;
     snprintf(head, hcap, "no allocation failed");
-    const char *when = m->term.state == ZT_TERM_RUNNING ? "now" : "at the end";
-    const char *approx = m->stacks_mode == ZT_STACKS_SAMPLE ? "~" : "";
-    unsigned n;
-    unsigned *idx = zt_report_sorted_stacks(m, false, &n);
-    if (n && live) {
-        const zt_m_stack_t *st = &m->stacks[idx[0]];
-        double share = 100.0 * (double)st->total.live_bytes / (double)live;
-        if (share >= DIAGNOSIS_MIN_SHARE_PCT) {
-            stack_site(r, st->id, site, sizeof site);
-            snprintf(detail, dcap, "%s%s live %s, %.0f %% of it from %s", approx,
-                     zt_fmt_bytes(live, b1), when, share, site);
-        } else {
-            /* Naming the biggest of many small stacks would point at noise. */
-            snprintf(detail, dcap,
-                     "%s%s live %s, spread over %u stacks (the largest holds %.1f %%)", approx,
-                     zt_fmt_bytes(live, b1), when, n, share);
-        }
-    } else {
-        snprintf(detail, dcap, "%s%s live %s", approx, zt_fmt_bytes(live, b1), when);
-    }
-    free(idx);
+    live_summary(r, "", m->term.state == ZT_TERM_RUNNING ? "now" : "at the end", detail, dcap);
 }
 
 void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap)

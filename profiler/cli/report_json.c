@@ -104,6 +104,12 @@ static void termination(FILE *out, zt_report_t *r)
     } else {
         fprintf(out, "\"signal\":null,\"signal_name\":null,\"si_code\":null,\"fault_addr\":null");
     }
+    if (t->jetsam)
+        fprintf(out,
+                ",\"reason\":\"jetsam: per-process-limit\",\"footprint_bytes\":%llu,"
+                "\"limit_bytes\":%llu",
+                (unsigned long long)m->jetsam_footprint_bytes,
+                (unsigned long long)m->jetsam_limit_bytes);
     fprintf(out,
             ",\"killed\":%s,\"still_running\":%s,\"end_wall_ns\":%llu,"
             "\"last_heartbeat_ns\":%llu,\"fault_stack_id\":%u,\"fault_stack\":",
@@ -258,6 +264,8 @@ static const char *event_key(uint32_t t)
         return "limit";
     case ZT_EV_PRESSURE:
         return "pressure";
+    case ZT_EV_MEMORY_WARNING:
+        return "memory_warning";
     }
     return "unknown";
 }

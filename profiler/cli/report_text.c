@@ -131,7 +131,8 @@ static void header(FILE *out, zt_report_t *r)
 static bool key_event(uint32_t t)
 {
     return t == ZT_EV_NULL_RETURNED || t == ZT_EV_MAP_FAILED || t == ZT_EV_NANO_DELEGATED ||
-           t == ZT_EV_NANO_RELEASED || t == ZT_EV_LIMIT || t == ZT_EV_PRESSURE;
+           t == ZT_EV_NANO_RELEASED || t == ZT_EV_LIMIT || t == ZT_EV_PRESSURE ||
+           t == ZT_EV_MEMORY_WARNING;
 }
 
 /* Key events grouped by (type, kind, class, stack): one line per group with

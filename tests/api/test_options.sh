@@ -38,6 +38,9 @@ bad_values=(
     ZONETRACE_DEPTH=deep
     ZONETRACE_MONITOR_MS=-1
     ZONETRACE_MONITOR_MS=3600001
+    ZONETRACE_MEMORY_LIMIT=64Q
+    ZONETRACE_JETSAM=maybe
+    ZONETRACE_WARNING_SIGNAL=SIGNOPE
 )
 
 # Every option in the table that can be bad is in the list above.

@@ -462,6 +462,13 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
     return vmi.resident_size != 0;
 }
 
+/* The number jetsam itself compares with the limit. */
+bool zt_prim_phys_footprint(uint64_t *bytes)
+{
+    uint64_t rss = 0;
+    return zt_prim_footprint(&rss, bytes);
+}
+
 /* zt_prim_snprintf and zt_prim_message: pure C, in format.c. */
 
 /* ---- files, threads, signals, modules (used by the profiler) ------------ */

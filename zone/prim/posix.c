@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,4 +100,33 @@ bool zt_prim_pid_alive(int pid)
 {
     if (pid <= 0) return false;
     return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+int zt_prim_signal_number(const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {
+        {"HUP", SIGHUP},     {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2},   {"PIPE", SIGPIPE}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+        {"CHLD", SIGCHLD},   {"CONT", SIGCONT}, {"TSTP", SIGTSTP}, {"URG", SIGURG},
+        {"WINCH", SIGWINCH}, {"KILL", SIGKILL}, {"ABRT", SIGABRT},
+    };
+    if (!name || !name[0]) return 0;
+    if (name[0] >= '0' && name[0] <= '9') {
+        int v = 0;
+        for (; *name >= '0' && *name <= '9' && v < 1000; name++)
+            v = v * 10 + (*name - '0');
+        return *name == 0 && v > 0 && v < 65 ? v : 0;
+    }
+    if (strncmp(name, "SIG", 3) == 0) name += 3;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) return names[i].sig;
+    return 0;
+}
+
+int zt_prim_signal_self(int sig)
+{
+    return kill(getpid(), sig) == 0 ? 0 : errno;
 }

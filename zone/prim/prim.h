@@ -166,6 +166,14 @@ __attribute__((noreturn)) void zt_prim_exit(int code);
  * Returns false if unavailable. */
 bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes);
 
+/* The footprint jetsam compares with the limit (phys_footprint's meaning):
+ * the process's dirty anonymous memory — heap, the program's own anonymous
+ * mappings, thread stacks, written private file pages — without clean
+ * file-backed pages. Darwin: task_info(TASK_VM_INFO).phys_footprint. Linux:
+ * resident minus shared pages of /proc/self/statm (= RssAnon; one read of
+ * a ~30-byte file, ~8 µs, see linux.c). False if unavailable. */
+bool zt_prim_phys_footprint(uint64_t *bytes);
+
 /* Tiny formatted output that never allocates. Supports %s %d %u %ld %lu %zu
  * %zd %llu %lld %x %lx %zx %p %c %% and a width/zero-pad on numbers. Returns
  * the length that was written (truncated to cap-1, always NUL-terminated). */
@@ -241,6 +249,12 @@ void zt_prim_modules(int (*cb)(void *ctx, const zt_prim_module_t *m), void *ctx)
 
 /* Changes whenever modules are loaded or unloaded (dlpi_adds + dlpi_subs). */
 uint64_t zt_prim_modules_generation(void);
+
+/* Signal number of "USR1", "SIGUSR1" or "10"; 0 if not a signal. */
+int zt_prim_signal_number(const char *name);
+
+/* Send sig to this process (kill(getpid(), sig)): 0 or errno. */
+int zt_prim_signal_self(int sig);
 
 /* True if a process with this pid exists (kill(pid, 0) != ESRCH). */
 bool zt_prim_pid_alive(int pid);
