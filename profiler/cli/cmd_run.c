@@ -248,12 +248,12 @@ int zt_cli_run(int argc, char **argv)
 /* Build the demo's targets when the scenario is missing or older than its
  * source and this zonetrace runs from a configured build tree. Output goes
  * to a log so the demo's screen stays the report. */
-static void build_if_needed(const char *build, const char *scenario)
+static void build_if_needed(const char *build, const char *scenario, const char *name)
 {
     char src[PATH_MAX], cache[PATH_MAX], log[PATH_MAX], lib[PATH_MAX], cmd[3 * PATH_MAX];
     struct stat st_src, st_bin;
     snprintf(lib, sizeof lib, "%s/libzonetrace.so", build);
-    snprintf(src, sizeof src, "%s/tests/scenarios/attrlist.c", ZT_SOURCE_DIR);
+    snprintf(src, sizeof src, "%s/tests/scenarios/%s.c", ZT_SOURCE_DIR, name);
     snprintf(cache, sizeof cache, "%s/CMakeCache.txt", build);
     if (access(cache, R_OK) != 0 || stat(src, &st_src) != 0)
         return; /* an installed zonetrace: nothing to build from */
@@ -261,34 +261,43 @@ static void build_if_needed(const char *build, const char *scenario)
         access(lib, R_OK) == 0)
         return;
     snprintf(log, sizeof log, "%s/demo-build.log", build);
-    printf("building scenario_attrlist first (log: %s)\n", log);
+    printf("building scenario_%s first (log: %s)\n", name, log);
     fflush(stdout);
-    snprintf(cmd, sizeof cmd,
-             "cmake --build '%s' --target scenario_attrlist zonetrace_shared >'%s' 2>&1", build,
-             log);
-    if (system(cmd) != 0) zt_cli_error("building scenario_attrlist failed; see %s", log);
+    snprintf(cmd, sizeof cmd, "cmake --build '%s' --target scenario_%s zonetrace_shared >'%s' 2>&1",
+             build, name, log);
+    if (system(cmd) != 0) zt_cli_error("building scenario_%s failed; see %s", name, log);
 }
 
 /* demo: the CA::AttrList::set crash (or, --variant nano, the nano class
- * delegation) on an emulated 2 GiB iPhone under iOS 12, then its text report
- * on one screen and an HTML report next to the record. Without the scenario
- * (an installed zonetrace), a short real program's zone statistics. */
+ * delegation) on an emulated 2 GiB iPhone under iOS 12; or the other seed
+ * story, --variant jetsam: a cache that ignores the memory warning is killed
+ * by jetsam at the iPhone 6s Plus limit (jetsam-handled: its warning handler
+ * trims the cache and it survives). Then the text report on one screen and
+ * an HTML report next to the record. Without the scenario (an installed
+ * zonetrace), a short real program's zone statistics. */
 int zt_cli_demo(int argc, char **argv)
 {
-    const char *variant = NULL, *dir = NULL;
+    static const char *const variants[] = {"crash", "nano", "jetsam", "jetsam-handled"};
+    const char *variant = "crash", *dir = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc &&
-            (strcmp(argv[i + 1], "crash") == 0 || strcmp(argv[i + 1], "nano") == 0)) {
+        bool known = false;
+        for (unsigned v = 0; i + 1 < argc && v < sizeof variants / sizeof *variants; v++)
+            known |= strcmp(argv[i + 1], variants[v]) == 0;
+        if (strcmp(argv[i], "--variant") == 0 && known) {
             variant = argv[++i];
         } else if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output-dir") == 0) &&
                    i + 1 < argc) {
             dir = argv[++i];
         } else {
-            zt_cli_error("demo: expected [--variant crash|nano] [-o DIR], got %s", argv[i]);
+            zt_cli_error("demo: expected [--variant crash|nano|jetsam|jetsam-handled] [-o DIR], "
+                         "got %s",
+                         argv[i]);
             return ZT_CLI_EXIT_USAGE;
         }
     }
-    bool nano = variant && strcmp(variant, "nano") == 0;
+    bool nano = strcmp(variant, "nano") == 0;
+    bool jetsam = strncmp(variant, "jetsam", 6) == 0, handled = jetsam && variant[6] != 0;
+    const char *name = jetsam ? "jetsam_grow" : "attrlist";
     const char *build = zt_cli_exe_dir();
     if (!dir) dir = build;
     char scenario[PATH_MAX], record[PATH_MAX], html[PATH_MAX + 8], out[PATH_MAX];
@@ -296,19 +305,29 @@ int zt_cli_demo(int argc, char **argv)
         zt_cli_error("demo: path too long");
         return ZT_CLI_EXIT_USAGE;
     }
-    snprintf(scenario, sizeof scenario, "%s/scenario_attrlist", build);
-    printf("running scenario_attrlist%s: an iOS 12 app on a 2 GiB iPhone (--device ios12-2gb)"
-           "\xe2\x80\xa6\n",
-           nano ? " --variant nano" : "");
+    snprintf(scenario, sizeof scenario, "%s/scenario_%s", build, name);
+    if (jetsam)
+        printf("running scenario_jetsam_grow%s: a cache that grows at 1 GB/s on an iPhone 6s Plus "
+               "(--device ios12-2gb, limit 1392 MiB)%s\xe2\x80\xa6\n",
+               handled ? " --handler" : "",
+               handled ? "; its memory-warning handler trims the cache" : ", warning ignored");
+    else
+        printf("running scenario_attrlist%s: an iOS 12 app on a 2 GiB iPhone (--device ios12-2gb)"
+               "\xe2\x80\xa6\n",
+               nano ? " --variant nano" : "");
     fflush(stdout);
-    build_if_needed(build, scenario);
+    build_if_needed(build, scenario, name);
     int status = 0, rc;
     zt_report_opts_t ropt = {.top = 5, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
     if (access(scenario, X_OK) == 0) {
-        snprintf(out, sizeof out, "%s/demo-attrlist%s.zt", dir, nano ? "-nano" : "");
+        snprintf(out, sizeof out, "%s/demo-%s%s.zt", dir, jetsam ? "jetsam" : "attrlist",
+                 nano      ? "-nano"
+                 : handled ? "-handled"
+                           : "");
         run_opts_t o = {.device = "ios12-2gb", .stacks = "full", .out = out, .quiet_stdout = true};
-        char *cmd[] = {scenario, nano ? "--variant" : NULL, "nano", NULL};
-        if ((rc = spawn(&o, cmd, record, &status)) >= 0) return rc;
+        char *crash_cmd[] = {scenario, nano ? "--variant" : NULL, "nano", NULL};
+        char *jetsam_cmd[] = {scenario, handled ? "--handler" : NULL, NULL};
+        if ((rc = spawn(&o, jetsam ? jetsam_cmd : crash_cmd, record, &status)) >= 0) return rc;
         if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0) return rc;
         snprintf(html, sizeof html, "%.*s.html", (int)(strlen(record) - 3), record);
         ropt.format = ZT_FMT_HTML;
