@@ -500,6 +500,18 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
         snprintf(head, hcap, "killed by jetsam: footprint %s passed %s",
                  zt_fmt_bytes(m->jetsam_footprint_bytes, b1), limit);
         live_summary(r, "the heap at that moment: ", "at the kill", detail, dcap);
+        /* The zone sees only what malloc serves: a footprint mostly made of
+         * the program's own mappings (an interpreter's arenas, mmap, stacks)
+         * must not read as if the heap's top stack were the whole story. */
+        uint64_t live = 0;
+        for (unsigned i = 0; i < m->nzones; i++)
+            live += m->zones[i].c.live_bytes;
+        size_t len = strlen(detail);
+        if (live < m->jetsam_footprint_bytes / 2 && len < dcap)
+            snprintf(detail + len, dcap - len,
+                     "; the other %s of the footprint is memory the program mapped itself "
+                     "(its own allocators, mmap, thread stacks), which zonetrace does not see",
+                     zt_fmt_bytes(m->jetsam_footprint_bytes - live, b1));
         return;
     }
     if (null_ev || map_ev) {

@@ -77,6 +77,9 @@ rc=$?
 [ $rc -eq 137 ] && pass || fail "program growing by mmap: exit $rc, expected 137"
 "$zt" report "$tmp/mmap.zt" 2>&1 | grep -q "^diagnosis: killed by jetsam" && pass \
     || fail "mmap growth: no jetsam diagnosis"
+# ... and says the footprint is not the heap's (the zone never saw those pages)
+"$zt" report "$tmp/mmap.zt" 2>&1 | tr -s ' \n' ' ' | grep -q "of the footprint is memory the program mapped itself" \
+    && pass || fail "mmap growth: the diagnosis does not say the footprint is the program's own mappings"
 
 echo "test_jetsam: $passes passed, $failures failed"
 [ $failures -eq 0 ] || exit 1
