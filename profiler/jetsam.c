@@ -6,7 +6,9 @@
  * handler, optionally a signal), once per crossing; past the limit (mode
  * kill) the run ends as jetsam ends it: the record is completed with the
  * termination "jetsam: per-process-limit", the heap snapshot of that moment
- * and the footprint, then SIGKILL.
+ * and the footprint, then SIGKILL (xnu-11417: the ledger's high-watermark
+ * violation kills an app with JETSAM_REASON_MEMORY_PERPROCESSLIMIT,
+ * osfmk/kern/task.c:7199-7310 and bsd/kern/kern_memorystatus.c:4949-4990).
  *
  * Where and how often: the monitor thread calls zt_jetsam_check() every
  * ZT_JETSAM_PERIOD_NS (10 ms, its sleep slice), whatever
@@ -56,8 +58,8 @@ ZT_EXPORT void zt_set_memory_warning_handler(void (*fn)(void *ctx, uint64_t foot
 
 uint64_t zt_jetsam_warning_level(uint64_t limit, bool explicit_limit)
 {
-    /* xnu task.c:1032-1075: 80 % of an explicit limit; for the default
-     * limit the higher of 80 % and limit - 100 MB. */
+    /* xnu-11417 osfmk/kern/task.c:1032-1075 (and :431, :7602): 80 % of an explicit limit; for the
+     * default limit the higher of 80 % and limit - 100 MB. */
     uint64_t pct = limit / 5 * 4;
     if (explicit_limit || limit < 100 * MiB) return pct;
     uint64_t less = limit - 100 * MiB;

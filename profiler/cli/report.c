@@ -444,14 +444,21 @@ void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
 
 /* "<prefix>1.2 GiB live <when>, 90 % of it from f (a.c:12)": the heap by
  * its largest stack. */
+/* Live bytes of every zone: the heap as the zone sees it. */
+static uint64_t heap_live_bytes(const zt_model_t *m)
+{
+    uint64_t live = 0;
+    for (unsigned i = 0; i < m->nzones; i++)
+        live += m->zones[i].c.live_bytes;
+    return live;
+}
+
 static void live_summary(zt_report_t *r, const char *prefix, const char *when, char *detail,
                          size_t dcap)
 {
     const zt_model_t *m = r->m;
     char b1[32], site[512];
-    uint64_t live = 0;
-    for (unsigned i = 0; i < m->nzones; i++)
-        live += m->zones[i].c.live_bytes;
+    uint64_t live = heap_live_bytes(m);
     const char *approx = m->stacks_mode == ZT_STACKS_SAMPLE ? "~" : "";
     unsigned n;
     unsigned *idx = zt_report_sorted_stacks(m, false, &n);
@@ -503,9 +510,7 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
         /* The zone sees only what malloc serves: a footprint mostly made of
          * the program's own mappings (an interpreter's arenas, mmap, stacks)
          * must not read as if the heap's top stack were the whole story. */
-        uint64_t live = 0;
-        for (unsigned i = 0; i < m->nzones; i++)
-            live += m->zones[i].c.live_bytes;
+        uint64_t live = heap_live_bytes(m);
         size_t len = strlen(detail);
         if (live < m->jetsam_footprint_bytes / 2 && len < dcap)
             snprintf(detail + len, dcap - len,
@@ -550,9 +555,7 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
         return;
     }
     if (m->term.killed) {
-        uint64_t live = 0;
-        for (unsigned i = 0; i < m->nzones; i++)
-            live += m->zones[i].c.live_bytes;
+        uint64_t live = heap_live_bytes(m);
         if (m->cgroup_limit_bytes && rss >= m->cgroup_limit_bytes / 10 * 9) {
             snprintf(head, hcap, "killed at the memory limit (OOM killer)");
             snprintf(detail, dcap, "peak RSS %s of the cgroup limit %s", zt_fmt_bytes(rss, b1),
