@@ -3,7 +3,7 @@
 # `make check` is the fast tier of `make test` (ctest labels, CMakeLists.txt).
 BUILD ?= build
 JOBS ?= $(shell nproc)
-FAST_LABELS = ^(unit|api|golden|style)$$
+FAST_LABELS = ^(unit|api|fidelity|golden|style)$$
 
 .PHONY: all deps build test check demo bench clean
 
@@ -19,7 +19,7 @@ build: deps
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# Unit, API, golden and format tests: under a minute on two cores. Not the
+# Unit, API, fidelity, golden and format tests: under a minute on two cores. Not the
 # stress, debug, valgrind, sanitizer, fuzz, scenario, override or bench tests.
 check: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900 -L '$(FAST_LABELS)'
