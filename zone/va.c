@@ -267,7 +267,7 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
     for (int i = 0; i < ZT_PROFILE_MAX_WINDOWS; i++) {
         if (want[i] == 0) continue;
         window_t *w = &va.win[va.nwindows];
-        /* Window 0 ends at SHARED_REGION_BASE (its base rounded down to
+        /* Window 0 ends at SHARED_REGION_BASE (or just below: its base is rounded down to
          * 128 MiB so that device and host alignment agree), window 1 starts
          * at the end of the nano region (aslr.h). */
         if (va.nwindows == 0)

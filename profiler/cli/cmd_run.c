@@ -197,8 +197,8 @@ static bool check_run_opts(const run_opts_t *o)
         return false;
     }
     unsigned long v;
-    if (o->seed && !parse_count(o->seed, 0, 2147483647, &v)) {
-        zt_cli_error("--seed %s: expected a whole number from 0 to 2147483647", o->seed);
+    if (o->seed && !parse_count(o->seed, 0, 999999999, &v)) {
+        zt_cli_error("--seed %s: expected a whole number from 0 to 999999999", o->seed);
         return false;
     }
     if (o->seeds && !parse_count(o->seeds, 1, ZT_SEEDS_MAX, &v)) {
