@@ -205,6 +205,10 @@ static bool check_run_opts(const run_opts_t *o)
         zt_cli_error("--seeds %s: expected a number of runs from 1 to %d", o->seeds, ZT_SEEDS_MAX);
         return false;
     }
+    if (o->seeds && o->stacks && strcmp(o->stacks, "off") == 0) {
+        zt_cli_error("--seeds reads each run's record: not with --stacks off");
+        return false;
+    }
     if (o->seed && o->seeds) {
         zt_cli_error("--seed and --seeds together: --seeds N runs seeds 0..N-1");
         return false;

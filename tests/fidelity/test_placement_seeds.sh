@@ -51,7 +51,7 @@ grep -Eq '^the failure point ranges from [0-9.]+ to [0-9.]+ MiB of heap address 
 
 # ---- bad values: one line, exit 2 ---------------------------------------------
 for args in "--seeds 0" "--seeds x" "--seeds 1001" "--seeds=-3" "--seed -1" "--seed 1x" \
-    "--seeds 2 --seed 1"; do
+    "--seeds 2 --seed 1" "--seeds 2 --stacks off"; do
     # shellcheck disable=SC2086
     "$zt" run $args -- "$tmp/fill" >"$tmp/out" 2>"$tmp/err"
     rc=$?
