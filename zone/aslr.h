@@ -25,7 +25,9 @@
 #define ZT_IOS_SHARED_REGION_BASE 0x180000000ull
 #define ZT_IOS_SHARED_REGION_SIZE 0x100000000ull
 /* End of the nano region: "end of shared region + 512MB" (xnu-4903.221.2
- * osfmk/arm/pmap.c:9874, libmalloc-166.220.1 src/nanov2_zone.h:39-45). */
+ * osfmk/arm/pmap.c:9874; the nano region starts at SHARED_REGION_BASE +
+ * SHARED_REGION_SIZE, libmalloc-166.220.1 src/nano_zone_common.h:38, and is
+ * 512 MiB, src/nanov2_zone.h:41-44). */
 #define ZT_IOS_NANO_END (ZT_IOS_SHARED_REGION_BASE + ZT_IOS_SHARED_REGION_SIZE + 0x20000000ull)
 
 /* libmalloc-166.220.1 src/vm.c:32 (ENTROPIC_KABILLION), :35-36 (ENTROPIC_SHIFT
