@@ -38,6 +38,9 @@
       "device profile: native, macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb")                      \
     X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT", 0, 0,                                             \
       "override the heap address-space limit (bytes, K/M/G suffix; 0 = profile's)")                \
+    X(seed, INT, "0", "ZONETRACE_SEED", 0, 999999999,                                              \
+      "iOS profiles: the entropy libmalloc places tiny/small regions with (its ASLR hint); "       \
+      "fixed so runs repeat, `zonetrace run --seeds N` runs seeds 0..N-1")                         \
     X(nano, STR, "default", "ZONETRACE_NANO", 0, 0,                                                \
       "nano allocator: default (as the profile), on, off")                                         \
     X(nano_class_blocks, STR, "", "ZONETRACE_NANO_CLASS_BLOCKS", 0, 0,                             \

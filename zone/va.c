@@ -5,16 +5,30 @@
  * we only count. Limited profiles: the windows are one PROT_NONE reservation
  * (aligned to 128 MiB so that page-index alignment inside a window equals
  * address alignment for every region kind), cut into ZT_PROFILE_MAX_WINDOWS
- * windows that never share a hole. Placement is first fit from the bottom of
- * window 0, then window 1, at the kind's alignment, like the device's
- * "retry from the bottom" path in mvm_allocate_pages_securely.
+ * windows that never share a hole.
+ *
+ * Placement (libmalloc-166.220.1, xnu-4903.221.2). An iOS profile's windows
+ * stand for device ranges (va.h): window 0 ends where the shared region
+ * starts, window 1 starts where the nano region ends. Tiny and small
+ * regions go through mvm_allocate_pages_securely (src/vm.c:162-220): a
+ * VM_FLAGS_ANYWHERE map at the entropic hint (aslr.h), which xnu resolves as
+ * the first aligned hole at or above the hint (osfmk/vm/vm_map.c:2331-2547:
+ * a hint below the map's holes starts at the first hole; nothing above it is
+ * KERN_NO_SPACE), then once more from the bottom on KERN_NO_SPACE; a region
+ * ending above entropic_limit is given back and the hint lowered by 256 MiB,
+ * a region found below the hint lowers it too. Large blocks and every kind
+ * of the other limited configurations (ZONETRACE_VA_LIMIT on a non-iOS
+ * profile) are first fit from the bottom (mvm_allocate_pages, hint = one
+ * page: src/vm.c:113, src/magazine_large.c:466).
  *
  * Bookkeeping lives outside the windows (zt_prim_map): per window an
  * occupancy bitmap, one bit per page (1 = in use; the bits past the last page
  * are set so scans stop by themselves), and one byte per page holding
  * kind + 1 (0 = free) for zt_va_walk. A 1 MiB-aligned 1 MiB hole at 16 KiB
  * pages is one all-zero 64-bit word, so a scan of a 2 GiB window reads at
- * most 2048 words. `hint` skips the full bottom of a window.
+ * most 2048 words. `hint` skips the full bottom of a window. A region map
+ * scans at most twice per lowering of the entropic hint, and the hint can
+ * be lowered about 22 times in a process's life (6 GiB / 256 MiB).
  *
  * Locking: one lock for the whole map. Commit, decommit and the profiler's
  * event hook run outside it: a range is marked in use before it is committed
@@ -22,7 +36,9 @@
  * between.
  * -------------------------------------------------------------------------- */
 #include "va.h"
+#include "aslr.h"
 #include "hooks.h"
+#include "options.h"
 
 #include <errno.h>
 #include <string.h>
@@ -33,6 +49,7 @@
 
 typedef struct window {
     uintptr_t base;
+    uint64_t dev_base; /* the device address `base` stands for (iOS profiles) */
     size_t pages;
     size_t hint;    /* every page below `hint` is in use */
     uint64_t *used; /* occupancy, 1 bit per page; bits past `pages` set */
@@ -53,6 +70,11 @@ static struct {
     size_t meta_bytes;
     size_t used_bytes, peak_bytes, limit_bytes;
     size_t kind_bytes[ZT_KIND_COUNT];
+    /* Entropic placement of tiny/small regions (iOS profiles only). */
+    bool entropic;
+    uint64_t seed;
+    uint64_t entropic_address, entropic_limit; /* device addresses, src/vm.c:26-27 */
+    unsigned lowerings;
 } va;
 
 static inline size_t align_up(size_t v, size_t a)
@@ -118,10 +140,11 @@ static size_t aligned_page(const window_t *w, size_t first, size_t align_bytes)
     return (align_up(a, align_bytes) - w->base) >> va.page_shift;
 }
 
-/* First fit: lowest aligned start of `need` free pages, or NO_PAGE. */
-static size_t find_fit(const window_t *w, size_t need, size_t align_bytes)
+/* First fit at or above page `from`: lowest aligned start of `need` free
+ * pages, or NO_PAGE. */
+static size_t find_fit(const window_t *w, size_t need, size_t align_bytes, size_t from)
 {
-    size_t pos = w->hint;
+    size_t pos = from > w->hint ? from : w->hint;
     while (pos < w->pages) {
         size_t start = find_bit(w, pos, false);
         if (start >= w->pages) break;
@@ -231,10 +254,30 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
     va.meta = m;
     va.meta_bytes = meta;
 
+    /* An iOS row (a device table row with windows) places its regions as
+     * libmalloc does on the device; ZONETRACE_VA_LIMIT on an unlimited row
+     * keeps first fit from the bottom (no device layout to stand for). */
+    const zt_profile_t *row = p && p->name ? zt_profile_find(p->name) : NULL;
+    va.entropic = row && zt_profile_va_limit_bytes(row) > 0;
+    va.seed = (uint64_t)zt_options.seed;
+    va.entropic_limit = zt_aslr_entropic_limit(va.seed);     /* src/vm.c:68-69 */
+    va.entropic_address = zt_aslr_entropic_address(va.seed); /* src/vm.c:70 */
+
     uintptr_t at = (uintptr_t)base;
     for (int i = 0; i < ZT_PROFILE_MAX_WINDOWS; i++) {
         if (want[i] == 0) continue;
-        window_t *w = &va.win[va.nwindows++];
+        window_t *w = &va.win[va.nwindows];
+        /* Window 0 ends at SHARED_REGION_BASE (or just below: its base is rounded down to
+         * 128 MiB so that device and host alignment agree), window 1 starts
+         * at the end of the nano region (aslr.h). */
+        if (va.nwindows == 0)
+            w->dev_base =
+                want[i] < ZT_IOS_SHARED_REGION_BASE
+                    ? (ZT_IOS_SHARED_REGION_BASE - want[i]) & ~(uint64_t)(WINDOW_ALIGN_BYTES - 1)
+                    : 0;
+        else
+            w->dev_base = ZT_IOS_NANO_END;
+        va.nwindows++;
         w->base = at;
         w->pages = want[i] >> va.page_shift;
         size_t nwords = (w->pages + 63) >> 6;
@@ -360,22 +403,68 @@ static void *map_unlimited(enum zt_kind kind, size_t bytes, size_t align, zt_va_
     return p;
 }
 
+/* Upward first fit from the device address dev_hint across the windows in
+ * address order, as xnu's VM_FLAGS_ANYWHERE search from a hint (xnu-4903.221.2
+ * osfmk/vm/vm_map.c:2370-2373 clamp to the map's minimum, 2385-2422 the first
+ * hole ending above the hint, 2469-2547 aligned first fit, KERN_NO_SPACE past
+ * the end). Non-entropic configurations pass 0: the bottom. */
+static size_t search_up(unsigned *wi, size_t need, size_t align, uint64_t dev_hint)
+{
+    for (unsigned i = 0; i < va.nwindows; i++) {
+        const window_t *w = &va.win[i];
+        uint64_t bytes = (uint64_t)w->pages << va.page_shift;
+        size_t from = 0;
+        if (va.entropic && dev_hint > w->dev_base) {
+            if (dev_hint - w->dev_base >= bytes) continue;
+            from = align_up((size_t)(dev_hint - w->dev_base), va.page_bytes) >> va.page_shift;
+        }
+        size_t first = find_fit(w, need, align, from);
+        if (first != NO_PAGE) {
+            *wi = i;
+            return first;
+        }
+    }
+    return NO_PAGE;
+}
+
+/* mvm_allocate_pages_securely's placement (libmalloc-166.220.1 src/vm.c:182-218)
+ * over the windows; returns the first page in window *wi or NO_PAGE. */
+static size_t place_entropic(unsigned *wi, size_t need, size_t bytes, size_t align)
+{
+    for (;;) {
+        size_t first = search_up(wi, need, align, va.entropic_address); /* vm.c:183-185 */
+        if (first == NO_PAGE) first = search_up(wi, need, align, 0);    /* vm.c:186-190 */
+        if (first == NO_PAGE) return NO_PAGE;
+        uint64_t dev = va.win[*wi].dev_base + ((uint64_t)first << va.page_shift);
+        uint64_t t = va.entropic_address, u = t - ZT_ENTROPIC_KABILLION;
+        if (dev + bytes > va.entropic_limit && u < t) { /* vm.c:199-207: give back, lower, retry */
+            va.entropic_address = u;
+            va.lowerings++;
+            continue;
+        }
+        if (dev < t && u < t) { /* vm.c:211-216: found below the hint, lower it */
+            va.entropic_address = u;
+            va.lowerings++;
+        }
+        return first;
+    }
+}
+
 static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_failure_t *fail)
 {
     size_t need = bytes >> va.page_shift;
     zt_lock(&va.lock);
-    window_t *w = NULL;
-    size_t first = NO_PAGE;
-    for (unsigned i = 0; i < va.nwindows && first == NO_PAGE; i++) {
-        w = &va.win[i];
-        first = find_fit(w, need, align);
-    }
+    unsigned wi = 0;
+    bool secure = va.entropic && (kind == ZT_KIND_TINY || kind == ZT_KIND_SMALL);
+    size_t first =
+        secure ? place_entropic(&wi, need, bytes, align) : search_up(&wi, need, align, 0);
     if (first == NO_PAGE) {
         zt_va_failure_t f = {kind, bytes, align, va.used_bytes, va.limit_bytes, 0, 0};
         scan_holes(&f.largest_free_bytes, &align, &f.largest_aligned_bytes, 1);
         zt_unlock(&va.lock);
         return map_failed(&f, fail);
     }
+    window_t *w = &va.win[wi];
     mark(w, first, need, kind);
     bool crossed = account_map_locked(kind, bytes);
     size_t used = va.used_bytes, limit = va.limit_bytes;
@@ -531,6 +620,29 @@ void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), v
             start = end;
         }
     }
+    zt_unlock(&va.lock);
+}
+
+uint64_t zt_va_device_address(const void *p)
+{
+    if (!zt_va_limited() || !va.entropic) return 0;
+    const window_t *w = window_of((uintptr_t)p);
+    return w ? w->dev_base + ((uintptr_t)p - w->base) : 0;
+}
+
+void zt_va_get_placement(zt_va_placement_t *out)
+{
+    ensure_ready();
+    memset(out, 0, sizeof *out);
+    zt_lock(&va.lock);
+    out->entropic = va.limited && va.entropic;
+    out->seed = va.seed;
+    out->entropic_bits = zt_aslr_entropic_bits(va.seed);
+    out->entropic_address = va.entropic_address;
+    out->entropic_limit = va.entropic_limit;
+    out->lowerings = va.lowerings;
+    for (unsigned i = 0; i < va.nwindows && out->entropic; i++)
+        out->window_dev_base[i] = va.win[i].dev_base;
     zt_unlock(&va.lock);
 }
 

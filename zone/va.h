@@ -3,11 +3,24 @@
  *
  * Unlimited profiles map regions and large blocks anywhere (aligned mmap).
  * Limited profiles (ios12-*) reserve their windows once (PROT_NONE, no commit
- * charge) and place every region and large block inside them: first fit from
- * the bottom, at the alignment the kind needs (tiny 1 MiB, small 8 MiB,
- * medium 128 MiB, large the profile page), so that exhaustion and
- * fragmentation happen where they would on the device. Bookkeeping is a
- * page-granular occupancy map (profile page) outside the windows.
+ * charge) and place every region and large block inside them, at the
+ * alignment the kind needs (tiny 1 MiB, small 8 MiB, medium 128 MiB, large
+ * the profile page), so that exhaustion and fragmentation happen where they
+ * would on the device. Bookkeeping is a page-granular occupancy map (profile
+ * page) outside the windows.
+ *
+ * Where things land (iOS profiles; va.c cites libmalloc-166.220.1 and
+ * xnu-4903.221.2). The windows stand for device addresses: window 0 =
+ * [SHARED_REGION_BASE - its size, SHARED_REGION_BASE) = [0x1_0000_0000,
+ * 0x1_8000_0000) for 2 GiB, window 1 = [end of the nano region 0x2_A000_0000,
+ * + its size) up to the VA ceiling. Tiny and small regions are placed from
+ * libmalloc's entropic hint below the stack (aslr.h; the seed is
+ * ZONETRACE_SEED), upward first fit, then from the bottom, with the 256 MiB
+ * lowering rule; large blocks first fit from the bottom. What the device
+ * also keeps in these ranges (main image, stacks, dyld, file mappings,
+ * libmalloc's metadata) is not modelled: the windows are the heap's alone.
+ * ZONETRACE_VA_LIMIT on a non-iOS profile: one window, first fit from the
+ * bottom for every kind.
  *
  * Nothing else in the library may map heap address space: va.c is where
  * "region map failed" is detected and reported (zt_hook_event).
@@ -65,6 +78,20 @@ bool zt_va_in_window(const void *p);
 /* Visit the windows' layout as maximal runs of one kind (kind -1 = free),
  * in address order. Limited profiles only (no-op otherwise). */
 void zt_va_walk(void (*cb)(void *ctx, uintptr_t base, size_t bytes, int kind), void *ctx);
+
+/* Placement state (iOS profiles: entropic; otherwise entropic = false). */
+typedef struct zt_va_placement {
+    bool entropic;                                    /* tiny/small from the entropic hint */
+    uint64_t seed;                                    /* ZONETRACE_SEED at init */
+    unsigned entropic_bits;                           /* malloc_entropy[1] & 127 */
+    uint64_t entropic_address, entropic_limit;        /* now, as device addresses */
+    unsigned lowerings;                               /* 256 MiB lowerings so far */
+    uint64_t window_dev_base[ZT_PROFILE_MAX_WINDOWS]; /* device address of each window */
+} zt_va_placement_t;
+void zt_va_get_placement(zt_va_placement_t *out);
+
+/* The device address p stands for (inside a window of an iOS profile), or 0. */
+uint64_t zt_va_device_address(const void *p);
 
 /* Window i (0-based): base and size; false if there is no such window. */
 bool zt_va_window(unsigned i, uintptr_t *base, size_t *bytes);

@@ -7,10 +7,18 @@
  * it died of one), so `zonetrace run` can stand in for CMD in scripts.
  * ZONETRACE_ROOT_PID names the process whose record is ZONETRACE_OUT; it is
  * set in the child after fork, since only then is its pid known.
+ *
+ * run --seeds N: CMD N times with ZONETRACE_SEED 0..N-1 (libmalloc's region
+ * ASLR entropy, zone/aslr.h), a record per seed (FILE.seed-K.zt), then the
+ * spread of the failure point: the heap address space in use at each run's
+ * first region/large map failure (the ZT_EV_MAP_FAILED event), min / median
+ * / max over the runs that failed, and a line per seed.
  * -------------------------------------------------------------------------- */
 #include "cli.h"
 #include "model.h"
 
+#include "aslr.h"
+#include "hooks.h"
 #include "options.h"
 #include "profile.h"
 
@@ -26,7 +34,8 @@
 
 typedef struct run_opts {
     const char *device, *stacks, *unwind, *out, *memory_limit;
-    bool quiet_stdout; /* child's stdout to /dev/null (demo) */
+    const char *seed, *seeds; /* --seed K (ZONETRACE_SEED), --seeds N */
+    bool quiet_stdout;        /* child's stdout to /dev/null (demo) */
 } run_opts_t;
 
 static volatile pid_t child_pid;
@@ -70,6 +79,7 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
     if (o->device) setenv("ZONETRACE_DEVICE", o->device, 1);
     if (o->unwind) setenv("ZONETRACE_UNWIND", o->unwind, 1);
     if (o->memory_limit) setenv("ZONETRACE_MEMORY_LIMIT", o->memory_limit, 1);
+    if (o->seed) setenv("ZONETRACE_SEED", o->seed, 1);
     char cwd[PATH_MAX - 64]; /* room for "/zonetrace-<pid>.zt" */
     if (!getcwd(cwd, sizeof cwd)) {
         zt_cli_error("cannot get the current directory: %s", strerror(errno));
@@ -140,6 +150,23 @@ static int exit_status(int status)
     return 1;
 }
 
+#define ZT_SEEDS_MAX 1000
+
+/* A decimal in lo..hi, nothing else. */
+static bool parse_count(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    unsigned long v = 0;
+    if (!*s) return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return false;
+        v = v * 10 + (unsigned long)(*s - '0');
+        if (v > hi) return false;
+    }
+    if (v < lo) return false;
+    *out = v;
+    return true;
+}
+
 static bool check_run_opts(const run_opts_t *o)
 {
     int mode;
@@ -169,6 +196,23 @@ static bool check_run_opts(const run_opts_t *o)
         zt_cli_error("-o: empty file name");
         return false;
     }
+    unsigned long v;
+    if (o->seed && !parse_count(o->seed, 0, 999999999, &v)) {
+        zt_cli_error("--seed %s: expected a whole number from 0 to 999999999", o->seed);
+        return false;
+    }
+    if (o->seeds && !parse_count(o->seeds, 1, ZT_SEEDS_MAX, &v)) {
+        zt_cli_error("--seeds %s: expected a number of runs from 1 to %d", o->seeds, ZT_SEEDS_MAX);
+        return false;
+    }
+    if (o->seeds && o->stacks && strcmp(o->stacks, "off") == 0) {
+        zt_cli_error("--seeds reads each run's record: not with --stacks off");
+        return false;
+    }
+    if (o->seed && o->seeds) {
+        zt_cli_error("--seed and --seeds together: --seeds N runs seeds 0..N-1");
+        return false;
+    }
     return true;
 }
 
@@ -187,6 +231,161 @@ static void say_if_jetsam(const char *record)
                 zt_fmt_bytes(m.jetsam_footprint_bytes, b1), zt_fmt_bytes(m.jetsam_limit_bytes, b2));
     }
     zt_model_free(&m);
+}
+
+/* ---- run --seeds N ------------------------------------------------------ */
+
+typedef struct seed_run {
+    unsigned seed;
+    int status;       /* wait status */
+    bool failed;      /* a map failed */
+    int kind;         /* of the first failure */
+    uint64_t va_used; /* heap address space in use at the first failure */
+    uint64_t peak;    /* peak heap address space of the run */
+    char record[PATH_MAX];
+} seed_run_t;
+
+static double mib(uint64_t b)
+{
+    return (double)b / (double)(1u << 20);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void describe_end(int status, char *buf, size_t cap)
+{
+    if (WIFSIGNALED(status))
+        snprintf(buf, cap, "%s",
+                 WTERMSIG(status) == SIGKILL   ? "SIGKILL"
+                 : WTERMSIG(status) == SIGSEGV ? "SIGSEGV"
+                 : WTERMSIG(status) == SIGABRT ? "SIGABRT"
+                 : WTERMSIG(status) == SIGBUS  ? "SIGBUS"
+                                               : "signal");
+    else
+        snprintf(buf, cap, "exit %d", exit_status(status));
+}
+
+/* Where the seed's tiny/small regions start on a profile whose window 0
+ * holds window0 bytes below the shared region (aslr.h). */
+static void describe_hint(unsigned seed, uint64_t window0, char *buf, size_t cap)
+{
+    uint64_t hint = zt_aslr_entropic_address(seed);
+    uint64_t w0 = window0 < ZT_IOS_SHARED_REGION_BASE ? ZT_IOS_SHARED_REGION_BASE - window0 : 0;
+    if (hint < w0)
+        snprintf(buf, cap, "bottom");
+    else
+        snprintf(buf, cap, "0x%llx", (unsigned long long)hint);
+}
+
+/* Run CMD once per seed 0..N-1 (records FILE.seed-K.zt) and print the spread
+ * of the failure point. Exit 0 when every run started and left a readable
+ * record, whatever the program's own status (failing is what is measured). */
+static int run_seeds(run_opts_t *o, char **cmd)
+{
+    unsigned long n = 0;
+    parse_count(o->seeds, 1, ZT_SEEDS_MAX, &n); /* checked by check_run_opts */
+    const char *device = o->device ? o->device : getenv("ZONETRACE_DEVICE");
+    if (!device || !*device) device = "native";
+    const zt_profile_t *p = zt_profile_find(device);
+    if (!p) {
+        zt_cli_error("ZONETRACE_DEVICE=%s: unknown device profile (zonetrace profiles lists them)",
+                     device);
+        return ZT_CLI_EXIT_USAGE;
+    }
+    bool ios = zt_profile_va_limit_bytes(p) > 0;
+    char base[PATH_MAX];
+    if (o->out) {
+        size_t len = strlen(o->out);
+        if (len > 3 && strcmp(o->out + len - 3, ".zt") == 0) len -= 3;
+        if (len >= sizeof base - 32) {
+            zt_cli_error("%s: path too long", o->out);
+            return ZT_CLI_EXIT_USAGE;
+        }
+        snprintf(base, sizeof base, "%.*s", (int)len, o->out);
+    } else {
+        snprintf(base, sizeof base, "zonetrace-%d", (int)getpid());
+    }
+    seed_run_t *runs = calloc(n, sizeof *runs);
+    uint64_t *points = calloc(n, sizeof *points);
+    if (!runs || !points) abort();
+    printf("zonetrace: %lu runs of %s on %s, ZONETRACE_SEED 0..%lu%s\n", n, cmd[0], device, n - 1,
+           ios ? "" : " (this profile maps anywhere: the seed changes nothing)");
+    printf("%6s %5s  %-14s %-9s %-40s %s\n", "seed", "bits", "regions from", "ended",
+           "first map failure (heap in use)", "record");
+    fflush(stdout);
+    unsigned nfailed = 0;
+    int rc = 0;
+    for (unsigned long k = 0; k < n; k++) {
+        seed_run_t *r = &runs[k];
+        char seed[16], out[PATH_MAX + 32], hint[32], end[16], what[96], err[256];
+        r->seed = (unsigned)k;
+        snprintf(seed, sizeof seed, "%lu", k);
+        if (snprintf(out, sizeof out, "%s.seed-%lu.zt", base, k) >= PATH_MAX) {
+            zt_cli_error("%s: path too long", base);
+            rc = ZT_CLI_EXIT_USAGE;
+            break;
+        }
+        run_opts_t one = *o;
+        one.seed = seed;
+        one.out = out;
+        one.quiet_stdout = true; /* N copies of the program's output would bury the table */
+        int started = spawn(&one, cmd, r->record, &r->status);
+        if (started >= 0) {
+            rc = started;
+            break;
+        }
+        zt_model_t m;
+        if (!zt_model_read(r->record, &m, err, sizeof err)) {
+            zt_cli_error("seed %lu: %s", k, err);
+            rc = ZT_CLI_EXIT_USAGE;
+            continue;
+        }
+        r->peak = m.va_peak_bytes;
+        for (unsigned e = 0; e < m.nevents; e++)
+            if (m.events[e].type == ZT_EV_MAP_FAILED) {
+                r->failed = true;
+                r->kind = m.events[e].kind;
+                r->va_used = m.events[e].va_used;
+                break;
+            }
+        zt_model_free(&m);
+        if (r->failed) points[nfailed++] = r->va_used;
+        describe_end(r->status, end, sizeof end);
+        if (ios)
+            describe_hint(r->seed, p->window_bytes[0], hint, sizeof hint);
+        else
+            snprintf(hint, sizeof hint, "anywhere");
+        if (r->failed)
+            snprintf(what, sizeof what, "%s map, %.1f MiB", zt_report_kind_name(r->kind),
+                     mib(r->va_used));
+        else
+            snprintf(what, sizeof what, "none (peak %.1f MiB)", mib(r->peak));
+        printf("%6u %5u  %-14s %-9s %-40s %s\n", r->seed, zt_aslr_entropic_bits(r->seed), hint, end,
+               what, r->record);
+        fflush(stdout);
+    }
+    if (nfailed > 0) {
+        qsort(points, nfailed, sizeof *points, cmp_u64);
+        double med = nfailed & 1 ? mib(points[nfailed / 2])
+                                 : (mib(points[nfailed / 2 - 1]) + mib(points[nfailed / 2])) / 2;
+        printf("the failure point ranges from %.1f to %.1f MiB of heap address space over %u "
+               "seed%s (median %.1f MiB)",
+               mib(points[0]), mib(points[nfailed - 1]), nfailed, nfailed == 1 ? "" : "s", med);
+        if (nfailed < n) printf("; %lu of %lu runs never failed a map", n - nfailed, n);
+        printf("\n");
+    } else {
+        printf("no run failed a map: the seed moved no failure point over %lu seed%s\n", n,
+               n == 1 ? "" : "s");
+    }
+    printf("report one: zonetrace report %s.seed-K.zt; rerun one: zonetrace run --seed K ...\n",
+           base);
+    free(runs);
+    free(points);
+    return rc;
 }
 
 int zt_cli_run(int argc, char **argv)
@@ -209,6 +408,10 @@ int zt_cli_run(int argc, char **argv)
             slot = &o.unwind, name = "--unwind";
         else if (strncmp(a, "--memory-limit", 14) == 0 && (a[14] == 0 || a[14] == '='))
             slot = &o.memory_limit, name = "--memory-limit";
+        else if (strncmp(a, "--seeds", 7) == 0 && (a[7] == 0 || a[7] == '='))
+            slot = &o.seeds, name = "--seeds";
+        else if (strncmp(a, "--seed", 6) == 0 && (a[6] == 0 || a[6] == '='))
+            slot = &o.seed, name = "--seed";
         else if (strcmp(a, "-o") == 0 || strncmp(a, "--output", 8) == 0)
             slot = &o.out, name = a[1] == 'o' ? "-o" : "--output";
         else if (a[0] == '-') {
@@ -232,6 +435,7 @@ int zt_cli_run(int argc, char **argv)
         return ZT_CLI_EXIT_USAGE;
     }
     if (!check_run_opts(&o)) return ZT_CLI_EXIT_USAGE;
+    if (o.seeds) return run_seeds(&o, argv + i);
     char record[PATH_MAX];
     int status = 0;
     int rc = spawn(&o, argv + i, record, &status);

@@ -13,8 +13,10 @@
 
 static const char usage_text[] =
     "usage: zonetrace COMMAND ...\n"
-    "  run [--device P] [--stacks M] [--unwind U] [--memory-limit SIZE] [-o FILE] -- CMD ARGS\n"
-    "        run CMD under libzonetrace.so and write its record file\n"
+    "  run [--device P] [--stacks M] [--unwind U] [--memory-limit SIZE] [--seed K | --seeds N]\n"
+    "      [-o FILE] -- CMD ARGS\n"
+    "        run CMD under libzonetrace.so and write its record file; --seeds N: N runs\n"
+    "        (ZONETRACE_SEED 0..N-1, records FILE.seed-K.zt) and the spread of the failure point\n"
     "  report FILE [--top N] [--by stack|zone|class|region]\n"
     "              [--format text|json|folded|html] [-o OUT]\n"
     "        report on a record file (text by default)\n"

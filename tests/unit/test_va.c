@@ -3,9 +3,15 @@
  * ios12-2gb windows (placement, alignment, window order), exhaustion,
  * the fragmentation case (free space everywhere but no 1 MiB-aligned 1 MiB
  * hole: tiny fails, large still fits), in-place growth, tail unmaps, the
- * layout walk, and concurrent maps.
+ * layout walk, and concurrent maps; and where regions land on an iOS
+ * profile (libmalloc-166.220.1 src/vm.c:26-80, 162-220; xnu-4903.221.2
+ * osfmk/vm/vm_map.c:2331-2547): the entropic hint from the seed, the same
+ * seed repeating, other seeds differing, large blocks bottom-up, the 256 MiB
+ * lowering and the retry from the bottom.
  * -------------------------------------------------------------------------- */
 #include "va.h"
+#include "aslr.h"
+#include "options.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,8 +46,22 @@ static const zt_profile_t *profile(const char *name)
     return p;
 }
 
+/* Seed 1 (entropic bits 65) puts libmalloc's hint below window 0, where
+ * xnu starts at the first hole: tiny and small regions too are first fit
+ * from the bottom, which the cases before the placement ones rely on. */
+#define SEED_BOTTOM 1
+
+static void init_seed(const char *name, uint64_t override, long seed)
+{
+    zt_options.seed = seed;
+    zt_va_reset_for_test();
+    REQUIRE(zt_va_init(profile(name), override), "zt_va_init(%s, %llu) failed", name,
+            (unsigned long long) override);
+}
+
 static void init(const char *name, uint64_t override)
 {
+    zt_options.seed = SEED_BOTTOM;
     zt_va_reset_for_test();
     REQUIRE(zt_va_init(profile(name), override), "zt_va_init(%s, %llu) failed", name,
             (unsigned long long) override);
@@ -391,6 +411,148 @@ static void test_threads(void)
     CHECK(st.peak_used_bytes <= 16 * MiB, "peak %zu", st.peak_used_bytes);
 }
 
+/* ---- placement (iOS 12) -------------------------------------------------------- */
+
+/* The hint libmalloc-166.220.1 src/vm.c:68-70 computes on arm64 iOS, spelt out
+ * from xnu-4903.221.2 bsd/arm/vmparam.h:11,26 (USRSTACK64 0x16FE00000,
+ * MAXSSIZ 1 MiB): entropic_limit = stack - MAXSSIZ - (bits << 25),
+ * entropic_address = limit - 256 MiB. */
+static uint64_t predicted_hint(unsigned bits)
+{
+    return 0x16FE00000ull - 0x100000ull - ((uint64_t)bits << 25) - 0x10000000ull;
+}
+
+#define W0_DEV 0x100000000ull /* SHARED_REGION_BASE 0x180000000 - 2 GiB */
+
+static void test_placement_hint(void)
+{
+    /* Seed 6 draws entropic bits 0: the highest hint, 0x1_5FD0_0000. */
+    init_seed("ios12-2gb", 0, 6);
+    zt_va_placement_t pl;
+    zt_va_get_placement(&pl);
+    CHECK(pl.entropic && pl.seed == 6 && pl.entropic_bits == 0, "seed 6: entropic %d bits %u",
+          pl.entropic, pl.entropic_bits);
+    CHECK(pl.entropic_address == 0x15FD00000ull && pl.entropic_limit == 0x16FD00000ull,
+          "hint %#llx limit %#llx", (unsigned long long)pl.entropic_address,
+          (unsigned long long)pl.entropic_limit);
+    CHECK(pl.window_dev_base[0] == W0_DEV && pl.window_dev_base[1] == 0x2A0000000ull,
+          "windows at %#llx and %#llx", (unsigned long long)pl.window_dev_base[0],
+          (unsigned long long)pl.window_dev_base[1]);
+    /* The first tiny region lands at the hint (1 MiB-aligned already); a
+     * small region at the next 8 MiB boundary above it (xnu's aligned first
+     * fit upward from the hint); a large block at the bottom of window 0
+     * (mvm_allocate_pages' hint of one page, src/vm.c:113). */
+    void *tiny = zt_va_map(ZT_KIND_TINY, MiB, MiB, NULL);
+    void *small = zt_va_map(ZT_KIND_SMALL, 8 * MiB, 8 * MiB, NULL);
+    void *large = zt_va_map(ZT_KIND_LARGE, 64 * KiB, 16 * KiB, NULL);
+    void *large2 = zt_va_map(ZT_KIND_LARGE, 64 * KiB, 16 * KiB, NULL);
+    CHECK(zt_va_device_address(tiny) == 0x15FD00000ull, "tiny at %#llx",
+          (unsigned long long)zt_va_device_address(tiny));
+    CHECK(zt_va_device_address(small) == 0x160000000ull, "small at %#llx",
+          (unsigned long long)zt_va_device_address(small));
+    CHECK(zt_va_device_address(large) == W0_DEV, "large at %#llx",
+          (unsigned long long)zt_va_device_address(large));
+    CHECK(zt_va_device_address(large2) == W0_DEV + 64 * KiB, "second large at %#llx",
+          (unsigned long long)zt_va_device_address(large2));
+    int on_stack;
+    CHECK(zt_va_device_address(&on_stack) == 0, "no device address outside the windows");
+
+    /* Every seed: the first tiny region at the predicted hint, or at the
+     * bottom of window 0 when the hint lies below it. */
+    for (long seed = 0; seed < 24; seed++) {
+        init_seed("ios12-2gb", 0, seed);
+        zt_va_get_placement(&pl);
+        uint64_t want = predicted_hint(pl.entropic_bits);
+        CHECK(pl.entropic_address == want, "seed %ld hint %#llx", seed,
+              (unsigned long long)pl.entropic_address);
+        if (want < W0_DEV) want = W0_DEV;
+        void *t = zt_va_map(ZT_KIND_TINY, MiB, MiB, NULL);
+        CHECK(zt_va_device_address(t) == want, "seed %ld (bits %u): tiny at %#llx, want %#llx",
+              seed, pl.entropic_bits, (unsigned long long)zt_va_device_address(t),
+              (unsigned long long)want);
+    }
+}
+
+/* A run of maps under one seed, as device addresses. */
+static void sequence(long seed, uint64_t out[12])
+{
+    init_seed("ios12-2gb", 0, seed);
+    for (int i = 0; i < 12; i++) {
+        enum zt_kind k = i % 3 == 0 ? ZT_KIND_SMALL : i % 3 == 1 ? ZT_KIND_TINY : ZT_KIND_LARGE;
+        size_t bytes = k == ZT_KIND_SMALL ? 8 * MiB : k == ZT_KIND_TINY ? MiB : 48 * KiB;
+        out[i] =
+            zt_va_device_address(zt_va_map(k, bytes, k == ZT_KIND_LARGE ? 16 * KiB : bytes, NULL));
+    }
+}
+
+static void test_placement_seeds(void)
+{
+    uint64_t a[12], b[12], c[12];
+    sequence(11, a);
+    sequence(11, b);
+    sequence(12, c);
+    CHECK(memcmp(a, b, sizeof a) == 0, "seed 11 twice: the same placement");
+    CHECK(memcmp(a, c, sizeof a) != 0, "seeds 11 and 12: different placement");
+    CHECK(a[1] != c[1], "first tiny regions %#llx and %#llx", (unsigned long long)a[1],
+          (unsigned long long)c[1]);
+    CHECK(a[2] == c[2] && a[2] == W0_DEV, "large blocks bottom-up whatever the seed");
+}
+
+static void test_placement_lowering(void)
+{
+    /* ios12-1gb: one window [0x1_0000_0000, 0x1_8000_0000). Seed 6: hint
+     * 0x1_5FD0_0000, limit 0x1_6FD0_0000. 256 tiny regions fill [hint,
+     * limit); the next one would end above entropic_limit, so it is given
+     * back, the hint lowered by 256 MiB and the map retried: it lands at the
+     * new hint (src/vm.c:198-207). */
+    init_seed("ios12-1gb", 0, 6);
+    void *t = NULL;
+    for (int i = 0; i < 256; i++) {
+        t = zt_va_map(ZT_KIND_TINY, MiB, MiB, NULL);
+        REQUIRE(zt_va_device_address(t) == 0x15FD00000ull + (uint64_t)i * MiB, "tiny %d at %#llx",
+                i, (unsigned long long)zt_va_device_address(t));
+    }
+    zt_va_placement_t pl;
+    zt_va_get_placement(&pl);
+    CHECK(pl.lowerings == 0, "no lowering while [hint, limit) has room: %u", pl.lowerings);
+    t = zt_va_map(ZT_KIND_TINY, MiB, MiB, NULL);
+    zt_va_get_placement(&pl);
+    CHECK(zt_va_device_address(t) == 0x14FD00000ull, "tiny 257 at %#llx, want hint - 256 MiB",
+          (unsigned long long)zt_va_device_address(t));
+    CHECK(pl.lowerings == 1 && pl.entropic_address == 0x14FD00000ull &&
+              pl.entropic_limit == 0x16FD00000ull,
+          "lowered once to %#llx (limit stays %#llx)", (unsigned long long)pl.entropic_address,
+          (unsigned long long)pl.entropic_limit);
+
+    /* Retry from the bottom: nothing free at or above the hint is
+     * KERN_NO_SPACE (xnu vm_map.c:2491-2504), libmalloc maps again from the
+     * bottom (src/vm.c:186-190) and, having landed below the hint, lowers it
+     * (src/vm.c:211-216). Large blocks fill the window bottom-up except for
+     * one hole below the hint. */
+    init_seed("ios12-1gb", 0, 6);
+    size_t below = (size_t)(0x15FD00000ull - W0_DEV); /* bottom .. hint */
+    void *low = zt_va_map(ZT_KIND_LARGE, below, 16 * KiB, NULL);
+    void *high = zt_va_map(ZT_KIND_LARGE, 2048 * MiB - below, 16 * KiB, NULL);
+    REQUIRE(low && high && zt_va_device_address(low) == W0_DEV, "fill the window");
+    zt_va_unmap(low, 4 * MiB, ZT_KIND_LARGE); /* a hole at the bottom */
+    t = zt_va_map(ZT_KIND_TINY, MiB, MiB, NULL);
+    zt_va_get_placement(&pl);
+    CHECK(zt_va_device_address(t) == W0_DEV, "tiny from the bottom at %#llx",
+          (unsigned long long)zt_va_device_address(t));
+    CHECK(pl.entropic_address == 0x14FD00000ull && pl.lowerings == 1,
+          "landed below the hint: lowered to %#llx", (unsigned long long)pl.entropic_address);
+
+    /* A non-iOS profile with a limit keeps first fit from the bottom. */
+    init_seed("native", 64 * MiB, 6);
+    zt_va_get_placement(&pl);
+    CHECK(!pl.entropic, "native with ZONETRACE_VA_LIMIT is not entropic");
+    uintptr_t b0;
+    CHECK(zt_va_window(0, &b0, NULL), "one window");
+    t = zt_va_map(ZT_KIND_TINY, MiB, MiB, NULL);
+    CHECK((uintptr_t)t == b0 && zt_va_device_address(t) == 0,
+          "tiny at the bottom, no device address");
+}
+
 int main(void)
 {
     CHECK_CASE("unlimited")
@@ -416,6 +578,18 @@ int main(void)
     CHECK_CASE("threads")
     {
         test_threads();
+    }
+    CHECK_CASE("placement: entropic hint per seed")
+    {
+        test_placement_hint();
+    }
+    CHECK_CASE("placement: same seed repeats, seeds differ")
+    {
+        test_placement_seeds();
+    }
+    CHECK_CASE("placement: 256 MiB lowering, retry from the bottom")
+    {
+        test_placement_lowering();
     }
     zt_va_reset_for_test();
     return CHECK_DONE("test_va");
