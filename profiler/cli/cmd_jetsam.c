@@ -196,9 +196,18 @@ static void suggest(const char *product, const device_t *dev, unsigned os_major,
         snprintf(s->note, sizeof s->note,
                  "no device profile has the %s's %u GB of RAM (see zonetrace profiles)", dev->name,
                  dev->ram_mb / 1024);
-    else if (os_major && s->profile_os != os_major)
-        snprintf(s->note, sizeof s->note, "%s models iOS %u; this report is from iOS %u",
-                 s->profile->name, s->profile_os, os_major);
+    else {
+        /* Say how the profile differs: another device of the same RAM (its
+         * CPUs and page size may differ), another iOS. */
+        char other[128] = "", os[96] = "";
+        if (!zt_profile_has_model(s->profile, product))
+            snprintf(other, sizeof other, "%s is the %s (same RAM)", s->profile->name,
+                     s->profile->device_name);
+        if (os_major && s->profile_os != os_major)
+            snprintf(os, sizeof os, "%s models iOS %u, this report is from iOS %u",
+                     other[0] ? "it" : s->profile->name, s->profile_os, os_major);
+        snprintf(s->note, sizeof s->note, "%s%s%s", other, other[0] && os[0] ? "; " : "", os);
+    }
 }
 
 static void print_suggestion(FILE *out, const sugg_t *s, const char *indent)
