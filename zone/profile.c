@@ -26,7 +26,8 @@
  * (osfmk/arm/cpu_data_internal.h:62-67; pexpert/pexpert/arm64/board_config.h
  * gives 3 for T7001/T8011, 6 for T8015, none for T7000/S8000/T8010). The
  * A10's four cores are two pairs the hardware switches between, so iOS sees
- * 2: no iOS 12 iPhone has 4 logical CPUs.
+ * 2 (inferred from that MAX_CPUS; the A10X's 6 cores likewise show as
+ * CPU_COUNT 3): no iOS 12 iPhone has 4 logical CPUs.
  *
  * Page size: 16 KiB where xnu-4903.221.2 osfmk/arm/proc_reg.h defines
  * __ARM_16K_PG__ (Twister/A9 and later, lines 130-180), 4 KiB on Typhoon
@@ -34,10 +35,10 @@
  *
  * OS → libmalloc: every iOS row models iOS 12.1.4 (the seed's OS) with
  * libmalloc-166.220.1, the tag the zone follows. The mapping is inferred
- * from tag order and the paired macOS releases (166.200.60 = 10.14.0 /
- * iOS 12.0, 166.220.1 = 10.14.1-10.14.3 / iOS 12.1-12.1.4, 166.251.2 =
- * 10.14.4+ / iOS 12.2+; reference/libmalloc.md §0); Apple's per-release
- * source pages were not reachable to confirm it.
+ * from the tags' dates (reference/libmalloc.md §0: 166.200.60 and
+ * 166.220.1 dated 2018-10 and 2018-12, 166.251.2 2019-06; iOS 12.1.4 came
+ * out in February 2019, between the last two); Apple's per-release source
+ * pages were not reachable to confirm it.
  *
  * RAM: Apple's tech-specs pages do not state RAM; the sizes are the "total
  * MB" column of the measured table (stackoverflow.com/a/15200855, copied in
