@@ -43,6 +43,7 @@
 #define ZT_NANO_C /* its parts in nano/ check that they are included from here */
 #include "nano.h"
 #include "chunkmap.h"
+#include "cpu.h"
 #include "debug.h"
 #include "error.h"
 #include "hooks.h"

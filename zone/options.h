@@ -35,7 +35,10 @@
  * is the one reported. */
 #define ZT_OPTIONS_USER(X)                                                                         \
     X(device, STR, "native", "ZONETRACE_DEVICE", 0, 0,                                             \
-      "device profile: native, macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb")                      \
+      "device profile: native, macos15-arm64, iphone6, iphone6s-plus, "                            \
+      "iphone7-plus, iphone8, iphonex, iphonexs, ipad-air2, or a "                                 \
+      "model such as iPhone8,2 (old names kept: macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb; "    \
+      "`zonetrace profiles` lists them)")                                                          \
     X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT", 0, 0,                                             \
       "override the heap address-space limit (bytes, K/M/G suffix; 0 = profile's)")                \
     X(seed, INT, "0", "ZONETRACE_SEED", 0, 999999999,                                              \
@@ -70,14 +73,17 @@
     X(warning_signal, STR, "", "ZONETRACE_WARNING_SIGNAL", 0, 0,                                   \
       "signal (number or name, e.g. USR1) also sent to the process at the memory warning")
 
-/* Internal rows: set by `zonetrace run` for the program it starts, not by
- * users; parsed like the others but not listed by `zonetrace options`, the
+/* Internal rows: set by `zonetrace run` for the program it starts, or by
+ * tests, not by users; parsed like the others but not listed by `zonetrace options`, the
  * README or ZONETRACE_VERBOSE, and written into the record only when set.
  * They come after every user row (record.c relies on that order). */
 #define ZT_OPTIONS_INTERNAL(X)                                                                     \
     X(root_pid, STR, "", "ZONETRACE_ROOT_PID", 0, 0,                                               \
       "pid of the process `zonetrace run` started, whose record is ZONETRACE_OUT; another "        \
-      "process (a child it spawned) records to ZONETRACE_OUT.<pid>.zt instead")
+      "process (a child it spawned) records to ZONETRACE_OUT.<pid>.zt instead")                    \
+    X(host_ncpu, INT, "0", "ZONETRACE_HOST_NCPU", 0, 1024,                                         \
+      "tests only: behave as a host with this many CPUs (0 = the real host): the host CPU count "  \
+      "and each thread's CPU id (a per-thread id spread over 0..N-1) come from zone/cpu.c")
 
 /* Every row, user rows first. */
 #define ZT_OPTIONS(X) ZT_OPTIONS_USER(X) ZT_OPTIONS_INTERNAL(X)

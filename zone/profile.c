@@ -1,7 +1,48 @@
 /* ----------------------------------------------------------------------------
- * profile.c — the device table (DESIGN §4). Window sizes are iOS 12's
- * (reference/libmalloc.md §2.8): the heap gets 4–6 GiB below the shared cache
- * and what lies between the end of the nano region and the VA ceiling.
+ * profile.c — the device table (DESIGN §4): one row per real device, each
+ * fact with its source, and the aliases that keep the old size names.
+ *
+ * Names are the marketing name, lower case, words joined by '-' (iphone6s-
+ * plus): the name people know the phone by, short enough for the report's
+ * device line, and typeable (the model identifier iPhone8,2 has a comma,
+ * which the comma-separated option lists do not love; it is accepted as a
+ * name too). Every iPhone row models iOS 12.1.4, shown in `zonetrace
+ * profiles`; a row for another OS would add it to the name (iphone8-ios13).
+ * The Mac row is named by its OS instead (macos15-arm64): there the
+ * allocator changes with the OS, not with the machine.
+ *
+ * Windows (the heap's address space) follow xnu-4903.221.2
+ * osfmk/arm/pmap.c:9868-9890 pmap_max_64bit_offset(ARM_PMAP_MAX_OFFSET_DEVICE):
+ * the map ends 512 MiB past the shared region (which the nano region fills,
+ * libmalloc-166.220.1 src/nanov2_zone.h:39-45), plus 0.875 GiB when
+ * max_mem > 1 GiB and 4.875 GiB when max_mem > 3 GiB. With the 2 GiB below
+ * the shared cache (reference/libmalloc.md §2.8) a device's windows are
+ * {2, 0} GiB (RAM <= 1 GiB), {2, 0.875} (1 < RAM <= 3 GiB), {2, 4.875}
+ * (RAM > 3 GiB); rows say which rule applies.
+ *
+ * Cores are the logical CPUs iOS counts (_COMM_PAGE_LOGICAL_CPUS, which sizes
+ * libmalloc's magazines, libmalloc-166.220.1 src/malloc.c:843-870): in
+ * xnu-4903.221.2 MAX_CPUS is the board's CPU_COUNT, else 2
+ * (osfmk/arm/cpu_data_internal.h:62-67; pexpert/pexpert/arm64/board_config.h
+ * gives 3 for T7001/T8011, 6 for T8015, none for T7000/S8000/T8010). The
+ * A10's four cores are two pairs the hardware switches between, so iOS sees
+ * 2 (inferred from that MAX_CPUS; the A10X's 6 cores likewise show as
+ * CPU_COUNT 3): no iOS 12 iPhone has 4 logical CPUs.
+ *
+ * Page size: 16 KiB where xnu-4903.221.2 osfmk/arm/proc_reg.h defines
+ * __ARM_16K_PG__ (Twister/A9 and later, lines 130-180), 4 KiB on Typhoon
+ * (A8/A8X, lines 115-124), which has none.
+ *
+ * OS → libmalloc: every iOS row models iOS 12.1.4 (the seed's OS) with
+ * libmalloc-166.220.1, the tag the zone follows. The mapping is inferred
+ * from the tags' dates (reference/libmalloc.md §0: 166.200.60 and
+ * 166.220.1 dated 2018-10 and 2018-12, 166.251.2 2019-06; iOS 12.1.4 came
+ * out in February 2019, between the last two); Apple's per-release source
+ * pages were not reachable to confirm it.
+ *
+ * RAM: Apple's tech-specs pages do not state RAM; the sizes are the "total
+ * MB" column of the measured table (stackoverflow.com/a/15200855, copied in
+ * reference/modern_apple.md §4), which also gives each jetsam limit.
  * -------------------------------------------------------------------------- */
 #include "profile.h"
 #include "prim/prim.h"
@@ -19,10 +60,39 @@
 
 const uint8_t zt_profile_default_nano_class_units[16] = DEFAULT_NANO_CLASS_UNITS;
 
+#define MEASURED "measured (stackoverflow.com/a/15200855): "
+/* Sources of the device facts, one spelling each. */
+#define SRC_XNU_CPUS                                                                               \
+    "cores: xnu-4903.221.2 MAX_CPUS (osfmk/arm/cpu_data_internal.h:62-67, board_config.h)"
+#define SRC_XNU_PAGE "page: xnu-4903.221.2 osfmk/arm/proc_reg.h __ARM_16K_PG__"
+#define SRC_RAM      "RAM: total MB of the measured table (stackoverflow.com/a/15200855)"
+#define SRC_IOS_WIN  "windows: xnu-4903.221.2 osfmk/arm/pmap.c:9868-9890 by RAM"
+#define IOS12_OS     "iOS 12.1.4"
+#define IOS12_TAG    "libmalloc-166.220.1"
+
+/* The iOS 12 allocator: one nano v2 region (libmalloc-166.220.1
+ * src/nanov2_zone.h:39-45), small to 15 KiB (CONFIG_SMALL_CUTOFF_DYNAMIC 0,
+ * reference/libmalloc.md §1), no medium, no large cache (CONFIG_LARGE_CACHE
+ * is macOS only). Nano is on for every row, the 1 GiB one included: see
+ * iphone6. */
+#define IOS12_ALLOCATOR                                                                            \
+    .nano = ZT_NANO_SINGLE, .nano_class_units = DEFAULT_NANO_CLASS_UNITS,                          \
+    .small_limit_bytes = 15u << 10, .medium = false, .large_cache = false, .os_version = IOS12_OS, \
+    .libmalloc_tag = IOS12_TAG,                                                                    \
+    .entitled_limit_bytes = 0 /* the increased-memory-limit entitlement is iOS 15+ */
+
 const zt_profile_t zt_profiles[] = {
     {
         .name = "native",
-        .description = "this machine: nano v2 (regions as needed), medium, no address-space limit",
+        .description =
+            "this machine: libmalloc-166 with macOS's nano v2 (regions as needed) and medium, "
+            "no address-space limit",
+        .model = "-",
+        .soc = "-",
+        .cores = 0,
+        .os_version = "host",
+        .libmalloc_tag = "libmalloc-166.220.1",
+        .device_source = "the host: page size, CPUs and RAM as this machine reports them",
         .page_bytes = 0,
         .nano = ZT_NANO_MULTI,
         .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
@@ -35,8 +105,26 @@ const zt_profile_t zt_profiles[] = {
         .device_name = "this machine",
     },
     {
-        .name = "macos-arm64",
-        .description = "Apple-silicon Mac: 16 KiB pages, nano v2, medium, unlimited",
+        /* The allocator macOS had before xzone: libmalloc-792.1.1 is the
+         * first tag whose OSX build defaults SecureAllocator_SystemWide on
+         * (src/malloc.c:737-740, featureflags/libmalloc.plist:66-69); in
+         * 715.140.5 the OSX branch still falls back to false (src/malloc.c:
+         * 700-708, plist:72-77). Apple silicon starts at macOS 11, medium
+         * racks on 64-bit macOS at 283.x, so this is macOS 11-15 (libmalloc
+         * 317.x .. 715.x; tag-to-release by tag dates, modern_apple.md §0).
+         * Named for the newest of them; macos-arm64 is an alias. */
+        .name = "macos15-arm64",
+        .description = "Apple-silicon Mac, macOS 11-15 before xzone: 16 KiB pages, nano v2, medium",
+        .model = "-",
+        .soc = "Apple M",
+        .cores = 0, /* Macs differ: the host's */
+        .os_version = "macOS 11-15",
+        .libmalloc_tag = "libmalloc-317..715",
+        .device_source = "allocator: nano v2 + magazines through libmalloc-715.140.5 (src/malloc.c:"
+                         "700-708), xzone the default from 792.1.1 (src/malloc.c:737-740, "
+                         "featureflags/libmalloc.plist:66-69); OS: tags to macOS releases by date, "
+                         "not confirmed on Apple's release pages (reference/modern_apple.md §0); "
+                         "page: 16 KiB on Apple silicon",
         .page_bytes = 16u << 10,
         .nano = ZT_NANO_MULTI,
         .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
@@ -49,64 +137,191 @@ const zt_profile_t zt_profiles[] = {
         .device_name = "Mac",
     },
     {
-        .name = "ios12-1gb",
-        .description = "iOS 12, 1 GiB RAM: nano off, small to 15 KiB, one 2 GiB heap window",
-        .page_bytes = 16u << 10,
-        .nano = ZT_NANO_OFF,
-        .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
-        .small_limit_bytes = 15u << 10,
-        .medium = false,
+        /* The 1 GiB device runs nano. libmalloc-166 has no RAM test: nano v2
+         * is engaged whenever the spawner passes MallocNanoZone=1
+         * (libmalloc-166.220.1 src/nano_malloc_common.c:73-115); the <= 1 GB
+         * disable (rdar 35305995) exists only in iOS 11's libmalloc-140
+         * (140.50.6 src/platform.h:99-105, src/nano_malloc.c:2038-2044).
+         * xnu-4903.221.2 adds MallocNanoZone=1 for _POSIX_SPAWN_NANO_ALLOCATOR
+         * with no RAM test (bsd/kern/kern_exec.c:4311-4395) and keeps the 512
+         * MiB past the shared region on <= 1 GiB devices (osfmk/arm/pmap.c:
+         * 9874-9888), where the nano region goes. Doubt: whether the spawner
+         * (SpringBoard/launchd, closed source) withholds the nano flag on
+         * 1 GiB devices is unknown; ZONETRACE_NANO=off models that case. */
+        .name = "iphone6",
+        .description = "iPhone 6 on iOS 12: 1 GiB, 4 KiB pages, one nano region, one 2 GiB window",
+        .model = "iPhone7,2 iPhone7,1",
+        .soc = "A8",
+        .cores = 2, /* T7000: no CPU_COUNT, MAX_CPUS 2 (board_config.h:23-33) */
+        .device_source =
+            "model: iPhone7,2 (iPhone 6; iPhone7,1 = 6 Plus, same SoC and RAM); " SRC_XNU_CPUS
+            "; " SRC_XNU_PAGE " (none on Typhoon, 4 KiB); " SRC_RAM " (1024); " SRC_IOS_WIN
+            " (<= 1 GiB: none above the nano region)",
+        .page_bytes = 4u << 10,
+        IOS12_ALLOCATOR,
         .window_bytes = {GiB(2), 0},
         .ram_bytes = GiB(1),
-        .large_cache = false,
         .memory_limit_bytes = MiB(645),
-        .memory_limit_source = "measured: iPhone 6 645 MB of 1024 (stackoverflow.com/a/15200855)",
-        .entitled_limit_bytes = 0, /* the entitlement is iOS 15+ */
+        .memory_limit_source = MEASURED "iPhone 6 645 MB of 1024, iOS version not given",
         .device_name = "iPhone 6",
     },
     {
-        .name = "ios12-2gb",
-        .description = "iOS 12, 2 GiB RAM: one nano region, small to 15 KiB, 2 + 0.875 GiB windows",
+        .name = "iphone6s-plus",
+        .description = "iPhone 6s Plus on iOS 12.1.4 (the demo's device): 2 GiB, 2 + 0.875 GiB",
+        .model = "iPhone8,2",
+        .soc = "A9",
+        .cores = 2, /* S8000/S8003: no CPU_COUNT, MAX_CPUS 2 (board_config.h:48-83) */
+        .device_source = "model: iPhone8,2 (iPhone 6s Plus); " SRC_XNU_CPUS "; " SRC_XNU_PAGE
+                         " (Twister: 16 KiB); " SRC_RAM " (2048); " SRC_IOS_WIN " (1-3 GiB)",
         .page_bytes = 16u << 10,
-        .nano = ZT_NANO_SINGLE,
-        .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
-        .small_limit_bytes = 15u << 10,
-        .medium = false,
+        IOS12_ALLOCATOR,
         .window_bytes = {GiB(2), GiB(0.875)},
         .ram_bytes = GiB(2),
-        .large_cache = false,
         .memory_limit_bytes = MiB(1392),
-        .memory_limit_source =
-            "measured: iPhone 6s Plus 1392 MB of 2048 (stackoverflow.com/a/15200855)",
-        .entitled_limit_bytes = 0, /* the entitlement is iOS 15+ */
+        .memory_limit_source = MEASURED "iPhone 6s Plus 1392 MB of 2048, iOS version not given",
         .device_name = "iPhone 6s Plus",
     },
     {
-        .name = "ios12-4gb",
-        .description = "iOS 12, 4 GiB RAM: one nano region, small to 15 KiB, 2 + 4.875 GiB windows",
+        .name = "iphone7-plus",
+        .description = "iPhone 7 Plus on iOS 12: 3 GiB, 2 logical CPUs, 2 + 0.875 GiB windows",
+        .model = "iPhone9,2 iPhone9,4",
+        .soc = "A10 Fusion",
+        .cores = 2, /* T8010: 4 cores in two switched pairs; no CPU_COUNT, MAX_CPUS 2
+                       (board_config.h:84-104) */
+        .device_source =
+            "model: iPhone9,2/9,4 (iPhone 7 Plus); " SRC_XNU_CPUS
+            " (the OS sees one pair of the 4 cores); " SRC_XNU_PAGE " (Hurricane: 16 KiB); " SRC_RAM
+            " (3072); " SRC_IOS_WIN " (3072 MB is not > 3 GiB)",
         .page_bytes = 16u << 10,
-        .nano = ZT_NANO_SINGLE,
-        .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
-        .small_limit_bytes = 15u << 10,
-        .medium = false,
+        IOS12_ALLOCATOR,
+        .window_bytes = {GiB(2), GiB(0.875)},
+        .ram_bytes = GiB(3),
+        .memory_limit_bytes = MiB(2040),
+        .memory_limit_source = MEASURED "iPhone 7 Plus 2040 MB of 3072, iOS version not given",
+        .device_name = "iPhone 7 Plus",
+    },
+    {
+        .name = "iphone8",
+        .description = "iPhone 8 on iOS 12: 2 GiB, 6 cores, 2 + 0.875 GiB windows",
+        .model = "iPhone10,1 iPhone10,4",
+        .soc = "A11 Bionic",
+        .cores = 6, /* T8015: CPU_COUNT 6 (board_config.h:123-142) */
+        .device_source =
+            "model: iPhone10,1/10,4 (iPhone 8); " SRC_XNU_CPUS " (T8015 CPU_COUNT "
+            "6); " SRC_XNU_PAGE " (Monsoon: 16 KiB); " SRC_RAM " (1990); " SRC_IOS_WIN " (1-3 GiB)",
+        .page_bytes = 16u << 10,
+        IOS12_ALLOCATOR,
+        .window_bytes = {GiB(2), GiB(0.875)},
+        .ram_bytes = GiB(2),
+        .memory_limit_bytes = MiB(1364),
+        .memory_limit_source = MEASURED "iPhone 8 1364 MB of 1990 on iOS 12.1",
+        .device_name = "iPhone 8",
+    },
+    {
+        .name = "iphonex",
+        .description = "iPhone X on iOS 12: 3 GiB, 6 cores, 2 + 0.875 GiB windows",
+        .model = "iPhone10,3 iPhone10,6",
+        .soc = "A11 Bionic",
+        .cores = 6, /* T8015: CPU_COUNT 6 (board_config.h:123-142) */
+        .device_source =
+            "model: iPhone10,3/10,6 (iPhone X; iPhone10,2/10,5 = 8 Plus, same SoC "
+            "and RAM); " SRC_XNU_CPUS " (T8015 CPU_COUNT 6); " SRC_XNU_PAGE
+            " (Monsoon: 16 KiB); " SRC_RAM " (2785 of 3 GiB); " SRC_IOS_WIN " (<= 3 GiB)",
+        .page_bytes = 16u << 10,
+        IOS12_ALLOCATOR,
+        .window_bytes = {GiB(2), GiB(0.875)},
+        .ram_bytes = GiB(3),
+        .memory_limit_bytes = MiB(1392),
+        .memory_limit_source = MEASURED "iPhone X 1392 MB of 2785 on iOS 11.2.1 (none on 12)",
+        .device_name = "iPhone X",
+    },
+    {
+        .name = "iphonexs",
+        .description = "iPhone XS on iOS 12: 4 GiB, 6 cores, 2 + 4.875 GiB windows",
+        .model = "iPhone11,2 iPhone11,4 iPhone11,6",
+        .soc = "A12 Bionic",
+        .cores = 6, /* T8020 is not in xnu-4903's public source; Apple: 2 + 4 cores */
+        .device_source =
+            "model: iPhone11,2 (iPhone XS; 11,4/11,6 = XS Max, same SoC and RAM); "
+            "cores: six-core CPU, 2 performance + 4 efficiency (Apple's A12 "
+            "announcement, engadget.com/2018/09/12/apple-a12-bionic-7-nanometer-chip); "
+            "page: 16 KiB (A9 and later); " SRC_RAM " (3754 of 4 GiB); " SRC_IOS_WIN " (> 3 GiB)",
+        .page_bytes = 16u << 10,
+        IOS12_ALLOCATOR,
         .window_bytes = {GiB(2), GiB(4.875)},
         .ram_bytes = GiB(4),
-        .large_cache = false,
         .memory_limit_bytes = MiB(2040),
-        .memory_limit_source = "measured: iPhone XS 2040 MB of 3754 (stackoverflow.com/a/15200855)",
-        .entitled_limit_bytes = 0, /* the entitlement is iOS 15+ */
+        .memory_limit_source = MEASURED "iPhone XS 2040 MB of 3754 on iOS 12.1",
         .device_name = "iPhone XS",
+    },
+    {
+        .name = "ipad-air2",
+        .description = "iPad Air 2 on iOS 12: 2 GiB, 3 cores, 4 KiB pages, 2 + 0.875 GiB windows",
+        .model = "iPad5,3 iPad5,4",
+        .soc = "A8X",
+        .cores = 3, /* T7001: CPU_COUNT 3 (board_config.h:35-46) */
+        .device_source =
+            "model: iPad5,3/5,4 (iPad Air 2); " SRC_XNU_CPUS " (T7001 CPU_COUNT 3); " SRC_XNU_PAGE
+            " (none on Typhoon, 4 KiB); " SRC_RAM " (2048); " SRC_IOS_WIN " (1-3 GiB)",
+        .page_bytes = 4u << 10,
+        IOS12_ALLOCATOR,
+        .window_bytes = {GiB(2), GiB(0.875)},
+        .ram_bytes = GiB(2),
+        .memory_limit_bytes = MiB(1383),
+        .memory_limit_source = MEASURED "iPad Air 2 1383 MB of 2048 on iOS 10.2.1 (none on 12)",
+        .device_name = "iPad Air 2",
     },
     {.name = NULL},
 };
 
+const zt_profile_alias_t zt_profile_aliases[] = {
+    {"macos-arm64", "macos15-arm64",
+     "the pre-xzone Mac allocator (macOS 11-15); renamed when libmalloc-792 made xzone the "
+     "default"},
+    {"ios12-1gb", "iphone6", "the 1 GiB iPhone: iPhone 6 (iPhone7,2)"},
+    {"ios12-2gb", "iphone6s-plus", "the 2 GiB iPhone: iPhone 6s Plus (iPhone8,2)"},
+    {"ios12-4gb", "iphonexs", "the 4 GiB iPhone: iPhone XS (iPhone11,2)"},
+    {NULL, NULL, NULL},
+};
+
 zt_profile_t zt_active_profile;
+
+bool zt_profile_has_model(const zt_profile_t *p, const char *model)
+{
+    size_t n = strlen(model);
+    if (n == 0 || !p->model) return false;
+    for (const char *s = p->model; *s;) {
+        const char *e = strchr(s, ' ');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len == n && strncmp(s, model, n) == 0) return true;
+        if (!e) break;
+        s = e + 1;
+    }
+    return false;
+}
 
 const zt_profile_t *zt_profile_find(const char *name)
 {
+    for (const zt_profile_alias_t *a = zt_profile_aliases; a->alias; a++)
+        if (strcmp(a->alias, name) == 0) {
+            name = a->name;
+            break;
+        }
     for (const zt_profile_t *p = zt_profiles; p->name; p++)
         if (strcmp(p->name, name) == 0) return p;
+    for (const zt_profile_t *p = zt_profiles; p->name; p++)
+        if (zt_profile_has_model(p, name)) return p;
     return NULL;
+}
+
+unsigned zt_profile_os_major(const zt_profile_t *p)
+{
+    const char *s = p->os_version;
+    if (!s || strncmp(s, "iOS ", 4) != 0) return 0;
+    unsigned v = 0;
+    for (s += 4; *s >= '0' && *s <= '9' && v < 1000; s++)
+        v = v * 10 + (unsigned)(*s - '0');
+    return v;
 }
 
 size_t zt_profile_page_bytes(const zt_profile_t *p)

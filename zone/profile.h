@@ -1,8 +1,10 @@
 /* ----------------------------------------------------------------------------
- * profile.h — device profiles: the bucketing and address-space limits of a
- * device, as data (DESIGN §4). One row per device in profile.c; chosen with
- * ZONETRACE_DEVICE and adjusted by ZONETRACE_VA_LIMIT / _NANO /
- * _NANO_CLASS_BLOCKS.
+ * profile.h — device profiles: the bucketing, address-space limits and CPU
+ * count of a device, as data (DESIGN §4). One row per real device (model,
+ * SoC, cores, RAM, page, OS and the libmalloc tag of that OS) in profile.c,
+ * each fact with its source; old size-named profiles (ios12-2gb …) are
+ * aliases of rows. Chosen with ZONETRACE_DEVICE and adjusted by
+ * ZONETRACE_VA_LIMIT / _NANO / _NANO_CLASS_BLOCKS.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_PROFILE_H
 #define ZT_PROFILE_H
@@ -20,8 +22,19 @@ enum zt_nano_mode {
 #define ZT_PROFILE_MAX_WINDOWS 2
 
 typedef struct zt_profile {
-    const char *name;
+    const char *name; /* the device, e.g. iphone6s-plus (profile.c says why) */
     const char *description;
+    /* The device: hardware model identifiers (space-separated, the first is
+     * the one the row's facts are for; also accepted as profile names), SoC,
+     * logical CPUs (libmalloc's _COMM_PAGE_LOGICAL_CPUS; 0 = the host's, for
+     * native and the Mac), the OS version and the libmalloc tag it carries,
+     * and where each fact comes from. */
+    const char *model;
+    const char *soc;
+    unsigned cores;
+    const char *os_version;
+    const char *libmalloc_tag;
+    const char *device_source;
     size_t page_bytes; /* allocation page; 0 = host page */
     enum zt_nano_mode nano;
     uint8_t nano_class_units[16];                /* units of 64 blocks per nano class; sum 64 */
@@ -48,8 +61,22 @@ extern const uint8_t zt_profile_default_nano_class_units[16];
 /* The built-in table, terminated by a row with name == NULL. */
 extern const zt_profile_t zt_profiles[];
 
-/* Look a profile up by name; NULL if unknown. */
+/* Old names kept working: alias -> row name, and a note saying which device
+ * the alias means. Terminated by a row with alias == NULL. */
+typedef struct zt_profile_alias {
+    const char *alias, *name, *note;
+} zt_profile_alias_t;
+extern const zt_profile_alias_t zt_profile_aliases[];
+
+/* Look a profile up by name, alias or hardware model (iPhone8,2); NULL if
+ * unknown. */
 const zt_profile_t *zt_profile_find(const char *name);
+
+/* True if `model` (e.g. "iPhone10,4") is one of p's hardware models. */
+bool zt_profile_has_model(const zt_profile_t *p, const char *model);
+
+/* The OS major version a row models (12 for "12.1.4"); 0 for native. */
+unsigned zt_profile_os_major(const zt_profile_t *p);
 
 /* The active profile after options were applied (copy of a table row with
  * overrides). Valid after zt_init(). */

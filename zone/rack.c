@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "chunkmap.h"
+#include "cpu.h"
 #include "debug.h"
 #include "error.h"
 #include "hooks.h"
@@ -154,11 +155,12 @@ static inline magazine_t *mag_of(zt_rack_t *r, int mi)
     return &r->mags[mi + 1];
 }
 
-/* The current CPU's magazine (cpu % nmag; the division is skipped in the
- * usual case of one magazine per CPU). */
+/* The current CPU's magazine: the device CPU (cpu.h; libmalloc-166.220.1
+ * src/magazine_tiny.c:43-58 uses _os_cpu_number()) modulo nmag, the
+ * division skipped in the usual case of one magazine per CPU. */
 static inline unsigned mag_index_here(const zt_rack_t *r)
 {
-    unsigned cpu = zt_prim_cpu();
+    unsigned cpu = zt_cpu_here();
     return cpu < r->nmag ? cpu : cpu % r->nmag;
 }
 

@@ -17,6 +17,7 @@
  * -------------------------------------------------------------------------- */
 #include "szone.h"
 #include "chunkmap.h"
+#include "cpu.h"
 #include "error.h"
 #include "hooks.h"
 #include "introspect.h"
@@ -602,7 +603,9 @@ malloc_zone_t *zt_szone_create(const char *name)
     st->map_bytes = map_bytes;
 
     unsigned nmag = (unsigned)zt_options.max_magazines;
-    if (nmag == 0) nmag = zt_prim_ncpu();
+    /* The device's logical CPUs, capped at 64 (libmalloc-166.220.1
+     * src/malloc.c:843-870, src/magazine_malloc.c:1366-1367; cpu.h). */
+    if (nmag == 0) nmag = zt_cpu_count();
     if (nmag > 64) nmag = 64;
     st->racks[0] = zt_rack_create(zone, ZT_KIND_TINY, nmag);
     st->racks[1] = zt_rack_create(zone, ZT_KIND_SMALL, nmag);

@@ -10,10 +10,14 @@
  * jetsam kills as the footprint passes the limit, so the footprint at the
  * kill ≈ the limit (reference/modern_apple.md §5). Several files or a
  * folder: one line per event and the inferred limit range per process and
- * device. Then a suggestion: the device profile whose RAM matches the
- * product (from a small table of the iPhones in the measured-limit table,
- * modern_apple.md §4) and --memory-limit from the kill, else from that
- * table.
+ * device. Then a suggestion: the product's own device profile (the
+ * catalogue in zone/profile.c lists each row's models), else one whose RAM
+ * matches the product's (from a small table of the iPhones in the
+ * measured-limit table, modern_apple.md §4), and --memory-limit from the
+ * kill, else from that table. The table stays beside the catalogue: it
+ * names and sizes iPhones the catalogue does not emulate (before iOS 12's
+ * devices and after them); for the catalogue's devices its limits are the
+ * same measured numbers.
  *
  * A damaged file is one line on stderr, the others are still read, and the
  * exit status is 2 if any failed. In a folder, reports of another kind
@@ -152,20 +156,11 @@ static void pick_process(event_t *e, const char *want)
 
 typedef struct sugg {
     const zt_profile_t *profile;
-    unsigned profile_os; /* the iOS major a profile "iosN-..." models */
+    unsigned profile_os; /* the iOS major the profile models */
     long limit_mb;       /* -1: none known */
     const char *limit_source;
     char note[256]; /* why no profile, or how the profile differs; "" */
 } sugg_t;
-
-static unsigned profile_os(const zt_profile_t *p)
-{
-    unsigned v = 0;
-    if (strncmp(p->name, "ios", 3) != 0) return 0;
-    for (const char *s = p->name + 3; *s >= '0' && *s <= '9' && v < 1000; s++)
-        v = v * 10 + (unsigned)(*s - '0');
-    return v;
-}
 
 /* limit_mb: from a per-process-limit kill, or -1. */
 static void suggest(const char *product, const device_t *dev, unsigned os_major, long limit_mb,
@@ -184,22 +179,35 @@ static void suggest(const char *product, const device_t *dev, unsigned os_major,
                  product);
         return;
     }
-    /* A profile of the device's RAM: the one of the report's iOS, else the
-     * newest older one, else the oldest newer one. */
+    /* The device's own profile (its model in the catalogue, profile.c),
+     * else one of the device's RAM; among several, the one of the report's
+     * iOS, else the newest older one, else the oldest newer one. */
     unsigned best = UINT32_MAX;
-    for (const zt_profile_t *p = zt_profiles; p->name; p++) {
-        unsigned pos = profile_os(p);
-        if (!pos || p->ram_bytes != (uint64_t)dev->ram_mb * MiB) continue;
-        unsigned distance = pos <= os_major ? os_major - pos : 1000 + pos - os_major;
-        if (distance < best) best = distance, s->profile = p, s->profile_os = pos;
-    }
+    for (int pass = 0; pass < 2 && !s->profile; pass++)
+        for (const zt_profile_t *p = zt_profiles; p->name; p++) {
+            unsigned pos = zt_profile_os_major(p);
+            bool fits = pass == 0 ? zt_profile_has_model(p, product)
+                                  : p->ram_bytes == (uint64_t)dev->ram_mb * MiB;
+            if (!pos || !fits) continue;
+            unsigned distance = pos <= os_major ? os_major - pos : 1000 + pos - os_major;
+            if (distance < best) best = distance, s->profile = p, s->profile_os = pos;
+        }
     if (!s->profile)
         snprintf(s->note, sizeof s->note,
                  "no device profile has the %s's %u GB of RAM (see zonetrace profiles)", dev->name,
                  dev->ram_mb / 1024);
-    else if (os_major && s->profile_os != os_major)
-        snprintf(s->note, sizeof s->note, "%s models iOS %u; this report is from iOS %u",
-                 s->profile->name, s->profile_os, os_major);
+    else {
+        /* Say how the profile differs: another device of the same RAM (its
+         * CPUs and page size may differ), another iOS. */
+        char other[128] = "", os[96] = "";
+        if (!zt_profile_has_model(s->profile, product))
+            snprintf(other, sizeof other, "%s is the %s (same RAM)", s->profile->name,
+                     s->profile->device_name);
+        if (os_major && s->profile_os != os_major)
+            snprintf(os, sizeof os, "%s models iOS %u, this report is from iOS %u",
+                     other[0] ? "it" : s->profile->name, s->profile_os, os_major);
+        snprintf(s->note, sizeof s->note, "%s%s%s", other, other[0] && os[0] ? "; " : "", os);
+    }
 }
 
 static void print_suggestion(FILE *out, const sugg_t *s, const char *indent)

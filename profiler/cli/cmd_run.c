@@ -512,12 +512,12 @@ int zt_cli_demo(int argc, char **argv)
     snprintf(scenario, sizeof scenario, "%s/scenario_%s", build, name);
     if (jetsam)
         printf("running scenario_jetsam_grow%s: a cache that grows at 1 GB/s on an iPhone 6s Plus "
-               "(--device ios12-2gb, limit 1392 MiB)%s\xe2\x80\xa6\n",
+               "(--device iphone6s-plus, limit 1392 MiB)%s\xe2\x80\xa6\n",
                handled ? " --handler" : "",
                handled ? "; its memory-warning handler trims the cache" : ", warning ignored");
     else
-        printf("running scenario_attrlist%s: an iOS 12 app on a 2 GiB iPhone (--device ios12-2gb)"
-               "\xe2\x80\xa6\n",
+        printf("running scenario_attrlist%s: an iOS 12 app on an iPhone 6s Plus "
+               "(--device iphone6s-plus)\xe2\x80\xa6\n",
                nano ? " --variant nano" : "");
     fflush(stdout);
     build_if_needed(build, scenario, name);
@@ -528,7 +528,8 @@ int zt_cli_demo(int argc, char **argv)
                  nano      ? "-nano"
                  : handled ? "-handled"
                            : "");
-        run_opts_t o = {.device = "ios12-2gb", .stacks = "full", .out = out, .quiet_stdout = true};
+        run_opts_t o = {
+            .device = "iphone6s-plus", .stacks = "full", .out = out, .quiet_stdout = true};
         char *crash_cmd[] = {scenario, nano ? "--variant" : NULL, "nano", NULL};
         char *jetsam_cmd[] = {scenario, handled ? "--handler" : NULL, NULL};
         if ((rc = spawn(&o, jetsam ? jetsam_cmd : crash_cmd, record, &status)) >= 0) return rc;

@@ -22,7 +22,7 @@ static const char usage_text[] =
     "        report on a record file (text by default)\n"
     "  jetsam FILE.ips... | DIR [--process NAME] [--all] [--format text|json]\n"
     "        read Apple JetsamEvent reports: footprints, kill reasons, the implied limit\n"
-    "  profiles            list the device profiles\n"
+    "  profiles [--sources] list the device profiles (--sources: where each fact comes from)\n"
     "  options [--markdown] list the ZONETRACE_* options\n"
     "  demo [--variant crash|nano] [-o DIR]\n"
     "        run the CA::AttrList::set crash demo on an emulated iOS 12 iPhone and report\n";
@@ -41,36 +41,78 @@ static const char *size_text(uint64_t bytes, char buf[32])
     return buf;
 }
 
-static int cmd_profiles(void)
+/* "2 GiB + 896 MiB", "unlimited". */
+static const char *windows_text(const zt_profile_t *p, char win[64])
 {
-    static const char *const nano[] = {"off", "v2 multi", "v2 single"};
-    printf("%-12s %-7s %-9s %-6s %-7s %-22s %s\n", "profile", "page", "nano", "small", "medium",
-           "heap address space", "RAM");
-    for (const zt_profile_t *p = zt_profiles; p->name; p++) {
-        char b1[32], b2[32], b3[32], b4[32], win[64];
-        if (p->window_bytes[0] && p->window_bytes[1])
-            snprintf(win, sizeof win, "%s + %s", size_text(p->window_bytes[0], b2),
-                     size_text(p->window_bytes[1], b3));
-        else if (p->window_bytes[0])
-            snprintf(win, sizeof win, "%s", size_text(p->window_bytes[0], b2));
-        else
-            snprintf(win, sizeof win, "unlimited");
-        printf("%-12s %-7s %-9s %-6s %-7s %-22s %s\n", p->name,
-               p->page_bytes ? size_text(p->page_bytes, b1) : "host",
-               nano[p->nano <= ZT_NANO_SINGLE ? p->nano : 0], size_text(p->small_limit_bytes, b4),
-               p->medium ? "yes" : "no", win, p->ram_bytes ? size_text(p->ram_bytes, b3) : "host");
-        printf("             %s\n", p->description);
-        if (p->memory_limit_bytes) {
-            printf("             jetsam limit %llu MiB (%s)",
-                   (unsigned long long)(p->memory_limit_bytes >> 20), p->memory_limit_source);
-            if (p->entitled_limit_bytes)
-                printf("; with increased-memory-limit %llu MiB",
-                       (unsigned long long)(p->entitled_limit_bytes >> 20));
-            printf("\n");
+    char b1[32], b2[32];
+    if (p->window_bytes[0] && p->window_bytes[1])
+        snprintf(win, 64, "%s + %s", size_text(p->window_bytes[0], b1),
+                 size_text(p->window_bytes[1], b2));
+    else if (p->window_bytes[0])
+        snprintf(win, 64, "%s", size_text(p->window_bytes[0], b1));
+    else
+        snprintf(win, 64, "unlimited");
+    return win;
+}
+
+/* The table: one row per device, then the aliases; --sources adds where
+ * each row's facts come from. */
+static int cmd_profiles(int argc, char **argv)
+{
+    bool sources = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--sources") == 0) {
+            sources = true;
         } else {
-            printf("             jetsam limit none (%s)\n", p->memory_limit_source);
+            zt_cli_error("profiles: unknown option %s (only --sources)", argv[i]);
+            return ZT_CLI_EXIT_USAGE;
         }
     }
+    static const char *const nano[] = {"off", "v2 multi", "v2 single"};
+    static const char row_fmt[] = "%-20s %-15s %-11s %-5s %-6s %-6s %-24s %-17s %-9s %s\n";
+    printf(row_fmt, "profile", "device", "model", "cores", "RAM", "page", "OS (libmalloc)",
+           "heap windows", "nano", "jetsam limit");
+    for (const zt_profile_t *p = zt_profiles; p->name; p++) {
+        char ram[32], page[32], win[64], lim[32], cores[16], model[16], os[64];
+        snprintf(cores, sizeof cores, "%u", p->cores);
+        snprintf(lim, sizeof lim, "%llu MiB", (unsigned long long)(p->memory_limit_bytes >> 20));
+        /* The first model of the row; the others are in --sources. */
+        snprintf(model, sizeof model, "%.*s", (int)strcspn(p->model, " "), p->model);
+        const char *t = p->libmalloc_tag;
+        snprintf(os, sizeof os, "%s (%s)", p->os_version,
+                 strncmp(t, "libmalloc-", 10) == 0 ? t + 10 : t);
+        printf(row_fmt, p->name, p->device_name, model, p->cores ? cores : "host",
+               p->ram_bytes ? size_text(p->ram_bytes, ram) : "host",
+               p->page_bytes ? size_text(p->page_bytes, page) : "host", os, windows_text(p, win),
+               nano[p->nano <= ZT_NANO_SINGLE ? p->nano : 0], p->memory_limit_bytes ? lim : "none");
+        if (!sources) continue;
+        printf("    %s; SoC %s; small to %llu KiB, medium %s\n", p->description, p->soc,
+               (unsigned long long)(p->small_limit_bytes >> 10), p->medium ? "yes" : "no");
+        printf("    models: %s; %s\n", p->model, p->libmalloc_tag);
+        /* One fact a line: the source text is "fact: source; fact: ..." and
+         * a ';' inside parentheses stays on its line. */
+        const char *f = p->device_source;
+        while (*f) {
+            int depth = 0;
+            size_t n = 0;
+            for (; f[n] && !(depth == 0 && f[n] == ';'); n++)
+                depth += f[n] == '(' ? 1 : f[n] == ')' ? -1 : 0;
+            printf("    %.*s\n", (int)n, f);
+            f += n;
+            while (*f == ';' || *f == ' ')
+                f++;
+        }
+        printf("    jetsam: %s", p->memory_limit_source);
+        if (p->entitled_limit_bytes)
+            printf("; with increased-memory-limit %llu MiB",
+                   (unsigned long long)(p->entitled_limit_bytes >> 20));
+        printf("\n");
+    }
+    printf("\nold names, kept as aliases:\n");
+    for (const zt_profile_alias_t *a = zt_profile_aliases; a->alias; a++)
+        printf("%-11s = %-20s %s\n", a->alias, a->name, a->note);
+    printf("\nA model (e.g. iPhone8,2) also names its row.%s\n",
+           sources ? "" : " Sources of every fact: zonetrace profiles --sources");
     return 0;
 }
 
@@ -115,7 +157,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0) return zt_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return zt_cli_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "profiles") == 0) return cmd_profiles();
+    if (strcmp(cmd, "profiles") == 0) return cmd_profiles(argc - 1, argv + 1);
     if (strcmp(cmd, "options") == 0) return cmd_options(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0) return zt_cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "jetsam") == 0) return zt_cli_jetsam(argc - 1, argv + 1);

@@ -32,10 +32,16 @@ static const struct expect {
     bool medium;
 } expects[] = {
     {"native", 0, true, 32u << 10, true},
-    {"macos-arm64", 16u << 10, true, 32u << 10, true},
-    {"ios12-1gb", 16u << 10, false, 15u << 10, false},
-    {"ios12-2gb", 16u << 10, true, 15u << 10, false},
-    {"ios12-4gb", 16u << 10, true, 15u << 10, false},
+    {"macos15-arm64", 16u << 10, true, 32u << 10, true},
+    /* A8/A8X: 4 KiB pages (xnu-4903.221.2 osfmk/arm/proc_reg.h: no
+     * __ARM_16K_PG__ on Typhoon); nano on the 1 GiB device too (profile.c). */
+    {"iphone6", 4u << 10, true, 15u << 10, false},
+    {"iphone6s-plus", 16u << 10, true, 15u << 10, false},
+    {"iphone7-plus", 16u << 10, true, 15u << 10, false},
+    {"iphone8", 16u << 10, true, 15u << 10, false},
+    {"iphonex", 16u << 10, true, 15u << 10, false},
+    {"iphonexs", 16u << 10, true, 15u << 10, false},
+    {"ipad-air2", 4u << 10, true, 15u << 10, false},
 };
 
 static const char *const kind_names[] = {"nano", "tiny", "small", "medium", "large"};
@@ -96,6 +102,10 @@ static void check_size(const struct expect *e, bool nano, size_t n)
 
 static int run_child(const char *device)
 {
+    /* An alias (ios12-2gb) or a model (iPhone8,2) runs its row. */
+    const zt_profile_t *row = zt_profile_find(device);
+    REQUIRE(row != NULL, "no profile is called %s", device);
+    device = row->name;
     const struct expect *e = NULL;
     for (size_t i = 0; i < sizeof expects / sizeof expects[0]; i++)
         if (strcmp(expects[i].name, device) == 0) e = &expects[i];
@@ -166,6 +176,15 @@ int main(int argc, char **argv)
     CHECK_CASE("ios12-2gb nano=off")
     {
         spawn("/proc/self/exe", "ios12-2gb", "off");
+    }
+    for (const zt_profile_alias_t *a = zt_profile_aliases; a->alias; a++)
+        CHECK_CASE(a->alias)
+        {
+            spawn("/proc/self/exe", a->alias, NULL);
+        }
+    CHECK_CASE("a model names its row: iPhone8,2")
+    {
+        spawn("/proc/self/exe", "iPhone8,2", NULL);
     }
     CHECK_CASE("every profile has an expectation row")
     {

@@ -10,7 +10,7 @@ golden="$ZT_SRC/tests/golden/sites_report.txt"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# One magazine and the ios12-4gb profile: regions and classes do not depend
+# One magazine and the ios12-4gb profile (the alias of iphonexs): regions and classes do not depend
 # on the number of CPUs or the host page size.
 # One CPU too: nano's per-CPU blocks would otherwise depend on migrations.
 pin=()

@@ -179,9 +179,13 @@ html_rendered() {
 
 # ---- profiles and options ----------------------------------------------
 "$zt" profiles >"$tmp/profiles" 2>&1 || fail "profiles exited non-zero"
-for p in native macos-arm64 ios12-1gb ios12-2gb ios12-4gb; do
+for p in native macos15-arm64 iphone6 iphone6s-plus iphone7-plus iphone8 \
+    iphonex iphonexs ipad-air2 macos-arm64 ios12-1gb ios12-2gb ios12-4gb; do
     grep -q "^$p " "$tmp/profiles" && pass || fail "profiles does not list $p"
 done
+"$zt" profiles --sources | grep -q "xnu-4903.221.2 osfmk/arm/pmap.c" && pass \
+    || fail "profiles --sources does not give the windows' source"
+"$zt" profiles --bogus 2>/dev/null && fail "profiles --bogus should fail" || pass
 "$zt" options --markdown | grep -q '^- `ZONETRACE_DEVICE`' && pass \
     || fail "options --markdown does not list ZONETRACE_DEVICE"
 

@@ -62,8 +62,9 @@ has "MyApp (pid 1234), at the event:"
 has "footprint 1.37 GiB = 89603 pages × 16384 B = $((89603 * 16384)) B = 1400.0 MB"
 has "killed: per-process-limit, so its limit ≈ 1400 MB"
 has "measured table: iPhone 11 killed at 2068 MB of 3844 MB (iOS 13.1.3)"
-has "suggest: zonetrace run --device ios12-4gb --memory-limit 1400M -- APP"
-has "ios12-4gb models iOS 12; this report is from iOS 14"
+# No iPhone 11 profile: the 4 GB one, said to be another device.
+has "suggest: zonetrace run --device iphonexs --memory-limit 1400M -- APP"
+has "iphonexs is the iPhone XS (same RAM); it models iOS 12, this report is from iOS 14"
 # The killed daemon far down the list is shown; three small ones are not.
 grep -qE '^\*  3\.91 MiB +250 +330  tipsd +idle-exit \[daemon,idle\]$' "$tmp/out" && pass ||
     fail "$label: the idle-exit kill of tipsd (250 pages) is not listed"
@@ -92,8 +93,9 @@ grep -qE '^\*  20\.3 MiB +5200 +301  mediaplaybackd +highwater \[daemon\]$' "$tm
     fail "$label: the highwater kill is not listed as one"
 grep -qE '^\*   117 MiB +30000 +640  Maps +vm-pageshortage \[suspended\]$' "$tmp/out" && pass ||
     fail "$label: the vm-pageshortage kill is not listed as one"
-has "suggest: zonetrace run --device ios12-1gb --memory-limit 645M -- APP"
+has "suggest: zonetrace run --device iphone6 --memory-limit 645M -- APP"
 hasnt "models iOS"
+hasnt "is the"
 narrow
 
 # ---- --process: the app is not the largest, and was not killed at its limit
@@ -105,7 +107,7 @@ has "MyApp (pid 990), at the event:"
 has "footprint 625 MiB = 40000 pages × 16384 B = $((40000 * 16384)) B = 625.0 MB"
 has "killed: vm-pageshortage; not a per-process-limit kill, so no limit follows"
 hasnt "its limit ≈"
-has "suggest: zonetrace run --device ios12-2gb --memory-limit 1364M -- APP"
+has "suggest: zonetrace run --device iphone8 --memory-limit 1364M -- APP"
 has "--memory-limit from the measured table"
 narrow
 label=default-largest
@@ -118,14 +120,13 @@ run jetsam "$dir/iphone8_vm_pageshortage.ips" --process=NoSuchApp
 [ $rc -eq 0 ] && pass || fail "$label: exit $rc"
 has "no process named NoSuchApp in this report"
 
-# ---- no device profile: 3 GB iPhone X, and an unknown product -------------
+# ---- the iPhone X's own profile (its model), and an unknown product --------
 label=iphoneX
 run jetsam "$dir/iphonex_no_profile.ips"
 has "device     iPhone10,3 = iPhone X (3 GB RAM)"
 has "footprint 1.36 GiB = 89090 pages × 16384 B = $((89090 * 16384)) B = 1392.0 MB"
-has "suggest: zonetrace run --memory-limit 1392M -- APP"
-has "no device profile has the iPhone X's 3 GB of RAM"
-hasnt "--device"
+has "suggest: zonetrace run --device iphonex --memory-limit 1392M -- APP"
+hasnt "is the"
 label=unknown-product
 run jetsam "$dir/unknown_product.ips"
 has "device     iPhone15,2"
@@ -154,8 +155,8 @@ assert len(r["processes"]) == 11 and sum(p["killed"] for p in r["processes"]) ==
 assert r["process"]["name"] == "MyApp" and r["process"]["footprint_bytes"] == 165200 * 4096
 assert r["implied_limit_mb"] == 645
 s = r["suggestion"]
-assert s["device"] == "ios12-1gb" and s["memory_limit_mb"] == 645
-assert s["command"] == "zonetrace run --device ios12-1gb --memory-limit 645M -- APP"
+assert s["device"] == "iphone6" and s["memory_limit_mb"] == 645
+assert s["command"] == "zonetrace run --device iphone6 --memory-limit 645M -- APP"
 assert d["errors"] == [] and d["skipped"] == []
 PY
     run jetsam "$dir" --format json --process MyApp
@@ -181,7 +182,7 @@ run jetsam "$dir/iphone8_limit_a.ips" "$dir/iphone8_limit_b.ips"
 [ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && pass || fail "$label: exit $rc: $(cat "$tmp/err")"
 has "every report: iPhone10,4 = iPhone 8, iPhone OS 12.1, build 16B92"
 has "limit of MyApp on iPhone10,4 (iPhone 8): ≈ 1364 .. 1366 MB (2 per-process-limit kills)"
-has "suggest: zonetrace run --device ios12-2gb --memory-limit 1364M -- APP"
+has "suggest: zonetrace run --device iphone8 --memory-limit 1364M -- APP"
 narrow
 label=folder
 run jetsam "$dir" --process MyApp

@@ -249,7 +249,9 @@ out:
 /* A slot of class cls, or NULL when the class is delegated. */
 static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
 {
-    unsigned idx = zt_prim_cpu() & (NANO_MAX_CURRENT_BLOCKS - 1);
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:568-580, 2387: the CPU number
+     * (below the device's count, cpu.h) picks the current block. */
+    unsigned idx = zt_cpu_here() & (NANO_MAX_CURRENT_BLOCKS - 1);
     uintptr_t blk = __atomic_load_n(&n->current[cls][idx], __ATOMIC_ACQUIRE);
     if (zt_likely(blk != 0)) {
         void *p = block_alloc(n, blk, cls);
