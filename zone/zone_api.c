@@ -108,17 +108,21 @@ ZT_API void *malloc_zone_malloc(malloc_zone_t *zone, size_t size)
     return p;
 }
 
+/* libmalloc-166.220.1 src/malloc.c:1466-1484: no overflow check here. The zone's calloc
+ * sees num_items and size as given (a scalable zone's calloc_get_size fails and returns
+ * NULL), and the logger is told num_items * size, wrapped, with the result. */
 ZT_API void *malloc_zone_calloc(malloc_zone_t *zone, size_t num_items, size_t size)
 {
-    size_t total;
-    if (__builtin_mul_overflow(num_items, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
+    if (!zt_registry_ready()) {
+        size_t total;
+        if (__builtin_mul_overflow(num_items, size, &total)) return NULL;
+        return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
     }
-    if (!zt_registry_ready()) return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
     void *p = zone->calloc(zone, num_items, size);
     malloc_logger_t *log = malloc_logger;
-    if (log) log(LOG_ALLOC | MALLOC_LOG_TYPE_CLEARED, (uintptr_t)zone, total, 0, (uintptr_t)p, 0);
+    if (log)
+        log(LOG_ALLOC | MALLOC_LOG_TYPE_CLEARED, (uintptr_t)zone, (uintptr_t)(num_items * size), 0,
+            (uintptr_t)p, 0);
     return p;
 }
 
