@@ -332,6 +332,17 @@ bool zt_large_free(zt_large_t *l, void *ptr)
     return true;
 }
 
+bool zt_large_on_death_row(zt_large_t *l, const void *ptr)
+{
+    if (!l || !l->death_row_on) return false;
+    bool found = false;
+    zt_lock(&l->lock);
+    for (unsigned i = 0; i < l->death_row_count && !found; i++)
+        found = l->death_row[i].addr == (uintptr_t)ptr;
+    zt_unlock(&l->lock);
+    return found;
+}
+
 size_t zt_large_size(zt_large_t *l, const void *ptr)
 {
     uintptr_t a = (uintptr_t)ptr;

@@ -242,7 +242,7 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
     size_t bytes = (size_t)msize << r->g.qshift;
     if (tc->bytes + bytes > RC_BUDGET_BYTES) return false; /* the locked path */
     if (rc_cached(r, ptr)) {
-        zt_error_bad_free(ZT_BAD_FREED_TWICE, ptr, zt_error_caller);
+        zt_error_bad_free_kind(ZT_BAD_FREED_TWICE, r->owner.kind, ptr, zt_error_caller);
         return true;
     }
     region_t *rg = trailer_of(r, base);
@@ -515,7 +515,7 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
         enum zt_bad_free why =
             rc_cached(r, ptr) ? ZT_BAD_FREED_TWICE : bad_kind(r, m, rg, base, idx, ptr);
         zt_unlock(&m->lock);
-        zt_error_bad_free(why, ptr, zt_error_caller);
+        zt_error_bad_free_kind(why, r->owner.kind, ptr, zt_error_caller);
         return;
     }
     uint32_t tag = tag_take(rg, idx);
@@ -532,7 +532,7 @@ void zt_rack_free(zt_rack_t *r, void *ptr)
     uint32_t idx = (uint32_t)(off >> r->g.qshift);
     if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) {
         /* Misaligned, or inside the trailer and metadata. */
-        zt_error_bad_free(ZT_BAD_NOT_ALLOCATED, ptr, zt_error_caller);
+        zt_error_bad_free_kind(ZT_BAD_NOT_ALLOCATED, r->owner.kind, ptr, zt_error_caller);
         return;
     }
     if (r->tc_id && rc_free(r, ptr, base, idx)) return;

@@ -253,7 +253,12 @@ void zt_szone_free(malloc_zone_t *zone, void *ptr)
         zt_rack_free(r, ptr); /* reports double and invalid frees itself */
         return;
     }
-    if (zt_large_free(state_of(zone)->large, ptr)) return;
+    szone_state_t *st = state_of(zone);
+    if (zt_large_free(st->large, ptr)) return;
+    if (zt_large_on_death_row(st->large, ptr)) { /* 792 magazine_large.c:524 */
+        zt_error_bad_free_kind(ZT_BAD_FREED_TWICE, ZT_KIND_LARGE, ptr, zt_error_caller);
+        return;
+    }
     free_foreign(zone, ptr);
 }
 

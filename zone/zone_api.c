@@ -172,7 +172,10 @@ ZT_API void *malloc_zone_realloc(malloc_zone_t *zone, void *ptr, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    int outer = zt_error_zone_call; /* errors found by the zone take its words */
+    zt_error_zone_call = 1;
     void *p = zone->realloc(zone, ptr, size);
+    zt_error_zone_call = outer;
     malloc_logger_t *log = malloc_logger;
     if (log)
         log(LOG_ALLOC | MALLOC_LOG_TYPE_DEALLOCATE, (uintptr_t)zone, (uintptr_t)ptr, size,
@@ -185,7 +188,10 @@ ZT_API void malloc_zone_free(malloc_zone_t *zone, void *ptr)
     if (!ptr || zt_bootstrap_contains(ptr)) return;
     malloc_logger_t *log = malloc_logger;
     if (log) log(LOG_FREE, (uintptr_t)zone, (uintptr_t)ptr, 0, 0, 0);
+    int outer = zt_error_zone_call; /* errors found by the zone take its words */
+    zt_error_zone_call = 1;
     zone->free(zone, ptr);
+    zt_error_zone_call = outer;
 }
 
 static void zone_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
