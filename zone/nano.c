@@ -236,7 +236,7 @@ static void *nano_realloc(malloc_zone_t *zone, void *ptr, size_t new_size)
         if (new_good <= old_size && new_good > old_size / 2) return ptr;
     }
     void *np = nano_malloc(zone, new_size);
-    if (!np) return NULL; /* nanov2_malloc.c:1028-1031, 1043-1046 */
+    if (!np) return NULL; /* nanov2_malloc.c:1020-1024, 1036-1039 */
     memcpy(np, ptr, new_size < old_size ? new_size : old_size);
     free_slot(n, r, ptr, &si);
     return np;

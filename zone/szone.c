@@ -140,7 +140,7 @@ void *zt_szone_calloc(malloc_zone_t *zone, size_t n, size_t bytes)
     return alloc_class(zone, total, true);
 }
 
-/* libmalloc's szone_memalign ladder (libmalloc-166.220.1 src/magazine_malloc.c:455-510;
+/* libmalloc's szone_memalign ladder (libmalloc-166.220.1 src/magazine_malloc.c:464-510;
  * libmalloc-792.41.1 src/magazine_malloc.c:616-690 for medium). A rack serves the request
  * when the span, bytes + align - 1 counted in bytes, fits it; a request of a size that a
  * smaller kind would serve is bumped to the next kind's first size so that kinds stay
@@ -152,7 +152,7 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
     const zt_profile_t *p = &zt_active_profile;
     size_t page = zt_profile_page_bytes(p);
 
-    if (bytes == 0) bytes = 1; /* 166 magazine_malloc.c:458-460 */
+    if (bytes == 0) bytes = 1; /* 166 magazine_malloc.c:466-468 */
     if (align_bytes & (align_bytes - 1) || bytes + align_bytes < bytes ||
         bytes > absolute_max_bytes()) {
         errno = bytes + align_bytes < bytes || bytes > absolute_max_bytes() ? ENOMEM : EINVAL;
@@ -170,7 +170,7 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
     }
     if (bytes > ZT_TINY_MAX_BYTES && align_bytes <= ZT_SMALL_QUANTUM_BYTES)
         return zt_szone_malloc(zone, bytes);
-    if (bytes <= ZT_TINY_MAX_BYTES) { /* 166 magazine_malloc.c:482-486 */
+    if (bytes <= ZT_TINY_MAX_BYTES) { /* 166 magazine_malloc.c:486-490 */
         bytes = ZT_TINY_MAX_BYTES + ZT_TINY_QUANTUM_BYTES;
         span = bytes + align_bytes - 1;
     }
@@ -179,7 +179,7 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
         r = zt_rack_malloc_aligned(st->racks[1], bytes, align_bytes, false);
         goto done;
     }
-    if (p->medium) { /* 792 magazine_malloc.c:663-673: no "trivially satisfied" shortcut */
+    if (p->medium) { /* 792 magazine_malloc.c:652-660: no "trivially satisfied" shortcut */
         if (bytes <= p->small_limit_bytes) {
             bytes = p->small_limit_bytes + ZT_SMALL_QUANTUM_BYTES;
             span = bytes + align_bytes - 1;
@@ -191,7 +191,7 @@ void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
         }
     }
     if (bytes > rack_limit_bytes() && align_bytes <= page) return zt_szone_malloc(zone, bytes);
-    /* Large, and never of a size a rack could serve (166 magazine_malloc.c:495-504). */
+    /* Large, and never of a size a rack could serve (166 magazine_malloc.c:497-504). */
     size_t limit = rack_limit_bytes();
     cls = ZT_CLASS_LARGE;
     r = zt_large_malloc(st->large, bytes > limit ? bytes : limit + 1, align_bytes, false);
@@ -358,7 +358,7 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
 
 /* libmalloc-166.220.1 src/magazine_malloc.c:999-1190: the relief madvises (and on macOS
  * drops death row) but returns 0: the `size_t total` declared at :1002 is shadowed by the
- * one at :1183 that counts the death-row bytes (792 magazine_malloc.c:1469 vs :1505), so
+ * one at :1183 that counts the death-row bytes (792 magazine_malloc.c:1469 vs :1506), so
  * the caller always sees 0. We relieve the same way and return 0 too; what was released
  * shows in the footprint (and in zt_szone_relieve's count, for our own callers). */
 static size_t szone_pressure_relief(malloc_zone_t *zone, size_t goal)

@@ -10,11 +10,11 @@
  *   for its helper's blocks too (src/nanov2_malloc.c:909-915), so both
  *   kinds of pointer name the default zone;
  * - szone_memalign bumps a tiny-sized request whose alignment needs small to
- *   1008 + 16 = 1024 B (166 src/magazine_malloc.c:482-486): posix_memalign(1024,
+ *   1008 + 16 = 1024 B (166 src/magazine_malloc.c:486-490): posix_memalign(1024,
  *   100) returns a 1024-byte block;
  * - with medium (macos-arm64), a small-sized request whose alignment needs
  *   medium is bumped to the small limit + 512 B (libmalloc-792.41.1
- *   src/magazine_malloc.c:663-673), i.e. a 64 KiB medium block for
+ *   src/magazine_malloc.c:652-660), i.e. a 64 KiB medium block for
  *   posix_memalign(64 KiB, 20000).
  * -------------------------------------------------------------------------- */
 #include "zonetrace.h"
@@ -62,7 +62,7 @@ static void run_ios(void)
         free(v);
     }
     CHECK_CASE(
-        "posix_memalign(1024, 100) returns a 1024-byte block (166 magazine_malloc.c:482-486)")
+        "posix_memalign(1024, 100) returns a 1024-byte block (166 magazine_malloc.c:486-490)")
     {
         void *p = NULL;
         CHECK(posix_memalign(&p, 1024, 100) == 0 && p != NULL, "posix_memalign(1024, 100)");
@@ -71,7 +71,7 @@ static void run_ios(void)
               p ? malloc_size(p) : 0);
         free(p);
     }
-    CHECK_CASE("posix_memalign(64, 100) stays tiny (span 163 <= 1008, 166 :472-474)")
+    CHECK_CASE("posix_memalign(64, 100) stays tiny (span 163 <= 1008, 166 :480-482)")
     {
         void *p = NULL;
         CHECK(posix_memalign(&p, 64, 100) == 0 && p && ((uintptr_t)p & 63) == 0, "aligned");
@@ -82,7 +82,7 @@ static void run_ios(void)
 
 static void run_macos(void)
 {
-    CHECK_CASE("posix_memalign(64 KiB, 20000) bumped to medium 32 KiB + 512 (792 :663-673)")
+    CHECK_CASE("posix_memalign(64 KiB, 20000) bumped to medium 32 KiB + 512 (792 :652-660)")
     {
         void *p = NULL;
         CHECK(posix_memalign(&p, 64 * KiB, 20000) == 0 && p != NULL, "posix_memalign");

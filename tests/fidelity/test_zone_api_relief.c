@@ -3,7 +3,7 @@
  * still gives memory back:
  * - szone_pressure_relief's result is always 0: the `size_t total` declared
  *   at libmalloc-166.220.1 src/magazine_malloc.c:1002 is shadowed by the one
- *   at :1183 that counts death row (792 src/magazine_malloc.c:1469 vs :1505);
+ *   at :1183 that counts death row (792 src/magazine_malloc.c:1469 vs :1506);
  * - nanov2_pressure_relief returns 0 under the default madvise policy,
  *   immediate (166 src/nanov2_malloc.c:1135-1145);
  * - the relief still purges free pages and drops death row: after it, the

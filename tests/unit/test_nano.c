@@ -304,7 +304,7 @@ static void test_basic(malloc_zone_t *z)
     memcpy(r, "nano realloc contents", 22);
     CHECK(z->realloc(z, r, 112) == r, "realloc to the slot size moved");
     CHECK(z->realloc(z, r, 57) == r, "realloc to 57 (> 56) moved");
-    /* libmalloc-166.220.1 src/nanov2_malloc.c:1034-1038 compares the good size: 56 → 64 > 56
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:1031-1044 compares the good size: 56 → 64 > 56
      * keeps the block, 48 → 48 moves it. */
     CHECK(z->realloc(z, r, 56) == r, "realloc to 56 (good size 64 > 56) moved");
     char *r2 = z->realloc(z, r, 48);
