@@ -1,19 +1,44 @@
 /* ----------------------------------------------------------------------------
- * error.c — misuse reports in libmalloc's words ("pointer 0x… being freed
- * was not allocated"), the caller's address, and libmalloc's debugging hook:
- * a breakpoint on zt_error_break stops at every report. Runs inside free(),
- * possibly with nothing initialised: no malloc, no stdio.
+ * error.c — misuse reports in libmalloc's exact words, and libmalloc's
+ * debugging hook: a breakpoint on malloc_error_break stops at every report.
+ * Runs inside free(), possibly with nothing initialised: no malloc, no stdio.
+ *
+ * Wording (libmalloc-166.220.1):
+ * - free() of a pointer no zone owns, a double free included (size() of a
+ *   freed block is 0, so find_registered_zone fails): src/malloc.c:1739-1760,
+ *   "*** error for object %p: pointer being freed was not allocated";
+ *   realloc(): src/malloc.c:1778-1786, "… pointer being realloc'd was not
+ *   allocated";
+ * - a zone's own free: malloc_zone_error with the allocator's text,
+ *   src/magazine_tiny.c:2068 "Double free of object %p", magazine_small.c:2014
+ *   (792 magazine_medium.c:2529) "double free for ptr %p", magazine_large.c:524
+ *   "pointer %p being freed already on death-row", :679 "pointer %p being freed
+ *   was not allocated"; szone_realloc, magazine_malloc.c:347 "pointer %p being
+ *   reallocated was not allocated";
+ * - every line is prefixed "<getprogname()>(<pid>,<pthread_self>) malloc: "
+ *   (src/malloc_printf.c:100-112), followed by "*** set a breakpoint in
+ *   malloc_error_break to debug" (:169-170) and, on 64-bit processes where
+ *   MALLOC_ABORT_ON_CORRUPTION is always set (src/malloc.c:1087), abort().
+ * Divergence: libmalloc writes to stderr only when it is a tty or
+ * MallocDebugReport is set (malloc_printf.c:60-84); zonetrace always writes,
+ * and adds one "zonetrace:" line naming the caller before it aborts.
  * -------------------------------------------------------------------------- */
 #include "error.h"
 
 #include <string.h>
 
 __thread const void *zt_error_caller __attribute__((tls_model("initial-exec")));
+__thread int zt_error_zone_call __attribute__((tls_model("initial-exec")));
 
-/* Exported and never inlined so that `break zt_error_break` works. */
-ZT_EXPORT __attribute__((noinline)) void zt_error_break(void)
+/* Exported and never inlined so that `break malloc_error_break` works. */
+ZT_EXPORT __attribute__((noinline)) void malloc_error_break(void)
 {
     __asm__ volatile("" ::: "memory");
+}
+
+ZT_EXPORT __attribute__((noinline)) void zt_error_break(void)
+{
+    malloc_error_break();
 }
 
 static bool report_only(void)
@@ -22,29 +47,62 @@ static bool report_only(void)
     return mode && strcmp(mode, "report") == 0;
 }
 
+/* One line with libmalloc's prefix; fmt takes one pointer. */
+static void report_line(const char *fmt, const void *ptr)
+{
+    char buf[512];
+    int n = zt_prim_snprintf(buf, sizeof buf, "%s(%d,%p) malloc: ", zt_prim_progname(),
+                             zt_prim_pid(), zt_prim_thread_self());
+    if (n < 0 || (size_t)n >= sizeof buf - 1) n = 0;
+    n += zt_prim_snprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ptr);
+    if ((size_t)n > sizeof buf - 2) n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    zt_prim_write(2, buf, (size_t)n);
+}
+
+static void report_and_stop(const char *fmt, const void *ptr, const void *caller)
+{
+    report_line(fmt, ptr);
+    report_line("*** set a breakpoint in malloc_error_break to debug", NULL);
+    malloc_error_break();
+    if (report_only()) return;
+    if (caller)
+        zt_prim_message("caller %p; ZONETRACE_ON_ERROR=report reports without aborting", caller);
+    else
+        zt_prim_message("ZONETRACE_ON_ERROR=report reports without aborting");
+    zt_prim_abort();
+}
+
+void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, const void *caller)
+{
+    const char *fmt;
+    if (!zt_error_zone_call) {
+        fmt = what == ZT_BAD_REALLOC_NOT_ALLOCATED
+                  ? "*** error for object %p: pointer being realloc'd was not allocated"
+                  : "*** error for object %p: pointer being freed was not allocated";
+    } else if (what == ZT_BAD_REALLOC_NOT_ALLOCATED) {
+        fmt = "pointer %p being reallocated was not allocated";
+    } else if (what == ZT_BAD_FREED_TWICE && kind == ZT_KIND_TINY) {
+        fmt = "Double free of object %p";
+    } else if (what == ZT_BAD_FREED_TWICE && (kind == ZT_KIND_SMALL || kind == ZT_KIND_MEDIUM)) {
+        fmt = "double free for ptr %p";
+    } else if (what == ZT_BAD_FREED_TWICE && kind == ZT_KIND_LARGE) {
+        fmt = "pointer %p being freed already on death-row";
+    } else {
+        fmt = "pointer %p being freed was not allocated";
+    }
+    report_and_stop(fmt, ptr, caller);
+}
+
 void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *caller)
 {
-    static const char *const why[] = {
-        [ZT_BAD_NOT_ALLOCATED] = "being freed was not allocated",
-        [ZT_BAD_FREED_TWICE] = "being freed twice",
-        [ZT_BAD_REALLOC_NOT_ALLOCATED] = "being realloc'd was not allocated",
-    };
-    const char *w = (unsigned)what < sizeof why / sizeof why[0] ? why[what] : "is invalid";
-    if (caller)
-        zt_prim_message("pointer %p %s (caller %p)", ptr, w, caller);
-    else
-        zt_prim_message("pointer %p %s", ptr, w);
-    zt_error_break();
-    if (report_only()) return;
-    zt_prim_message("*** set a breakpoint in zt_error_break to debug; "
-                    "ZONETRACE_ON_ERROR=report reports without aborting");
-    zt_prim_abort();
+    zt_error_bad_free_kind(what, -1, ptr, caller);
 }
 
 void zt_error_corruption(const char *what, const void *where)
 {
     const void *caller = zt_error_caller;
     zt_prim_message("heap corruption: %s at %p (caller %p)", what ? what : "?", where, caller);
-    zt_error_break();
+    malloc_error_break();
     zt_prim_abort();
 }

@@ -1,7 +1,14 @@
 /* ----------------------------------------------------------------------------
- * error.h — reporting misuse of the allocator the way libmalloc does:
- * "zonetrace: pointer 0x… being freed was not allocated" (or "…freed twice")
- * with the caller's address, then abort() unless ZONETRACE_ON_ERROR=report.
+ * error.h — reporting misuse of the allocator in libmalloc's words, on
+ * libmalloc's two paths:
+ * - free() / realloc() of a pointer no zone owns (a double free included,
+ *   since a freed block has size 0): "<prog>(<pid>,<thread>) malloc: *** error
+ *   for object 0x…: pointer being freed was not allocated";
+ * - a zone's own free (malloc_zone_free): the allocator's message, e.g.
+ *   "Double free of object 0x…" (tiny), "double free for ptr 0x…" (small,
+ *   medium), "pointer 0x… being freed already on death-row" (large);
+ * then "*** set a breakpoint in malloc_error_break to debug", a call to
+ * malloc_error_break, and abort() unless ZONETRACE_ON_ERROR=report.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_ERROR_H
 #define ZT_ERROR_H
@@ -11,8 +18,13 @@
 enum zt_bad_free { ZT_BAD_NOT_ALLOCATED, ZT_BAD_FREED_TWICE, ZT_BAD_REALLOC_NOT_ALLOCATED };
 
 /* Never returns when on_error=abort. `caller` is the return address of the
- * public entry point (__builtin_return_address(0) there), or NULL. */
+ * public entry point (__builtin_return_address(0) there), or NULL. The
+ * allocator is unknown: the zone-path wording is the generic one. */
 void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *caller);
+
+/* Same, naming the allocator (enum zt_kind) that found the misuse, which
+ * picks libmalloc's per-allocator message on the zone path. */
+void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, const void *caller);
 
 /* Corrupted metadata detected (free-list checksum, header): always aborts. */
 __attribute__((noreturn)) void zt_error_corruption(const char *what, const void *where);
@@ -20,5 +32,14 @@ __attribute__((noreturn)) void zt_error_corruption(const char *what, const void 
 /* Caller address of the current public entry point, set by the front end so
  * that errors found deep inside a zone can name the user's call site. */
 extern __thread const void *zt_error_caller __attribute__((tls_model("initial-exec")));
+
+/* Non-zero while a public malloc_zone_free / malloc_zone_realloc runs a
+ * zone's own free or realloc: errors found then take the zone's words
+ * (libmalloc's malloc_zone_error) instead of free()'s (malloc_report). */
+extern __thread int zt_error_zone_call __attribute__((tls_model("initial-exec")));
+
+/* libmalloc's breakpoint hook, exported on every system (libmalloc-166.220.1
+ * src/malloc.c:563-570); zt_error_break is kept as an alias for old scripts. */
+void malloc_error_break(void);
 
 #endif /* ZT_ERROR_H */

@@ -12,14 +12,18 @@
  * The profiler's tag lives in the entry, outside the block and outside the
  * emulated windows. Hooks and zt_va calls run outside the lock.
  *
- * Death row (profiles with large_cache, i.e. macOS-style): like libmalloc's
- * CONFIG_LARGE_CACHE, up to 16 freed blocks of <= 128 MiB (2 GiB in all) stay
- * mapped and are handed out again to a request that fits in them (waste at
- * most half), saving the map, the unmap and, for the bytes kept dirty, the
- * page faults: memsize/1024 as libmalloc, or twice the live large bytes
- * when that is more (at most 128 MiB). Blocks beyond that are purged
- * before they are cached. iOS profiles
- * have no death row, as on the device: every free unmaps.
+ * Death row (profiles with large_cache, i.e. macOS-style), with
+ * libmalloc-792.41.1's values: depth 16 and entries of at most 128 MiB when
+ * RAM < 32 GiB, depth 64 and at most 512 MiB when RAM >= 32 GiB, no cap on
+ * the total (792 src/thresholds.h:137-150, magazine_malloc.c:1757-1766; RAM is
+ * the profile's, else the host's). A request takes the best-fitting cached
+ * block (newest first, exact fit ends the search), refused when the waste is
+ * >= the request, and gets the whole cached block: malloc_size is the
+ * cached size (792 magazine_large.c:552-606, 619-690). Dirty (unpurged) bytes
+ * kept on death row: libmalloc's memsize/1024, or twice the live large
+ * bytes when that is more (at most 128 MiB). Blocks beyond that are purged
+ * before they are cached. iOS profiles have no death row, as on the device
+ * (166 src/platform.h:77-81): every free unmaps.
  * -------------------------------------------------------------------------- */
 #include "large.h"
 #include "va.h"
@@ -36,9 +40,12 @@ typedef struct entry {
     uint32_t tag;   /* profiler stack id, 0 = untagged */
 } entry_t;
 
-#define DEATH_ROW_SLOTS           16
-#define DEATH_ROW_ENTRY_MAX_BYTES ((size_t)128 << 20)
-#define DEATH_ROW_MAX_BYTES       ((size_t)2 << 30)
+/* libmalloc-792.41.1 src/thresholds.h:137-150 (64-bit). */
+#define DEATH_ROW_EXPANDED_RAM_BYTES  ((uint64_t)32 << 30)
+#define DEATH_ROW_SLOTS_LOW           16
+#define DEATH_ROW_ENTRY_MAX_BYTES_LOW ((size_t)128 << 20)
+#define DEATH_ROW_SLOTS               64 /* _HIGH: the array's capacity */
+#define DEATH_ROW_ENTRY_MAX_BYTES     ((size_t)512 << 20)
 /* Dirty (unpurged) bytes kept on death row: libmalloc's memsize/1024,
  * clamped to [16, 128] MiB (24 MiB on a 24 GiB machine). */
 #define DEATH_ROW_DIRTY_MIN_BYTES ((size_t)16 << 20)
@@ -55,6 +62,8 @@ struct zt_large {
     bool death_row_on;
     cached_t death_row[DEATH_ROW_SLOTS]; /* oldest first */
     unsigned death_row_count;
+    unsigned death_row_depth;         /* 16 or 64, by RAM */
+    size_t death_row_entry_max_bytes; /* 128 or 512 MiB, by RAM */
     size_t death_row_bytes, death_row_dirty_bytes;
     size_t death_row_dirty_limit_bytes;
     malloc_zone_t *zone;
@@ -157,7 +166,12 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
     l->page_bytes = page;
     l->page_shift = (unsigned)__builtin_ctzl(page);
     l->death_row_on = zt_active_profile.large_cache;
-    uint64_t dirty = zt_prim_ram_bytes() / 1024;
+    uint64_t ram = zt_active_profile.ram_bytes ? zt_active_profile.ram_bytes : zt_prim_ram_bytes();
+    bool expanded = ram >= DEATH_ROW_EXPANDED_RAM_BYTES;
+    l->death_row_depth = expanded ? DEATH_ROW_SLOTS : DEATH_ROW_SLOTS_LOW;
+    l->death_row_entry_max_bytes =
+        expanded ? DEATH_ROW_ENTRY_MAX_BYTES : DEATH_ROW_ENTRY_MAX_BYTES_LOW;
+    uint64_t dirty = ram / 1024;
     l->death_row_dirty_limit_bytes = dirty < DEATH_ROW_DIRTY_MIN_BYTES   ? DEATH_ROW_DIRTY_MIN_BYTES
                                      : dirty > DEATH_ROW_DIRTY_MAX_BYTES ? DEATH_ROW_DIRTY_MAX_BYTES
                                                                          : (size_t)dirty;
@@ -187,27 +201,32 @@ static void death_row_remove_locked(zt_large_t *l, unsigned i)
     memmove(&l->death_row[i], &l->death_row[i + 1], (l->death_row_count - i) * sizeof(cached_t));
 }
 
-/* Take the best-fitting cached block for `block` bytes (page-rounded), its
- * excess tail unmapped. Returns NULL when none fits. */
-static void *death_row_take(zt_large_t *l, size_t block, bool clear)
+/* Take the best-fitting cached block for `block` bytes (page-rounded) whose
+ * address has the alignment asked for, whole: *got receives its size
+ * (792 magazine_large.c:552-606). Returns NULL when none fits. */
+static void *death_row_take(zt_large_t *l, size_t block, size_t align, bool clear, size_t *got)
 {
     zt_lock(&l->lock);
     unsigned best = DEATH_ROW_SLOTS;
-    for (unsigned i = 0; i < l->death_row_count; i++) {
+    size_t best_bytes = SIZE_MAX;
+    for (unsigned i = l->death_row_count; i-- > 0;) { /* newest first */
         size_t b = l->death_row[i].bytes;
-        if (b >= block && b - block <= block / 2 &&
-            (best == DEATH_ROW_SLOTS || b < l->death_row[best].bytes))
+        if (l->death_row[i].addr & (align - 1)) continue;
+        if (b == block || (block < b && b < best_bytes)) {
             best = i;
+            best_bytes = b;
+            if (b == block) break;
+        }
     }
-    if (best == DEATH_ROW_SLOTS) {
+    if (best == DEATH_ROW_SLOTS || best_bytes - block >= block) { /* waste < 50 % */
         zt_unlock(&l->lock);
         return NULL;
     }
     cached_t c = l->death_row[best];
     death_row_remove_locked(l, best);
     zt_unlock(&l->lock);
-    if (c.bytes > block) zt_va_unmap((char *)c.addr + block, c.bytes - block, ZT_KIND_LARGE);
-    if (clear && c.dirty) memset((void *)c.addr, 0, block);
+    if (clear && c.dirty) memset((void *)c.addr, 0, block); /* 792 :685-687: size bytes */
+    *got = c.bytes;
     return (void *)c.addr;
 }
 
@@ -215,7 +234,7 @@ static void *death_row_take(zt_large_t *l, size_t block, bool clear)
  * caller unmaps it). Evicted older blocks are unmapped here. */
 static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
 {
-    if (!l->death_row_on || bytes > DEATH_ROW_ENTRY_MAX_BYTES) return false;
+    if (!l->death_row_on || bytes > l->death_row_entry_max_bytes) return false;
     /* Purge before publishing: once cached, another thread may reuse it. */
     /* A program that keeps much in large blocks recycles them (a heap would
      * keep that much mapped anyway): allow twice as much dirty as is live. */
@@ -228,8 +247,7 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
     cached_t evicted[DEATH_ROW_SLOTS];
     unsigned nevicted = 0;
     zt_lock(&l->lock);
-    while (l->death_row_count && (l->death_row_count == DEATH_ROW_SLOTS ||
-                                  l->death_row_bytes + bytes > DEATH_ROW_MAX_BYTES)) {
+    while (l->death_row_count >= l->death_row_depth) { /* the ring's oldest goes */
         evicted[nevicted++] = l->death_row[0];
         death_row_remove_locked(l, 0);
     }
@@ -270,7 +288,8 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
     }
     size_t block = bytes ? align_up(bytes, page) : page;
     void *p = NULL;
-    if (l->death_row_on && align == page && l->death_row_count) p = death_row_take(l, block, clear);
+    if (l->death_row_on && block <= l->death_row_entry_max_bytes && l->death_row_count)
+        p = death_row_take(l, block, align, clear, &block); /* 792 magazine_large.c:709-715 */
     if (!p) p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
     if (!p) return NULL; /* errno = ENOMEM, failure reported by va.c */
 
@@ -311,6 +330,17 @@ bool zt_large_free(zt_large_t *l, void *ptr)
     zt_hook_freed(l->zone, ptr, copy.bytes, ZT_CLASS_LARGE, copy.tag);
     if (!death_row_put(l, ptr, copy.bytes)) zt_va_unmap(ptr, copy.bytes, ZT_KIND_LARGE);
     return true;
+}
+
+bool zt_large_on_death_row(zt_large_t *l, const void *ptr)
+{
+    if (!l || !l->death_row_on) return false;
+    bool found = false;
+    zt_lock(&l->lock);
+    for (unsigned i = 0; i < l->death_row_count && !found; i++)
+        found = l->death_row[i].addr == (uintptr_t)ptr;
+    zt_unlock(&l->lock);
+    return found;
 }
 
 size_t zt_large_size(zt_large_t *l, const void *ptr)

@@ -26,6 +26,10 @@ size_t zt_large_pressure_relief(zt_large_t *l, size_t goal_bytes);
  * done) if not ours. */
 bool zt_large_free(zt_large_t *l, void *ptr);
 
+/* True if ptr is a freed block waiting on death row (a second free of it is
+ * libmalloc's "being freed already on death-row"). */
+bool zt_large_on_death_row(zt_large_t *l, const void *ptr);
+
 /* Block size if ptr is a live large block of this table, else 0. */
 size_t zt_large_size(zt_large_t *l, const void *ptr);
 

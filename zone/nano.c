@@ -210,6 +210,10 @@ static void nano_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
     nano_free(zone, ptr);
 }
 
+/* libmalloc-166.220.1 src/nanov2_malloc.c:1004-1060 (nanov2_realloc): keep the block when
+ * the new good size is not larger and more than half of it; otherwise allocate (nano, or
+ * the helper above 256 B), copy and free; a failed allocation returns NULL and leaves the
+ * block alone, shrinking or not. */
 static void *nano_realloc(malloc_zone_t *zone, void *ptr, size_t new_size)
 {
     nano_t *n = zone_nano(zone);
@@ -227,9 +231,13 @@ static void *nano_realloc(malloc_zone_t *zone, void *ptr, size_t new_size)
         free_slot(n, r, ptr, &si);
         return nano_malloc(zone, 0);
     }
-    if (new_size <= old_size && new_size > old_size / 2) return ptr;
+    if (new_size <= ZT_NANO_MAX_BYTES) {
+        size_t new_good =
+            (new_size + ZT_NANO_QUANTUM_BYTES - 1) & ~(size_t)(ZT_NANO_QUANTUM_BYTES - 1);
+        if (new_good <= old_size && new_good > old_size / 2) return ptr;
+    }
     void *np = nano_malloc(zone, new_size);
-    if (!np) return new_size <= old_size ? ptr : NULL;
+    if (!np) return NULL; /* nanov2_malloc.c:1020-1024, 1036-1039 */
     memcpy(np, ptr, new_size < old_size ? new_size : old_size);
     free_slot(n, r, ptr, &si);
     return np;
@@ -277,22 +285,18 @@ static void nano_destroy(malloc_zone_t *zone)
     zt_prim_unmap(zone, n->map_bytes);
 }
 
+/* libmalloc-166.220.1 src/nanov2_malloc.c:1135-1145: nanov2_pressure_relief acts only when
+ * the madvise policy is warning or critical; under the default policy, immediate, it
+ * returns 0 at once. zonetrace models only the immediate policy (an empty block is
+ * madvised at its last free, nano/alloc.c), so there is nothing left for relief to do and
+ * it returns 0 as well. It still hands this thread's cached slots back (a zonetrace-only
+ * cache libmalloc does not have): their blocks may then empty and be madvised, which is
+ * where libmalloc's pages would already be. */
 static size_t nano_pressure_relief(malloc_zone_t *zone, size_t goal)
 {
     nano_t *n = zone_nano(zone);
-    size_t total = 0;
     zt_tcache_flush_mine(ZT_TCACHE_NANO, n->tc_id);
-    unsigned narenas = __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE);
-    for (unsigned a = 0; a < narenas; a++) {
-        uintptr_t base = arena_base(n, a);
-        for (unsigned b = 1; b < NANO_BLOCKS_PER_ARENA; b++) {
-            uintptr_t blk = block_addr(base, b ^ n->g.aslr_cookie);
-            if (h_next(__atomic_load_n(block_header(n, blk), __ATOMIC_ACQUIRE)) == SLOT_CAN_MADVISE)
-                total += madvise_block(n, blk);
-            if (goal && total >= goal) return total;
-        }
-    }
-    return total;
+    return 0;
 }
 
 static boolean_t nano_claimed_address(malloc_zone_t *zone, void *ptr)

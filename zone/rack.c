@@ -244,7 +244,7 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
     size_t bytes = (size_t)msize << r->g.qshift;
     if (tc->bytes + bytes > RC_BUDGET_BYTES) return false; /* the locked path */
     if (rc_cached(r, ptr)) {
-        zt_error_bad_free(ZT_BAD_FREED_TWICE, ptr, zt_error_caller);
+        zt_error_bad_free_kind(ZT_BAD_FREED_TWICE, r->owner.kind, ptr, zt_error_caller);
         return true;
     }
     region_t *rg = trailer_of(r, base);
@@ -349,17 +349,46 @@ void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
     return p;
 }
 
+/* libmalloc-166.220.1 src/magazine_tiny.c:2157-2190 (tiny_batch_malloc): the current CPU's
+ * magazine, locked once, hands out blocks from its free lists and its bump tail
+ * (tiny_malloc_from_free_list, :1718-1850) until they run dry: no last-free cache, no
+ * depot, never a new region. */
+unsigned zt_rack_batch_malloc(zt_rack_t *r, size_t bytes, void **results, unsigned count)
+{
+    size_t need = (bytes + ((size_t)1 << r->g.qshift) - 1) >> r->g.qshift;
+    if (need == 0) need = 1;
+    if (need > r->g.max_msize || count == 0) return 0;
+    uint32_t msize = (uint32_t)need;
+    magazine_t *m = mag_of(r, (int)mag_index_here(r));
+    unsigned found = 0;
+    zt_lock(&m->lock);
+    while (found < count) {
+        void *p = alloc_from_lists(r, m, msize);
+        if (!p) p = alloc_from_bump(r, m, msize);
+        if (!p) break;
+        results[found++] = p;
+    }
+    zt_unlock(&m->lock);
+    if (found && zt_hook_wanted((size_t)msize << r->g.qshift))
+        for (unsigned i = 0; i < found; i++)
+            profile_alloc(r, results[i], msize);
+    return found;
+}
+
 void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, bool clear)
 {
+    /* libmalloc-166.220.1 src/magazine_tiny.c:1185-1200, magazine_small.c:1286-1300 (792
+     * magazine_medium.c:1729-1743): the span is counted in bytes, bytes + align - 1, and
+     * rounded up to quanta (mspan); the block keeps msize = size in quanta; the head before
+     * the aligned address and the tail (mwaste) are freed back. No shortcut when the
+     * alignment is the quantum or less: libmalloc also takes the span and trims it. */
     size_t q = (size_t)1 << r->g.qshift;
-    size_t need = bytes == 0 ? 1 : (bytes + q - 1) >> r->g.qshift;
-    if (align_bytes <= q) {
-        if (need > r->g.max_msize) return NULL;
-        return zt_rack_malloc(r, cls_of(r, (uint32_t)need), clear);
-    }
-    if ((align_bytes & (align_bytes - 1)) || need > r->g.max_msize) return NULL;
-    size_t span = need + (align_bytes >> r->g.qshift) - 1;
-    if (span > r->g.max_msize) return NULL;
+    if (bytes == 0) bytes = 1;
+    if ((align_bytes & (align_bytes - 1)) || bytes > SIZE_MAX - align_bytes) return NULL;
+    size_t need = (bytes + q - 1) >> r->g.qshift;
+    size_t span_bytes = bytes + align_bytes - 1;
+    size_t span = span_bytes / q + (span_bytes % q != 0);
+    if (need > r->g.max_msize || span > r->g.max_msize) return NULL;
     magazine_t *m;
     bool fresh;
     void *p = rack_alloc(r, (uint32_t)span, &m, &fresh);
@@ -488,7 +517,7 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
         enum zt_bad_free why =
             rc_cached(r, ptr) ? ZT_BAD_FREED_TWICE : bad_kind(r, m, rg, base, idx, ptr);
         zt_unlock(&m->lock);
-        zt_error_bad_free(why, ptr, zt_error_caller);
+        zt_error_bad_free_kind(why, r->owner.kind, ptr, zt_error_caller);
         return;
     }
     uint32_t tag = tag_take(rg, idx);
@@ -505,7 +534,7 @@ void zt_rack_free(zt_rack_t *r, void *ptr)
     uint32_t idx = (uint32_t)(off >> r->g.qshift);
     if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) {
         /* Misaligned, or inside the trailer and metadata. */
-        zt_error_bad_free(ZT_BAD_NOT_ALLOCATED, ptr, zt_error_caller);
+        zt_error_bad_free_kind(ZT_BAD_NOT_ALLOCATED, r->owner.kind, ptr, zt_error_caller);
         return;
     }
     if (r->tc_id && rc_free(r, ptr, base, idx)) return;

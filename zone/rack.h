@@ -29,10 +29,15 @@ void zt_rack_destroy(zt_rack_t *r);
  * zt_hook_alloc when zt_profiling. */
 void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear);
 
-/* Allocate `bytes` aligned to `align_bytes` (power of two, > quantum) when
- * bytes + align fits the rack; the slack before and after is freed back.
- * NULL if it does not fit this rack or on ENOMEM. */
+/* Allocate `bytes` aligned to `align_bytes` (a power of two) when the span
+ * bytes + align - 1, rounded up to quanta, fits the rack; the slack before and
+ * after is freed back. NULL if it does not fit this rack or on ENOMEM. */
 void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, bool clear);
+
+/* Up to `count` blocks of `bytes` from the current magazine's free lists and
+ * bump tail only (never the depot, never a new region): libmalloc's
+ * tiny_batch_malloc. Returns how many were stored in results. */
+unsigned zt_rack_batch_malloc(zt_rack_t *r, size_t bytes, void **results, unsigned count);
 
 /* Free ptr, which lies in a region of this rack (per the chunk map). A
  * pointer that is not the start of a live block is reported with

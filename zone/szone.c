@@ -141,48 +141,62 @@ void *zt_szone_calloc(malloc_zone_t *zone, size_t n, size_t bytes)
     return alloc_class(zone, total, true);
 }
 
+/* libmalloc's szone_memalign ladder (libmalloc-166.220.1 src/magazine_malloc.c:464-510;
+ * libmalloc-792.41.1 src/magazine_malloc.c:616-690 for medium). A rack serves the request
+ * when the span, bytes + align - 1 counted in bytes, fits it; a request of a size that a
+ * smaller kind would serve is bumped to the next kind's first size so that kinds stay
+ * disjoint by block size (realloc and size() rely on it): a tiny size to 1008 + 16 =
+ * 1024 B before small, a small size to small limit + 512 B before medium. */
 void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes)
 {
     szone_state_t *st = state_of(zone);
     const zt_profile_t *p = &zt_active_profile;
     size_t page = zt_profile_page_bytes(p);
 
-    if (align_bytes <= ZT_TINY_QUANTUM_BYTES)
-        return zt_szone_malloc(zone, bytes); /* every block is 16-byte aligned */
+    if (bytes == 0) bytes = 1; /* 166 magazine_malloc.c:466-468 */
     if (align_bytes & (align_bytes - 1) || bytes + align_bytes < bytes ||
         bytes > absolute_max_bytes()) {
         errno = bytes + align_bytes < bytes || bytes > absolute_max_bytes() ? ENOMEM : EINVAL;
         return NULL;
     }
-    /* libmalloc's szone_memalign ladder: a rack serves the request when the
-     * span (bytes + align - 1) fits it; blocks of small and medium are
-     * naturally aligned to their quantum, large to the page. */
     size_t span = bytes + align_bytes - 1;
     void *r;
     unsigned cls;
+    if (align_bytes <= ZT_TINY_QUANTUM_BYTES)
+        return zt_szone_malloc(zone, bytes); /* every block is 16-byte aligned */
     if (span <= ZT_TINY_MAX_BYTES) {
         cls = zt_class_scalable(p, span);
         r = zt_rack_malloc_aligned(st->racks[0], bytes, align_bytes, false);
-    } else if (bytes > ZT_TINY_MAX_BYTES && align_bytes <= ZT_SMALL_QUANTUM_BYTES) {
+        goto done;
+    }
+    if (bytes > ZT_TINY_MAX_BYTES && align_bytes <= ZT_SMALL_QUANTUM_BYTES)
         return zt_szone_malloc(zone, bytes);
-    } else if (span <= p->small_limit_bytes) {
+    if (bytes <= ZT_TINY_MAX_BYTES) { /* 166 magazine_malloc.c:486-490 */
+        bytes = ZT_TINY_MAX_BYTES + ZT_TINY_QUANTUM_BYTES;
+        span = bytes + align_bytes - 1;
+    }
+    if (span <= p->small_limit_bytes) {
         cls = zt_class_scalable(p, span);
         r = zt_rack_malloc_aligned(st->racks[1], bytes, align_bytes, false);
-    } else if (p->medium && bytes > p->small_limit_bytes && bytes <= ZT_MEDIUM_MAX_BYTES &&
-               align_bytes <= ZT_MEDIUM_QUANTUM_BYTES) {
-        return zt_szone_malloc(zone, bytes);
-    } else if (p->medium && span <= ZT_MEDIUM_MAX_BYTES) {
-        cls = zt_class_scalable(p, span);
-        r = zt_rack_malloc_aligned(st->racks[2], bytes, align_bytes, false);
-    } else if (bytes > rack_limit_bytes() && align_bytes <= page) {
-        return zt_szone_malloc(zone, bytes);
-    } else {
-        /* Large, and never of a size a rack could serve (libmalloc keeps the
-         * kinds disjoint by size so that realloc and size() stay simple). */
-        size_t limit = rack_limit_bytes();
-        cls = ZT_CLASS_LARGE;
-        r = zt_large_malloc(st->large, bytes > limit ? bytes : limit + 1, align_bytes, false);
+        goto done;
     }
+    if (p->medium) { /* 792 magazine_malloc.c:652-660: no "trivially satisfied" shortcut */
+        if (bytes <= p->small_limit_bytes) {
+            bytes = p->small_limit_bytes + ZT_SMALL_QUANTUM_BYTES;
+            span = bytes + align_bytes - 1;
+        }
+        if (span <= ZT_MEDIUM_MAX_BYTES) {
+            cls = zt_class_scalable(p, span);
+            r = zt_rack_malloc_aligned(st->racks[2], bytes, align_bytes, false);
+            goto done;
+        }
+    }
+    if (bytes > rack_limit_bytes() && align_bytes <= page) return zt_szone_malloc(zone, bytes);
+    /* Large, and never of a size a rack could serve (166 magazine_malloc.c:497-504). */
+    size_t limit = rack_limit_bytes();
+    cls = ZT_CLASS_LARGE;
+    r = zt_large_malloc(st->large, bytes > limit ? bytes : limit + 1, align_bytes, false);
+done:
     if (!r) null_returned(zone, bytes, cls);
     return r;
 }
@@ -192,16 +206,13 @@ static void *szone_valloc(malloc_zone_t *zone, size_t bytes)
     return zt_szone_memalign(zone, zt_profile_page_bytes(&zt_active_profile), bytes);
 }
 
+/* libmalloc-166.220.1 src/magazine_malloc.c:516-523: "only bother implementing this for
+ * tiny"; a larger size gets 0 blocks and the caller mallocs them one by one. */
 static unsigned szone_batch_malloc(malloc_zone_t *zone, size_t bytes, void **results,
                                    unsigned num_requested)
 {
-    unsigned n = 0;
-    while (n < num_requested) {
-        void *p = zt_szone_malloc(zone, bytes);
-        if (!p) break;
-        results[n++] = p;
-    }
-    return n;
+    if (bytes > ZT_TINY_MAX_BYTES) return 0;
+    return zt_rack_batch_malloc(state_of(zone)->racks[0], bytes, results, num_requested);
 }
 
 /* ---- size, free, realloc -------------------------------------------------- */
@@ -243,7 +254,12 @@ void zt_szone_free(malloc_zone_t *zone, void *ptr)
         zt_rack_free(r, ptr); /* reports double and invalid frees itself */
         return;
     }
-    if (zt_large_free(state_of(zone)->large, ptr)) return;
+    szone_state_t *st = state_of(zone);
+    if (zt_large_free(st->large, ptr)) return;
+    if (zt_large_on_death_row(st->large, ptr)) { /* 792 magazine_large.c:524 */
+        zt_error_bad_free_kind(ZT_BAD_FREED_TWICE, ZT_KIND_LARGE, ptr, zt_error_caller);
+        return;
+    }
     free_foreign(zone, ptr);
 }
 
@@ -258,6 +274,23 @@ static void szone_batch_free(malloc_zone_t *zone, void **to_be_freed, unsigned n
         zt_szone_free(zone, to_be_freed[i]);
 }
 
+/* Resize a block of this zone in place, given its kind: shrink (free the tail) or grow.
+ * True if ptr now holds new_good bytes. */
+static bool resize_in_place(szone_state_t *st, zt_rack_t *rack, void *ptr, size_t new_good)
+{
+    if (rack) return zt_rack_realloc_in_place(rack, ptr, new_good);
+    return zt_large_realloc_in_place(st->large, ptr, new_good);
+}
+
+/* libmalloc's szone_realloc (libmalloc-166.220.1 src/magazine_malloc.c:325-436;
+ * libmalloc-792.41.1 src/magazine_malloc.c:449-560 adds medium). One ladder on the
+ * request's good size against the block's size:
+ * - same kind: shrink to half or less trims in place, shrink to more than half keeps the
+ *   block whole, growth tries in place;
+ * - otherwise (or when growth in place failed): any shrink to more than half still keeps
+ *   the block whole, even when the new size belongs to a smaller kind; the rest moves.
+ * Kinds are disjoint by block size in libmalloc (memalign bumps), so the block's kind here
+ * is the one libmalloc derives from old_size. */
 static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
 {
     if (!ptr) return zt_szone_malloc(zone, bytes);
@@ -290,22 +323,33 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
         zt_error_bad_free(ZT_BAD_REALLOC_NOT_ALLOCATED, ptr, zt_error_caller);
         return NULL;
     }
+    if (bytes == 0) {
+        /* 166 magazine_malloc.c:339-344: free, then "a unique pointer that can be passed to
+         * free()": szone_malloc(1). (The public realloc(p, 0) never gets here: malloc.c
+         * allocates a minimal block first and frees p after, 166 malloc.c:1776-1797.) */
+        zt_szone_free(zone, ptr);
+        return zt_szone_malloc(zone, 1);
+    }
     if (bytes > absolute_max_bytes()) {
         errno = ENOMEM;
         return NULL;
     }
-    /* In place only while the block keeps its kind: a request always lands
-     * in the kind its size maps to, as a fresh malloc would. */
-    unsigned cls = zt_class_scalable(&zt_active_profile, bytes);
-    if (zt_class_kind(cls) == old_kind) {
-        if (rack) {
-            if (zt_class_block_bytes(cls) == old_bytes ||
-                zt_rack_realloc_in_place(rack, ptr, bytes))
-                return ptr;
-        } else if (zt_large_realloc_in_place(st->large, ptr, bytes)) {
+    size_t new_good = zt_class_good_size(&zt_active_profile, bytes, false);
+    if (new_good == old_bytes) return ptr; /* 166 :352-355 */
+    enum zt_kind new_kind = zt_class_kind(zt_class_scalable(&zt_active_profile, bytes));
+    if (new_kind == old_kind) { /* 166 :361-424 */
+        if (new_good <= old_bytes / 2) {
+            /* tiny/small/large_try_shrink_in_place always succeed in libmalloc; ours can
+             * only fail for a block that is not live, which size() excluded. */
+            if (resize_in_place(st, rack, ptr, new_good)) return ptr;
+        } else if (new_good <= old_bytes) {
+            return ptr;
+        } else if (resize_in_place(st, rack, ptr, new_good)) {
             return ptr;
         }
     }
+    /* 166 :426-436: no in-place path; keep the block on a shrink to more than half. */
+    if (new_good > old_bytes / 2 && new_good <= old_bytes) return ptr;
     void *n = zt_szone_malloc(zone, bytes);
     if (!n) return NULL; /* the old block stays valid */
     memcpy(n, ptr, old_bytes < bytes ? old_bytes : bytes);
@@ -313,7 +357,18 @@ static void *szone_realloc(malloc_zone_t *zone, void *ptr, size_t bytes)
     return n;
 }
 
+/* libmalloc-166.220.1 src/magazine_malloc.c:999-1190: the relief madvises (and on macOS
+ * drops death row) but returns 0: the `size_t total` declared at :1002 is shadowed by the
+ * one at :1183 that counts the death-row bytes (792 magazine_malloc.c:1469 vs :1506), so
+ * the caller always sees 0. We relieve the same way and return 0 too; what was released
+ * shows in the footprint (and in zt_szone_relieve's count, for our own callers). */
 static size_t szone_pressure_relief(malloc_zone_t *zone, size_t goal)
+{
+    (void)zt_szone_relieve(zone, goal);
+    return 0;
+}
+
+size_t zt_szone_relieve(malloc_zone_t *zone, size_t goal)
 {
     szone_state_t *st = state_of(zone);
     size_t total = 0;

@@ -23,6 +23,11 @@ void zt_szone_free(malloc_zone_t *zone, void *ptr);
 size_t zt_szone_size(malloc_zone_t *zone, const void *ptr);
 void *zt_szone_memalign(malloc_zone_t *zone, size_t align_bytes, size_t bytes);
 
+/* What the zone's pressure_relief does (purge free pages, drop death row),
+ * returning the bytes released; pressure_relief itself returns 0 as
+ * libmalloc's does. For zonetrace's own callers (tests, the profiler). */
+size_t zt_szone_relieve(malloc_zone_t *zone, size_t goal);
+
 /* Heap walk of every rack and the large table. */
 void zt_szone_walk(malloc_zone_t *zone, const zt_walker_t *w);
 

@@ -32,14 +32,17 @@ static void *vz_malloc(malloc_zone_t *zone, size_t size)
     return zt_registry_ready() ? z0()->malloc(z0(), size) : zt_bootstrap_malloc(size, 16);
 }
 
+/* An overflowing product reaches zone 0's calloc, which refuses it (libmalloc-166.220.1
+ * src/malloc.c:1466-1484 has no check of its own). */
 static void *vz_calloc(malloc_zone_t *zone, size_t n, size_t size)
 {
+    if (zt_registry_ready()) return z0()->calloc(z0(), n, size);
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
         errno = ENOMEM;
         return NULL;
     }
-    return zt_registry_ready() ? z0()->calloc(z0(), n, size) : zt_bootstrap_malloc(total, 16);
+    return zt_bootstrap_malloc(total, 16);
 }
 
 static void *vz_valloc(malloc_zone_t *zone, size_t size)

@@ -108,17 +108,21 @@ ZT_API void *malloc_zone_malloc(malloc_zone_t *zone, size_t size)
     return p;
 }
 
+/* libmalloc-166.220.1 src/malloc.c:1466-1484: no overflow check here. The zone's calloc
+ * sees num_items and size as given (a scalable zone's calloc_get_size fails and returns
+ * NULL), and the logger is told num_items * size, wrapped, with the result. */
 ZT_API void *malloc_zone_calloc(malloc_zone_t *zone, size_t num_items, size_t size)
 {
-    size_t total;
-    if (__builtin_mul_overflow(num_items, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
+    if (!zt_registry_ready()) {
+        size_t total;
+        if (__builtin_mul_overflow(num_items, size, &total)) return NULL;
+        return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
     }
-    if (!zt_registry_ready()) return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
     void *p = zone->calloc(zone, num_items, size);
     malloc_logger_t *log = malloc_logger;
-    if (log) log(LOG_ALLOC | MALLOC_LOG_TYPE_CLEARED, (uintptr_t)zone, total, 0, (uintptr_t)p, 0);
+    if (log)
+        log(LOG_ALLOC | MALLOC_LOG_TYPE_CLEARED, (uintptr_t)zone, (uintptr_t)(num_items * size), 0,
+            (uintptr_t)p, 0);
     return p;
 }
 
@@ -168,7 +172,10 @@ ZT_API void *malloc_zone_realloc(malloc_zone_t *zone, void *ptr, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    int outer = zt_error_zone_call; /* errors found by the zone take its words */
+    zt_error_zone_call = 1;
     void *p = zone->realloc(zone, ptr, size);
+    zt_error_zone_call = outer;
     malloc_logger_t *log = malloc_logger;
     if (log)
         log(LOG_ALLOC | MALLOC_LOG_TYPE_DEALLOCATE, (uintptr_t)zone, (uintptr_t)ptr, size,
@@ -181,7 +188,10 @@ ZT_API void malloc_zone_free(malloc_zone_t *zone, void *ptr)
     if (!ptr || zt_bootstrap_contains(ptr)) return;
     malloc_logger_t *log = malloc_logger;
     if (log) log(LOG_FREE, (uintptr_t)zone, (uintptr_t)ptr, 0, 0, 0);
+    int outer = zt_error_zone_call; /* errors found by the zone take its words */
+    zt_error_zone_call = 1;
     zone->free(zone, ptr);
+    zt_error_zone_call = outer;
 }
 
 static void zone_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)

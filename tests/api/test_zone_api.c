@@ -378,13 +378,17 @@ static void test_misuse(void)
     char err[4096];
     int st = run_child("/proc/self/exe", "bad-free", NULL, err, sizeof err);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "bad free did not abort (0x%x)", st);
-    CHECK(strstr(err, "zonetrace: pointer 0x") && strstr(err, "being freed was not allocated") &&
+    /* libmalloc-166.220.1 src/malloc.c:1739-1760, src/malloc_printf.c:100-112,169-170 */
+    CHECK(strstr(err, " malloc: *** error for object 0x") &&
+              strstr(err, ": pointer being freed was not allocated\n") &&
+              strstr(err, " malloc: *** set a breakpoint in malloc_error_break to debug\n") &&
               strstr(err, "caller 0x"),
           "message: %s", err);
 
     st = run_child("/proc/self/exe", "double-free", NULL, err, sizeof err);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "double free did not abort (0x%x)", st);
-    CHECK(strstr(err, "being freed twice") || strstr(err, "being freed was not allocated"),
+    CHECK(strstr(err, "*** error for object 0x") &&
+              strstr(err, ": pointer being freed was not allocated"),
           "message: %s", err);
 
     st = run_child("/proc/self/exe", "bad-free", "report", err, sizeof err);
@@ -393,7 +397,9 @@ static void test_misuse(void)
 
     st = run_child("/proc/self/exe", "bad-realloc", "report", err, sizeof err);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "bad realloc in report mode (0x%x)", st);
-    CHECK(strstr(err, "being realloc'd was not allocated") != NULL, "realloc message: %s", err);
+    CHECK(strstr(err, "*** error for object 0x") &&
+              strstr(err, ": pointer being realloc'd was not allocated") != NULL,
+          "realloc message: %s", err);
 }
 
 static void test_overflow(void)

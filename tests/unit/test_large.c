@@ -227,8 +227,8 @@ static void test_death_row(void)
     unsigned char *b = zt_large_malloc(l, MiB - page, 0, false);
     CHECK(b == a, "reused by a request it fits (%p vs %p)", (void *)b, (void *)a);
     CHECK(b[0] == 0xab, "uncleared reuse keeps the data (no purge below the dirty limit)");
-    CHECK(zt_large_size(l, b) == MiB - page, "reused block trimmed to the request (%zu)",
-          zt_large_size(l, b));
+    /* libmalloc-792.41.1 src/magazine_large.c:619-690: the whole cached entry is handed out */
+    CHECK(zt_large_size(l, b) == MiB, "reused block handed out whole (%zu)", zt_large_size(l, b));
     zt_large_free(l, b);
     unsigned char *c = zt_large_malloc(l, MiB - page, 0, true);
     CHECK(c == a, "reused again");
@@ -241,7 +241,7 @@ static void test_death_row(void)
     zt_large_free(l, c);
     zt_large_free(l, d);
     size_t released = zt_large_pressure_relief(l, 0);
-    CHECK(released == 5 * MiB - page, "pressure relief unmaps death row (%zu)", released);
+    CHECK(released == 5 * MiB, "pressure relief unmaps death row (%zu)", released);
     zt_va_stats_t vs;
     zt_va_get_stats(&vs);
     CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);

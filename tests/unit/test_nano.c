@@ -304,8 +304,11 @@ static void test_basic(malloc_zone_t *z)
     memcpy(r, "nano realloc contents", 22);
     CHECK(z->realloc(z, r, 112) == r, "realloc to the slot size moved");
     CHECK(z->realloc(z, r, 57) == r, "realloc to 57 (> 56) moved");
-    char *r2 = z->realloc(z, r, 56);
-    CHECK(r2 && r2 != r && z->size(z, r2) == 64 && memcmp(r2, "nano realloc contents", 22) == 0,
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:1031-1044 compares the good size: 56 → 64 > 56
+     * keeps the block, 48 → 48 moves it. */
+    CHECK(z->realloc(z, r, 56) == r, "realloc to 56 (good size 64 > 56) moved");
+    char *r2 = z->realloc(z, r, 48);
+    CHECK(r2 && r2 != r && z->size(z, r2) == 48 && memcmp(r2, "nano realloc contents", 22) == 0,
           "realloc shrink below half");
     CHECK(z->size(z, r) == 0, "old block freed by realloc");
     char *r3 = z->realloc(z, r2, 200);
@@ -499,9 +502,17 @@ static void test_delegation(malloc_zone_t *z)
  * slots = 15.875 MiB = 1,040,384 objects; the next request is delegated. */
 #define IOS_16B_OBJECTS 1040384u
 
+static void *failing_malloc(malloc_zone_t *zone, size_t size)
+{
+    return NULL;
+}
+
 static void test_fill_16(const zt_profile_t *p)
 {
-    malloc_zone_t *z = make_nano(p);
+    malloc_zone_t *helper = make_helper();
+    REQUIRE(helper != NULL, "helper zone");
+    malloc_zone_t *z = zt_nano_create(helper, p);
+    REQUIRE(z != NULL, "zt_nano_create(%s)", p->name);
     bool pinned = pin_cpu();
     size_t cap = zt_nano_class_capacity_bytes(z, 0) / 16;
     CHECK(cap == IOS_16B_OBJECTS, "16 B class capacity %zu objects, want %u", cap, IOS_16B_OBJECTS);
@@ -529,6 +540,15 @@ static void test_fill_16(const zt_profile_t *p)
     CHECK(zero && !zt_nano_contains(zero), "malloc(0) from nano while 16 B is delegated");
     void *other = z->malloc(z, 32);
     CHECK(zt_nano_contains(other), "32 B not from nano");
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:1031-1039: a shrink to half or less that
+     * cannot allocate returns NULL and leaves the block alone (16 B is delegated here and
+     * the helper is made to fail). */
+    void *(*helper_malloc)(malloc_zone_t *, size_t) = helper->malloc;
+    helper->malloc = failing_malloc;
+    CHECK(z->realloc(z, other, 16) == NULL, "failed shrink below half did not return NULL");
+    CHECK(z->realloc(z, other, 300) == NULL, "failed growth to the helper did not return NULL");
+    helper->malloc = helper_malloc;
+    CHECK(z->size(z, other) == 32, "the block survived the failed reallocs");
     for (size_t i = 0; i < n; i += 4099)
         CHECK(z->size(z, ptrs[i]) == 16 && ((uintptr_t)ptrs[i] & 15) == 0, "object %zu: %p", i,
               ptrs[i]);

@@ -17,6 +17,7 @@
 #include "rack.h"
 #include "nano.h"
 #include "registry.h"
+#include "szone.h"
 #include "zonetrace.h"
 
 #include <errno.h>
@@ -64,11 +65,16 @@ static inline void do_free(void *p)
     errno = saved;
 }
 
-/* align: a power of two. */
+/* align: a power of two. Every alignment, 16 or less included, goes to the default zone's
+ * memalign, as libmalloc's posix_memalign does (166 src/malloc.c:1573-1600, 1856-1880);
+ * on a nano profile that is the helper zone's (166 src/nanov2_malloc.c:1124-1129), so even
+ * a 32-byte posix_memalign lands in a tiny region, never in nano. An alignment below a
+ * pointer (glibc's memalign accepts it) is asked as sizeof(void *): the zone's answer is
+ * the same block, malloc's. */
 static void *do_memalign(size_t align, size_t n)
 {
-    if (align <= 16) return do_malloc(n);
-    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, align);
+    if (align < sizeof(void *)) align = sizeof(void *);
+    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, align > 16 ? align : 16);
     void *p;
     if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -98,12 +104,14 @@ ZT_EXPORT void free(void *p)
     do_free(p);
 }
 
+/* An overflowing count * n still goes through the zone (whose calloc refuses it) and the
+ * logger, as libmalloc's calloc → malloc_zone_calloc does (166 src/malloc.c:1466-1484). */
 ZT_EXPORT void *calloc(size_t count, size_t n)
 {
     NOTE_CALLER();
     size_t total;
-    if (zt_unlikely(__builtin_mul_overflow(count, n, &total))) return nomem();
-    if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(total, 16);
+    if (zt_unlikely(!zt_registry_ready()))
+        return __builtin_mul_overflow(count, n, &total) ? nomem() : zt_bootstrap_malloc(total, 16);
     void *p;
     if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -263,9 +271,23 @@ ZT_EXPORT struct mallinfo mallinfo(void)
     return mi;
 }
 
+/* glibc's answer is "was anything released". Zones' pressure_relief returns 0 as
+ * libmalloc's does, so the scalable zones are asked through zt_szone_relieve, which
+ * counts. */
 ZT_EXPORT int malloc_trim(size_t pad)
 {
-    return malloc_zone_pressure_relief(NULL, 0) > 0;
+    if (!zt_registry_ready()) return 0;
+    malloc_zone_t *all[ZT_MAX_ZONES];
+    unsigned nz = zt_registry_zones(all, ZT_MAX_ZONES);
+    size_t total = 0;
+    for (unsigned i = 0; i < nz; i++) {
+        malloc_zone_t *z = all[i];
+        if (zt_szone_is(z))
+            total += zt_szone_relieve(z, 0);
+        else if (z->version >= 8 && z->pressure_relief)
+            total += z->pressure_relief(z, 0);
+    }
+    return total > 0;
 }
 
 ZT_EXPORT void malloc_stats(void)
@@ -317,16 +339,18 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
         new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (!h) break;
         h();
-        void *p = align > 16 ? do_memalign(align, n) : do_malloc(n);
+        void *p = align ? do_memalign(align, n) : do_malloc(n);
         if (p) return p;
     }
     if (nothrow) return NULL;
     throw_bad_alloc(n);
 }
 
+/* align 0: plain new (malloc). An aligned new of any alignment takes memalign, as
+ * libc++'s operator new(size_t, align_val_t) does (posix_memalign / aligned_alloc). */
 static inline void *op_new(size_t n, size_t align, bool nothrow)
 {
-    void *p = align > 16 ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n);
+    void *p = align ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n);
     return zt_likely(p != NULL) ? p : new_failed(n, align, nothrow);
 }
 

@@ -290,6 +290,11 @@ int zt_prim_pid(void)
     return (int)getpid();
 }
 
+const char *zt_prim_progname(void)
+{
+    return getprogname();
+}
+
 void zt_prim_yield(void)
 {
     sched_yield();

@@ -179,6 +179,11 @@ int zt_prim_pid(void)
     return (int)syscall(SYS_getpid);
 }
 
+const char *zt_prim_progname(void)
+{
+    return program_invocation_short_name;
+}
+
 void zt_prim_yield(void)
 {
     sched_yield();

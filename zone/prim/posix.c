@@ -96,6 +96,11 @@ void zt_prim_sleep_ns(uint64_t ns)
         ;
 }
 
+void *zt_prim_thread_self(void)
+{
+    return (void *)(uintptr_t)pthread_self();
+}
+
 bool zt_prim_pid_alive(int pid)
 {
     if (pid <= 0) return false;

@@ -79,6 +79,12 @@ int zt_prim_tid(void);
 /* Process id (not cached: correct after fork). */
 int zt_prim_pid(void);
 
+/* The program's short name (getprogname()), for libmalloc-style messages. */
+const char *zt_prim_progname(void);
+
+/* The calling thread's pthread_t as a pointer, as libmalloc prints it. */
+void *zt_prim_thread_self(void);
+
 /* Register fork handlers (prepare, parent, child). */
 int zt_prim_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
