@@ -62,11 +62,19 @@ static void resolve(void)
 {
     if (real_malloc || resolving) return;
     resolving = 1;
-    real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-    real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-    real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
-    real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    /* POSIX's sanctioned way to take a function from dlsym: copy the
+     * pointer's bytes (a cast is not ISO C, -Wpedantic). */
+    void *sym;
+    sym = dlsym(RTLD_NEXT, "calloc");
+    memcpy(&real_calloc, &sym, sizeof sym);
+    sym = dlsym(RTLD_NEXT, "free");
+    memcpy(&real_free, &sym, sizeof sym);
+    sym = dlsym(RTLD_NEXT, "realloc");
+    memcpy(&real_realloc, &sym, sizeof sym);
+    sym = dlsym(RTLD_NEXT, "posix_memalign");
+    memcpy(&real_posix_memalign, &sym, sizeof sym);
+    sym = dlsym(RTLD_NEXT, "malloc");
+    memcpy(&real_malloc, &sym, sizeof sym);
     resolving = 0;
 }
 
