@@ -309,7 +309,7 @@ static boolean_t nano_claimed_address(malloc_zone_t *zone, void *ptr)
 
 /* ---- fork child ---------------------------------------------------------------
  * libmalloc hobbles nano in the child of a fork (libmalloc-166.220.1
- * src/nanov2_malloc.c:2645-2815, nanov2_forked_zone, called from
+ * src/nanov2_malloc.c:2645-2816, nanov2_forked_zone, called from
  * _malloc_fork_child, src/malloc.c:2494-2504): every new allocation goes to
  * the helper, frees of nano blocks are dropped (leaked), realloc of a nano
  * block copies into a helper block and leaks the old one, claimed_address
@@ -329,7 +329,7 @@ static void *nano_forked_calloc(malloc_zone_t *zone, size_t num, size_t size)
     return h->calloc(h, num, size);
 }
 
-/* nanov2_forked_free (:2672-2690): a pointer inside nano is dropped (valid
+/* nanov2_forked_free (:2678-2696): a pointer inside nano is dropped (valid
  * or not), anything else goes to the helper. */
 static void nano_forked_free(malloc_zone_t *zone, void *ptr)
 {
@@ -345,7 +345,7 @@ static void nano_forked_free_definite_size(malloc_zone_t *zone, void *ptr, size_
     nano_forked_free(zone, ptr);
 }
 
-/* nanov2_forked_realloc (:2700-2745): no in-place rule; size 0 gives a
+/* nanov2_forked_realloc (:2706-2745): no in-place rule; size 0 gives a
  * helper block of 1 byte; the nano block is never freed. */
 static void *nano_forked_realloc(malloc_zone_t *zone, void *ptr, size_t new_size)
 {
@@ -390,7 +390,7 @@ static boolean_t nano_forked_claimed_address(malloc_zone_t *zone, void *ptr)
 }
 
 /* Switch the zone's functions (the zone page is read-only, as libmalloc's
- * mprotect dance, :2797-2813). Idempotent; runs single-threaded in the child. */
+ * mprotect dance, :2798-2815). Idempotent; runs single-threaded in the child. */
 static void nano_forked_zone(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);

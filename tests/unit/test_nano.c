@@ -455,7 +455,7 @@ static void test_delegation(malloc_zone_t *z)
 
     /* Frees that leave no block >= 75 % free keep the delegation. The last
      * block stays the CPU's current block (in use) after the delegation, as
-     * in libmalloc (src/nanov2_malloc.c:2290-2305): a free to it would be
+     * in libmalloc (src/nanov2_malloc.c:2286-2300, 2362-2364): a free to it would be
      * reused by the next request before the helper is asked, so it keeps
      * its slots here. */
     uintptr_t cur_blk = (uintptr_t)ptrs[in_nano - 1] & ~(uintptr_t)16383;
@@ -791,7 +791,7 @@ static void test_fork(malloc_zone_t *z)
     pid_t pid = fork();
     if (pid == 0) {
         z->introspect->reinit_lock(z);
-        /* libmalloc's fork child (src/nanov2_malloc.c:2645-2815): new blocks
+        /* libmalloc's fork child (src/nanov2_malloc.c:2645-2816): new blocks
          * from the helper, nano blocks keep their size, frees of them leak. */
         int bad = 0;
         for (int i = 0; i < 5000; i++) {

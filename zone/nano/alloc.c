@@ -110,10 +110,10 @@ static void block_release(nano_t *n, uintptr_t blk)
 
 /* Scan the class's blocks of one arena for a block to make current:
  * libmalloc's nanov2_find_block_in_arena (libmalloc-166.220.1
- * src/nanov2_malloc.c:2087-2247), step for step, because which block a
+ * src/nanov2_malloc.c:2087-2246), step for step, because which block a
  * request gets is what the fidelity tests compare.
  * - start < 0 (a CPU's first block, or any arena but the current block's):
- *   first fit from the class's first block (:2096-2098, :2326).
+ *   first fit from the class's first block (:2096-2098, :2312).
  * - otherwise from the current block backwards to the class's first block,
  *   then forwards from it, wrapping, back to it (:2172-2190); both legs visit
  *   the start block (it is in use, so it is skipped).
@@ -124,9 +124,9 @@ static void block_release(nano_t *n, uintptr_t blk)
  *   the free candidate, awaiting madvise the last resort (:2127-2170).
  * - the scan limit (10) counts visits only once a fallback or free
  *   candidate exists (a madvisable block does not count) and is reset when
- *   the scan turns from backwards to forwards (:2172-2176, :2181-2184).
+ *   the scan turns from backwards to forwards (:2174-2179, :2186-2190).
  * - preference: found, fallback, free, madvisable; if the chosen block cannot
- *   be claimed (raced) the scan starts again (:2199-2244). */
+ *   be claimed (raced) the scan starts again (:2193-2244). */
 static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start)
 {
     uintptr_t base = arena_base(n, arena);
@@ -214,7 +214,7 @@ static unsigned arena_number(const nano_t *n, uintptr_t blk)
 }
 
 /* libmalloc's nanov2_find_block_and_allocate (libmalloc-166.220.1
- * src/nanov2_malloc.c:2265-2375): the current block's arena from the current
+ * src/nanov2_malloc.c:2259-2365): the current block's arena from the current
  * block, then every other claimed arena first fit, in order, wrapping; then
  * a new arena (a new region on macOS), scanned with every other arena from
  * it, first fit. cur: the current block (in use) or 0. */
@@ -240,7 +240,7 @@ static uintptr_t find_block(nano_t *n, unsigned cls, uintptr_t cur)
 
 /* Slow path under the (class, cpu) lock. NULL: the class is delegated.
  * *delegated_now is set when this call delegated it (event to send). As in
- * libmalloc (src/nanov2_malloc.c:2290-2305, 2400-2441) the current block
+ * libmalloc (src/nanov2_malloc.c:2286-2300, 2362-2364, 2404-2441) the current block
  * stays current and in use while the scan runs and when nothing is found:
  * it is released only when another block took its place, so a delegated
  * class keeps its last block (frees to it neither release the class nor
@@ -265,7 +265,7 @@ static void *alloc_slow(nano_t *n, unsigned cls, unsigned idx, bool *delegated_n
             if (orig) block_release(n, orig);
             break;
         }
-        /* Raced full: look again from it (libmalloc :2318-2326). */
+        /* Raced full: look again from it (libmalloc :2300-2307). */
         block_release(n, nb);
         from = nb;
     }
@@ -399,7 +399,7 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
     if (h_in_use(nw)) return;
     /* libmalloc-166.220.1 src/nanov2_malloc.c:2518-2523: released when a block
      * that is not in use has free_count >= 0.75 * slots, where free_count is
-     * the free slots minus one (a fresh block has slots - 1, :2244). */
+     * the free slots minus one (a fresh block has slots - 1, :2229). */
     if (zt_unlikely((after - 1) * 4 >= slots * 3) &&
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         delegate_release(n, cls);
