@@ -122,6 +122,7 @@ typedef struct nano {
     uint32_t debug_ops; /* calls since the last whole check (debug.h) */
 #endif
     bool multi;              /* more regions when all arenas are claimed */
+    bool forked;             /* in a fork child: nano no longer used (nano_forked_zone) */
     unsigned arenas_claimed; /* global arenas 0..arenas_claimed-1 are committed */
     unsigned nregions;
     nano_region_t *regions[NANO_MAX_REGIONS];
@@ -202,6 +203,9 @@ static void nano_free(malloc_zone_t *zone, void *ptr)
 void zt_nano_free_owned(zt_owner_t *o, void *ptr)
 {
     nano_region_t *r = (nano_region_t *)o;
+    /* The Linux front frees through the chunk map, not zone->free: a fork
+     * child leaks nano blocks here too (nano_forked_zone). */
+    if (zt_unlikely(__atomic_load_n(&r->nano->forked, __ATOMIC_RELAXED))) return;
     nano_free_ptr(r->nano, r, ptr);
 }
 
@@ -308,30 +312,136 @@ static boolean_t nano_claimed_address(malloc_zone_t *zone, void *ptr)
     return h->size(h, ptr) != 0;
 }
 
+/* ---- fork child ---------------------------------------------------------------
+ * libmalloc hobbles nano in the child of a fork (libmalloc-166.220.1
+ * src/nanov2_malloc.c:2645-2816, nanov2_forked_zone, called from
+ * _malloc_fork_child, src/malloc.c:2494-2504): every new allocation goes to
+ * the helper, frees of nano blocks are dropped (leaked), realloc of a nano
+ * block copies into a helper block and leaks the old one, claimed_address
+ * says yes to everything; size, valloc, memalign, destroy, introspection stay.
+ * zonetrace's metadata would survive the fork (force_lock holds every lock),
+ * but the child must place its blocks where the device's child does. */
+
+static void *nano_forked_malloc(malloc_zone_t *zone, size_t size)
+{
+    malloc_zone_t *h = zone_nano(zone)->helper;
+    return h->malloc(h, size);
+}
+
+static void *nano_forked_calloc(malloc_zone_t *zone, size_t num, size_t size)
+{
+    malloc_zone_t *h = zone_nano(zone)->helper;
+    return h->calloc(h, num, size);
+}
+
+/* nanov2_forked_free (:2678-2696): a pointer inside nano is dropped (valid
+ * or not), anything else goes to the helper. */
+static void nano_forked_free(malloc_zone_t *zone, void *ptr)
+{
+    if (!ptr) return;
+    nano_t *n = zone_nano(zone);
+    if (region_of(n, ptr)) return;
+    n->helper->free(n->helper, ptr);
+}
+
+static void nano_forked_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)
+{
+    (void)size;
+    nano_forked_free(zone, ptr);
+}
+
+/* nanov2_forked_realloc (:2706-2745): no in-place rule; size 0 gives a
+ * helper block of 1 byte; the nano block is never freed. */
+static void *nano_forked_realloc(malloc_zone_t *zone, void *ptr, size_t new_size)
+{
+    nano_t *n = zone_nano(zone);
+    if (!ptr) return nano_forked_malloc(zone, new_size);
+    nano_region_t *r = region_of(n, ptr);
+    if (!r) return n->helper->realloc(n->helper, ptr, new_size);
+    size_t old_size = nano_live_size(n, r, ptr);
+    if (!old_size) {
+        /* libmalloc hands it to the helper, which reports it as not allocated */
+        zt_error_bad_free(ZT_BAD_REALLOC_NOT_ALLOCATED, ptr, zt_error_caller);
+        return NULL;
+    }
+    if (new_size == 0) return nano_forked_malloc(zone, 1);
+    void *np = nano_forked_malloc(zone, new_size);
+    if (np) memcpy(np, ptr, new_size < old_size ? new_size : old_size);
+    return np;
+}
+
+static unsigned nano_forked_batch_malloc(malloc_zone_t *zone, size_t size, void **results,
+                                         unsigned count)
+{
+    malloc_zone_t *h = zone_nano(zone)->helper;
+    if (h->batch_malloc) return h->batch_malloc(h, size, results, count);
+    unsigned got = 0;
+    while (got < count && (results[got] = h->malloc(h, size)))
+        got++;
+    return got;
+}
+
+static void nano_forked_batch_free(malloc_zone_t *zone, void **ptrs, unsigned count)
+{
+    while (count--)
+        if (ptrs[count]) nano_forked_free(zone, ptrs[count]);
+}
+
+static boolean_t nano_forked_claimed_address(malloc_zone_t *zone, void *ptr)
+{
+    (void)zone;
+    (void)ptr;
+    return 1;
+}
+
+/* Switch the zone's functions (the zone page is read-only, as libmalloc's
+ * mprotect dance, :2798-2815). Idempotent; runs single-threaded in the child. */
+static void nano_forked_zone(malloc_zone_t *zone)
+{
+    nano_t *n = zone_nano(zone);
+    __atomic_store_n(&n->forked, true, __ATOMIC_RELAXED);
+    size_t page = __atomic_load_n(&zone_page_bytes, __ATOMIC_RELAXED);
+    zt_prim_protect(zone, page, ZT_PROT_READ | ZT_PROT_WRITE);
+    zone->malloc = nano_forked_malloc;
+    zone->calloc = nano_forked_calloc;
+    zone->free = nano_forked_free;
+    zone->realloc = nano_forked_realloc;
+    zone->batch_malloc = nano_forked_batch_malloc;
+    zone->batch_free = nano_forked_batch_free;
+    zone->free_definite_size = nano_forked_free_definite_size;
+    zone->claimed_address = nano_forked_claimed_address;
+    zt_prim_protect(zone, page, ZT_PROT_READ);
+}
+
 #include "nano/introspect.c"
 
 /* ---- creation and test support ------------------------------------------------ */
 
+/* Per-class block ranges from units (64 blocks each; block 0 of the arena is
+ * the metadata block). A class may have 0 units (MallocNanoSizeClassBlocks
+ * accepts 0, libmalloc-166.220.1 src/nanov2_malloc.c:766-796): its range is
+ * empty and every request of it is delegated to the helper. libmalloc itself
+ * builds an empty range [first, first-1] there (:862-874) that its scans walk
+ * past into the next class's blocks (and a 0 for class 0 starts class 1 at
+ * the metadata block): memory-unsafe, not modelled. */
 static void layout_classes(nano_t *n, const uint8_t units_in[ZT_NANO_CLASSES])
 {
     const uint8_t *units = zt_profile_default_nano_class_units;
     unsigned sum = 0;
-    bool ok = true;
-    for (unsigned c = 0; c < ZT_NANO_CLASSES; c++) {
-        ok &= units_in[c] != 0;
+    for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)
         sum += units_in[c];
-    }
-    if (ok && sum == 64) units = units_in;
+    if (sum == 64) units = units_in;
     memset(n->block_class, NANO_NO_CLASS, sizeof n->block_class);
     unsigned b = 0;
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++) {
         size_t size = class_bytes(c);
         unsigned end = b + units[c] * NANO_UNIT_BLOCKS;
-        n->g.class_first[c] = (uint16_t)(b ? b : 1); /* block 0: metadata */
-        n->g.class_end[c] = (uint16_t)end;
+        unsigned first = b ? b : 1; /* block 0: metadata */
+        n->g.class_first[c] = (uint16_t)first;
+        n->g.class_end[c] = (uint16_t)(end > first ? end : first); /* empty: [first, first) */
         n->g.slots[c] = (uint16_t)(NANO_BLOCK_BYTES / size);
         n->g.magic[c] = (uint32_t)((((uint64_t)1 << 32) / size) + 1);
-        for (unsigned i = n->g.class_first[c]; i < end; i++)
+        for (unsigned i = first; i < end; i++)
             n->block_class[i] = (uint8_t)c;
         b = end;
     }

@@ -337,6 +337,11 @@ size_t zt_profile_va_limit_bytes(const zt_profile_t *p)
     return total;
 }
 
+/* As libmalloc's MallocNanoSizeClassBlocks (libmalloc-166.220.1
+ * src/nanov2_malloc.c:766-796): 16 comma-separated counts, each at most 64,
+ * summing to 64; a 0 is accepted (that class gets no blocks, see nano.c's
+ * layout_classes). libmalloc's strtol would also take signs and spaces; only
+ * plain digits are accepted here. */
 bool zt_profile_parse_class_units(const char *s, uint8_t units[16])
 {
     uint8_t tmp[16];
@@ -346,7 +351,7 @@ bool zt_profile_parse_class_units(const char *s, uint8_t units[16])
         unsigned v = 0;
         while (*s >= '0' && *s <= '9' && v <= 64)
             v = v * 10 + (unsigned)(*s++ - '0');
-        if (v == 0 || v > 64) return false;
+        if (v > 64) return false;
         tmp[i] = (uint8_t)v;
         sum += v;
         if (i < 15 && *s++ != ',') return false;

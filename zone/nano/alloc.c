@@ -108,68 +108,84 @@ static void block_release(nano_t *n, uintptr_t blk)
         ;
 }
 
-/* Scan the class's blocks of one arena (libmalloc's capacity policy): a
- * partly used block with 20..80 % free is taken at once; otherwise, once a
- * candidate exists at most 10 more blocks are looked at, then the best of
- * > 80 % free, < 20 % free, never used / madvised, awaiting madvise wins.
- * In the current block's arena the scan runs backwards then forwards from
- * it; elsewhere forwards. A CPU's first block is taken first fit. */
-enum { C_HIGH, C_LOW, C_FRESH, C_MADV, C_N };
-
-typedef struct scan {
-    nano_t *n;
-    unsigned cls, slots;
-    bool first_fit, have_candidate;
-    unsigned after_candidate;
-    uintptr_t cand[C_N];
-    uint32_t cand_h[C_N];
-} scan_t;
-
-/* 1: blk taken; -1: stop scanning; 0: go on. */
-static int scan_visit(scan_t *s, uintptr_t blk)
-{
-    if (s->have_candidate && ++s->after_candidate > SCAN_LIMIT_AFTER_CANDIDATE) return -1;
-    uint32_t h = __atomic_load_n(block_header(s->n, blk), __ATOMIC_ACQUIRE);
-    unsigned next = h_next(h);
-    if (h_in_use(h) || next == SLOT_FULL || next == SLOT_MADVISING) return 0;
-    if (s->first_fit) return block_take(s->n, blk, h, s->cls);
-    int kind;
-    if (next == SLOT_NULL || next == SLOT_MADVISED) {
-        kind = C_FRESH;
-    } else if (next == SLOT_CAN_MADVISE) {
-        kind = C_MADV;
-    } else {
-        unsigned pct_free = 100 * (h_free(h) + 1) / s->slots;
-        if (pct_free >= SCAN_MIN_PERCENT_FREE && pct_free <= SCAN_MAX_PERCENT_FREE)
-            return block_take(s->n, blk, h, s->cls);
-        kind = pct_free > SCAN_MAX_PERCENT_FREE ? C_HIGH : C_LOW;
-    }
-    if (!s->cand[kind]) {
-        s->cand[kind] = blk;
-        s->cand_h[kind] = h;
-    }
-    s->have_candidate = true;
-    return 0;
-}
-
-/* start: logical index of the current block in this arena, or -1. */
-static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start, bool first_fit)
+/* Scan the class's blocks of one arena for a block to make current:
+ * libmalloc's nanov2_find_block_in_arena (libmalloc-166.220.1
+ * src/nanov2_malloc.c:2087-2246), step for step, because which block a
+ * request gets is what the fidelity tests compare.
+ * - start < 0 (a CPU's first block, or any arena but the current block's):
+ *   first fit from the class's first block (:2096-2098, :2312).
+ * - otherwise from the current block backwards to the class's first block,
+ *   then forwards from it, wrapping, back to it (:2172-2190); both legs visit
+ *   the start block (it is in use, so it is skipped).
+ * - capacity policy: percent = 100 * free_count / slots with free_count = free
+ *   slots - 1 (:2144); 20..80 taken at once; above 80 a fallback (the latest
+ *   one once a below-20 block was kept first), the first below 20 a fallback
+ *   too, later ones the "free" candidate; never used / madvised blocks are
+ *   the free candidate, awaiting madvise the last resort (:2127-2170).
+ * - the scan limit (10) counts visits only once a fallback or free
+ *   candidate exists (a madvisable block does not count) and is reset when
+ *   the scan turns from backwards to forwards (:2174-2179, :2186-2190).
+ * - preference: found, fallback, free, madvisable; if the chosen block cannot
+ *   be claimed (raced) the scan starts again (:2193-2244). */
+static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start)
 {
     uintptr_t base = arena_base(n, arena);
     unsigned first = n->g.class_first[cls], end = n->g.class_end[cls];
-    unsigned cookie = n->g.aslr_cookie;
-    scan_t s = {.n = n, .cls = cls, .slots = n->g.slots[cls], .first_fit = first_fit};
-    int r = 0;
-    if (start >= 0)
-        for (unsigned b = (unsigned)start; b-- > first && r == 0;)
-            if ((r = scan_visit(&s, block_addr(base, b ^ cookie))) > 0)
-                return block_addr(base, b ^ cookie);
-    for (unsigned b = start >= 0 ? (unsigned)start + 1 : first; b < end && r == 0; b++)
-        if ((r = scan_visit(&s, block_addr(base, b ^ cookie))) > 0)
-            return block_addr(base, b ^ cookie);
-    for (int k = 0; k < C_N; k++)
-        if (s.cand[k] && block_take(n, s.cand[k], s.cand_h[k], cls)) return s.cand[k];
-    return 0;
+    unsigned cookie = n->g.aslr_cookie, slots = n->g.slots[cls];
+    if (first >= end) return 0; /* a class given no blocks */
+    bool first_fit = start < 0;
+    unsigned s0 = first_fit ? first : (unsigned)start;
+    for (;;) {
+        uintptr_t found = 0, madv = 0, freeb = 0, fallback = 0;
+        bool fallback_below_min = false, backwards = true;
+        int limit = SCAN_LIMIT_AFTER_CANDIDATE;
+        unsigned b = s0;
+        do {
+            uintptr_t blk = block_addr(base, b ^ cookie);
+            uint32_t h = __atomic_load_n(block_header(n, blk), __ATOMIC_ACQUIRE);
+            unsigned next = h_next(h);
+            if (!h_in_use(h) && next != SLOT_FULL && next != SLOT_MADVISING) {
+                if (next == SLOT_CAN_MADVISE) {
+                    if (!madv) madv = blk;
+                } else if (next == SLOT_NULL || next == SLOT_MADVISED) {
+                    if (!freeb) freeb = blk;
+                } else if (first_fit) {
+                    found = blk;
+                } else {
+                    unsigned pct = 100 * h_free(h) / slots;
+                    if (pct >= SCAN_MIN_PERCENT_FREE && pct <= SCAN_MAX_PERCENT_FREE) {
+                        found = blk;
+                    } else if (pct >= SCAN_MIN_PERCENT_FREE) {
+                        if (!fallback || fallback_below_min) fallback = blk;
+                    } else if (!fallback) {
+                        fallback = blk;
+                        fallback_below_min = true;
+                    } else if (!freeb) {
+                        freeb = blk;
+                    }
+                }
+                if (first_fit && (found || fallback || freeb)) break;
+            }
+            if (limit > 0 && (fallback || freeb) && --limit == 0) break;
+            if (backwards) {
+                if (b == first) {
+                    limit = SCAN_LIMIT_AFTER_CANDIDATE;
+                    backwards = false;
+                    b = s0;
+                } else {
+                    b--;
+                }
+            } else {
+                b = b + 1 == end ? first : b + 1;
+                if (b == s0) break;
+            }
+        } while (!found);
+        if (!found) found = fallback ? fallback : freeb ? freeb : madv;
+        if (!found) return 0;
+        uint32_t h = __atomic_load_n(block_header(n, found), __ATOMIC_ACQUIRE);
+        if (h_next(h) == SLOT_MADVISING) continue;
+        if (!h_in_use(h) && h_next(h) != SLOT_FULL && block_take(n, found, h, cls)) return found;
+    }
 }
 
 static bool region_add(nano_t *n);
@@ -197,49 +213,61 @@ static unsigned arena_number(const nano_t *n, uintptr_t blk)
            (unsigned)((blk >> NANO_ARENA_SHIFT) & (NANO_ARENAS_PER_REGION - 1));
 }
 
+/* libmalloc's nanov2_find_block_and_allocate (libmalloc-166.220.1
+ * src/nanov2_malloc.c:2259-2365): the current block's arena from the current
+ * block, then every other claimed arena first fit, in order, wrapping; then
+ * a new arena (a new region on macOS), scanned with every other arena from
+ * it, first fit. cur: the current block (in use) or 0. */
 static uintptr_t find_block(nano_t *n, unsigned cls, uintptr_t cur)
 {
-    bool first_fit = cur == 0;
+    unsigned start = cur ? arena_number(n, cur) : 0;
     for (;;) {
         unsigned narenas = __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE);
-        unsigned start = cur ? arena_number(n, cur) : 0;
         for (unsigned k = 0; k < narenas; k++) {
             int from = -1;
             if (k == 0 && cur)
                 from = (int)(((cur >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1)) ^
                              n->g.aslr_cookie);
-            uintptr_t b = scan_arena(n, (start + k) % narenas, cls, from, first_fit);
+            uintptr_t b = scan_arena(n, (start + k) % narenas, cls, from);
             if (b) return b;
         }
+        if (n->g.class_first[cls] >= n->g.class_end[cls]) return 0; /* no blocks: delegate */
         if (!arena_claim(n, narenas)) return 0;
-        uintptr_t b = scan_arena(n, narenas, cls, -1, true);
-        if (b) return b;
+        start = narenas;
         cur = 0;
     }
 }
 
 /* Slow path under the (class, cpu) lock. NULL: the class is delegated.
- * *delegated_now is set when this call delegated it (event to send). */
+ * *delegated_now is set when this call delegated it (event to send). As in
+ * libmalloc (src/nanov2_malloc.c:2286-2300, 2362-2364, 2404-2441) the current block
+ * stays current and in use while the scan runs and when nothing is found:
+ * it is released only when another block took its place, so a delegated
+ * class keeps its last block (frees to it neither release the class nor
+ * madvise it, and the fast path tries it first). */
 static void *alloc_slow(nano_t *n, unsigned cls, unsigned idx, bool *delegated_now)
 {
     zt_lock_t *l = &n->current_lock[cls][idx];
     uintptr_t *curp = &n->current[cls][idx];
     void *p = NULL;
     zt_lock(l);
-    uintptr_t blk = __atomic_load_n(curp, __ATOMIC_ACQUIRE);
-    if (blk && (p = block_alloc(n, blk, cls))) goto out;
+    uintptr_t orig = __atomic_load_n(curp, __ATOMIC_ACQUIRE), from = orig;
+    if (orig && (p = block_alloc(n, orig, cls))) goto out;
     for (;;) {
-        if (blk) block_release(n, blk);
-        uintptr_t nb = find_block(n, cls, blk);
+        uintptr_t nb = find_block(n, cls, from);
         if (!nb) {
-            __atomic_store_n(curp, 0, __ATOMIC_RELEASE);
             uint32_t bit = 1u << cls;
             *delegated_now = !(__atomic_fetch_or(&n->delegate_bits, bit, __ATOMIC_ACQ_REL) & bit);
             break;
         }
-        __atomic_store_n(curp, nb, __ATOMIC_RELEASE);
-        if ((p = block_alloc(n, nb, cls))) break;
-        blk = nb;
+        if ((p = block_alloc(n, nb, cls))) {
+            __atomic_store_n(curp, nb, __ATOMIC_RELEASE);
+            if (orig) block_release(n, orig);
+            break;
+        }
+        /* Raced full: look again from it (libmalloc :2300-2307). */
+        block_release(n, nb);
+        from = nb;
     }
 out:
     zt_unlock(l);
@@ -371,7 +399,10 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
             break;
     }
     if (h_in_use(nw)) return;
-    if (zt_unlikely(after * 4 >= slots * 3) &&
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:2518-2523: released when a block
+     * that is not in use has free_count >= 0.75 * slots, where free_count is
+     * the free slots minus one (a fresh block has slots - 1, :2229). */
+    if (zt_unlikely((after - 1) * 4 >= slots * 3) &&
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         delegate_release(n, cls);
     if (h_next(nw) == SLOT_CAN_MADVISE) madvise_block(n, si->blk);

@@ -113,11 +113,14 @@ static void nano_force_unlock(malloc_zone_t *zone)
 }
 
 /* Fork child: the parent's threads are gone but every multi-step change
- * ran under a lock held by force_lock, so the metadata is consistent and
- * the child keeps allocating from nano (libmalloc leaks instead). */
+ * ran under a lock held by force_lock, so the metadata is consistent; still
+ * the child stops using nano as libmalloc's does (nano_forked_zone: new
+ * blocks from the helper, nano frees leaked). The locks are re-initialised
+ * for size() and introspection, which keep working on nano's blocks. */
 static void nano_reinit_lock(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
+    nano_forked_zone(zone);
     zt_lock_reinit(&n->madvise_lock);
     zt_lock_reinit(&n->regions_lock);
     for (unsigned c = 0; c < ZT_NANO_CLASSES; c++)

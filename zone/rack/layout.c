@@ -371,10 +371,11 @@ static void rlist_remove(magazine_t *m, region_t *rg)
     m->nregions--;
 }
 
-static void rlist_to_front(magazine_t *m, region_t *rg)
+/* Splice rg (on no list) first: libmalloc's recirc_list_splice_first, used
+ * for a region taken from the depot (libmalloc-166.220.1
+ * src/magazine_tiny.c:786). */
+static void rlist_prepend(magazine_t *m, region_t *rg)
 {
-    if (m->first == rg) return;
-    rlist_remove(m, rg);
     rg->prev = NULL;
     rg->next = m->first;
     if (m->first)

@@ -148,7 +148,13 @@ static size_t region_objects_and_lists(zt_rack_t *r, magazine_t *m, region_t *rg
     return objects;
 }
 
-static void move_region(zt_rack_t *r, magazine_t *from, magazine_t *to, int to_index, region_t *rg)
+/* Move rg from one locked magazine to another, spliced first (a region
+ * taken from the depot, libmalloc-166.220.1 src/magazine_tiny.c:786 and
+ * src/magazine_small.c:880 recirc_list_splice_first) or last (a region handed
+ * to the depot, magazine_tiny.c:906, magazine_small.c:1050
+ * recirc_list_splice_last). */
+static void move_region(zt_rack_t *r, magazine_t *from, magazine_t *to, int to_index, region_t *rg,
+                        bool first)
 {
     size_t objects = region_objects_and_lists(r, from, rg, false);
     rlist_remove(from, rg);
@@ -157,7 +163,10 @@ static void move_region(zt_rack_t *r, magazine_t *from, magazine_t *to, int to_i
     from->num_objects -= objects;
     __atomic_store_n(&rg->mag_index, to_index, __ATOMIC_RELEASE);
     region_objects_and_lists(r, to, rg, true);
-    rlist_append(to, rg);
+    if (first)
+        rlist_prepend(to, rg);
+    else
+        rlist_append(to, rg);
     to->bytes_in_magazine += r->g.payload_bytes;
     to->bytes_in_objects += rg->bytes_used;
     to->num_objects += objects;
@@ -191,18 +200,23 @@ static void unmap_region(zt_rack_t *r, region_t *rg)
 }
 
 /* Hand m's first recirculation candidate to the depot (libmalloc's
- * tiny_free_do_recirc_to_depot). Returns a region to unmap, or NULL. */
+ * tiny_free_do_recirc_to_depot): the first region from the head of m's list
+ * that is marked suitable, in list order (libmalloc-166.220.1
+ * src/magazine_tiny.c:851-866, src/magazine_small.c:1001-1012). zonetrace has
+ * no pinned_to_depot (it madvises under the lock), so only the mark counts.
+ * None: nothing moves this time. A marked region that is dense again (grown
+ * in place by realloc, which does not go through count_alloc) is unmarked
+ * here, as libmalloc's realloc does (magazine_tiny.c:1392-1400). Returns a
+ * region to unmap, or NULL. */
 static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
 {
     region_t *rg = m->first;
-    if (!rg || !rg->recirc_suitable) return NULL;
-    if (rg->bytes_used >= DENSITY(r->g.payload_bytes)) {
-        /* Filled up again since it was marked: no longer a candidate. */
-        rg->recirc_suitable = 0;
-        rlist_remove(m, rg);
-        rlist_append(m, rg);
-        return NULL;
+    for (; rg; rg = rg->next) {
+        if (rg->recirc_suitable && rg->bytes_used >= DENSITY(r->g.payload_bytes))
+            rg->recirc_suitable = 0;
+        if (rg->recirc_suitable) break;
     }
+    if (!rg) return NULL;
     uintptr_t base = region_base(r, rg);
     if (m->last_free && base_of(r, m->last_free) == base) {
         /* The cache must stay inside the magazine's own regions. */
@@ -217,7 +231,7 @@ static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
     if (m->bump_rg == rg) finalize_bump(r, m);
     magazine_t *depot = mag_of(r, DEPOT);
     zt_lock(&depot->lock);
-    move_region(r, m, depot, DEPOT, rg);
+    move_region(r, m, depot, DEPOT, rg, false);
     rg->recirc_suitable = 0;
     size_t purged = 0;
     purge_region_free(r, rg, &purged);
@@ -245,10 +259,9 @@ static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uin
         purge_region_free(r, rg, &purged);
     }
     if (r->nmag == 1) return NULL; /* libmalloc: a single magazine never recirculates */
-    if (!rg->recirc_suitable && rg->bytes_used < DENSITY(r->g.payload_bytes)) {
-        rg->recirc_suitable = 1;
-        rlist_to_front(m, rg);
-    }
+    /* Marking does not move the region in m's list (libmalloc-166.220.1
+     * src/magazine_tiny.c:944-951, src/magazine_small.c:1088-1095). */
+    if (rg->bytes_used < DENSITY(r->g.payload_bytes)) rg->recirc_suitable = 1;
     size_t a = m->bytes_in_magazine, u = m->bytes_in_objects;
     if (a - u > 3 * r->g.payload_bytes / 2 && u < DENSITY(a)) return recirc_to_depot(r, m);
     return NULL;
@@ -256,12 +269,17 @@ static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uin
 
 /* ---- allocation inside a locked magazine ---------------------------------- */
 
+/* An allocation that makes the region dense again unmarks it
+ * (libmalloc-166.220.1 src/magazine_tiny.c:1887-1897, src/magazine_small.c:
+ * 1857-1867), so a candidate is always under 75 % when it is chosen. */
 static inline void count_alloc(zt_rack_t *r, magazine_t *m, region_t *rg, uint32_t msize)
 {
     size_t bytes = (size_t)msize << r->g.qshift;
     rg->bytes_used += (uint32_t)bytes;
     m->bytes_in_objects += bytes;
     m->num_objects++;
+    if (zt_unlikely(rg->recirc_suitable) && rg->bytes_used >= DENSITY(r->g.payload_bytes))
+        rg->recirc_suitable = 0;
 }
 
 static void *alloc_from_lists(zt_rack_t *r, magazine_t *m, uint32_t msize)
@@ -315,7 +333,7 @@ static bool steal_from_depot(zt_rack_t *r, magazine_t *m, int mi, uint32_t msize
         return false;
     }
     region_t *rg = trailer_of(r, base_of(r, depot->slots[s]));
-    move_region(r, depot, m, mi, rg);
+    move_region(r, depot, m, mi, rg, true);
     rg->recirc_suitable = 0;
     zt_unlock(&depot->lock);
     return true;
