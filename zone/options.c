@@ -147,7 +147,7 @@ static bool check_nano_class_blocks(const char *env, const char *v)
 {
     uint8_t units[16];
     return !v[0] || zt_profile_parse_class_units(v, units) ||
-           bad(env, v, "expected 16 comma-separated numbers (1..64) summing to 64");
+           bad(env, v, "expected 16 comma-separated numbers (0..64) summing to 64");
 }
 
 static bool check_on_error(const char *env, const char *v)

@@ -399,21 +399,28 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
     uintptr_t a = ((uintptr_t)p + align_bytes - 1) & ~(uintptr_t)(align_bytes - 1);
     uint32_t ai = idx_of(r, base, (void *)a);
     uint32_t head = ai - i, tail = (uint32_t)(span - head - need);
-    /* Carve [i, i+span) into head (freed), the block, and tail (freed). */
-    mark_used(r, base, ai, (uint32_t)(span - head));
+    /* Carve [i, i+span) into head, the block and tail; head and tail become
+     * blocks of their own and are freed as free() frees them (the last-free
+     * cache, coalescing, the recirculation check), as libmalloc does: it
+     * counts each as an object and calls free_tiny / free_small on it
+     * (libmalloc-166.220.1 src/magazine_tiny.c:1205-1235). */
+    int mi = (int)(m - r->mags) - 1;
+    region_t *dead[2] = {NULL, NULL};
+    mark_used(r, base, ai, (uint32_t)need);
     if (head) {
         mark_used(r, base, i, head);
-        release_range(r, m, rg, base, i, head, NULL);
+        m->num_objects++;
+        dead[0] = free_locked(r, m, mi, rg, base, i, head, ptr_of(r, base, i));
     }
     if (tail) {
-        mark_used(r, base, ai, (uint32_t)need);
-        mark_used(r, base, ai + (uint32_t)need, tail);
-        release_range(r, m, rg, base, ai + (uint32_t)need, tail, NULL);
+        uint32_t ti = ai + (uint32_t)need;
+        mark_used(r, base, ti, tail);
+        m->num_objects++;
+        dead[1] = free_locked(r, m, mi, rg, base, ti, tail, ptr_of(r, base, ti));
     }
-    size_t slack = (size_t)(head + tail) << r->g.qshift;
-    rg->bytes_used -= (uint32_t)slack;
-    m->bytes_in_objects -= slack;
     zt_unlock(&m->lock);
+    for (int k = 0; k < 2; k++)
+        if (dead[k]) unmap_region(r, dead[k]);
     if (clear && !fresh) memset((void *)a, 0, need << r->g.qshift);
     if (zt_hook_wanted(need << r->g.qshift)) profile_alloc(r, (void *)a, (uint32_t)need);
     return (void *)a;
@@ -564,17 +571,50 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
         zt_unlock(&m->lock);
         return true;
     }
+    region_t *dead = NULL;
     if (new_m < old_m) {
+        /* The tail becomes a block of its own and is freed the way free()
+         * frees it: the last-free cache, coalescing, the recirculation check
+         * (libmalloc-166.220.1 src/magazine_tiny.c:1249-1268
+         * tiny_try_shrink_in_place → free_tiny; small_try_shrink_in_place
+         * likewise). */
+        uint32_t tail_m = old_m - new_m;
         mark_used(r, base, idx, new_m);
-        mark_used(r, base, idx + new_m, old_m - new_m);
-        release_range(r, m, rg, base, idx + new_m, old_m - new_m, NULL);
-        size_t d = (size_t)(old_m - new_m) << r->g.qshift;
-        rg->bytes_used -= (uint32_t)d;
-        m->bytes_in_objects -= d;
+        mark_used(r, base, idx + new_m, tail_m);
+        m->num_objects++;
+        dead = free_locked(r, m, mi, rg, base, idx + new_m, tail_m, ptr_of(r, base, idx + new_m));
     } else {
+        /* Growth in place, in libmalloc's order (libmalloc-166.220.1
+         * src/magazine_tiny.c tiny_try_realloc_in_place, small likewise):
+         * never in a depot region; into the last-free block right after it;
+         * into the unused end of the region only when strictly smaller than
+         * it; into a free block right after it. */
         uint32_t n = idx + old_m, extra = new_m - old_m;
-        if (m->bump_rg == rg && n == m->bump_idx) {
-            if (n + extra > r->g.nq) {
+        void *next = ptr_of(r, base, n);
+        if (mi == DEPOT) {
+            zt_unlock(&m->lock);
+            return false;
+        }
+        if (n < r->g.nq && m->last_free == next && old_m + m->last_free_msize >= new_m) {
+            /* The cached block is still counted live, so the bytes that move
+             * into ptr's block change no counter; taking all of it makes two
+             * objects one. Divergence: libmalloc adds the grown bytes to
+             * bytes_used here as well, counting them twice until the region
+             * empties; zonetrace keeps its counters exact. */
+            uint32_t left = m->last_free_msize - extra;
+            mark_used(r, base, idx, new_m);
+            if (left) {
+                m->last_free = ptr_of(r, base, n + extra);
+                m->last_free_msize = left;
+                mark_used(r, base, n + extra, left);
+            } else {
+                m->last_free = NULL;
+                m->last_free_msize = 0;
+                m->num_objects--;
+            }
+            extra = 0;
+        } else if (m->bump_rg == rg && n == m->bump_idx) {
+            if (extra >= r->g.nq - n) {
                 zt_unlock(&m->lock);
                 return false;
             }
@@ -598,9 +638,12 @@ bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)
         size_t d = (size_t)extra << r->g.qshift;
         rg->bytes_used += (uint32_t)d;
         m->bytes_in_objects += d;
+        /* Dense again: no longer a recirculation candidate (ibid.). */
+        if (rg->bytes_used >= DENSITY(r->g.payload_bytes)) rg->recirc_suitable = 0;
     }
     uint32_t tag = tag_take(rg, idx);
     zt_unlock(&m->lock);
+    if (dead) unmap_region(r, dead);
     zt_hook_freed(r->owner.zone, ptr, (size_t)old_m << r->g.qshift, cls_of(r, old_m), tag);
     if (zt_hook_wanted((size_t)new_m << r->g.qshift)) profile_alloc(r, ptr, new_m);
     return true;
