@@ -19,9 +19,21 @@
  *   (src/malloc_printf.c:100-112), followed by "*** set a breakpoint in
  *   malloc_error_break to debug" (:169-170) and, on 64-bit processes where
  *   MALLOC_ABORT_ON_CORRUPTION is always set (src/malloc.c:1087), abort().
- * Divergence: libmalloc writes to stderr only when it is a tty or
- * MallocDebugReport is set (malloc_printf.c:60-84); zonetrace always writes,
- * and adds one "zonetrace:" line naming the caller before it aborts.
+ * - a failed region map (src/vm.c): tiny and small regions,
+ *   mvm_allocate_pages_securely, :191-192 "can't allocate region securely"
+ *   (its second line, "*** mach_vm_map(size=%lu) failed", is an unused
+ *   argument of that format and never printed); large blocks,
+ *   mvm_allocate_pages, :116 "can't allocate region\n*** mach_vm_map(size=%lu)
+ *   failed (error code=%d)" with KERN_NO_SPACE (3). These come through
+ *   malloc_zone_error (malloc_printf.c:200-211), which does not abort, and
+ *   are written where libmalloc writes: MallocDebugReport=stderr (or any
+ *   unknown value) always, none/crash never, unset when stderr is a terminal
+ *   (malloc_printf.c:60-84); malloc_error_break is called either way
+ *   (:168-170).
+ * Divergence: the misuse reports above are always written (libmalloc writes
+ * them under the same rule as the map failures), because a program about to
+ * abort should say why; zonetrace adds one "zonetrace:" line naming the
+ * caller before it aborts.
  * -------------------------------------------------------------------------- */
 #include "error.h"
 
@@ -97,6 +109,42 @@ void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, co
 void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *caller)
 {
     zt_error_bad_free_kind(what, -1, ptr, caller);
+}
+
+/* Whether malloc_zone_error's debug reports reach stderr (malloc_printf.c
+ * malloc_print_configure): decided once, like libmalloc at its
+ * initialisation. */
+static bool debug_reports_written(void)
+{
+    static int decided; /* 0 unknown, 1 write, 2 do not */
+    int d = __atomic_load_n(&decided, __ATOMIC_RELAXED);
+    if (d == 0) {
+        const char *v = zt_prim_getenv("MallocDebugReport");
+        if (v)
+            d = (strcmp(v, "none") == 0 || strcmp(v, "crash") == 0) ? 2 : 1;
+        else
+            d = zt_prim_isatty(2) ? 1 : 2;
+        __atomic_store_n(&decided, d, __ATOMIC_RELAXED);
+    }
+    return d == 1;
+}
+
+void zt_error_map_failed(int kind, size_t bytes)
+{
+    if (debug_reports_written()) {
+        if (kind == ZT_KIND_TINY || kind == ZT_KIND_SMALL) {
+            report_line("can't allocate region securely", NULL);
+        } else {
+            char msg[128];
+            zt_prim_snprintf(msg, sizeof msg,
+                             "can't allocate region\n*** mach_vm_map(size=%zu) failed (error "
+                             "code=3)",
+                             bytes);
+            report_line("%s", msg);
+        }
+        report_line("*** set a breakpoint in malloc_error_break to debug", NULL);
+    }
+    malloc_error_break();
 }
 
 void zt_error_corruption(const char *what, const void *where)

@@ -26,6 +26,13 @@ void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *calle
  * picks libmalloc's per-allocator message on the zone path. */
 void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, const void *caller);
 
+/* A region or large block could not be mapped (heap address space
+ * exhausted): libmalloc's report of its failed mach_vm_map, written only
+ * where libmalloc writes it (MallocDebugReport, else stderr when it is a
+ * terminal), then malloc_error_break; never aborts. `kind` is an enum
+ * zt_kind, `bytes` the size asked for. */
+void zt_error_map_failed(int kind, size_t bytes);
+
 /* Corrupted metadata detected (free-list checksum, header): always aborts. */
 __attribute__((noreturn)) void zt_error_corruption(const char *what, const void *where);
 

@@ -36,6 +36,7 @@
  * between.
  * -------------------------------------------------------------------------- */
 #include "va.h"
+#include "error.h"
 #include "aslr.h"
 #include "hooks.h"
 #include "options.h"
@@ -380,6 +381,7 @@ static void *map_failed(const zt_va_failure_t *f, zt_va_failure_t *out)
     ev.largest_free = f->largest_free_bytes;
     ev.largest_aligned = f->largest_aligned_bytes;
     zt_hook_event(&ev);
+    zt_error_map_failed(f->kind, f->need_bytes);
     errno = ENOMEM;
     return NULL;
 }

@@ -61,6 +61,15 @@ for args in "--seeds 0" "--seeds x" "--seeds 1001" "--seeds=-3" "--seed -1" "--s
     grep -q '^zonetrace: --seed' "$tmp/err" || fail "run $args: $(cat "$tmp/err")"
 done
 
+# An output directory that does not exist: refused before the first run, not
+# N runs without records and a spread over none.
+"$zt" run --seeds 2 -o "$tmp/no/such/dir/s.zt" -- "$tmp/fill" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "--seeds into a missing directory: exit $rc, expected 2"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "cannot write records in" "$tmp/err" ||
+    fail "--seeds into a missing directory: $(cat "$tmp/err")"
+[ -s "$tmp/out" ] && fail "--seeds into a missing directory ran anyway: $(cat "$tmp/out")"
+
 if [ "$failures" -gt 0 ]; then
     echo "test_placement_seeds: $failures failure(s)" >&2
     exit 1

@@ -135,3 +135,11 @@ int zt_prim_signal_self(int sig)
 {
     return kill(getpid(), sig) == 0 ? 0 : errno;
 }
+
+bool zt_prim_isatty(int fd)
+{
+    int saved = errno; /* isatty sets ENOTTY, which a caller's errno must not see */
+    bool tty = isatty(fd) == 1;
+    errno = saved;
+    return tty;
+}

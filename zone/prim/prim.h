@@ -158,6 +158,9 @@ uint64_t zt_prim_wall_ns(void);
 /* getenv that reads `environ` directly (safe before libc init; no malloc). */
 const char *zt_prim_getenv(const char *name);
 
+/* Whether fd is a terminal (isatty; no malloc). */
+bool zt_prim_isatty(int fd);
+
 /* Write all of buf to fd, retrying on EINTR/short writes. */
 void zt_prim_write(int fd, const void *buf, size_t len);
 
