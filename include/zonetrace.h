@@ -27,7 +27,7 @@ int zt_install(void);
 /* Library version, "MAJOR.MINOR.PATCH". */
 const char *zt_version(void);
 
-/* Name of the active device profile ("native", "ios12-2gb", ...). */
+/* Name of the active device profile ("native", "iphone6s-plus", ...). */
 const char *zt_device(void);
 
 /* Register the memory-warning handler (ctx is passed back; NULL fn removes

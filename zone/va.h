@@ -2,7 +2,7 @@
  * va.h — the heap's address space.
  *
  * Unlimited profiles map regions and large blocks anywhere (aligned mmap).
- * Limited profiles (ios12-*) reserve their windows once (PROT_NONE, no commit
+ * Limited profiles (the iPhones) reserve their windows once (PROT_NONE, no commit
  * charge) and place every region and large block inside them, at the
  * alignment the kind needs (tiny 1 MiB, small 8 MiB, medium 128 MiB, large
  * the profile page), so that exhaustion and fragmentation happen where they
