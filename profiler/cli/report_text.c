@@ -81,7 +81,12 @@ static void header(FILE *out, zt_report_t *r)
                                   m->argv[i] ? m->argv[i] : "");
     else
         n = (size_t)snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
-    if (n < sizeof line - 1) snprintf(line + n, sizeof line - n, "  (pid %d)", m->pid);
+    /* The run time goes with the command, not on the device line: a long
+     * device name and a run of 10 s or more would push that past 100
+     * columns. */
+    if (n < sizeof line - 1)
+        snprintf(line + n, sizeof line - n, "  (pid %d, ran %s)", m->pid,
+                 zt_fmt_secs(m->duration_ns, b));
     wrapped(out, "command:", LABEL, line);
     const char *mode = m->stacks_mode == ZT_STACKS_FULL     ? "full"
                        : m->stacks_mode == ZT_STACKS_SAMPLE ? "sampled"
@@ -94,8 +99,7 @@ static void header(FILE *out, zt_report_t *r)
                               m->ram_bytes ? ", " : " (", zt_fmt_bytes(m->va_limit_bytes, b2));
     if (m->ram_bytes || m->va_limit_bytes) n += (size_t)snprintf(line + n, sizeof line - n, ")");
     n += (size_t)snprintf(line + n, sizeof line - n, "; stacks %s", mode);
-    snprintf(line + n, sizeof line - n, ", %s; ran %s", m->unwind ? m->unwind : "?",
-             zt_fmt_secs(m->duration_ns, b));
+    snprintf(line + n, sizeof line - n, ", %s", m->unwind ? m->unwind : "?");
     wrapped(out, "device:", LABEL, line);
     if (zt_report_sampling_note(m, line, sizeof line)) wrapped(out, "sampled:", LABEL, line);
     zt_report_ending(m, line, sizeof line);

@@ -10,15 +10,13 @@
  *     exists, so a tiny request needing a new region returns NULL/ENOMEM
  *     while a 256 KiB large request still succeeds.
  * -------------------------------------------------------------------------- */
-#define _GNU_SOURCE /* sched_setaffinity */
+#include "../pin.h"
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "prim/prim.h"
 #include "va.h"
 
 #define KiB ((size_t)1 << 10)
@@ -109,10 +107,7 @@ int main(int argc, char **argv)
      * (as on the device: libmalloc-166.220.1 src/magazine_tiny.c:43-57 picks
      * by CPU), which this test is not about. Two magazines stay, so emptied
      * regions still recirculate and unmap as case 2 needs. */
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET((int)zt_prim_cpu(), &one);
-    if (sched_setaffinity(0, sizeof one, &one) != 0) CHECK_SKIP("cannot pin to one CPU");
+    if (!pin_to_one_cpu()) CHECK_SKIP("cannot pin to one CPU");
     CHECK_CASE("fill and reuse")
     {
         fill_and_reuse();

@@ -12,8 +12,7 @@
 #ifndef ZT_TEST_NANO_SCENE_H
 #define ZT_TEST_NANO_SCENE_H
 
-#define _GNU_SOURCE
-#include <sched.h>
+#include "../pin.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -31,24 +30,11 @@
 static void **ns_live; /* allocated blocks, in order (mmap: no malloc) */
 static size_t ns_n;
 
-static inline bool ns_pin(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return false;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &set)) {
-            CPU_ZERO(&set);
-            CPU_SET(c, &set);
-            return sched_setaffinity(0, sizeof set, &set) == 0;
-        }
-    return false;
-}
-
 static inline bool ns_init(void)
 {
     ns_live = mmap(NULL, NS_MAX * sizeof(void *), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return ns_live != MAP_FAILED && ns_pin();
+    return ns_live != MAP_FAILED && pin_to_one_cpu();
 }
 
 static inline uintptr_t ns_blk(const void *p)

@@ -15,8 +15,7 @@
 #ifndef ZT_TEST_RECIRC_SCENE_H
 #define ZT_TEST_RECIRC_SCENE_H
 
-#define _GNU_SOURCE
-#include <sched.h>
+#include "../pin.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -46,19 +45,6 @@ static int sc_region(const void *p)
     if (sc_nreg == SC_NREG) return -1;
     sc_reg[sc_nreg] = sc_base(p);
     return (int)sc_nreg++;
-}
-
-static bool sc_pin(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return false;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &set)) {
-            CPU_ZERO(&set);
-            CPU_SET(c, &set);
-            return sched_setaffinity(0, sizeof set, &set) == 0;
-        }
-    return false;
 }
 
 static void *sc_malloc(void)

@@ -11,10 +11,9 @@
  * - a shrink's tail is freed as free() frees it (small_try_shrink_in_place →
  *   free_small), so it becomes the last-free block and growing back takes it.
  * -------------------------------------------------------------------------- */
-#define _GNU_SOURCE /* sched_setaffinity */
+#include "../pin.h"
 #include "zonetrace/malloc_zone.h"
 
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +23,7 @@
 
 static void run(void)
 {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
-    if (sched_setaffinity(0, sizeof one, &one) != 0) {
+    if (!pin_to_one_cpu()) {
         CHECK_SKIP("cannot pin the thread to one CPU");
         return;
     }

@@ -29,7 +29,7 @@ static void child(void)
     REQUIRE(tmp != MAP_FAILED, "mmap");
     CHECK_CASE("first suitable region in list order goes to the depot")
     {
-        if (!sc_pin()) {
+        if (!pin_to_one_cpu()) {
             CHECK_SKIP("cannot pin the thread to one CPU");
             continue;
         }

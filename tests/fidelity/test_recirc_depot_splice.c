@@ -30,7 +30,7 @@ static void child(void)
     REQUIRE(tmp != MAP_FAILED, "mmap");
     CHECK_CASE("a region stolen from the depot is spliced first")
     {
-        if (!sc_pin()) {
+        if (!pin_to_one_cpu()) {
             CHECK_SKIP("cannot pin the thread to one CPU");
             continue;
         }

@@ -10,7 +10,7 @@
  * The thread is pinned to one CPU so that every call uses the same magazine.
  * -------------------------------------------------------------------------- */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_setaffinity */
+#include "../pin.h"
 #endif
 #include "zonetrace.h"
 #include "zonetrace/malloc_zone.h"
@@ -31,10 +31,7 @@ static size_t tiny_mapped(void)
 
 int main(void)
 {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
-    bool pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    bool pinned = pin_to_one_cpu();
 
     static void *results[4096];
     CHECK_CASE("batch_malloc(2000 B, 8) returns 0: tiny only (166 magazine_malloc.c:516-523)")

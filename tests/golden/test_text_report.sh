@@ -25,8 +25,7 @@ normalize() {
     sed -E \
         -e "s#$tmp/#TMP/#g" \
         -e "s#$ZT_BUILD/#BUILD/#g" \
-        -e 's/\(pid [0-9]+\)/(pid PID)/' \
-        -e 's/ran [0-9.]+ s/ran T s/' \
+        -e 's/\(pid [0-9]+, ran [0-9.]+ s\)/(pid PID, ran T s)/' \
         -e 's/^( +)[0-9]+\.[0-9]{3} s  /\1T s  /' \
         -e 's/0x[0-9a-f]+/0xADDR/g' \
         -e 's/^(footprint: )[0-9.]+ [KMG]?i?B resident/\1N resident/' \
