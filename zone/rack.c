@@ -403,21 +403,30 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
      * blocks of their own and are freed as free() frees them (the last-free
      * cache, coalescing, the recirculation check), as libmalloc does: it
      * counts each as an object and calls free_tiny / free_small on it
-     * (libmalloc-166.220.1 src/magazine_tiny.c:1205-1235). */
+     * (libmalloc-166.220.1 src/magazine_tiny.c:1205-1235). All three are
+     * marked before either is freed: a free that evicts the last-free block
+     * coalesces with its neighbours, and an unmarked tail would look like a
+     * free block (libmalloc marks the tail in use first, :1206-1216). Freeing
+     * the head may send rg to the depot; free_tiny finds the owning magazine
+     * again for each piece, so the tail is freed under rg's owner. */
     int mi = (int)(m - r->mags) - 1;
     region_t *dead[2] = {NULL, NULL};
+    uint32_t ti = ai + (uint32_t)need;
     mark_used(r, base, ai, (uint32_t)need);
     if (head) {
         mark_used(r, base, i, head);
         m->num_objects++;
-        dead[0] = free_locked(r, m, mi, rg, base, i, head, ptr_of(r, base, i));
     }
     if (tail) {
-        uint32_t ti = ai + (uint32_t)need;
         mark_used(r, base, ti, tail);
         m->num_objects++;
-        dead[1] = free_locked(r, m, mi, rg, base, ti, tail, ptr_of(r, base, ti));
     }
+    if (head) dead[0] = free_locked(r, m, mi, rg, base, i, head, ptr_of(r, base, i));
+    if (tail && __atomic_load_n(&rg->mag_index, __ATOMIC_RELAXED) != mi) {
+        zt_unlock(&m->lock);
+        m = lock_owner(r, rg, &mi);
+    }
+    if (tail) dead[1] = free_locked(r, m, mi, rg, base, ti, tail, ptr_of(r, base, ti));
     zt_unlock(&m->lock);
     for (int k = 0; k < 2; k++)
         if (dead[k]) unmap_region(r, dead[k]);
