@@ -164,7 +164,8 @@ static bool check_fail(const char *what, const void *where)
 }
 
 /* Tiling, metadata and byte count of one region; counts its free blocks. */
-static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size_t *nfree)
+static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size_t *nfree,
+                         size_t *nlive)
 {
     uintptr_t base = region_base(r, rg);
     if (rg->mag_index != mi) return check_fail("region owner", (void *)base);
@@ -185,6 +186,7 @@ static bool check_region(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, size
             len = live_msize(r, base, i);
             if (len == 0 || i + len > end) return check_fail("block metadata", ptr_of(r, base, i));
             used += (size_t)len << r->g.qshift;
+            (*nlive)++;
             prev_was_free = false;
         }
         i += len;
@@ -201,13 +203,22 @@ bool zt_rack_check(zt_rack_t *r)
     unsigned regions = 0;
     for (int mi = DEPOT; mi < (int)r->nmag && ok; mi++) {
         magazine_t *m = mag_of(r, mi);
-        size_t used = 0, listed = 0, nfree = 0;
+        size_t used = 0, listed = 0, nfree = 0, nlive = 0;
         for (region_t *rg = m->first; rg && ok; rg = rg->next) {
-            ok = check_region(r, m, mi, rg, &nfree);
+            ok = check_region(r, m, mi, rg, &nfree, &nlive);
             used += rg->bytes_used;
             regions++;
         }
         if (ok && used != m->bytes_in_objects) ok = check_fail("magazine bytes_in_objects", m);
+        /* Live blocks (the last-free one and thread-cached ones included,
+         * which the magazine still counts) against the magazine's count. */
+        if (ok && nlive != m->num_objects) ok = check_fail("magazine num_objects", m);
+        /* The last-free block belongs to one of the magazine's own regions:
+         * it is freed for real under this magazine's lock. */
+        if (ok && m->last_free &&
+            (zt_chunkmap_get(m->last_free) != &r->owner ||
+             trailer_of(r, base_of(r, m->last_free))->mag_index != mi))
+            ok = check_fail("last-free block outside the magazine", m->last_free);
         if (ok && m->nregions * r->g.payload_bytes != m->bytes_in_magazine)
             ok = check_fail("magazine bytes_in_magazine", m);
         for (unsigned s = 0; s < r->g.nslots && ok; s++) {
