@@ -5,18 +5,38 @@
  * thread's stack, interned without allocating). Both refresh the snapshot
  * and msync the file; a crash's zone walk is done by the monitor thread
  * with a bounded wait, so a lock held by the crashed thread cannot hang
- * the handler. SIGKILL cannot be caught: the record then still says
+ * the handler. SIGTERM, SIGHUP and SIGQUIT are caught the same way while
+ * the program leaves them at SIG_DFL. _exit/_Exit and exec (execve and the
+ * exec* family, Linux) are interposed and recorded without allocating.
+ * SIGKILL cannot be caught: the record then still says
  * "running" and the reader reports "killed" once the pid is gone, except
  * for zonetrace's own jetsam kill, recorded before it is sent.
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
 extern int zt_rec_forked;
 
 static int ended; /* first ending wins (exit from a crash handler, ...) */
 
 #define CRASH_WALK_WAIT_NS (500u * 1000000u)
+
+/* The record is this process's own: not a fork child's before it reopened,
+ * nor a vfork child's (it shares our memory, so it must not write). */
+static bool own_record(void)
+{
+    return zt_rec_open && !__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE) &&
+           zt_rec.hdr->pid == zt_prim_pid();
+}
+
+static void set_how(uint32_t how)
+{
+    __atomic_store_n(&zt_rec.hdr->end_how, how, __ATOMIC_RELEASE);
+}
 
 static void end_event(int32_t kind, uint64_t value)
 {
@@ -41,6 +61,7 @@ static void on_fault(const zt_prim_fault_t *f)
         in_allocator = zt_capture_pc_is_own((uintptr_t)pcs[i]);
     uint32_t id = n ? zt_stacktab_intern(pcs, n, false) : 0;
     zt_rec_term_t t = {ZT_REC_SIGNALED, 0, f->signal, f->si_code, f->addr, id, zt_prim_tid(), 0};
+    set_how(ZT_REC_END_SIGNAL);
     end_event(ZT_REC_SIGNALED, (uint64_t)f->signal);
     /* The zone walk takes allocator locks, one of which this thread may
      * hold (a fault inside the allocator, or in code it called). Let the
@@ -57,6 +78,7 @@ void zt_crash_exit(int status)
     if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
     if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
     zt_rec_term_t t = {ZT_REC_EXITED, status, 0, 0, 0, 0, zt_prim_tid(), 0};
+    set_how(ZT_REC_END_EXIT);
     end_event(ZT_REC_EXITED, (uint64_t)(uint32_t)status);
     zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
     zt_monitor_tick(); /* a last timeline sample */
@@ -74,6 +96,7 @@ void zt_crash_jetsam(uint64_t footprint_bytes, uint64_t limit_bytes)
     zt_rec.hdr->jetsam_footprint_bytes = footprint_bytes;
     zt_rec.hdr->jetsam_limit_bytes = limit_bytes;
     zt_rec_term_t t = {ZT_REC_SIGNALED, 0, 9 /* SIGKILL */, 0, 0, 0, zt_prim_tid(), 0};
+    set_how(ZT_REC_END_JETSAM);
     end_event(ZT_REC_SIGNALED, 9);
     zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
     zt_monitor_tick(); /* a last timeline sample */
@@ -82,6 +105,168 @@ void zt_crash_jetsam(uint64_t footprint_bytes, uint64_t limit_bytes)
     for (;;)
         zt_prim_sleep_ns(1000000000u); /* SIGKILL is on its way */
 }
+
+/* _exit / _Exit: async-signal-safe, so no zone walk (it takes locks) and
+ * no allocation: the header-only refresh, the ending, msync. */
+static void crash__exit(int status)
+{
+    if (!own_record()) return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
+    zt_rec_term_t t = {ZT_REC_EXITED, status & 0xff, 0, 0, 0, 0, zt_prim_tid(), 0};
+    set_how(ZT_REC_END__EXIT);
+    end_event(ZT_REC_EXITED, (uint64_t)(uint32_t)(status & 0xff));
+    zt_snapshot(0);
+    zt_record_terminate(&t);
+}
+
+#if defined(__linux__)
+ZT_EXPORT void _exit(int status)
+{
+    crash__exit(status);
+    zt_prim_exit_now(status);
+}
+
+ZT_EXPORT void _Exit(int status)
+{
+    crash__exit(status);
+    zt_prim_exit_now(status);
+}
+
+/* exec: the record says EXECED before the image goes; if exec fails it
+ * says running again. The new image, if it is profiled too, writes its
+ * own record (hooks.c: a record of ours that says EXECED is not reused). */
+static bool exec_begin(void)
+{
+    if (!own_record()) return false;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return false;
+    zt_rec_term_t t = {ZT_REC_EXECED, 0, 0, 0, 0, 0, zt_prim_tid(), 0};
+    set_how(ZT_REC_END_EXEC);
+    end_event(ZT_REC_EXECED, 0);
+    zt_snapshot(0);
+    zt_record_terminate(&t);
+    return true;
+}
+
+static void exec_failed(bool began)
+{
+    if (!began) return;
+    int saved = errno;
+    set_how(ZT_REC_END_UNKNOWN);
+    zt_rec.hdr->term.end_wall_ns = 0;
+    __atomic_store_n(&zt_rec.hdr->term.state, ZT_REC_RUNNING, __ATOMIC_RELEASE);
+    __atomic_store_n(&ended, 0, __ATOMIC_RELEASE);
+    errno = saved;
+}
+
+ZT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    bool began = exec_begin();
+    int r = zt_prim_execve(path, argv, envp);
+    exec_failed(began);
+    return r;
+}
+
+ZT_EXPORT int execv(const char *path, char *const argv[])
+{
+    return execve(path, argv, zt_prim_environ());
+}
+
+/* PATH search as execvpe does (ENOEXEC: not retried through /bin/sh). */
+ZT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    if (!file || !*file) {
+        errno = ENOENT;
+        return -1;
+    }
+    if (strchr(file, '/')) return execve(file, argv, envp);
+    const char *path = NULL;
+    for (char **e = zt_prim_environ(); e && *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+    if (!path) path = "/bin:/usr/bin";
+    bool began = exec_begin(), eacces = false;
+    size_t flen = strlen(file);
+    for (const char *p = path;; p++) {
+        const char *colon = strchr(p, ':');
+        size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+        char full[4096];
+        if (dlen + 1 + flen + 1 <= sizeof full) {
+            size_t n = 0;
+            if (dlen == 0) full[n++] = '.';
+            memcpy(full + n, p, dlen);
+            n += dlen;
+            full[n++] = '/';
+            memcpy(full + n, file, flen + 1);
+            zt_prim_execve(full, argv, envp);
+            if (errno == EACCES)
+                eacces = true;
+            else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ELOOP &&
+                     errno != ENAMETOOLONG)
+                break;
+        }
+        if (!colon) {
+            if (eacces) errno = EACCES;
+            break;
+        }
+        p = colon;
+    }
+    exec_failed(began);
+    return -1;
+}
+
+ZT_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return execvpe(file, argv, zt_prim_environ());
+}
+
+/* execl*: the arguments into an array on the stack. */
+#define EXEC_MAX_ARGS 4096
+#define COLLECT_ARGS(arg0, ap, argv, argc)                                                         \
+    do {                                                                                           \
+        argv[0] = (char *)(arg0);                                                                  \
+        argc = 1;                                                                                  \
+        while (argv[argc - 1] && argc < EXEC_MAX_ARGS)                                             \
+            argv[argc++] = va_arg(ap, char *);                                                     \
+        if (argv[argc - 1]) {                                                                      \
+            va_end(ap);                                                                            \
+            errno = E2BIG;                                                                         \
+            return -1;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+ZT_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    char *argv[EXEC_MAX_ARGS];
+    unsigned argc;
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv, argc);
+    va_end(ap);
+    return execve(path, argv, zt_prim_environ());
+}
+
+ZT_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    char *argv[EXEC_MAX_ARGS];
+    unsigned argc;
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv, argc);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+ZT_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    char *argv[EXEC_MAX_ARGS];
+    unsigned argc;
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv, argc);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+#endif
 
 static void on_exit_cb(int status, void *arg)
 {

@@ -179,6 +179,21 @@ static bool owned_by_live_process(const char *path, int pid)
     return state == ZT_REC_RUNNING && owner != pid && owner > 0 && zt_prim_pid_alive(owner);
 }
 
+/* True if `path` is the record of this pid's previous image, which exec
+ * replaced: it says how that image ended and must not be truncated. */
+static bool left_by_exec(const char *path, int pid)
+{
+    enum { TERM_END = offsetof(zt_rec_header_t, term) + sizeof(zt_rec_term_t) };
+    char buf[TERM_END + 1];
+    size_t len = 0;
+    if (!zt_prim_read_file(path, buf, sizeof buf, &len) || len < TERM_END) return false;
+    if (memcmp(buf, ZT_REC_MAGIC, 8) != 0) return false;
+    int32_t owner, state;
+    memcpy(&owner, buf + offsetof(zt_rec_header_t, pid), sizeof owner);
+    memcpy(&state, buf + offsetof(zt_rec_header_t, term.state), sizeof state);
+    return state == ZT_REC_EXECED && owner == pid;
+}
+
 static void hook_init(void)
 {
     static int done;
@@ -211,6 +226,13 @@ static void hook_init(void)
          * the same ZONETRACE_OUT: truncating the file would destroy the
          * parent's record under its mapping (SIGBUS). Use our own. */
         zt_prim_snprintf(path, sizeof path, "%s.%d.zt", out_base, pid);
+    }
+    /* After exec (same pid): the previous image's record stays; this one
+     * goes next to it, FILE.exec.zt (FILE.exec.exec.zt after a second). */
+    for (int i = 0; i < 8 && left_by_exec(path, pid); i++) {
+        char next[sizeof path];
+        zt_prim_snprintf(next, sizeof next, "%s.exec.zt", path);
+        zt_prim_snprintf(path, sizeof path, "%s", next);
     }
 
     enum zt_unwind how =

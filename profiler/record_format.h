@@ -80,7 +80,25 @@ typedef struct zt_rec_zone {
     uint64_t stack_chunks_off[ZT_REC_MAX_CHUNKS];
 } zt_rec_zone_t;
 
-enum zt_rec_term_state { ZT_REC_RUNNING = 0, ZT_REC_EXITED = 1, ZT_REC_SIGNALED = 2 };
+/* EXECED: the image that wrote the record was replaced by exec (the pid
+ * lives on, running another program). */
+enum zt_rec_term_state {
+    ZT_REC_RUNNING = 0,
+    ZT_REC_EXITED = 1,
+    ZT_REC_SIGNALED = 2,
+    ZT_REC_EXECED = 3
+};
+
+/* How the writer saw the end (header.end_how, stored before term.state);
+ * 0 = not said (a writer older than the field, or still running). */
+enum zt_rec_end_how {
+    ZT_REC_END_UNKNOWN = 0,
+    ZT_REC_END_EXIT = 1,   /* exit(n) or a return from main (on_exit) */
+    ZT_REC_END__EXIT = 2,  /* _exit(n) or _Exit(n) */
+    ZT_REC_END_SIGNAL = 3, /* a fatal signal whose handler ran */
+    ZT_REC_END_EXEC = 4,   /* execve and friends */
+    ZT_REC_END_JETSAM = 5  /* zonetrace's jetsam kill */
+};
 
 /* A jetsam kill is SIGNALED with signal 9 (SIGKILL) and
  * header.jetsam_footprint_bytes != 0 ("jetsam: per-process-limit"). */
@@ -245,7 +263,15 @@ typedef struct zt_rec_header {
     uint32_t jetsam_mode;            /* enum zt_rec_jetsam_mode */
     uint32_t jetsam_explicit;        /* 1: ZONETRACE_MEMORY_LIMIT, 0: the profile's */
 
-    uint64_t reserved[9];
+    /* how it ended (were reserved, zero: a record without them reads as
+     * "not said" and "no runner") */
+    uint32_t end_how;           /* enum zt_rec_end_how */
+    uint32_t runner_state;      /* ZT_REC_EXITED/SIGNALED as `zonetrace run` saw it
+                                 * (waitpid), written after the child ended; 0 = none */
+    int32_t runner_code;        /* EXITED: exit status; SIGNALED: the signal */
+    int32_t runner_wait_status; /* the raw waitpid status (host encoding) */
+
+    uint64_t reserved[7];
 
     zt_rec_zone_t zones[ZT_REC_MAX_ZONES];
 } zt_rec_header_t;

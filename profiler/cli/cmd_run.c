@@ -18,6 +18,7 @@
 #include "model.h"
 
 #include "aslr.h"
+#include "record_format.h"
 #include "hooks.h"
 #include "options.h"
 #include "profile.h"
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stddef.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,6 +218,30 @@ static bool check_run_opts(const run_opts_t *o)
     return true;
 }
 
+/* Write the wait status we got into the record (header runner_*), so the
+ * report states how the child really ended even when its runtime could not
+ * say (_exit through a shell, an uncaught signal, SIGKILL). A record that
+ * is not one (or a damaged one) is left alone. */
+static void record_wait_status(const char *record, int status)
+{
+    if (!WIFEXITED(status) && !WIFSIGNALED(status)) return;
+    int fd = open(record, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    zt_rec_header_t h;
+    if (pread(fd, &h, offsetof(zt_rec_header_t, zones), 0) ==
+            (ssize_t)offsetof(zt_rec_header_t, zones) &&
+        memcmp(h.magic, ZT_REC_MAGIC, 8) == 0 && h.version == ZT_REC_VERSION &&
+        h.header_bytes == sizeof(zt_rec_header_t)) {
+        uint32_t state = WIFEXITED(status) ? ZT_REC_EXITED : ZT_REC_SIGNALED;
+        int32_t rest[2] = {WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), status};
+        /* state last: a reader sees all of it or none */
+        size_t at = offsetof(zt_rec_header_t, runner_state);
+        if (pwrite(fd, rest, sizeof rest, (off_t)(at + 4)) == (ssize_t)sizeof rest)
+            (void)!pwrite(fd, &state, sizeof state, (off_t)at);
+    }
+    close(fd);
+}
+
 /* A SIGKILL is jetsam's when the record says so (the library wrote it
  * before killing itself); one line, as the report's ending. */
 static void say_if_jetsam(const char *record)
@@ -350,6 +376,7 @@ static int run_seeds(run_opts_t *o, char **cmd)
         one.out = out;
         one.quiet_stdout = true; /* N copies of the program's output would bury the table */
         int started = spawn(&one, cmd, r->record, &r->status);
+        if (started < 0) record_wait_status(r->record, r->status);
         if (started >= 0) {
             rc = started;
             break;
@@ -462,6 +489,7 @@ int zt_cli_run(int argc, char **argv)
     int status = 0;
     int rc = spawn(&o, argv + i, record, &status);
     if (rc >= 0) return rc;
+    if (rc < 0) record_wait_status(record, status);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) say_if_jetsam(record);
     if (access(record, R_OK) == 0)
         fprintf(stderr, "zonetrace: record written to %s (report: zonetrace report %s)\n", record,

@@ -11,7 +11,12 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-enum zt_term_state { ZT_TERM_RUNNING = 0, ZT_TERM_EXITED = 1, ZT_TERM_SIGNALED = 2 };
+enum zt_term_state {
+    ZT_TERM_RUNNING = 0,
+    ZT_TERM_EXITED = 1,
+    ZT_TERM_SIGNALED = 2,
+    ZT_TERM_EXECED = 3
+};
 
 typedef struct zt_m_termination {
     int state;          /* enum zt_term_state as recorded */
@@ -27,6 +32,13 @@ typedef struct zt_m_termination {
     uint64_t end_wall_ns;
     uint64_t last_heartbeat_ns; /* wall time of the last monitor tick */
     bool jetsam;                /* SIGNALED by SIGKILL: zonetrace's jetsam, per-process-limit */
+    int how;                    /* enum zt_rec_end_how, as the runtime recorded it */
+    /* `zonetrace run`'s wait status (header runner_*); when present it sets
+     * state/exit_code/signal above (EXECED stays: it is the new image's) */
+    bool runner;
+    int runner_state; /* ZT_TERM_EXITED/SIGNALED */
+    int runner_code;  /* exit status or signal */
+    bool runner_only; /* the runtime recorded no ending: only the runner saw it */
 } zt_m_termination_t;
 
 typedef struct zt_m_module {

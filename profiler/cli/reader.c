@@ -296,7 +296,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->term.end_wall_ns = t->end_wall_ns;
     m->term.last_heartbeat_ns = h->heartbeat_wall_ns;
     m->term.jetsam = t->state == ZT_REC_SIGNALED && t->signal == 9 && h->jetsam_footprint_bytes;
-    if (t->state == ZT_REC_RUNNING) {
+    if (t->state == ZT_REC_RUNNING && !h->runner_state) {
         uint64_t last_seen =
             h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns : h->start_wall_ns;
         bool alive = writer_alive(h->pid, last_seen);
@@ -307,6 +307,33 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             h->monitor_ms && now > h->heartbeat_wall_ns && now - h->heartbeat_wall_ns > stale_ns;
         m->term.killed = !alive || stale;
         m->term.still_running = !m->term.killed;
+    }
+    m->term.how = (int)h->end_how;
+    if (h->runner_state == ZT_REC_EXITED || h->runner_state == ZT_REC_SIGNALED) {
+        /* The wait status is the truth for the exit code and the signal. */
+        zt_m_termination_t *mt = &m->term;
+        int code = h->runner_code;
+        mt->runner = true;
+        mt->runner_state = (int)h->runner_state;
+        mt->runner_code = code;
+        mt->runner_only = t->state == ZT_REC_RUNNING;
+        mt->still_running = false;
+        mt->killed = false;
+        if (t->state == ZT_REC_EXECED) {
+            /* the record's image was replaced; the status is the new one's */
+        } else if (h->runner_state == ZT_REC_EXITED) {
+            mt->state = ZT_TERM_EXITED;
+            mt->exit_code = code;
+        } else if (code == 9 && !mt->jetsam) {
+            mt->state = ZT_TERM_RUNNING;
+            mt->killed = true;
+        } else if (!(t->state == ZT_REC_SIGNALED && t->signal == code)) {
+            mt->state = ZT_TERM_SIGNALED;
+            mt->signal = code;
+            mt->si_code = 0;
+            mt->fault_addr = 0;
+            mt->fault_stack_id = 0;
+        }
     }
     uint64_t end =
         t->state != ZT_REC_RUNNING && t->end_wall_ns ? t->end_wall_ns : h->heartbeat_wall_ns;
@@ -584,7 +611,7 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
         fail(&r, "damaged: bad pid %d", h->pid);
     else if (h->nzones > ZT_REC_MAX_ZONES)
         fail(&r, "damaged: %u zones (at most %u)", h->nzones, ZT_REC_MAX_ZONES);
-    else if (h->term.state < 0 || h->term.state > 2)
+    else if (h->term.state < 0 || h->term.state > 3)
         fail(&r, "damaged: bad termination state %d", h->term.state);
     else if (h->stacks_mode < 0 || h->stacks_mode > 2 || h->depth > ZT_REC_MAX_FRAMES)
         fail(&r, "damaged: bad options (stacks mode %d, depth %u)", h->stacks_mode, h->depth);

@@ -64,26 +64,64 @@ const char *zt_term_state_name(const zt_model_t *m)
 {
     if (m->term.state == ZT_TERM_EXITED) return "exited";
     if (m->term.state == ZT_TERM_SIGNALED) return "signaled";
+    if (m->term.state == ZT_TERM_EXECED) return "exec";
     return m->term.killed ? "killed" : "running";
+}
+
+const char *zt_term_how_name(const zt_model_t *m)
+{
+    switch (m->term.how) {
+    case 1:
+        return "exit";
+    case 2:
+        return "_exit";
+    case 3:
+        return "signal";
+    case 4:
+        return "exec";
+    case 5:
+        return "jetsam";
+    default:
+        return "unknown";
+    }
 }
 
 void zt_report_ending(const zt_model_t *m, char *buf, size_t cap)
 {
     const zt_m_termination_t *t = &m->term;
-    if (t->state == ZT_TERM_EXITED) {
-        snprintf(buf, cap, "exited with status %d", t->exit_code);
+    const char *seen = t->runner_only ? " (as zonetrace run saw it; no handler ran)" : "";
+    if (t->state == ZT_TERM_EXECED) {
+        if (t->runner && t->runner_state == ZT_TERM_EXITED)
+            snprintf(buf, cap, "replaced by exec; the new program exited with status %d",
+                     t->runner_code);
+        else if (t->runner)
+            snprintf(buf, cap, "replaced by exec; the new program was killed by %s",
+                     zt_signal_name(t->runner_code));
+        else
+            snprintf(buf, cap, "replaced by exec (the new program has its own record)");
+    } else if (t->state == ZT_TERM_EXITED) {
+        if (t->how == 2)
+            snprintf(buf, cap, "exited with status %d by _exit or _Exit (no exit handlers ran)",
+                     t->exit_code);
+        else
+            snprintf(buf, cap, "exited with status %d%s", t->exit_code,
+                     t->runner_only ? " (as zonetrace run saw it)" : "");
     } else if (t->jetsam) {
         char b1[32], b2[32];
         snprintf(buf, cap, "killed by jetsam (SIGKILL): per-process-limit, footprint %s of %s",
                  zt_fmt_bytes(m->jetsam_footprint_bytes, b1),
                  zt_fmt_bytes(m->jetsam_limit_bytes, b2));
     } else if (t->state == ZT_TERM_SIGNALED) {
-        if (t->signal == SIGSEGV || t->signal == SIGBUS || t->signal == SIGILL ||
-            t->signal == SIGFPE)
+        if (!t->runner_only && (t->signal == SIGSEGV || t->signal == SIGBUS ||
+                                t->signal == SIGILL || t->signal == SIGFPE))
             snprintf(buf, cap, "killed by %s (fault address 0x%llx)", zt_signal_name(t->signal),
                      (unsigned long long)t->fault_addr);
         else
-            snprintf(buf, cap, "killed by %s", zt_signal_name(t->signal));
+            snprintf(buf, cap, "killed by %s%s", zt_signal_name(t->signal), seen);
+    } else if (t->killed && t->runner) {
+        snprintf(buf, cap,
+                 "killed without running handlers (SIGKILL: OOM killer, jetsam or "
+                 "kill -9)");
     } else if (t->killed) {
         snprintf(buf, cap, "killed without running handlers (SIGKILL: OOM killer or jetsam)");
     } else {
@@ -569,6 +607,13 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
         return;
     }
     if (m->term.state == ZT_TERM_SIGNALED) {
+        int sig = m->term.signal;
+        if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGFPE && sig != SIGABRT &&
+            sig != SIGTRAP && sig != SIGSYS) {
+            snprintf(head, hcap, "killed by %s; no allocation failed", zt_signal_name(sig));
+            live_summary(r, "", "at the end", detail, dcap);
+            return;
+        }
         bool near_null = m->term.fault_addr < 65536;
         snprintf(
             head, hcap, "crashed with %s%s; no allocation failed", zt_signal_name(m->term.signal),

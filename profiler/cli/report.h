@@ -59,6 +59,8 @@ const char *zt_fmt_secs(uint64_t ns, char buf[32]);
 const char *zt_signal_name(int sig);
 /* "exited", "signaled", "killed", "running". */
 const char *zt_term_state_name(const zt_model_t *m);
+/* How the runtime said it ended: exit, _exit, signal, exec, jetsam, unknown. */
+const char *zt_term_how_name(const zt_model_t *m);
 /* One line on how the process ended, e.g. "killed by SIGSEGV (fault address
  * 0x8)" or "killed without running handlers (SIGKILL: OOM killer or
  * jetsam)". */

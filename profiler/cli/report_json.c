@@ -89,6 +89,13 @@ static void termination(FILE *out, zt_report_t *r)
     const zt_m_termination_t *t = &m->term;
     char line[2048];
     fprintf(out, "  \"termination\": {\"state\":\"%s\",", zt_term_state_name(m));
+    fprintf(out, "\"how\":\"%s\",\"runner\":", zt_term_how_name(m));
+    if (!t->runner)
+        fputs("null,", out);
+    else if (t->runner_state == ZT_TERM_EXITED)
+        fprintf(out, "{\"exit_code\":%d,\"signal\":null},", t->runner_code);
+    else
+        fprintf(out, "{\"exit_code\":null,\"signal\":%d},", t->runner_code);
     if (t->state == ZT_TERM_EXITED)
         fprintf(out, "\"exit_code\":%d,", t->exit_code);
     else

@@ -821,3 +821,13 @@ bool zt_prim_exe_path(char *buf, size_t cap)
 }
 
 #endif /* __APPLE__ */
+
+void zt_prim_exit_now(int status)
+{
+    _exit(status);
+}
+
+int zt_prim_execve(const char *path, char *const argv[], char *const envp[])
+{
+    return execve(path, argv, envp);
+}

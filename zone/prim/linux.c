@@ -407,11 +407,20 @@ int zt_prim_on_exit(void (*fn)(int status, void *arg), void *arg)
     return on_exit(fn, arg) == 0 ? 0 : ENOMEM;
 }
 
-static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+/* Faults and abort always; the terminating signals after them only while
+ * the program leaves them at SIG_DFL (a program's own handler or SIG_IGN
+ * is left alone). Such a handler is "held": sigaction (interposed below)
+ * shows the program SIG_DFL there, as programs decide on what they find
+ * (Python installs its SIGINT handler only over SIG_DFL). */
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+                                    SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+#define FAULT_COUNT 5u
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 #define FATAL_COUNT (sizeof fatal_signals / sizeof fatal_signals[0])
 static struct sigaction fatal_previous[FATAL_COUNT];
 static void (*fatal_fn)(const zt_prim_fault_t *f);
 static int fatal_installed;
+static int fatal_held[sizeof fatal_signals / sizeof fatal_signals[0]];
 
 static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
 {
@@ -440,11 +449,14 @@ static void fatal_handler(int sig, siginfo_t *si, void *uc_raw)
             struct sigaction prev = fatal_previous[i];
             if (prev.sa_handler == SIG_IGN && sig != SIGABRT)
                 prev.sa_handler = SIG_DFL; /* a fault cannot be ignored: it would loop */
-            sigaction(sig, &prev, NULL);
+            __sigaction(sig, &prev, NULL);
+            if (i >= FAULT_COUNT) __atomic_store_n(&fatal_held[i], 0, __ATOMIC_RELEASE);
         }
     /* Sent (kill, raise, abort): deliver again to the previous disposition
-     * once we return. A hardware fault re-executes and faults again. */
-    if (si == NULL || si->si_code <= 0) raise(sig);
+     * once we return. A hardware fault re-executes and faults again; a
+     * terminating signal from the kernel (SIGHUP at hangup) is raised. */
+    bool fault = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE;
+    if (si == NULL || si->si_code <= 0 || !fault) raise(sig);
     errno = saved_errno;
 }
 
@@ -464,9 +476,48 @@ bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     bool ok = true;
-    for (unsigned i = 0; i < FATAL_COUNT; i++)
-        if (sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0) ok = false;
+    for (unsigned i = 0; i < FATAL_COUNT; i++) {
+        if (i >= FAULT_COUNT) {
+            struct sigaction cur;
+            if (__sigaction(fatal_signals[i], NULL, &cur) != 0 || (cur.sa_flags & SA_SIGINFO) ||
+                cur.sa_handler != SIG_DFL)
+                continue;
+        }
+        if (__sigaction(fatal_signals[i], &sa, &fatal_previous[i]) != 0)
+            ok = false;
+        else if (i >= FAULT_COUNT)
+            __atomic_store_n(&fatal_held[i], 1, __ATOMIC_RELEASE);
+    }
     return ok;
+}
+
+/* The program's sigaction. Where zonetrace's handler is held in place of
+ * SIG_DFL, the program sees SIG_DFL; setting SIG_DFL keeps it held;
+ * anything else (a handler, SIG_IGN) replaces it for good. */
+__attribute__((visibility("default"))) int sigaction(int sig, const struct sigaction *act,
+                                                     struct sigaction *old)
+{
+    unsigned i = FAULT_COUNT;
+    while (i < FATAL_COUNT && fatal_signals[i] != sig)
+        i++;
+    if (i >= FATAL_COUNT || !__atomic_load_n(&fatal_held[i], __ATOMIC_ACQUIRE))
+        return __sigaction(sig, act, old);
+    struct sigaction cur;
+    if (__sigaction(sig, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO) ||
+        cur.sa_sigaction != fatal_handler) { /* replaced by signal() & co. */
+        __atomic_store_n(&fatal_held[i], 0, __ATOMIC_RELEASE);
+        return __sigaction(sig, act, old);
+    }
+    if (act && !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL) act = NULL;
+    int r = __sigaction(sig, act, NULL);
+    if (r != 0) return r;
+    if (act) __atomic_store_n(&fatal_held[i], 0, __ATOMIC_RELEASE);
+    if (old) {
+        memset(old, 0, sizeof *old);
+        old->sa_handler = SIG_DFL;
+        sigemptyset(&old->sa_mask);
+    }
+    return 0;
 }
 
 struct modules_ctx {
@@ -550,4 +601,17 @@ bool zt_prim_exe_path(char *buf, size_t cap)
     }
     buf[n] = 0;
     return true;
+}
+
+void zt_prim_exit_now(int status)
+{
+    /* Not _exit: zonetrace interposes it (profiler/crash.c). */
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+int zt_prim_execve(const char *path, char *const argv[], char *const envp[])
+{
+    /* Not execve: zonetrace interposes it (profiler/crash.c). */
+    return (int)syscall(SYS_execve, path, argv, envp);
 }

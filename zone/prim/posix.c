@@ -143,3 +143,10 @@ bool zt_prim_isatty(int fd)
     errno = saved;
     return tty;
 }
+
+extern char **environ;
+
+char **zt_prim_environ(void)
+{
+    return environ;
+}

@@ -265,6 +265,15 @@ int zt_prim_signal_number(const char *name);
 /* Send sig to this process (kill(getpid(), sig)): 0 or errno. */
 int zt_prim_signal_self(int sig);
 
+/* End the process now with this status, running nothing (exit_group). */
+__attribute__((noreturn)) void zt_prim_exit_now(int status);
+
+/* execve(2) itself; returns only on failure (-1, errno set). */
+int zt_prim_execve(const char *path, char *const argv[], char *const envp[]);
+
+/* The environment (environ). */
+char **zt_prim_environ(void);
+
 /* True if a process with this pid exists (kill(pid, 0) != ESRCH). */
 bool zt_prim_pid_alive(int pid);
 
