@@ -48,10 +48,29 @@ static void end_event(int32_t kind, uint64_t value)
     zt_record_event(&ev);
 }
 
+/* A second fatal signal on another thread (timeout signals the process
+ * group and zonetrace run forwards it too: two SIGTERMs) must not end the
+ * process while the first handler is still writing the ending: wait for
+ * it, at most 1 s longer than a crash walk may take. */
+static int ending_tid;
+
+static void wait_for_ending(void)
+{
+    if (__atomic_load_n(&ending_tid, __ATOMIC_ACQUIRE) == zt_prim_tid()) return;
+    for (unsigned i = 0; i < 1500; i++) {
+        if (__atomic_load_n(&zt_rec.hdr->term.state, __ATOMIC_ACQUIRE) != ZT_REC_RUNNING) return;
+        zt_prim_sleep_ns(1000000u);
+    }
+}
+
 static void on_fault(const zt_prim_fault_t *f)
 {
     if (!zt_rec_open || __atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE)) return;
-    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) return;
+    if (__atomic_exchange_n(&ended, 1, __ATOMIC_ACQ_REL)) {
+        wait_for_ending();
+        return;
+    }
+    __atomic_store_n(&ending_tid, zt_prim_tid(), __ATOMIC_RELEASE);
     uint64_t pcs[ZT_REC_MAX_FRAMES];
     unsigned depth = zt_rec.hdr->depth ? zt_rec.hdr->depth : ZT_OPT_DEPTH_DEFAULT;
     unsigned n = zt_capture_fault(f, pcs, depth);

@@ -165,7 +165,8 @@ static bool hook_slow(void)
 }
 
 /* True if `path` is the record of another process that is still running
- * (read from its header: magic, pid, termination state). */
+ * or was replaced by exec and lives on (read from its header: magic, pid,
+ * termination state). */
 static bool owned_by_live_process(const char *path, int pid)
 {
     enum { TERM_END = offsetof(zt_rec_header_t, term) + sizeof(zt_rec_term_t) };
@@ -176,7 +177,10 @@ static bool owned_by_live_process(const char *path, int pid)
     int32_t owner, state;
     memcpy(&owner, buf + offsetof(zt_rec_header_t, pid), sizeof owner);
     memcpy(&state, buf + offsetof(zt_rec_header_t, term.state), sizeof state);
-    return state == ZT_REC_RUNNING && owner != pid && owner > 0 && zt_prim_pid_alive(owner);
+    /* EXECED: the owner lives on as another program, whose own record may
+     * be next to this one (FILE.exec.zt): it is still the owner's. */
+    return (state == ZT_REC_RUNNING || state == ZT_REC_EXECED) && owner != pid && owner > 0 &&
+           zt_prim_pid_alive(owner);
 }
 
 /* True if `path` is the record of this pid's previous image, which exec
