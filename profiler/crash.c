@@ -190,14 +190,39 @@ ZT_EXPORT int execv(const char *path, char *const argv[])
     return execve(path, argv, zt_prim_environ());
 }
 
-/* PATH search as execvpe does (ENOEXEC: not retried through /bin/sh). */
+/* execve, and for a file without "#!" that the kernel will not run
+ * (ENOEXEC), /bin/sh FILE ARGS..., as glibc's execvpe does. */
+static void exec_or_script(const char *path, char *const argv[], char *const envp[])
+{
+    zt_prim_execve(path, argv, envp);
+    if (errno != ENOEXEC) return;
+    unsigned argc = 0;
+    while (argv[argc] && argc < 1024)
+        argc++;
+    if (argv[argc]) return;
+    char *sh_argv[1024 + 2];
+    sh_argv[0] = (char *)"/bin/sh";
+    sh_argv[1] = (char *)path;
+    for (unsigned i = 1; i <= argc; i++)
+        sh_argv[i + 1] = argv[i]; /* argv[argc] is the NULL */
+    if (argc == 0) sh_argv[2] = NULL;
+    zt_prim_execve("/bin/sh", sh_argv, envp);
+    errno = ENOEXEC;
+}
+
+/* PATH search as glibc's execvpe does. */
 ZT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     if (!file || !*file) {
         errno = ENOENT;
         return -1;
     }
-    if (strchr(file, '/')) return execve(file, argv, envp);
+    if (strchr(file, '/')) {
+        bool began = exec_begin();
+        exec_or_script(file, argv, envp);
+        exec_failed(began);
+        return -1;
+    }
     const char *path = NULL;
     for (char **e = zt_prim_environ(); e && *e; e++)
         if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
@@ -215,11 +240,11 @@ ZT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
             n += dlen;
             full[n++] = '/';
             memcpy(full + n, file, flen + 1);
-            zt_prim_execve(full, argv, envp);
+            exec_or_script(full, argv, envp);
             if (errno == EACCES)
                 eacces = true;
-            else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ELOOP &&
-                     errno != ENAMETOOLONG)
+            else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+                     errno != ETIMEDOUT && errno != ELOOP && errno != ENAMETOOLONG)
                 break;
         }
         if (!colon) {
