@@ -164,22 +164,29 @@ static bool hook_slow(void)
     return zt_rec_open;
 }
 
-/* True if `path` is the record of another process that is still running
- * or was replaced by exec and lives on (read from its header: magic, pid,
- * termination state). */
-static bool owned_by_live_process(const char *path, int pid)
+/* The owner pid and termination state in the header of the record at
+ * `path`; false if it is not a record (or too short to say). */
+static bool record_owner(const char *path, int32_t *owner, int32_t *state)
 {
     enum { TERM_END = offsetof(zt_rec_header_t, term) + sizeof(zt_rec_term_t) };
     char buf[TERM_END + 1];
     size_t len = 0;
     if (!zt_prim_read_file(path, buf, sizeof buf, &len) || len < TERM_END) return false;
     if (memcmp(buf, ZT_REC_MAGIC, 8) != 0) return false;
+    memcpy(owner, buf + offsetof(zt_rec_header_t, pid), sizeof *owner);
+    memcpy(state, buf + offsetof(zt_rec_header_t, term.state), sizeof *state);
+    return true;
+}
+
+/* True if `path` is the record of another process that is still running
+ * or was replaced by exec and lives on. EXECED: the owner lives on as
+ * another program, whose own record may be next to this one
+ * (FILE.exec.zt): it is still the owner's. */
+static bool owned_by_live_process(const char *path, int pid)
+{
     int32_t owner, state;
-    memcpy(&owner, buf + offsetof(zt_rec_header_t, pid), sizeof owner);
-    memcpy(&state, buf + offsetof(zt_rec_header_t, term.state), sizeof state);
-    /* EXECED: the owner lives on as another program, whose own record may
-     * be next to this one (FILE.exec.zt): it is still the owner's. */
-    return (state == ZT_REC_RUNNING || state == ZT_REC_EXECED) && owner != pid && owner > 0 &&
+    return record_owner(path, &owner, &state) &&
+           (state == ZT_REC_RUNNING || state == ZT_REC_EXECED) && owner != pid && owner > 0 &&
            zt_prim_pid_alive(owner);
 }
 
@@ -187,15 +194,8 @@ static bool owned_by_live_process(const char *path, int pid)
  * replaced: it says how that image ended and must not be truncated. */
 static bool left_by_exec(const char *path, int pid)
 {
-    enum { TERM_END = offsetof(zt_rec_header_t, term) + sizeof(zt_rec_term_t) };
-    char buf[TERM_END + 1];
-    size_t len = 0;
-    if (!zt_prim_read_file(path, buf, sizeof buf, &len) || len < TERM_END) return false;
-    if (memcmp(buf, ZT_REC_MAGIC, 8) != 0) return false;
     int32_t owner, state;
-    memcpy(&owner, buf + offsetof(zt_rec_header_t, pid), sizeof owner);
-    memcpy(&state, buf + offsetof(zt_rec_header_t, term.state), sizeof state);
-    return state == ZT_REC_EXECED && owner == pid;
+    return record_owner(path, &owner, &state) && state == ZT_REC_EXECED && owner == pid;
 }
 
 static void hook_init(void)
