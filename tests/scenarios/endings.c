@@ -1,7 +1,9 @@
 /* ----------------------------------------------------------------------------
  * endings.c — ends the way its argument says, for test_endings.sh:
  * return, exit, _exit, _Exit, abort, segv, term, hup, int, kill, exec,
- * threads (another thread calls exit(3) while the main one allocates).
+ * threads (another thread calls exit(3) while the main one allocates),
+ * signal (asks signal() for SIGTERM's disposition, which must read SIG_DFL
+ * as without zonetrace, puts it back and raises SIGTERM; exit 4 otherwise).
  * It allocates first, so the runtime has a record open.
  * -------------------------------------------------------------------------- */
 #include <pthread.h>
@@ -49,6 +51,12 @@ int main(int argc, char **argv)
     if (strcmp(how, "hup") == 0) kill(getpid(), SIGHUP);
     if (strcmp(how, "int") == 0) raise(SIGINT);
     if (strcmp(how, "kill") == 0) raise(SIGKILL);
+    if (strcmp(how, "signal") == 0) {
+        void (*was)(int) = signal(SIGTERM, SIG_IGN);
+        if (was != SIG_DFL) exit(4);
+        if (signal(SIGTERM, SIG_DFL) != SIG_IGN) exit(5);
+        raise(SIGTERM);
+    }
     if (strcmp(how, "exec") == 0) {
         execl(argv[0], argv[0], "exit", (char *)NULL);
         return 99;

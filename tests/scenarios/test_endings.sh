@@ -52,6 +52,7 @@ cases=(
     "abort|abort|134|signaled|signal|null|6|^killed by SIGABRT$"
     "segv|segv|139|signaled|signal|null|11|^killed by SIGSEGV \\(fault address 0x8\\)$"
     "term|term|143|signaled|signal|null|15|^killed by SIGTERM$"
+    "signal|signal|143|signaled|signal|null|15|^killed by SIGTERM$"
     "hup|hup|129|signaled|signal|null|1|^killed by SIGHUP$"
     "int|int|130|signaled|signal|null|2|^killed by SIGINT$"
     "kill|kill|137|killed|unknown|null|9|^killed without running handlers \\(SIGKILL"

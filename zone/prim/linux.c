@@ -491,24 +491,51 @@ bool zt_prim_fatal_handlers(void (*fn)(const zt_prim_fault_t *f))
     return ok;
 }
 
+/* Puts zonetrace's handler in front of a terminating signal the program
+ * (re)sets to SIG_DFL: the handler's "previous" is the program's own
+ * SIG_DFL action, mask and flags, so the signal still ends the process as
+ * the program asked, after the record says so. */
+static int fatal_hold(unsigned i, const struct sigaction *dfl, struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fatal_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction prev;
+    int r = __sigaction(fatal_signals[i], &sa, &prev);
+    if (r != 0) return r;
+    fatal_previous[i] = *dfl;
+    __atomic_store_n(&fatal_held[i], 1, __ATOMIC_RELEASE);
+    if (old) *old = prev;
+    return 0;
+}
+
 /* The program's sigaction. Where zonetrace's handler is held in place of
  * SIG_DFL, the program sees SIG_DFL; setting SIG_DFL keeps it held;
- * anything else (a handler, SIG_IGN) replaces it for good. */
+ * anything else (a handler, SIG_IGN) replaces it for good, until the
+ * program sets SIG_DFL again. */
 __attribute__((visibility("default"))) int sigaction(int sig, const struct sigaction *act,
                                                      struct sigaction *old)
 {
     unsigned i = FAULT_COUNT;
     while (i < FATAL_COUNT && fatal_signals[i] != sig)
         i++;
-    if (i >= FATAL_COUNT || !__atomic_load_n(&fatal_held[i], __ATOMIC_ACQUIRE))
+    bool dfl = act && !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
+    if (i >= FATAL_COUNT || !__atomic_load_n(&fatal_installed, __ATOMIC_ACQUIRE))
         return __sigaction(sig, act, old);
+    if (!__atomic_load_n(&fatal_held[i], __ATOMIC_ACQUIRE))
+        return dfl ? fatal_hold(i, act, old) : __sigaction(sig, act, old);
     struct sigaction cur;
     if (__sigaction(sig, NULL, &cur) != 0 || !(cur.sa_flags & SA_SIGINFO) ||
-        cur.sa_sigaction != fatal_handler) { /* replaced by signal() & co. */
+        cur.sa_sigaction != fatal_handler) { /* replaced behind our back */
         __atomic_store_n(&fatal_held[i], 0, __ATOMIC_RELEASE);
-        return __sigaction(sig, act, old);
+        return dfl ? fatal_hold(i, act, old) : __sigaction(sig, act, old);
     }
-    if (act && !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL) act = NULL;
+    if (dfl) {
+        fatal_previous[i] = *act;
+        act = NULL;
+    }
     int r = __sigaction(sig, act, NULL);
     if (r != 0) return r;
     if (act) __atomic_store_n(&fatal_held[i], 0, __ATOMIC_RELEASE);
@@ -518,6 +545,32 @@ __attribute__((visibility("default"))) int sigaction(int sig, const struct sigac
         sigemptyset(&old->sa_mask);
     }
     return 0;
+}
+
+/* glibc's signal() calls its internal __sigaction, past the interposed
+ * sigaction above, so it would hand the program zonetrace's handler as the
+ * old disposition (and a later SIG_DFL would drop the hold). Same BSD
+ * semantics as glibc's __bsd_signal (signal/signal.c): the signal blocked
+ * in its handler, SA_RESTART. */
+__attribute__((visibility("default"))) void (*signal(int sig, void (*fn)(int)))(int)
+{
+    struct sigaction act, old;
+    if (fn == SIG_ERR || sig <= 0 || sig >= NSIG) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    memset(&act, 0, sizeof act);
+    act.sa_handler = fn;
+    sigemptyset(&act.sa_mask);
+    sigaddset(&act.sa_mask, sig);
+    act.sa_flags = SA_RESTART;
+    if (sigaction(sig, &act, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+
+__attribute__((visibility("default"))) void (*bsd_signal(int sig, void (*fn)(int)))(int)
+{
+    return signal(sig, fn);
 }
 
 struct modules_ctx {
