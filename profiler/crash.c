@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -183,6 +184,42 @@ ZT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
     int r = zt_prim_execve(path, argv, envp);
     exec_failed(began);
     return r;
+}
+
+/* execveat and fexecve reach the kernel from inside glibc, past the
+ * interposed execve, so they are noted here too. fexecve as glibc's
+ * (posix/fexecve.c): execveat(fd, "", AT_EMPTY_PATH), then the
+ * /proc/self/fd path on kernels without execveat. */
+ZT_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    bool began = exec_begin();
+    int r = zt_prim_execveat(dirfd, path, argv, envp, flags);
+    exec_failed(began);
+    return r;
+}
+
+ZT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    if (fd < 0 || !argv || !envp) {
+        errno = EINVAL;
+        return -1;
+    }
+    bool began = exec_begin();
+    zt_prim_execveat(fd, "", argv, envp, AT_EMPTY_PATH);
+    if (errno == ENOSYS) {
+        char proc[32] = "/proc/self/fd/", digits[12];
+        unsigned n = 0, at = 14;
+        for (unsigned v = (unsigned)fd; n == 0 || v; v /= 10)
+            digits[n++] = (char)('0' + v % 10);
+        while (n)
+            proc[at++] = digits[--n];
+        proc[at] = 0;
+        zt_prim_execve(proc, argv, envp);
+        if (errno == ENOENT) errno = EBADF; /* no /proc: glibc says EBADF too */
+    }
+    exec_failed(began);
+    return -1;
 }
 
 ZT_EXPORT int execv(const char *path, char *const argv[])

@@ -2,10 +2,12 @@
  * endings.c — ends the way its argument says, for test_endings.sh:
  * return, exit, _exit, _Exit, abort, segv, term, hup, int, kill, exec,
  * threads (another thread calls exit(3) while the main one allocates),
+ * fexec (fexecve of its own binary, which then exits 3),
  * signal (asks signal() for SIGTERM's disposition, which must read SIG_DFL
  * as without zonetrace, puts it back and raises SIGTERM; exit 4 otherwise).
  * It allocates first, so the runtime has a record open.
  * -------------------------------------------------------------------------- */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -59,6 +61,13 @@ int main(int argc, char **argv)
     }
     if (strcmp(how, "exec") == 0) {
         execl(argv[0], argv[0], "exit", (char *)NULL);
+        return 99;
+    }
+    if (strcmp(how, "fexec") == 0) {
+        extern char **environ;
+        char *args[] = {argv[0], (char *)"exit", NULL};
+        int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        fexecve(fd, args, environ);
         return 99;
     }
     if (strcmp(how, "threads") == 0) {

@@ -57,6 +57,7 @@ cases=(
     "int|int|130|signaled|signal|null|2|^killed by SIGINT$"
     "kill|kill|137|killed|unknown|null|9|^killed without running handlers \\(SIGKILL"
     "exec|exec|3|exec|exec|null|null|^replaced by exec"
+    "fexec|fexec|3|exec|exec|null|null|^replaced by exec"
     "threads|threads|3|exited|exit|3|null|^exited with status 3$"
 )
 
@@ -71,13 +72,15 @@ for c in "${cases[@]}"; do
     rc=$?
     if [ $rc -ge 128 ]; then runner="signal $((rc - 128))"; else runner="exit $rc"; fi
     rdesc=$desc
-    [ "$name" = exec ] && rdesc="^replaced by exec; the new program exited with status 3$"
+    [ "$name" = exec ] || [ "$name" = fexec ] && rdesc="^replaced by exec; the new program exited with status 3$"
     check run "$name" $rc "$want_rc" "$state" "$how" "$code" "$sig" "$runner" "$rdesc"
 done
 
 # exec: the new image (profiled too) wrote its own record next to the old one.
-for mode in plain run; do
-    if "$zt" report "$tmp/$mode-exec.zt.exec.zt" --format json -o "$tmp/x.json" 2>"$tmp/err"; then
+for mode in plain run plain-f run-f; do
+    rec=$tmp/${mode%-f}-exec.zt.exec.zt
+    [ "$mode" = "${mode%-f}" ] || rec=$tmp/${mode%-f}-fexec.zt.exec.zt
+    if "$zt" report "$rec" --format json -o "$tmp/x.json" 2>"$tmp/err"; then
         python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["termination"]
 sys.exit(0 if (t["state"], t["exit_code"]) == ("exited", 3) else 1)' "$tmp/x.json" \
             || fail "$mode exec: the new image's record does not say exit 3"

@@ -831,3 +831,10 @@ int zt_prim_execve(const char *path, char *const argv[], char *const envp[])
 {
     return execve(path, argv, envp);
 }
+
+int zt_prim_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    (void)dirfd, (void)path, (void)argv, (void)envp, (void)flags;
+    errno = ENOSYS;
+    return -1;
+}

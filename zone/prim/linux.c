@@ -668,3 +668,8 @@ int zt_prim_execve(const char *path, char *const argv[], char *const envp[])
     /* Not execve: zonetrace interposes it (profiler/crash.c). */
     return (int)syscall(SYS_execve, path, argv, envp);
 }
+
+int zt_prim_execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+}

@@ -270,6 +270,10 @@ __attribute__((noreturn)) void zt_prim_exit_now(int status);
 
 /* execve(2) itself; returns only on failure (-1, errno set). */
 int zt_prim_execve(const char *path, char *const argv[], char *const envp[]);
+/* execveat(2) (fexecve is execveat(fd, "", …, AT_EMPTY_PATH)); -1 with
+ * ENOSYS where the OS has none (Darwin). */
+int zt_prim_execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                     int flags);
 
 /* The environment (environ). */
 char **zt_prim_environ(void);
