@@ -39,6 +39,9 @@ void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Directory of the running zonetrace executable (readlink /proc/self/exe). */
 const char *zt_cli_exe_dir(void);
 
+/* `zonetrace diff A B ...` (cmd_diff.c; argv[0] is "diff"). */
+int zt_cli_diff(int argc, char **argv);
+
 /* `zonetrace jetsam ...` (cmd_jetsam.c; argv[0] is "jetsam"). */
 int zt_cli_jetsam(int argc, char **argv);
 

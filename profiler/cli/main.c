@@ -20,6 +20,9 @@ static const char usage_text[] =
     "  report FILE [--top N] [--by stack|zone|class|region]\n"
     "              [--format text|json|folded|html] [-o OUT]\n"
     "        report on a record file (text by default)\n"
+    "  diff A.zt B.zt [--by stack|zone|class] [--sort live|allocated|count|peak|address-space]\n"
+    "              [--top N] [--format text|json|folded|html] [-o OUT]\n"
+    "        what grew and what shrank from record A to B (see zonetrace diff --help)\n"
     "  jetsam FILE.ips... | DIR [--process NAME] [--all] [--format text|json]\n"
     "        read Apple JetsamEvent reports: footprints, kill reasons, the implied limit\n"
     "  profiles [--sources] list the device profiles (--sources: where each fact comes from)\n"
@@ -161,7 +164,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "options") == 0) return cmd_options(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0) return zt_cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "jetsam") == 0) return zt_cli_jetsam(argc - 1, argv + 1);
-    zt_cli_error("unknown command %s (run, report, jetsam, profiles, options, demo; see --help)",
+    if (strcmp(cmd, "diff") == 0) return zt_cli_diff(argc - 1, argv + 1);
+    zt_cli_error("unknown command %s (run, report, diff, jetsam, profiles, options, demo; see "
+                 "--help)",
                  cmd);
     return ZT_CLI_EXIT_USAGE;
 }

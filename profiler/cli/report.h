@@ -102,6 +102,9 @@ void zt_report_json(FILE *out, zt_report_t *r);
 void zt_report_folded(FILE *out, zt_report_t *r);
 void zt_report_html(FILE *out, zt_report_t *r);
 
+/* s with HTML's special characters escaped (NULL writes nothing). */
+void zt_html_text(FILE *out, const char *s);
+
 /* JSON string literal (with quotes) of s; "null" for NULL. */
 void zt_json_string(FILE *out, const char *s);
 

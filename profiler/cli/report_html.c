@@ -374,7 +374,8 @@ static const char *const script[] = {
     NULL,
 };
 
-static void text(FILE *out, const char *s)
+#define text zt_html_text
+void zt_html_text(FILE *out, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
