@@ -100,9 +100,29 @@ bool zt_options_parse_stacks(const char *s, int *mode, uint64_t *sample_bytes)
     return false;
 }
 
+static bool zt_options_parse(zt_options_t *out);
+
+/* zt_options_validate's overlay ("ZONETRACE_X=v" entries looked up before
+ * the environment) and where a complaint goes instead of stderr. Set only
+ * by that call, in the single-threaded CLI: the library never sees them. */
+static const char *const *overlay;
+static char *capture;
+static size_t capture_cap;
+
+static const char *opt_getenv(const char *env)
+{
+    size_t n = strlen(env);
+    for (const char *const *e = overlay; e && *e; e++)
+        if (strncmp(*e, env, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+    return zt_prim_getenv(env);
+}
+
 static bool bad(const char *env, const char *value, const char *why)
 {
-    zt_prim_message("%s=%s: %s", env, value, why);
+    if (capture)
+        zt_prim_snprintf(capture, capture_cap, "%s=%s: %s", env, value, why);
+    else
+        zt_prim_message("%s=%s: %s", env, value, why);
     return false;
 }
 
@@ -110,9 +130,10 @@ static bool bad(const char *env, const char *value, const char *why)
  * wrote it. */
 static bool bad_range(const char *env, long min, long max)
 {
-    const char *v = zt_prim_getenv(env);
-    zt_prim_message("%s=%s: expected %ld..%ld", env, v ? v : "(default)", min, max);
-    return false;
+    const char *v = opt_getenv(env);
+    char why[64];
+    zt_prim_snprintf(why, sizeof why, "expected %ld..%ld", min, max);
+    return bad(env, v ? v : "(default)", why);
 }
 
 static bool parse_int(const char *s, long *out)
@@ -212,23 +233,41 @@ static bool check(const zt_options_t *o)
 
 bool zt_options_load(void)
 {
+    return zt_options_parse(&zt_options);
+}
+
+bool zt_options_validate(const char *const *env_pairs, char *msg, size_t cap)
+{
+    zt_options_t o;
+    overlay = env_pairs;
+    capture = msg;
+    capture_cap = cap;
+    if (cap) msg[0] = 0;
+    bool ok = zt_options_parse(&o);
+    overlay = NULL;
+    capture = NULL;
+    return ok;
+}
+
+static bool zt_options_parse(zt_options_t *out)
+{
     zt_options_t o;
     const char *v;
-#define PARSE_STR(field, env, def) o.field = (v = zt_prim_getenv(env)) ? v : def;
+#define PARSE_STR(field, env, def) o.field = (v = opt_getenv(env)) ? v : def;
 #define PARSE_BOOL(field, env, def)                                                                \
-    if (!zt_options_parse_bool((v = zt_prim_getenv(env)) ? v : def, &o.field))                     \
+    if (!zt_options_parse_bool((v = opt_getenv(env)) ? v : def, &o.field))                         \
         return bad(env, v, "expected 0/1, on/off, yes/no or true/false");
 #define PARSE_INT(field, env, def)                                                                 \
-    if (!parse_int((v = zt_prim_getenv(env)) ? v : def, &o.field))                                 \
+    if (!parse_int((v = opt_getenv(env)) ? v : def, &o.field))                                     \
         return bad(env, v, "expected an integer");
 #define PARSE_SIZE(field, env, def)                                                                \
-    if (!zt_options_parse_size((v = zt_prim_getenv(env)) ? v : def, &o.field))                     \
+    if (!zt_options_parse_size((v = opt_getenv(env)) ? v : def, &o.field))                         \
         return bad(env, v, "expected a size in bytes, with an optional K, M or G suffix");
 #define X(field, type, def, env, min, max, help) PARSE_##type(field, env, def)
     ZT_OPTIONS(X)
 #undef X
     if (!check(&o)) return false;
-    zt_options = o;
+    *out = o;
     return true;
 }
 

@@ -114,6 +114,13 @@ extern const unsigned zt_option_count;
  * "zonetrace: ZONETRACE_X=value: <why>" and return false (the caller exits 2). */
 bool zt_options_load(void);
 
+/* The CLI's check of `zonetrace run` flags before the program starts: the
+ * environment with env_pairs ("ZONETRACE_X=value", NULL-terminated) in
+ * front, parsed and checked by the rules above. On a bad value writes
+ * "ZONETRACE_X=value: <why>" to msg and returns false. Not thread-safe
+ * (the CLI is single-threaded; the library never calls it). */
+bool zt_options_validate(const char *const *env_pairs, char *msg, size_t cap);
+
 /* Parse helpers shared with the CLI. */
 bool zt_options_parse_size(const char *s, uint64_t *out);
 bool zt_options_parse_bool(const char *s, bool *out);

@@ -39,6 +39,19 @@ void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Directory of the running zonetrace executable (readlink /proc/self/exe). */
 const char *zt_cli_exe_dir(void);
 
+/* ---- help.c ------------------------------------------------------------- */
+
+/* The help of a subcommand (NULL: the top-level usage); static text. */
+const char *zt_cli_help_text(const char *cmd);
+/* "zonetrace 0.1.0" */
+const char *zt_cli_version(void);
+/* "--va-limit" for the row va_limit: every user row of the options table is
+ * a `zonetrace run` flag, its field name with '-' for '_'. */
+struct zt_option_desc;
+void zt_cli_option_flag(const struct zt_option_desc *d, char *buf, size_t cap);
+/* text's words wrapped at width columns, each line indented by indent. */
+void zt_cli_wrap(FILE *out, const char *text, unsigned indent, unsigned width);
+
 /* `zonetrace diff A B ...` (cmd_diff.c; argv[0] is "diff"). */
 int zt_cli_diff(int argc, char **argv);
 

@@ -471,16 +471,6 @@ static void out_html(FILE *out, const diff_t *d, const zt_model_t *ma, const zt_
     fputs("</table>\n</body></html>\n", out);
 }
 
-static const char diff_usage[] =
-    "usage: zonetrace diff A.zt B.zt [--by stack|zone|class] [--sort METRIC] [--top N]\n"
-    "                      [--format text|json|folded|html] [-o OUT]\n"
-    "  What grew and what shrank from record A to record B. Stacks match by their\n"
-    "  symbolized frames (function names), so two runs, or two builds, of one program\n"
-    "  compare. METRIC: live (live bytes at the end, the default), allocated (bytes\n"
-    "  allocated), count (allocations), peak (peak live bytes), address-space (address\n"
-    "  space charged). Folded output is difffolded.pl's \"frames A B\", which\n"
-    "  flamegraph.pl draws as a differential flame graph.\n";
-
 static bool read_one(const char *path, zt_model_t *m)
 {
     char err[1024];
@@ -509,7 +499,7 @@ int zt_cli_diff(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(diff_usage, stdout);
+            fputs(zt_cli_help_text("diff"), stdout);
             return 0;
         }
         static const char *const valued[] = {"--by",     "--sort", "--top",

@@ -34,10 +34,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define ZT_RUN_ROW_COUNT_(field, type, def, env, min, max, help) +1
+enum { ZT_RUN_ROWS = 0 ZT_OPTIONS_USER(ZT_RUN_ROW_COUNT_) };
+
 typedef struct run_opts {
     const char *device, *stacks, *unwind, *out, *memory_limit;
     const char *seed, *seeds; /* --seed K (ZONETRACE_SEED), --seeds N */
     bool quiet_stdout;        /* child's stdout to /dev/null (demo) */
+    /* The other options-table flags, "ZONETRACE_X=value", in the order given */
+    char *env[ZT_RUN_ROWS + 1];
+    unsigned nenv;
 } run_opts_t;
 
 static volatile pid_t child_pid;
@@ -82,6 +88,12 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
     if (o->unwind) setenv("ZONETRACE_UNWIND", o->unwind, 1);
     if (o->memory_limit) setenv("ZONETRACE_MEMORY_LIMIT", o->memory_limit, 1);
     if (o->seed) setenv("ZONETRACE_SEED", o->seed, 1);
+    for (unsigned k = 0; k < o->nenv; k++) {
+        char *eq = strchr(o->env[k], '=');
+        *eq = 0;
+        setenv(o->env[k], eq + 1, 1);
+        *eq = '=';
+    }
     char cwd[PATH_MAX - 64]; /* room for "/zonetrace-<pid>.zt" */
     if (!getcwd(cwd, sizeof cwd)) {
         zt_cli_error("cannot get the current directory: %s", strerror(errno));
@@ -169,29 +181,45 @@ static bool parse_count(const char *s, unsigned long lo, unsigned long hi, unsig
     return true;
 }
 
+/* The flags' values checked by the library's own rules (options.c) before
+ * the program starts, so a bad one is the CLI's one-line error naming the
+ * flag, not the child's. */
 static bool check_run_opts(const run_opts_t *o)
 {
-    int mode;
-    uint64_t n;
-    if (o->device && !zt_profile_find(o->device)) {
-        zt_cli_error("--device %s: unknown device profile (zonetrace profiles lists them)",
-                     o->device);
-        return false;
-    }
-    if (o->stacks && !zt_options_parse_stacks(o->stacks, &mode, &n)) {
-        zt_cli_error("--stacks %s: expected off, full, sample or sample:N (N bytes, K/M/G)",
-                     o->stacks);
-        return false;
-    }
-    if (o->unwind && strcmp(o->unwind, "libunwind") != 0 && strcmp(o->unwind, "fp") != 0) {
-        zt_cli_error("--unwind %s: expected libunwind or fp", o->unwind);
-        return false;
-    }
-    uint64_t limit;
-    if (o->memory_limit && (!zt_options_parse_size(o->memory_limit, &limit) || limit == 0)) {
-        zt_cli_error("--memory-limit %s: expected a size in bytes with an optional K, M or G "
-                     "suffix, above 0",
-                     o->memory_limit);
+    const char *pairs[ZT_RUN_ROWS + 8];
+    char typed[6][PATH_MAX + 64];
+    unsigned np = 0, nt = 0;
+    const struct {
+        const char *env, *v;
+    } t[] = {{"ZONETRACE_DEVICE", o->device}, {"ZONETRACE_STACKS", o->stacks},
+             {"ZONETRACE_UNWIND", o->unwind}, {"ZONETRACE_MEMORY_LIMIT", o->memory_limit},
+             {"ZONETRACE_SEED", o->seed},     {"ZONETRACE_OUT", o->out}};
+    for (unsigned k = 0; k < sizeof t / sizeof *t; k++)
+        if (t[k].v) {
+            snprintf(typed[nt], sizeof typed[nt], "%s=%s", t[k].env, t[k].v);
+            pairs[np++] = typed[nt++];
+        }
+    for (unsigned k = 0; k < o->nenv; k++)
+        pairs[np++] = o->env[k];
+    pairs[np] = NULL;
+    char msg[512];
+    if (!zt_options_validate(pairs, msg, sizeof msg)) {
+        /* "ZONETRACE_X=v: why" → "--x v: why" when a flag set it */
+        const char *eq = strchr(msg, '='), *colon = eq ? strstr(eq, ": ") : NULL;
+        for (unsigned i = 0; eq && colon && i < zt_option_count; i++) {
+            const zt_option_desc_t *d = &zt_option_table[i];
+            size_t n = strlen(d->env);
+            if (d->internal || (size_t)(eq - msg) != n || strncmp(msg, d->env, n) != 0) continue;
+            bool from_flag = false;
+            for (unsigned k = 0; k < np; k++)
+                from_flag |= strncmp(pairs[k], d->env, n) == 0 && pairs[k][n] == '=';
+            if (!from_flag) break;
+            char flag[64];
+            zt_cli_option_flag(d, flag, sizeof flag);
+            zt_cli_error("%s %.*s%s", flag, (int)(colon - eq - 1), eq + 1, colon);
+            return false;
+        }
+        zt_cli_error("%s", msg);
         return false;
     }
     if (o->out && !o->out[0]) {
@@ -199,10 +227,6 @@ static bool check_run_opts(const run_opts_t *o)
         return false;
     }
     unsigned long v;
-    if (o->seed && !parse_count(o->seed, 0, 999999999, &v)) {
-        zt_cli_error("--seed %s: expected a whole number from 0 to 999999999", o->seed);
-        return false;
-    }
     if (o->seeds && !parse_count(o->seeds, 1, ZT_SEEDS_MAX, &v)) {
         zt_cli_error("--seeds %s: expected a number of runs from 1 to %d", o->seeds, ZT_SEEDS_MAX);
         return false;
@@ -216,6 +240,39 @@ static bool check_run_opts(const run_opts_t *o)
         return false;
     }
     return true;
+}
+
+static void run_help(void)
+{
+    printf("usage: zonetrace run [OPTIONS] [--] CMD ARGS...\n"
+           "  Run CMD with libzonetrace preloaded and profiling on, wait for it, say where the\n"
+           "  record is, and exit with CMD's status (128 + signal when a signal ended it).\n\n"
+           "  -o, --output FILE    the record (default zonetrace-<pid>.zt here; children write\n"
+           "                       FILE.<pid>.zt)\n"
+           "  --seeds N            N runs with ZONETRACE_SEED 0..N-1 and the spread of the\n"
+           "                       failure point (records FILE.seed-K.zt)\n"
+           "  -h, --help           this help\n\n"
+           "Every option of `zonetrace options` is a flag (a boolean flag alone means on);\n"
+           "a flag overrides the environment variable of the same option:\n");
+    for (unsigned i = 0; i < zt_option_count; i++) {
+        const zt_option_desc_t *d = &zt_option_table[i];
+        if (d->internal || strcmp(d->name, "out") == 0) continue;
+        char flag[64], def[96];
+        zt_cli_option_flag(d, flag, sizeof flag);
+        if (strcmp(d->name, "stacks") == 0)
+            snprintf(def, sizeof def, "full under run; %s", d->env);
+        else
+            snprintf(def, sizeof def, "%s%s; %s", d->def[0] ? "default " : "no default", d->def,
+                     d->env);
+        printf("  %s%s\n", flag,
+               strcmp(d->type, "BOOL") == 0   ? "[=on|off]"
+               : strcmp(d->type, "INT") == 0  ? " N"
+               : strcmp(d->type, "SIZE") == 0 ? " SIZE"
+                                              : " VALUE");
+        char text[1024];
+        snprintf(text, sizeof text, "%s (%s)", d->help, def);
+        zt_cli_wrap(stdout, text, 6, 80);
+    }
 }
 
 /* Write the wait status we got into the record (header runner_*), so the
@@ -437,6 +494,66 @@ static int run_seeds(run_opts_t *o, char **cmd)
     return rc;
 }
 
+/* Frees what zt_cli_run's parser put in o->env. */
+static void run_opts_free(run_opts_t *o)
+{
+    for (unsigned k = 0; k < o->nenv; k++)
+        free(o->env[k]);
+    o->nenv = 0;
+}
+
+/* One options-table flag at argv[*i] ("--x v", "--x=v", a BOOL alone): its
+ * value into the typed slot or o->env. 1 = taken, 0 = not a table flag,
+ * -1 = error (said). */
+static int table_flag(run_opts_t *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    for (unsigned r = 0; r < zt_option_count; r++) {
+        const zt_option_desc_t *d = &zt_option_table[r];
+        char flag[64];
+        if (d->internal) continue;
+        zt_cli_option_flag(d, flag, sizeof flag);
+        size_t n = strlen(flag);
+        if (strncmp(a, flag, n) != 0 || (a[n] != 0 && a[n] != '=')) continue;
+        const char *v;
+        if (a[n] == '=')
+            v = a + n + 1;
+        else if (strcmp(d->type, "BOOL") == 0)
+            v = "1";
+        else if (*i + 1 < argc)
+            v = argv[++*i];
+        else {
+            zt_cli_error("run: %s needs a value (%s)", flag, d->help);
+            return -1;
+        }
+        const char **typed = strcmp(d->name, "device") == 0         ? &o->device
+                             : strcmp(d->name, "stacks") == 0       ? &o->stacks
+                             : strcmp(d->name, "unwind") == 0       ? &o->unwind
+                             : strcmp(d->name, "memory_limit") == 0 ? &o->memory_limit
+                             : strcmp(d->name, "seed") == 0         ? &o->seed
+                             : strcmp(d->name, "out") == 0          ? &o->out
+                                                                    : NULL;
+        if (typed) {
+            *typed = v;
+            return 1;
+        }
+        size_t len = strlen(d->env) + strlen(v) + 2;
+        char *pair = malloc(len);
+        if (!pair) abort();
+        snprintf(pair, len, "%s=%s", d->env, v);
+        for (unsigned k = 0; k < o->nenv; k++) /* the last of a repeated flag wins */
+            if (strncmp(o->env[k], d->env, strlen(d->env)) == 0 &&
+                o->env[k][strlen(d->env)] == '=') {
+                free(o->env[k]);
+                o->env[k] = pair;
+                return 1;
+            }
+        o->env[o->nenv++] = pair;
+        return 1;
+    }
+    return 0;
+}
+
 int zt_cli_run(int argc, char **argv)
 {
     run_opts_t o = {0};
@@ -449,22 +566,24 @@ int zt_cli_run(int argc, char **argv)
             i++;
             break;
         }
-        if (strncmp(a, "--device", 8) == 0 && (a[8] == 0 || a[8] == '='))
-            slot = &o.device, name = "--device";
-        else if (strncmp(a, "--stacks", 8) == 0 && (a[8] == 0 || a[8] == '='))
-            slot = &o.stacks, name = "--stacks";
-        else if (strncmp(a, "--unwind", 8) == 0 && (a[8] == 0 || a[8] == '='))
-            slot = &o.unwind, name = "--unwind";
-        else if (strncmp(a, "--memory-limit", 14) == 0 && (a[14] == 0 || a[14] == '='))
-            slot = &o.memory_limit, name = "--memory-limit";
-        else if (strncmp(a, "--seeds", 7) == 0 && (a[7] == 0 || a[7] == '='))
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            run_help();
+            run_opts_free(&o);
+            return 0;
+        }
+        int t = table_flag(&o, argc, argv, &i);
+        if (t < 0) {
+            run_opts_free(&o);
+            return ZT_CLI_EXIT_USAGE;
+        }
+        if (t > 0) continue;
+        if (strncmp(a, "--seeds", 7) == 0 && (a[7] == 0 || a[7] == '='))
             slot = &o.seeds, name = "--seeds";
-        else if (strncmp(a, "--seed", 6) == 0 && (a[6] == 0 || a[6] == '='))
-            slot = &o.seed, name = "--seed";
         else if (strcmp(a, "-o") == 0 || strncmp(a, "--output", 8) == 0)
             slot = &o.out, name = a[1] == 'o' ? "-o" : "--output";
         else if (a[0] == '-') {
-            zt_cli_error("run: unknown option %s (see zonetrace --help)", a);
+            zt_cli_error("run: unknown option %s (zonetrace run --help lists them)", a);
+            run_opts_free(&o);
             return ZT_CLI_EXIT_USAGE;
         } else {
             break; /* the command, without "--" */
@@ -476,18 +595,28 @@ int zt_cli_run(int argc, char **argv)
             *slot = argv[++i];
         } else {
             zt_cli_error("%s needs a value", name);
+            run_opts_free(&o);
             return ZT_CLI_EXIT_USAGE;
         }
     }
     if (i >= argc) {
         zt_cli_error("run: which command? (zonetrace run [options] -- CMD ARGS)");
+        run_opts_free(&o);
         return ZT_CLI_EXIT_USAGE;
     }
-    if (!check_run_opts(&o)) return ZT_CLI_EXIT_USAGE;
-    if (o.seeds) return run_seeds(&o, argv + i);
+    if (!check_run_opts(&o)) {
+        run_opts_free(&o);
+        return ZT_CLI_EXIT_USAGE;
+    }
+    if (o.seeds) {
+        int src = run_seeds(&o, argv + i);
+        run_opts_free(&o);
+        return src;
+    }
     char record[PATH_MAX];
     int status = 0;
     int rc = spawn(&o, argv + i, record, &status);
+    run_opts_free(&o);
     if (rc >= 0) return rc;
     if (rc < 0) record_wait_status(record, status);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) say_if_jetsam(record);
@@ -534,18 +663,43 @@ int zt_cli_demo(int argc, char **argv)
     static const char *const variants[] = {"crash", "nano", "jetsam", "jetsam-handled"};
     const char *variant = "crash", *dir = NULL;
     for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(zt_cli_help_text("demo"), stdout);
+            return 0;
+        }
+        bool is_variant = strcmp(a, "--variant") == 0,
+             is_dir = strcmp(a, "-o") == 0 || strcmp(a, "--output-dir") == 0;
+        if (!is_variant && !is_dir) {
+            zt_cli_error("demo: unknown argument %s (zonetrace demo --help)", a);
+            return ZT_CLI_EXIT_USAGE;
+        }
+        if (i + 1 >= argc) {
+            zt_cli_error("demo: %s needs a value", a);
+            return ZT_CLI_EXIT_USAGE;
+        }
+        const char *v = argv[++i];
+        if (is_dir) {
+            dir = v;
+            continue;
+        }
         bool known = false;
-        for (unsigned v = 0; i + 1 < argc && v < sizeof variants / sizeof *variants; v++)
-            known |= strcmp(argv[i + 1], variants[v]) == 0;
-        if (strcmp(argv[i], "--variant") == 0 && known) {
-            variant = argv[++i];
-        } else if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output-dir") == 0) &&
-                   i + 1 < argc) {
-            dir = argv[++i];
-        } else {
-            zt_cli_error("demo: expected [--variant crash|nano|jetsam|jetsam-handled] [-o DIR], "
-                         "got %s",
-                         argv[i]);
+        for (unsigned k = 0; k < sizeof variants / sizeof *variants; k++)
+            known |= strcmp(v, variants[k]) == 0;
+        if (!known) {
+            zt_cli_error("demo: --variant %s: expected crash, nano, jetsam or jetsam-handled", v);
+            return ZT_CLI_EXIT_USAGE;
+        }
+        variant = v;
+    }
+    if (dir) {
+        struct stat st;
+        if (stat(dir, &st) != 0) {
+            zt_cli_error("demo: -o %s: %s", dir, strerror(errno));
+            return ZT_CLI_EXIT_USAGE;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            zt_cli_error("demo: -o %s: not a directory", dir);
             return ZT_CLI_EXIT_USAGE;
         }
     }

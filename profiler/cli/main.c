@@ -11,25 +11,6 @@
 
 #include <string.h>
 
-static const char usage_text[] =
-    "usage: zonetrace COMMAND ...\n"
-    "  run [--device P] [--stacks M] [--unwind U] [--memory-limit SIZE] [--seed K | --seeds N]\n"
-    "      [-o FILE] -- CMD ARGS\n"
-    "        run CMD under libzonetrace.so and write its record file; --seeds N: N runs\n"
-    "        (ZONETRACE_SEED 0..N-1, records FILE.seed-K.zt) and the spread of the failure point\n"
-    "  report FILE [--top N] [--by stack|zone|class|region]\n"
-    "              [--format text|json|folded|html] [-o OUT]\n"
-    "        report on a record file (text by default)\n"
-    "  diff A.zt B.zt [--by stack|zone|class] [--sort live|allocated|count|peak|address-space]\n"
-    "              [--top N] [--format text|json|folded|html] [-o OUT]\n"
-    "        what grew and what shrank from record A to B (see zonetrace diff --help)\n"
-    "  jetsam FILE.ips... | DIR [--process NAME] [--all] [--format text|json]\n"
-    "        read Apple JetsamEvent reports: footprints, kill reasons, the implied limit\n"
-    "  profiles [--sources] list the device profiles (--sources: where each fact comes from)\n"
-    "  options [--markdown] list the ZONETRACE_* options\n"
-    "  demo [--variant crash|nano] [-o DIR]\n"
-    "        run the CA::AttrList::set crash demo on an emulated iOS 12 iPhone and report\n";
-
 static const char *size_text(uint64_t bytes, char buf[32])
 {
     if (bytes == 0) return "-";
@@ -64,7 +45,10 @@ static int cmd_profiles(int argc, char **argv)
 {
     bool sources = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--sources") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(zt_cli_help_text("profiles"), stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--sources") == 0) {
             sources = true;
         } else {
             zt_cli_error("profiles: unknown option %s (only --sources)", argv[i]);
@@ -123,25 +107,39 @@ static int cmd_options(int argc, char **argv)
 {
     bool markdown = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--markdown") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(zt_cli_help_text("options"), stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--markdown") == 0) {
             markdown = true;
         } else {
             zt_cli_error("options: unknown option %s (only --markdown)", argv[i]);
             return ZT_CLI_EXIT_USAGE;
         }
     }
+    if (!markdown)
+        printf("%-28s %-22s %-16s %-12s %s\n", "variable", "zonetrace run flag", "default", "range",
+               "what");
     for (unsigned i = 0; i < zt_option_count; i++) {
         const zt_option_desc_t *o = &zt_option_table[i];
         if (o->internal) continue; /* set by `zonetrace run`, not by users */
-        char range[64] = "";
+        char range[64] = "", flag[64], def[64];
         if (strcmp(o->type, "INT") == 0) snprintf(range, sizeof range, "%ld..%ld", o->min, o->max);
-        const char *def = o->def[0] ? o->def : "\"\"";
+        zt_cli_option_flag(o, flag, sizeof flag);
+        /* `zonetrace run` profiles by default; the library alone does not. */
+        bool run_full = strcmp(o->name, "stacks") == 0;
+        snprintf(def, sizeof def, "%s%s", o->def[0] ? o->def : "\"\"",
+                 run_full ? " (run: full)" : "");
         if (markdown && range[0])
-            printf("- `%s` (default `%s`, range `%s`): %s\n", o->env, def, range, o->help);
+            printf("- `%s` / `%s` (default `%s`%s, range `%s`): %s\n", o->env, flag,
+                   o->def[0] ? o->def : "\"\"", run_full ? "; `zonetrace run`: `full`" : "", range,
+                   o->help);
         else if (markdown)
-            printf("- `%s` (default `%s`): %s\n", o->env, def, o->help);
+            printf("- `%s` / `%s` (default `%s`%s): %s\n", o->env, flag,
+                   o->def[0] ? o->def : "\"\"", run_full ? "; `zonetrace run`: `full`" : "",
+                   o->help);
         else
-            printf("%-28s %-10s %-10s %s\n", o->env, def, range, o->help);
+            printf("%-28s %-22s %-16s %-12s %s\n", o->env, flag, def, range, o->help);
     }
     return 0;
 }
@@ -150,14 +148,21 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
+        fputs(zt_cli_help_text(NULL), argc < 2 ? stderr : stdout);
         return argc < 2 ? ZT_CLI_EXIT_USAGE : 0;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("zonetrace 0.1.0\n");
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+        printf("%s\n", zt_cli_version());
         return 0;
     }
+    /* report's own parser is cmd_report.c's; its help is here with the others. */
+    if (strcmp(cmd, "report") == 0)
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                fputs(zt_cli_help_text("report"), stdout);
+                return 0;
+            }
     if (strcmp(cmd, "run") == 0) return zt_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return zt_cli_report(argc - 1, argv + 1);
     if (strcmp(cmd, "profiles") == 0) return cmd_profiles(argc - 1, argv + 1);

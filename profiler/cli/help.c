@@ -1,0 +1,134 @@
+/* ----------------------------------------------------------------------------
+ * help.c — the help text of every subcommand, in one place: `zonetrace
+ * --help`, `zonetrace CMD --help` (exit 0, stdout), and the source a man
+ * page is made from. `run`'s option list is generated from the options
+ * table (cmd_run.c); the rest is here. Also the word wrapper help uses.
+ * -------------------------------------------------------------------------- */
+#include "cli.h"
+
+#include "options.h"
+
+#include <string.h>
+
+#define ZT_VERSION "0.1.0"
+
+static const char top_text[] =
+    "usage: zonetrace COMMAND ...\n"
+    "  run [OPTIONS] [--] CMD ARGS\n"
+    "        run CMD under libzonetrace and write its record file (every ZONETRACE_* option\n"
+    "        is a flag: zonetrace run --help)\n"
+    "  report FILE [--top N] [--by stack|zone|class|region]\n"
+    "              [--format text|json|folded|html] [-o OUT]\n"
+    "        report on a record file (text by default)\n"
+    "  diff A.zt B.zt [--by stack|zone|class] [--sort live|allocated|count|peak|address-space]\n"
+    "              [--top N] [--format text|json|folded|html] [-o OUT]\n"
+    "        what grew and what shrank from record A to B\n"
+    "  jetsam FILE.ips... | DIR [--process NAME] [--all] [--format text|json]\n"
+    "        read Apple JetsamEvent reports: footprints, kill reasons, the implied limit\n"
+    "  profiles [--sources]  list the device profiles (--sources: where each fact comes from)\n"
+    "  options [--markdown]  list the ZONETRACE_* options\n"
+    "  demo [--variant crash|nano|jetsam|jetsam-handled] [-o DIR]\n"
+    "        run the CA::AttrList::set crash demo on an emulated iOS 12 iPhone and report\n"
+    "  -V, --version         print the version\n"
+    "zonetrace COMMAND --help gives a command's options.\n";
+
+static const char report_text[] =
+    "usage: zonetrace report FILE [--top N] [--by stack|zone|class|region]\n"
+    "                             [--format text|json|folded|html] [-o OUT]\n"
+    "  Report on a record file: how the process ended, the allocation failure that\n"
+    "  explains it, the zones, the heap's address space and the stacks that hold it.\n"
+    "  --top N      rows per table (default 10)\n"
+    "  --by KEY     stack (default), zone (zones and their size classes), class (every\n"
+    "               zone and class pair), region (the address-space map)\n"
+    "  --format F   text (default), json, folded (flamegraph.pl input: frames and live\n"
+    "               bytes), html (flame graph, timeline, address-space map)\n"
+    "  -o OUT       write to OUT instead of stdout\n"
+    "\n"
+    "Charged: the address space a stack is charged is its share of the regions its\n"
+    "live blocks sit in. Each tiny/small/medium region's size is split among the\n"
+    "stacks with live blocks in it, in proportion to their live bytes there; a large\n"
+    "block is charged to its own stack; in the nano region only the 16 KiB blocks that\n"
+    "hold live objects are charged (the never-used rest of its reservation is charged\n"
+    "to nobody). Charged is address space, not memory: a 256 KiB block alone in a\n"
+    "1 MiB region on native is charged the region's share it pins.\n";
+
+static const char profiles_text[] =
+    "usage: zonetrace profiles [--sources]\n"
+    "  The device profiles: each row a real device and the allocator of its OS (cores,\n"
+    "  RAM, page size, heap address-space windows, nano, jetsam limit). --sources adds\n"
+    "  where each fact comes from. A model id (iPhone8,2) also names its row.\n";
+
+static const char options_text[] =
+    "usage: zonetrace options [--markdown]\n"
+    "  The ZONETRACE_* options: environment variable, default, range, help. Each is also\n"
+    "  a `zonetrace run` flag (ZONETRACE_VA_LIMIT is --va-limit). --markdown prints the\n"
+    "  list as the README has it.\n";
+
+static const char demo_text[] =
+    "usage: zonetrace demo [--variant crash|nano|jetsam|jetsam-handled] [-o DIR]\n"
+    "  Run a seed story on an emulated iPhone 6s Plus (iOS 12.1.4) and report on it:\n"
+    "  crash (default): CA::AttrList::set's SIGSEGV at 0x8 after malloc returned NULL\n"
+    "  with memory to spare; nano: the nano class delegation; jetsam: a cache that\n"
+    "  ignores the memory warning is killed at the device's limit; jetsam-handled: its\n"
+    "  warning handler trims the cache. -o DIR: where the record and the HTML report go\n"
+    "  (an existing folder; default: next to zonetrace).\n";
+
+static const char diff_text[] =
+    "usage: zonetrace diff A.zt B.zt [--by stack|zone|class] [--sort METRIC] [--top N]\n"
+    "                      [--format text|json|folded|html] [-o OUT]\n"
+    "  What grew and what shrank from record A to record B. Stacks match by their\n"
+    "  symbolized frames (function names), so two runs, or two builds, of one program\n"
+    "  compare. METRIC: live (live bytes at the end, the default), allocated (bytes\n"
+    "  allocated), count (allocations), peak (peak live bytes), address-space (address\n"
+    "  space charged). Folded output is difffolded.pl's \"frames A B\", which\n"
+    "  flamegraph.pl draws as a differential flame graph.\n";
+
+const char *zt_cli_help_text(const char *cmd)
+{
+    if (!cmd) return top_text;
+    if (strcmp(cmd, "report") == 0) return report_text;
+    if (strcmp(cmd, "profiles") == 0) return profiles_text;
+    if (strcmp(cmd, "options") == 0) return options_text;
+    if (strcmp(cmd, "demo") == 0) return demo_text;
+    if (strcmp(cmd, "diff") == 0) return diff_text;
+    return top_text;
+}
+
+const char *zt_cli_version(void)
+{
+    return "zonetrace " ZT_VERSION;
+}
+
+void zt_cli_wrap(FILE *out, const char *text, unsigned indent, unsigned width)
+{
+    unsigned col = 0;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t w = strcspn(p, " ");
+        if (!w) break;
+        if (col && col + 1 + w > width) {
+            fputc('\n', out);
+            col = 0;
+        }
+        if (!col) {
+            fprintf(out, "%*s", (int)indent, "");
+            col = indent;
+        } else {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, w, out);
+        col += (unsigned)w;
+        p += w;
+    }
+    if (col) fputc('\n', out);
+}
+
+void zt_cli_option_flag(const zt_option_desc_t *d, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "--%s", d->name);
+    for (char *p = buf + 2; *p; p++)
+        if (*p == '_') *p = '-';
+}
