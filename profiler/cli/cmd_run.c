@@ -34,6 +34,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Where the installed library and scenarios are, relative to the CLI
+ * (cmake/install.cmake sets them from the install dirs). */
+#ifndef ZT_REL_LIBDIR
+#define ZT_REL_LIBDIR "../lib"
+#endif
+#ifndef ZT_REL_LIBEXECDIR
+#define ZT_REL_LIBEXECDIR "../libexec/zonetrace"
+#endif
+
 #define ZT_RUN_ROW_COUNT_(field, type, def, env, min, max, help) +1
 enum { ZT_RUN_ROWS = 0 ZT_OPTIONS_USER(ZT_RUN_ROW_COUNT_) };
 
@@ -65,15 +74,25 @@ static bool absolute_path(const char *path, char *buf, size_t cap)
     return (size_t)snprintf(buf, cap, "%s/%s", cwd, path) < cap;
 }
 
+/* A file the CLI ships with: next to the executable (a build tree), else
+ * at rel (relative to the executable's directory: the installed layout,
+ * cmake/install.cmake). False when neither exists. */
+static bool find_beside(const char *name, const char *rel, char *buf, size_t cap)
+{
+    const char *dir = zt_cli_exe_dir();
+    if ((size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap && access(buf, F_OK) == 0) return true;
+    return (size_t)snprintf(buf, cap, "%s/%s/%s", dir, rel, name) < cap && access(buf, F_OK) == 0;
+}
+
 /* Run cmd under the library; the record path is written to record (cap
  * PATH_MAX). Returns the wait status in *status, or an exit code >= 0 as the
  * return value on failure to start (-1 = started). */
 static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
 {
     char lib[PATH_MAX];
-    if ((size_t)snprintf(lib, sizeof lib, "%s/libzonetrace.so", zt_cli_exe_dir()) >= sizeof lib ||
-        access(lib, R_OK) != 0) {
-        zt_cli_error("cannot find libzonetrace.so next to the zonetrace executable (%s)", lib);
+    if (!find_beside("libzonetrace.so", ZT_REL_LIBDIR, lib, sizeof lib)) {
+        zt_cli_error("cannot find libzonetrace.so next to the zonetrace executable nor in %s/%s",
+                     zt_cli_exe_dir(), ZT_REL_LIBDIR);
         return ZT_CLI_EXIT_USAGE;
     }
     const char *old = getenv("LD_PRELOAD");
@@ -628,29 +647,6 @@ int zt_cli_run(int argc, char **argv)
     return exit_status(status);
 }
 
-/* Build the demo's targets when the scenario is missing or older than its
- * source and this zonetrace runs from a configured build tree. Output goes
- * to a log so the demo's screen stays the report. */
-static void build_if_needed(const char *build, const char *scenario, const char *name)
-{
-    char src[PATH_MAX], cache[PATH_MAX], log[PATH_MAX], lib[PATH_MAX], cmd[3 * PATH_MAX];
-    struct stat st_src, st_bin;
-    snprintf(lib, sizeof lib, "%s/libzonetrace.so", build);
-    snprintf(src, sizeof src, "%s/tests/scenarios/%s.c", ZT_SOURCE_DIR, name);
-    snprintf(cache, sizeof cache, "%s/CMakeCache.txt", build);
-    if (access(cache, R_OK) != 0 || stat(src, &st_src) != 0)
-        return; /* an installed zonetrace: nothing to build from */
-    if (stat(scenario, &st_bin) == 0 && st_bin.st_mtime >= st_src.st_mtime &&
-        access(lib, R_OK) == 0)
-        return;
-    snprintf(log, sizeof log, "%s/demo-build.log", build);
-    printf("building scenario_%s first (log: %s)\n", name, log);
-    fflush(stdout);
-    snprintf(cmd, sizeof cmd, "cmake --build '%s' --target scenario_%s zonetrace_shared >'%s' 2>&1",
-             build, name, log);
-    if (system(cmd) != 0) zt_cli_error("building scenario_%s failed; see %s", name, log);
-}
-
 /* demo: the CA::AttrList::set crash (or, --variant nano, the nano class
  * delegation) on an emulated 2 GiB iPhone under iOS 12; or the other seed
  * story, --variant jetsam: a cache that ignores the memory warning is killed
@@ -707,13 +703,21 @@ int zt_cli_demo(int argc, char **argv)
     bool jetsam = strncmp(variant, "jetsam", 6) == 0, handled = jetsam && variant[6] != 0;
     const char *name = jetsam ? "jetsam_grow" : "attrlist";
     const char *build = zt_cli_exe_dir();
-    if (!dir) dir = build;
     char scenario[PATH_MAX], record[PATH_MAX], html[PATH_MAX + 8], out[PATH_MAX];
-    if (strlen(build) > PATH_MAX - 64 || strlen(dir) > PATH_MAX - 64) {
+    if (strlen(build) > PATH_MAX - 64 || (dir && strlen(dir) > PATH_MAX - 64)) {
         zt_cli_error("demo: path too long");
         return ZT_CLI_EXIT_USAGE;
     }
-    snprintf(scenario, sizeof scenario, "%s/scenario_%s", build, name);
+    char scenario_name[64];
+    snprintf(scenario_name, sizeof scenario_name, "scenario_%s", name);
+    if (!find_beside(scenario_name, ZT_REL_LIBEXECDIR, scenario, sizeof scenario))
+        snprintf(scenario, sizeof scenario, "%s/%s", build, scenario_name);
+    /* From a build tree the records go next to zonetrace (build/); an
+     * installed zonetrace writes them here. */
+    bool in_build_tree = strncmp(scenario, build, strlen(build)) == 0 &&
+                         strchr(scenario + strlen(build) + 1, '/') == NULL;
+    static char here[PATH_MAX - 64];
+    if (!dir) dir = in_build_tree || !getcwd(here, sizeof here) ? build : here;
     if (jetsam)
         printf("running scenario_jetsam_grow%s: a cache that grows at 1 GB/s on an iPhone 6s Plus "
                "(--device iphone6s-plus, limit 1392 MiB)%s\xe2\x80\xa6\n",
@@ -724,7 +728,6 @@ int zt_cli_demo(int argc, char **argv)
                "(--device iphone6s-plus)\xe2\x80\xa6\n",
                nano ? " --variant nano" : "");
     fflush(stdout);
-    build_if_needed(build, scenario, name);
     int status = 0, rc;
     zt_report_opts_t ropt = {.top = 5, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
     if (access(scenario, X_OK) == 0) {
