@@ -56,6 +56,7 @@ typedef struct run_opts {
 } run_opts_t;
 
 static volatile pid_t child_pid;
+static pid_t last_child_pid; /* the root of the process tree of a run's records */
 
 /* A signal someone sent us (kill, systemd, timeout) goes on to the child. A
  * terminal's ^C (si_code SI_KERNEL) already reached the child through the
@@ -160,6 +161,7 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
         _exit(e == ENOENT ? 127 : 126);
     }
     child_pid = pid;
+    last_child_pid = pid;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     if (!o->out) snprintf(record, PATH_MAX, "%s/zonetrace-%d.zt", cwd, (int)pid);
@@ -639,11 +641,13 @@ int zt_cli_run(int argc, char **argv)
     if (rc >= 0) return rc;
     if (rc < 0) record_wait_status(record, status);
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) say_if_jetsam(record);
-    if (access(record, R_OK) == 0)
+    if (access(record, R_OK) == 0) {
         fprintf(stderr, "zonetrace: record written to %s (report: zonetrace report %s)\n", record,
                 record);
-    else if (!o.stacks || strcmp(o.stacks, "off") != 0)
-        fprintf(stderr, "zonetrace: no record was written to %s\n", record);
+        zt_run_list_records(record, last_child_pid);
+    } else if (!o.stacks || strcmp(o.stacks, "off") != 0) {
+        zt_run_explain_no_record(argv + i, record);
+    }
     return exit_status(status);
 }
 

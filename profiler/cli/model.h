@@ -106,7 +106,7 @@ typedef struct zt_m_va_run {
 typedef struct zt_model {
     /* header */
     unsigned version;
-    int pid;
+    int pid, ppid;
     char *exe;
     char **argv;
     unsigned argc;

@@ -244,6 +244,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 
     m->version = h->version;
     m->pid = h->pid;
+    m->ppid = h->ppid;
     m->stacks_mode = h->stacks_mode;
     m->sample_bytes = h->sample_bytes;
     m->depth = h->depth;
