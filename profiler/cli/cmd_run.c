@@ -1,7 +1,8 @@
 /* ----------------------------------------------------------------------------
  * cmd_run.c — `zonetrace run` and `zonetrace demo`.
  *
- * run: preload libzonetrace.so (found next to this executable) into CMD with
+ * run: preload libzonetrace.so (found next to this executable; macOS:
+ * libzonetrace.dylib through DYLD_INSERT_LIBRARIES, cli.h) into CMD with
  * the profiling variables set, wait for it, forward SIGINT/SIGTERM sent to
  * us, say where the record is, and exit with CMD's status (128 + signal when
  * it died of one), so `zonetrace run` can stand in for CMD in scripts.
@@ -44,11 +45,19 @@ static volatile pid_t child_pid;
 
 /* A signal someone sent us (kill, systemd, timeout) goes on to the child. A
  * terminal's ^C (si_code SI_KERNEL) already reached the child through the
- * process group: forwarding it would deliver it twice. */
+ * process group: forwarding it would deliver it twice. Darwin has no
+ * SI_KERNEL: xnu gives every caught signal si_code 0 and the sender's pid
+ * (xnu-11215.81.4 bsd/kern/kern_sig.c:2332-2335), a tty's included, so
+ * there everything is forwarded and a ^C may reach the child twice. */
 static void forward(int sig, siginfo_t *si, void *ctx)
 {
     (void)ctx;
-    if (child_pid > 0 && si->si_code != SI_KERNEL) kill(child_pid, sig);
+#if defined(SI_KERNEL)
+    if (si->si_code == SI_KERNEL) return;
+#else
+    (void)si;
+#endif
+    if (child_pid > 0) kill(child_pid, sig);
 }
 
 static bool absolute_path(const char *path, char *buf, size_t cap)
@@ -65,17 +74,17 @@ static bool absolute_path(const char *path, char *buf, size_t cap)
 static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
 {
     char lib[PATH_MAX];
-    if ((size_t)snprintf(lib, sizeof lib, "%s/libzonetrace.so", zt_cli_exe_dir()) >= sizeof lib ||
+    if ((size_t)snprintf(lib, sizeof lib, "%s/" ZT_CLI_LIB_NAME, zt_cli_exe_dir()) >= sizeof lib ||
         access(lib, R_OK) != 0) {
-        zt_cli_error("cannot find libzonetrace.so next to the zonetrace executable (%s)", lib);
+        zt_cli_error("cannot find " ZT_CLI_LIB_NAME " next to the zonetrace executable (%s)", lib);
         return ZT_CLI_EXIT_USAGE;
     }
-    const char *old = getenv("LD_PRELOAD");
+    const char *old = getenv(ZT_CLI_PRELOAD_VAR);
     size_t need = strlen(lib) + (old ? strlen(old) + 2 : 1);
     char *preload = malloc(need);
     if (!preload) abort();
     snprintf(preload, need, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
-    setenv("LD_PRELOAD", preload, 1);
+    setenv(ZT_CLI_PRELOAD_VAR, preload, 1);
     free(preload);
     setenv("ZONETRACE_STACKS", o->stacks ? o->stacks : "full", 1);
     if (o->device) setenv("ZONETRACE_DEVICE", o->device, 1);
@@ -506,7 +515,7 @@ static void build_if_needed(const char *build, const char *scenario, const char 
 {
     char src[PATH_MAX], cache[PATH_MAX], log[PATH_MAX], lib[PATH_MAX], cmd[3 * PATH_MAX];
     struct stat st_src, st_bin;
-    snprintf(lib, sizeof lib, "%s/libzonetrace.so", build);
+    snprintf(lib, sizeof lib, "%s/" ZT_CLI_LIB_NAME, build);
     snprintf(src, sizeof src, "%s/tests/scenarios/%s.c", ZT_SOURCE_DIR, name);
     snprintf(cache, sizeof cache, "%s/CMakeCache.txt", build);
     if (access(cache, R_OK) != 0 || stat(src, &st_src) != 0)
