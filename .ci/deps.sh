@@ -22,10 +22,11 @@ fi
 install_zig() {
   bash "$here/zig.sh" || echo "zonetrace: zig not installed; the Apple cross-build test will be skipped" >&2
 }
-# llvm: llvm-objdump, llvm-nm and (as llvm-lipo-14, from llvm-14) llvm-lipo for the Mach-O checks.
+# llvm: llvm-objdump, llvm-nm and (as llvm-lipo-14, from llvm-14) llvm-lipo for the Mach-O
+# checks; lld: ld64.lld links the macOS dylib and CLI (cmake/apple-zig-common.cmake).
 required=(cmake make gcc g++ pkg-config libunwind-dev libxxhash-dev libmimalloc-dev libdw-dev
           libelf-dev libjemalloc-dev libjemalloc2 valgrind clang python3 sqlite3 git perl xz-utils
-          heaptrack gnuplot-nox procps clang-format llvm curl)
+          heaptrack gnuplot-nox procps clang-format llvm lld curl)
 optional=(openjdk-17-jdk-headless)
 [ "${ZT_WITH_CHROMIUM:-1}" = 1 ] && optional+=(chromium)
 
