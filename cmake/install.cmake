@@ -7,6 +7,12 @@
 # (ZT_REL_LIBDIR, ZT_REL_LIBEXECDIR below); no source or build path is
 # baked into anything installed.
 include(GNUInstallDirs)
+if(NOT TARGET zonetrace) # iOS: the library only (CMakeLists.txt)
+  install(TARGETS zonetrace_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(FILES include/zonetrace.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(DIRECTORY include/zonetrace DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  return()
+endif()
 
 file(RELATIVE_PATH ZT_REL_LIBDIR ${CMAKE_INSTALL_FULL_BINDIR} ${CMAKE_INSTALL_FULL_LIBDIR})
 file(RELATIVE_PATH ZT_REL_LIBEXECDIR ${CMAKE_INSTALL_FULL_BINDIR}
@@ -31,6 +37,11 @@ endforeach()
 
 # pkg-config: libzonetrace and what its static archive needs. The prefix is
 # found from the .pc file's own place, so `--prefix` at install time holds.
+if(APPLE)
+  set(ZT_PC_REQUIRES "") # the system unwinder and header-only xxhash
+else()
+  set(ZT_PC_REQUIRES "libunwind libxxhash")
+endif()
 file(RELATIVE_PATH ZT_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(dist/zonetrace.pc.in ${CMAKE_BINARY_DIR}/zonetrace.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/zonetrace.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
@@ -47,7 +58,11 @@ install(FILES ${CMAKE_BINARY_DIR}/zonetraceConfig.cmake
               ${CMAKE_BINARY_DIR}/zonetraceConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zonetrace)
 
-# The man page, from the help texts of the built CLI.
+# The man page, from the help texts of the built CLI (which must run here:
+# not in a cross build).
+if(CMAKE_CROSSCOMPILING)
+  return()
+endif()
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/zonetrace.1
   COMMAND bash ${CMAKE_SOURCE_DIR}/dist/man.sh $<TARGET_FILE:zonetrace> ${PROJECT_VERSION}
           > ${CMAKE_BINARY_DIR}/zonetrace.1

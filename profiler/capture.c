@@ -5,8 +5,13 @@
  *  - fp: follow the frame-pointer chain, reading only inside the current
  *    thread's stack, so a garbage rbp (code built without frame pointers)
  *    ends the walk instead of faulting. ~1 ns per frame.
- *  - libunwind: unw_backtrace with per-thread caching; correct through
- *    system libraries built without frame pointers (the Linux default).
+ *  - libunwind: correct through system libraries built without frame
+ *    pointers (the Linux default). Linux has the nongnu libunwind:
+ *    unw_backtrace with per-thread caching. Apple's system unwinder is
+ *    LLVM's libunwind (in libSystem), which has neither: there a cursor is
+ *    stepped (unw_getcontext, unw_init_local, unw_step), reading the
+ *    images' compact unwind info. On Apple's arm64 ABIs every frame keeps
+ *    its frame pointer, so fp is exact there too.
  * The allocator's own leading frames are skipped by address: our module's
  * executable range is found once with dl_iterate_phdr on the address of a
  * local function (when we are the main program, as in a static link, a
@@ -17,7 +22,37 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+/* The nongnu libunwind defines UNW_VERSION_MAJOR; LLVM's does not. */
+#if defined(UNW_VERSION_MAJOR)
+#define CAPTURE_NONGNU_UNWIND 1
+#else
+#define CAPTURE_NONGNU_UNWIND 0
+#endif
+
+#if defined(__GLIBC__)
 extern void *__libc_stack_end; /* glibc: the initial stack pointer of the main thread */
+#endif
+
+/* unw_backtrace's contract with any libunwind: pcs from the caller's own
+ * frame outwards (the first is in the function that expands this). Always
+ * inlined, so that first frame is the caller's, as with unw_backtrace. */
+static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, int max)
+{
+#if CAPTURE_NONGNU_UNWIND
+    return unw_backtrace(buf, max);
+#else
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    if (max <= 0 || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
+    int n = 0;
+    do {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+        buf[n++] = (void *)(uintptr_t)ip;
+    } while (n < max && unw_step(&cur) > 0);
+    return n;
+#endif
+}
 
 static enum zt_unwind unwind_how = ZT_UNWIND_FP;
 static uintptr_t own_lo, own_hi; /* our text; 0,0 when we are the main program */
@@ -55,8 +90,10 @@ void zt_capture_init(enum zt_unwind how)
         own_lo = of.lo;
         own_hi = of.hi;
     }
+#if CAPTURE_NONGNU_UNWIND
     if (how == ZT_UNWIND_LIBUNWIND)
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+#endif
     __atomic_store_n(&capture_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -75,6 +112,7 @@ bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi)
     if (tls_stack_known < 0) return false;
     uintptr_t l = 0, h = 0;
     bool ok;
+#if defined(__GLIBC__)
     if (zt_prim_tid() == zt_prim_pid()) {
         /* Main thread: pthread_getattr_np would read /proc/self/maps with
          * stdio (malloc). Every frame of main lies below the initial stack
@@ -86,6 +124,10 @@ bool zt_capture_stack_bounds(uintptr_t *lo, uintptr_t *hi)
     } else {
         ok = zt_prim_thread_stack(&l, &h);
     }
+#else
+    /* Darwin: pthread_get_stackaddr_np covers the main thread too (prim). */
+    ok = zt_prim_thread_stack(&l, &h);
+#endif
     if (!ok) {
         tls_stack_known = -1;
         return false;
@@ -170,9 +212,9 @@ __attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsig
     uint64_t buf[ZT_REC_MAX_FRAMES + 48];
     unsigned want = max + skip + 16; /* room for the allocator's frames */
     if (want > sizeof buf / sizeof buf[0]) want = sizeof buf / sizeof buf[0];
-    int r = unw_backtrace((void **)buf, (int)want);
+    int r = unwind_backtrace((void **)buf, (int)want);
     unsigned n = r > 0 ? (unsigned)r : 0;
-    /* unw_backtrace's first entry is its caller (us): skip it as the fp walk
+    /* The first entry is our own frame: skip it as the fp walk
      * does (the fp walk starts at our caller's return address). */
     unsigned first = 1 + skip < n ? 1 + skip : n;
     if (own_hi)
@@ -193,7 +235,7 @@ unsigned zt_capture_fault(const zt_prim_fault_t *f, uint64_t *pcs, unsigned max)
         /* libunwind steps through the signal frame; keep what follows the
          * interrupted pc. */
         uint64_t buf[ZT_REC_MAX_FRAMES + 16];
-        int r = unw_backtrace((void **)buf, (int)(sizeof buf / sizeof buf[0]));
+        int r = unwind_backtrace((void **)buf, (int)(sizeof buf / sizeof buf[0]));
         for (int i = 0; i < r; i++)
             if (buf[i] == f->pc || buf[i] == f->pc + 1) {
                 for (int j = i; j < r && n < max; j++)

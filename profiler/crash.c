@@ -27,8 +27,9 @@ static int ended; /* first ending wins (exit from a crash handler, ...) */
 #define CRASH_WALK_WAIT_NS (500u * 1000000u)
 
 /* The record is this process's own: not a fork child's before it reopened,
- * nor a vfork child's (it shares our memory, so it must not write). */
-static bool own_record(void)
+ * nor a vfork child's (it shares our memory, so it must not write). Used by
+ * the _exit and exec interposers, which are Linux-only. */
+static __attribute__((unused)) bool own_record(void)
 {
     return zt_rec_open && !__atomic_load_n(&zt_rec_forked, __ATOMIC_ACQUIRE) &&
            zt_rec.hdr->pid == zt_prim_pid();
@@ -126,8 +127,10 @@ void zt_crash_jetsam(uint64_t footprint_bytes, uint64_t limit_bytes)
         zt_prim_sleep_ns(1000000000u); /* SIGKILL is on its way */
 }
 
+#if defined(__linux__)
 /* _exit / _Exit: async-signal-safe, so no zone walk (it takes locks) and
- * no allocation: the header-only refresh, the ending, msync. */
+ * no allocation: the header-only refresh, the ending, msync. Linux only:
+ * on Darwin an exported _exit would not interpose (two-level namespace). */
 static void crash__exit(int status)
 {
     if (!own_record()) return;
@@ -139,7 +142,6 @@ static void crash__exit(int status)
     zt_record_terminate(&t);
 }
 
-#if defined(__linux__)
 ZT_EXPORT void _exit(int status)
 {
     crash__exit(status);

@@ -495,7 +495,7 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     zone->batch_malloc = nano_batch_malloc;
     zone->batch_free = nano_batch_free;
     zone->introspect = &nano_introspect;
-    zone->version = 10;
+    zone->version = ZT_MALLOC_ZONE_VERSION;
     zone->memalign = nano_memalign;
     zone->free_definite_size = nano_free_definite_size;
     zone->pressure_relief = nano_pressure_relief;

@@ -30,7 +30,7 @@
 #include <string.h>
 
 #define SZONE_MAGIC      0x7a6e6f7au /* "zonz" */
-#define SZONE_VERSION    10
+#define SZONE_VERSION    ZT_MALLOC_ZONE_VERSION
 #define SZONE_NAME_BYTES 64
 #define RACKS            3 /* tiny, small, medium: index kind - ZT_KIND_TINY */
 
@@ -636,7 +636,6 @@ static malloc_introspection_t szone_introspect = {
     .reinit_lock = szone_reinit_lock,
     .print_task = szone_print_task,
     .task_statistics = szone_task_statistics,
-    .zone_type = 0,
 };
 
 /* ---- creation ------------------------------------------------------------ */
@@ -699,7 +698,8 @@ malloc_zone_t *zt_szone_create(const char *name)
     zone->free_definite_size = szone_free_definite_size;
     zone->pressure_relief = szone_pressure_relief;
     zone->claimed_address = szone_claimed_address;
-    /* version 10: the fields from try_free_default on stay NULL */
+    /* ZT_MALLOC_ZONE_VERSION (10): the fields from try_free_default on are
+     * never read by libmalloc, and may not exist in the SDK's struct */
     __atomic_store_n(&st->magic, SZONE_MAGIC, __ATOMIC_RELEASE);
     return zone;
 }

@@ -204,7 +204,6 @@ static malloc_introspection_t virtual_introspect = {
     .reinit_lock = vzi_reinit_lock,
     .print_task = vzi_print_task,
     .task_statistics = vzi_task_statistics,
-    .zone_type = 0,
 };
 
 /* Alone on its own page(s): see zt_vzone_page_t in registry.h. */
@@ -223,7 +222,7 @@ zt_vzone_page_t zt_registry_vzone_page
                                                     .batch_malloc = vz_batch_malloc,
                                                     .batch_free = vz_batch_free,
                                                     .introspect = &virtual_introspect,
-                                                    .version = 10,
+                                                    .version = ZT_MALLOC_ZONE_VERSION,
                                                     .memalign = vz_memalign,
                                                     .free_definite_size = vz_free_definite_size,
                                                     .pressure_relief = vz_pressure_relief,

@@ -1,10 +1,19 @@
 /* ----------------------------------------------------------------------------
- * zonetrace/malloc_zone.h — Apple's malloc zone API for non-Apple systems.
+ * zonetrace/malloc_zone.h — Apple's malloc zone API, and the zone version
+ * zonetrace implements.
  *
- * malloc_zone_t and malloc_introspection_t have the same field order and
- * types as Apple's <malloc/malloc.h> (libmalloc-792), so code written against
- * the zone API compiles and runs on Linux. On Apple platforms the system
- * header is used instead and this file only includes it.
+ * Apple platforms: the system <malloc/malloc.h> of the SDK being built
+ * against, nothing else. Its structs are the ones libmalloc reads, with the
+ * SDK's field set and, on arm64e, its __ptrauth qualifiers; an older SDK
+ * simply lacks the newer fields (the macOS 13 SDK has no zone_type, added
+ * in libmalloc-474, version 14), which is why zonetrace's vtables never name
+ * a field above the version it declares (below).
+ *
+ * Other systems: malloc_zone_t and malloc_introspection_t in the newest
+ * layout (libmalloc-792.41.1 include/malloc/malloc.h:130-252, 558-582), with
+ * the version that introduced each field next to it. A field may be read
+ * only when zone->version is at least that number; libmalloc's rule
+ * (libmalloc-792.41.1 include/malloc/malloc.h:697-700: check the version, then NULL).
  *
  * The functions declared at the end are implemented by zonetrace
  * (zone/zone_api.c, zone/registry.c, zone/virtual_zone.c) with libmalloc's
@@ -12,6 +21,17 @@
  * -------------------------------------------------------------------------- */
 #ifndef ZONETRACE_MALLOC_ZONE_H
 #define ZONETRACE_MALLOC_ZONE_H
+
+/* The malloc_zone_t version of every zone zonetrace creates (and of its
+ * virtual default zone): 10, the fields up to claimed_address. Not 13 or
+ * more: we do not promise that malloc/calloc set errno themselves (the
+ * libmalloc fast path of version >= 13), we have no try_free_default (13),
+ * no zone_type (14), no malloc_with_options (15) and no typed entry points
+ * (16, mandatory there). With 10, libmalloc takes its "legacy" path: it
+ * calls zone->malloc, sets errno and calls malloc_logger itself
+ * (libmalloc-792.41.1 include/malloc/malloc.h:660-695, the version summary).
+ * Version >= 9 also means the fork child calls introspect->reinit_lock. */
+#define ZT_MALLOC_ZONE_VERSION 10
 
 #if defined(__APPLE__)
 #include <malloc/malloc.h>
@@ -73,13 +93,13 @@ typedef struct malloc_introspection_t {
     boolean_t (*enable_discharge_checking)(malloc_zone_t *zone); /* version >= 7 */
     void (*disable_discharge_checking)(malloc_zone_t *zone);     /* version >= 7 */
     void (*discharge)(malloc_zone_t *zone, void *memory);        /* version >= 7 */
-    void *enumerate_discharged_pointers;                         /* a block on Apple; unused */
+    void *enumerate_discharged_pointers;                         /* >= 7; a block on Apple */
     void (*reinit_lock)(malloc_zone_t *zone);                    /* version >= 9 */
     void (*print_task)(task_t task, unsigned level, vm_address_t zone_address,
                        memory_reader_t reader, print_task_printer_t printer); /* >= 11 */
     void (*task_statistics)(task_t task, vm_address_t zone_address, memory_reader_t reader,
                             malloc_statistics_t *stats); /* >= 12 */
-    unsigned zone_type;                                  /* >= 14 */
+    unsigned zone_type;                                  /* >= 14; not in the macOS 13 SDK */
 } malloc_introspection_t;
 
 struct _malloc_zone_t {

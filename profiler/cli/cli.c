@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <mach-o/dyld.h>
+#include <stdlib.h>
+#endif
 
 void zt_cli_error(const char *fmt, ...)
 {
@@ -25,7 +29,14 @@ const char *zt_cli_exe_dir(void)
 {
     static char dir[PATH_MAX];
     if (!dir[0]) {
+#if defined(__APPLE__)
+        char raw[PATH_MAX];
+        uint32_t cap = sizeof raw;
+        ssize_t n = -1;
+        if (_NSGetExecutablePath(raw, &cap) == 0 && realpath(raw, dir)) n = (ssize_t)strlen(dir);
+#else
         ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+#endif
         if (n <= 0) {
             strcpy(dir, ".");
         } else {

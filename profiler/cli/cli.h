@@ -44,7 +44,8 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
 /* Print "zonetrace: <fmt>\n" on stderr. */
 void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Directory of the running zonetrace executable (readlink /proc/self/exe). */
+/* Directory of the running zonetrace executable (readlink /proc/self/exe;
+ * macOS: _NSGetExecutablePath, resolved). */
 const char *zt_cli_exe_dir(void);
 
 /* ---- help.c ------------------------------------------------------------- */
@@ -62,6 +63,17 @@ void zt_cli_wrap(FILE *out, const char *text, unsigned indent, unsigned width);
 
 /* `zonetrace diff A B ...` (cmd_diff.c; argv[0] is "diff"). */
 int zt_cli_diff(int argc, char **argv);
+
+/* The library `zonetrace run` loads into CMD, and how: LD_PRELOAD on Linux,
+ * DYLD_INSERT_LIBRARIES on macOS (where the library installs its zone from
+ * a constructor; README, "macOS and iOS"). */
+#if defined(__APPLE__)
+#define ZT_CLI_LIB_NAME    "libzonetrace.dylib"
+#define ZT_CLI_PRELOAD_VAR "DYLD_INSERT_LIBRARIES"
+#else
+#define ZT_CLI_LIB_NAME    "libzonetrace.so"
+#define ZT_CLI_PRELOAD_VAR "LD_PRELOAD"
+#endif
 
 /* `zonetrace jetsam ...` (cmd_jetsam.c; argv[0] is "jetsam"). */
 int zt_cli_jetsam(int argc, char **argv);

@@ -1,7 +1,8 @@
 /* ----------------------------------------------------------------------------
  * cmd_run.c — `zonetrace run` and `zonetrace demo`.
  *
- * run: preload libzonetrace.so (found next to this executable) into CMD with
+ * run: preload libzonetrace.so (found next to this executable; macOS:
+ * libzonetrace.dylib through DYLD_INSERT_LIBRARIES, cli.h) into CMD with
  * the profiling variables set, wait for it, forward SIGINT/SIGTERM sent to
  * us, say where the record is, and exit with CMD's status (128 + signal when
  * it died of one), so `zonetrace run` can stand in for CMD in scripts.
@@ -60,11 +61,19 @@ static pid_t last_child_pid; /* the root of the process tree of a run's records 
 
 /* A signal someone sent us (kill, systemd, timeout) goes on to the child. A
  * terminal's ^C (si_code SI_KERNEL) already reached the child through the
- * process group: forwarding it would deliver it twice. */
+ * process group: forwarding it would deliver it twice. Darwin has no
+ * SI_KERNEL: xnu gives every caught signal si_code 0 and the sender's pid
+ * (xnu-11215.81.4 bsd/kern/kern_sig.c:2332-2335), a tty's included, so
+ * there everything is forwarded and a ^C may reach the child twice. */
 static void forward(int sig, siginfo_t *si, void *ctx)
 {
     (void)ctx;
-    if (child_pid > 0 && si->si_code != SI_KERNEL) kill(child_pid, sig);
+#if defined(SI_KERNEL)
+    if (si->si_code == SI_KERNEL) return;
+#else
+    (void)si;
+#endif
+    if (child_pid > 0) kill(child_pid, sig);
 }
 
 static bool absolute_path(const char *path, char *buf, size_t cap)
@@ -91,17 +100,18 @@ static bool find_beside(const char *name, const char *rel, char *buf, size_t cap
 static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
 {
     char lib[PATH_MAX];
-    if (!find_beside("libzonetrace.so", ZT_REL_LIBDIR, lib, sizeof lib)) {
-        zt_cli_error("cannot find libzonetrace.so next to the zonetrace executable nor in %s/%s",
+    if (!find_beside(ZT_CLI_LIB_NAME, ZT_REL_LIBDIR, lib, sizeof lib)) {
+        zt_cli_error("cannot find " ZT_CLI_LIB_NAME
+                     " next to the zonetrace executable nor in %s/%s",
                      zt_cli_exe_dir(), ZT_REL_LIBDIR);
         return ZT_CLI_EXIT_USAGE;
     }
-    const char *old = getenv("LD_PRELOAD");
+    const char *old = getenv(ZT_CLI_PRELOAD_VAR);
     size_t need = strlen(lib) + (old ? strlen(old) + 2 : 1);
     char *preload = malloc(need);
     if (!preload) abort();
     snprintf(preload, need, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
-    setenv("LD_PRELOAD", preload, 1);
+    setenv(ZT_CLI_PRELOAD_VAR, preload, 1);
     free(preload);
     setenv("ZONETRACE_STACKS", o->stacks ? o->stacks : "full", 1);
     if (o->device) setenv("ZONETRACE_DEVICE", o->device, 1);

@@ -8,7 +8,9 @@
 #include "cli.h"
 
 #include <dirent.h>
+#if defined(__linux__)
 #include <elf.h>
+#endif
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -129,6 +131,10 @@ static bool resolve(const char *cmd, char *buf, size_t cap)
  * so nothing is preloaded. -1 = not ELF or unreadable. */
 static int is_static_elf(const char *path)
 {
+#if !defined(__linux__)
+    (void)path;
+    return -1; /* Mach-O: every program is dynamic (dyld); DYLD_* is stripped by SIP instead */
+#else
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     Elf64_Ehdr eh;
@@ -149,6 +155,7 @@ static int is_static_elf(const char *path)
     }
     close(fd);
     return r;
+#endif
 }
 
 void zt_run_explain_no_record(char **cmd, const char *record)

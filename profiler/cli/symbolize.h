@@ -1,12 +1,14 @@
 /* ----------------------------------------------------------------------------
  * symbolize.h — offline symbolization of recorded program counters.
  *
- * Each module of the record (path, load bias, build id) is reported to
- * elfutils' libdwfl at the address it had in the traced process, so a pc maps
- * to function, file:line and the chain of inlined calls without the process.
- * When a module is missing or its build id differs from the recorded one, its
- * frames fall back to "module+0xoffset" (file-relative, usable with
- * addr2line) and one warning line says why. Results are cached per pc.
+ * Each module of the record (path, load bias, build id) is read offline, so a
+ * pc maps to function, file:line and the chain of inlined calls without the
+ * process: on Linux by elfutils' libdwfl at the address the module had in the
+ * traced process (symbolize_dw.c), on macOS by atos, one process per image
+ * for all of the record's pcs in it (symbolize_atos.c). When a module is
+ * missing or its build id differs from the recorded one, its frames fall
+ * back to "module+0xoffset" (file-relative, usable with addr2line or atos)
+ * and one warning line says why. Results are cached per pc.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_SYMBOLIZE_H
 #define ZT_SYMBOLIZE_H

@@ -183,5 +183,4 @@ static malloc_introspection_t nano_introspect = {
     .reinit_lock = nano_reinit_lock,
     .print_task = nano_print_task,
     .task_statistics = nano_task_statistics,
-    .zone_type = 0,
 };
