@@ -145,8 +145,8 @@ ZT_API void malloc_zone_register(malloc_zone_t *zone)
     for (unsigned i = 0; i < num_zones; i++) {
         if (zt_registry_slots[i] == zone) {
             zt_unlock(&registry_lock);
-            zt_prim_message("malloc_zone_register() failed: zone %p is already registered",
-                            (void *)zone);
+            /* libmalloc's words: libmalloc-792.41.1 src/malloc.c:1341 */
+            zt_prim_message("Attempted to register zone more than once: %p", (void *)zone);
             return;
         }
     }
