@@ -44,6 +44,7 @@ struct zt_symbolizer {
     size_t nstrings, capstrings;
     char *(*demangle)(const char *, char *, size_t *, int *);
     bool demangle_tried;
+    bool macho_warned;
 };
 
 static char *debuginfo_path;
@@ -130,6 +131,18 @@ static void load_module(zt_symbolizer_t *s, int i)
     const zt_m_module_t *mm = &s->m->modules[i];
     const char *path = module_path(s->m, (unsigned)i);
     sm->state = MOD_FAILED;
+    if (mm->macho) {
+        /* libdw reads no Mach-O: a record from macOS or iOS keeps image+offset,
+         * with the UUID and load address in the report's image list. */
+        if (!s->macho_warned) {
+            s->macho_warned = true;
+            warn(s,
+                 "%s and the other images are Mach-O (recorded on macOS or iOS); frames are "
+                 "shown as image+offset (atos -l LOAD, dSYM by UUID: see the image list)",
+                 path);
+        }
+        return;
+    }
     if (path[0] != '/') return; /* [vdso], anonymous code: nothing to read */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -203,7 +216,9 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, frame_list_t *out
         const zt_m_module_t *mm = &s->m->modules[mi];
         base.module = s->mods[mi].name;
         base.module_path = module_path(s->m, (unsigned)mi);
-        base.offset = pc - mm->bias;
+        /* ELF: the file address (addr2line -e). Mach-O: from the load address, as
+         * crash reports' "image + offset" (atos -l LOAD takes LOAD + offset). */
+        base.offset = mm->macho ? pc - mm->base : pc - mm->bias;
         if (s->mods[mi].state == MOD_UNTRIED) load_module(s, mi);
     }
     if (mi < 0 || s->mods[mi].state != MOD_OK) {
@@ -272,6 +287,11 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, frame_list_t *out
     } else if (!out->v[out->n - 1].function && sym) {
         out->v[out->n - 1].function = demangled(s, sym);
     }
+}
+
+bool zt_sym_module_fell_back(const zt_symbolizer_t *s, unsigned i)
+{
+    return i < s->m->nmodules && s->mods[i].state == MOD_FAILED;
 }
 
 zt_symbolizer_t *zt_sym_open(const zt_model_t *m, bool quiet)
