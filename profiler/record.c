@@ -385,6 +385,11 @@ bool zt_record_open(const zt_record_info_t *info)
     h->ram_bytes = info->ram_bytes;
     h->va_limit_bytes = info->va_limit_bytes;
     h->term.state = ZT_REC_RUNNING;
+    zt_prim_platform_t plat;
+    zt_prim_platform(&plat); /* the prim values are the record's (prim.h) */
+    h->platform = (uint32_t)plat.os;
+    h->image_format = (uint32_t)plat.image_format;
+    copy_str(h->arch, sizeof h->arch, plat.arch);
     zt_rec_open = 1;
 
     void *p;
@@ -563,3 +568,12 @@ bool zt_record_reopen_child(const char *path)
     zt_unlock(&zt_rec.lock);
     return ok;
 }
+
+_Static_assert((int)ZT_PRIM_OS_LINUX == ZT_REC_PLATFORM_LINUX &&
+                   (int)ZT_PRIM_OS_MACOS == ZT_REC_PLATFORM_MACOS &&
+                   (int)ZT_PRIM_OS_IOS == ZT_REC_PLATFORM_IOS &&
+                   (int)ZT_PRIM_OS_IOS_SIMULATOR == ZT_REC_PLATFORM_IOS_SIMULATOR &&
+                   (int)ZT_PRIM_OS_DARWIN_OTHER == ZT_REC_PLATFORM_DARWIN_OTHER &&
+                   (int)ZT_PRIM_IMAGE_ELF == ZT_REC_IMAGE_ELF &&
+                   (int)ZT_PRIM_IMAGE_MACHO == ZT_REC_IMAGE_MACHO,
+               "prim.h's platform values are the record's");

@@ -10,8 +10,12 @@
  *   [.., used_bytes)    blocks bump-allocated by the writer, found only through
  *                       offsets in the header (or in sections it points to)
  * Every offset is a byte offset from the start of the file; 0 means "none".
- * All integers are little-endian host order (x86_64/arm64), naturally aligned;
- * every block starts on an 8-byte boundary.
+ * All integers are little-endian (x86_64 and arm64 alike), fixed-width and
+ * naturally aligned at the same offsets on every 64-bit ABI (the asserts at
+ * the end pin the layout); every block starts on an 8-byte boundary. So a
+ * record written on macOS or iOS reads on Linux and the other way round;
+ * what differs by platform (the modules' image format, signal numbers) is
+ * said by header.platform and header.image_format (version 3).
  *
  * Consistency without locks: a writer fills a block completely, then
  * publishes it with one aligned 64-bit store of its offset (or of a count).
@@ -26,9 +30,10 @@
 
 #include <stdint.h>
 
-#define ZT_REC_MAGIC   "ZTRACE\r\n" /* 8 bytes, no NUL */
-#define ZT_REC_VERSION 2
-#define ZT_REC_ENDIAN  0x01020304u
+#define ZT_REC_MAGIC       "ZTRACE\r\n" /* 8 bytes, no NUL */
+#define ZT_REC_VERSION     3            /* 3: platform, image_format, arch; 2 read as Linux/ELF */
+#define ZT_REC_VERSION_MIN 2
+#define ZT_REC_ENDIAN      0x01020304u
 
 #define ZT_REC_MAX_ZONES  64
 #define ZT_REC_MAX_FRAMES 128
@@ -134,14 +139,41 @@ typedef struct zt_rec_section {
     uint64_t wall_ns; /* when written */
 } zt_rec_section_t;   /* 32 bytes; records follow */
 
-/* ZT_REC_SEC_MODULES: count records, then the path strings they point to. */
+/* Where the record was written (header.platform; 0 only in version 2
+ * records, which only Linux wrote). Signal numbers in the record (term,
+ * runner_code) are the platform's own. */
+enum zt_rec_platform {
+    ZT_REC_PLATFORM_UNKNOWN = 0,
+    ZT_REC_PLATFORM_LINUX = 1,
+    ZT_REC_PLATFORM_MACOS = 2,
+    ZT_REC_PLATFORM_IOS = 3,
+    ZT_REC_PLATFORM_IOS_SIMULATOR = 4,
+    ZT_REC_PLATFORM_DARWIN_OTHER = 5, /* tvOS, watchOS, visionOS, Mac Catalyst */
+    ZT_REC_PLATFORM_MAX = 5
+};
+
+/* What the modules' files are (header.image_format), which says what a
+ * module's build_id and bias mean. */
+enum zt_rec_image_format {
+    ZT_REC_IMAGE_UNKNOWN = 0, /* version 2: ELF */
+    ZT_REC_IMAGE_ELF = 1,
+    ZT_REC_IMAGE_MACHO = 2,
+    ZT_REC_IMAGE_MAX = 2
+};
+
+/* ZT_REC_SEC_MODULES: count records, then the path strings they point to.
+ * ELF: base/bytes = the PT_LOAD extent, bias = dlpi_addr, build_id = the
+ * NT_GNU_BUILD_ID note (first 20 bytes). Mach-O: base = the image's load
+ * address (its mach_header, where __TEXT starts), bytes = the extent of its
+ * segments (of its executable ones for a shared-cache image), bias = the
+ * slide (base - __TEXT's vmaddr), build_id = LC_UUID (build_id_len 16). */
 typedef struct zt_rec_module {
-    uint64_t base, bytes; /* lowest PT_LOAD address and extent */
-    uint64_t bias;        /* load bias (dlpi_addr) */
-    uint32_t path_off;    /* from the section start; path is NUL-terminated */
-    uint32_t path_len;    /* without the NUL */
-    uint8_t build_id[20];
-    uint32_t build_id_len; /* 0 = none */
+    uint64_t base, bytes;  /* load address and extent */
+    uint64_t bias;         /* ELF load bias / Mach-O slide */
+    uint32_t path_off;     /* from the section start; path is NUL-terminated */
+    uint32_t path_len;     /* without the NUL */
+    uint8_t build_id[20];  /* GNU build id / Mach-O UUID */
+    uint32_t build_id_len; /* 0 = none; 16 for a Mach-O UUID */
 } zt_rec_module_t;         /* 56 bytes */
 
 /* ZT_REC_SEC_REGIONS */
@@ -271,7 +303,13 @@ typedef struct zt_rec_header {
     int32_t runner_code;        /* EXITED: exit status; SIGNALED: the signal */
     int32_t runner_wait_status; /* the raw waitpid status (host encoding) */
 
-    uint64_t reserved[7];
+    /* where it was written (version 3; were reserved, zero in version 2) */
+    uint32_t platform;     /* enum zt_rec_platform */
+    uint32_t image_format; /* enum zt_rec_image_format */
+    char arch[16];         /* the process's CPU as its platform names it (NUL-terminated):
+                            * "x86_64", "aarch64" (Linux), "arm64", "arm64e" (Apple) */
+
+    uint64_t reserved[4];
 
     zt_rec_zone_t zones[ZT_REC_MAX_ZONES];
 } zt_rec_header_t;
@@ -289,5 +327,26 @@ static inline uint64_t zt_rec_chunk_cap(unsigned k)
 {
     return (uint64_t)ZT_REC_CHUNK0 << k;
 }
+
+/* One layout everywhere: every uint64_t sits at a multiple of 8 by
+ * construction, so x86_64 and arm64 (Linux and Apple; i386 too, checked with
+ * zig cc) agree on every offset. An ABI or an edit that moved a field fails
+ * here instead of writing records other platforms misread. */
+_Static_assert(sizeof(zt_rec_counters_t) == 40, "record layout");
+_Static_assert(sizeof(zt_rec_stack_t) == 64, "record layout");
+_Static_assert(sizeof(zt_rec_zone_t) == 288, "record layout");
+_Static_assert(sizeof(zt_rec_term_t) == 40, "record layout");
+_Static_assert(sizeof(zt_rec_section_t) == 32, "record layout");
+_Static_assert(sizeof(zt_rec_module_t) == 56, "record layout");
+_Static_assert(sizeof(zt_rec_region_t) == 40, "record layout");
+_Static_assert(sizeof(zt_rec_charge_t) == 16, "record layout");
+_Static_assert(sizeof(zt_rec_va_run_t) == 24, "record layout");
+_Static_assert(sizeof(zt_rec_event_t) == 96, "record layout");
+_Static_assert(sizeof(zt_rec_sample_t) == 40, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, exe) == 88, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, term) == 752, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, platform) == 1136, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, zones) == 1192, "record layout");
+_Static_assert(sizeof(zt_rec_header_t) == 1192 + ZT_REC_MAX_ZONES * 288, "record layout");
 
 #endif /* ZT_RECORD_FORMAT_H */

@@ -138,6 +138,9 @@ void zt_registry_init(malloc_zone_t *zone0, malloc_zone_t *helper)
     zt_unlock(&registry_lock);
 }
 
+/* Appends (libmalloc-166.220.1 src/malloc.c:668, libmalloc-792.41.1 :1399); a zone already
+ * registered is refused with libmalloc's message (166 :616-622, 792 :1337-1343). The
+ * default-zone takeover (zone/promote.c) depends on both. */
 ZT_API void malloc_zone_register(malloc_zone_t *zone)
 {
     if (!zone || !zt_registry_ready()) return;
@@ -145,8 +148,8 @@ ZT_API void malloc_zone_register(malloc_zone_t *zone)
     for (unsigned i = 0; i < num_zones; i++) {
         if (zt_registry_slots[i] == zone) {
             zt_unlock(&registry_lock);
-            zt_prim_message("malloc_zone_register() failed: zone %p is already registered",
-                            (void *)zone);
+            /* libmalloc's words: libmalloc-792.41.1 src/malloc.c:1341 */
+            zt_prim_message("Attempted to register zone more than once: %p", (void *)zone);
             return;
         }
     }
@@ -160,6 +163,11 @@ ZT_API void malloc_zone_register(malloc_zone_t *zone)
     zt_unlock(&registry_lock);
 }
 
+/* The LAST zone moves into the freed slot (166 :1657-1660, 792 :2991-2994): unregistering
+ * zone 0 makes the newest zone the default, which zone/promote.c relies on. Divergence:
+ * libmalloc leaves the old last slot intact for racing readers; here it is cleared, which
+ * our readers skip (they test for NULL), and drain_readers waits for them either way. An
+ * unknown zone: libmalloc's message (166 :1681, 792 :3019), nothing changes. */
 ZT_API void malloc_zone_unregister(malloc_zone_t *zone)
 {
     if (!zone || !zt_registry_ready()) return;
@@ -180,6 +188,8 @@ ZT_API void malloc_zone_unregister(malloc_zone_t *zone)
     zt_unlock(&registry_lock);
 }
 
+/* malloc_zones itself, in registration order, zone 0 first (166 :2275, 792 :3863): the
+ * takeover reads zone 0 here, never through malloc_default_zone(). */
 ZT_API kern_return_t malloc_get_all_zones(task_t task, memory_reader_t reader,
                                           vm_address_t **addresses, unsigned *count)
 {

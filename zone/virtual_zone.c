@@ -229,6 +229,8 @@ zt_vzone_page_t zt_registry_vzone_page
                                                     .claimed_address = vz_claimed_address,
                                                 }};
 
+/* Always the virtual zone, never zone 0 itself (libmalloc-166.220.1 src/malloc.c:970-973,
+ * libmalloc-792.41.1 :1776-1779): a caller holding it follows a takeover of zone 0. */
 ZT_API malloc_zone_t *malloc_default_zone(void)
 {
     (void)zt_registry_ready();

@@ -274,6 +274,12 @@ void *zt_registry_realloc(void *in_ptr, size_t size)
 
 /* ---- queries ------------------------------------------------------------- */
 
+/* The first registered zone whose size() claims ptr (libmalloc-166.220.1 src/malloc.c:1563-1570
+ * → find_registered_zone :479-540), named as the virtual default zone while zone 0 is the
+ * initial default zone (166 :468-475, 512-519). After a takeover (zone/promote.c) zone 0's own
+ * blocks are therefore its own, as in 166; libmalloc-792.41.1 (:1177-1180, 1223-1227) keeps
+ * naming the virtual zone unless a zone was registered with make_default and displaced —
+ * a deliberate divergence: zonetrace models 166's rule here (tests/api/test_promote.c). */
 ZT_API malloc_zone_t *malloc_zone_from_ptr(const void *ptr)
 {
     if (!ptr || !zt_registry_ready()) return NULL;

@@ -18,6 +18,17 @@ enum zt_term_state {
     ZT_TERM_EXECED = 3
 };
 
+/* Where a record was written; the values are record_format.h's
+ * (enum zt_rec_platform, zt_rec_image_format), which the reports do not see. */
+enum zt_m_platform {
+    ZT_M_LINUX = 1,
+    ZT_M_MACOS = 2,
+    ZT_M_IOS = 3,
+    ZT_M_IOS_SIMULATOR = 4,
+    ZT_M_DARWIN_OTHER = 5 /* tvOS, watchOS, visionOS, Mac Catalyst */
+};
+enum zt_m_image_format { ZT_M_ELF = 1, ZT_M_MACHO = 2 };
+
 typedef struct zt_m_termination {
     int state;          /* enum zt_term_state as recorded */
     bool killed;        /* state RUNNING but the process is gone: SIGKILL (OOM killer/jetsam);
@@ -43,10 +54,12 @@ typedef struct zt_m_termination {
 
 typedef struct zt_m_module {
     char *path;
-    uint64_t base, bytes; /* load address and extent of the mapping */
-    uint64_t bias;        /* load bias (base - first PT_LOAD vaddr) */
-    uint8_t build_id[20];
+    uint64_t base, bytes; /* load address and extent of the mapping (Mach-O: base = the
+                           * mach_header, the image's load address) */
+    uint64_t bias;        /* ELF: load bias (base - first PT_LOAD vaddr); Mach-O: the slide */
+    uint8_t build_id[20]; /* ELF: GNU build id; Mach-O: LC_UUID (16 bytes) */
     unsigned build_id_len;
+    bool macho; /* a Mach-O image (the record's image_format) */
 } zt_m_module_t;
 
 typedef struct zt_m_counters {
@@ -106,6 +119,13 @@ typedef struct zt_m_va_run {
 typedef struct zt_model {
     /* header */
     unsigned version;
+    /* Where it was written (header platform, image_format, arch; a version 2
+     * record reads as Linux, ELF, arch ""). Signal numbers in `term` are the
+     * reading host's (translated by name from the record's platform). */
+    int platform;     /* enum zt_m_platform */
+    int image_format; /* enum zt_m_image_format */
+    char *arch;
+    bool foreign; /* written on another OS family: its pid is not looked up here */
     int pid, ppid;
     char *exe;
     char **argv;

@@ -238,11 +238,82 @@ static bool writer_alive(int pid, uint64_t last_seen_wall_ns)
     return true;
 }
 
+/* ---- platforms ------------------------------------------------------------- */
+
+_Static_assert((int)ZT_M_LINUX == (int)ZT_REC_PLATFORM_LINUX &&
+                   (int)ZT_M_MACOS == (int)ZT_REC_PLATFORM_MACOS &&
+                   (int)ZT_M_IOS == (int)ZT_REC_PLATFORM_IOS &&
+                   (int)ZT_M_IOS_SIMULATOR == (int)ZT_REC_PLATFORM_IOS_SIMULATOR &&
+                   (int)ZT_M_DARWIN_OTHER == (int)ZT_REC_PLATFORM_DARWIN_OTHER &&
+                   (int)ZT_M_ELF == (int)ZT_REC_IMAGE_ELF &&
+                   (int)ZT_M_MACHO == (int)ZT_REC_IMAGE_MACHO,
+               "the model's platform values are the record's");
+
+/* Linux and Darwin number signals differently (Linux <asm/signal.h>, Darwin
+ * <sys/signal.h>): a record's signal numbers are its platform's, the model's
+ * the reading host's, translated by name. A signal the host does not have
+ * (Darwin's SIGEMT, SIGINFO; Linux's SIGSTKFLT, SIGPWR) keeps its number. */
+static const char *const linux_signal_names[32] = {
+    NULL,   "HUP",  "INT",  "QUIT", "ILL",    "TRAP",   "ABRT",  "BUS",  "FPE",  "KILL", "USR1",
+    "SEGV", "USR2", "PIPE", "ALRM", "TERM",   "STKFLT", "CHLD",  "CONT", "STOP", "TSTP", "TTIN",
+    "TTOU", "URG",  "XCPU", "XFSZ", "VTALRM", "PROF",   "WINCH", "IO",   "PWR",  "SYS"};
+static const char *const darwin_signal_names[32] = {
+    NULL,   "HUP", "INT",  "QUIT", "ILL",    "TRAP", "ABRT",  "EMT",  "FPE",  "KILL", "BUS",
+    "SEGV", "SYS", "PIPE", "ALRM", "TERM",   "URG",  "STOP",  "TSTP", "CONT", "CHLD", "TTIN",
+    "TTOU", "IO",  "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "INFO", "USR1", "USR2"};
+
+static int host_signal_named(const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } host[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
+        {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},
+        {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
+        {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
+        {"CONT", SIGCONT}, {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
+        {"TTOU", SIGTTOU}, {"URG", SIGURG},       {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
+        {"PROF", SIGPROF}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+        {"SYS", SIGSYS},
+    };
+    for (unsigned i = 0; i < sizeof host / sizeof host[0]; i++)
+        if (strcmp(host[i].name, name) == 0) return host[i].sig;
+    return 0;
+}
+
+static bool darwin_platform(int platform)
+{
+    return platform >= ZT_REC_PLATFORM_MACOS && platform <= ZT_REC_PLATFORM_DARWIN_OTHER;
+}
+
+/* The record's signal number sig, as the reading host numbers it. */
+static int host_signal(bool foreign, int platform, int sig)
+{
+    if (!foreign || sig <= 0 || sig >= 32) return sig;
+    const char *name =
+        darwin_platform(platform) ? darwin_signal_names[sig] : linux_signal_names[sig];
+    int h = host_signal_named(name);
+    return h > 0 ? h : sig;
+}
+
 static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 {
     bool sampled = h->stacks_mode == 2; /* ZT_STACKS_SAMPLE */
 
     m->version = h->version;
+    if (h->version >= 3) {
+        m->platform = (int)h->platform;
+        m->image_format = (int)h->image_format;
+        if (!(m->arch = dup_bounded(r, h->arch, sizeof h->arch, "architecture name"))) return false;
+    } else { /* version 2: only Linux wrote it */
+        m->platform = ZT_REC_PLATFORM_LINUX;
+        m->image_format = ZT_REC_IMAGE_ELF;
+        m->arch = strdup("");
+    }
+    zt_prim_platform_t host;
+    zt_prim_platform(&host);
+    m->foreign = darwin_platform(m->platform) != darwin_platform(host.os);
     m->pid = h->pid;
     m->ppid = h->ppid;
     m->stacks_mode = h->stacks_mode;
@@ -288,9 +359,11 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 
     /* termination */
     const zt_rec_term_t *t = &h->term;
+    int tsig =
+        t->state == ZT_REC_SIGNALED ? host_signal(m->foreign, m->platform, t->signal) : t->signal;
     m->term.state = t->state;
     m->term.exit_code = t->exit_code;
-    m->term.signal = t->signal;
+    m->term.signal = tsig;
     m->term.si_code = t->si_code;
     m->term.fault_addr = t->fault_addr;
     m->term.fault_stack_id = t->fault_stack_id;
@@ -300,7 +373,9 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     if (t->state == ZT_REC_RUNNING && !h->runner_state) {
         uint64_t last_seen =
             h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns : h->start_wall_ns;
-        bool alive = writer_alive(h->pid, last_seen);
+        /* A record from another OS: its pid means nothing here; only a fresh
+         * heartbeat says the process may still run. */
+        bool alive = m->foreign ? h->monitor_ms != 0 : writer_alive(h->pid, last_seen);
         uint64_t now = zt_prim_wall_ns();
         uint64_t stale_ns = (uint64_t)h->monitor_ms * 50 * 1000000u;
         if (stale_ns < 5000000000ull) stale_ns = 5000000000ull;
@@ -313,7 +388,9 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     if (h->runner_state == ZT_REC_EXITED || h->runner_state == ZT_REC_SIGNALED) {
         /* The wait status is the truth for the exit code and the signal. */
         zt_m_termination_t *mt = &m->term;
-        int code = h->runner_code;
+        int code = h->runner_state == ZT_REC_SIGNALED
+                       ? host_signal(m->foreign, m->platform, h->runner_code)
+                       : h->runner_code;
         mt->runner = true;
         mt->runner_state = (int)h->runner_state;
         mt->runner_code = code;
@@ -328,7 +405,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         } else if (code == 9 && !mt->jetsam) {
             mt->state = ZT_TERM_RUNNING;
             mt->killed = true;
-        } else if (!(t->state == ZT_REC_SIGNALED && t->signal == code)) {
+        } else if (!(t->state == ZT_REC_SIGNALED && tsig == code)) {
             mt->state = ZT_TERM_SIGNALED;
             mt->signal = code;
             mt->si_code = 0;
@@ -348,15 +425,32 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             return false;
         m->modules = calloc(sh.count ? sh.count : 1, sizeof *m->modules);
         if (!m->modules) return fail(r, "out of memory");
+        bool macho = m->image_format == ZT_REC_IMAGE_MACHO;
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_module_t rm;
             memcpy(&rm, r->buf + h->modules_off + sizeof sh + i * sizeof rm, sizeof rm);
-            if (rm.build_id_len > 20 || (uint64_t)rm.path_off + rm.path_len + 1 > sh.bytes ||
-                rm.path_off < sizeof sh)
-                return fail(r, "damaged: module %llu", (unsigned long long)i);
+            unsigned long long mi = (unsigned long long)i;
+            if (rm.path_off < sizeof sh + sh.count * sizeof rm ||
+                (uint64_t)rm.path_off + rm.path_len + 1 > sh.bytes)
+                return fail(r,
+                            "damaged: module %llu: its path (%u bytes at %u) is outside the "
+                            "path strings of the modules section (%llu bytes)",
+                            mi, rm.path_len, rm.path_off, (unsigned long long)sh.bytes);
             const char *p = (const char *)r->buf + h->modules_off + rm.path_off;
             if (p[rm.path_len] != 0 || strnlen(p, rm.path_len) != rm.path_len)
-                return fail(r, "damaged: module %llu path", (unsigned long long)i);
+                return fail(r, "damaged: module %llu: its path is not a %u-byte string", mi,
+                            rm.path_len);
+            if (rm.build_id_len > sizeof rm.build_id)
+                return fail(r, "damaged: module %llu (%.*s): a build id of %u bytes (at most %zu)",
+                            mi, (int)(rm.path_len < 200 ? rm.path_len : 200), p, rm.build_id_len,
+                            sizeof rm.build_id);
+            if (macho && rm.build_id_len != 0 && rm.build_id_len != 16)
+                return fail(r, "damaged: module %llu (%.*s): a Mach-O UUID of %u bytes (not 16)",
+                            mi, (int)(rm.path_len < 200 ? rm.path_len : 200), p, rm.build_id_len);
+            if (rm.bytes == 0 || rm.base + rm.bytes < rm.base)
+                return fail(r, "damaged: module %llu (%.*s): extent 0x%llx + 0x%llx", mi,
+                            (int)(rm.path_len < 200 ? rm.path_len : 200), p,
+                            (unsigned long long)rm.base, (unsigned long long)rm.bytes);
             zt_m_module_t *mm = &m->modules[m->nmodules++];
             mm->path = strndup(p, rm.path_len);
             mm->base = rm.base;
@@ -364,6 +458,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             mm->bias = rm.bias;
             memcpy(mm->build_id, rm.build_id, sizeof mm->build_id);
             mm->build_id_len = rm.build_id_len;
+            mm->macho = macho;
         }
     }
 
@@ -590,9 +685,10 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
         return fail(&r, "not a zonetrace record (bad magic)");
     uint32_t version;
     memcpy(&version, (const uint8_t *)buf + 8, 4);
-    if (version != ZT_REC_VERSION)
-        return fail(&r, "unsupported record version %u (this zonetrace reads version %u)", version,
-                    ZT_REC_VERSION);
+    if (version < ZT_REC_VERSION_MIN || version > ZT_REC_VERSION)
+        return fail(&r, "unsupported record version %u (this zonetrace reads versions %u to %u%s)",
+                    version, ZT_REC_VERSION_MIN, ZT_REC_VERSION,
+                    version > ZT_REC_VERSION ? "; a newer zonetrace wrote it" : "");
     if (len < sizeof(zt_rec_header_t))
         return fail(&r, "truncated: the header needs %zu bytes but the file has %zu",
                     sizeof(zt_rec_header_t), len);
@@ -616,6 +712,10 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
         fail(&r, "damaged: bad termination state %d", h->term.state);
     else if (h->stacks_mode < 0 || h->stacks_mode > 2 || h->depth > ZT_REC_MAX_FRAMES)
         fail(&r, "damaged: bad options (stacks mode %d, depth %u)", h->stacks_mode, h->depth);
+    else if (h->version >= 3 &&
+             (h->platform == ZT_REC_PLATFORM_UNKNOWN || h->platform > ZT_REC_PLATFORM_MAX ||
+              h->image_format == ZT_REC_IMAGE_UNKNOWN || h->image_format > ZT_REC_IMAGE_MAX))
+        fail(&r, "damaged: unknown platform %u or image format %u", h->platform, h->image_format);
     else {
         r.lim = h->used_bytes;
         ok = read_all(&r, h, m);
@@ -667,6 +767,7 @@ void zt_model_free(zt_model_t *m)
 {
     if (!m) return;
     free(m->exe);
+    free(m->arch);
     if (m->argv)
         for (unsigned i = 0; m->argv[i]; i++)
             free(m->argv[i]);

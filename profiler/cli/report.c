@@ -60,6 +60,36 @@ const char *zt_signal_name(int sig)
     return buf;
 }
 
+const char *zt_platform_name(int platform)
+{
+    switch (platform) {
+    case ZT_M_LINUX:
+        return "linux";
+    case ZT_M_MACOS:
+        return "macos";
+    case ZT_M_IOS:
+        return "ios";
+    case ZT_M_IOS_SIMULATOR:
+        return "ios-simulator";
+    case ZT_M_DARWIN_OTHER:
+        return "darwin";
+    }
+    return "unknown";
+}
+
+const char *zt_module_id(const zt_m_module_t *mm, char buf[48])
+{
+    size_t at = 0;
+    unsigned n = mm->build_id_len < 20 ? mm->build_id_len : 20;
+    buf[0] = 0;
+    for (unsigned k = 0; k < n; k++) {
+        bool dash = mm->macho && n == 16 && (k == 4 || k == 6 || k == 8 || k == 10);
+        at += (size_t)snprintf(buf + at, 48 - at, mm->macho ? "%s%02X" : "%s%02x", dash ? "-" : "",
+                               mm->build_id[k]);
+    }
+    return buf;
+}
+
 const char *zt_term_state_name(const zt_model_t *m)
 {
     if (m->term.state == ZT_TERM_EXITED) return "exited";

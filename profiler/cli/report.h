@@ -57,6 +57,14 @@ const char *zt_fmt_secs(uint64_t ns, char buf[32]);
 
 /* "SIGSEGV" or "signal 77". */
 const char *zt_signal_name(int sig);
+
+/* "linux", "macos", "ios", "ios-simulator", "darwin" (enum zt_rec_platform). */
+const char *zt_platform_name(int platform);
+
+/* A module's identity as its tools write it: a Mach-O UUID as
+ * "8-4-4-4-12" upper-case hex (dwarfdump --uuid, dSYM lookup), an ELF
+ * build id as lower-case hex (debuginfod); "" when it has none. */
+const char *zt_module_id(const zt_m_module_t *mm, char buf[48]);
 /* "exited", "signaled", "killed", "running". */
 const char *zt_term_state_name(const zt_model_t *m);
 /* How the runtime said it ended: exit, _exit, signal, exec, jetsam, unknown. */

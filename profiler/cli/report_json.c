@@ -56,7 +56,11 @@ static void frames(FILE *out, zt_report_t *r, uint32_t id, bool fault)
 static void process(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    fprintf(out, "  \"zonetrace\": %u,\n  \"pid\": %d,\n  \"exe\": ", m->version, m->pid);
+    fprintf(out, "  \"zonetrace\": %u,\n  \"platform\": \"%s\",\n  \"arch\": ", m->version,
+            zt_platform_name(m->platform));
+    zt_json_string(out, m->arch);
+    fprintf(out, ",\n  \"image_format\": \"%s\",\n  \"pid\": %d,\n  \"exe\": ",
+            m->image_format == ZT_M_MACHO ? "macho" : "elf", m->pid);
     zt_json_string(out, m->exe);
     fprintf(out, ",\n  \"argv\": [");
     for (unsigned i = 0; i < m->argc; i++) {
@@ -168,7 +172,13 @@ static void modules(FILE *out, const zt_model_t *m)
         fprintf(out, ",\"build_id\":\"");
         for (unsigned k = 0; k < mm->build_id_len && k < sizeof mm->build_id; k++)
             fprintf(out, "%02x", mm->build_id[k]);
-        fprintf(out, "\"}");
+        char id[48];
+        fprintf(out, "\",\"format\":\"%s\",\"uuid\":", mm->macho ? "macho" : "elf");
+        if (mm->macho && mm->build_id_len == 16)
+            fprintf(out, "\"%s\"", zt_module_id(mm, id));
+        else
+            fprintf(out, "null");
+        fputc('}', out);
     }
     fprintf(out, "],\n");
 }

@@ -101,6 +101,13 @@ static void header(FILE *out, zt_report_t *r)
     n += (size_t)snprintf(line + n, sizeof line - n, "; stacks %s", mode);
     snprintf(line + n, sizeof line - n, ", %s", m->unwind ? m->unwind : "?");
     wrapped(out, "device:", LABEL, line);
+    if (m->foreign || m->platform != ZT_M_LINUX) { /* Linux records read on Linux: as before */
+        snprintf(line, sizeof line, "%s%s%s, %s images%s", zt_platform_name(m->platform),
+                 m->arch && m->arch[0] ? " " : "", m->arch ? m->arch : "",
+                 m->image_format == ZT_M_MACHO ? "Mach-O" : "ELF",
+                 m->foreign ? " (another OS than this one: its pid is not looked up here)" : "");
+        wrapped(out, "recorded:", LABEL, line);
+    }
     if (zt_report_sampling_note(m, line, sizeof line)) wrapped(out, "sampled:", LABEL, line);
     zt_report_ending(m, line, sizeof line);
     fprintf(out, "ended:     %s\n", line);
@@ -137,6 +144,47 @@ static bool key_event(uint32_t t)
     return t == ZT_EV_NULL_RETURNED || t == ZT_EV_MAP_FAILED || t == ZT_EV_NANO_DELEGATED ||
            t == ZT_EV_NANO_RELEASED || t == ZT_EV_LIMIT || t == ZT_EV_PRESSURE ||
            t == ZT_EV_MEMORY_WARNING;
+}
+
+/* The images whose frames above are module+offset (missing here, changed,
+ * or Mach-O), with what finds their symbols elsewhere: a Mach-O image's
+ * UUID (dSYM lookup) and load address (atos -l), an ELF file's build id
+ * (debuginfod). Only images with frames shown and an identity are listed. */
+static void images(FILE *out, zt_report_t *r)
+{
+    const zt_model_t *m = r->m;
+    bool any_macho = false, any_elf = false, titled = false;
+    for (unsigned i = 0; i < m->nmodules; i++) {
+        const zt_m_module_t *mm = &m->modules[i];
+        if (!mm->build_id_len || !zt_sym_module_fell_back(r->sym, i)) continue;
+        if (!titled) {
+            fprintf(out, "\nimages without symbols here (their frames above are image+offset)\n");
+            titled = true;
+        }
+        const char *path = mm->path && mm->path[0] ? mm->path : m->exe ? m->exe : "?";
+        const char *base = strrchr(path, '/');
+        char id[48];
+        if (mm->macho) {
+            any_macho = true;
+            fprintf(out, "  %-24s UUID %s  load 0x%llx  slide 0x%llx\n", base ? base + 1 : path,
+                    zt_module_id(mm, id), (unsigned long long)mm->base,
+                    (unsigned long long)mm->bias);
+        } else {
+            any_elf = true;
+            fprintf(out, "  %-24s build-id %s  bias 0x%llx\n", base ? base + 1 : path,
+                    zt_module_id(mm, id), (unsigned long long)mm->bias);
+        }
+        fprintf(out, "    %s\n", path);
+    }
+    if (any_macho)
+        fprintf(out,
+                "  offsets are from the load address: atos -arch %s -o IMAGE -l LOAD LOAD+OFFSET\n"
+                "  (IMAGE: the binary or IMAGE.dSYM/Contents/Resources/DWARF/IMAGE; a dSYM by\n"
+                "  UUID: mdfind \"com_apple_xcode_dsym_uuids == UUID\")\n",
+                m->arch && m->arch[0] ? m->arch : "ARCH");
+    if (any_elf)
+        fprintf(out, "  ELF offsets are file addresses: addr2line -e FILE OFFSET; debuginfod-find "
+                     "debuginfo BUILD-ID\n");
 }
 
 /* Key events grouped by (type, kind, class, stack): one line per group with
@@ -573,4 +621,5 @@ void zt_report_text(FILE *out, zt_report_t *r)
         stacks(out, r);
     }
     footprint(out, r);
+    images(out, r);
 }

@@ -108,9 +108,16 @@ static void resolve(zt_symbolizer_t *s, uint64_t pc, bool ret, zt_sym_frames_t *
         const zt_m_module_t *mm = &s->m->modules[mi];
         base.module = s->mods[mi].name;
         base.module_path = zt_sym_module_path(s->m, (unsigned)mi);
-        base.offset = pc - mm->bias;
+        /* ELF: the file address (addr2line -e). Mach-O: from the load address, as
+         * crash reports' "image + offset" (atos -l LOAD takes LOAD + offset). */
+        base.offset = mm->macho ? pc - mm->base : pc - mm->bias;
     }
     if (mi < 0 || !zt_sym_backend_resolve(s, mi, addr, &base, out)) *zt_sym_push(out) = base;
+}
+
+bool zt_sym_module_fell_back(const zt_symbolizer_t *s, unsigned i)
+{
+    return i < s->m->nmodules && s->mods[i].state == ZT_SYM_MOD_FAILED;
 }
 
 zt_symbolizer_t *zt_sym_open(const zt_model_t *m, bool quiet)

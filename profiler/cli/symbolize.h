@@ -9,6 +9,10 @@
  * missing or its build id differs from the recorded one, its frames fall
  * back to "module+0xoffset" (file-relative, usable with addr2line or atos)
  * and one warning line says why. Results are cached per pc.
+ * Mach-O images of a record read on Linux (from macOS or iOS) are not read
+ * by libdw: their frames are "image+0xoffset" from the image's load address,
+ * the form of Apple's crash reports; the report lists each such image's UUID
+ * and load address, which is what `atos -l` and a dSYM lookup need.
  * -------------------------------------------------------------------------- */
 #ifndef ZT_SYMBOLIZE_H
 #define ZT_SYMBOLIZE_H
@@ -24,7 +28,8 @@ typedef struct zt_sym_frame {
     uint64_t pc;        /* as recorded */
     const char *module; /* basename of the module, "?" when unknown */
     const char *module_path;
-    uint64_t offset;      /* pc relative to the module's file addresses */
+    uint64_t offset;      /* ELF: pc relative to the module's file addresses;
+                           * Mach-O: pc relative to the image's load address */
     const char *function; /* demangled name, NULL when unknown */
     const char *file;     /* source path, NULL when unknown */
     int line;             /* 0 when unknown */
@@ -49,6 +54,10 @@ const char *zt_sym_describe(const zt_sym_frame_t *f);
 
 /* Short name of a frame for flame graphs: function or module+0xoff. */
 const char *zt_sym_short(const zt_sym_frame_t *f);
+
+/* True when module i (of the model) had a frame looked up and could not be
+ * read (missing, changed, Mach-O here): its frames are module+offset. */
+bool zt_sym_module_fell_back(const zt_symbolizer_t *s, unsigned i);
 
 void zt_sym_close(zt_symbolizer_t *s);
 

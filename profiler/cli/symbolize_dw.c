@@ -31,6 +31,19 @@ static void load_module(zt_symbolizer_t *s, int i)
     const zt_m_module_t *mm = &s->m->modules[i];
     const char *path = zt_sym_module_path(s->m, (unsigned)i);
     sm->state = ZT_SYM_MOD_FAILED;
+    if (mm->macho) {
+        /* libdw reads no Mach-O: a record from macOS or iOS keeps image+offset,
+         * with the UUID and load address in the report's image list. */
+        if (!s->macho_warned) {
+            s->macho_warned = true;
+            zt_sym_warn(
+                s,
+                "%s and the other images are Mach-O (recorded on macOS or iOS); frames "
+                "are shown as image+offset (atos -l LOAD, dSYM by UUID: see the image list)",
+                path);
+        }
+        return;
+    }
     if (path[0] != '/') return; /* [vdso], anonymous code: nothing to read */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

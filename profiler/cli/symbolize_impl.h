@@ -41,7 +41,8 @@ struct zt_symbolizer {
     size_t nstrings, capstrings;
     char *(*demangle)(const char *, char *, size_t *, int *);
     bool demangle_tried;
-    void *backend; /* the backend's state for the whole report */
+    void *backend;     /* the backend's state for the whole report */
+    bool macho_warned; /* libdw backend: said once that Mach-O images are image+offset */
 };
 
 /* ---- symbolize.c, for the backend ---------------------------------------- */

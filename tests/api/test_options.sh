@@ -106,7 +106,7 @@ while IFS=' ' read -r var def min max; do
             fail "$var=$value (outside $min..$max): exit $rc, stderr: $(head -c 300 "$tmp/err")"
     done
 done < <("$ZT_BUILD/zonetrace" options --markdown |
-         sed -n 's/^- `\(ZONETRACE_[A-Z_]*\)` (default `\(-\{0,1\}[0-9]*\)`, range `\(-\{0,1\}[0-9]*\)\.\.\(-\{0,1\}[0-9]*\)`).*/\1 \2 \3 \4/p')
+         sed -n 's/^- `\(ZONETRACE_[A-Z_]*\)` \/ `--[a-z-]*` (default `\(-\{0,1\}[0-9]*\)`, range `\(-\{0,1\}[0-9]*\)\.\.\(-\{0,1\}[0-9]*\)`).*/\1 \2 \3 \4/p')
 [ $nranges -ge 3 ] || fail "zonetrace options --markdown showed $nranges ranges, expected 3 or more"
 
 # Internal options (set by `zonetrace run`, ZONETRACE_ROOT_PID) are not listed.

@@ -797,6 +797,33 @@ uint64_t zt_prim_modules_generation(void)
     return __atomic_load_n(&modules_changes, __ATOMIC_RELAXED);
 }
 
+/* From the SDK's TargetConditionals.h: the platform is the build target's
+ * (a simulator build runs on a Mac but links the simulator's libraries). */
+void zt_prim_platform(zt_prim_platform_t *out)
+{
+#if TARGET_OS_SIMULATOR
+    out->os = ZT_PRIM_OS_IOS_SIMULATOR;
+#elif TARGET_OS_MACCATALYST
+    out->os = ZT_PRIM_OS_DARWIN_OTHER;
+#elif TARGET_OS_IOS
+    out->os = ZT_PRIM_OS_IOS;
+#elif TARGET_OS_OSX
+    out->os = ZT_PRIM_OS_MACOS;
+#else
+    out->os = ZT_PRIM_OS_DARWIN_OTHER;
+#endif
+    out->image_format = ZT_PRIM_IMAGE_MACHO;
+#if defined(__arm64e__)
+    out->arch = "arm64e"; /* atos -arch takes these names */
+#elif defined(__aarch64__)
+    out->arch = "arm64";
+#elif defined(__x86_64__)
+    out->arch = "x86_64";
+#else
+    out->arch = "unknown";
+#endif
+}
+
 /* proc_pidpath asks the kernel for the executable's vnode path (absolute,
  * symlinks resolved); it wants a buffer of PROC_PIDPATHINFO_SIZE to
  * PROC_PIDPATHINFO_MAXSIZE bytes. iOS has only _NSGetExecutablePath, the

@@ -644,6 +644,21 @@ uint64_t zt_prim_modules_generation(void)
     return g;
 }
 
+void zt_prim_platform(zt_prim_platform_t *out)
+{
+    out->os = ZT_PRIM_OS_LINUX;
+    out->image_format = ZT_PRIM_IMAGE_ELF;
+#if defined(__x86_64__)
+    out->arch = "x86_64";
+#elif defined(__aarch64__)
+    out->arch = "aarch64";
+#elif defined(__i386__)
+    out->arch = "i386";
+#else
+    out->arch = "unknown";
+#endif
+}
+
 bool zt_prim_exe_path(char *buf, size_t cap)
 {
     if (cap == 0) return false;

@@ -281,6 +281,23 @@ char **zt_prim_environ(void);
 /* True if a process with this pid exists (kill(pid, 0) != ESRCH). */
 bool zt_prim_pid_alive(int pid);
 
+/* What a record says the process ran on: the values are the record's own
+ * (profiler/record_format.h: enum zt_rec_platform, zt_rec_image_format). */
+enum zt_prim_os {
+    ZT_PRIM_OS_LINUX = 1,
+    ZT_PRIM_OS_MACOS = 2,
+    ZT_PRIM_OS_IOS = 3,
+    ZT_PRIM_OS_IOS_SIMULATOR = 4,
+    ZT_PRIM_OS_DARWIN_OTHER = 5 /* tvOS, watchOS, visionOS, Mac Catalyst */
+};
+enum zt_prim_image_format { ZT_PRIM_IMAGE_ELF = 1, ZT_PRIM_IMAGE_MACHO = 2 };
+typedef struct zt_prim_platform {
+    int os;           /* enum zt_prim_os (of the build target) */
+    int image_format; /* enum zt_prim_image_format: what zt_prim_modules reports */
+    const char *arch; /* the CPU as the platform names it: "x86_64", "aarch64", "arm64", "arm64e" */
+} zt_prim_platform_t;
+void zt_prim_platform(zt_prim_platform_t *out);
+
 /* Absolute path of the running executable (/proc/self/exe), NUL-terminated;
  * false if unknown. */
 bool zt_prim_exe_path(char *buf, size_t cap);
