@@ -177,14 +177,35 @@ static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
     return zc ? zc + cls : NULL;
 }
 
+/* The stack's one request size: set by its first allocation, UINT64_MAX
+ * once another size (or an unknown one) comes. */
+static inline void request_note(zt_rec_stack_t *e, uint64_t req_raw)
+{
+    uint64_t u = __atomic_load_n(&e->request_bytes, __ATOMIC_RELAXED);
+    if (zt_likely(u == req_raw && req_raw != 0)) return;
+    if (u == UINT64_MAX) return;
+    if (u == 0 && req_raw != 0 &&
+        __atomic_compare_exchange_n(&e->request_bytes, &u, req_raw, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+        return;
+    if (u != req_raw || req_raw == 0)
+        __atomic_store_n(&e->request_bytes, UINT64_MAX, __ATOMIC_RELAXED);
+}
+
+/* req_raw: the request size (0 unknown); counted with the block's weight
+ * (blocks is 1 in full mode, a Q16 weight >= 1 << 16 in sample mode). */
 static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks,
-                                 uint64_t bytes, uint64_t req)
+                                 uint64_t bytes, uint64_t req_raw)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
+    uint64_t req = blocks == 1 ? req_raw : (uint64_t)(((zt_u128)req_raw * blocks) >> 16);
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
     if (zs) counters_alloc(zs, blocks, bytes, req);
     zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) counters_alloc(&e->total, blocks, bytes, req);
+    if (e) {
+        counters_alloc(&e->total, blocks, bytes, req);
+        request_note(e, req_raw);
+    }
     counters_alloc(&zt_rec.hdr->zones[zone].total, blocks, bytes, req);
     zt_rec_counters_t *cc = class_counters(zone, cls);
     if (cc) counters_alloc(cc, blocks, bytes, req);

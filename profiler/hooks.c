@@ -310,6 +310,11 @@ static uint32_t current_stack(bool may_block)
 static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
 {
     uint64_t blocks_w = 1, bytes_w = bytes;
+    /* The request noted by the entry point, taken once; one larger than
+     * the block is stale (noted for an allocation that was not tagged). */
+    uint64_t req = zt_hook_request_bytes;
+    zt_hook_request_bytes = 0;
+    if (req > bytes) req = 0;
     tls_last_ptr = NULL; /* any allocation ends the previous one's chance to be temporary */
     if (prof_mode == ZT_STACKS_SAMPLE) {
         if (zt_unlikely(!tls_sample_ready)) {
@@ -328,7 +333,7 @@ static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigne
     if (zt_unlikely(!threads_started || zt_rec_forked || !zt_rec_open) && !hook_slow()) return 0;
     tls_in_profiler = 1;
     uint32_t id = current_stack(true);
-    if (id) zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w, 0);
+    if (id) zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w, req);
     tls_in_profiler = 0;
     if (id) {
         tls_last_ptr = ptr;

@@ -64,11 +64,12 @@ typedef struct zt_rec_counters {
 
 /* One interned call stack; 96 bytes. */
 typedef struct zt_rec_stack {
-    uint64_t hash;       /* low 64 bits of XXH3-128 of the frames (as uint64s) */
-    uint32_t nframes;    /* 1..ZT_REC_MAX_FRAMES */
-    uint32_t ready;      /* 1 once hash/frames are written */
-    uint64_t frames_off; /* nframes uint64 return addresses, innermost first */
-    uint64_t pad;
+    uint64_t hash;          /* low 64 bits of XXH3-128 of the frames (as uint64s) */
+    uint32_t nframes;       /* 1..ZT_REC_MAX_FRAMES */
+    uint32_t ready;         /* 1 once hash/frames are written */
+    uint64_t frames_off;    /* nframes uint64 return addresses, innermost first */
+    uint64_t request_bytes; /* the one request size of all its allocations: 0 = none seen
+                             * yet, UINT64_MAX = sizes varied or some were unknown */
     /* Over all zones, exact (updated with every allocation and free). */
     zt_rec_counters_t total;
 } zt_rec_stack_t;

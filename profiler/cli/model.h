@@ -65,6 +65,9 @@ typedef struct zt_m_stack {
     /* live bytes and address space at the end and at the first failure,
      * whatever moment total.live_* shows (for --sort) */
     uint64_t end_live_bytes, ff_live_bytes, ff_va_bytes;
+    /* the one request size of all its allocations (0 = none known,
+     * UINT64_MAX = sizes varied or some unknown) */
+    uint64_t request_bytes;
 } zt_m_stack_t;
 
 typedef struct zt_m_class {

@@ -565,6 +565,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             }
         }
         counters_from(&ms->total, &e.total, sampled);
+        ms->request_bytes = e.request_bytes;
     }
     if (t->fault_stack_id > h->nstacks)
         return fail(r, "damaged: fault stack %u beyond the %u stacks", t->fault_stack_id,

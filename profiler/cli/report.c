@@ -275,6 +275,21 @@ uint64_t zt_report_sort_key(const zt_m_stack_t *s, int sort)
     }
 }
 
+uint64_t zt_report_requested_live(const zt_m_stack_t *s, bool *exact, bool *known)
+{
+    *exact = false;
+    *known = true;
+    if (s->request_bytes && s->request_bytes != UINT64_MAX) {
+        *exact = true;
+        return s->total.live_blocks * s->request_bytes;
+    }
+    if (s->total.requested_bytes && s->total.total_bytes)
+        return (uint64_t)((double)s->total.live_bytes * (double)s->total.requested_bytes /
+                          (double)s->total.total_bytes);
+    *known = false;
+    return 0;
+}
+
 void zt_report_at_words(const zt_model_t *m, char *buf, size_t cap)
 {
     char b[32];

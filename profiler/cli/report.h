@@ -75,6 +75,12 @@ const char *zt_report_sort_name(int sort);
 const char *zt_report_sort_words(int sort);
 bool zt_report_sort_is_bytes(int sort);
 uint64_t zt_report_sort_key(const zt_m_stack_t *s, int sort);
+/* Live requested bytes of a stack at the moment shown: exact (live blocks
+ * × its one request size, *exact = true) when all its requests had one
+ * known size, else estimated from its bytes requested / allocated over the
+ * run (*exact = false); 0 with *known = false when no request was known. */
+uint64_t zt_report_requested_live(const zt_m_stack_t *s, bool *exact, bool *known);
+
 /* Stack indices sorted by that key, descending, ties by id; only non-zero
  * keys. Caller frees. */
 unsigned *zt_report_sorted_stacks_by(const zt_model_t *m, int sort, unsigned *count);

@@ -215,6 +215,14 @@ static void stacks(FILE *out, zt_report_t *r)
         fprintf(out, ",\"cost\":%llu,\"end_live_bytes\":%llu,\"first_failure_live_bytes\":%llu",
                 (unsigned long long)zt_report_sort_key(st, zt_report_sort_of(r)),
                 (unsigned long long)st->end_live_bytes, (unsigned long long)st->ff_live_bytes);
+        bool exact, known;
+        uint64_t req = zt_report_requested_live(st, &exact, &known);
+        fprintf(out, ",\"requested_live_bytes\":");
+        if (known)
+            fprintf(out, "%llu,\"requested_exact\":%s", (unsigned long long)req,
+                    exact ? "true" : "false");
+        else
+            fputs("null,\"requested_exact\":false", out);
         fprintf(out, ",\"per_zone\":[");
         bool first = true;
         for (unsigned z = 0; st->per_zone && z < m->nzones; z++) {

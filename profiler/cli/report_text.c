@@ -396,6 +396,9 @@ static void stacks(FILE *out, zt_report_t *r)
     fprintf(out, "\ntop stacks by %s (%u of %u", zt_report_sort_words(sort), top, n);
     if (total) fprintf(out, ", %.0f %% of the total", 100.0 * (double)shown_total / (double)total);
     fprintf(out, ")%s\n", m->stacks_mode == ZT_STACKS_SAMPLE ? ", estimated from samples" : "");
+    if (top && !by_va)
+        fprintf(out, "  (bytes are allocated block sizes; req: live bytes as requested, "
+                     "~ estimated)\n");
     if (top)
         fprintf(out, "  %-6s %10s %10s %10s %10s  %s\n", "stack", by_va ? "charged" : "live",
                 by_va ? "live" : "charged", "blocks", "peak", "where / allocated");
@@ -404,15 +407,15 @@ static void stacks(FILE *out, zt_report_t *r)
         char id[16];
         snprintf(id, sizeof id, "#%u", st->id);
         stack_where(m, st->id, where, sizeof where);
-        if (!where[0] || !by_va)
-            snprintf(where, sizeof where, "%llu allocated, %s%s%s",
-                     (unsigned long long)st->total.total_blocks,
-                     zt_fmt_bytes(st->total.total_bytes, b1),
-                     st->total.temp_blocks ? ", temporary " : "", "");
-        if (st->total.temp_blocks && (!where[0] || !by_va)) {
-            size_t len = strlen(where);
-            snprintf(where + len, sizeof where - len, "%llu",
-                     (unsigned long long)st->total.temp_blocks);
+        if (!where[0] || !by_va) {
+            int w = snprintf(where, sizeof where, "%llu allocated, %s",
+                             (unsigned long long)st->total.total_blocks,
+                             zt_fmt_bytes(st->total.total_bytes, b1));
+            bool exact, known;
+            uint64_t req = zt_report_requested_live(st, &exact, &known);
+            if (known && st->total.live_blocks && w > 0 && (size_t)w < sizeof where)
+                snprintf(where + w, sizeof where - (size_t)w, "; req %s%s", exact ? "" : "~",
+                         zt_fmt_bytes(req, b3));
         }
         if (sort != ZT_SORT_VA && sort != ZT_SORT_LIVE) {
             /* the ranking's own number first, then the usual columns */

@@ -79,7 +79,7 @@ PY
         # the same winner first in folded (its cost is the same key) and text
         "$zt" report "$tmp/known.zt" --at $at --sort $sort --format folded | head -1 | grep -q "$w" ||
             fail "known --at $at --sort $sort: folded's first line is not $w"
-        "$zt" report "$tmp/known.zt" --at $at --sort $sort --top 1 | grep -A4 '^top stacks' | grep -q "$w" ||
+        "$zt" report "$tmp/known.zt" --at $at --sort $sort --top 1 | grep -A5 '^top stacks' | grep -q "$w" ||
             fail "known --at $at --sort $sort: text's top stack is not $w"
     done
     "$zt" report "$tmp/known.zt" --at $at --format html -o "$tmp/k.html" && grep -q '"moment":"'$at'"' "$tmp/k.html" ||
@@ -87,7 +87,7 @@ PY
     "$zt" report "$tmp/known.zt" --at $at --by zone | grep -q "^zone moments:" || fail "known --at $at --by zone"
 done
 # exact peaks against the program's own count
-"$zt" report "$tmp/known.zt" --format json -o "$tmp/k.json"
+"$zt" report "$tmp/known.zt" --at end --format json -o "$tmp/k.json"
 python3 - "$tmp/k.json" "$tmp/known.out" <<'PY' || failures=$((failures + 1))
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -120,12 +120,22 @@ for site in ("leak_site", "many_site", "temp_site", "bytes_site", "peak_site"):
     if got != expect[("expect-peak", site)]: bad.append("%s peak %r, counted %r" % (site, got, expect[("expect-peak", site)]))
 ts = [s for s in d["stacks"] if any(f["function"] == "temp_site" for f in s["frames"])]
 if ts and ts[0]["temp_blocks"] != 20000: bad.append("temp_site temporary %d, expected 20000" % ts[0]["temp_blocks"])
+# requested as well as allocated: 1000 x 100 B is 100,000 B requested
+leak = [s for s in d["stacks"] if any(f["function"] == "leak_site" for f in s["frames"])]
+if leak:
+    l = leak[0]
+    if (l["requested_live_bytes"], l["requested_exact"], l["requested_bytes"]) != (100000, True, 100000):
+        bad.append("leak_site requested %r" % ((l["requested_live_bytes"], l["requested_exact"], l["requested_bytes"]),))
+    if l["live_bytes"] != expect[("expect-peak", "leak_site")][1]:
+        bad.append("leak_site allocated %d, counted %d" % (l["live_bytes"], expect[("expect-peak", "leak_site")][1]))
 if bad:
     print("test_moments: FAIL: peaks: " + "; ".join(bad), file=sys.stderr)
     sys.exit(1)
 PY
 "$zt" report "$tmp/known.zt" --by zone | grep -q "^zone moments: .*peak 4.11 MiB in 51001 blocks" ||
     fail "text --by zone does not show the exact zone peak"
+"$zt" report "$tmp/known.zt" --at end | grep -q "1000 allocated, 109 KiB; req 97.7 KiB" ||
+    fail "text does not show the leak's requested bytes next to the allocated ones"
 # a moment the record does not have: one clear line, status 2
 "$zt" report "$tmp/fill.zt" --at peak-va >/dev/null 2>&1 || true
 "$zt" report "$tmp/known.zt" --at bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "--at bogus: not a usage error"
