@@ -13,10 +13,12 @@
  * live value at that instant, and exact in a single thread.)
  *
  * Hot-path cost per allocation or free: five structs (stack×zone, stack,
- * zone, zone×class, heap), two atomic adds each. The zone×class and heap
- * lines are shared by every thread allocating there; issue 12 traded the
- * per-thread class shards (cheaper, but whose peaks could only be sampled)
- * for exact peaks. bench/ measures it (see the report of issue 12).
+ * zone, zone×class, heap), two adds each: plain loads and stores plus one
+ * fence while a single thread counts (the single-writer fast path below),
+ * atomic adds once a second thread has. The zone×class and heap lines are
+ * shared by every thread allocating there; issue 12 traded the per-thread
+ * class shards (cheaper with many threads, but whose peaks could only be
+ * sampled) for exact peaks. bench/ measures it (see the report of issue 12).
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 
@@ -139,35 +141,106 @@ void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
     zt_unlock(&zone_lock);
 }
 
+/* ---- the single-writer fast path ------------------------------------------------
+ *
+ * Atomic adds cost a locked instruction each, ten per allocation; a program
+ * that allocates from one thread pays them for nothing. So the first thread
+ * that counts becomes the owner and updates with plain loads and stores
+ * (still whole aligned 64-bit stores: readers of the file never see a torn
+ * value) for as long as no other thread has counted. A second thread sets
+ * `multi` and waits until the owner is not inside an update; from then on
+ * everyone uses atomics. Dekker's handshake: the owner stores busy = 1,
+ * fences, then loads multi; the newcomer stores multi = 1, fences, then
+ * loads busy; with both fences at least one sees the other's store, so
+ * either the owner takes the atomic path or the newcomer waits for it. The
+ * fast path costs one fence instead of ten locked adds. */
+static int acct_multi, acct_owner, acct_busy;
+static __thread int tls_acct; /* 0 = not yet, 1 = owner, 2 = another thread */
+
+static int acct_join(void)
+{
+    int tid = zt_prim_tid(), owner = 0;
+    if (__atomic_compare_exchange_n(&acct_owner, &owner, tid, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE) ||
+        owner == tid)
+        return tls_acct = 1;
+    __atomic_store_n(&acct_multi, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&acct_busy, __ATOMIC_ACQUIRE))
+        zt_prim_sleep_ns(1000);
+    return tls_acct = 2;
+}
+
+static inline bool plain_begin(void)
+{
+    if (__atomic_load_n(&acct_multi, __ATOMIC_RELAXED)) return false;
+    int t = tls_acct;
+    if (zt_unlikely(t == 0)) t = acct_join();
+    if (t != 1) return false;
+    __atomic_store_n(&acct_busy, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (zt_likely(!__atomic_load_n(&acct_multi, __ATOMIC_RELAXED))) return true;
+    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    return false;
+}
+
+static inline void plain_end(void)
+{
+    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+}
+
 void zt_account_fork_child(void)
 {
+    /* Only the forking thread survives: it is the one writer again. */
+    acct_multi = 0;
+    acct_busy = 0;
+    acct_owner = zt_prim_tid();
+    tls_acct = 1;
     zt_lock_reinit(&zone_lock);
 }
 
 /* ---- counters ----------------------------------------------------------------- */
 
-static inline void peak_raise(uint64_t *peak, uint64_t live)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE uint64_t add(uint64_t *f, uint64_t v, const bool plain)
+{
+    if (plain) {
+        uint64_t n = __atomic_load_n(f, __ATOMIC_RELAXED) + v;
+        __atomic_store_n(f, n, __ATOMIC_RELAXED);
+        return n;
+    }
+    return __atomic_add_fetch(f, v, __ATOMIC_RELAXED);
+}
+
+ALWAYS_INLINE void peak_raise(uint64_t *peak, uint64_t live, const bool plain)
 {
     uint64_t p = __atomic_load_n(peak, __ATOMIC_RELAXED);
-    while (zt_unlikely(live > p && live < (1ull << 62)))
+    if (zt_likely(!(live > p && live < (1ull << 62)))) return;
+    if (plain) {
+        __atomic_store_n(peak, live, __ATOMIC_RELAXED);
+        return;
+    }
+    while (live > p)
         if (__atomic_compare_exchange_n(peak, &p, live, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             break;
 }
 
-static inline void counters_alloc(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
-                                  uint64_t req)
+ALWAYS_INLINE void counters_alloc(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
+                                  uint64_t req, const bool plain)
 {
-    uint64_t tb = __atomic_add_fetch(&c->total_blocks, blocks, __ATOMIC_RELAXED);
-    uint64_t total = __atomic_add_fetch(&c->total_bytes, bytes, __ATOMIC_RELAXED);
-    if (req) __atomic_fetch_add(&c->requested_bytes, req, __ATOMIC_RELAXED);
-    peak_raise(&c->peak_bytes, total - __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED));
-    peak_raise(&c->peak_blocks, tb - __atomic_load_n(&c->freed_blocks, __ATOMIC_RELAXED));
+    uint64_t tb = add(&c->total_blocks, blocks, plain);
+    uint64_t total = add(&c->total_bytes, bytes, plain);
+    if (req) add(&c->requested_bytes, req, plain);
+    peak_raise(&c->peak_bytes, total - __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED), plain);
+    peak_raise(&c->peak_blocks, tb - __atomic_load_n(&c->freed_blocks, __ATOMIC_RELAXED), plain);
 }
 
-static inline void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes)
+ALWAYS_INLINE void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
+                                 const bool plain)
 {
-    __atomic_fetch_add(&c->freed_blocks, blocks, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&c->freed_bytes, bytes, __ATOMIC_RELAXED);
+    add(&c->freed_blocks, blocks, plain);
+    add(&c->freed_bytes, bytes, plain);
 }
 
 static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
@@ -194,36 +267,70 @@ static inline void request_note(zt_rec_stack_t *e, uint64_t req_raw)
 
 /* req_raw: the request size (0 unknown); counted with the block's weight
  * (blocks is 1 in full mode, a Q16 weight >= 1 << 16 in sample mode). */
+ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks,
+                                uint64_t bytes, uint64_t req_raw, const bool plain)
+{
+    uint64_t req = blocks == 1 ? req_raw : (uint64_t)(((zt_u128)req_raw * blocks) >> 16);
+    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
+    if (zs) counters_alloc(zs, blocks, bytes, req, plain);
+    zt_rec_stack_t *e = zt_record_stack(id, false);
+    if (e) {
+        counters_alloc(&e->total, blocks, bytes, req, plain);
+        request_note(e, req_raw);
+    }
+    counters_alloc(&zt_rec.hdr->zones[zone].total, blocks, bytes, req, plain);
+    zt_rec_counters_t *cc = class_counters(zone, cls);
+    if (cc) counters_alloc(cc, blocks, bytes, req, plain);
+    counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req, plain);
+}
+
+ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes,
+                               const bool plain)
+{
+    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
+    if (zs) counters_free(zs, blocks, bytes, plain);
+    zt_rec_stack_t *e = zt_record_stack(id, false);
+    if (e) counters_free(&e->total, blocks, bytes, plain);
+    counters_free(&zt_rec.hdr->zones[zone].total, blocks, bytes, plain);
+    zt_rec_counters_t *cc = class_counters(zone, cls);
+    if (cc) counters_free(cc, blocks, bytes, plain);
+    counters_free(&zt_rec.hdr->heap, blocks, bytes, plain);
+}
+
+ALWAYS_INLINE void temp_counts(uint32_t id, int z, unsigned cls, uint64_t blocks, const bool plain)
+{
+    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)z, id, false);
+    if (zs) add(&zs->temp_blocks, blocks, plain);
+    zt_rec_stack_t *e = zt_record_stack(id, false);
+    if (e) add(&e->total.temp_blocks, blocks, plain);
+    add(&zt_rec.hdr->zones[z].total.temp_blocks, blocks, plain);
+    zt_rec_counters_t *cc = class_counters(z, cls);
+    if (cc) add(&cc->temp_blocks, blocks, plain);
+    add(&zt_rec.hdr->heap.temp_blocks, blocks, plain);
+}
+
 static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks,
                                  uint64_t bytes, uint64_t req_raw)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
-    uint64_t req = blocks == 1 ? req_raw : (uint64_t)(((zt_u128)req_raw * blocks) >> 16);
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_alloc(zs, blocks, bytes, req);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) {
-        counters_alloc(&e->total, blocks, bytes, req);
-        request_note(e, req_raw);
+    if (plain_begin()) {
+        alloc_counts(id, zone, cls, blocks, bytes, req_raw, true);
+        plain_end();
+    } else {
+        alloc_counts(id, zone, cls, blocks, bytes, req_raw, false);
     }
-    counters_alloc(&zt_rec.hdr->zones[zone].total, blocks, bytes, req);
-    zt_rec_counters_t *cc = class_counters(zone, cls);
-    if (cc) counters_alloc(cc, blocks, bytes, req);
-    counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req);
 }
 
 static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks,
                                 uint64_t bytes)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_free(zs, blocks, bytes);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) counters_free(&e->total, blocks, bytes);
-    counters_free(&zt_rec.hdr->zones[zone].total, blocks, bytes);
-    zt_rec_counters_t *cc = class_counters(zone, cls);
-    if (cc) counters_free(cc, blocks, bytes);
-    counters_free(&zt_rec.hdr->heap, blocks, bytes);
+    if (plain_begin()) {
+        free_counts(id, zone, cls, blocks, bytes, true);
+        plain_end();
+    } else {
+        free_counts(id, zone, cls, blocks, bytes, false);
+    }
 }
 
 void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
@@ -254,14 +361,12 @@ void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t
 {
     int z = zone_index(zone);
     if (z < 0 || z >= ZT_REC_MAX_ZONES) return;
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)z, id, false);
-    if (zs) __atomic_fetch_add(&zs->temp_blocks, blocks, __ATOMIC_RELAXED);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) __atomic_fetch_add(&e->total.temp_blocks, blocks, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&zt_rec.hdr->zones[z].total.temp_blocks, blocks, __ATOMIC_RELAXED);
-    zt_rec_counters_t *cc = class_counters(z, cls);
-    if (cc) __atomic_fetch_add(&cc->temp_blocks, blocks, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&zt_rec.hdr->heap.temp_blocks, blocks, __ATOMIC_RELAXED);
+    if (plain_begin()) {
+        temp_counts(id, z, cls, blocks, true);
+        plain_end();
+    } else {
+        temp_counts(id, z, cls, blocks, false);
+    }
 }
 
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */
