@@ -142,6 +142,8 @@ struct walk {
     uint64_t nano_blocks; /* nano blocks holding live slots in this region */
     bool sampled;
     uint64_t sample_mean;
+    uint64_t last_cell_key; /* the cell of the previous block (0 = none) */
+    kv_t *last_cell;
     uint64_t zone_va[ZT_REC_MAX_ZONES];
 };
 
@@ -247,7 +249,10 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
     }
     if (w->zone_of_region >= 0 && cls < ZT_REC_CLASSES) {
         uint64_t key = ((uint64_t)(w->zone_of_region + 1) << 41) | ((uint64_t)cls << 32) | tag;
-        kv_t *c = kv_get(&cell_map, key, true);
+        /* Neighbouring blocks mostly share their cell: skip the hash then. */
+        kv_t *c = key == w->last_cell_key ? w->last_cell : kv_get(&cell_map, key, true);
+        w->last_cell_key = key;
+        w->last_cell = c;
         if (c) {
             c->val += weighted;
             c->val2 += wblocks;

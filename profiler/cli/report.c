@@ -623,6 +623,27 @@ void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
                  map->va_limit ? zt_fmt_bytes(map->va_limit, b5) : "unlimited");
 }
 
+void zt_report_later_text(zt_report_t *r, char *buf, size_t cap)
+{
+    const zt_model_t *m = r->m;
+    buf[0] = 0;
+    if (!zt_report_first_failure_leads(m) || m->failures < 2) return;
+    const zt_m_event_t *last = NULL;
+    for (unsigned i = 0; i < m->nevents; i++)
+        if (m->events[i].type == ZT_EV_NULL_RETURNED || m->events[i].type == ZT_EV_MAP_FAILED)
+            last = &m->events[i];
+    int n = snprintf(buf, cap,
+                     "%llu more failure%s after the first (%llu NULL returned, %llu region map%s "
+                     "failed in all)",
+                     (unsigned long long)(m->failures - 1), m->failures == 2 ? "" : "s",
+                     (unsigned long long)m->null_returns, (unsigned long long)m->map_failures,
+                     m->map_failures == 1 ? "" : "s");
+    if (!last || n < 0 || (size_t)n >= cap) return;
+    char ev[1024];
+    zt_report_event(r, last, ev, sizeof ev);
+    snprintf(buf + n, cap - (size_t)n, "; the last: %s", ev);
+}
+
 /* "<prefix>1.2 GiB live <when>, 90 % of it from f (a.c:12)": the heap by
  * its largest stack. */
 /* Live bytes of every zone: the heap as the zone sees it. */

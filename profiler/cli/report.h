@@ -124,6 +124,10 @@ bool zt_report_first_failure_leads(const zt_model_t *m);
  * QuartzCore at f (x.c:1): a new tiny region needs a 1 MiB-aligned 1 MiB
  * hole and none is left (...)". */
 void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap);
+/* When the first failure leads and more followed: "3 more failures after
+ * the first (2 NULL returned, 2 region maps failed in all); the last: ..."
+ * ("" otherwise). */
+void zt_report_later_text(zt_report_t *r, char *buf, size_t cap);
 /* "NULL returned", "region map failed", ... */
 const char *zt_event_name(uint32_t type);
 /* One line describing an event (no time). */

@@ -453,6 +453,8 @@ void zt_report_html(FILE *out, zt_report_t *r)
     row(out, "state", line, NULL);
     zt_report_cause_text(r, line, sizeof line);
     if (line[0]) row(out, m->term.state == ZT_TERM_EXITED ? "failure" : "cause", line, NULL);
+    zt_report_later_text(r, line, sizeof line);
+    if (line[0]) row(out, "later", line, NULL);
     char detail[1024];
     zt_report_diagnosis_parts(r, line, sizeof line, detail, sizeof detail);
     row(out, "diagnosis", line, "diag");

@@ -126,6 +126,8 @@ static void header(FILE *out, zt_report_t *r)
     if (cause) {
         zt_report_cause_text(r, line, sizeof line);
         wrapped(out, m->term.state == ZT_TERM_EXITED ? "failure:" : "cause:", LABEL, line);
+        zt_report_later_text(r, line, sizeof line);
+        if (line[0]) wrapped(out, "later:", LABEL, line);
     }
     char head[256];
     zt_report_diagnosis_parts(r, head, sizeof head, line, sizeof line);
@@ -144,6 +146,13 @@ static bool key_event(uint32_t t)
     return t == ZT_EV_NULL_RETURNED || t == ZT_EV_MAP_FAILED || t == ZT_EV_NANO_DELEGATED ||
            t == ZT_EV_NANO_RELEASED || t == ZT_EV_LIMIT || t == ZT_EV_PRESSURE ||
            t == ZT_EV_MEMORY_WARNING;
+}
+
+/* e is the event already told (the cause, or the first failure's copy). */
+static bool told(const zt_m_event_t *e, const zt_m_event_t *cause)
+{
+    return cause && (e == cause || (e->type == cause->type && e->time_ns == cause->time_ns &&
+                                    e->stack_id == cause->stack_id && e->size == cause->size));
 }
 
 /* Key events grouped by (type, kind, class, stack): one line per group with
@@ -168,7 +177,7 @@ static void events(FILE *out, zt_report_t *r)
     if (!first || !last || !count) abort();
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
-        if (!key_event(e->type) || e == nul || e == map) continue;
+        if (!key_event(e->type) || told(e, nul) || told(e, map)) continue;
         unsigned g = 0;
         for (; g < ngroups; g++) {
             const zt_m_event_t *f = &m->events[first[g]];
@@ -183,7 +192,8 @@ static void events(FILE *out, zt_report_t *r)
     unsigned shown = ngroups < MAX_EVENT_GROUPS ? ngroups : MAX_EVENT_GROUPS;
     if (ngroups || m->events_lost) {
         fprintf(out, "\nevents");
-        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0) fprintf(out, " before it");
+        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0)
+            fprintf(out, zt_report_first_failure_leads(m) ? " around it" : " before it");
         fprintf(out, "\n");
     }
     char line[1024], label[64], b[32];

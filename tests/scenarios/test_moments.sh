@@ -25,6 +25,9 @@ rc=$?
 grep -q '^failure:   NULL for 100000 B (large) from zone MallocHelperZone at fill_heap' "$tmp/fill.txt" ||
     fail "fill: the failure line does not name the first failure: $(grep -A2 '^failure' "$tmp/fill.txt")"
 grep -q '^state:     at the first failure' "$tmp/fill.txt" || fail "fill: default state is not the first failure"
+grep -A1 '^later:' "$tmp/fill.txt" | tr -s ' \n' ' ' |
+    grep -q '^later: [0-9]* more failures\? after the first (.*); the last: NULL for 4096 B' ||
+    fail "fill: later failures not summarised: $(grep -A1 '^later' "$tmp/fill.txt")"
 grep -q '^ended:     exited with status 0' "$tmp/fill.txt" || fail "fill: ending"
 for sort in address-space live; do
     "$zt" report "$tmp/fill.zt" --at first-failure --sort $sort --format json -o "$tmp/fill-$sort.json" ||
