@@ -1,24 +1,24 @@
 /* ----------------------------------------------------------------------------
- * account.c — live accounting: counters per (stack, zone) and per (zone,
- * size class), kept in the record file so they survive SIGKILL.
+ * account.c — live accounting: counters per (stack, zone), per stack, per
+ * zone, per (zone, size class) and for the whole heap, kept in the record
+ * file so they survive SIGKILL.
  *
- * Hot-path cost per allocation or free, chosen so that the file is exact at
- * any instant without paying for contended lines:
- *  - (stack, zone): two atomic adds (blocks, bytes); on allocation the peak
- *    is checked with plain loads of the same line and CASed only on a new
- *    high. These lines are shared by every thread using the stack.
- *  - (zone, class): two plain load+store pairs into the calling thread's
- *    own shard of class counters (ZT_REC_SHARDS per zone, in the file; a
- *    shard has one writer at a time, so no lock prefix). A thread that
- *    finds no free shard uses the zone's shared shard with atomic adds.
- *  - per stack over all zones: nothing; the snapshot sums the zones into
- *    the stack entry (readers sum them themselves for current values).
- * Shards are claimed at a thread's first counted operation and reclaimed
- * from threads that have exited (their tid no longer exists), so a program
- * that churns through threads keeps reusing the same few.
- * Peaks of sums (a zone's class over shards, a stack over zones, a zone)
- * are folded in by the monitor at each snapshot: lower bounds, exact to
- * the snapshot period.
+ * Every counters struct is shared by all threads and updated with atomic
+ * adds, so its live value is exact at any instant and its peaks (bytes and
+ * blocks, each its own maximum) are exact high waters: on allocation the
+ * new live value is compared with the stored peak by plain loads of the
+ * same line, and CASed only on a new high. (With threads racing, a peak is
+ * the highest live value seen at an allocation, computed from the total
+ * after the add and the freed count loaded just after: never above the true
+ * live value at that instant, and exact in a single thread.)
+ *
+ * Hot-path cost per allocation or free: five structs (stack×zone, stack,
+ * zone, zone×class, heap), two adds each: plain loads and stores plus one
+ * fence while a single thread counts (the single-writer fast path below),
+ * atomic adds once a second thread has. The zone×class and heap lines are
+ * shared by every thread allocating there; issue 12 traded the per-thread
+ * class shards (cheaper with many threads, but whose peaks could only be
+ * sampled) for exact peaks. bench/ measures it (see the report of issue 12).
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 
@@ -30,9 +30,6 @@ static zt_lock_t zone_lock = ZT_LOCK_INIT;
 static __thread malloc_zone_t *tls_zone_last;
 static __thread int tls_zone_last_index;
 static __thread unsigned tls_zone_generation;
-
-static int shard_owner[ZT_REC_SHARDS]; /* tid of the thread writing shard s, 0 = free */
-static __thread int tls_shard;         /* 0 = not claimed yet, -1 = none, else shard + 1 */
 
 /* Copy the zone's current name (a string in the process, set at creation
  * or later with malloc_set_zone_name); bounded, never past a NUL. */
@@ -144,96 +141,183 @@ void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
     zt_unlock(&zone_lock);
 }
 
-/* ---- per-thread class shards ------------------------------------------------ */
+/* ---- the single-writer fast path ------------------------------------------------
+ *
+ * Atomic adds cost a locked instruction each, ten per allocation; a program
+ * that allocates from one thread pays them for nothing. So the first thread
+ * that counts becomes the owner and updates with plain loads and stores
+ * (still whole aligned 64-bit stores: readers of the file never see a torn
+ * value) for as long as no other thread has counted. A second thread sets
+ * `multi` and waits until the owner is not inside an update; from then on
+ * everyone uses atomics. Dekker's handshake: the owner stores busy = 1,
+ * fences, then loads multi; the newcomer stores multi = 1, fences, then
+ * loads busy; with both fences at least one sees the other's store, so
+ * either the owner takes the atomic path or the newcomer waits for it. The
+ * fast path costs one fence instead of ten locked adds. */
+static int acct_multi, acct_owner, acct_busy;
+static __thread int tls_acct; /* 0 = not yet, 1 = owner, 2 = another thread */
 
-static int shard_claim(void)
+static int acct_join(void)
 {
-    int tid = zt_prim_tid();
-    for (unsigned s = 0; s < ZT_REC_SHARDS; s++) {
-        int owner = __atomic_load_n(&shard_owner[s], __ATOMIC_ACQUIRE);
-        if (owner == tid ||
-            (owner == 0 && __atomic_compare_exchange_n(&shard_owner[s], &owner, tid, false,
-                                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
-            return (int)s + 1;
-    }
-    /* All taken: reclaim one whose thread has exited (it can write no more). */
-    for (unsigned s = 0; s < ZT_REC_SHARDS; s++) {
-        int owner = __atomic_load_n(&shard_owner[s], __ATOMIC_ACQUIRE);
-        if (owner != 0 && !zt_prim_pid_alive(owner) &&
-            __atomic_compare_exchange_n(&shard_owner[s], &owner, tid, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE))
-            return (int)s + 1;
-    }
-    return -1;
+    int tid = zt_prim_tid(), owner = 0;
+    if (__atomic_compare_exchange_n(&acct_owner, &owner, tid, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE) ||
+        owner == tid)
+        return tls_acct = 1;
+    __atomic_store_n(&acct_multi, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&acct_busy, __ATOMIC_ACQUIRE))
+        zt_prim_sleep_ns(1000);
+    return tls_acct = 2;
+}
+
+static inline bool plain_begin(void)
+{
+    if (__atomic_load_n(&acct_multi, __ATOMIC_RELAXED)) return false;
+    int t = tls_acct;
+    if (zt_unlikely(t == 0)) t = acct_join();
+    if (t != 1) return false;
+    __atomic_store_n(&acct_busy, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (zt_likely(!__atomic_load_n(&acct_multi, __ATOMIC_RELAXED))) return true;
+    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    return false;
+}
+
+static inline void plain_end(void)
+{
+    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
 }
 
 void zt_account_fork_child(void)
 {
-    /* Only the forking thread survives: every other shard is free again. */
-    int mine = tls_shard;
-    for (unsigned s = 0; s < ZT_REC_SHARDS; s++)
-        __atomic_store_n(&shard_owner[s], 0, __ATOMIC_RELAXED);
-    if (mine > 0) __atomic_store_n(&shard_owner[mine - 1], zt_prim_tid(), __ATOMIC_RELEASE);
+    /* Only the forking thread survives: it is the one writer again. */
+    acct_multi = 0;
+    acct_busy = 0;
+    acct_owner = zt_prim_tid();
+    tls_acct = 1;
     zt_lock_reinit(&zone_lock);
 }
 
-/* The calling thread's class counters for zone z, or NULL (then the shared
- * shard, with atomics). */
-static inline zt_rec_counters_t *own_classes(int z)
+/* ---- counters ----------------------------------------------------------------- */
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE uint64_t add(uint64_t *f, uint64_t v, const bool plain)
 {
-    int s = tls_shard;
-    if (zt_unlikely(s <= 0)) {
-        if (s < 0) return NULL;
-        s = tls_shard = shard_claim();
-        if (s < 0) return NULL;
+    if (plain) {
+        uint64_t n = __atomic_load_n(f, __ATOMIC_RELAXED) + v;
+        __atomic_store_n(f, n, __ATOMIC_RELAXED);
+        return n;
     }
-    zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s - 1], __ATOMIC_ACQUIRE);
-    if (zt_likely(c != NULL)) return c;
-    return zt_record_class_shard((unsigned)z, (unsigned)s - 1);
+    return __atomic_add_fetch(f, v, __ATOMIC_RELAXED);
 }
 
-/* Single-writer add: no lock prefix, but a whole aligned 64-bit store so a
- * reader of the file never sees a torn value. */
-static inline void own_add(uint64_t *f, uint64_t v)
+ALWAYS_INLINE void peak_raise(uint64_t *peak, uint64_t live, const bool plain)
 {
-    __atomic_store_n(f, __atomic_load_n(f, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
-}
-
-static inline void counters_alloc(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes)
-{
-    __atomic_fetch_add(&c->total_blocks, blocks, __ATOMIC_RELAXED);
-    uint64_t total = __atomic_add_fetch(&c->total_bytes, bytes, __ATOMIC_RELAXED);
-    uint64_t live = total - __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED);
-    uint64_t peak = __atomic_load_n(&c->peak_bytes, __ATOMIC_RELAXED);
-    while (zt_unlikely(live > peak && live < (1ull << 62)))
-        if (__atomic_compare_exchange_n(&c->peak_bytes, &peak, live, true, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED))
+    uint64_t p = __atomic_load_n(peak, __ATOMIC_RELAXED);
+    if (zt_likely(!(live > p && live < (1ull << 62)))) return;
+    if (plain) {
+        __atomic_store_n(peak, live, __ATOMIC_RELAXED);
+        return;
+    }
+    while (live > p)
+        if (__atomic_compare_exchange_n(peak, &p, live, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             break;
 }
 
-static inline void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes)
+ALWAYS_INLINE void counters_alloc(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
+                                  uint64_t req, const bool plain)
 {
-    __atomic_fetch_add(&c->freed_blocks, blocks, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&c->freed_bytes, bytes, __ATOMIC_RELAXED);
+    uint64_t tb = add(&c->total_blocks, blocks, plain);
+    uint64_t total = add(&c->total_bytes, bytes, plain);
+    if (req) add(&c->requested_bytes, req, plain);
+    peak_raise(&c->peak_bytes, total - __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED), plain);
+    peak_raise(&c->peak_blocks, tb - __atomic_load_n(&c->freed_blocks, __ATOMIC_RELAXED), plain);
+}
+
+ALWAYS_INLINE void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
+                                 const bool plain)
+{
+    add(&c->freed_blocks, blocks, plain);
+    add(&c->freed_bytes, bytes, plain);
+}
+
+static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
+{
+    if (cls >= ZT_REC_CLASSES) return NULL;
+    zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[zone], __ATOMIC_ACQUIRE);
+    return zc ? zc + cls : NULL;
+}
+
+/* The stack's one request size: set by its first allocation, UINT64_MAX
+ * once another size (or an unknown one) comes. */
+static inline void request_note(zt_rec_stack_t *e, uint64_t req_raw)
+{
+    uint64_t u = __atomic_load_n(&e->request_bytes, __ATOMIC_RELAXED);
+    if (zt_likely(u == req_raw && req_raw != 0)) return;
+    if (u == UINT64_MAX) return;
+    if (u == 0 && req_raw != 0 &&
+        __atomic_compare_exchange_n(&e->request_bytes, &u, req_raw, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+        return;
+    if (u != req_raw || req_raw == 0)
+        __atomic_store_n(&e->request_bytes, UINT64_MAX, __ATOMIC_RELAXED);
+}
+
+/* req_raw: the request size (0 unknown); counted with the block's weight
+ * (blocks is 1 in full mode, a Q16 weight >= 1 << 16 in sample mode). */
+ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks,
+                                uint64_t bytes, uint64_t req_raw, const bool plain)
+{
+    uint64_t req = blocks == 1 ? req_raw : (uint64_t)(((zt_u128)req_raw * blocks) >> 16);
+    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
+    if (zs) counters_alloc(zs, blocks, bytes, req, plain);
+    zt_rec_stack_t *e = zt_record_stack(id, false);
+    if (e) {
+        counters_alloc(&e->total, blocks, bytes, req, plain);
+        request_note(e, req_raw);
+    }
+    counters_alloc(&zt_rec.hdr->zones[zone].total, blocks, bytes, req, plain);
+    zt_rec_counters_t *cc = class_counters(zone, cls);
+    if (cc) counters_alloc(cc, blocks, bytes, req, plain);
+    counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req, plain);
+}
+
+ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes,
+                               const bool plain)
+{
+    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
+    if (zs) counters_free(zs, blocks, bytes, plain);
+    zt_rec_stack_t *e = zt_record_stack(id, false);
+    if (e) counters_free(&e->total, blocks, bytes, plain);
+    counters_free(&zt_rec.hdr->zones[zone].total, blocks, bytes, plain);
+    zt_rec_counters_t *cc = class_counters(zone, cls);
+    if (cc) counters_free(cc, blocks, bytes, plain);
+    counters_free(&zt_rec.hdr->heap, blocks, bytes, plain);
+}
+
+ALWAYS_INLINE void temp_counts(uint32_t id, int z, unsigned cls, uint64_t blocks, const bool plain)
+{
+    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)z, id, false);
+    if (zs) add(&zs->temp_blocks, blocks, plain);
+    zt_rec_stack_t *e = zt_record_stack(id, false);
+    if (e) add(&e->total.temp_blocks, blocks, plain);
+    add(&zt_rec.hdr->zones[z].total.temp_blocks, blocks, plain);
+    zt_rec_counters_t *cc = class_counters(z, cls);
+    if (cc) add(&cc->temp_blocks, blocks, plain);
+    add(&zt_rec.hdr->heap.temp_blocks, blocks, plain);
 }
 
 static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks,
-                                 uint64_t bytes)
+                                 uint64_t bytes, uint64_t req_raw)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_alloc(zs, blocks, bytes);
-    if (cls >= ZT_REC_CLASSES) return;
-    zt_rec_counters_t *own = own_classes(zone);
-    if (zt_likely(own != NULL)) {
-        own_add(&own[cls].total_blocks, blocks);
-        own_add(&own[cls].total_bytes, bytes);
-        return;
-    }
-    zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[zone], __ATOMIC_ACQUIRE);
-    if (zc) {
-        __atomic_fetch_add(&zc[cls].total_blocks, blocks, __ATOMIC_RELAXED);
-        __atomic_fetch_add(&zc[cls].total_bytes, bytes, __ATOMIC_RELAXED);
+    if (plain_begin()) {
+        alloc_counts(id, zone, cls, blocks, bytes, req_raw, true);
+        plain_end();
+    } else {
+        alloc_counts(id, zone, cls, blocks, bytes, req_raw, false);
     }
 }
 
@@ -241,22 +325,17 @@ static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t bl
                                 uint64_t bytes)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_free(zs, blocks, bytes);
-    if (cls >= ZT_REC_CLASSES) return;
-    zt_rec_counters_t *own = own_classes(zone);
-    if (zt_likely(own != NULL)) {
-        own_add(&own[cls].freed_blocks, blocks);
-        own_add(&own[cls].freed_bytes, bytes);
-        return;
+    if (plain_begin()) {
+        free_counts(id, zone, cls, blocks, bytes, true);
+        plain_end();
+    } else {
+        free_counts(id, zone, cls, blocks, bytes, false);
     }
-    zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[zone], __ATOMIC_ACQUIRE);
-    if (zc) counters_free(&zc[cls], blocks, bytes);
 }
 
 void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
 {
-    account_alloc(id, zone, cls, blocks, bytes);
+    account_alloc(id, zone, cls, blocks, bytes, 0);
 }
 
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
@@ -265,9 +344,9 @@ void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint6
 }
 
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
-                         uint64_t bytes)
+                         uint64_t bytes, uint64_t req)
 {
-    account_alloc(id, zone_index(zone), cls, blocks, bytes);
+    account_alloc(id, zone_index(zone), cls, blocks, bytes, req);
 }
 
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
@@ -276,91 +355,28 @@ void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t
     account_free(id, zone_index(zone), cls, blocks, bytes);
 }
 
+/* A temporary allocation was freed (hooks.c decides): counted for its
+ * (stack, zone), its stack, its zone, its class and the heap. */
+void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks)
+{
+    int z = zone_index(zone);
+    if (z < 0 || z >= ZT_REC_MAX_ZONES) return;
+    if (plain_begin()) {
+        temp_counts(id, z, cls, blocks, true);
+        plain_end();
+    } else {
+        temp_counts(id, z, cls, blocks, false);
+    }
+}
+
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */
 
-static inline uint64_t ld(const uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-static uint64_t live_of(const zt_rec_counters_t *c)
-{
-    return c->total_bytes > c->freed_bytes ? c->total_bytes - c->freed_bytes : 0;
-}
-
-/* Sum every zone's class shards: class peaks go into the shared shard's
- * peak_bytes (which only this function writes), zone totals into the
- * header. Returns live bytes over all zones (for the timeline). */
+/* Live heap bytes over all zones (for the timeline): the heap counters. */
 uint64_t zt_account_live_bytes(void)
 {
     if (!zt_rec_open) return 0;
-    uint64_t live_all = 0;
-    unsigned nz = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_ACQUIRE);
-    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
-        zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[z], __ATOMIC_ACQUIRE);
-        if (zc == NULL) continue;
-        zt_rec_counters_t *shard[ZT_REC_SHARDS];
-        unsigned ns = 0;
-        for (unsigned s = 0; s < ZT_REC_SHARDS; s++) {
-            zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s], __ATOMIC_ACQUIRE);
-            if (c) shard[ns++] = c;
-        }
-        zt_rec_counters_t sum = {0, 0, 0, 0, 0};
-        for (unsigned c = 0; c < ZT_REC_CLASSES; c++) {
-            zt_rec_counters_t cs = {ld(&zc[c].total_blocks), ld(&zc[c].total_bytes),
-                                    ld(&zc[c].freed_blocks), ld(&zc[c].freed_bytes), 0};
-            for (unsigned s = 0; s < ns; s++) {
-                cs.total_blocks += ld(&shard[s][c].total_blocks);
-                cs.total_bytes += ld(&shard[s][c].total_bytes);
-                cs.freed_blocks += ld(&shard[s][c].freed_blocks);
-                cs.freed_bytes += ld(&shard[s][c].freed_bytes);
-            }
-            uint64_t live = live_of(&cs);
-            if (live > ld(&zc[c].peak_bytes))
-                __atomic_store_n(&zc[c].peak_bytes, live, __ATOMIC_RELAXED);
-            sum.total_blocks += cs.total_blocks;
-            sum.total_bytes += cs.total_bytes;
-            sum.freed_blocks += cs.freed_blocks;
-            sum.freed_bytes += cs.freed_bytes;
-        }
-        zt_rec_counters_t *t = &zt_rec.hdr->zones[z].total;
-        uint64_t live = live_of(&sum);
-        sum.peak_bytes = t->peak_bytes > live ? t->peak_bytes : live;
-        *t = sum;
-        live_all += live;
-    }
-    return live_all;
-}
-
-/* Fold the zones' per-stack counters into each stack entry's total (the
- * over-all-zones view, and its peak as seen at snapshots). */
-void zt_account_sum_stacks(void)
-{
-    if (!zt_rec_open) return;
-    uint32_t n = __atomic_load_n(&zt_rec.hdr->nstacks, __ATOMIC_ACQUIRE);
-    unsigned nz = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_ACQUIRE);
-    if (nz > ZT_REC_MAX_ZONES) nz = ZT_REC_MAX_ZONES;
-    for (uint32_t id = 1; id <= n; id++) {
-        zt_rec_stack_t *e = zt_record_stack(id, false);
-        if (e == NULL) break;
-        zt_rec_counters_t sum = {0, 0, 0, 0, 0};
-        uint64_t peak = e->total.peak_bytes;
-        for (unsigned z = 0; z < nz; z++) {
-            zt_rec_counters_t *c = zt_record_zone_stack(z, id, false);
-            if (c == NULL) continue;
-            sum.total_blocks += ld(&c->total_blocks);
-            sum.total_bytes += ld(&c->total_bytes);
-            sum.freed_blocks += ld(&c->freed_blocks);
-            sum.freed_bytes += ld(&c->freed_bytes);
-            uint64_t p = ld(&c->peak_bytes);
-            if (p > peak) peak = p;
-        }
-        uint64_t live = live_of(&sum);
-        sum.peak_bytes = live > peak ? live : peak;
-        __atomic_store_n(&e->total.total_blocks, sum.total_blocks, __ATOMIC_RELAXED);
-        __atomic_store_n(&e->total.total_bytes, sum.total_bytes, __ATOMIC_RELAXED);
-        __atomic_store_n(&e->total.freed_blocks, sum.freed_blocks, __ATOMIC_RELAXED);
-        __atomic_store_n(&e->total.freed_bytes, sum.freed_bytes, __ATOMIC_RELAXED);
-        __atomic_store_n(&e->total.peak_bytes, sum.peak_bytes, __ATOMIC_RELAXED);
-    }
+    const zt_rec_counters_t *h = &zt_rec.hdr->heap;
+    uint64_t t = __atomic_load_n(&h->total_bytes, __ATOMIC_RELAXED);
+    uint64_t f = __atomic_load_n(&h->freed_bytes, __ATOMIC_RELAXED);
+    return t > f ? t - f : 0;
 }

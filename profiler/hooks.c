@@ -44,6 +44,11 @@ static __thread int tls_in_profiler;
 #define tls_sample_countdown zt_hook_sample_countdown /* the zone's (hooks.h) */
 static __thread int tls_sample_ready;
 static __thread uint64_t tls_rng;
+/* Temporary allocations (heaptrack's definition, per thread): the block
+ * this thread allocated last, and (sample mode) the sample countdown right
+ * after it, which every later allocation of the thread lowers. */
+static __thread void *tls_last_ptr;
+static __thread int64_t tls_last_countdown;
 
 /* ---- sampling math (no libm: this runs inside malloc) ----------------------- */
 
@@ -305,6 +310,12 @@ static uint32_t current_stack(bool may_block)
 static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
 {
     uint64_t blocks_w = 1, bytes_w = bytes;
+    /* The request noted by the entry point, taken once; one larger than
+     * the block is stale (noted for an allocation that was not tagged). */
+    uint64_t req = zt_hook_request_bytes;
+    zt_hook_request_bytes = 0;
+    if (req > bytes) req = 0;
+    tls_last_ptr = NULL; /* any allocation ends the previous one's chance to be temporary */
     if (prof_mode == ZT_STACKS_SAMPLE) {
         if (zt_unlikely(!tls_sample_ready)) {
             /* First allocation of this thread: draw its first interval. */
@@ -322,8 +333,12 @@ static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigne
     if (zt_unlikely(!threads_started || zt_rec_forked || !zt_rec_open) && !hook_slow()) return 0;
     tls_in_profiler = 1;
     uint32_t id = current_stack(true);
-    if (id) zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w);
+    if (id) zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w, req);
     tls_in_profiler = 0;
+    if (id) {
+        tls_last_ptr = ptr;
+        tls_last_countdown = tls_sample_countdown;
+    }
     return id;
 }
 
@@ -341,6 +356,13 @@ static void hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls
         bytes_w = (uint64_t)(((zt_u128)bytes * blocks_w) >> 16);
     }
     zt_account_free_in(tag, zone, cls, blocks_w, bytes_w);
+    /* heaptrack: "an allocation that is immediately followed by its
+     * deallocation, without any other allocation in between" (FORMAT.md).
+     * Sample mode: no allocation of this thread lowered the countdown. */
+    if (ptr == tls_last_ptr && ptr != NULL &&
+        (prof_mode == ZT_STACKS_FULL || tls_sample_countdown == tls_last_countdown))
+        zt_account_temp_in(tag, zone, cls, blocks_w);
+    if (ptr == tls_last_ptr) tls_last_ptr = NULL;
 }
 
 static void hook_event(const zt_event_t *ev)
@@ -372,8 +394,20 @@ static void hook_event(const zt_event_t *ev)
         tls_in_profiler = 0;
     }
     zt_record_event(&r);
-    if (ev->type == ZT_EV_NULL_RETURNED || ev->type == ZT_EV_MAP_FAILED)
+    if (ev->type == ZT_EV_NULL_RETURNED || ev->type == ZT_EV_MAP_FAILED) {
+        __atomic_fetch_add(ev->type == ZT_EV_NULL_RETURNED ? &zt_rec.hdr->null_returns
+                                                           : &zt_rec.hdr->map_failures,
+                           1, __ATOMIC_RELAXED);
+        /* A NULL is reported after the zone dropped its locks (szone.c
+         * null_returned): the moment is taken here, while the heap is as
+         * the failure found it. A map failure happens under the rack's
+         * lock: its moment waits for the NULL that follows or the monitor. */
+        bool may_walk = ev->type == ZT_EV_NULL_RETURNED && !tls_in_profiler;
+        if (may_walk) tls_in_profiler = 1;
+        zt_snapshot_failure(&r, may_walk);
+        if (may_walk) tls_in_profiler = 0;
         zt_monitor_request_snapshot(); /* "who filled it", while it is still full */
+    }
 }
 
 static void hook_zone_created(malloc_zone_t *zone)

@@ -142,6 +142,10 @@ zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s);
 bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
                        size_t record_bytes, const void *tail, size_t tail_bytes);
 
+/* The same into a fresh block, never reused (a moment written once). */
+bool zt_record_section_once(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
+                            size_t record_bytes, const void *tail, size_t tail_bytes);
+
 /* Append an event (any thread, lock-free). */
 void zt_record_event(const zt_rec_event_t *ev);
 
@@ -192,16 +196,16 @@ void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
 /* The same by zone pointer (the hooks: one call instead of two). */
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
-                         uint64_t bytes);
+                         uint64_t bytes, uint64_t requested_bytes);
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
                         uint64_t bytes);
 
-/* Sum the class shards: zone totals and class peaks into the record;
- * returns live bytes over all zones (for the timeline). */
-uint64_t zt_account_live_bytes(void);
+/* A temporary allocation (freed by its thread with no allocation of that
+ * thread in between) of stack id in zone was freed. */
+void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks);
 
-/* Fold the zones' per-stack counters into the stack entries' totals. */
-void zt_account_sum_stacks(void);
+/* Live heap bytes over all zones (exact, for the timeline). */
+uint64_t zt_account_live_bytes(void);
 
 /* Copy the current names of the zones in live[] (registered zones) into
  * the record. */
@@ -225,6 +229,19 @@ double zt_sample_ln(double x);
  * (dl_iterate_phdr: not from a signal handler). Skipped if one is running. */
 enum { ZT_SNAP_WALK = 1, ZT_SNAP_MODULES = 2 };
 void zt_snapshot(int flags);
+
+/* Moments (FORMAT.md §1.5). A walking snapshot also writes the END moment,
+ * any failure moment still pending and a peak moment when a peak passed
+ * the stored one by the step. */
+/* A NULL return or region map failure (ev as recorded): claims the first
+ * failure (and the zone's first) and, when may_walk (the caller holds no
+ * allocator lock), takes their moments now; otherwise the next walking
+ * snapshot (the monitor, within its 10 ms slice) takes them. */
+void zt_snapshot_failure(const zt_rec_event_t *ev, bool may_walk);
+/* Monitor, every slice: a walking snapshot if a moment is due. */
+void zt_snapshot_moments_due(void);
+/* The step above the stored peak that refreshes a peak moment. */
+uint64_t zt_snapshot_peak_step(uint64_t stored_bytes);
 
 /* ---- monitor.c / crash.c ------------------------------------------------- */
 

@@ -108,7 +108,6 @@ static uint32_t top_stack(void)
 
 static void warn(uint64_t footprint)
 {
-    zt_account_sum_stacks();
     zt_rec_event_t ev = {.time_ns = zt_record_now_ns(),
                          .type = ZT_EV_MEMORY_WARNING,
                          .zone = -1,

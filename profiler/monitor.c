@@ -177,6 +177,7 @@ static void *monitor_main(void *arg)
         zt_monitor_tick();
         for (uint64_t slept = 0; slept < period_ns; slept += SLICE_NS) {
             serve_crash_request();
+            zt_snapshot_moments_due();
             zt_jetsam_check();
             uint64_t left = period_ns - slept;
             zt_prim_sleep_ns(left < SLICE_NS ? left : SLICE_NS);

@@ -178,14 +178,15 @@ struct sec_bufs {
     uint64_t *slot;
     uint64_t off[2], cap[2];
 };
-static struct sec_bufs sec_bufs[8];
+static struct sec_bufs sec_bufs[16];
 
-bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
-                       size_t record_bytes, const void *tail, size_t tail_bytes)
+static bool section_write(uint64_t *slot, bool reuse, uint32_t type, uint64_t count,
+                          const void *records, size_t record_bytes, const void *tail,
+                          size_t tail_bytes)
 {
     if (!zt_rec_open) return false;
     struct sec_bufs *sb = NULL;
-    for (unsigned i = 0; i < sizeof sec_bufs / sizeof sec_bufs[0]; i++)
+    for (unsigned i = 0; reuse && i < sizeof sec_bufs / sizeof sec_bufs[0]; i++)
         if (sec_bufs[i].slot == slot || sec_bufs[i].slot == NULL) {
             sb = &sec_bufs[i];
             sb->slot = slot;
@@ -220,6 +221,18 @@ bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void
     if (tail_bytes) memcpy(dst + sizeof sh + count * record_bytes, tail, tail_bytes);
     __atomic_store_n(slot, off, __ATOMIC_RELEASE);
     return true;
+}
+
+bool zt_record_section(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
+                       size_t record_bytes, const void *tail, size_t tail_bytes)
+{
+    return section_write(slot, true, type, count, records, record_bytes, tail, tail_bytes);
+}
+
+bool zt_record_section_once(uint64_t *slot, uint32_t type, uint64_t count, const void *records,
+                            size_t record_bytes, const void *tail, size_t tail_bytes)
+{
+    return section_write(slot, false, type, count, records, record_bytes, tail, tail_bytes);
 }
 
 void zt_record_event(const zt_rec_event_t *ev)
@@ -521,9 +534,13 @@ static void child_trim(zt_rec_header_t *h)
         n++;
     }
     h->nstacks = n;
-    uint64_t *secs[] = {&h->modules_off, &h->regions_off, &h->charges_off, &h->va_runs_off};
-    for (unsigned i = 0; i < 4; i++)
+    uint64_t *secs[] = {&h->modules_off,    &h->regions_off,    &h->charges_off,
+                        &h->va_runs_off,    &h->moments_off[0], &h->moments_off[1],
+                        &h->moments_off[2], &h->moments_off[3]};
+    for (unsigned i = 0; i < sizeof secs / sizeof secs[0]; i++)
         if (*secs[i] >= h->used_bytes) *secs[i] = 0;
+    for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++)
+        if (h->zones[z].first_failure_off >= h->used_bytes) h->zones[z].first_failure_off = 0;
     zt_stacktab_reset();
 }
 

@@ -31,8 +31,8 @@
 #include <stdint.h>
 
 #define ZT_REC_MAGIC       "ZTRACE\r\n" /* 8 bytes, no NUL */
-#define ZT_REC_VERSION     3            /* 3: platform, image_format, arch; 2 read as Linux/ELF */
-#define ZT_REC_VERSION_MIN 2
+#define ZT_REC_VERSION     3 /* 3: platform, image_format, arch; exact counters and moments */
+#define ZT_REC_VERSION_MIN 3
 #define ZT_REC_ENDIAN      0x01020304u
 
 #define ZT_REC_MAX_ZONES  64
@@ -50,36 +50,43 @@
 /* Live = total - freed (clamped at 0 by readers: counters are updated
  * without a lock, so a reader may see a free before its allocation). In
  * sample mode every field is an unbiased estimate (each sampled block is
- * weighted 1/p, p = 1 - exp(-size/N)). Where counters are split into shards
- * (class counters), a reader adds the shards field by field; peak_bytes of
- * a sum is then the writer's periodic estimate (see the field's owner). */
+ * weighted 1/p, p = 1 - exp(-size/N)); block counts are then Q16 fixed
+ * point. Every counters struct (per (stack, zone), per stack, per zone, per
+ * (zone, class) and the heap's) is shared by all threads and updated with
+ * atomic adds, so its peaks are exact: peak_bytes and peak_blocks are the
+ * highest live bytes and live blocks it ever had (each its own maximum). */
 typedef struct zt_rec_counters {
     uint64_t total_blocks, total_bytes; /* allocations since start */
     uint64_t freed_blocks, freed_bytes; /* frees since start */
-    uint64_t peak_bytes;                /* high water of live bytes */
-} zt_rec_counters_t;                    /* 40 bytes */
+    uint64_t peak_bytes;                /* high water of live bytes (exact) */
+    uint64_t peak_blocks;               /* high water of live blocks (exact) */
+    uint64_t temp_blocks;               /* temporary allocations: freed by the thread that made them
+                                         * with no allocation of that thread in between (heaptrack's
+                                         * definition, per thread; see FORMAT.md) */
+    uint64_t requested_bytes;           /* request sizes of the allocations counted in total_*
+                                         * whose request is known (0 = none known) */
+} zt_rec_counters_t;                    /* 64 bytes */
 
-/* One interned call stack; 64 bytes, one cache line. */
+/* One interned call stack; 96 bytes. */
 typedef struct zt_rec_stack {
-    uint64_t hash;       /* low 64 bits of XXH3-128 of the frames (as uint64s) */
-    uint32_t nframes;    /* 1..ZT_REC_MAX_FRAMES */
-    uint32_t ready;      /* 1 once hash/frames are written */
-    uint64_t frames_off; /* nframes uint64 return addresses, innermost first */
-    /* Over all zones, as of the last snapshot (the hot path updates only
-     * the per-zone counters): readers sum the zones' per-stack counters for
-     * current values and use peak_bytes, the highest sum seen at a
-     * snapshot, as a lower bound of the stack's peak. */
+    uint64_t hash;          /* low 64 bits of XXH3-128 of the frames (as uint64s) */
+    uint32_t nframes;       /* 1..ZT_REC_MAX_FRAMES */
+    uint32_t ready;         /* 1 once hash/frames are written */
+    uint64_t frames_off;    /* nframes uint64 return addresses, innermost first */
+    uint64_t request_bytes; /* the one request size of all its allocations: 0 = none seen
+                             * yet, UINT64_MAX = sizes varied or some were unknown */
+    /* Over all zones, exact (updated with every allocation and free). */
     zt_rec_counters_t total;
 } zt_rec_stack_t;
 
 typedef struct zt_rec_zone {
-    char name[48];           /* NUL-terminated (zone_name, may be empty) */
-    uint64_t address;        /* the malloc_zone_t in the process */
-    uint64_t va_bytes;       /* regions + large blocks (last snapshot) */
-    uint64_t classes_off;    /* ZT_REC_CLASSES zt_rec_counters_t, by global class: the
-                              * shared shard (atomic adds); exclusive per-thread shards
-                              * are listed at header.class_shards_off */
-    zt_rec_counters_t total; /* over all classes */
+    char name[48];              /* NUL-terminated (zone_name, may be empty) */
+    uint64_t address;           /* the malloc_zone_t in the process */
+    uint64_t va_bytes;          /* regions + large blocks (last snapshot) */
+    uint64_t classes_off;       /* ZT_REC_CLASSES zt_rec_counters_t, by global class (exact) */
+    zt_rec_counters_t total;    /* over all classes (exact) */
+    uint64_t first_failure_off; /* ZT_REC_SEC_MOMENT: the first failure in this zone, 0 = none */
+    uint64_t failures;          /* NULL returns and region map failures in this zone */
     /* per-stack counters in this zone: chunk k holds ZT_REC_CHUNK0 << k
      * zt_rec_counters_t indexed like the stack table (0 = not yet needed) */
     uint64_t stack_chunks_off[ZT_REC_MAX_CHUNKS];
@@ -128,6 +135,7 @@ enum zt_rec_section_type {
     ZT_REC_SEC_CHARGES = 3,
     ZT_REC_SEC_VA_RUNS = 4,
     ZT_REC_SEC_STRINGS = 5, /* argv, options: NUL-terminated strings back to back */
+    ZT_REC_SEC_MOMENT = 6,  /* a frozen accounting (zt_rec_moment_t) */
 };
 #define ZT_REC_SEC_MAGIC 0x5a545343u /* "CSTZ" */
 
@@ -216,6 +224,43 @@ typedef struct zt_rec_event {
     uint64_t size, align, va_used, va_limit, largest_free, largest_aligned, value;
 } zt_rec_event_t; /* 96 bytes */
 
+/* Moments: the accounting frozen when it explains most. */
+enum zt_rec_moment_kind {
+    ZT_REC_MOMENT_FIRST_FAILURE = 0, /* the first NULL returned or region map failure */
+    ZT_REC_MOMENT_PEAK_VA = 1,       /* heap address space at its peak (within the step) */
+    ZT_REC_MOMENT_PEAK_LIVE = 2,     /* live heap bytes at their peak (within the step) */
+    ZT_REC_MOMENT_END = 3,           /* the last walking snapshot (the end once it ended) */
+    ZT_REC_MOMENTS = 4,
+    ZT_REC_MOMENT_ZONE_FAILURE = 5 /* a zone's first failure (zone.first_failure_off) */
+};
+
+/* ZT_REC_SEC_MOMENT: count = 1, this record, then ncells zt_rec_cell_t,
+ * nregions zt_rec_region_t, ncharges zt_rec_charge_t and nruns
+ * zt_rec_va_run_t back to back. Written whole into a block no reader is
+ * told about, then published by one store of its offset: a reader sees
+ * the previous complete moment or the new complete one. */
+typedef struct zt_rec_moment {
+    uint32_t kind;    /* enum zt_rec_moment_kind */
+    int32_t zone;     /* ZONE_FAILURE and FIRST_FAILURE: the failing zone, -1 none */
+    uint64_t time_ns; /* since start (monotonic), when the walk began */
+    uint64_t live_bytes, live_blocks; /* the heap (all zones) at the walk, exact counters */
+    uint64_t va_used_bytes;           /* heap address space at the walk */
+    uint64_t failures;                /* failures before and including this one */
+    uint64_t has_event;               /* 1: event is the failure this moment is about */
+    zt_rec_event_t event;
+    uint64_t ncells, nregions, ncharges, nruns;
+} zt_rec_moment_t; /* 184 bytes */
+
+/* Live blocks of one (stack, zone, size class) at a moment (stack 0 =
+ * untagged blocks: stacks off, or not sampled). Sample mode: weighted. */
+typedef struct zt_rec_cell {
+    uint32_t stack_id;
+    uint16_t zone;
+    uint16_t cls;
+    uint64_t live_blocks; /* sample mode: Q16 fixed point */
+    uint64_t live_bytes;
+} zt_rec_cell_t; /* 24 bytes */
+
 /* Footprint timeline: timeline_count samples, oldest first. When the array
  * is full the writer keeps every other sample and doubles its period. */
 typedef struct zt_rec_sample {
@@ -303,13 +348,19 @@ typedef struct zt_rec_header {
     int32_t runner_code;        /* EXITED: exit status; SIGNALED: the signal */
     int32_t runner_wait_status; /* the raw waitpid status (host encoding) */
 
-    /* where it was written (version 3; were reserved, zero in version 2) */
+    /* where it was written (version 3) */
     uint32_t platform;     /* enum zt_rec_platform */
     uint32_t image_format; /* enum zt_rec_image_format */
     char arch[16];         /* the process's CPU as its platform names it (NUL-terminated):
                             * "x86_64", "aarch64" (Linux), "arm64", "arm64e" (Apple) */
 
-    uint64_t reserved[4];
+    /* moments (ZT_REC_SEC_MOMENT offsets by enum zt_rec_moment_kind, 0 = none) */
+    uint64_t moments_off[ZT_REC_MOMENTS];
+    zt_rec_counters_t heap; /* over all zones, exact: the live heap and its peaks */
+    uint64_t failures;      /* NULL returns + region map failures */
+    uint64_t null_returns;
+    uint64_t map_failures;
+    uint64_t reserved[3];
 
     zt_rec_zone_t zones[ZT_REC_MAX_ZONES];
 } zt_rec_header_t;
@@ -332,9 +383,9 @@ static inline uint64_t zt_rec_chunk_cap(unsigned k)
  * construction, so x86_64 and arm64 (Linux and Apple; i386 too, checked with
  * zig cc) agree on every offset. An ABI or an edit that moved a field fails
  * here instead of writing records other platforms misread. */
-_Static_assert(sizeof(zt_rec_counters_t) == 40, "record layout");
-_Static_assert(sizeof(zt_rec_stack_t) == 64, "record layout");
-_Static_assert(sizeof(zt_rec_zone_t) == 288, "record layout");
+_Static_assert(sizeof(zt_rec_counters_t) == 64, "record layout");
+_Static_assert(sizeof(zt_rec_stack_t) == 96, "record layout");
+_Static_assert(sizeof(zt_rec_zone_t) == 328, "record layout");
 _Static_assert(sizeof(zt_rec_term_t) == 40, "record layout");
 _Static_assert(sizeof(zt_rec_section_t) == 32, "record layout");
 _Static_assert(sizeof(zt_rec_module_t) == 56, "record layout");
@@ -346,7 +397,7 @@ _Static_assert(sizeof(zt_rec_sample_t) == 40, "record layout");
 _Static_assert(__builtin_offsetof(zt_rec_header_t, exe) == 88, "record layout");
 _Static_assert(__builtin_offsetof(zt_rec_header_t, term) == 752, "record layout");
 _Static_assert(__builtin_offsetof(zt_rec_header_t, platform) == 1136, "record layout");
-_Static_assert(__builtin_offsetof(zt_rec_header_t, zones) == 1192, "record layout");
-_Static_assert(sizeof(zt_rec_header_t) == 1192 + ZT_REC_MAX_ZONES * 288, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, zones) == 1304, "record layout");
+_Static_assert(sizeof(zt_rec_header_t) == 1304 + ZT_REC_MAX_ZONES * 328, "record layout");
 
 #endif /* ZT_RECORD_FORMAT_H */

@@ -17,8 +17,17 @@
  * both live in profiler-mapped scratch memory (the walker's callbacks hold
  * zone locks: no allocator calls).
  *
+ * Cells: the same walk counts live blocks and bytes per (zone, size class,
+ * stack) into a third map; with the regions, charges and va runs they make
+ * a moment (ZT_REC_SEC_MOMENT): the END moment at every walk, the first
+ * failure (and each zone's first) taken in the failing thread when it holds
+ * no allocator lock, else by the next walk, and the peaks of live heap and
+ * of heap address space when they pass the stored one by the step
+ * (zt_snapshot_peak_step: max(1 MiB, 1/8 of the stored peak), so a run pays
+ * at most about nine extra walks of its peak heap, a geometric series).
+ *
  * Cost: one walk of every live block, done by the monitor about once a
- * second, at exit and at a crash outside the allocator.
+ * second, at exit, at a crash outside the allocator and for the moments.
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 
@@ -30,6 +39,7 @@
 typedef struct kv {
     uint64_t key; /* 0 = empty */
     uint64_t val;
+    uint64_t val2; /* cells: blocks */
 } kv_t;
 
 typedef struct kvmap {
@@ -73,6 +83,7 @@ static void kv_clear(kvmap_t *m)
         kv_t *s = &m->slots[m->used[k]];
         s->key = 0;
         s->val = 0;
+        s->val2 = 0;
     }
     m->count = 0;
 }
@@ -131,12 +142,15 @@ struct walk {
     uint64_t nano_blocks; /* nano blocks holding live slots in this region */
     bool sampled;
     uint64_t sample_mean;
+    uint64_t last_cell_key; /* the cell of the previous block (0 = none) */
+    kv_t *last_cell;
     uint64_t zone_va[ZT_REC_MAX_ZONES];
 };
 
 static kvmap_t region_map; /* stack id -> weighted live bytes in the current region */
 static kvmap_t block_map;  /* stack id -> weighted live bytes in the current nano block */
 static kvmap_t charge_map; /* (zone << 32 | id) -> charged va bytes */
+static kvmap_t cell_map;   /* (zone+1) << 41 | cls << 32 | id -> live bytes, blocks */
 
 static void charge(int zone, uint32_t id, uint64_t bytes)
 {
@@ -160,7 +174,8 @@ static void nano_block_flush(struct walk *w)
     w->nano_blk_bytes = 0;
     w->nano_blk_tagged = 0;
 }
-static scratch_t regions_buf, charges_buf, runs_buf, modules_buf, strings_buf;
+static scratch_t regions_buf, charges_buf, runs_buf, modules_buf, strings_buf, cells_buf,
+    moment_buf;
 static struct walk walk_state;
 
 static void region_flush(struct walk *w)
@@ -225,10 +240,25 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
         }
         w->nano_blk_bytes += bytes;
     }
+    uint64_t wblocks = 1, weighted = bytes;
+    if (tag && w->sampled) {
+        wblocks = zt_sample_weight_q16(bytes, w->sample_mean);
+        weighted = (uint64_t)(((zt_u128)bytes * wblocks) >> 16);
+    } else if (w->sampled) {
+        wblocks = 1u << 16; /* Q16 like the weighted ones */
+    }
+    if (w->zone_of_region >= 0 && cls < ZT_REC_CLASSES) {
+        uint64_t key = ((uint64_t)(w->zone_of_region + 1) << 41) | ((uint64_t)cls << 32) | tag;
+        /* Neighbouring blocks mostly share their cell: skip the hash then. */
+        kv_t *c = key == w->last_cell_key ? w->last_cell : kv_get(&cell_map, key, true);
+        w->last_cell_key = key;
+        w->last_cell = c;
+        if (c) {
+            c->val += weighted;
+            c->val2 += wblocks;
+        }
+    }
     if (tag == 0) return;
-    uint64_t weighted = bytes;
-    if (w->sampled)
-        weighted = (uint64_t)(((zt_u128)bytes * zt_sample_weight_q16(bytes, w->sample_mean)) >> 16);
     w->tagged_bytes += weighted;
     kv_t *s = kv_get(&region_map, tag, true);
     if (s) s->val += weighted;
@@ -239,7 +269,7 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
     }
 }
 
-static void walk_zones(zt_rec_header_t *h)
+static bool walk_zones(zt_rec_header_t *h)
 {
     malloc_zone_t *zones[ZT_REC_MAX_ZONES];
     unsigned nz = zt_registry_zones(zones, ZT_REC_MAX_ZONES);
@@ -250,10 +280,11 @@ static void walk_zones(zt_rec_header_t *h)
     w->sample_mean = h->sample_bytes ? h->sample_bytes : 1;
     uint64_t nstacks = __atomic_load_n(&h->nstacks, __ATOMIC_ACQUIRE);
     if (!kv_init(&region_map, nstacks + 16) || !kv_init(&block_map, 1024) ||
-        !kv_init(&charge_map, 2 * nstacks + 64))
-        return;
+        !kv_init(&charge_map, 2 * nstacks + 64) || !kv_init(&cell_map, 2 * nstacks + 256))
+        return false;
     regions_buf.len = 0;
     charges_buf.len = 0;
+    cells_buf.len = 0;
     zt_walker_t walker = {walk_region, walk_block, NULL, w};
     for (unsigned i = 0; i < nz; i++) {
         w->zone = zt_account_zone_index(zones[i]);
@@ -266,6 +297,12 @@ static void walk_zones(zt_rec_header_t *h)
         zt_rec_charge_t c = {(uint32_t)s->key, (uint32_t)(s->key >> 32), s->val};
         scratch_push(&charges_buf, &c, sizeof c);
     }
+    for (uint64_t k = 0; k < cell_map.count; k++) {
+        kv_t *s = &cell_map.slots[cell_map.used[k]];
+        zt_rec_cell_t c = {(uint32_t)s->key, (uint16_t)((s->key >> 41) - 1),
+                           (uint16_t)((s->key >> 32) & 0x1ff), s->val2, s->val};
+        scratch_push(&cells_buf, &c, sizeof c);
+    }
     zt_record_section(&h->regions_off, ZT_REC_SEC_REGIONS,
                       regions_buf.len / sizeof(zt_rec_region_t), regions_buf.p,
                       sizeof(zt_rec_region_t), NULL, 0);
@@ -275,6 +312,7 @@ static void walk_zones(zt_rec_header_t *h)
     unsigned nzr = h->nzones;
     for (unsigned z = 0; z < nzr && z < ZT_REC_MAX_ZONES; z++)
         __atomic_store_n(&h->zones[z].va_bytes, w->zone_va[z], __ATOMIC_RELAXED);
+    return true;
 }
 
 /* ---- address-space map and modules ---------------------------------------- */
@@ -348,10 +386,177 @@ static void snapshot_modules(zt_rec_header_t *h)
         modules_generation = g;
 }
 
+/* ---- moments ------------------------------------------------------------------ */
+
+/* Failure claims: 0 none, 1 claimed (moment pending), 2 written. */
+static int first_state;
+static zt_rec_event_t first_event;
+static int zone_state[ZT_REC_MAX_ZONES];
+static zt_rec_event_t zone_event[ZT_REC_MAX_ZONES];
+static uint64_t first_failures, zone_failures[ZT_REC_MAX_ZONES]; /* h->failures at the claim */
+static uint64_t peak_live_stored, peak_va_stored; /* the peaks the moments were taken at */
+static uint64_t last_va_used, last_va_peak;
+
+uint64_t zt_snapshot_peak_step(uint64_t stored_bytes)
+{
+    uint64_t step = stored_bytes / 8;
+    return step > (1u << 20) ? step : (1u << 20);
+}
+
+static bool walked_ok;
+/* h->failures and the heap's peak when the walk began: a failure claimed
+ * after that (during the walk) waits for the next walk, which sees the heap
+ * as the failure left it. */
+static uint64_t walk_failures, walk_live_peak;
+
+/* One moment from the buffers of the walk just made. */
+static bool moment_write(uint64_t *slot, bool once, uint32_t kind, int zone,
+                         const zt_rec_event_t *ev, uint64_t failures)
+{
+    zt_rec_header_t *h = zt_rec.hdr;
+    zt_rec_moment_t mo;
+    memset(&mo, 0, sizeof mo);
+    mo.kind = kind;
+    mo.zone = zone;
+    mo.time_ns = zt_record_now_ns();
+    uint64_t tb = __atomic_load_n(&h->heap.total_bytes, __ATOMIC_RELAXED);
+    uint64_t fb = __atomic_load_n(&h->heap.freed_bytes, __ATOMIC_RELAXED);
+    uint64_t tk = __atomic_load_n(&h->heap.total_blocks, __ATOMIC_RELAXED);
+    uint64_t fk = __atomic_load_n(&h->heap.freed_blocks, __ATOMIC_RELAXED);
+    mo.live_bytes = tb > fb ? tb - fb : 0;
+    mo.live_blocks = tk > fk ? tk - fk : 0;
+    mo.va_used_bytes = last_va_used;
+    mo.failures = failures;
+    if (ev) {
+        mo.has_event = 1;
+        mo.event = *ev;
+    }
+    mo.ncells = cells_buf.len / sizeof(zt_rec_cell_t);
+    mo.nregions = regions_buf.len / sizeof(zt_rec_region_t);
+    mo.ncharges = charges_buf.len / sizeof(zt_rec_charge_t);
+    mo.nruns = runs_buf.len / sizeof(zt_rec_va_run_t);
+    moment_buf.len = 0;
+    if (!scratch_push(&moment_buf, cells_buf.p, cells_buf.len) ||
+        !scratch_push(&moment_buf, regions_buf.p, regions_buf.len) ||
+        !scratch_push(&moment_buf, charges_buf.p, charges_buf.len) ||
+        !scratch_push(&moment_buf, runs_buf.p, runs_buf.len))
+        return false;
+    return once ? zt_record_section_once(slot, ZT_REC_SEC_MOMENT, 1, &mo, sizeof mo, moment_buf.p,
+                                         moment_buf.len)
+                : zt_record_section(slot, ZT_REC_SEC_MOMENT, 1, &mo, sizeof mo, moment_buf.p,
+                                    moment_buf.len);
+}
+
+/* After a walk (snap_lock held): END, pending failures, peaks. */
+static void moments_after_walk(void)
+{
+    zt_rec_header_t *h = zt_rec.hdr;
+    if (!walked_ok) return;
+    moment_write(&h->moments_off[ZT_REC_MOMENT_END], false, ZT_REC_MOMENT_END, -1, NULL,
+                 __atomic_load_n(&h->failures, __ATOMIC_RELAXED));
+    if (__atomic_load_n(&first_state, __ATOMIC_ACQUIRE) == 1 && first_failures <= walk_failures) {
+        if (moment_write(&h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE], true,
+                         ZT_REC_MOMENT_FIRST_FAILURE, first_event.zone, &first_event,
+                         first_failures))
+            __atomic_store_n(&first_state, 2, __ATOMIC_RELEASE);
+    }
+    unsigned nz = h->nzones < ZT_REC_MAX_ZONES ? h->nzones : ZT_REC_MAX_ZONES;
+    for (unsigned z = 0; z < nz; z++) {
+        if (__atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) != 1 ||
+            zone_failures[z] > walk_failures)
+            continue;
+        bool same = first_event.zone == (int32_t)z && first_failures == zone_failures[z] &&
+                    h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE];
+        bool ok =
+            same ? (__atomic_store_n(&h->zones[z].first_failure_off,
+                                     h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE], __ATOMIC_RELEASE),
+                    true)
+                 : moment_write(&h->zones[z].first_failure_off, true, ZT_REC_MOMENT_ZONE_FAILURE,
+                                (int)z, &zone_event[z], zone_failures[z]);
+        if (ok) __atomic_store_n(&zone_state[z], 2, __ATOMIC_RELEASE);
+    }
+    uint64_t live_peak = walk_live_peak;
+    if (live_peak >= peak_live_stored + zt_snapshot_peak_step(peak_live_stored) &&
+        moment_write(&h->moments_off[ZT_REC_MOMENT_PEAK_LIVE], false, ZT_REC_MOMENT_PEAK_LIVE, -1,
+                     NULL, __atomic_load_n(&h->failures, __ATOMIC_RELAXED)))
+        peak_live_stored = live_peak;
+    if (last_va_peak >= peak_va_stored + zt_snapshot_peak_step(peak_va_stored) &&
+        moment_write(&h->moments_off[ZT_REC_MOMENT_PEAK_VA], false, ZT_REC_MOMENT_PEAK_VA, -1, NULL,
+                     __atomic_load_n(&h->failures, __ATOMIC_RELAXED)))
+        peak_va_stored = last_va_peak;
+}
+
+static void snapshot_locked(int flags);
+
+void zt_snapshot_failure(const zt_rec_event_t *ev, bool may_walk)
+{
+    if (!zt_rec_open) return;
+    zt_rec_header_t *h = zt_rec.hdr;
+    uint64_t n = __atomic_add_fetch(&h->failures, 1, __ATOMIC_ACQ_REL);
+    bool due = false;
+    int expect = 0;
+    if (__atomic_load_n(&first_state, __ATOMIC_ACQUIRE) == 0 &&
+        __atomic_compare_exchange_n(&first_state, &expect, 3, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        first_event = *ev;
+        first_failures = n;
+        __atomic_store_n(&first_state, 1, __ATOMIC_RELEASE);
+        due = true;
+    }
+    int z = ev->zone;
+    if (z >= 0 && z < ZT_REC_MAX_ZONES) {
+        __atomic_fetch_add(&h->zones[z].failures, 1, __ATOMIC_RELAXED);
+        expect = 0;
+        if (__atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) == 0 &&
+            __atomic_compare_exchange_n(&zone_state[z], &expect, 3, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            zone_event[z] = *ev;
+            zone_failures[z] = n;
+            __atomic_store_n(&zone_state[z], 1, __ATOMIC_RELEASE);
+            due = true;
+        }
+    }
+    bool pending =
+        due || __atomic_load_n(&first_state, __ATOMIC_ACQUIRE) == 1 ||
+        (z >= 0 && z < ZT_REC_MAX_ZONES && __atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) == 1);
+    if (!pending || !may_walk || !zt_initialised) return;
+    /* The failing thread holds no allocator lock: walk now, while the heap
+     * is as the failure found it (the program may free it all next). */
+    zt_lock(&snap_lock);
+    snapshot_locked(ZT_SNAP_WALK);
+    zt_unlock(&snap_lock);
+}
+
+void zt_snapshot_moments_due(void)
+{
+    if (!zt_rec_open || !zt_initialised) return;
+    zt_rec_header_t *h = zt_rec.hdr;
+    bool due = __atomic_load_n(&first_state, __ATOMIC_ACQUIRE) == 1;
+    unsigned nz = h->nzones < ZT_REC_MAX_ZONES ? h->nzones : ZT_REC_MAX_ZONES;
+    for (unsigned z = 0; z < nz && !due; z++)
+        due = __atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) == 1;
+    uint64_t live_peak = __atomic_load_n(&h->heap.peak_bytes, __ATOMIC_RELAXED);
+    if (live_peak >= peak_live_stored + zt_snapshot_peak_step(peak_live_stored)) due = true;
+    if (!due) {
+        zt_va_stats_t st;
+        memset(&st, 0, sizeof st);
+        zt_va_get_stats(&st);
+        due = st.peak_used_bytes >= peak_va_stored + zt_snapshot_peak_step(peak_va_stored);
+    }
+    if (due) zt_snapshot(ZT_SNAP_WALK);
+}
+
 void zt_snapshot(int flags)
 {
     if (!zt_rec_open || !zt_trylock(&snap_lock)) return;
+    snapshot_locked(flags);
+    zt_unlock(&snap_lock);
+}
+
+static void snapshot_locked(int flags)
+{
     zt_rec_header_t *h = zt_rec.hdr;
+    walked_ok = false;
     if (zt_initialised) {
         zt_va_stats_t st;
         memset(&st, 0, sizeof st);
@@ -362,18 +567,20 @@ void zt_snapshot(int flags)
         h->largest_free_bytes = st.largest_free_bytes;
         h->largest_aligned_1m_bytes = st.largest_aligned_1m_bytes;
         h->largest_aligned_8m_bytes = st.largest_aligned_8m_bytes;
-        if (flags & ZT_SNAP_WALK) walk_zones(h);
+        last_va_used = st.used_bytes;
+        last_va_peak = st.peak_used_bytes;
+        walk_failures = __atomic_load_n(&h->failures, __ATOMIC_ACQUIRE);
+        walk_live_peak = __atomic_load_n(&h->heap.peak_bytes, __ATOMIC_RELAXED);
+        if (flags & ZT_SNAP_WALK) walked_ok = walk_zones(h);
+        runs_buf.len = 0;
         if (zt_va_limited()) {
-            runs_buf.len = 0;
             zt_va_walk(run_cb, NULL);
             zt_record_section(&h->va_runs_off, ZT_REC_SEC_VA_RUNS,
                               runs_buf.len / sizeof(zt_rec_va_run_t), runs_buf.p,
                               sizeof(zt_rec_va_run_t), NULL, 0);
         }
+        if (flags & ZT_SNAP_WALK) moments_after_walk();
     }
     if (flags & ZT_SNAP_MODULES) snapshot_modules(h);
-    zt_account_live_bytes();
-    zt_account_sum_stacks();
     __atomic_store_n(&h->snapshot_wall_ns, zt_prim_wall_ns(), __ATOMIC_RELEASE);
-    zt_unlock(&snap_lock);
 }

@@ -19,6 +19,7 @@
 int zt_profiling;
 int zt_hook_sampling;
 __thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
+__thread size_t zt_hook_request_bytes __attribute__((tls_model("initial-exec")));
 
 /* Tables are constant data that outlive their installation, so a relaxed
  * load sees a complete one. */

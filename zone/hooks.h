@@ -38,6 +38,16 @@ extern int zt_profiling;
  * here so the zone pays no call for it. */
 extern int zt_hook_sampling; /* ZONETRACE_STACKS=sample */
 extern __thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
+
+/* The request size of the allocation in progress on this thread, noted by
+ * the malloc family's entry points (front/linux.c, zone_api.c) while
+ * zt_profiling, and taken (then zeroed) by the profiler's alloc hook: the
+ * racks only know block sizes. 0 = unknown. */
+extern __thread size_t zt_hook_request_bytes __attribute__((tls_model("initial-exec")));
+#define ZT_HOOK_NOTE_REQUEST(n)                                                                    \
+    do {                                                                                           \
+        if (zt_unlikely(zt_profiling)) zt_hook_request_bytes = (n);                                \
+    } while (0)
 uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls);
 
 /* True when an allocation of `bytes` is not sampled (sample mode only): the

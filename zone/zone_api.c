@@ -102,6 +102,7 @@ ZT_API void *malloc_zone_malloc(malloc_zone_t *zone, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    ZT_HOOK_NOTE_REQUEST(size);
     void *p = zone->malloc(zone, size);
     malloc_logger_t *log = malloc_logger;
     if (log) log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
@@ -118,6 +119,8 @@ ZT_API void *malloc_zone_calloc(malloc_zone_t *zone, size_t num_items, size_t si
         if (__builtin_mul_overflow(num_items, size, &total)) return NULL;
         return zt_bootstrap_malloc(total, 16); /* .bss: already zero */
     }
+    size_t total;
+    ZT_HOOK_NOTE_REQUEST(__builtin_mul_overflow(num_items, size, &total) ? 0 : total);
     void *p = zone->calloc(zone, num_items, size);
     malloc_logger_t *log = malloc_logger;
     if (log)
@@ -133,6 +136,7 @@ ZT_API void *malloc_zone_valloc(malloc_zone_t *zone, size_t size)
         errno = ENOMEM;
         return NULL;
     }
+    ZT_HOOK_NOTE_REQUEST(size);
     void *p = zone->valloc(zone, size);
     malloc_logger_t *log = malloc_logger;
     if (log) log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
@@ -151,6 +155,7 @@ ZT_API void *malloc_zone_memalign(malloc_zone_t *zone, size_t alignment, size_t 
         errno = ENOMEM;
         return NULL;
     }
+    ZT_HOOK_NOTE_REQUEST(size);
     void *p = zone->memalign(zone, alignment, size);
     malloc_logger_t *log = malloc_logger;
     if (log) log(LOG_ALLOC, (uintptr_t)zone, size, 0, (uintptr_t)p, 0);
@@ -174,6 +179,7 @@ ZT_API void *malloc_zone_realloc(malloc_zone_t *zone, void *ptr, size_t size)
     }
     int outer = zt_error_zone_call; /* errors found by the zone take its words */
     zt_error_zone_call = 1;
+    ZT_HOOK_NOTE_REQUEST(size);
     void *p = zone->realloc(zone, ptr, size);
     zt_error_zone_call = outer;
     malloc_logger_t *log = malloc_logger;

@@ -32,6 +32,21 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
         zt_cli_error("%s", err[0] ? err : "cannot read the record");
         return ZT_CLI_EXIT_USAGE;
     }
+    /* --at: the moment whose state every view shows; by default the first
+     * failure when anything failed (its state explains it), else the end. */
+    int at = opt->at                             ? opt->at - 1
+             : zt_report_first_failure_leads(&m) ? ZT_AT_FIRST_FAILURE
+                                                 : ZT_AT_END;
+    if (!zt_model_at(&m, at, err, sizeof err)) {
+        zt_cli_error("%s: --at %s: %s", path, zt_model_at_name(at), err);
+        zt_model_free(&m);
+        return ZT_CLI_EXIT_USAGE;
+    }
+    if ((opt->sort == ZT_SORT_FIRST_FAILURE && !m.moments[0].present)) {
+        zt_cli_error("%s: --sort first-failure: no allocation failed", path);
+        zt_model_free(&m);
+        return ZT_CLI_EXIT_USAGE;
+    }
     FILE *out = stdout;
     if (out_path && strcmp(out_path, "-") != 0) {
         out = fopen(out_path, "w");
@@ -104,6 +119,9 @@ int zt_cli_report(int argc, char **argv)
 {
     static const char *const bys[] = {"stack", "zone", "class", "region"};
     static const char *const formats[] = {"text", "json", "folded", "html"};
+    static const char *const ats[] = {"end", "first-failure", "peak", "peak-va"};
+    static const char *const sorts[] = {"live",      "leaks", "peak",      "first-failure",
+                                        "allocated", "count", "temporary", "address-space"};
     zt_report_opts_t opt = {.top = 10, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
     const char *file = NULL, *out = NULL, *v;
     for (int i = 1; i < argc; i++) {
@@ -118,6 +136,10 @@ int zt_cli_report(int argc, char **argv)
             opt.top = (unsigned)n;
         } else if ((v = opt_value(argc, argv, &i, "--by"))) {
             opt.by = pick("--by", v, bys, 4);
+        } else if ((v = opt_value(argc, argv, &i, "--at"))) {
+            opt.at = pick("--at", v, ats, 4) + 1;
+        } else if ((v = opt_value(argc, argv, &i, "--sort"))) {
+            opt.sort = pick("--sort", v, sorts, 8) + 1;
         } else if ((v = opt_value(argc, argv, &i, "--format"))) {
             opt.format = pick("--format", v, formats, 4);
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||

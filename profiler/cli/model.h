@@ -64,6 +64,9 @@ typedef struct zt_m_module {
 
 typedef struct zt_m_counters {
     uint64_t live_blocks, live_bytes, total_blocks, total_bytes, peak_bytes, va_bytes;
+    uint64_t peak_blocks;     /* exact high water of live blocks */
+    uint64_t temp_blocks;     /* temporary allocations (heaptrack's definition) */
+    uint64_t requested_bytes; /* request sizes where known (0 = none known) */
 } zt_m_counters_t;
 
 typedef struct zt_m_stack {
@@ -72,6 +75,12 @@ typedef struct zt_m_stack {
     uint64_t *pcs;             /* innermost first (return addresses as captured) */
     zt_m_counters_t total;     /* over all zones */
     zt_m_counters_t *per_zone; /* [nzones] */
+    /* live bytes and address space at the end and at the first failure,
+     * whatever moment total.live_* shows (for --sort) */
+    uint64_t end_live_bytes, ff_live_bytes, ff_va_bytes;
+    /* the one request size of all its allocations (0 = none known,
+     * UINT64_MAX = sizes varied or some unknown) */
+    uint64_t request_bytes;
 } zt_m_stack_t;
 
 typedef struct zt_m_class {
@@ -115,6 +124,39 @@ typedef struct zt_m_va_run {
     int kind; /* enum zt_kind, -1 free */
     int window;
 } zt_m_va_run_t;
+
+typedef struct zt_m_cell {
+    uint32_t stack_id; /* 0 = untagged */
+    unsigned zone, cls;
+    uint64_t live_blocks, live_bytes;
+} zt_m_cell_t;
+
+typedef struct zt_m_charge {
+    uint32_t stack_id;
+    unsigned zone;
+    uint64_t va_bytes;
+} zt_m_charge_t;
+
+/* A frozen accounting (record_format.h zt_rec_moment_t). */
+typedef struct zt_m_moment {
+    bool present;
+    unsigned kind; /* enum zt_rec_moment_kind */
+    int zone;      /* failing zone, -1 none */
+    uint64_t time_ns, live_bytes, live_blocks, va_used_bytes, failures;
+    bool has_event;
+    zt_m_event_t event; /* the failure */
+    zt_m_cell_t *cells;
+    unsigned ncells;
+    zt_m_region_t *regions;
+    unsigned nregions;
+    zt_m_charge_t *charges;
+    unsigned ncharges;
+    zt_m_va_run_t *va_runs;
+    unsigned nva_runs;
+} zt_m_moment_t;
+
+/* What the model's live figures describe (zt_model_at). */
+enum zt_m_at { ZT_AT_END = 0, ZT_AT_FIRST_FAILURE = 1, ZT_AT_PEAK = 2, ZT_AT_PEAK_VA = 3 };
 
 typedef struct zt_model {
     /* header */
@@ -167,6 +209,15 @@ typedef struct zt_model {
     uint64_t events_lost;
     zt_m_sample_t *timeline;
     unsigned ntimeline; /* oldest first */
+
+    /* exact counters over the whole heap, failures, moments (v3) */
+    zt_m_counters_t heap;
+    uint64_t failures, null_returns, map_failures;
+    zt_m_moment_t moments[4];      /* by enum zt_rec_moment_kind (END = 3) */
+    zt_m_moment_t *zone_failures;  /* [nzones]: each zone's first failure */
+    uint64_t *zone_failure_counts; /* [nzones] */
+    int at;                        /* enum zt_m_at: what live_* and va_* show */
+    uint64_t at_time_ns;           /* the moment's time (0 for the end) */
 } zt_model_t;
 
 /* Read and validate a record file. On error returns false with a one-line
@@ -179,5 +230,13 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
                           size_t errcap);
 
 void zt_model_free(zt_model_t *m);
+
+/* Make the model's live figures (stacks, per zone, zones, classes, regions,
+ * charges, address-space map, va used) those of a moment: totals and peaks
+ * stay the whole run's. False (with a message) when the record has no such
+ * moment. ZT_AT_END leaves the model as read. */
+bool zt_model_at(zt_model_t *m, int at, char *err, size_t errcap);
+/* "end", "first-failure", "peak", "peak-va". */
+const char *zt_model_at_name(int at);
 
 #endif /* ZT_MODEL_H */

@@ -141,18 +141,117 @@ static char **strings(rd_t *r, uint64_t off, unsigned *count_out, const char *wh
     return v;
 }
 
+static uint64_t q16(uint64_t v, bool sampled)
+{
+    return sampled ? (v + 32768) >> 16 : v; /* blocks are Q16 fixed point in sample mode */
+}
+
 static void counters_from(zt_m_counters_t *m, const zt_rec_counters_t *c, bool sampled)
 {
-    uint64_t tb = c->total_blocks, fb = c->freed_blocks;
-    if (sampled) { /* blocks are Q16 fixed point in sample mode */
-        tb = (tb + 32768) >> 16;
-        fb = (fb + 32768) >> 16;
-    }
+    uint64_t tb = q16(c->total_blocks, sampled), fb = q16(c->freed_blocks, sampled);
+    m->peak_blocks = q16(c->peak_blocks, sampled);
+    m->temp_blocks = q16(c->temp_blocks, sampled);
+    m->requested_bytes = c->requested_bytes;
     m->total_blocks = tb;
     m->total_bytes = c->total_bytes;
     m->live_blocks = tb > fb ? tb - fb : 0;
     m->live_bytes = c->total_bytes > c->freed_bytes ? c->total_bytes - c->freed_bytes : 0;
     m->peak_bytes = c->peak_bytes > m->live_bytes ? c->peak_bytes : m->live_bytes;
+    if (m->peak_blocks < m->live_blocks) m->peak_blocks = m->live_blocks;
+}
+
+/* A moment section at off (record_format.h zt_rec_moment_t). */
+static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const char *what,
+                        zt_m_moment_t *mo)
+{
+    zt_rec_section_t sh;
+    if (!section(r, off, ZT_REC_SEC_MOMENT, sizeof(zt_rec_moment_t), what, &sh)) return false;
+    if (sh.count != 1)
+        return fail(r, "damaged: %s has %llu records", what, (unsigned long long)sh.count);
+    zt_rec_moment_t rm;
+    memcpy(&rm, r->buf + off + sizeof sh, sizeof rm);
+    uint64_t room = sh.bytes - sizeof sh - sizeof rm, need = 0, part;
+    const uint64_t counts[4] = {rm.ncells, rm.nregions, rm.ncharges, rm.nruns};
+    const size_t sizes[4] = {sizeof(zt_rec_cell_t), sizeof(zt_rec_region_t),
+                             sizeof(zt_rec_charge_t), sizeof(zt_rec_va_run_t)};
+    for (unsigned i = 0; i < 4; i++) {
+        if (counts[i] > (1u << 28) || !mul_ok(counts[i], sizes[i], &part) ||
+            __builtin_add_overflow(need, part, &need))
+            return fail(r, "damaged: %s counts", what);
+    }
+    if (need > room)
+        return fail(r, "damaged: %s needs %llu bytes but has %llu", what, (unsigned long long)need,
+                    (unsigned long long)room);
+    if (rm.kind > ZT_REC_MOMENT_ZONE_FAILURE || rm.kind == ZT_REC_MOMENTS || rm.zone < -1 ||
+        rm.zone >= (int32_t)h->nzones || rm.has_event > 1)
+        return fail(r, "damaged: %s header", what);
+    mo->present = true;
+    mo->kind = rm.kind;
+    mo->zone = rm.zone;
+    mo->time_ns = rm.time_ns;
+    mo->live_bytes = rm.live_bytes;
+    mo->live_blocks = q16(rm.live_blocks, h->stacks_mode == 2);
+    mo->va_used_bytes = rm.va_used_bytes;
+    mo->failures = rm.failures;
+    mo->has_event = rm.has_event == 1;
+    if (mo->has_event) {
+        const zt_rec_event_t *e = &rm.event;
+        if (e->type == 0 || e->type > ZT_EV_MEMORY_WARNING || e->zone < -1 ||
+            e->zone >= (int32_t)h->nzones || e->stack_id > h->nstacks)
+            return fail(r, "damaged: %s event", what);
+        mo->event = (zt_m_event_t){e->time_ns,  e->type,     e->cls,          e->kind,
+                                   e->stack_id, e->zone,     e->size,         e->align,
+                                   e->va_used,  e->va_limit, e->largest_free, e->largest_aligned,
+                                   e->value};
+    }
+    const uint8_t *p = r->buf + off + sizeof sh + sizeof rm;
+    mo->cells = calloc(rm.ncells ? rm.ncells : 1, sizeof *mo->cells);
+    mo->regions = calloc(rm.nregions ? rm.nregions : 1, sizeof *mo->regions);
+    mo->charges = calloc(rm.ncharges ? rm.ncharges : 1, sizeof *mo->charges);
+    mo->va_runs = calloc(rm.nruns ? rm.nruns : 1, sizeof *mo->va_runs);
+    if (!mo->cells || !mo->regions || !mo->charges || !mo->va_runs) return fail(r, "out of memory");
+    bool sampled = h->stacks_mode == 2;
+    for (uint64_t i = 0; i < rm.ncells; i++, p += sizeof(zt_rec_cell_t)) {
+        zt_rec_cell_t c;
+        memcpy(&c, p, sizeof c);
+        if (c.stack_id > h->nstacks || c.zone >= h->nzones || c.cls >= ZT_REC_CLASSES)
+            return fail(r, "damaged: %s cell %llu", what, (unsigned long long)i);
+        mo->cells[mo->ncells++] =
+            (zt_m_cell_t){c.stack_id, c.zone, c.cls, q16(c.live_blocks, sampled), c.live_bytes};
+    }
+    for (uint64_t i = 0; i < rm.nregions; i++, p += sizeof(zt_rec_region_t)) {
+        zt_rec_region_t g;
+        memcpy(&g, p, sizeof g);
+        if (g.kind < 0 || g.kind > 4 || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
+            g.top_stack > h->nstacks)
+            return fail(r, "damaged: %s region %llu", what, (unsigned long long)i);
+        mo->regions[mo->nregions++] =
+            (zt_m_region_t){g.base, g.bytes, g.kind, g.zone, g.used_bytes, g.top_stack};
+    }
+    for (uint64_t i = 0; i < rm.ncharges; i++, p += sizeof(zt_rec_charge_t)) {
+        zt_rec_charge_t c;
+        memcpy(&c, p, sizeof c);
+        if (c.stack_id == 0 || c.stack_id > h->nstacks || c.zone >= h->nzones)
+            return fail(r, "damaged: %s charge %llu", what, (unsigned long long)i);
+        mo->charges[mo->ncharges++] = (zt_m_charge_t){c.stack_id, c.zone, c.va_bytes};
+    }
+    for (uint64_t i = 0; i < rm.nruns; i++, p += sizeof(zt_rec_va_run_t)) {
+        zt_rec_va_run_t v;
+        memcpy(&v, p, sizeof v);
+        if (v.kind < -1 || v.kind > 4)
+            return fail(r, "damaged: %s address-space run %llu", what, (unsigned long long)i);
+        mo->va_runs[mo->nva_runs++] = (zt_m_va_run_t){v.base, v.bytes, v.kind, v.window};
+    }
+    return true;
+}
+
+static void moment_free(zt_m_moment_t *mo)
+{
+    free(mo->cells);
+    free(mo->regions);
+    free(mo->charges);
+    free(mo->va_runs);
+    memset(mo, 0, sizeof *mo);
 }
 
 /* Offset of dense index i in a chunk directory (0 = chunk absent). */
@@ -516,8 +615,8 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                 counters_from(&mc->c, &rc, sampled);
             }
         }
-        sum.peak_bytes = rz->total.peak_bytes;
-        counters_from(&mz->c, &sum, sampled);
+        (void)sum; /* the zone's own counters are exact (v3) */
+        counters_from(&mz->c, &rz->total, sampled);
         mz->c.va_bytes = rz->va_bytes;
     }
 
@@ -550,10 +649,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         ms->per_zone = calloc(h->nzones ? h->nzones : 1, sizeof *ms->per_zone);
         if (!ms->pcs || !ms->per_zone) return fail(r, "out of memory");
         memcpy(ms->pcs, r->buf + e.frames_off, e.nframes * sizeof *ms->pcs);
-        /* Over all zones: the sum of the zones' counters (current; the
-         * entry's own total is as of the last snapshot), peak the highest
-         * of the snapshot's sum and each zone's peak. */
-        zt_rec_counters_t all = {0, 0, 0, 0, e.total.peak_bytes};
+        /* Over all zones: the entry's own counters, exact (v3). */
         for (unsigned z = 0; z < h->nzones; z++) {
             if (!chunk_at(r, h->zones[z].stack_chunks_off, id - 1, sizeof(zt_rec_counters_t),
                           "zone stack counters", &off))
@@ -562,14 +658,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                 zt_rec_counters_t rc;
                 memcpy(&rc, r->buf + off, sizeof rc);
                 counters_from(&ms->per_zone[z], &rc, sampled);
-                all.total_blocks += rc.total_blocks;
-                all.total_bytes += rc.total_bytes;
-                all.freed_blocks += rc.freed_blocks;
-                all.freed_bytes += rc.freed_bytes;
-                if (rc.peak_bytes > all.peak_bytes) all.peak_bytes = rc.peak_bytes;
             }
         }
-        counters_from(&ms->total, &all, sampled);
+        counters_from(&ms->total, &e.total, sampled);
+        ms->request_bytes = e.request_bytes;
     }
     if (t->fault_stack_id > h->nstacks)
         return fail(r, "damaged: fault stack %u beyond the %u stacks", t->fault_stack_id,
@@ -654,6 +746,37 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         }
     }
 
+    /* heap, failures, moments */
+    counters_from(&m->heap, &h->heap, sampled);
+    m->failures = h->failures;
+    m->null_returns = h->null_returns;
+    m->map_failures = h->map_failures;
+    static const char *const moment_names[ZT_REC_MOMENTS] = {
+        "first-failure moment", "address-space peak moment", "live peak moment", "end moment"};
+    for (unsigned k = 0; k < ZT_REC_MOMENTS; k++)
+        if (h->moments_off[k] &&
+            !read_moment(r, h, h->moments_off[k], moment_names[k], &m->moments[k]))
+            return false;
+    m->zone_failures = calloc(h->nzones ? h->nzones : 1, sizeof *m->zone_failures);
+    m->zone_failure_counts = calloc(h->nzones ? h->nzones : 1, sizeof *m->zone_failure_counts);
+    if (!m->zone_failures || !m->zone_failure_counts) return fail(r, "out of memory");
+    for (unsigned z = 0; z < h->nzones; z++) {
+        m->zone_failure_counts[z] = h->zones[z].failures;
+        if (h->zones[z].first_failure_off &&
+            !read_moment(r, h, h->zones[z].first_failure_off, "zone failure moment",
+                         &m->zone_failures[z]))
+            return false;
+    }
+
+    for (unsigned i = 0; i < m->nstacks; i++)
+        m->stacks[i].end_live_bytes = m->stacks[i].total.live_bytes;
+    const zt_m_moment_t *ff = &m->moments[ZT_REC_MOMENT_FIRST_FAILURE];
+    for (unsigned i = 0; ff->present && i < ff->ncells; i++)
+        if (ff->cells[i].stack_id)
+            m->stacks[ff->cells[i].stack_id - 1].ff_live_bytes += ff->cells[i].live_bytes;
+    for (unsigned i = 0; ff->present && i < ff->ncharges; i++)
+        m->stacks[ff->charges[i].stack_id - 1].ff_va_bytes += ff->charges[i].va_bytes;
+
     /* timeline */
     if (h->timeline_off) {
         uint64_t bytes;
@@ -686,9 +809,11 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
     uint32_t version;
     memcpy(&version, (const uint8_t *)buf + 8, 4);
     if (version < ZT_REC_VERSION_MIN || version > ZT_REC_VERSION)
-        return fail(&r, "unsupported record version %u (this zonetrace reads versions %u to %u%s)",
-                    version, ZT_REC_VERSION_MIN, ZT_REC_VERSION,
-                    version > ZT_REC_VERSION ? "; a newer zonetrace wrote it" : "");
+        return fail(&r, "unsupported record version %u (this zonetrace reads version %u%s)",
+                    version, ZT_REC_VERSION,
+                    version > ZT_REC_VERSION
+                        ? "; a newer zonetrace wrote it"
+                        : "; an older zonetrace wrote it: report it with that one");
     if (len < sizeof(zt_rec_header_t))
         return fail(&r, "truncated: the header needs %zu bytes but the file has %zu",
                     sizeof(zt_rec_header_t), len);
@@ -794,5 +919,111 @@ void zt_model_free(zt_model_t *m)
     free(m->va_runs);
     free(m->events);
     free(m->timeline);
+    for (unsigned k = 0; k < 4; k++)
+        moment_free(&m->moments[k]);
+    if (m->zone_failures)
+        for (unsigned z = 0; z < m->nzones; z++)
+            moment_free(&m->zone_failures[z]);
+    free(m->zone_failures);
+    free(m->zone_failure_counts);
     memset(m, 0, sizeof *m);
+}
+
+const char *zt_model_at_name(int at)
+{
+    switch (at) {
+    case ZT_AT_FIRST_FAILURE:
+        return "first-failure";
+    case ZT_AT_PEAK:
+        return "peak";
+    case ZT_AT_PEAK_VA:
+        return "peak-va";
+    default:
+        return "end";
+    }
+}
+
+bool zt_model_at(zt_model_t *m, int at, char *err, size_t errcap)
+{
+    if (at == ZT_AT_END) {
+        m->at = ZT_AT_END;
+        return true;
+    }
+    unsigned k = at == ZT_AT_FIRST_FAILURE ? ZT_REC_MOMENT_FIRST_FAILURE
+                 : at == ZT_AT_PEAK        ? ZT_REC_MOMENT_PEAK_LIVE
+                                           : ZT_REC_MOMENT_PEAK_VA;
+    const zt_m_moment_t *mo = &m->moments[k];
+    if (!mo->present) {
+        snprintf(err, errcap, "the record has no %s moment (%s)", zt_model_at_name(at),
+                 at == ZT_AT_FIRST_FAILURE ? "no allocation failed"
+                                           : "the peak never passed the first step (1 MiB) "
+                                             "while the monitor ran");
+        return false;
+    }
+    for (unsigned i = 0; i < m->nstacks; i++) {
+        zt_m_stack_t *s = &m->stacks[i];
+        s->total.live_blocks = s->total.live_bytes = s->total.va_bytes = 0;
+        for (unsigned z = 0; z < m->nzones; z++)
+            s->per_zone[z].live_blocks = s->per_zone[z].live_bytes = s->per_zone[z].va_bytes = 0;
+    }
+    for (unsigned z = 0; z < m->nzones; z++) {
+        zt_m_zone_t *zz = &m->zones[z];
+        zz->c.live_blocks = zz->c.live_bytes = zz->c.va_bytes = 0;
+        for (unsigned c = 0; c < zz->nclasses; c++)
+            zz->classes[c].c.live_blocks = zz->classes[c].c.live_bytes = 0;
+    }
+    for (unsigned i = 0; i < mo->ncells; i++) {
+        const zt_m_cell_t *c = &mo->cells[i];
+        if (c->zone >= m->nzones) continue;
+        zt_m_zone_t *zz = &m->zones[c->zone];
+        zz->c.live_blocks += c->live_blocks;
+        zz->c.live_bytes += c->live_bytes;
+        for (unsigned j = 0; j < zz->nclasses; j++)
+            if (zz->classes[j].cls == c->cls) {
+                zz->classes[j].c.live_blocks += c->live_blocks;
+                zz->classes[j].c.live_bytes += c->live_bytes;
+            }
+        if (c->stack_id == 0 || c->stack_id > m->nstacks) continue;
+        zt_m_stack_t *s = &m->stacks[c->stack_id - 1];
+        s->total.live_blocks += c->live_blocks;
+        s->total.live_bytes += c->live_bytes;
+        s->per_zone[c->zone].live_blocks += c->live_blocks;
+        s->per_zone[c->zone].live_bytes += c->live_bytes;
+    }
+    for (unsigned i = 0; i < mo->ncharges; i++) {
+        const zt_m_charge_t *c = &mo->charges[i];
+        if (c->stack_id == 0 || c->stack_id > m->nstacks || c->zone >= m->nzones) continue;
+        m->stacks[c->stack_id - 1].total.va_bytes += c->va_bytes;
+        m->stacks[c->stack_id - 1].per_zone[c->zone].va_bytes += c->va_bytes;
+    }
+    for (unsigned i = 0; i < mo->nregions; i++) {
+        const zt_m_region_t *g = &mo->regions[i];
+        if (g->zone >= 0 && (unsigned)g->zone < m->nzones) m->zones[g->zone].c.va_bytes += g->bytes;
+    }
+    zt_m_region_t *regions = malloc((mo->nregions ? mo->nregions : 1) * sizeof *regions);
+    zt_m_va_run_t *runs = malloc((mo->nva_runs ? mo->nva_runs : 1) * sizeof *runs);
+    if (!regions || !runs) {
+        free(regions);
+        free(runs);
+        snprintf(err, errcap, "out of memory");
+        return false;
+    }
+    memcpy(regions, mo->regions, mo->nregions * sizeof *regions);
+    memcpy(runs, mo->va_runs, mo->nva_runs * sizeof *runs);
+    free(m->regions);
+    free(m->va_runs);
+    m->regions = regions;
+    m->nregions = mo->nregions;
+    if (mo->nva_runs || !m->va_runs) {
+        m->va_runs = runs;
+        m->nva_runs = mo->nva_runs;
+    } else {
+        free(runs);
+        m->va_runs = NULL;
+        m->nva_runs = 0;
+    }
+    m->va_used_bytes = mo->va_used_bytes;
+    m->at = at;
+    m->at_time_ns = mo->time_ns;
+    return true;
 }

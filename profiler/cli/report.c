@@ -239,29 +239,130 @@ const zt_m_stack_t *zt_report_stack(const zt_model_t *m, uint32_t id)
 }
 
 static const zt_model_t *sort_model;
-static bool sort_by_va;
+
+static int sort_key;
+
+int zt_report_sort_of(const zt_report_t *r)
+{
+    if (r->opt.sort != ZT_SORT_AUTO) return r->opt.sort;
+    return r->m->va_limit_bytes ? ZT_SORT_VA : ZT_SORT_LIVE;
+}
+
+const char *zt_report_sort_name(int sort)
+{
+    static const char *const names[ZT_SORT_COUNT_OF] = {"auto",  "live",          "leaks",
+                                                        "peak",  "first-failure", "allocated",
+                                                        "count", "temporary",     "address-space"};
+    return sort >= 0 && sort < ZT_SORT_COUNT_OF ? names[sort] : "?";
+}
+
+const char *zt_report_sort_words(int sort)
+{
+    switch (sort) {
+    case ZT_SORT_LEAKS:
+        return "live bytes at the end (leaks)";
+    case ZT_SORT_PEAK:
+        return "their own peak of live bytes";
+    case ZT_SORT_FIRST_FAILURE:
+        return "live bytes at the first failure";
+    case ZT_SORT_ALLOCATED:
+        return "bytes allocated";
+    case ZT_SORT_COUNT:
+        return "allocations";
+    case ZT_SORT_TEMPORARY:
+        return "temporary allocations";
+    case ZT_SORT_VA:
+        return "address space charged";
+    default:
+        return "live bytes";
+    }
+}
+
+bool zt_report_sort_is_bytes(int sort)
+{
+    return sort != ZT_SORT_COUNT && sort != ZT_SORT_TEMPORARY;
+}
+
+uint64_t zt_report_sort_key(const zt_m_stack_t *s, int sort)
+{
+    switch (sort) {
+    case ZT_SORT_LEAKS:
+        return s->end_live_bytes;
+    case ZT_SORT_PEAK:
+        return s->total.peak_bytes;
+    case ZT_SORT_FIRST_FAILURE:
+        return s->ff_live_bytes;
+    case ZT_SORT_ALLOCATED:
+        return s->total.total_bytes;
+    case ZT_SORT_COUNT:
+        return s->total.total_blocks;
+    case ZT_SORT_TEMPORARY:
+        return s->total.temp_blocks;
+    case ZT_SORT_VA:
+        return s->total.va_bytes;
+    default:
+        return s->total.live_bytes;
+    }
+}
+
+uint64_t zt_report_requested_live(const zt_m_stack_t *s, bool *exact, bool *known)
+{
+    *exact = false;
+    *known = true;
+    if (s->request_bytes && s->request_bytes != UINT64_MAX) {
+        *exact = true;
+        return s->total.live_blocks * s->request_bytes;
+    }
+    if (s->total.requested_bytes && s->total.total_bytes)
+        return (uint64_t)((double)s->total.live_bytes * (double)s->total.requested_bytes /
+                          (double)s->total.total_bytes);
+    *known = false;
+    return 0;
+}
+
+void zt_report_at_words(const zt_model_t *m, char *buf, size_t cap)
+{
+    char b[32];
+    switch (m->at) {
+    case ZT_AT_FIRST_FAILURE:
+        snprintf(buf, cap, "at the first failure (%s)", zt_fmt_secs(m->at_time_ns, b));
+        break;
+    case ZT_AT_PEAK:
+        snprintf(buf, cap, "at the peak of live heap (%s)", zt_fmt_secs(m->at_time_ns, b));
+        break;
+    case ZT_AT_PEAK_VA:
+        snprintf(buf, cap, "at the peak of heap address space (%s)", zt_fmt_secs(m->at_time_ns, b));
+        break;
+    default:
+        snprintf(buf, cap, "%s",
+                 m->term.state == ZT_TERM_RUNNING && !m->term.killed ? "now" : "at the end");
+    }
+}
 
 static int cmp_stacks(const void *a, const void *b)
 {
     const zt_m_stack_t *x = &sort_model->stacks[*(const unsigned *)a];
     const zt_m_stack_t *y = &sort_model->stacks[*(const unsigned *)b];
-    uint64_t kx = sort_by_va ? x->total.va_bytes : x->total.live_bytes;
-    uint64_t ky = sort_by_va ? y->total.va_bytes : y->total.live_bytes;
+    uint64_t kx = zt_report_sort_key(x, sort_key);
+    uint64_t ky = zt_report_sort_key(y, sort_key);
     if (kx != ky) return kx > ky ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
 unsigned *zt_report_sorted_stacks(const zt_model_t *m, bool by_va, unsigned *count)
 {
+    return zt_report_sorted_stacks_by(m, by_va ? ZT_SORT_VA : ZT_SORT_LIVE, count);
+}
+
+unsigned *zt_report_sorted_stacks_by(const zt_model_t *m, int sort, unsigned *count)
+{
     unsigned *idx = malloc((m->nstacks + 1) * sizeof *idx);
     if (!idx) abort();
     unsigned n = 0;
-    for (unsigned i = 0; i < m->nstacks; i++) {
-        uint64_t k = by_va ? m->stacks[i].total.va_bytes : m->stacks[i].total.live_bytes;
-        if (k) idx[n++] = i;
-    }
+    for (unsigned i = 0; i < m->nstacks; i++)
+        if (zt_report_sort_key(&m->stacks[i], sort)) idx[n++] = i;
     sort_model = m;
-    sort_by_va = by_va;
+    sort_key = sort;
     qsort(idx, n, sizeof *idx, cmp_stacks);
     *count = n;
     return idx;
@@ -458,25 +559,67 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
     }
 }
 
-bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev, const zt_m_event_t **map_ev)
+/* The map failure behind the NULL at events[ni]: the last one before it,
+ * from the same stack (or, without stacks, of the same kind), after any
+ * earlier NULL. */
+static const zt_m_event_t *map_before(const zt_model_t *m, unsigned ni, const zt_m_event_t *nul)
 {
-    *null_ev = *map_ev = NULL;
-    unsigned ni = 0;
-    for (unsigned i = 0; i < m->nevents; i++)
-        if (m->events[i].type == ZT_EV_NULL_RETURNED) *null_ev = &m->events[i], ni = i;
-    if (!*null_ev) return false;
-    /* The map failure behind it: the last one before it, from the same
-     * stack (or, without stacks, of the same kind), after any earlier NULL. */
     for (unsigned i = ni; i-- > 0;) {
         const zt_m_event_t *e = &m->events[i];
         if (e->type == ZT_EV_NULL_RETURNED) break;
         if (e->type == ZT_EV_MAP_FAILED &&
-            ((*null_ev)->stack_id ? e->stack_id == (*null_ev)->stack_id
-                                  : e->kind == (*null_ev)->kind)) {
-            *map_ev = e;
-            break;
-        }
+            (nul->stack_id ? e->stack_id == nul->stack_id : e->kind == nul->kind))
+            return e;
     }
+    return NULL;
+}
+
+/* The first failure is the headline, except for a process killed by a
+ * signal: it died of the last failure it met (the demo's NULL used at
+ * CA_AttrList_set), and its end is the state that explains it. */
+bool zt_report_first_failure_leads(const zt_model_t *m)
+{
+    return m->moments[0].present && m->moments[0].has_event && m->term.state != ZT_TERM_SIGNALED;
+}
+
+static bool same_event(const zt_m_event_t *a, const zt_m_event_t *b)
+{
+    return a->type == b->type && a->time_ns == b->time_ns && a->stack_id == b->stack_id &&
+           a->size == b->size;
+}
+
+bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev, const zt_m_event_t **map_ev)
+{
+    *null_ev = *map_ev = NULL;
+    const zt_m_moment_t *ff = &m->moments[0]; /* ZT_REC_MOMENT_FIRST_FAILURE */
+    if (zt_report_first_failure_leads(m)) {
+        /* The first failure explains; later ones are its consequences. */
+        const zt_m_event_t *fe = &ff->event;
+        if (fe->type == ZT_EV_NULL_RETURNED) {
+            *null_ev = fe;
+            for (unsigned i = 0; i < m->nevents; i++)
+                if (same_event(&m->events[i], fe)) {
+                    *map_ev = map_before(m, i, fe);
+                    break;
+                }
+            return true;
+        }
+        *map_ev = fe;
+        for (unsigned i = 0; i < m->nevents; i++) {
+            const zt_m_event_t *e = &m->events[i];
+            if (e->type == ZT_EV_NULL_RETURNED && e->time_ns >= fe->time_ns &&
+                (!fe->stack_id || !e->stack_id || e->stack_id == fe->stack_id)) {
+                *null_ev = e;
+                return true;
+            }
+        }
+        return false;
+    }
+    unsigned ni = 0;
+    for (unsigned i = 0; i < m->nevents; i++)
+        if (m->events[i].type == ZT_EV_NULL_RETURNED) *null_ev = &m->events[i], ni = i;
+    if (!*null_ev) return false;
+    *map_ev = map_before(m, ni, *null_ev);
     return true;
 }
 
@@ -508,6 +651,27 @@ void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap)
                  "%s of %s used",
                  hole, zt_fmt_bytes(map->largest_free, b1), zt_fmt_bytes(map->va_used, b4),
                  map->va_limit ? zt_fmt_bytes(map->va_limit, b5) : "unlimited");
+}
+
+void zt_report_later_text(zt_report_t *r, char *buf, size_t cap)
+{
+    const zt_model_t *m = r->m;
+    buf[0] = 0;
+    if (!zt_report_first_failure_leads(m) || m->failures < 2) return;
+    const zt_m_event_t *last = NULL;
+    for (unsigned i = 0; i < m->nevents; i++)
+        if (m->events[i].type == ZT_EV_NULL_RETURNED || m->events[i].type == ZT_EV_MAP_FAILED)
+            last = &m->events[i];
+    int n = snprintf(buf, cap,
+                     "%llu more failure%s after the first (%llu NULL returned, %llu region map%s "
+                     "failed in all)",
+                     (unsigned long long)(m->failures - 1), m->failures == 2 ? "" : "s",
+                     (unsigned long long)m->null_returns, (unsigned long long)m->map_failures,
+                     m->map_failures == 1 ? "" : "s");
+    if (!last || n < 0 || (size_t)n >= cap) return;
+    char ev[1024];
+    zt_report_event(r, last, ev, sizeof ev);
+    snprintf(buf + n, cap - (size_t)n, "; the last: %s", ev);
 }
 
 /* "<prefix>1.2 GiB live <when>, 90 % of it from f (a.c:12)": the heap by
@@ -552,13 +716,22 @@ static void live_summary(zt_report_t *r, const char *prefix, const char *when, c
 void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *detail, size_t dcap)
 {
     const zt_model_t *m = r->m;
-    const zt_m_event_t *null_ev = NULL, *map_ev = NULL;
+    const zt_m_event_t *null_ev = NULL, *map_ev = NULL, *last_null = NULL;
     unsigned nulls = 0, maps = 0;
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
         /* The last ones: what the program met just before it ended. */
         if (e->type == ZT_EV_NULL_RETURNED) null_ev = e, nulls++;
         if (e->type == ZT_EV_MAP_FAILED) map_ev = e, maps++;
+    }
+    last_null = null_ev;
+    /* With a first-failure moment (v3): the first failure is the headline,
+     * the exact counts come from the header. */
+    bool first = zt_report_first_failure_leads(m);
+    if (first) {
+        zt_report_cause(m, &null_ev, &map_ev);
+        if (m->null_returns) nulls = (unsigned)m->null_returns;
+        if (m->map_failures) maps = (unsigned)m->map_failures;
     }
     uint64_t rss = zt_report_peak_rss(m);
     char b1[32], b2[32], b3[32], b4[32], site[512];
@@ -603,8 +776,18 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
         if (null_ev) {
             stack_site(r, null_ev->stack_id, site, sizeof site);
             n = snprintf(detail, dcap, "malloc returned NULL %u time%s (%s%llu B at %s)", nulls,
-                         nulls == 1 ? "" : "s", nulls == 1 ? "" : "last ",
+                         nulls == 1 ? "" : "s",
+                         nulls == 1 ? ""
+                         : first    ? "first "
+                                    : "last ",
                          (unsigned long long)null_ev->size, site);
+            if (first && nulls > 1 && last_null && last_null != null_ev && n > 0 &&
+                (size_t)n < dcap) {
+                char site2[512];
+                stack_site(r, last_null->stack_id, site2, sizeof site2);
+                n += snprintf(detail + n, dcap - (size_t)n, "; the last: %llu B at %s",
+                              (unsigned long long)last_null->size, site2);
+            }
         } else {
             n = snprintf(detail, dcap, "%u region map%s failed", maps, maps == 1 ? "" : "s");
         }

@@ -16,11 +16,27 @@
 enum zt_report_by { ZT_BY_STACK, ZT_BY_ZONE, ZT_BY_CLASS, ZT_BY_REGION };
 enum zt_report_format { ZT_FMT_TEXT, ZT_FMT_JSON, ZT_FMT_FOLDED, ZT_FMT_HTML };
 
+/* --sort: what ranks the stacks (and is the folded output's cost). */
+enum zt_report_sort {
+    ZT_SORT_AUTO = 0,      /* address space on a limited profile, else live */
+    ZT_SORT_LIVE,          /* live bytes at the moment shown (--at) */
+    ZT_SORT_LEAKS,         /* live bytes at the end */
+    ZT_SORT_PEAK,          /* the stack's own exact peak of live bytes */
+    ZT_SORT_FIRST_FAILURE, /* live bytes at the first failure */
+    ZT_SORT_ALLOCATED,     /* bytes allocated over the run */
+    ZT_SORT_COUNT,         /* allocations over the run */
+    ZT_SORT_TEMPORARY,     /* temporary allocations (heaptrack's definition) */
+    ZT_SORT_VA,            /* address space charged at the moment shown */
+    ZT_SORT_COUNT_OF
+};
+
 typedef struct zt_report_opts {
     unsigned top;     /* stacks / rows shown (text, html) */
     int by;           /* enum zt_report_by (text) */
     int format;       /* enum zt_report_format */
     const char *path; /* the record file, for headers */
+    int sort;         /* enum zt_report_sort */
+    int at;           /* enum zt_m_at + 1; 0 = auto (the first failure if any, else the end) */
 } zt_report_opts_t;
 
 typedef struct zt_report {
@@ -49,6 +65,28 @@ const zt_m_stack_t *zt_report_stack(const zt_model_t *m, uint32_t id);
 /* Stack indices (into m->stacks) sorted by live_bytes (by_va: va_bytes),
  * descending, ties by id; only stacks with a non-zero key. Caller frees. */
 unsigned *zt_report_sorted_stacks(const zt_model_t *m, bool by_va, unsigned *count);
+
+/* The sort actually used (AUTO resolved), its name ("live", "leaks",
+ * "peak", "first-failure", "allocated", "count", "temporary",
+ * "address-space"), what it ranks in words, whether it counts bytes, and a
+ * stack's key under it. */
+int zt_report_sort_of(const zt_report_t *r);
+const char *zt_report_sort_name(int sort);
+const char *zt_report_sort_words(int sort);
+bool zt_report_sort_is_bytes(int sort);
+uint64_t zt_report_sort_key(const zt_m_stack_t *s, int sort);
+/* Live requested bytes of a stack at the moment shown: exact (live blocks
+ * × its one request size, *exact = true) when all its requests had one
+ * known size, else estimated from its bytes requested / allocated over the
+ * run (*exact = false); 0 with *known = false when no request was known. */
+uint64_t zt_report_requested_live(const zt_m_stack_t *s, bool *exact, bool *known);
+
+/* Stack indices sorted by that key, descending, ties by id; only non-zero
+ * keys. Caller frees. */
+unsigned *zt_report_sorted_stacks_by(const zt_model_t *m, int sort, unsigned *count);
+/* "at the first failure (0.780 s)", "at the peak of live heap (1.2 s)",
+ * "at the end". */
+void zt_report_at_words(const zt_model_t *m, char *buf, size_t cap);
 
 /* "12 B", "1.5 KiB", "3.0 MiB", "2.88 GiB". */
 const char *zt_fmt_bytes(uint64_t bytes, char buf[32]);
@@ -87,10 +125,17 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
  * when nothing returned NULL. */
 bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev,
                      const zt_m_event_t **map_ev);
+/* True when the first failure (its moment) is the headline and the
+ * default --at: a failure was recorded and no signal ended the process. */
+bool zt_report_first_failure_leads(const zt_model_t *m);
 /* That failure in words ("" when none): "NULL for 24 B (tiny-32) from zone
  * QuartzCore at f (x.c:1): a new tiny region needs a 1 MiB-aligned 1 MiB
  * hole and none is left (...)". */
 void zt_report_cause_text(zt_report_t *r, char *buf, size_t cap);
+/* When the first failure leads and more followed: "3 more failures after
+ * the first (2 NULL returned, 2 region maps failed in all); the last: ..."
+ * ("" otherwise). */
+void zt_report_later_text(zt_report_t *r, char *buf, size_t cap);
 /* "NULL returned", "region map failed", ... */
 const char *zt_event_name(uint32_t type);
 /* One line describing an event (no time). */

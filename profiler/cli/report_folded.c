@@ -1,6 +1,7 @@
 /* ----------------------------------------------------------------------------
- * report_folded.c — "outer;...;inner live_bytes" lines for flamegraph.pl,
- * speedscope and the like: one line per stack with live bytes, the
+ * report_folded.c — "outer;...;inner COST" lines for flamegraph.pl,
+ * speedscope and the like: one line per stack, COST the --sort key (live
+ * bytes at the --at moment by default; bytes or counts), the
  * allocator's own frames left out. A ';' inside a name would split a frame,
  * so it becomes ':'.
  * -------------------------------------------------------------------------- */
@@ -18,7 +19,9 @@ void zt_report_folded(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
     unsigned n;
-    unsigned *idx = zt_report_sorted_stacks(m, false, &n);
+    int sort = zt_report_sort_of(r);
+    if (sort == ZT_SORT_VA && r->opt.sort == ZT_SORT_AUTO) sort = ZT_SORT_LIVE; /* as before */
+    unsigned *idx = zt_report_sorted_stacks_by(m, sort, &n);
     for (unsigned i = 0; i < n; i++) {
         const zt_m_stack_t *st = &m->stacks[idx[i]];
         zt_rframes_t f = zt_report_frames(r, st->id, false);
@@ -30,7 +33,7 @@ void zt_report_folded(FILE *out, zt_report_t *r)
                 if (k > f.first) fputc(';', out);
             }
         }
-        fprintf(out, " %llu\n", (unsigned long long)st->total.live_bytes);
+        fprintf(out, " %llu\n", (unsigned long long)zt_report_sort_key(st, sort));
         zt_rframes_free(&f);
     }
     free(idx);

@@ -89,18 +89,19 @@ static const char *const script[] = {
     "    node.addEventListener(\"mouseleave\", function () { tip.style.display = \"none\"; });\n",
     "  }\n",
     "\n",
-    "  /* ---- flame graph of live bytes (outermost frame at the bottom) ---- */\n",
+    "  /* ---- flame graph of the --sort cost, s.cost (outermost frame at the bottom) ---- */\n",
     "  function buildTree() {\n",
-    "    var root = {name: \"all live heap\", value: 0, kids: {}, order: []};\n",
+    "    var root = {name: \"all (\" + D.sort + \", \" + D.at.moment + \")\", value: 0, kids: {}, "
+    "order: []};\n",
     "    D.stacks.forEach(function (s) {\n",
-    "      if (!s.live_bytes) return;\n",
+    "      if (!s.cost) return;\n",
     "      var fr = userFrames(s).slice().reverse(), node = root;\n",
-    "      root.value += s.live_bytes;\n",
+    "      root.value += s.cost;\n",
     "      fr.forEach(function (f) {\n",
     "        var k = frameLong(f), c = node.kids[k];\n",
     "        if (!c) { c = node.kids[k] = {name: k, value: 0, kids: {}, order: []}; ",
     "node.order.push(c); }\n",
-    "        c.value += s.live_bytes;\n",
+    "        c.value += s.cost;\n",
     "        node = c;\n",
     "      });\n",
     "    });\n",
@@ -319,27 +320,33 @@ static const char *const script[] = {
     "    var t = html(\"table\", null, zt);\n",
     "    var h = html(\"tr\", null, t);\n",
     "    [\"zone\", \"live bytes\", \"live blocks\", \"address space\", ",
-    "\"allocated\"].forEach(function (c) { html(\"th\", c, h); });\n",
+    "\"allocated\", \"peak\", \"peak blocks\"].forEach(function (c) { html(\"th\", c, h); });\n",
     "    D.zones.forEach(function (z) {\n",
     "      var r = html(\"tr\", null, t);\n",
     "      [z.name, bytes(z.live_bytes), z.live_blocks, bytes(z.va_bytes), ",
-    "bytes(z.total_bytes)].forEach(function (c) { html(\"td\", c, r); });\n",
+    "bytes(z.total_bytes), bytes(z.peak_bytes), z.peak_blocks].forEach(function (c) { ",
+    "html(\"td\", c, r); });\n",
     "    });\n",
     "    var st = document.getElementById(\"stacks\");\n",
-    "    var top = D.stacks.filter(function (s) { return s.live_bytes > 0; })\n",
-    "      .sort(function (a, b) { return b.live_bytes - a.live_bytes || a.id - b.id; }).slice(0, ",
+    "    var top = D.stacks.filter(function (s) { return s.cost > 0; })\n",
+    "      .sort(function (a, b) { return b.cost - a.cost || a.id - b.id; }).slice(0, ",
     "TOP);\n",
     "    if (!top.length) { html(\"p\", \"No live stacks.\", st); return; }\n",
     "    var t2 = html(\"table\", null, st);\n",
     "    var h2 = html(\"tr\", null, t2);\n",
-    "    [\"stack\", \"live bytes\", \"blocks\", \"address space\", \"frames (innermost ",
-    "first)\"].forEach(function (c) { html(\"th\", c, h2); });\n",
+    "    [\"stack\", D.sort, \"live bytes\", \"blocks\", \"address space\", \"peak\", ",
+    "\"peak blocks\", \"frames (innermost first)\"].forEach(function (c) { html(\"th\", c, h2); "
+    "});\n",
     "    top.forEach(function (s) {\n",
     "      var r = html(\"tr\", null, t2);\n",
     "      html(\"td\", \"#\" + s.id, r);\n",
+    "      html(\"td\", D.sort == \"count\" || D.sort == \"temporary\" ? s.cost : bytes(s.cost), "
+    "r);\n",
     "      html(\"td\", bytes(s.live_bytes), r);\n",
     "      html(\"td\", s.live_blocks, r);\n",
     "      html(\"td\", bytes(s.va_bytes), r);\n",
+    "      html(\"td\", bytes(s.peak_bytes), r);\n",
+    "      html(\"td\", s.peak_blocks, r);\n",
     "      var fr = html(\"td\", null, r, \"frames\");\n",
     "      userFrames(s).slice(0, 8).forEach(function (f) { html(\"div\", frameLong(f), fr); });\n",
     "    });\n",
@@ -439,8 +446,16 @@ void zt_report_html(FILE *out, zt_report_t *r)
         zt_rframes_free(&f);
     }
     row(out, "ended", line, NULL);
+    zt_report_at_words(m, line, sizeof line);
+    n = strlen(line);
+    snprintf(line + n, sizeof line - n, "; stacks ranked by %s; exact heap peak %s in %llu blocks",
+             zt_report_sort_words(zt_report_sort_of(r)), zt_fmt_bytes(m->heap.peak_bytes, b1),
+             (unsigned long long)m->heap.peak_blocks);
+    row(out, "state", line, NULL);
     zt_report_cause_text(r, line, sizeof line);
     if (line[0]) row(out, m->term.state == ZT_TERM_EXITED ? "failure" : "cause", line, NULL);
+    zt_report_later_text(r, line, sizeof line);
+    if (line[0]) row(out, "later", line, NULL);
     char detail[1024];
     zt_report_diagnosis_parts(r, line, sizeof line, detail, sizeof detail);
     row(out, "diagnosis", line, "diag");
@@ -450,11 +465,12 @@ void zt_report_html(FILE *out, zt_report_t *r)
              m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b2) : "");
     row(out, "footprint", line, NULL);
     fputs("</table>\n"
-          "<h2>Live heap by stack (flame graph; click to zoom)</h2>\n<div id=\"flame\"></div>\n"
+          "<h2>Stacks by the ranking above (flame graph; click to zoom)</h2>\n"
+          "<div id=\"flame\"></div>\n"
           "<h2>Address space</h2>\n<div id=\"vamap\"></div>\n"
           "<h2>Footprint over time</h2>\n<div id=\"timeline\"></div>\n"
           "<h2>Zones</h2>\n<div id=\"zones\"></div>\n"
-          "<h2>Top stacks by live bytes</h2>\n<div id=\"stacks\"></div>\n"
+          "<h2>Top stacks by the ranking above</h2>\n<div id=\"stacks\"></div>\n"
           "<div id=\"tip\"></div>\n"
           "<noscript><p>The charts need JavaScript; the data is in this file as "
           "JSON.</p></noscript>\n"

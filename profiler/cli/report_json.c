@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static void hex(FILE *out, uint64_t v)
 {
@@ -24,10 +24,13 @@ static void counters(FILE *out, const zt_m_counters_t *c)
 {
     fprintf(out,
             "\"live_bytes\":%llu,\"live_blocks\":%llu,\"total_bytes\":%llu,\"total_blocks\":%llu,"
-            "\"peak_bytes\":%llu,\"va_bytes\":%llu",
+            "\"peak_bytes\":%llu,\"va_bytes\":%llu,\"peak_blocks\":%llu,\"temp_blocks\":%llu,"
+            "\"requested_bytes\":%llu",
             (unsigned long long)c->live_bytes, (unsigned long long)c->live_blocks,
             (unsigned long long)c->total_bytes, (unsigned long long)c->total_blocks,
-            (unsigned long long)c->peak_bytes, (unsigned long long)c->va_bytes);
+            (unsigned long long)c->peak_bytes, (unsigned long long)c->va_bytes,
+            (unsigned long long)c->peak_blocks, (unsigned long long)c->temp_blocks,
+            (unsigned long long)c->requested_bytes);
 }
 
 static void frames(FILE *out, zt_report_t *r, uint32_t id, bool fault)
@@ -219,6 +222,17 @@ static void stacks(FILE *out, zt_report_t *r)
         const zt_m_stack_t *st = &m->stacks[i];
         fprintf(out, "%s\n    {\"id\":%u,", i ? "," : "", st->id);
         counters(out, &st->total);
+        fprintf(out, ",\"cost\":%llu,\"end_live_bytes\":%llu,\"first_failure_live_bytes\":%llu",
+                (unsigned long long)zt_report_sort_key(st, zt_report_sort_of(r)),
+                (unsigned long long)st->end_live_bytes, (unsigned long long)st->ff_live_bytes);
+        bool exact, known;
+        uint64_t req = zt_report_requested_live(st, &exact, &known);
+        fprintf(out, ",\"requested_live_bytes\":");
+        if (known)
+            fprintf(out, "%llu,\"requested_exact\":%s", (unsigned long long)req,
+                    exact ? "true" : "false");
+        else
+            fputs("null,\"requested_exact\":false", out);
         fprintf(out, ",\"per_zone\":[");
         bool first = true;
         for (unsigned z = 0; st->per_zone && z < m->nzones; z++) {
@@ -302,35 +316,95 @@ static bool event_has_kind(uint32_t t)
     return event_has_class(t) || t == ZT_EV_MAP_FAILED || t == ZT_EV_VA_HIGH_WATER;
 }
 
+static void event(FILE *out, zt_report_t *r, const zt_m_event_t *e)
+{
+    char line[1024];
+    fprintf(out, "{\"time_ns\":%llu,\"type\":\"%s\",", (unsigned long long)e->time_ns,
+            event_key(e->type));
+    if (event_has_class(e->type))
+        fprintf(out, "\"class\":%u,\"class_name\":\"%s\",", e->cls,
+                e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-");
+    else
+        fputs("\"class\":null,\"class_name\":null,", out);
+    if (event_has_kind(e->type))
+        fprintf(out, "\"kind\":\"%s\",", zt_report_kind_name(e->kind));
+    else
+        fputs("\"kind\":null,", out);
+    fprintf(out,
+            "\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
+            "\"va_used\":%llu,\"va_limit\":%llu,\"largest_free\":%llu,"
+            "\"largest_aligned\":%llu,\"value\":%llu,\"description\":",
+            e->stack_id, e->zone, (unsigned long long)e->size, (unsigned long long)e->align,
+            (unsigned long long)e->va_used, (unsigned long long)e->va_limit,
+            (unsigned long long)e->largest_free, (unsigned long long)e->largest_aligned,
+            (unsigned long long)e->value);
+    zt_report_event(r, e, line, sizeof line);
+    zt_json_string(out, line);
+    fputc('}', out);
+}
+
 static void events(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    char line[1024];
     fprintf(out, "  \"events_lost\": %llu,\n  \"events\": [", (unsigned long long)m->events_lost);
     for (unsigned i = 0; i < m->nevents; i++) {
-        const zt_m_event_t *e = &m->events[i];
-        fprintf(out, "%s\n    {\"time_ns\":%llu,\"type\":\"%s\",", i ? "," : "",
-                (unsigned long long)e->time_ns, event_key(e->type));
-        if (event_has_class(e->type))
-            fprintf(out, "\"class\":%u,\"class_name\":\"%s\",", e->cls,
-                    e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-");
+        fprintf(out, "%s\n    ", i ? "," : "");
+        event(out, r, &m->events[i]);
+    }
+    fprintf(out, "],\n");
+}
+
+static void moment(FILE *out, zt_report_t *r, const zt_m_moment_t *mo)
+{
+    static const char *const kinds[] = {"first-failure", "peak-va", "peak",
+                                        "end",           "?",       "zone-failure"};
+    fprintf(out,
+            "{\"kind\":\"%s\",\"zone\":%d,\"time_ns\":%llu,\"live_bytes\":%llu,"
+            "\"live_blocks\":%llu,\"va_used_bytes\":%llu,\"failures\":%llu,\"event\":",
+            mo->kind < 6 ? kinds[mo->kind] : "?", mo->zone, (unsigned long long)mo->time_ns,
+            (unsigned long long)mo->live_bytes, (unsigned long long)mo->live_blocks,
+            (unsigned long long)mo->va_used_bytes, (unsigned long long)mo->failures);
+    if (mo->has_event)
+        event(out, r, &mo->event);
+    else
+        fputs("null", out);
+    fputc('}', out);
+}
+
+/* What the live figures show, the ranking, the exact heap counters, the
+ * failures and the moments the record holds. */
+static void moments(FILE *out, zt_report_t *r)
+{
+    const zt_model_t *m = r->m;
+    fprintf(out, "  \"at\": {\"moment\":\"%s\",\"time_ns\":%llu},\n  \"sort\": \"%s\",\n",
+            zt_model_at_name(m->at), (unsigned long long)m->at_time_ns,
+            zt_report_sort_name(zt_report_sort_of(r)));
+    fprintf(out, "  \"heap\": {");
+    counters(out, &m->heap);
+    fprintf(out,
+            "},\n  \"failures\": {\"count\":%llu,\"null_returns\":%llu,\"map_failures\":%llu,"
+            "\"per_zone\":[",
+            (unsigned long long)m->failures, (unsigned long long)m->null_returns,
+            (unsigned long long)m->map_failures);
+    bool first = true;
+    for (unsigned z = 0; z < m->nzones; z++) {
+        if (!m->zone_failure_counts || !m->zone_failure_counts[z]) continue;
+        fprintf(out, "%s{\"zone\":%u,\"count\":%llu,\"first\":", first ? "" : ",", z,
+                (unsigned long long)m->zone_failure_counts[z]);
+        if (m->zone_failures[z].present)
+            moment(out, r, &m->zone_failures[z]);
         else
-            fputs("\"class\":null,\"class_name\":null,", out);
-        if (event_has_kind(e->type))
-            fprintf(out, "\"kind\":\"%s\",", zt_report_kind_name(e->kind));
-        else
-            fputs("\"kind\":null,", out);
-        fprintf(out,
-                "\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
-                "\"va_used\":%llu,\"va_limit\":%llu,\"largest_free\":%llu,"
-                "\"largest_aligned\":%llu,\"value\":%llu,\"description\":",
-                e->stack_id, e->zone, (unsigned long long)e->size, (unsigned long long)e->align,
-                (unsigned long long)e->va_used, (unsigned long long)e->va_limit,
-                (unsigned long long)e->largest_free, (unsigned long long)e->largest_aligned,
-                (unsigned long long)e->value);
-        zt_report_event(r, e, line, sizeof line);
-        zt_json_string(out, line);
+            fputs("null", out);
         fputc('}', out);
+        first = false;
+    }
+    fprintf(out, "]},\n  \"moments\": [");
+    first = true;
+    for (unsigned k = 0; k < 4; k++) {
+        if (!m->moments[k].present) continue;
+        fprintf(out, "%s\n    ", first ? "" : ",");
+        moment(out, r, &m->moments[k]);
+        first = false;
     }
     fprintf(out, "],\n");
 }
@@ -359,6 +433,7 @@ void zt_report_json(FILE *out, zt_report_t *r)
     fprintf(out, ",\n");
     process(out, r);
     termination(out, r);
+    moments(out, r);
     memory(out, r->m);
     modules(out, r->m);
     zones(out, r->m);

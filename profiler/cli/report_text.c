@@ -121,11 +121,20 @@ static void header(FILE *out, zt_report_t *r)
             fprintf(out, "              ... %u more frames\n", f.end - f.first - MAX_FAULT_FRAMES);
         zt_rframes_free(&f);
     }
+    if (m->at != ZT_AT_END) {
+        char at[96];
+        zt_report_at_words(m, at, sizeof at);
+        snprintf(line, sizeof line, "%s%s", at,
+                 m->at == ZT_AT_END ? "" : "; totals and peaks are the whole run's");
+        wrapped(out, "state:", LABEL, line);
+    }
     const zt_m_event_t *nul, *map;
     bool cause = zt_report_cause(m, &nul, &map);
     if (cause) {
         zt_report_cause_text(r, line, sizeof line);
         wrapped(out, m->term.state == ZT_TERM_EXITED ? "failure:" : "cause:", LABEL, line);
+        zt_report_later_text(r, line, sizeof line);
+        if (line[0]) wrapped(out, "later:", LABEL, line);
     }
     char head[256];
     zt_report_diagnosis_parts(r, head, sizeof head, line, sizeof line);
@@ -187,6 +196,13 @@ static void images(FILE *out, zt_report_t *r)
                      "debuginfo BUILD-ID\n");
 }
 
+/* e is the event already told (the cause, or the first failure's copy). */
+static bool told(const zt_m_event_t *e, const zt_m_event_t *cause)
+{
+    return cause && (e == cause || (e->type == cause->type && e->time_ns == cause->time_ns &&
+                                    e->stack_id == cause->stack_id && e->size == cause->size));
+}
+
 /* Key events grouped by (type, kind, class, stack): one line per group with
  * the first time, the count and the last event's words. A flood of NULLs
  * from a retrying caller is one line, and the events already told as the
@@ -209,7 +225,7 @@ static void events(FILE *out, zt_report_t *r)
     if (!first || !last || !count) abort();
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
-        if (!key_event(e->type) || e == nul || e == map) continue;
+        if (!key_event(e->type) || told(e, nul) || told(e, map)) continue;
         unsigned g = 0;
         for (; g < ngroups; g++) {
             const zt_m_event_t *f = &m->events[first[g]];
@@ -224,7 +240,8 @@ static void events(FILE *out, zt_report_t *r)
     unsigned shown = ngroups < MAX_EVENT_GROUPS ? ngroups : MAX_EVENT_GROUPS;
     if (ngroups || m->events_lost) {
         fprintf(out, "\nevents");
-        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0) fprintf(out, " before it");
+        if (nul && (unsigned)(nkey - (nul != NULL) - (map != NULL)) > 0)
+            fprintf(out, zt_report_first_failure_leads(m) ? " around it" : " before it");
         fprintf(out, "\n");
     }
     char line[1024], label[64], b[32];
@@ -417,47 +434,62 @@ static void stack_where(const zt_model_t *m, uint32_t id, char *buf, size_t cap)
 static void stacks(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    char b1[32], b2[32], where[128];
+    char b1[32], b2[32], b3[32], where[128], at[96];
     if (m->stacks_mode == ZT_STACKS_OFF) {
         fprintf(out, "\nno stacks recorded (stacks off)\n");
         return;
     }
-    bool by_va = m->va_limit_bytes != 0;
+    int sort = zt_report_sort_of(r);
+    bool by_va = sort == ZT_SORT_VA;
+    bool bytes = zt_report_sort_is_bytes(sort);
     unsigned n;
-    unsigned *idx = zt_report_sorted_stacks(m, by_va, &n);
+    unsigned *idx = zt_report_sorted_stacks_by(m, sort, &n);
     uint64_t total = 0, shown_total = 0;
-    if (by_va)
-        for (unsigned i = 0; i < n; i++)
-            total += m->stacks[idx[i]].total.va_bytes;
-    else
-        for (unsigned i = 0; i < m->nzones; i++)
-            total += m->zones[i].c.live_bytes;
+    for (unsigned i = 0; i < n; i++)
+        total += zt_report_sort_key(&m->stacks[idx[i]], sort);
     unsigned top = n < r->opt.top ? n : r->opt.top;
     for (unsigned i = 0; i < top; i++)
-        shown_total +=
-            by_va ? m->stacks[idx[i]].total.va_bytes : m->stacks[idx[i]].total.live_bytes;
-    fprintf(out, "\ntop stacks by %s (%u of %u", by_va ? "address space charged" : "live bytes",
-            top, n);
-    if (total)
-        fprintf(out, ", %.0f %% of the %s", 100.0 * (double)shown_total / (double)total,
-                by_va ? "address space charged" : "live heap");
+        shown_total += zt_report_sort_key(&m->stacks[idx[i]], sort);
+    zt_report_at_words(m, at, sizeof at);
+    fprintf(out, "\ntop stacks by %s (%u of %u", zt_report_sort_words(sort), top, n);
+    if (total) fprintf(out, ", %.0f %% of the total", 100.0 * (double)shown_total / (double)total);
     fprintf(out, ")%s\n", m->stacks_mode == ZT_STACKS_SAMPLE ? ", estimated from samples" : "");
+    if (top && !by_va)
+        fprintf(out, "  (bytes are allocated block sizes; req: live bytes as requested, "
+                     "~ estimated)\n");
     if (top)
-        fprintf(out, "  %-6s %10s %10s %10s  %s\n", "stack", by_va ? "charged" : "live",
-                by_va ? "live" : "charged", "blocks", "where / allocated");
+        fprintf(out, "  %-6s %10s %10s %10s %10s  %s\n", "stack", by_va ? "charged" : "live",
+                by_va ? "live" : "charged", "blocks", "peak", "where / allocated");
     for (unsigned i = 0; i < top; i++) {
         const zt_m_stack_t *st = &m->stacks[idx[i]];
         char id[16];
         snprintf(id, sizeof id, "#%u", st->id);
         stack_where(m, st->id, where, sizeof where);
-        if (!where[0] || !by_va)
-            snprintf(where, sizeof where, "%llu allocated, %s",
-                     (unsigned long long)st->total.total_blocks,
-                     zt_fmt_bytes(st->total.total_bytes, b1));
-        fprintf(out, "  %-6s %10s %10s %10llu  %s\n", id,
+        if (!where[0] || !by_va) {
+            int w = snprintf(where, sizeof where, "%llu allocated, %s",
+                             (unsigned long long)st->total.total_blocks,
+                             zt_fmt_bytes(st->total.total_bytes, b1));
+            bool exact, known;
+            uint64_t req = zt_report_requested_live(st, &exact, &known);
+            if (known && st->total.live_blocks && w > 0 && (size_t)w < sizeof where)
+                snprintf(where + w, sizeof where - (size_t)w, "; req %s%s", exact ? "" : "~",
+                         zt_fmt_bytes(req, b3));
+        }
+        if (sort != ZT_SORT_VA && sort != ZT_SORT_LIVE) {
+            /* the ranking's own number first, then the usual columns */
+            uint64_t k = zt_report_sort_key(st, sort);
+            if (bytes)
+                fprintf(out, "  %-6s %s: %s\n", id, zt_report_sort_name(sort), zt_fmt_bytes(k, b3));
+            else
+                fprintf(out, "  %-6s %s: %llu\n", id, zt_report_sort_name(sort),
+                        (unsigned long long)k);
+            id[0] = 0;
+        }
+        fprintf(out, "  %-6s %10s %10s %10llu %10s  %s\n", id,
                 zt_fmt_bytes(by_va ? st->total.va_bytes : st->total.live_bytes, b1),
                 zt_fmt_bytes(by_va ? st->total.live_bytes : st->total.va_bytes, b2),
-                (unsigned long long)st->total.live_blocks, where);
+                (unsigned long long)st->total.live_blocks, zt_fmt_bytes(st->total.peak_bytes, b3),
+                where);
         one_line_frames(out, r, st->id, 9);
     }
     free(idx);
@@ -493,20 +525,24 @@ static void by_zone(FILE *out, zt_report_t *r)
     char b1[32], b2[32];
     for (unsigned i = 0; i < m->nzones; i++) {
         const zt_m_zone_t *z = &m->zones[i];
-        fprintf(out, "\nzone %s: %s live in %llu blocks, %s of address space\n",
+        char b5[32];
+        fprintf(out,
+                "\nzone %s: %s live in %llu blocks, %s of address space; peak %s in %llu "
+                "blocks\n",
                 zt_report_zone_name(m, (int)i), zt_fmt_bytes(z->c.live_bytes, b1),
-                (unsigned long long)z->c.live_blocks, zt_fmt_bytes(z->c.va_bytes, b2));
+                (unsigned long long)z->c.live_blocks, zt_fmt_bytes(z->c.va_bytes, b2),
+                zt_fmt_bytes(z->c.peak_bytes, b5), (unsigned long long)z->c.peak_blocks);
         if (!z->nclasses) continue;
-        fprintf(out, "  %-14s %12s %10s %12s %12s %12s\n", "class", "live bytes", "blocks",
-                "allocations", "allocated", "peak");
+        fprintf(out, "  %-14s %12s %10s %12s %12s %12s %11s\n", "class", "live bytes", "blocks",
+                "allocations", "allocated", "peak", "peak blocks");
         for (unsigned c = 0; c < z->nclasses; c++) {
             const zt_m_class_t *k = &z->classes[c];
             char b3[32], b4[32];
-            fprintf(out, "  %-14s %12s %10llu %12llu %12s %12s\n",
+            fprintf(out, "  %-14s %12s %10llu %12llu %12s %12s %11llu\n",
                     k->cls < ZT_CLASS_COUNT ? zt_class_name(k->cls) : "?",
                     zt_fmt_bytes(k->c.live_bytes, b1), (unsigned long long)k->c.live_blocks,
                     (unsigned long long)k->c.total_blocks, zt_fmt_bytes(k->c.total_bytes, b3),
-                    zt_fmt_bytes(k->c.peak_bytes, b4));
+                    zt_fmt_bytes(k->c.peak_bytes, b4), (unsigned long long)k->c.peak_blocks);
         }
     }
 }

@@ -49,6 +49,10 @@ if [ -f "$build/libzonetrace.so" ]; then
         seed sites ZONETRACE_STACKS=full ZONETRACE_DEVICE=ios12-2gb -- "$build/scenario_sites"
         seed sampled ZONETRACE_STACKS=sample:4096 -- "$build/scenario_sites"
     fi
+    # moments (issue 12): a first failure, per-zone failures, the end
+    if [ -x "$build/scenario_moments" ]; then
+        seed moments ZONETRACE_STACKS=full -- "$build/scenario_moments" known
+    fi
 fi
 printf 'ZTRACE\r\n' > "$work/corpus/magic_only"
 max_len=$(( $(wc -c "$work"/corpus/* | sort -n | tail -2 | head -1 | awk '{print $1}') + 4096 ))

@@ -1,7 +1,8 @@
 /* ----------------------------------------------------------------------------
  * test_reader — record writer → reader round trip, and the reader's
- * robustness: zero-length, truncated at many lengths, wrong magic/version
- * and randomly damaged files are rejected with one line, never a crash
+ * robustness: zero-length, truncated at many lengths, wrong magic/version,
+ * damaged moments (issue 12) and randomly damaged files are rejected with
+ * one line, never a crash
  * (this test also runs under valgrind and ASan). Then, when the CLI is
  * built ($ZT_BUILD/zonetrace), what the reports make of a synthetic record:
  * events carry null class and kind where those do not apply, and a live
@@ -52,6 +53,41 @@ static void *shard_worker(void *arg)
     return arg;
 }
 
+/* A first-failure moment (and zone 0's, the same block), as snapshot.c
+ * writes them: at the failure, stack a held 9 nano-32 blocks in zone 0 and
+ * stack b 2 large blocks in zone 1. */
+static uint64_t moment_off;
+static void write_moment(uint32_t a, uint32_t b, const zt_rec_event_t *ev)
+{
+    struct {
+        zt_rec_cell_t cells[2];
+        zt_rec_region_t regions[1];
+        zt_rec_charge_t charges[2];
+    } tail = {{{a, 0, 1, 9, 9 * 32}, {b, 1, ZT_CLASS_LARGE, 2, 2 << 20}},
+              {{0x100000, 1 << 20, 9 * 32, 1, 0, a, 0}},
+              {{a, 0, 1 << 20}, {b, 1, 2 << 20}}};
+    zt_rec_moment_t mo = {.kind = ZT_REC_MOMENT_FIRST_FAILURE,
+                          .zone = 0,
+                          .time_ns = 6,
+                          .live_bytes = 9 * 32 + (2 << 20),
+                          .live_blocks = 11,
+                          .va_used_bytes = 3 << 20,
+                          .failures = 1,
+                          .has_event = 1,
+                          .event = *ev,
+                          .ncells = 2,
+                          .nregions = 1,
+                          .ncharges = 2};
+    zt_rec_header_t *h = zt_rec.hdr;
+    REQUIRE(zt_record_section_once(&h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE], ZT_REC_SEC_MOMENT,
+                                   1, &mo, sizeof mo, &tail, sizeof tail),
+            "cannot write a moment");
+    moment_off = h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE];
+    h->zones[0].first_failure_off = moment_off;
+    h->zones[0].failures = 1;
+    h->failures = h->null_returns = 1;
+}
+
 static void write_record(const char *path)
 {
     zt_record_info_t info = {.path = path,
@@ -99,6 +135,7 @@ static void write_record(const char *path)
                          .zone = 0,
                          .size = 24};
     zt_record_event(&ev);
+    write_moment(a, b, &ev);
     zt_rec_sample_t s = {7, 1000, 500, 3 << 20, 6 * 32 + 80 + (1 << 20)};
     zt_record_sample(&s);
     zt_snapshot(ZT_SNAP_MODULES); /* zone walk needs the zone: not here */
@@ -167,6 +204,42 @@ static void check_model(const zt_model_t *m)
               m->events[0].stack_id == 1 && m->events_lost == 0,
           "events differ (%u)", m->nevents);
     CHECK(m->ntimeline >= 1 && m->timeline[0].rss_bytes == 1000, "timeline differs");
+    /* exact peaks: stack a had 10 nano blocks live at once */
+    CHECK(c->peak_blocks == 10 && c->peak_bytes == 10 * 32, "stack 1 peak %llu blocks %llu B",
+          (unsigned long long)c->peak_blocks, (unsigned long long)c->peak_bytes);
+    CHECK(m->heap.total_blocks == 12 + SHARD_THREADS * SHARD_ALLOCS, "heap total %llu",
+          (unsigned long long)m->heap.total_blocks);
+    /* the first-failure moment */
+    const zt_m_moment_t *mo = &m->moments[ZT_REC_MOMENT_FIRST_FAILURE];
+    CHECK(mo->present && mo->ncells == 2 && mo->nregions == 1 && mo->ncharges == 2 &&
+              mo->has_event && mo->event.size == 24 && mo->live_blocks == 11,
+          "first-failure moment differs");
+    CHECK(m->zone_failures[0].present && m->zone_failure_counts[0] == 1 && m->failures == 1,
+          "zone 0's first failure differs");
+    CHECK(m->stacks[0].ff_live_bytes == 9 * 32 && m->stacks[1].ff_va_bytes == 2 << 20,
+          "first-failure keys differ");
+}
+
+/* --at first-failure: live figures, regions and charges are the moment's,
+ * totals and peaks the run's. */
+static void check_at(zt_model_t *m)
+{
+    char err[256];
+    REQUIRE(zt_model_at(m, ZT_AT_FIRST_FAILURE, err, sizeof err), "--at first-failure: %s", err);
+    CHECK(m->at == ZT_AT_FIRST_FAILURE && m->at_time_ns == 6, "at not set");
+    CHECK(m->stacks[0].total.live_blocks == 9 && m->stacks[0].total.live_bytes == 9 * 32 &&
+              m->stacks[0].per_zone[1].live_bytes == 0 && m->stacks[0].total.total_blocks == 11,
+          "stack 1 at the first failure: %llu blocks %llu B",
+          (unsigned long long)m->stacks[0].total.live_blocks,
+          (unsigned long long)m->stacks[0].total.live_bytes);
+    CHECK(m->stacks[1].total.live_bytes == 2 << 20 && m->stacks[1].total.va_bytes == 2 << 20,
+          "stack 2 at the first failure");
+    CHECK(m->stacks[2].total.live_bytes == 0, "stack 3 had nothing at the first failure");
+    CHECK(m->zones[1].c.live_blocks == 2 && m->zones[0].c.live_bytes == 9 * 32 &&
+              m->nregions == 1 && m->va_used_bytes == 3 << 20,
+          "zones/regions at the first failure");
+    CHECK(!zt_model_at(m, ZT_AT_PEAK, err, sizeof err) && strstr(err, "no peak moment"),
+          "a missing moment must be refused: %s", err);
 }
 
 /* ---- reports on a synthetic record ------------------------------------------ */
@@ -326,6 +399,7 @@ int main(void)
         write_record(path);
         REQUIRE(zt_model_read(path, &m, err, sizeof err), "round trip: %s", err);
         check_model(&m);
+        check_at(&m);
         zt_model_free(&m);
     }
 
@@ -356,6 +430,53 @@ int main(void)
         buf[8] = 99;
         expect_reject(buf, len, "wrong version");
         buf[8] = ZT_REC_VERSION;
+    }
+
+    /* Damage inside a moment: rejected with one line. */
+    CHECK_CASE("damaged moments")
+    {
+        REQUIRE(moment_off && moment_off + 256 < len, "no moment to damage");
+        uint8_t *mo = buf + moment_off + sizeof(zt_rec_section_t);
+        const struct {
+            size_t at;
+            uint64_t value;
+            const char *what;
+        } cuts[] = {
+            {offsetof(zt_rec_moment_t, ncells), 1ull << 40, "moment cell count overflows"},
+            {offsetof(zt_rec_moment_t, ncells), 1000, "moment cells beyond the section"},
+            {offsetof(zt_rec_moment_t, nruns), 3, "moment runs beyond the section"},
+            {offsetof(zt_rec_moment_t, kind), 4, "moment kind"},
+            {offsetof(zt_rec_moment_t, has_event), 2, "moment has_event"},
+            {sizeof(zt_rec_moment_t), 99, "moment cell names a stack beyond the table"},
+            {sizeof(zt_rec_moment_t) + 2 * sizeof(zt_rec_cell_t) + 28, 99,
+             "moment region names a zone beyond the table"},
+        };
+        for (unsigned i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+            uint8_t save[8];
+            size_t bytes = cuts[i].at == offsetof(zt_rec_moment_t, kind) ||
+                                   cuts[i].at == sizeof(zt_rec_moment_t) ||
+                                   cuts[i].at > sizeof(zt_rec_moment_t)
+                               ? 4
+                               : 8;
+            memcpy(save, mo + cuts[i].at, bytes);
+            memcpy(mo + cuts[i].at, &cuts[i].value, bytes);
+            expect_reject(buf, len, cuts[i].what);
+            memcpy(mo + cuts[i].at, save, bytes);
+        }
+        /* the section header: wrong type, and a length past the data */
+        uint8_t *sh = buf + moment_off;
+        sh[4] ^= 1;
+        expect_reject(buf, len, "moment section type");
+        sh[4] ^= 1;
+        uint64_t bytes0;
+        memcpy(&bytes0, sh + 8, 8);
+        uint64_t big = used;
+        memcpy(sh + 8, &big, 8);
+        expect_reject(buf, len, "moment section length");
+        memcpy(sh + 8, &bytes0, 8);
+        bool read = zt_model_read_buffer(buf, len, "t.zt", &m, err, sizeof err);
+        CHECK(read, "restored buffer rejected: %s", err);
+        if (read) zt_model_free(&m);
     }
 
     /* Random damage: must be read or rejected cleanly, never crash. */

@@ -14,6 +14,7 @@
 #include "zone.h"
 #include "chunkmap.h"
 #include "error.h"
+#include "hooks.h"
 #include "rack.h"
 #include "nano.h"
 #include "registry.h"
@@ -39,6 +40,7 @@ static inline void *nomem(void)
 static inline void *do_malloc(size_t n)
 {
     if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, 16);
+    ZT_HOOK_NOTE_REQUEST(n);
     void *p;
     if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -75,6 +77,7 @@ static void *do_memalign(size_t align, size_t n)
 {
     if (align < sizeof(void *)) align = sizeof(void *);
     if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, align > 16 ? align : 16);
+    ZT_HOOK_NOTE_REQUEST(n);
     void *p;
     if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
@@ -112,6 +115,7 @@ ZT_EXPORT void *calloc(size_t count, size_t n)
     size_t total;
     if (zt_unlikely(!zt_registry_ready()))
         return __builtin_mul_overflow(count, n, &total) ? nomem() : zt_bootstrap_malloc(total, 16);
+    ZT_HOOK_NOTE_REQUEST(__builtin_mul_overflow(count, n, &total) ? 0 : total);
     void *p;
     if (zt_likely(malloc_logger == NULL)) {
         malloc_zone_t *z = zt_default_zone();
