@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "sizeclass.h"
 #include "symbolize.h"
 
 enum zt_report_by { ZT_BY_STACK, ZT_BY_ZONE, ZT_BY_CLASS, ZT_BY_REGION };
@@ -94,8 +95,8 @@ uint64_t zt_report_peak_rss(const zt_model_t *m);
 /* Kind name including -1 → "free". */
 const char *zt_report_kind_name(int kind);
 /* Space charged per kind to regions (index ZT_KIND_*), and live bytes. */
-void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t used[5],
-                           unsigned count[5]);
+void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[ZT_KIND_COUNT],
+                           uint64_t used[ZT_KIND_COUNT], unsigned count[ZT_KIND_COUNT]);
 
 void zt_report_text(FILE *out, zt_report_t *r);
 void zt_report_json(FILE *out, zt_report_t *r);
