@@ -662,7 +662,7 @@ malloc_zone_t *zt_xzone_create(const char *name)
     st->lock = init;
     st->zone = zone;
     st->map_bytes = map_bytes;
-    st->data_only = strcmp(zt_options.xzone_buckets, "data") == 0;
+    st->data_only = zt_options.xzone_buckets && strcmp(zt_options.xzone_buckets, "data") == 0;
     /* The bucketing keys come from the executable's boot hash on the device;
      * here from ZONETRACE_SEED, so runs repeat. */
     uint64_t x = (uint64_t)zt_options.seed ^ 0x787a6f6e65ull;
