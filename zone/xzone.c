@@ -56,6 +56,15 @@
 #define NXZONES         (ZT_XZ_BINS * BUCKETS)
 #define BLOCK_WORDS     16 /* bitmap words per chunk: 16 KiB / 16 B = 1024 blocks at most */
 #define EARLY_DEAD      0xff
+/* A chunk's tags: one uint32_t per block (1024 at most: 16 B blocks in
+ * 16 KiB), from a per-zone slab in power-of-two sizes 64 B .. 4 KiB, given
+ * back when the chunk returns to its span queue. Per chunk and sized to it
+ * rather than per segment: a segment-wide table is 1 MiB per segment, and
+ * adjacent ones merge into ranges the host backs with 2 MiB pages on the
+ * first touch. */
+#define TAG_CLASSES    7
+#define TAG_SLAB_BYTES ((size_t)1 << 20)
+#define TAG_SLABS_MAX  4096
 
 enum slice_kind { SK_FREE, SK_TINY, SK_SMALL, SK_LARGE, SK_HUGE, SK_INNER };
 
@@ -68,6 +77,8 @@ typedef struct slice {
     uint16_t used;    /* live blocks */
     uint16_t hint;    /* no free block below this index */
     struct slice *next, *prev;
+    uint32_t *tags;             /* per block of the chunk (slab, on its first tag) */
+    uint8_t tags_class;         /* slab class of tags */
     uint64_t bits[BLOCK_WORDS]; /* live blocks */
 } slice_t;
 
@@ -82,7 +93,7 @@ typedef struct segment {
     unsigned used_chunks; /* xzs_used */
     unsigned live_blocks;
     size_t live_bytes;
-    uint32_t *tags; /* one per 16 B granule, mapped on the first tag (NULL: none) */
+    uint32_t *tags; /* early arena: one per 16 B granule, mapped on the first tag */
     uint32_t huge_tag;
     uint8_t *early_bin; /* early arena: bin + 1 per granule at a live block start */
     struct segment *next, *prev;
@@ -110,6 +121,10 @@ typedef struct xz_state {
     xzone_q_t xz[NXZONES];
     unsigned blocks_in_use;
     size_t size_in_use, max_size_in_use, size_allocated;
+    uint32_t *tag_free[TAG_CLASSES]; /* freed tag arrays (first word: next) */
+    char *tag_bump, *tag_end;
+    void *tag_slabs[TAG_SLABS_MAX];
+    unsigned ntag_slabs;
     char name[XZ_NAME_BYTES];
 } xz_state_t;
 
@@ -221,6 +236,7 @@ static void segment_free(xz_state_t *st, segment_t *seg)
     if (seg->next) seg->next->prev = seg->prev;
     st->size_allocated -= seg->bytes;
     if (seg->tags) zt_prim_unmap(seg->tags, (seg->bytes / ZT_XZ_GRANULE) * sizeof(uint32_t));
+    if (seg->early_bin) zt_prim_unmap(seg->early_bin, seg->bytes / ZT_XZ_GRANULE);
     zt_prim_unmap(seg, seg->meta_bytes);
 }
 
@@ -299,8 +315,11 @@ static slice_t *span_alloc(xz_state_t *st, unsigned g, size_t n, size_t align_sl
 /* Give a chunk back to its group: coalesce with free neighbours; an empty
  * DATA segment is unmapped (xzone_segment.c:3074-3090), a pointer segment
  * stays (its span waits in the queue for the same group). */
+static void tags_put(xz_state_t *st, slice_t *c);
+
 static void span_free(xz_state_t *st, segment_t *seg, slice_t *c)
 {
+    tags_put(st, c);
     size_t first = slice_index(seg, c), n = c->nslices;
     size_t end = first + n;
     if (end < seg->nslices && seg->slices[end].kind == SK_FREE) {
@@ -334,15 +353,66 @@ static segment_t *segment_of_slice(const slice_t *s)
 
 /* ---- tags ------------------------------------------------------------------------ */
 
+static uint32_t *tags_get(xz_state_t *st, unsigned nblocks, uint8_t *cls_out)
+{
+    unsigned k = 0;
+    while (k + 1 < TAG_CLASSES && ((size_t)64 << k) < nblocks * sizeof(uint32_t))
+        k++;
+    size_t bytes = (size_t)64 << k;
+    uint32_t *t = st->tag_free[k];
+    if (t) {
+        st->tag_free[k] = *(uint32_t **)t;
+        *(uint32_t **)t = NULL; /* the free-list link: the array is zero again */
+    } else {
+        if (st->tag_bump + bytes > st->tag_end) {
+            if (st->ntag_slabs == TAG_SLABS_MAX) return NULL;
+            char *slab = zt_prim_map(TAG_SLAB_BYTES);
+            if (!slab) return NULL;
+            st->tag_slabs[st->ntag_slabs++] = slab;
+            st->tag_bump = slab;
+            st->tag_end = slab + TAG_SLAB_BYTES;
+        }
+        t = (uint32_t *)st->tag_bump;
+        st->tag_bump += bytes;
+    }
+    *cls_out = (uint8_t)k;
+    return t;
+}
+
+/* A chunk going back to its span queue gives its tags back (all zero: each
+ * free cleared its block's). */
+static void tags_put(xz_state_t *st, slice_t *c)
+{
+    if (!c->tags) return;
+    *(uint32_t **)c->tags = st->tag_free[c->tags_class];
+    st->tag_free[c->tags_class] = c->tags;
+    c->tags = NULL;
+}
+
 static uint32_t *tag_slot(segment_t *seg, uintptr_t p, bool create)
 {
     if (seg->huge) return &seg->huge_tag;
-    if (!seg->tags) {
-        if (!create) return NULL;
-        seg->tags = zt_prim_map((seg->bytes / ZT_XZ_GRANULE) * sizeof(uint32_t));
-        if (!seg->tags) return NULL;
+    uint32_t **arr;
+    size_t index;
+    slice_t *c = NULL;
+    if (seg->early) {
+        arr = &seg->tags;
+        index = (p - seg->base) / ZT_XZ_GRANULE;
+    } else {
+        c = &seg->slices[(p - seg->base) >> ZT_XZ_SLICE_SHIFT];
+        if (c->kind == SK_INNER) c = &seg->slices[c->head];
+        size_t bsize = c->kind == SK_LARGE ? (size_t)c->nslices << ZT_XZ_SLICE_SHIFT
+                                           : zt_xzone_bin_sizes[c->xz / BUCKETS];
+        arr = &c->tags;
+        index = (p - slice_addr(seg, c)) / bsize;
     }
-    return &seg->tags[(p - seg->base) / ZT_XZ_GRANULE];
+    if (!*arr) {
+        if (!create) return NULL;
+        *arr = c ? tags_get(seg->st, c->nblocks, &c->tags_class)
+                 : zt_prim_map((seg->bytes / ZT_XZ_GRANULE) * sizeof(uint32_t));
+        if (!*arr) return NULL;
+    }
+    return &(*arr)[index];
 }
 
 /* Take (and clear) the tag of a block being freed. */

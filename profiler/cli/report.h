@@ -78,6 +78,9 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
 /* The allocation failure that explains the end: the last NULL returned and
  * the region map failure behind it (NULL when none was recorded). False
  * when nothing returned NULL. */
+/* xzone: the pointer-heap high-water sentence (report_xzone.c). */
+bool zt_report_xzone_sentence(const zt_model_t *m, char *out, size_t cap);
+
 bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev,
                      const zt_m_event_t **map_ev);
 /* That failure in words ("" when none): "NULL for 24 B (tiny-32) from zone

@@ -119,6 +119,7 @@ static void header(FILE *out, zt_report_t *r)
     if (cause) {
         zt_report_cause_text(r, line, sizeof line);
         wrapped(out, m->term.state == ZT_TERM_EXITED ? "failure:" : "cause:", LABEL, line);
+        if (zt_report_xzone_sentence(m, line, sizeof line)) wrapped(out, "xzone:", LABEL, line);
     }
     char head[256];
     zt_report_diagnosis_parts(r, head, sizeof head, line, sizeof line);

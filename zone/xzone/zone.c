@@ -325,6 +325,8 @@ static void xzone_destroy(malloc_zone_t *zone)
     zt_lock(&st->lock);
     while (st->segments)
         segment_free(st, st->segments);
+    for (unsigned i = 0; i < st->ntag_slabs; i++)
+        zt_prim_unmap(st->tag_slabs[i], TAG_SLAB_BYTES);
     st->magic = 0;
     zt_unlock(&st->lock);
     zt_prim_unmap(zone, st->map_bytes);
@@ -369,8 +371,7 @@ void zt_xzone_walk(malloc_zone_t *zone, const zt_walker_t *w)
                 for (unsigned b = 0; b < c->nblocks; b++)
                     if (c->bits[b >> 6] >> (b & 63) & 1) {
                         uintptr_t p = cb + (size_t)b * bsize;
-                        w->block(w->ctx, p, bsize, cls,
-                                 seg->tags ? seg->tags[(p - seg->base) / ZT_XZ_GRANULE] : 0);
+                        w->block(w->ctx, p, bsize, cls, c->tags ? c->tags[b] : 0);
                     }
             }
             i += n;
