@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 typedef struct run_opts {
-    const char *device, *stacks, *unwind, *out, *memory_limit;
+    const char *device, *stacks, *unwind, *out, *memory_limit, *entitlement;
     const char *seed, *seeds; /* --seed K (ZONETRACE_SEED), --seeds N */
     bool quiet_stdout;        /* child's stdout to /dev/null (demo) */
 } run_opts_t;
@@ -81,6 +81,7 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
     if (o->device) setenv("ZONETRACE_DEVICE", o->device, 1);
     if (o->unwind) setenv("ZONETRACE_UNWIND", o->unwind, 1);
     if (o->memory_limit) setenv("ZONETRACE_MEMORY_LIMIT", o->memory_limit, 1);
+    if (o->entitlement) setenv("ZONETRACE_ENTITLEMENT", o->entitlement, 1);
     if (o->seed) setenv("ZONETRACE_SEED", o->seed, 1);
     char cwd[PATH_MAX - 64]; /* room for "/zonetrace-<pid>.zt" */
     if (!getcwd(cwd, sizeof cwd)) {
@@ -188,6 +189,10 @@ static bool check_run_opts(const run_opts_t *o)
         return false;
     }
     uint64_t limit;
+    if (o->entitlement && strcmp(o->entitlement, "extended-va") != 0) {
+        zt_cli_error("--entitlement %s: expected extended-va", o->entitlement);
+        return false;
+    }
     if (o->memory_limit && (!zt_options_parse_size(o->memory_limit, &limit) || limit == 0)) {
         zt_cli_error("--memory-limit %s: expected a size in bytes with an optional K, M or G "
                      "suffix, above 0",
@@ -457,6 +462,8 @@ int zt_cli_run(int argc, char **argv)
             slot = &o.unwind, name = "--unwind";
         else if (strncmp(a, "--memory-limit", 14) == 0 && (a[14] == 0 || a[14] == '='))
             slot = &o.memory_limit, name = "--memory-limit";
+        else if (strncmp(a, "--entitlement", 13) == 0 && (a[13] == 0 || a[13] == '='))
+            slot = &o.entitlement, name = "--entitlement";
         else if (strncmp(a, "--seeds", 7) == 0 && (a[7] == 0 || a[7] == '='))
             slot = &o.seeds, name = "--seeds";
         else if (strncmp(a, "--seed", 6) == 0 && (a[6] == 0 || a[6] == '='))
@@ -531,7 +538,7 @@ static void build_if_needed(const char *build, const char *scenario, const char 
  * zonetrace), a short real program's zone statistics. */
 int zt_cli_demo(int argc, char **argv)
 {
-    static const char *const variants[] = {"crash", "nano", "jetsam", "jetsam-handled"};
+    static const char *const variants[] = {"crash", "nano", "jetsam", "jetsam-handled", "xzone"};
     const char *variant = "crash", *dir = NULL;
     for (int i = 1; i < argc; i++) {
         bool known = false;
@@ -543,15 +550,17 @@ int zt_cli_demo(int argc, char **argv)
                    i + 1 < argc) {
             dir = argv[++i];
         } else {
-            zt_cli_error("demo: expected [--variant crash|nano|jetsam|jetsam-handled] [-o DIR], "
-                         "got %s",
-                         argv[i]);
+            zt_cli_error(
+                "demo: expected [--variant crash|nano|jetsam|jetsam-handled|xzone] [-o DIR], "
+                "got %s",
+                argv[i]);
             return ZT_CLI_EXIT_USAGE;
         }
     }
     bool nano = strcmp(variant, "nano") == 0;
     bool jetsam = strncmp(variant, "jetsam", 6) == 0, handled = jetsam && variant[6] != 0;
-    const char *name = jetsam ? "jetsam_grow" : "attrlist";
+    bool xzone = strcmp(variant, "xzone") == 0;
+    const char *name = jetsam ? "jetsam_grow" : xzone ? "xzone_highwater" : "attrlist";
     const char *build = zt_cli_exe_dir();
     if (!dir) dir = build;
     char scenario[PATH_MAX], record[PATH_MAX], html[PATH_MAX + 8], out[PATH_MAX];
@@ -560,7 +569,11 @@ int zt_cli_demo(int argc, char **argv)
         return ZT_CLI_EXIT_USAGE;
     }
     snprintf(scenario, sizeof scenario, "%s/scenario_%s", build, name);
-    if (jetsam)
+    if (xzone)
+        printf("running scenario_xzone_highwater: size class after size class fills 256 MiB and "
+               "frees almost all of it, on an iPhone 12 under iOS 26 (--device iphone12-ios26, "
+               "xzone)\xe2\x80\xa6\n");
+    else if (jetsam)
         printf("running scenario_jetsam_grow%s: a cache that grows at 1 GB/s on an iPhone 6s Plus "
                "(--device iphone6s-plus, limit 1392 MiB)%s\xe2\x80\xa6\n",
                handled ? " --handler" : "",
@@ -578,15 +591,21 @@ int zt_cli_demo(int argc, char **argv)
          * failed map (zone/error.c); the report lists each of them, so the
          * demo keeps the terminal for the report unless the user asked. */
         setenv("MallocDebugReport", "none", 0);
-        snprintf(out, sizeof out, "%s/demo-%s%s.zt", dir, jetsam ? "jetsam" : "attrlist",
+        snprintf(out, sizeof out, "%s/demo-%s%s.zt", dir,
+                 jetsam  ? "jetsam"
+                 : xzone ? "xzone"
+                         : "attrlist",
                  nano      ? "-nano"
                  : handled ? "-handled"
                            : "");
-        run_opts_t o = {
-            .device = "iphone6s-plus", .stacks = "full", .out = out, .quiet_stdout = true};
+        run_opts_t o = {.device = xzone ? "iphone12-ios26" : "iphone6s-plus",
+                        .stacks = "full",
+                        .out = out,
+                        .quiet_stdout = true};
         char *crash_cmd[] = {scenario, nano ? "--variant" : NULL, "nano", NULL};
         char *jetsam_cmd[] = {scenario, handled ? "--handler" : NULL, NULL};
-        if ((rc = spawn(&o, jetsam ? jetsam_cmd : crash_cmd, record, &status)) >= 0) return rc;
+        if ((rc = spawn(&o, jetsam || xzone ? jetsam_cmd : crash_cmd, record, &status)) >= 0)
+            return rc;
         if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0) return rc;
         snprintf(html, sizeof html, "%.*s.html", (int)(strlen(record) - 3), record);
         ropt.format = ZT_FMT_HTML;

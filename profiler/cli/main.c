@@ -13,7 +13,8 @@
 
 static const char usage_text[] =
     "usage: zonetrace COMMAND ...\n"
-    "  run [--device P] [--stacks M] [--unwind U] [--memory-limit SIZE] [--seed K | --seeds N]\n"
+    "  run [--device P] [--stacks M] [--unwind U] [--memory-limit SIZE] [--entitlement E]\n"
+    "      [--seed K | --seeds N]\n"
     "      [-o FILE] -- CMD ARGS\n"
     "        run CMD under libzonetrace.so and write its record file; --seeds N: N runs\n"
     "        (ZONETRACE_SEED 0..N-1, records FILE.seed-K.zt) and the spread of the failure point\n"

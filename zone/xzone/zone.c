@@ -698,6 +698,10 @@ malloc_zone_t *zt_xzone_create(const char *name)
     zone->malloc_type_memalign = xzone_type_memalign;
     zone->malloc_type_malloc_with_options = xzone_type_malloc_with_options;
     __atomic_store_n(&st->magic, XZ_MAGIC, __ATOMIC_RELEASE);
-    if (!__atomic_exchange_n(&main_created, 1, __ATOMIC_ACQ_REL)) early_init(st);
+    /* MallocXzoneEarlyAlloc=0|1, a production variable (xzone_malloc.c:6673-6682),
+     * turns the early allocator off or on; on by default for an iOS app. */
+    const char *early = zt_prim_getenv("MallocXzoneEarlyAlloc");
+    bool use_early = !(early && strcmp(early, "0") == 0);
+    if (!__atomic_exchange_n(&main_created, 1, __ATOMIC_ACQ_REL) && use_early) early_init(st);
     return zone;
 }
