@@ -29,7 +29,7 @@ demo:
 	@echo "zonetrace demo: the CA::AttrList::set crash (building zonetrace first if needed)..."
 	@bash .ci/deps.sh
 	@cmake -S . -B $(BUILD) -DZT_SANITIZE=ON >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS) --target zonetrace zonetrace_shared scenario_attrlist scenario_jetsam_grow \
+	@cmake --build $(BUILD) -j $(JOBS) --target zonetrace zonetrace_shared scenario_attrlist scenario_jetsam_grow scenario_xzone_highwater \
 	    >$(BUILD)/demo-build.log 2>&1 || { tail -30 $(BUILD)/demo-build.log; exit 1; }
 	@$(BUILD)/zonetrace demo
 

@@ -28,7 +28,7 @@ install(FILES include/zonetrace.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/zonetrace DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 file(RELATIVE_PATH ZT_REL_LIBEXEC_TO_LIB ${CMAKE_INSTALL_FULL_LIBEXECDIR}/zonetrace
      ${CMAKE_INSTALL_FULL_LIBDIR})
-foreach(demo attrlist jetsam_grow)
+foreach(demo attrlist jetsam_grow xzone_highwater)
   if(TARGET scenario_${demo})
     set_target_properties(scenario_${demo} PROPERTIES INSTALL_RPATH "$ORIGIN/${ZT_REL_LIBEXEC_TO_LIB}")
     install(TARGETS scenario_${demo} RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/zonetrace)

@@ -30,14 +30,15 @@
 
 #include <stdint.h>
 
-#define ZT_REC_MAGIC       "ZTRACE\r\n" /* 8 bytes, no NUL */
-#define ZT_REC_VERSION     3 /* 3: platform, image_format, arch; exact counters and moments */
+#define ZT_REC_MAGIC "ZTRACE\r\n" /* 8 bytes, no NUL */
+#define ZT_REC_VERSION                                                                             \
+    3 /* 3: platform, image_format, arch; exact counters, moments; 442 classes (xzone) */
 #define ZT_REC_VERSION_MIN 3
 #define ZT_REC_ENDIAN      0x01020304u
 
 #define ZT_REC_MAX_ZONES  64
 #define ZT_REC_MAX_FRAMES 128
-#define ZT_REC_CLASSES    400 /* ZT_CLASS_COUNT (zone/sizeclass.h) */
+#define ZT_REC_CLASSES    442 /* ZT_CLASS_COUNT (zone/sizeclass.h) */
 #define ZT_REC_SHARDS     32  /* per-thread class-counter shards per zone */
 
 /* Stack ids are dense, 1..nstacks. Id i lives at index i-1 of a chunked

@@ -147,6 +147,21 @@ void zt_error_map_failed(int kind, size_t bytes)
     malloc_error_break();
 }
 
+/* On the device this line is printed only when the pointer range of a
+ * process with VM ranges runs out (the bump allocator, xzone_segment.c:
+ * 566-571); an ordinary app (no ranges) gets NULL from mach_vm_map's
+ * KERN_NO_SPACE without a word (xzone_segment.c:509-517). We print it once
+ * for every xzone that finds no room, so that a run says why it failed:
+ * a deliberate divergence. Written where malloc_report writes (stderr under
+ * the same rule as the region messages). */
+void zt_error_xzone_out_of_space(void)
+{
+    static int warned;
+    if (__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) return;
+    if (debug_reports_written())
+        report_line("Failed to allocate segment from range group - out of space", NULL);
+}
+
 void zt_error_corruption(const char *what, const void *where)
 {
     const void *caller = zt_error_caller;

@@ -33,6 +33,11 @@ void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, co
  * zt_kind, `bytes` the size asked for. */
 void zt_error_map_failed(int kind, size_t bytes);
 
+/* xzone could not map a segment: libmalloc-792.41.1's warning, once per
+ * process: "Failed to allocate segment from range group - out of space"
+ * (src/xzone_malloc/xzone_segment.c:566-571). */
+void zt_error_xzone_out_of_space(void);
+
 /* Corrupted metadata detected (free-list checksum, header): always aborts. */
 __attribute__((noreturn)) void zt_error_corruption(const char *what, const void *where);
 

@@ -17,6 +17,8 @@
 #include "registry.h"
 #include "szone.h"
 #include "va.h"
+#include "xzone.h"
+#include "aslr.h"
 #include "zonetrace.h"
 
 #include <errno.h>
@@ -97,6 +99,20 @@ static void choose_profile(void)
         for (int i = 1; i < ZT_PROFILE_MAX_WINDOWS; i++)
             p->window_bytes[i] = 0;
     }
+    /* The extended virtual-addressing entitlement jumbos the map: it ends at
+     * 63 GiB instead of the RAM-sized default (xnu-11417.121.6 bsd/kern/
+     * kern_exec.c:3489-3513, osfmk/vm/vm_map.c:21391-21398; iOS 14+,
+     * reference/modern_apple.md §3.1). Window 1 grows to that end. */
+    if (zt_options.entitlement[0] && zt_profile_va_limit_bytes(p) && !zt_options.va_limit) {
+        if (zt_profile_os_major(p) < 14) {
+            zt_prim_message("ZONETRACE_ENTITLEMENT=%s: profile %s runs iOS %u; the entitlement "
+                            "exists from iOS 14",
+                            zt_options.entitlement, p->name, zt_profile_os_major(p));
+            zt_prim_exit(2);
+        }
+        uint64_t base1 = p->window_dev_base[1] ? p->window_dev_base[1] : ZT_IOS_NANO_END;
+        p->window_bytes[1] = (size_t)(ZT_IOS_JUMBO_END - base1);
+    }
     if (zt_options.memory_limit) {
         p->memory_limit_bytes = zt_options.memory_limit;
         p->memory_limit_source = "ZONETRACE_MEMORY_LIMIT";
@@ -116,10 +132,13 @@ static void init_once(void)
     if (!zt_va_init(&zt_active_profile, zt_options.va_limit))
         fatal("the heap address space could not be reserved");
 
-    /* libmalloc's _malloc_initialize: the scalable zone first, then nano in
-     * front of it; if nano cannot reserve its region it is abandoned and the
-     * scalable zone is the default. */
-    malloc_zone_t *helper = zt_szone_create("DefaultMallocZone");
+    /* libmalloc's _malloc_initialize: the scalable zone (or, on xzone
+     * profiles, the xzone zone) first, then nano in front of it; if nano
+     * cannot reserve its region it is abandoned and the helper is the
+     * default. */
+    malloc_zone_t *helper = zt_active_profile.allocator == ZT_ALLOC_MAGAZINES
+                                ? zt_szone_create("DefaultMallocZone")
+                                : zt_xzone_create("DefaultMallocZone");
     if (!helper) fatal("the default zone could not be created");
     malloc_zone_t *zone0 = helper;
     if (zt_active_profile.nano != ZT_NANO_OFF) {

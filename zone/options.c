@@ -164,6 +164,16 @@ static bool check_nano(const char *env, const char *v)
            bad(env, v, "expected default, on or off");
 }
 
+static bool check_entitlement(const char *env, const char *v)
+{
+    return !v[0] || !strcmp(v, "extended-va") || bad(env, v, "expected extended-va or nothing");
+}
+
+static bool check_xzone_buckets(const char *env, const char *v)
+{
+    return !strcmp(v, "site") || !strcmp(v, "data") || bad(env, v, "expected site or data");
+}
+
 static bool check_nano_class_blocks(const char *env, const char *v)
 {
     uint8_t units[16];

@@ -36,9 +36,18 @@
 #define ZT_OPTIONS_USER(X)                                                                         \
     X(device, STR, "native", "ZONETRACE_DEVICE", 0, 0,                                             \
       "device profile: native, macos15-arm64, iphone6, iphone6s-plus, "                            \
-      "iphone7-plus, iphone8, iphonex, iphonexs, ipad-air2, or a "                                 \
+      "iphone7-plus, iphone8, iphonex, iphonexs, ipad-air2 (iOS 12), iphone12-ios17.5, "           \
+      "iphone15-ios18.2, iphone12-ios18.6, iphone13-pro-ios18.6, iphone15-pro-ios18.6, "           \
+      "iphone12-ios26, iphone13-pro-ios26, iphone15-pro-ios26, or a "                              \
       "model such as iPhone8,2 (old names kept: macos-arm64, ios12-1gb, ios12-2gb, ios12-4gb; "    \
       "`zonetrace profiles` lists them)")                                                          \
+    X(entitlement, STR, "", "ZONETRACE_ENTITLEMENT", 0, 0,                                         \
+      "iOS 14+ profiles: extended-va (com.apple.developer.kernel.extended-virtual-addressing) "    \
+      "raises the map end to 63 GiB, as xnu's jumbo map; `zonetrace run --entitlement "            \
+      "extended-va`")                                                                              \
+    X(xzone_buckets, STR, "site", "ZONETRACE_XZONE_BUCKETS", 0, 0,                                 \
+      "xzone profiles: site (an untyped call's pointer bucket by a keyed hash of its call site, "  \
+      "as xzone does) or data (every request in the data bucket, as pure-data types)")             \
     X(va_limit, SIZE, "0", "ZONETRACE_VA_LIMIT", 0, 0,                                             \
       "override the heap address-space limit (bytes, K/M/G suffix; 0 = profile's)")                \
     X(seed, INT, "0", "ZONETRACE_SEED", 0, 999999999,                                              \

@@ -81,6 +81,45 @@ const uint8_t zt_profile_default_nano_class_units[16] = DEFAULT_NANO_CLASS_UNITS
     .libmalloc_tag = IOS12_TAG,                                                                    \
     .entitled_limit_bytes = 0 /* the increased-memory-limit entitlement is iOS 15+ */
 
+/* Today's iPhones (reference/modern_apple.md §1.2, §3). The kernel of iOS
+ * 17.4-26 (xnu-10063 .. 11417, and the iOS 26 mirror) has the shared region
+ * at [6, 12) GiB (osfmk/mach/shared_region.h:90-91@xnu-11417.121.6) and, for
+ * max_mem > 3 GB, the map end at 17.375 GiB (osfmk/arm64/pmap.c:501-508,
+ * 11854-11893@xnu-11417.121.6); an app without VM ranges (§3.3) has about
+ * 2 GiB below the shared region and [12, 17.375) GiB above it. xzone places
+ * no nano region there, so the whole 5.375 GiB is heap. Memory limits of
+ * these phones are not public (kern.max_task_pmem, §4, §6.6): the rows have
+ * none, so jetsam is off unless ZONETRACE_MEMORY_LIMIT sets one. */
+#define MODERN_SHARED_END 0x300000000ull                   /* 12 GiB */
+#define MODERN_WIN0_BASE  (0x180000000ull - 0x80000000ull) /* 2 GiB below the shared region */
+#define SRC_MODERN_CPU    "cores: six-core CPU, 2 performance + 4 efficiency (Apple's tech specs)"
+#define SRC_MODERN_RAM    "page: 16 KiB; RAM: not on Apple's specs pages, the widely reported figure"
+#define SRC_MODERN_WIN                                                                             \
+    "windows: xnu-11417.121.6 osfmk/arm64/pmap.c:501-508 (map end 17.375 GiB for > 3 GB), "        \
+    "shared region [6, 12) GiB (osfmk/mach/shared_region.h:90-91); modern_apple.md §3.2"
+#define MODERN_LIMIT_UNKNOWN                                                                       \
+    "none known: kern.max_task_pmem is a per-device device-tree value, not public "                \
+    "(modern_apple.md §4); set one with ZONETRACE_MEMORY_LIMIT"
+#define IOS26   "iOS 26.1", "libmalloc-792.41.1"
+#define IOS18_6 "iOS 18.6", "libmalloc-715.140.5"
+#define XZONE_ROW(name_, desc_, model_, marketing_, soc_, ram_gib_, os_)                           \
+    {                                                                                              \
+        .name = name_, .description = desc_, .model = model_, .soc = soc_, .cores = 6,             \
+        XZONE_OS(os_),                                                                             \
+        .device_source = "model: " model_ "; " SRC_MODERN_CPU "; " SRC_MODERN_RAM "; allocator: "  \
+                         "xzone for every process on retail iOS 18.4+ (libmalloc-792.41.1 "        \
+                         "src/malloc.c:768-771, featureflags/libmalloc.plist:35-42; "              \
+                         "modern_apple.md §1.2); " SRC_MODERN_WIN " (> 3 GiB)",                    \
+        .page_bytes = 16u << 10, .nano = ZT_NANO_OFF,                                              \
+        .nano_class_units = DEFAULT_NANO_CLASS_UNITS, .small_limit_bytes = 15u << 10,              \
+        .window_bytes = {GiB(2), GiB(5.375)},                                                      \
+        .window_dev_base = {MODERN_WIN0_BASE, MODERN_SHARED_END}, .allocator = ZT_ALLOC_XZONE,     \
+        .ram_bytes = GiB(ram_gib_), .memory_limit_source = MODERN_LIMIT_UNKNOWN,                   \
+        .device_name = marketing_,                                                                 \
+    }
+#define XZONE_OS(...)       XZONE_OS_(__VA_ARGS__)
+#define XZONE_OS_(ver, tag) .os_version = ver, .libmalloc_tag = tag
+
 const zt_profile_t zt_profiles[] = {
     {
         .name = "native",
@@ -271,6 +310,76 @@ const zt_profile_t zt_profiles[] = {
         .memory_limit_source = MEASURED "iPad Air 2 1383 MB of 2048 on iOS 10.2.1 (none on 12)",
         .device_name = "iPad Air 2",
     },
+    /* ---- today's iPhones (issue 11; reference/modern_apple.md) ----------- */
+    XZONE_ROW("iphone12-ios26", "iPhone 12 on iOS 26.1: 4 GiB, xzone, 2 + 5.375 GiB windows",
+              "iPhone13,2", "iPhone 12", "A14 Bionic", 4, IOS26),
+    XZONE_ROW("iphone13-pro-ios26",
+              "iPhone 13 Pro on iOS 26.1: 6 GiB, xzone, 2 + 5.375 GiB windows", "iPhone14,2",
+              "iPhone 13 Pro", "A15 Bionic", 6, IOS26),
+    XZONE_ROW("iphone15-pro-ios26",
+              "iPhone 15 Pro on iOS 26.1: 8 GiB, xzone, 2 + 5.375 GiB windows", "iPhone16,1",
+              "iPhone 15 Pro", "A17 Pro", 8, IOS26),
+    XZONE_ROW("iphone12-ios18.6", "iPhone 12 on iOS 18.4-18.6: 4 GiB, xzone, 2 + 5.375 GiB",
+              "iPhone13,2", "iPhone 12", "A14 Bionic", 4, IOS18_6),
+    XZONE_ROW("iphone13-pro-ios18.6", "iPhone 13 Pro on iOS 18.4-18.6: 6 GiB, xzone, 2 + 5.375 GiB",
+              "iPhone14,2", "iPhone 13 Pro", "A15 Bionic", 6, IOS18_6),
+    XZONE_ROW("iphone15-pro-ios18.6", "iPhone 15 Pro on iOS 18.4-18.6: 8 GiB, xzone, 2 + 5.375 GiB",
+              "iPhone16,1", "iPhone 15 Pro", "A17 Pro", 8, IOS18_6),
+    {
+        /* iOS 18.0-18.3: nano v2 in front, xzone as its helper ("Nano On
+         * Xzone", libmalloc-646 src/malloc.c:1428-1436; SecureAllocator_
+         * NanoOnXzone FeatureComplete on iOS, featureflags/libmalloc.plist:
+         * 30-47@646; inferred for apps, modern_apple.md §1.2). The nano region
+         * takes the 512 MiB past the shared region, as on iOS 12 (inferred). */
+        .name = "iphone15-ios18.2",
+        .description = "iPhone 15 on iOS 18.2: 6 GiB, nano v2 in front of xzone, 2 + 4.875 GiB",
+        .model = "iPhone15,4",
+        .soc = "A16 Bionic",
+        .cores = 6,
+        .os_version = "iOS 18.2",
+        .libmalloc_tag = "libmalloc-657.80.3",
+        .device_source = "model: iPhone15,4 (iPhone 15); " SRC_MODERN_CPU "; " SRC_MODERN_RAM
+                         " (6 GB); allocator: modern_apple.md §1.2 (iOS 18.0-18.3); " SRC_MODERN_WIN
+                         " (> 3 GiB; the nano region's 512 MiB first)",
+        .page_bytes = 16u << 10,
+        .nano = ZT_NANO_SINGLE,
+        .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
+        .small_limit_bytes = 15u << 10,
+        .window_bytes = {GiB(2), GiB(4.875)},
+        .window_dev_base = {MODERN_WIN0_BASE, MODERN_SHARED_END + 0x20000000ull},
+        .allocator = ZT_ALLOC_NANO_ON_XZONE,
+        .ram_bytes = GiB(6),
+        .memory_limit_source = MODERN_LIMIT_UNKNOWN,
+        .device_name = "iPhone 15",
+    },
+    {
+        /* iOS 17.4-17.6: nano processes (apps) keep nano v2 + magazines
+         * (SecureAllocator_Nano UnderDevelopment, modern_apple.md §1.2, inferred);
+         * the shared region is 6 GiB from xnu-10063 (iOS 17.4). The magazine
+         * model is libmalloc-166's (small to 15 KiB, no medium on iOS): not
+         * checked line by line against 521. */
+        .name = "iphone12-ios17.5",
+        .description = "iPhone 12 on iOS 17.5: 4 GiB, nano v2 + magazines, 2 + 4.875 GiB windows",
+        .model = "iPhone13,2",
+        .soc = "A14 Bionic",
+        .cores = 6,
+        .os_version = "iOS 17.5",
+        .libmalloc_tag = "libmalloc-521.120.7",
+        .device_source =
+            "model: iPhone13,2 (iPhone 12); " SRC_MODERN_CPU "; " SRC_MODERN_RAM
+            " (4 GB); allocator: modern_apple.md §1.2 (iOS 17.4-17.6, inferred); " SRC_MODERN_WIN
+            " (> 3 GiB; the nano region's 512 MiB first)",
+        .page_bytes = 16u << 10,
+        .nano = ZT_NANO_SINGLE,
+        .nano_class_units = DEFAULT_NANO_CLASS_UNITS,
+        .small_limit_bytes = 15u << 10,
+        .window_bytes = {GiB(2), GiB(4.875)},
+        .window_dev_base = {MODERN_WIN0_BASE, MODERN_SHARED_END + 0x20000000ull},
+        .allocator = ZT_ALLOC_MAGAZINES,
+        .ram_bytes = GiB(4),
+        .memory_limit_source = MODERN_LIMIT_UNKNOWN,
+        .device_name = "iPhone 12",
+    },
     {.name = NULL},
 };
 
@@ -322,6 +431,18 @@ unsigned zt_profile_os_major(const zt_profile_t *p)
     for (s += 4; *s >= '0' && *s <= '9' && v < 1000; s++)
         v = v * 10 + (unsigned)(*s - '0');
     return v;
+}
+
+const char *zt_profile_allocator_name(const zt_profile_t *p)
+{
+    switch (p->allocator) {
+    case ZT_ALLOC_XZONE:
+        return "xzone";
+    case ZT_ALLOC_NANO_ON_XZONE:
+        return "nano-on-xzone";
+    default:
+        return "magazines";
+    }
 }
 
 size_t zt_profile_page_bytes(const zt_profile_t *p)

@@ -21,6 +21,13 @@ enum zt_nano_mode {
 
 #define ZT_PROFILE_MAX_WINDOWS 2
 
+/* The default zone's allocator (reference/modern_apple.md §1.2). */
+enum zt_allocator {
+    ZT_ALLOC_MAGAZINES,    /* nano v2 (as .nano says) in front of a scalable zone: iOS <= 17 */
+    ZT_ALLOC_XZONE,        /* xzone malloc alone: iOS 18.4+ and 26 */
+    ZT_ALLOC_NANO_ON_XZONE /* nano v2 in front, xzone as its helper: iOS 18.0-18.3 */
+};
+
 typedef struct zt_profile {
     const char *name; /* the device, e.g. iphone6s-plus (profile.c says why) */
     const char *description;
@@ -41,8 +48,14 @@ typedef struct zt_profile {
     size_t small_limit_bytes;                    /* largest small request (inclusive) */
     bool medium;                                 /* medium racks (32 KiB .. 8 MiB) */
     size_t window_bytes[ZT_PROFILE_MAX_WINDOWS]; /* heap address-space windows; 0 = unlimited */
-    uint64_t ram_bytes;                          /* device RAM for reports; 0 = host RAM */
-    bool large_cache;                            /* death row for freed large blocks (macOS only) */
+    /* The device address each window starts at; 0 = the iOS 12 layout (va.c:
+     * window 0 ends at the shared region, window 1 starts past the nano
+     * region). Window 1 ends at the map end, which
+     * ZONETRACE_ENTITLEMENT=extended-va raises to 63 GiB. */
+    uint64_t window_dev_base[ZT_PROFILE_MAX_WINDOWS];
+    enum zt_allocator allocator;
+    uint64_t ram_bytes; /* device RAM for reports; 0 = host RAM */
+    bool large_cache;   /* death row for freed large blocks (macOS only) */
     /* Jetsam (reference/modern_apple.md §4): the default per-process limit
      * of the device (kern.max_task_pmem; 0 = none, as on a Mac), where that
      * number comes from, the limit with the increased-memory-limit
@@ -77,6 +90,14 @@ bool zt_profile_has_model(const zt_profile_t *p, const char *model);
 
 /* The OS major version a row models (12 for "12.1.4"); 0 for native. */
 unsigned zt_profile_os_major(const zt_profile_t *p);
+
+/* "magazines", "xzone" or "nano-on-xzone". */
+const char *zt_profile_allocator_name(const zt_profile_t *p);
+
+/* The map end the extended virtual-addressing entitlement gives
+ * (MACH_VM_MAX_ADDRESS, 63 GiB: xnu-11417.121.6 osfmk/mach/arm/vm_param.h:
+ * 135-140, vm_map_set_jumbo in osfmk/vm/vm_map.c:21391-21398). */
+#define ZT_IOS_JUMBO_END 0xFC0000000ull
 
 /* The active profile after options were applied (copy of a table row with
  * overrides). Valid after zt_init(). */

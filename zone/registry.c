@@ -17,6 +17,7 @@
  *   zones that are not ours).
  * -------------------------------------------------------------------------- */
 #include "registry.h"
+#include "xzone.h"
 #include "chunkmap.h"
 #include "nano.h"
 #include "rack.h"
@@ -95,8 +96,12 @@ malloc_zone_t *zt_registry_find(const void *ptr, size_t *size_out)
         if (o) {
             /* Inside a region: its owner decides; no other zone can own it. */
             z = o->zone;
-            s = o->kind == ZT_KIND_NANO ? z->size(z, ptr) : zt_rack_size((zt_rack_t *)o, ptr);
+            s = o->kind == ZT_KIND_NANO  ? z->size(z, ptr)
+                : ZT_KIND_IS_XZ(o->kind) ? zt_xzone_size_owned(o, ptr)
+                                         : zt_rack_size((zt_rack_t *)o, ptr);
             if (!s) z = NULL;
+            /* the last MiB of a huge xzone chunk may hold another zone's large block */
+            if (!s && ZT_KIND_IS_XZ(o->kind)) z = scan_zones(ptr, &s);
         } else {
             z = scan_zones(ptr, &s);
         }
@@ -120,6 +125,8 @@ void zt_zone_walk(malloc_zone_t *zone, const zt_walker_t *w)
     if (zone == zt_registry_virtual_zone()) zone = zt_registry_slots[0];
     if (zt_szone_is(zone))
         zt_szone_walk(zone, w);
+    else if (zt_xzone_is(zone))
+        zt_xzone_walk(zone, w);
     else if (zone && zone == zt_registry_initial_default && zt_registry_initial_helper)
         zt_nano_walk(zone, w);
 }

@@ -4,6 +4,7 @@
  * -------------------------------------------------------------------------- */
 #include "sizeclass.h"
 #include "profile.h"
+#include "xzone.h"
 
 static inline size_t div_up(size_t a, size_t b)
 {
@@ -32,6 +33,7 @@ unsigned zt_class_nano_or_scalable(const zt_profile_t *p, size_t bytes)
 
 enum zt_kind zt_class_kind(unsigned cls)
 {
+    if (cls >= ZT_CLASS_XZ_FIRST) return cls == ZT_CLASS_XZ_HUGE ? ZT_KIND_XZ_DATA : ZT_KIND_XZ_PTR;
     if (cls < ZT_CLASS_TINY_FIRST) return ZT_KIND_NANO;
     if (cls < ZT_CLASS_SMALL_FIRST) return ZT_KIND_TINY;
     if (cls < ZT_CLASS_MEDIUM_FIRST) return ZT_KIND_SMALL;
@@ -50,6 +52,11 @@ size_t zt_class_block_bytes(unsigned cls)
         return (size_t)(cls - ZT_CLASS_SMALL_FIRST + 1) * ZT_SMALL_QUANTUM_BYTES;
     case ZT_KIND_MEDIUM:
         return (size_t)(cls - ZT_CLASS_MEDIUM_FIRST + 1) * ZT_MEDIUM_QUANTUM_BYTES;
+    case ZT_KIND_XZ_DATA:
+    case ZT_KIND_XZ_PTR:
+        return cls < ZT_CLASS_XZ_FIRST + ZT_CLASS_XZ_BINS
+                   ? zt_xzone_bin_bytes(cls - ZT_CLASS_XZ_FIRST)
+                   : 0;
     default:
         return 0;
     }
@@ -66,7 +73,8 @@ size_t zt_class_good_size(const zt_profile_t *p, size_t bytes, bool nano)
 
 const char *zt_kind_name(enum zt_kind k)
 {
-    static const char *const names[ZT_KIND_COUNT] = {"nano", "tiny", "small", "medium", "large"};
+    static const char *const names[ZT_KIND_COUNT] = {"nano",  "tiny",    "small",     "medium",
+                                                     "large", "xz-data", "xz-pointer"};
     return (unsigned)k < ZT_KIND_COUNT ? names[k] : "?";
 }
 
@@ -94,6 +102,10 @@ const char *zt_class_name(unsigned cls)
 {
     if (cls >= ZT_CLASS_COUNT) return "?";
     if (cls == ZT_CLASS_LARGE) return "large";
+    if (cls == ZT_CLASS_XZ_LARGE) return "xzone-large";
+    if (cls == ZT_CLASS_XZ_HUGE) return "xzone-huge";
+    if (cls >= ZT_CLASS_XZ_FIRST && class_names[cls][0] == 0)
+        fill_name(class_names[cls], "xzone", zt_class_block_bytes(cls));
     if (class_names[cls][0] == 0)
         fill_name(class_names[cls], zt_kind_name(zt_class_kind(cls)), zt_class_block_bytes(cls));
     return class_names[cls];

@@ -12,6 +12,9 @@
  *   small  79..142   msize 1..64     (index 78 + msize)
  *   medium 143..398  msize 1..256    (index 142 + msize)
  *   large  399
+ *   xzone  400..439 bin 0..39 (zone/xzone.h), 440 an xzone large chunk,
+ *          441 an xzone huge chunk (not counted per class in the record,
+ *          whose class table stops at 400)
  * -------------------------------------------------------------------------- */
 #ifndef ZT_SIZECLASS_H
 #define ZT_SIZECLASS_H
@@ -20,8 +23,19 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-enum zt_kind { ZT_KIND_NANO, ZT_KIND_TINY, ZT_KIND_SMALL, ZT_KIND_MEDIUM, ZT_KIND_LARGE };
-#define ZT_KIND_COUNT 5
+/* XZ_DATA / XZ_PTR: xzone segments (zone/xzone.h) of the data and the pointer
+ * segment groups; a huge chunk is an XZ_DATA segment of its own. */
+enum zt_kind {
+    ZT_KIND_NANO,
+    ZT_KIND_TINY,
+    ZT_KIND_SMALL,
+    ZT_KIND_MEDIUM,
+    ZT_KIND_LARGE,
+    ZT_KIND_XZ_DATA,
+    ZT_KIND_XZ_PTR
+};
+#define ZT_KIND_COUNT    7
+#define ZT_KIND_IS_XZ(k) ((k) == ZT_KIND_XZ_DATA || (k) == ZT_KIND_XZ_PTR)
 
 #define ZT_NANO_QUANTUM_SHIFT   4
 #define ZT_NANO_QUANTUM_BYTES   (1 << ZT_NANO_QUANTUM_SHIFT) /* 16 */
@@ -49,7 +63,11 @@ enum zt_kind { ZT_KIND_NANO, ZT_KIND_TINY, ZT_KIND_SMALL, ZT_KIND_MEDIUM, ZT_KIN
 #define ZT_CLASS_SMALL_FIRST  79  /* msize 1 */
 #define ZT_CLASS_MEDIUM_FIRST 143 /* msize 1 */
 #define ZT_CLASS_LARGE        399
-#define ZT_CLASS_COUNT        400
+#define ZT_CLASS_XZ_FIRST     400 /* bin 0 */
+#define ZT_CLASS_XZ_BINS      40
+#define ZT_CLASS_XZ_LARGE     440
+#define ZT_CLASS_XZ_HUGE      441
+#define ZT_CLASS_COUNT        442
 
 struct zt_profile;
 

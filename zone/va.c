@@ -271,7 +271,9 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
         /* Window 0 ends at SHARED_REGION_BASE (or just below: its base is rounded down to
          * 128 MiB so that device and host alignment agree), window 1 starts
          * at the end of the nano region (aslr.h). */
-        if (va.nwindows == 0)
+        if (p && !limit_override_bytes && p->window_dev_base[i])
+            w->dev_base = p->window_dev_base[i];
+        else if (va.nwindows == 0)
             w->dev_base =
                 want[i] < ZT_IOS_SHARED_REGION_BASE
                     ? (ZT_IOS_SHARED_REGION_BASE - want[i]) & ~(uint64_t)(WINDOW_ALIGN_BYTES - 1)
@@ -381,7 +383,7 @@ static void *map_failed(const zt_va_failure_t *f, zt_va_failure_t *out)
     ev.largest_free = f->largest_free_bytes;
     ev.largest_aligned = f->largest_aligned_bytes;
     zt_hook_event(&ev);
-    zt_error_map_failed(f->kind, f->need_bytes);
+    if (!ZT_KIND_IS_XZ(f->kind)) zt_error_map_failed(f->kind, f->need_bytes); /* xzone: its own */
     errno = ENOMEM;
     return NULL;
 }
@@ -457,7 +459,12 @@ static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_fa
     size_t need = bytes >> va.page_shift;
     zt_lock(&va.lock);
     unsigned wi = 0;
-    bool secure = va.entropic && (kind == ZT_KIND_TINY || kind == ZT_KIND_SMALL);
+    /* xzone maps every segment, huge ones and the early arena included,
+     * through mvm_allocate_pages_plat: the same entropic hint and retry
+     * (libmalloc-792.41.1 src/xzone_malloc/xzone_segment.c:436-476,
+     * src/vm.c:264-355). */
+    bool secure =
+        va.entropic && (kind == ZT_KIND_TINY || kind == ZT_KIND_SMALL || ZT_KIND_IS_XZ(kind));
     size_t first =
         secure ? place_entropic(&wi, need, bytes, align) : search_up(&wi, need, align, 0);
     if (first == NO_PAGE) {

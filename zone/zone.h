@@ -4,8 +4,9 @@
  * Object model:
  *   process ─ registry (registry.c): the malloc_zone_t list, zone 0 = default
  *     └ zone: a nano zone (nano.c, "DefaultMallocZone") fronting a scalable
- *             helper, or a scalable zone (szone.c) — every malloc_create_zone
- *             zone is scalable
+ *             helper, or a scalable zone (szone.c), or (iOS 18+ profiles) an
+ *             xzone zone (xzone.c, alone or as nano's helper) — every
+ *             malloc_create_zone zone is scalable
  *         └ scalable zone = tiny rack + small rack (+ medium rack) + large table
  *             └ rack (rack.c) = one magazine per CPU + depot, owning regions
  *                 └ region: 1 MiB (tiny) / 8 MiB (small) / 128 MiB (medium),
@@ -31,7 +32,7 @@
 
 /* Every object registered in the chunk map starts with this header. */
 typedef struct zt_owner {
-    uint8_t kind;        /* enum zt_kind: NANO, TINY, SMALL or MEDIUM */
+    uint8_t kind;        /* enum zt_kind: NANO, TINY, SMALL, MEDIUM, XZ_DATA or XZ_PTR */
     malloc_zone_t *zone; /* the malloc_zone_t the blocks belong to */
 } zt_owner_t;
 

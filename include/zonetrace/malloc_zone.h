@@ -33,9 +33,15 @@
  * Version >= 9 also means the fork child calls introspect->reinit_lock. */
 #define ZT_MALLOC_ZONE_VERSION 10
 
+/* The newest layout this header gives: 16 off Apple (below); on Apple the
+ * SDK's, which zonetrace assumes to be no newer than 10's fields (the macOS
+ * 13 SDK). The xzone model (zone/xzone.c), which emulates a libmalloc-792
+ * zone, declares version 16 only where its fields exist. */
 #if defined(__APPLE__)
 #include <malloc/malloc.h>
+#define ZT_MALLOC_ZONE_LAYOUT 10
 #else
+#define ZT_MALLOC_ZONE_LAYOUT 16
 
 #include <stddef.h>
 #include <stdint.h>

@@ -670,7 +670,7 @@ int zt_cli_run(int argc, char **argv)
  * zonetrace), a short real program's zone statistics. */
 int zt_cli_demo(int argc, char **argv)
 {
-    static const char *const variants[] = {"crash", "nano", "jetsam", "jetsam-handled"};
+    static const char *const variants[] = {"crash", "nano", "jetsam", "jetsam-handled", "xzone"};
     const char *variant = "crash", *dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -697,7 +697,8 @@ int zt_cli_demo(int argc, char **argv)
         for (unsigned k = 0; k < sizeof variants / sizeof *variants; k++)
             known |= strcmp(v, variants[k]) == 0;
         if (!known) {
-            zt_cli_error("demo: --variant %s: expected crash, nano, jetsam or jetsam-handled", v);
+            zt_cli_error(
+                "demo: --variant %s: expected crash, nano, jetsam, jetsam-handled or xzone", v);
             return ZT_CLI_EXIT_USAGE;
         }
         variant = v;
@@ -715,7 +716,8 @@ int zt_cli_demo(int argc, char **argv)
     }
     bool nano = strcmp(variant, "nano") == 0;
     bool jetsam = strncmp(variant, "jetsam", 6) == 0, handled = jetsam && variant[6] != 0;
-    const char *name = jetsam ? "jetsam_grow" : "attrlist";
+    bool xzone = strcmp(variant, "xzone") == 0;
+    const char *name = jetsam ? "jetsam_grow" : xzone ? "xzone_highwater" : "attrlist";
     const char *build = zt_cli_exe_dir();
     char scenario[PATH_MAX], record[PATH_MAX], html[PATH_MAX + 8], out[PATH_MAX];
     if (strlen(build) > PATH_MAX - 64 || (dir && strlen(dir) > PATH_MAX - 64)) {
@@ -732,7 +734,11 @@ int zt_cli_demo(int argc, char **argv)
                          strchr(scenario + strlen(build) + 1, '/') == NULL;
     static char here[PATH_MAX - 64];
     if (!dir) dir = in_build_tree || !getcwd(here, sizeof here) ? build : here;
-    if (jetsam)
+    if (xzone)
+        printf("running scenario_xzone_highwater: size class after size class fills 256 MiB and "
+               "frees almost all of it, on an iPhone 12 under iOS 26 (--device iphone12-ios26, "
+               "xzone)\xe2\x80\xa6\n");
+    else if (jetsam)
         printf("running scenario_jetsam_grow%s: a cache that grows at 1 GB/s on an iPhone 6s Plus "
                "(--device iphone6s-plus, limit 1392 MiB)%s\xe2\x80\xa6\n",
                handled ? " --handler" : "",
@@ -749,15 +755,21 @@ int zt_cli_demo(int argc, char **argv)
          * failed map (zone/error.c); the report lists each of them, so the
          * demo keeps the terminal for the report unless the user asked. */
         setenv("MallocDebugReport", "none", 0);
-        snprintf(out, sizeof out, "%s/demo-%s%s.zt", dir, jetsam ? "jetsam" : "attrlist",
+        snprintf(out, sizeof out, "%s/demo-%s%s.zt", dir,
+                 jetsam  ? "jetsam"
+                 : xzone ? "xzone"
+                         : "attrlist",
                  nano      ? "-nano"
                  : handled ? "-handled"
                            : "");
-        run_opts_t o = {
-            .device = "iphone6s-plus", .stacks = "full", .out = out, .quiet_stdout = true};
+        run_opts_t o = {.device = xzone ? "iphone12-ios26" : "iphone6s-plus",
+                        .stacks = "full",
+                        .out = out,
+                        .quiet_stdout = true};
         char *crash_cmd[] = {scenario, nano ? "--variant" : NULL, "nano", NULL};
         char *jetsam_cmd[] = {scenario, handled ? "--handler" : NULL, NULL};
-        if ((rc = spawn(&o, jetsam ? jetsam_cmd : crash_cmd, record, &status)) >= 0) return rc;
+        if ((rc = spawn(&o, jetsam || xzone ? jetsam_cmd : crash_cmd, record, &status)) >= 0)
+            return rc;
         if ((rc = zt_cli_report_file(record, &ropt, NULL)) != 0) return rc;
         snprintf(html, sizeof html, "%.*s.html", (int)(strlen(record) - 3), record);
         ropt.format = ZT_FMT_HTML;

@@ -30,7 +30,7 @@ static const char top_text[] =
     "        read Apple JetsamEvent reports: footprints, kill reasons, the implied limit\n"
     "  profiles [--sources]  list the device profiles (--sources: where each fact comes from)\n"
     "  options [--markdown]  list the ZONETRACE_* options\n"
-    "  demo [--variant crash|nano|jetsam|jetsam-handled] [-o DIR]\n"
+    "  demo [--variant crash|nano|jetsam|jetsam-handled|xzone] [-o DIR]\n"
     "        run the CA::AttrList::set crash demo on an emulated iOS 12 iPhone and report\n"
     "  -V, --version         print the version\n"
     "zonetrace COMMAND --help gives a command's options.\n";
@@ -80,12 +80,14 @@ static const char options_text[] =
     "  list as the README has it.\n";
 
 static const char demo_text[] =
-    "usage: zonetrace demo [--variant crash|nano|jetsam|jetsam-handled] [-o DIR]\n"
+    "usage: zonetrace demo [--variant crash|nano|jetsam|jetsam-handled|xzone] [-o DIR]\n"
     "  Run a seed story on an emulated iPhone 6s Plus (iOS 12.1.4) and report on it:\n"
     "  crash (default): CA::AttrList::set's SIGSEGV at 0x8 after malloc returned NULL\n"
     "  with memory to spare; nano: the nano class delegation; jetsam: a cache that\n"
     "  ignores the memory warning is killed at the device's limit; jetsam-handled: its\n"
-    "  warning handler trims the cache. -o DIR: where the record and the HTML report go\n"
+    "  warning handler trims the cache; xzone: an iOS 26 iPhone 12 (xzone malloc) whose\n"
+    "  pointer segments, never returned, exhaust its address space. -o DIR: where the record and "
+    "the HTML report go\n"
     "  (an existing folder; default: next to zonetrace).\n";
 
 static const char diff_text[] =

@@ -695,8 +695,8 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_region_t g;
             memcpy(&g, r->buf + h->regions_off + sizeof sh + i * sizeof g, sizeof g);
-            if (g.kind < 0 || g.kind > 4 || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
-                g.top_stack > h->nstacks)
+            if (g.kind < 0 || g.kind >= ZT_KIND_COUNT || g.zone < -1 ||
+                g.zone >= (int32_t)h->nzones || g.top_stack > h->nstacks)
                 return fail(r, "damaged: region %llu", (unsigned long long)i);
             m->regions[m->nregions++] =
                 (zt_m_region_t){g.base, g.bytes, g.kind, g.zone, g.used_bytes, g.top_stack};
@@ -714,7 +714,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_va_run_t v;
             memcpy(&v, r->buf + h->va_runs_off + sizeof sh + i * sizeof v, sizeof v);
-            if (v.kind < -1 || v.kind > 4)
+            if (v.kind < -1 || v.kind >= ZT_KIND_COUNT)
                 return fail(r, "damaged: address-space run %llu", (unsigned long long)i);
             m->va_runs[m->nva_runs++] = (zt_m_va_run_t){v.base, v.bytes, v.kind, v.window};
         }

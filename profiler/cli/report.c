@@ -214,8 +214,8 @@ uint64_t zt_report_peak_rss(const zt_model_t *m)
     return peak;
 }
 
-void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t used[5],
-                           unsigned count[5])
+void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[ZT_KIND_COUNT],
+                           uint64_t used[ZT_KIND_COUNT], unsigned count[ZT_KIND_COUNT])
 {
     for (int k = 0; k < ZT_KIND_COUNT; k++)
         reserved[k] = used[k] = 0, count[k] = 0;

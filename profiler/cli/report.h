@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "sizeclass.h"
 #include "symbolize.h"
 
 enum zt_report_by { ZT_BY_STACK, ZT_BY_ZONE, ZT_BY_CLASS, ZT_BY_REGION };
@@ -123,6 +124,9 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
 /* The allocation failure that explains the end: the last NULL returned and
  * the region map failure behind it (NULL when none was recorded). False
  * when nothing returned NULL. */
+/* xzone: the pointer-heap high-water sentence (report_xzone.c). */
+bool zt_report_xzone_sentence(const zt_model_t *m, char *out, size_t cap);
+
 bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev,
                      const zt_m_event_t **map_ev);
 /* True when the first failure (its moment) is the headline and the
@@ -147,8 +151,8 @@ uint64_t zt_report_peak_rss(const zt_model_t *m);
 /* Kind name including -1 → "free". */
 const char *zt_report_kind_name(int kind);
 /* Space charged per kind to regions (index ZT_KIND_*), and live bytes. */
-void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[5], uint64_t used[5],
-                           unsigned count[5]);
+void zt_report_kind_totals(const zt_model_t *m, uint64_t reserved[ZT_KIND_COUNT],
+                           uint64_t used[ZT_KIND_COUNT], unsigned count[ZT_KIND_COUNT]);
 
 void zt_report_text(FILE *out, zt_report_t *r);
 void zt_report_json(FILE *out, zt_report_t *r);

@@ -135,6 +135,7 @@ static void header(FILE *out, zt_report_t *r)
         wrapped(out, m->term.state == ZT_TERM_EXITED ? "failure:" : "cause:", LABEL, line);
         zt_report_later_text(r, line, sizeof line);
         if (line[0]) wrapped(out, "later:", LABEL, line);
+        if (zt_report_xzone_sentence(m, line, sizeof line)) wrapped(out, "xzone:", LABEL, line);
     }
     char head[256];
     zt_report_diagnosis_parts(r, head, sizeof head, line, sizeof line);
@@ -286,7 +287,7 @@ static void zones(FILE *out, zt_report_t *r)
     }
 }
 
-static const char kind_char[ZT_KIND_COUNT] = {'N', 't', 's', 'm', 'L'};
+static const char kind_char[ZT_KIND_COUNT] = {'N', 't', 's', 'm', 'L', 'd', 'p'};
 
 /* The character of one column: any used space shows, as the kind holding
  * most of it, because a 1 MiB tiny region in a 40 MiB column still splits
@@ -345,8 +346,8 @@ static void va_bar(FILE *out, const zt_model_t *m)
 static void address_space(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    uint64_t reserved[5], used[5];
-    unsigned count[5];
+    uint64_t reserved[ZT_KIND_COUNT], used[ZT_KIND_COUNT];
+    unsigned count[ZT_KIND_COUNT];
     zt_report_kind_totals(m, reserved, used, count);
     char b1[32], b2[32], b3[32], b4[32];
     bool any = false;

@@ -30,6 +30,7 @@ static const struct expect {
     bool nano;
     size_t small_limit;
     bool medium;
+    int xzone; /* 1: xzone (libmalloc-792.41.1 src/xzone_malloc/) behind nano or alone */
 } expects[] = {
     {"native", 0, true, 32u << 10, true},
     {"macos15-arm64", 16u << 10, true, 32u << 10, true},
@@ -42,9 +43,19 @@ static const struct expect {
     {"iphonex", 16u << 10, true, 15u << 10, false},
     {"iphonexs", 16u << 10, true, 15u << 10, false},
     {"ipad-air2", 4u << 10, true, 15u << 10, false},
+    {"iphone12-ios17.5", 16u << 10, true, 15u << 10, false},
+    /* xzone: 40 bins to 32 KiB, then 16 KiB slices (xzone_malloc.h:19-38) */
+    {"iphone15-ios18.2", 16u << 10, true, 0, false, 1},
+    {"iphone12-ios18.6", 16u << 10, false, 0, false, 1},
+    {"iphone13-pro-ios18.6", 16u << 10, false, 0, false, 1},
+    {"iphone15-pro-ios18.6", 16u << 10, false, 0, false, 1},
+    {"iphone12-ios26", 16u << 10, false, 0, false, 1},
+    {"iphone13-pro-ios26", 16u << 10, false, 0, false, 1},
+    {"iphone15-pro-ios26", 16u << 10, false, 0, false, 1},
 };
 
-static const char *const kind_names[] = {"nano", "tiny", "small", "medium", "large"};
+static const char *const kind_names[] = {"nano",  "tiny",    "small",     "medium",
+                                         "large", "xz-data", "xz-pointer"};
 
 static size_t round_up(size_t n, size_t q)
 {
@@ -59,6 +70,23 @@ static int expected(const struct expect *e, bool nano, size_t n, size_t *block)
     if (nano && n <= 256) {
         *block = q16;
         return ZT_KIND_NANO;
+    }
+    if (e->xzone) {
+        /* Four bins per power of two above 128 B (xzone_malloc.c:24-40,
+         * 6060-6101), written as a rounding: n in (2^k, 2^(k+1)] rounds up to
+         * a multiple of 2^(k-2). Larger: whole 16 KiB slices; huge chunks
+         * (> 2 MiB) are XZ_DATA segments of their own, the rest XZ_PTR or, from
+         * the early arena, XZ_DATA (the caller accepts both). */
+        if (n <= 128) {
+            *block = q16;
+        } else if (n <= (32u << 10)) {
+            unsigned k = 63u - (unsigned)__builtin_clzl(n - 1);
+            *block = round_up(n, (size_t)1 << (k - 2));
+        } else {
+            *block = round_up(n, 16u << 10);
+            return ZT_KIND_XZ_DATA;
+        }
+        return ZT_KIND_XZ_PTR;
     }
     if (n <= 1008) {
         *block = q16;
@@ -87,6 +115,8 @@ static void check_size(const struct expect *e, bool nano, size_t n)
     if (!p) return;
     zt_owner_t *o = zt_chunkmap_get(p);
     int kind = o ? o->kind : ZT_KIND_LARGE;
+    if (e->xzone && ZT_KIND_IS_XZ(kind) && ZT_KIND_IS_XZ(want_kind))
+        kind = want_kind; /* the group depends on the bucket, not the size */
     size_t got_block = malloc_size(p), good = malloc_good_size(n);
     size_t page = e->page ? e->page : (size_t)sysconf(_SC_PAGESIZE);
     bool aligned = kind != ZT_KIND_LARGE || ((uintptr_t)p & (page - 1)) == 0;

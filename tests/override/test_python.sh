@@ -167,6 +167,11 @@ zt_case ios zt ZONETRACE_DEVICE=ios12-4gb
 zt_check_used ios
 zt_compare ref ios digest-malloc.txt
 
+# Today's iPhone: xzone (an iPhone 12 on iOS 26.1), same bytes.
+zt_case ios26 zt ZONETRACE_DEVICE=iphone12-ios26
+zt_check_used ios26
+zt_compare ref ios26 digest-malloc.txt
+
 # Address space running out must surface as MemoryError, not as a crash: a
 # 3 GiB request cannot fit the ios12-1gb profile's single 2 GiB window.
 oom=$(timeout 120 env LD_PRELOAD="$ZT_LIB" ZONETRACE_DEVICE=ios12-1gb "$PY" -c '

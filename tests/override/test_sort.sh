@@ -43,4 +43,8 @@ zt_case zt zt
 zt_check_used zt nostats # sort closes stderr in an atexit handler
 zt_compare ref zt - sorted.txt numeric.txt unique.txt
 
+zt_case ios26 zt ZONETRACE_DEVICE=iphone12-ios26 # xzone
+zt_check_used ios26 nostats
+zt_compare ref ios26 - sorted.txt numeric.txt unique.txt
+
 zt_finish

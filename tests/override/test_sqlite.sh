@@ -74,4 +74,9 @@ zt_case ios zt ZONETRACE_DEVICE=ios12-4gb
 zt_check_used ios
 zt_compare ref ios - result.txt test.db
 
+# Today's iPhone: xzone (an iPhone 12 on iOS 26.1), same bytes.
+zt_case ios26 zt ZONETRACE_DEVICE=iphone12-ios26
+zt_check_used ios26
+zt_compare ref ios26 - result.txt test.db
+
 zt_finish

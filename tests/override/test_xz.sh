@@ -43,4 +43,8 @@ zt_case zt zt
 zt_check_used zt nostats # xz closes stderr before exit (tuklib_exit)
 zt_compare ref zt - input.bin.xz
 
+zt_case ios26 zt ZONETRACE_DEVICE=iphone12-ios26 # xzone
+zt_check_used ios26 nostats
+zt_compare ref ios26 - input.bin.xz
+
 zt_finish

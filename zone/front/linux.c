@@ -19,6 +19,7 @@
 #include "nano.h"
 #include "registry.h"
 #include "szone.h"
+#include "xzone.h"
 #include "zonetrace.h"
 
 #include <errno.h>
@@ -59,6 +60,8 @@ static inline void do_free(void *p)
     if (zt_likely(o != NULL && malloc_logger == NULL)) {
         if (o->kind == ZT_KIND_NANO)
             zt_nano_free_owned(o, p);
+        else if (ZT_KIND_IS_XZ(o->kind))
+            zt_xzone_free_owned(o, p);
         else
             zt_rack_free((zt_rack_t *)o, p);
     } else {
@@ -288,6 +291,8 @@ ZT_EXPORT int malloc_trim(size_t pad)
         malloc_zone_t *z = all[i];
         if (zt_szone_is(z))
             total += zt_szone_relieve(z, 0);
+        else if (zt_xzone_is(z))
+            total += zt_xzone_relieve(z, 0);
         else if (z->version >= 8 && z->pressure_relief)
             total += z->pressure_relief(z, 0);
     }
