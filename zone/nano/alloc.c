@@ -137,7 +137,7 @@ static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start)
     unsigned s0 = first_fit ? first : (unsigned)start;
     for (;;) {
         uintptr_t found = 0, madv = 0, freeb = 0, fallback = 0;
-        bool fallback_below_min = false, backwards = true;
+        bool fallback_below_min = false, backwards = true, freeb_dirty = false;
         int limit = SCAN_LIMIT_AFTER_CANDIDATE;
         unsigned b = s0;
         do {
@@ -146,7 +146,15 @@ static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start)
             unsigned next = h_next(h);
             if (!h_in_use(h) && next != SLOT_FULL && next != SLOT_MADVISING) {
                 if (next == SLOT_CAN_MADVISE) {
-                    if (!madv) madv = blk;
+                    /* Native defers the madvise (defer_purge): an emptied
+                     * block still has its pages, so it is the best free
+                     * candidate; libmalloc takes it last (:2127-2170). */
+                    if (n->defer_max && !freeb_dirty) {
+                        freeb = blk;
+                        freeb_dirty = true;
+                    } else if (!madv) {
+                        madv = blk;
+                    }
                 } else if (next == SLOT_NULL || next == SLOT_MADVISED) {
                     if (!freeb) freeb = blk;
                 } else if (first_fit) {
@@ -405,7 +413,12 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
     if (zt_unlikely((after - 1) * 4 >= slots * 3) &&
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         delegate_release(n, cls);
-    if (h_next(nw) == SLOT_CAN_MADVISE) madvise_block(n, si->blk);
+    if (h_next(nw) == SLOT_CAN_MADVISE) {
+        if (n->defer_max)
+            defer_purge(n, si->blk, nw);
+        else
+            madvise_block(n, si->blk);
+    }
 }
 
 /* ---- per-thread cache -------------------------------------------------------
