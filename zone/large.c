@@ -254,7 +254,24 @@ static void *death_row_take(zt_large_t *l, size_t block, size_t align, bool clea
     }
     cached_t c = l->death_row[best];
     death_row_remove_locked(l, best);
+    /* Native (large_cache_dirty_max_bytes set) hands out exactly the pages
+     * asked for; the rest of a bigger cached block stays on death row as a
+     * block of its own (its pages keep their state), so malloc_size stays
+     * the good size and the tail serves a later, smaller request. The device
+     * and Mac rows give the whole block, as libmalloc does. */
+    cached_t tail = {0, 0, false, 0};
+    if (l->native_dirty_max_bytes && c.bytes > block) {
+        tail = (cached_t){c.addr + block, c.bytes - block, c.dirty, c.when_ns};
+        c.bytes = block;
+        if (l->death_row_count < l->death_row_depth) {
+            l->death_row[l->death_row_count++] = tail;
+            l->death_row_bytes += tail.bytes;
+            if (tail.dirty) l->death_row_dirty_bytes += tail.bytes;
+            tail.bytes = 0;
+        }
+    }
     zt_unlock(&l->lock);
+    if (tail.bytes) zt_va_unmap((void *)tail.addr, tail.bytes, ZT_KIND_LARGE);
     for (unsigned i = 0; i < ndecayed; i++)
         zt_va_unmap((void *)decayed[i].addr, decayed[i].bytes, ZT_KIND_LARGE);
     if (clear && c.dirty) memset((void *)c.addr, 0, block); /* 792 :685-687: size bytes */

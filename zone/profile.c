@@ -104,7 +104,8 @@ const zt_profile_t zt_profiles[] = {
         .memory_limit_source = "none: no jetsam on this machine",
         .device_name = "this machine",
         /* Performance policies (issue 15, bench/README.md): no device has them. */
-        .nano_defer_purge_blocks = 64,
+        .nano_defer_purge_blocks = 256,
+        .tcache_batch_refill = true,
         .large_cache_dirty_max_bytes = (size_t)1 << 30,
         .large_cache_depth = 64,
         .large_cache_decay_ms = 1000,
