@@ -27,7 +27,7 @@ install_zig() {
 required=(cmake make gcc g++ pkg-config libunwind-dev libxxhash-dev libmimalloc-dev libdw-dev
           libelf-dev libjemalloc-dev libjemalloc2 valgrind clang python3 sqlite3 git perl xz-utils
           heaptrack gnuplot-nox procps clang-format llvm lld curl)
-optional=(openjdk-17-jdk-headless)
+optional=(openjdk-17-jdk-headless libtcmalloc-minimal4) # tcmalloc: a bench/ peer only
 [ "${ZT_WITH_CHROMIUM:-1}" = 1 ] && optional+=(chromium)
 
 missing() {

@@ -54,7 +54,8 @@ typedef struct entry {
 typedef struct cached {
     uintptr_t addr;
     size_t bytes;
-    bool dirty; /* pages may hold old data (not purged) */
+    bool dirty;       /* pages may hold old data (not purged) */
+    uint64_t when_ns; /* when it was cached (native's decay) */
 } cached_t;
 
 struct zt_large {
@@ -66,6 +67,8 @@ struct zt_large {
     size_t death_row_entry_max_bytes; /* 128 or 512 MiB, by RAM */
     size_t death_row_bytes, death_row_dirty_bytes;
     size_t death_row_dirty_limit_bytes;
+    size_t native_dirty_max_bytes; /* profile large_cache_dirty_max_bytes (0: libmalloc's rule) */
+    uint64_t decay_ns;             /* profile large_cache_decay_ms (0: no decay) */
     malloc_zone_t *zone;
     entry_t *slots;
     size_t nslots;       /* power of two */
@@ -169,6 +172,14 @@ zt_large_t *zt_large_create(malloc_zone_t *zone)
     uint64_t ram = zt_active_profile.ram_bytes ? zt_active_profile.ram_bytes : zt_prim_ram_bytes();
     bool expanded = ram >= DEATH_ROW_EXPANDED_RAM_BYTES;
     l->death_row_depth = expanded ? DEATH_ROW_SLOTS : DEATH_ROW_SLOTS_LOW;
+    /* Native's cache sized to the workload (issue 15, bench/README.md): a
+     * divergence from libmalloc's fixed depth and dirty budget, native only. */
+    if (zt_active_profile.large_cache_depth)
+        l->death_row_depth = zt_active_profile.large_cache_depth < DEATH_ROW_SLOTS
+                                 ? zt_active_profile.large_cache_depth
+                                 : DEATH_ROW_SLOTS;
+    l->native_dirty_max_bytes = zt_active_profile.large_cache_dirty_max_bytes;
+    l->decay_ns = (uint64_t)zt_active_profile.large_cache_decay_ms * 1000000u;
     l->death_row_entry_max_bytes =
         expanded ? DEATH_ROW_ENTRY_MAX_BYTES : DEATH_ROW_ENTRY_MAX_BYTES_LOW;
     uint64_t dirty = ram / 1024;
@@ -201,12 +212,29 @@ static void death_row_remove_locked(zt_large_t *l, unsigned i)
     memmove(&l->death_row[i], &l->death_row[i + 1], (l->death_row_count - i) * sizeof(cached_t));
 }
 
+/* Native's decay: cached blocks unused for decay_ns leave death row (into
+ * out[], for the caller to unmap outside the lock); the oldest are first.
+ * Returns how many. */
+static unsigned death_row_decay_locked(zt_large_t *l, uint64_t now, cached_t *out)
+{
+    unsigned n = 0;
+    if (!l->decay_ns) return 0;
+    while (l->death_row_count && now - l->death_row[0].when_ns > l->decay_ns) {
+        out[n++] = l->death_row[0];
+        death_row_remove_locked(l, 0);
+    }
+    return n;
+}
+
 /* Take the best-fitting cached block for `block` bytes (page-rounded) whose
  * address has the alignment asked for, whole: *got receives its size
  * (792 magazine_large.c:552-606). Returns NULL when none fits. */
 static void *death_row_take(zt_large_t *l, size_t block, size_t align, bool clear, size_t *got)
 {
+    cached_t decayed[DEATH_ROW_SLOTS];
+    uint64_t now = l->decay_ns ? zt_prim_now_ns() : 0;
     zt_lock(&l->lock);
+    unsigned ndecayed = death_row_decay_locked(l, now, decayed);
     unsigned best = DEATH_ROW_SLOTS;
     size_t best_bytes = SIZE_MAX;
     for (unsigned i = l->death_row_count; i-- > 0;) { /* newest first */
@@ -220,11 +248,32 @@ static void *death_row_take(zt_large_t *l, size_t block, size_t align, bool clea
     }
     if (best == DEATH_ROW_SLOTS || best_bytes - block >= block) { /* waste < 50 % */
         zt_unlock(&l->lock);
+        for (unsigned i = 0; i < ndecayed; i++)
+            zt_va_unmap((void *)decayed[i].addr, decayed[i].bytes, ZT_KIND_LARGE);
         return NULL;
     }
     cached_t c = l->death_row[best];
     death_row_remove_locked(l, best);
+    /* Native (large_cache_dirty_max_bytes set) hands out exactly the pages
+     * asked for; the rest of a bigger cached block stays on death row as a
+     * block of its own (its pages keep their state), so malloc_size stays
+     * the good size and the tail serves a later, smaller request. The device
+     * and Mac rows give the whole block, as libmalloc does. */
+    cached_t tail = {0, 0, false, 0};
+    if (l->native_dirty_max_bytes && c.bytes > block) {
+        tail = (cached_t){c.addr + block, c.bytes - block, c.dirty, c.when_ns};
+        c.bytes = block;
+        if (l->death_row_count < l->death_row_depth) {
+            l->death_row[l->death_row_count++] = tail;
+            l->death_row_bytes += tail.bytes;
+            if (tail.dirty) l->death_row_dirty_bytes += tail.bytes;
+            tail.bytes = 0;
+        }
+    }
     zt_unlock(&l->lock);
+    if (tail.bytes) zt_va_unmap((void *)tail.addr, tail.bytes, ZT_KIND_LARGE);
+    for (unsigned i = 0; i < ndecayed; i++)
+        zt_va_unmap((void *)decayed[i].addr, decayed[i].bytes, ZT_KIND_LARGE);
     if (clear && c.dirty) memset((void *)c.addr, 0, block); /* 792 :685-687: size bytes */
     *got = c.bytes;
     return (void *)c.addr;
@@ -242,16 +291,25 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
     size_t live = __atomic_load_n(&l->in_use_bytes, __ATOMIC_RELAXED);
     if (2 * live > limit)
         limit = 2 * live < DEATH_ROW_DIRTY_MAX_BYTES ? 2 * live : DEATH_ROW_DIRTY_MAX_BYTES;
+    /* Native: as much dirty as is live (the block just freed counts), at
+     * most the profile's cap, so a loop over a few big blocks never faults
+     * its pages back in while a heap that shrinks lets its cache go. */
+    if (l->native_dirty_max_bytes) {
+        size_t want = 2 * live + bytes;
+        if (want > l->native_dirty_max_bytes) want = l->native_dirty_max_bytes;
+        if (want > limit) limit = want;
+    }
     bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <= limit;
     if (!dirty) zt_va_purge(ptr, bytes);
-    cached_t evicted[DEATH_ROW_SLOTS];
-    unsigned nevicted = 0;
+    cached_t evicted[2 * DEATH_ROW_SLOTS];
+    uint64_t now = l->decay_ns ? zt_prim_now_ns() : 0;
     zt_lock(&l->lock);
+    unsigned nevicted = death_row_decay_locked(l, now, evicted);
     while (l->death_row_count >= l->death_row_depth) { /* the ring's oldest goes */
         evicted[nevicted++] = l->death_row[0];
         death_row_remove_locked(l, 0);
     }
-    l->death_row[l->death_row_count++] = (cached_t){(uintptr_t)ptr, bytes, dirty};
+    l->death_row[l->death_row_count++] = (cached_t){(uintptr_t)ptr, bytes, dirty, now};
     l->death_row_bytes += bytes;
     if (dirty) l->death_row_dirty_bytes += bytes;
     zt_unlock(&l->lock);

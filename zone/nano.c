@@ -69,6 +69,7 @@
 #define NANO_MAX_REGIONS        128 /* 64 GiB of nano address space (ZT_NANO_MULTI) */
 #define NANO_TAG_BYTES          ((NANO_REGION_BYTES >> ZT_NANO_QUANTUM_SHIFT) * sizeof(uint32_t))
 #define NANO_NO_CLASS           0xFF
+#define NANO_DEFER_MAX          256 /* bound of nano_defer_purge_blocks */
 
 /* next_slot state codes */
 #define SLOT_NULL        0
@@ -128,6 +129,13 @@ typedef struct nano {
     nano_region_t *regions[NANO_MAX_REGIONS];
     uint8_t block_class[NANO_BLOCKS_PER_ARENA]; /* logical block -> class */
     zt_lock_t regions_lock, madvise_lock;
+    /* Deferred purge (native only, profile nano_defer_purge_blocks; issue 15):
+     * emptied blocks waiting for their madvise, oldest at defer_head, under
+     * madvise_lock. An entry whose block was reused meanwhile is skipped
+     * when it comes due (the madvise needs SLOT_CAN_MADVISE). */
+    unsigned defer_max, defer_head, defer_count;
+    bool batch_refill; /* native: a cache miss takes half a bin at once (tc_refill) */
+    uintptr_t defer_ring[NANO_DEFER_MAX];
     size_t map_bytes; /* zone page + this struct */
     uintptr_t current[ZT_NANO_CLASSES][NANO_MAX_CURRENT_BLOCKS] __attribute__((aligned(64)));
     zt_lock_t current_lock[ZT_NANO_CLASSES][NANO_MAX_CURRENT_BLOCKS];
@@ -300,7 +308,10 @@ static size_t nano_pressure_relief(malloc_zone_t *zone, size_t goal)
 {
     nano_t *n = zone_nano(zone);
     zt_tcache_flush_mine(ZT_TCACHE_NANO, n->tc_id);
-    return 0;
+    /* native's deferred blocks (nano_defer_purge_blocks) are purged now: the
+     * state libmalloc's immediate policy would already be in. */
+    (void)goal;
+    return n->defer_max ? defer_purge_all(n) : 0;
 }
 
 static boolean_t nano_claimed_address(malloc_zone_t *zone, void *ptr)
@@ -462,6 +473,9 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     n->zone = zone;
     n->helper = helper;
     n->multi = p->nano == ZT_NANO_MULTI;
+    n->batch_refill = p->tcache_batch_refill;
+    n->defer_max =
+        p->nano_defer_purge_blocks < NANO_DEFER_MAX ? p->nano_defer_purge_blocks : NANO_DEFER_MAX;
     n->map_bytes = map_bytes;
     n->g.aslr_cookie = 0; /* deterministic layout; any 12-bit value works */
     uint64_t c = zt_prim_now_ns() ^ ((uint64_t)(uintptr_t)zone << 13) ^ (uintptr_t)&c;

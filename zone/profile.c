@@ -142,6 +142,12 @@ const zt_profile_t zt_profiles[] = {
         .large_cache = true,
         .memory_limit_source = "none: no jetsam on this machine",
         .device_name = "this machine",
+        /* Performance policies (issue 15, bench/README.md): no device has them. */
+        .nano_defer_purge_blocks = 256,
+        .tcache_batch_refill = true,
+        .large_cache_dirty_max_bytes = (size_t)1 << 30,
+        .large_cache_depth = 64,
+        .large_cache_decay_ms = 1000,
     },
     {
         /* The allocator macOS had before xzone: libmalloc-792.1.1 is the

@@ -65,6 +65,16 @@ typedef struct zt_profile {
     const char *memory_limit_source;
     uint64_t entitled_limit_bytes;
     const char *device_name;
+    /* Native-only performance policies (issue 15). Every device row leaves
+     * them 0, which is libmalloc's behaviour; bench/README.md lists every
+     * difference they make. */
+    unsigned nano_defer_purge_blocks;   /* emptied nano blocks kept unpurged (FIFO) before the
+                                           madvise, reused first; 0 = madvise at the last free */
+    size_t large_cache_dirty_max_bytes; /* death row keeps up to the live large bytes dirty,
+                                           at most this; 0 = libmalloc's rule */
+    unsigned large_cache_depth;         /* death row entries; 0 = libmalloc's (16 or 64, by RAM) */
+    unsigned large_cache_decay_ms;      /* a cached block unused this long is unmapped; 0 = never */
+    bool tcache_batch_refill; /* a thread-cache miss takes half a bin with one CAS (nano) */
 } zt_profile_t;
 
 /* libmalloc's default units per nano class (MallocNanoSizeClassBlocks),

@@ -205,15 +205,16 @@ static void test_in_place_window(void)
 
 /* Death row (macOS-style profiles): a freed block is reused by a request it
  * fits, keeps its data unless cleared, is not live while cached, and
- * pressure relief unmaps it. */
+ * pressure relief unmaps it. libmalloc's rules: the Mac row (native's own
+ * policy is test_native_cache). */
 static void test_death_row(void)
 {
-    const zt_profile_t *p = zt_profile_find("native");
+    const zt_profile_t *p = zt_profile_find("macos15-arm64");
     zt_active_profile = *p;
     zt_va_reset_for_test();
-    CHECK(zt_va_init(p, 0), "zt_va_init native");
+    CHECK(zt_va_init(p, 0), "zt_va_init macos15-arm64");
     zt_large_t *l = zt_large_create(NULL);
-    size_t page = zt_prim_page_bytes();
+    size_t page = zt_profile_page_bytes(p);
     unsigned char *a = zt_large_malloc(l, MiB, 0, false);
     CHECK(a != NULL, "1 MiB block");
     if (!a) return;
@@ -250,6 +251,41 @@ static void test_death_row(void)
     zt_va_reset_for_test();
 }
 
+/* Native's death row (profile large_cache_*; issue 15, bench/README.md): a
+ * bigger cached block is handed out to the page asked for, and its tail
+ * stays cached as a block of its own for the next request it fits. Fails
+ * with libmalloc's whole-block rule (b's size would be 1 MiB). */
+static void test_native_cache(void)
+{
+    const zt_profile_t *p = zt_profile_find("native");
+    zt_active_profile = *p;
+    zt_va_reset_for_test();
+    CHECK(zt_va_init(p, 0), "zt_va_init native");
+    zt_large_t *l = zt_large_create(NULL);
+    size_t page = zt_prim_page_bytes();
+    unsigned char *a = zt_large_malloc(l, MiB, 0, false);
+    REQUIRE(a != NULL, "1 MiB block");
+    memset(a, 0xcd, MiB);
+    CHECK(zt_large_free(l, a), "free");
+    unsigned char *b = zt_large_malloc(l, MiB - 4 * page, 0, false);
+    CHECK(b == a, "reused (%p vs %p)", (void *)b, (void *)a);
+    CHECK(zt_large_size(l, b) == MiB - 4 * page, "handed out to the page (%zu)",
+          zt_large_size(l, b));
+    CHECK(zt_large_on_death_row(l, a + MiB - 4 * page), "the tail stays cached");
+    unsigned char *c = zt_large_malloc(l, 3 * page, 0, false);
+    CHECK(c == a + MiB - 4 * page, "the tail serves a request it fits (%p)", (void *)c);
+    CHECK(c && c[0] == 0xcd, "with its pages (not purged)");
+    zt_large_free(l, b);
+    zt_large_free(l, c);
+    zt_large_pressure_relief(l, 0);
+    zt_large_destroy(l);
+    zt_va_stats_t vs;
+    zt_va_get_stats(&vs);
+    CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);
+    zt_active_profile = (zt_profile_t){0};
+    zt_va_reset_for_test();
+}
+
 int main(void)
 {
     CHECK_CASE("basic")
@@ -263,6 +299,10 @@ int main(void)
     CHECK_CASE("death row")
     {
         test_death_row();
+    }
+    CHECK_CASE("native's death row")
+    {
+        test_native_cache();
     }
     return CHECK_DONE("test_large");
 }

@@ -79,6 +79,73 @@ static inline void *block_alloc(const nano_t *n, uintptr_t blk, unsigned cls)
     return s;
 }
 
+/* Native's batch refill of the thread cache (issue 15): up to max slots of
+ * blk with one CAS, as block_alloc takes one. Bump slots are taken as a run
+ * (the high water raised once), list slots by walking the list: the CAS
+ * fails if anyone pushed or popped meanwhile (gen_count), so a successful
+ * one means the links read were the list's. The slots are written into out[]
+ * with their free guards still set: they go to the cache, where a slot is
+ * free for every observer (see the per-thread cache below). Returns how
+ * many (0: nothing to take from blk). */
+static unsigned block_alloc_batch(const nano_t *n, uintptr_t blk, unsigned cls, void **out,
+                                  unsigned max)
+{
+    uint32_t *hp = block_header(n, blk);
+    size_t size = class_bytes(cls);
+    unsigned slots = n->g.slots[cls];
+    uint64_t cookie = n->g.guard_cookie;
+    uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
+    unsigned k, first = 0;
+    for (;;) {
+        unsigned fc = h_free(old), next = h_next(old), new_next = next;
+        k = 0;
+        if (next == SLOT_BUMP) {
+            first = slots - fc - 1;
+            k = fc + 1 < max ? fc + 1 : max;
+            new_next = k == fc + 1 ? SLOT_FULL : SLOT_BUMP;
+        } else if (next - 1u < SLOT_LIST_MAX) {
+            bool bad = false;
+            while (k < max && next - 1u < SLOT_LIST_MAX) {
+                unsigned idx = next - 1;
+                nano_free_slot_t *sl = (nano_free_slot_t *)(blk + idx * size);
+                if (idx >= slots ||
+                    __atomic_load_n(&sl->guard, __ATOMIC_RELAXED) != (cookie ^ (uintptr_t)sl)) {
+                    bad = true;
+                    break;
+                }
+                out[k++] = sl;
+                next = __atomic_load_n(&sl->next_slot, __ATOMIC_RELAXED);
+            }
+            new_next = next;
+            /* a list slot's link must be a slot, BUMP or FULL (FULL iff the last free) */
+            if (!bad && !(new_next - 1u < slots || new_next == SLOT_BUMP || new_next == SLOT_FULL))
+                bad = true;
+            if (!bad && (fc + 1 == k) != (new_next == SLOT_FULL)) bad = true;
+            if (bad) {
+                /* raced (retry) or a corrupted list (one slot at a time reports it) */
+                uint32_t now = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
+                if (now == old) return 0;
+                old = now;
+                continue;
+            }
+        } else {
+            return 0;
+        }
+        uint32_t nw = h_make(new_next, fc + 1 > k ? fc - k : 0, h_gen(old) + 1, h_in_use(old));
+        if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            break;
+    }
+    if (h_next(old) == SLOT_BUMP) {
+        for (unsigned i = 0; i < k; i++) {
+            nano_free_slot_t *sl = (nano_free_slot_t *)(blk + (first + i) * size);
+            sl->guard = cookie ^ (uintptr_t)sl;
+            out[i] = sl;
+        }
+        hw_raise(n, blk, first + k - 1);
+    }
+    return k;
+}
+
 /* ---- finding a block ----------------------------------------------------- */
 
 /* Make blk (header h, not in use) the caller's current block. Blocks without
@@ -137,7 +204,7 @@ static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start)
     unsigned s0 = first_fit ? first : (unsigned)start;
     for (;;) {
         uintptr_t found = 0, madv = 0, freeb = 0, fallback = 0;
-        bool fallback_below_min = false, backwards = true;
+        bool fallback_below_min = false, backwards = true, freeb_dirty = false;
         int limit = SCAN_LIMIT_AFTER_CANDIDATE;
         unsigned b = s0;
         do {
@@ -146,7 +213,15 @@ static uintptr_t scan_arena(nano_t *n, unsigned arena, unsigned cls, int start)
             unsigned next = h_next(h);
             if (!h_in_use(h) && next != SLOT_FULL && next != SLOT_MADVISING) {
                 if (next == SLOT_CAN_MADVISE) {
-                    if (!madv) madv = blk;
+                    /* Native defers the madvise (defer_purge): an emptied
+                     * block still has its pages, so it is the best free
+                     * candidate; libmalloc takes it last (:2127-2170). */
+                    if (n->defer_max && !freeb_dirty) {
+                        freeb = blk;
+                        freeb_dirty = true;
+                    } else if (!madv) {
+                        madv = blk;
+                    }
                 } else if (next == SLOT_NULL || next == SLOT_MADVISED) {
                     if (!freeb) freeb = blk;
                 } else if (first_fit) {
@@ -405,7 +480,12 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
     if (zt_unlikely((after - 1) * 4 >= slots * 3) &&
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         delegate_release(n, cls);
-    if (h_next(nw) == SLOT_CAN_MADVISE) madvise_block(n, si->blk);
+    if (h_next(nw) == SLOT_CAN_MADVISE) {
+        if (n->defer_max)
+            defer_purge(n, si->blk, nw);
+        else
+            madvise_block(n, si->blk);
+    }
 }
 
 /* ---- per-thread cache -------------------------------------------------------
@@ -442,13 +522,33 @@ static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned c
     return 0;
 }
 
+/* A cache miss on native (profile nano_batch_refill): half a bin from the
+ * CPU's current block with one CAS; the first slot is returned (live), the
+ * rest are cached. 0 slots: the caller takes the ordinary path. */
+static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t *tc, unsigned cls)
+{
+    unsigned idx = zt_cpu_here() & (NANO_MAX_CURRENT_BLOCKS - 1);
+    uintptr_t blk = __atomic_load_n(&n->current[cls][idx], __ATOMIC_ACQUIRE);
+    void *got[TC_SLOTS / 2];
+    unsigned k = blk ? block_alloc_batch(n, blk, cls, got, TC_SLOTS / 2) : 0;
+    if (k == 0) return NULL;
+    /* newest last: the bin hands out got[1] first... in address order */
+    for (unsigned i = k; i-- > 1;)
+        zt_tcache_push(tc, cls, TC_SLOTS, got[i]);
+    ((nano_free_slot_t *)got[0])->guard = 0;
+    return got[0];
+}
+
 static inline void *alloc_tagged(nano_t *n, unsigned cls)
 {
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
     void *p;
     if (zt_likely(tc != NULL) && zt_tcache_pop(tc, cls, TC_SLOTS, &p))
         ((nano_free_slot_t *)p)->guard = 0; /* live again */
-    else if ((p = nano_alloc(n, cls)) == NULL)
+    else if ((tc == NULL || !n->batch_refill || tc->count[cls] != 0 ||
+              (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) ||
+              (p = tc_refill(n, tc, cls)) == NULL) &&
+             (p = nano_alloc(n, cls)) == NULL)
         return NULL;
     if (zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
     return p;
