@@ -222,7 +222,7 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     for (uint64_t i = 0; i < rm.nregions; i++, p += sizeof(zt_rec_region_t)) {
         zt_rec_region_t g;
         memcpy(&g, p, sizeof g);
-        if (g.kind < 0 || g.kind > 4 || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
+        if (g.kind < 0 || g.kind >= ZT_KIND_COUNT || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
             g.top_stack > h->nstacks)
             return fail(r, "damaged: %s region %llu", what, (unsigned long long)i);
         mo->regions[mo->nregions++] =
@@ -238,7 +238,7 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     for (uint64_t i = 0; i < rm.nruns; i++, p += sizeof(zt_rec_va_run_t)) {
         zt_rec_va_run_t v;
         memcpy(&v, p, sizeof v);
-        if (v.kind < -1 || v.kind > 4)
+        if (v.kind < -1 || v.kind >= ZT_KIND_COUNT)
             return fail(r, "damaged: %s address-space run %llu", what, (unsigned long long)i);
         mo->va_runs[mo->nva_runs++] = (zt_m_va_run_t){v.base, v.bytes, v.kind, v.window};
     }
