@@ -89,6 +89,7 @@ sed -E \
     -e "s#$ZT_BUILD/#BUILD/#g" \
     -e 's/\(pid [0-9]+, ran [0-9.]+ s\)/(pid PID, ran T s)/' \
     -e 's/^( +)[0-9]+\.[0-9]{3} s  /\1T s  /' \
+    -e 's/^(state: +at the first failure )\([0-9.]+ s\)/\1(T s)/' \
     -e 's/0x[0-9a-f]+/0xADDR/g' \
     -e 's/^(footprint: )[0-9.]+ [KMG]?i?B resident/\1N resident/' \
     -e 's/(peak )[0-9.]+ [KMG]?i?B of [0-9.]+ GiB device RAM \([0-9.]+ %\)/\1N of DEVICE RAM/' \
