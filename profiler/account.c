@@ -153,9 +153,46 @@ void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
  * fences, then loads multi; the newcomer stores multi = 1, fences, then
  * loads busy; with both fences at least one sees the other's store, so
  * either the owner takes the atomic path or the newcomer waits for it. The
- * fast path costs one fence instead of ten locked adds. */
+ * fast path costs one fence instead of ten locked adds.
+ *
+ * Re-entry. A signal handler that frees (or allocates) on the owner thread
+ * can interrupt a plain update between a counter's load and its store; an
+ * update of its own, plain or atomic, would then be overwritten by the
+ * interrupted store. So an update that finds this thread already inside one
+ * (tls_depth > 0) is not applied but queued in a per-thread ring, which the
+ * interrupted update drains before it ends: exact when the handler returns.
+ * A handler that never returns (siglongjmp) abandons the outer update with
+ * busy = 1 and tls_depth = 1. Both are bounded: a newcomer waits for busy
+ * at most JOIN_WAIT_NS, then clears it and goes on (the abandoned update's
+ * remaining adds are lost, nothing else); the owner, whose later updates
+ * all look nested, applies the queue and itself with atomics once the ring
+ * is full and switches the process to atomics for good. The same bound
+ * covers a fork child whose parent's owner was mid-update when another
+ * thread forked, before zt_account_fork_child runs. */
 static int acct_multi, acct_owner, acct_busy;
-static __thread int tls_acct; /* 0 = not yet, 1 = owner, 2 = another thread */
+static __thread int tls_acct;  /* 0 = not yet, 1 = owner, 2 = another thread */
+static __thread int tls_depth; /* plain updates this thread is inside */
+
+#define JOIN_WAIT_NS (50ull * 1000 * 1000)
+#define NEST_RING    16u /* a power of two */
+
+enum { OP_ALLOC, OP_FREE, OP_TEMP };
+enum { SLOT_FREE, SLOT_WRITING, SLOT_READY, SLOT_APPLYING };
+typedef struct {
+    int state; /* SLOT_*, changed only by compare-exchange */
+    uint32_t op, id;
+    int zone;
+    unsigned cls;
+    uint64_t blocks, bytes, req;
+} nested_op_t;
+
+/* Written and drained by one thread, but from nested signal contexts (a
+ * handler may interrupt a push or a drain, and push or drain itself), so
+ * each slot is claimed by compare-exchange of its state (signal-safe on one
+ * thread); counters commute, so slots are applied in any order. */
+static __thread nested_op_t tls_ring[NEST_RING];
+static __thread unsigned tls_ring_pending; /* slots READY or being written */
+static __thread bool tls_ring_overflowed;  /* from then on, nested updates go atomic */
 
 static int acct_join(void)
 {
@@ -166,27 +203,93 @@ static int acct_join(void)
         return tls_acct = 1;
     __atomic_store_n(&acct_multi, 1, __ATOMIC_SEQ_CST);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&acct_busy, __ATOMIC_ACQUIRE))
+    for (uint64_t waited_ns = 0; __atomic_load_n(&acct_busy, __ATOMIC_ACQUIRE); waited_ns += 1000) {
+        if (waited_ns >= JOIN_WAIT_NS) { /* abandoned (see above): stop waiting for it */
+            __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+            break;
+        }
         zt_prim_sleep_ns(1000);
+    }
     return tls_acct = 2;
 }
 
-static inline bool plain_begin(void)
+/* 1: plain; 0: atomic; -1: nested inside this thread's own plain update. */
+static inline int plain_begin(void)
 {
-    if (__atomic_load_n(&acct_multi, __ATOMIC_RELAXED)) return false;
+    if (zt_unlikely(tls_depth)) return -1;
+    if (__atomic_load_n(&acct_multi, __ATOMIC_RELAXED)) return 0;
     int t = tls_acct;
     if (zt_unlikely(t == 0)) t = acct_join();
-    if (t != 1) return false;
+    if (t != 1) return 0;
+    tls_depth = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     __atomic_store_n(&acct_busy, 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (zt_likely(!__atomic_load_n(&acct_multi, __ATOMIC_RELAXED))) return true;
+    if (zt_likely(!__atomic_load_n(&acct_multi, __ATOMIC_RELAXED))) return 1;
     __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
-    return false;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_depth = 0;
+    return 0;
+}
+
+static void nested_apply(const nested_op_t *o, bool plain);
+
+/* Apply every READY slot; plain only from the owner's own outer update. */
+static void ring_drain(bool plain)
+{
+    for (unsigned i = 0; i < NEST_RING; i++) {
+        nested_op_t *o = &tls_ring[i];
+        int ready = SLOT_READY;
+        if (!__atomic_compare_exchange_n(&o->state, &ready, SLOT_APPLYING, false, __ATOMIC_RELAXED,
+                                         __ATOMIC_RELAXED))
+            continue;
+        nested_apply(o, plain);
+        __atomic_store_n(&o->state, SLOT_FREE, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&tls_ring_pending, 1, __ATOMIC_RELAXED);
+    }
 }
 
 static inline void plain_end(void)
 {
+    /* Drain while still inside (tls_depth = 1), so a handler that comes
+     * now queues; one that comes after the check waits in the ring for
+     * this thread's next update. */
+    if (zt_unlikely(__atomic_load_n(&tls_ring_pending, __ATOMIC_RELAXED))) ring_drain(true);
     __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_depth = 0;
+}
+
+/* An update that re-entered this thread's plain update: queued, or, when the
+ * ring is full (a long handler, or an outer update abandoned by siglongjmp),
+ * applied with atomics together with the queue, and the process goes atomic
+ * for good, releasing any newcomer waiting on busy. */
+static void nested(uint32_t op, uint32_t id, int zone, unsigned cls, uint64_t blocks,
+                   uint64_t bytes, uint64_t req)
+{
+    nested_op_t o = {SLOT_READY, op, id, zone, cls, blocks, bytes, req};
+    if (!__atomic_load_n(&tls_ring_overflowed, __ATOMIC_RELAXED))
+        for (unsigned i = 0; i < NEST_RING; i++) {
+            nested_op_t *s = &tls_ring[i];
+            int free_state = SLOT_FREE;
+            if (!__atomic_compare_exchange_n(&s->state, &free_state, SLOT_WRITING, false,
+                                             __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                continue;
+            __atomic_add_fetch(&tls_ring_pending, 1, __ATOMIC_RELAXED);
+            s->op = op, s->id = id, s->zone = zone, s->cls = cls;
+            s->blocks = blocks, s->bytes = bytes, s->req = req;
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            __atomic_store_n(&s->state, SLOT_READY, __ATOMIC_RELAXED);
+            /* Overflowed while this slot was being written: nobody else
+             * will drain it. */
+            if (__atomic_load_n(&tls_ring_overflowed, __ATOMIC_RELAXED)) ring_drain(false);
+            return;
+        }
+    __atomic_store_n(&tls_ring_overflowed, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&acct_multi, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    ring_drain(false);
+    nested_apply(&o, false);
 }
 
 void zt_account_fork_child(void)
@@ -196,6 +299,10 @@ void zt_account_fork_child(void)
     acct_busy = 0;
     acct_owner = zt_prim_tid();
     tls_acct = 1;
+    tls_depth = 0;
+    __builtin_memset(tls_ring, 0, sizeof tls_ring);
+    tls_ring_pending = 0;
+    tls_ring_overflowed = false;
     zt_lock_reinit(&zone_lock);
 }
 
@@ -309,15 +416,38 @@ ALWAYS_INLINE void temp_counts(uint32_t id, int z, unsigned cls, uint64_t blocks
     add(&zt_rec.hdr->heap.temp_blocks, blocks, plain);
 }
 
+static void nested_apply(const nested_op_t *o, bool plain)
+{
+    if (o->op == OP_ALLOC) {
+        if (plain)
+            alloc_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, o->req, true);
+        else
+            alloc_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, o->req, false);
+    } else if (o->op == OP_FREE) {
+        if (plain)
+            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, true);
+        else
+            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, false);
+    } else {
+        if (plain)
+            temp_counts(o->id, o->zone, o->cls, o->blocks, true);
+        else
+            temp_counts(o->id, o->zone, o->cls, o->blocks, false);
+    }
+}
+
 static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks,
                                  uint64_t bytes, uint64_t req_raw)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
-    if (plain_begin()) {
+    int p = plain_begin();
+    if (p > 0) {
         alloc_counts(id, zone, cls, blocks, bytes, req_raw, true);
         plain_end();
-    } else {
+    } else if (p == 0) {
         alloc_counts(id, zone, cls, blocks, bytes, req_raw, false);
+    } else {
+        nested(OP_ALLOC, id, zone, cls, blocks, bytes, req_raw);
     }
 }
 
@@ -325,11 +455,14 @@ static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t bl
                                 uint64_t bytes)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
-    if (plain_begin()) {
+    int p = plain_begin();
+    if (p > 0) {
         free_counts(id, zone, cls, blocks, bytes, true);
         plain_end();
-    } else {
+    } else if (p == 0) {
         free_counts(id, zone, cls, blocks, bytes, false);
+    } else {
+        nested(OP_FREE, id, zone, cls, blocks, bytes, 0);
     }
 }
 
@@ -361,11 +494,14 @@ void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t
 {
     int z = zone_index(zone);
     if (z < 0 || z >= ZT_REC_MAX_ZONES) return;
-    if (plain_begin()) {
+    int p = plain_begin();
+    if (p > 0) {
         temp_counts(id, z, cls, blocks, true);
         plain_end();
-    } else {
+    } else if (p == 0) {
         temp_counts(id, z, cls, blocks, false);
+    } else {
+        nested(OP_TEMP, id, z, cls, blocks, 0, 0);
     }
 }
 
