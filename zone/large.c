@@ -212,14 +212,33 @@ static void death_row_remove_locked(zt_large_t *l, unsigned i)
     memmove(&l->death_row[i], &l->death_row[i + 1], (l->death_row_count - i) * sizeof(cached_t));
 }
 
+/* The clock for native's decay (a test may stand in its own). */
+static uint64_t (*large_clock)(void) = zt_prim_now_ns;
+
+void zt_large_clock_for_test(uint64_t (*now_ns)(void))
+{
+    large_clock = now_ns ? now_ns : zt_prim_now_ns;
+}
+
+/* Now, read under the lock: entries are stamped in lock order, so the array
+ * stays oldest first and no entry is ever newer than a later reading (a
+ * reading taken before the lock could be older than an entry another thread
+ * stamped meanwhile, and `now - when_ns` would wrap to a huge age). */
+static uint64_t now_locked(const zt_large_t *l)
+{
+    return l->decay_ns ? large_clock() : 0;
+}
+
 /* Native's decay: cached blocks unused for decay_ns leave death row (into
  * out[], for the caller to unmap outside the lock); the oldest are first.
+ * An entry stamped after `now` is never due (no unsigned wraparound).
  * Returns how many. */
 static unsigned death_row_decay_locked(zt_large_t *l, uint64_t now, cached_t *out)
 {
     unsigned n = 0;
     if (!l->decay_ns) return 0;
-    while (l->death_row_count && now - l->death_row[0].when_ns > l->decay_ns) {
+    while (l->death_row_count && now > l->death_row[0].when_ns &&
+           now - l->death_row[0].when_ns > l->decay_ns) {
         out[n++] = l->death_row[0];
         death_row_remove_locked(l, 0);
     }
@@ -232,8 +251,8 @@ static unsigned death_row_decay_locked(zt_large_t *l, uint64_t now, cached_t *ou
 static void *death_row_take(zt_large_t *l, size_t block, size_t align, bool clear, size_t *got)
 {
     cached_t decayed[DEATH_ROW_SLOTS];
-    uint64_t now = l->decay_ns ? zt_prim_now_ns() : 0;
     zt_lock(&l->lock);
+    uint64_t now = now_locked(l);
     unsigned ndecayed = death_row_decay_locked(l, now, decayed);
     unsigned best = DEATH_ROW_SLOTS;
     size_t best_bytes = SIZE_MAX;
@@ -258,10 +277,12 @@ static void *death_row_take(zt_large_t *l, size_t block, size_t align, bool clea
      * asked for; the rest of a bigger cached block stays on death row as a
      * block of its own (its pages keep their state), so malloc_size stays
      * the good size and the tail serves a later, smaller request. The device
-     * and Mac rows give the whole block, as libmalloc does. */
+     * and Mac rows give the whole block, as libmalloc does. The tail goes
+     * to the newest end, so it is stamped now (keeping the array oldest
+     * first, which the decay relies on). */
     cached_t tail = {0, 0, false, 0};
     if (l->native_dirty_max_bytes && c.bytes > block) {
-        tail = (cached_t){c.addr + block, c.bytes - block, c.dirty, c.when_ns};
+        tail = (cached_t){c.addr + block, c.bytes - block, c.dirty, now};
         c.bytes = block;
         if (l->death_row_count < l->death_row_depth) {
             l->death_row[l->death_row_count++] = tail;
@@ -302,8 +323,8 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
     bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <= limit;
     if (!dirty) zt_va_purge(ptr, bytes);
     cached_t evicted[2 * DEATH_ROW_SLOTS];
-    uint64_t now = l->decay_ns ? zt_prim_now_ns() : 0;
     zt_lock(&l->lock);
+    uint64_t now = now_locked(l);
     unsigned nevicted = death_row_decay_locked(l, now, evicted);
     while (l->death_row_count >= l->death_row_depth) { /* the ring's oldest goes */
         evicted[nevicted++] = l->death_row[0];

@@ -30,6 +30,9 @@ bool zt_large_free(zt_large_t *l, void *ptr);
  * libmalloc's "being freed already on death-row"). */
 bool zt_large_on_death_row(zt_large_t *l, const void *ptr);
 
+/* Tests: the clock of native's death-row decay (NULL: the real one). */
+void zt_large_clock_for_test(uint64_t (*now_ns)(void));
+
 /* Block size if ptr is a live large block of this table, else 0. */
 size_t zt_large_size(zt_large_t *l, const void *ptr);
 

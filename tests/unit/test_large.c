@@ -286,6 +286,60 @@ static void test_native_cache(void)
     zt_va_reset_for_test();
 }
 
+/* Native's decay (profile large_cache_decay_ms) on a clock the test moves.
+ * A bigger block's tail left on death row by a split is stamped when it was
+ * split (it fails if the tail keeps its block's older stamp: it would decay
+ * at the next call), and a clock reading older than an entry never makes it
+ * due (it fails with an unsigned `now - when` wrapping round to a huge age,
+ * which is what a reading taken before the lock could produce). */
+static uint64_t fake_now_ns;
+static uint64_t fake_clock(void)
+{
+    return fake_now_ns;
+}
+
+static void test_native_decay(void)
+{
+    const zt_profile_t *p = zt_profile_find("native");
+    zt_active_profile = *p;
+    zt_active_profile.large_cache_decay_ms = 1000;
+    zt_va_reset_for_test();
+    CHECK(zt_va_init(&zt_active_profile, 0), "zt_va_init native");
+    zt_large_clock_for_test(fake_clock);
+    fake_now_ns = 10ull * 1000000000u;
+    zt_large_t *l = zt_large_create(NULL);
+    size_t page = zt_prim_page_bytes();
+    unsigned char *a = zt_large_malloc(l, MiB, 0, false);
+    REQUIRE(a != NULL, "1 MiB block");
+    zt_large_free(l, a);                                          /* cached at t = 10 s */
+    fake_now_ns += 900000000u;                                    /* 10.9 s: not due yet */
+    unsigned char *b = zt_large_malloc(l, MiB / 4 * 3, 0, false); /* waste < 50 % */
+    CHECK(b == a, "reused (%p vs %p)", (void *)b, (void *)a);
+    unsigned char *tail = a + MiB / 4 * 3;
+    CHECK(zt_large_on_death_row(l, tail), "the tail stays cached");
+    fake_now_ns += 500000000u; /* 11.4 s: 1.4 s after the free, 0.5 s after the split */
+    unsigned char *c = zt_large_malloc(l, 8 * page, 0, false); /* a decay check, no fit */
+    CHECK(c != NULL, "a small large block");
+    CHECK(zt_large_on_death_row(l, tail), "the tail was stamped at the split, not decayed");
+    fake_now_ns += 600000000u; /* 12.0 s: 1.1 s after the split */
+    zt_large_free(l, c);       /* put: the tail is due */
+    CHECK(!zt_large_on_death_row(l, tail), "the tail decays 1 s after the split");
+    CHECK(zt_large_on_death_row(l, c), "c cached at 12.0 s");
+    fake_now_ns -= 300000000u; /* a reading older than c's stamp (11.7 s) */
+    unsigned char *d = zt_large_malloc(l, 64 * page, 0, false); /* decay check, no fit */
+    CHECK(zt_large_on_death_row(l, c), "an entry newer than the reading is not due");
+    zt_large_free(l, b);
+    zt_large_free(l, d);
+    zt_large_pressure_relief(l, 0);
+    zt_large_destroy(l);
+    zt_large_clock_for_test(NULL);
+    zt_va_stats_t vs;
+    zt_va_get_stats(&vs);
+    CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);
+    zt_active_profile = (zt_profile_t){0};
+    zt_va_reset_for_test();
+}
+
 int main(void)
 {
     CHECK_CASE("basic")
@@ -303,6 +357,10 @@ int main(void)
     CHECK_CASE("native's death row")
     {
         test_native_cache();
+    }
+    CHECK_CASE("native's death-row decay")
+    {
+        test_native_decay();
     }
     return CHECK_DONE("test_large");
 }

@@ -80,13 +80,18 @@ static inline void *block_alloc(const nano_t *n, uintptr_t blk, unsigned cls)
 }
 
 /* Native's batch refill of the thread cache (issue 15): up to max slots of
- * blk with one CAS, as block_alloc takes one. Bump slots are taken as a run
- * (the high water raised once), list slots by walking the list: the CAS
- * fails if anyone pushed or popped meanwhile (gen_count), so a successful
- * one means the links read were the list's. The slots are written into out[]
- * with their free guards still set: they go to the cache, where a slot is
- * free for every observer (see the per-thread cache below). Returns how
- * many (0: nothing to take from blk). */
+ * blk's bump region with one CAS. Only the bump region: its state is the
+ * header alone (next == BUMP and free_count say which slots are untouched),
+ * so a CAS that succeeds after gen_count wrapped round still takes free
+ * slots. A free list is not walked here: a CAS after a walk of 32 links
+ * would succeed on a header that came back to the same value (10-bit
+ * gen_count: 1024 operations while the walker is descheduled) with links
+ * read from a list that has changed since, an ABA window 32 reads wide
+ * instead of block_alloc's one; list slots are popped one CAS each
+ * (tc_refill). The slots are written into out[] with their free guards set:
+ * they go to the cache, where a slot is free for every observer (see the
+ * per-thread cache below). Returns how many (0: blk is not in bump state or
+ * has no free slot). */
 static unsigned block_alloc_batch(const nano_t *n, uintptr_t blk, unsigned cls, void **out,
                                   unsigned max)
 {
@@ -95,54 +100,23 @@ static unsigned block_alloc_batch(const nano_t *n, uintptr_t blk, unsigned cls, 
     unsigned slots = n->g.slots[cls];
     uint64_t cookie = n->g.guard_cookie;
     uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
-    unsigned k, first = 0;
+    unsigned k, first;
     for (;;) {
-        unsigned fc = h_free(old), next = h_next(old), new_next = next;
-        k = 0;
-        if (next == SLOT_BUMP) {
-            first = slots - fc - 1;
-            k = fc + 1 < max ? fc + 1 : max;
-            new_next = k == fc + 1 ? SLOT_FULL : SLOT_BUMP;
-        } else if (next - 1u < SLOT_LIST_MAX) {
-            bool bad = false;
-            while (k < max && next - 1u < SLOT_LIST_MAX) {
-                unsigned idx = next - 1;
-                nano_free_slot_t *sl = (nano_free_slot_t *)(blk + idx * size);
-                if (idx >= slots ||
-                    __atomic_load_n(&sl->guard, __ATOMIC_RELAXED) != (cookie ^ (uintptr_t)sl)) {
-                    bad = true;
-                    break;
-                }
-                out[k++] = sl;
-                next = __atomic_load_n(&sl->next_slot, __ATOMIC_RELAXED);
-            }
-            new_next = next;
-            /* a list slot's link must be a slot, BUMP or FULL (FULL iff the last free) */
-            if (!bad && !(new_next - 1u < slots || new_next == SLOT_BUMP || new_next == SLOT_FULL))
-                bad = true;
-            if (!bad && (fc + 1 == k) != (new_next == SLOT_FULL)) bad = true;
-            if (bad) {
-                /* raced (retry) or a corrupted list (one slot at a time reports it) */
-                uint32_t now = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
-                if (now == old) return 0;
-                old = now;
-                continue;
-            }
-        } else {
-            return 0;
-        }
+        if (h_next(old) != SLOT_BUMP) return 0;
+        unsigned fc = h_free(old);
+        first = slots - fc - 1;
+        k = fc + 1 < max ? fc + 1 : max;
+        unsigned new_next = k == fc + 1 ? SLOT_FULL : SLOT_BUMP;
         uint32_t nw = h_make(new_next, fc + 1 > k ? fc - k : 0, h_gen(old) + 1, h_in_use(old));
         if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }
-    if (h_next(old) == SLOT_BUMP) {
-        for (unsigned i = 0; i < k; i++) {
-            nano_free_slot_t *sl = (nano_free_slot_t *)(blk + (first + i) * size);
-            sl->guard = cookie ^ (uintptr_t)sl;
-            out[i] = sl;
-        }
-        hw_raise(n, blk, first + k - 1);
+    for (unsigned i = 0; i < k; i++) {
+        nano_free_slot_t *sl = (nano_free_slot_t *)(blk + (first + i) * size);
+        sl->guard = cookie ^ (uintptr_t)sl;
+        out[i] = sl;
     }
+    hw_raise(n, blk, first + k - 1);
     return k;
 }
 
@@ -496,10 +470,12 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
  * A cached slot is free for every observer: its guard is set, so size() says
  * 0, a second free is reported as a double free and the walker skips it; its
  * block header still counts it as allocated, which keeps the block from
- * being restarted or madvised under the cache. Only frees fill the cache (a
- * miss allocates from the current block exactly as before) and frees of a
- * delegated class bypass it, so capacity, delegation and the 75 % release
- * rule follow libmalloc's sequence. A full class flushes its older half. */
+ * being restarted or madvised under the cache. Frees fill the cache, and on
+ * native (profile tcache_batch_refill) so does a miss: tc_refill takes up to
+ * half a bin from the current block at once; elsewhere a miss allocates from
+ * the current block as libmalloc does. A delegated class bypasses the cache
+ * both ways, so capacity, delegation and the 75 % release rule follow
+ * libmalloc's sequence. A full class flushes its older half. */
 
 #define TC_SLOTS 64 /* cached slots per class (the section's stride) */
 
@@ -522,17 +498,28 @@ static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned c
     return 0;
 }
 
-/* A cache miss on native (profile nano_batch_refill): half a bin from the
- * CPU's current block with one CAS; the first slot is returned (live), the
- * rest are cached. 0 slots: the caller takes the ordinary path. */
+/* A cache miss on native (profile tcache_batch_refill): up to half a bin
+ * from the CPU's current block, a bump run with one CAS, else free-list
+ * slots with one CAS each (block_alloc_batch says why); the first slot is
+ * returned (live), the rest are cached. 0 slots: the caller takes the
+ * ordinary path (nano_alloc: the scan for another block). */
 static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t *tc, unsigned cls)
 {
     unsigned idx = zt_cpu_here() & (NANO_MAX_CURRENT_BLOCKS - 1);
     uintptr_t blk = __atomic_load_n(&n->current[cls][idx], __ATOMIC_ACQUIRE);
+    if (!blk) return NULL;
     void *got[TC_SLOTS / 2];
-    unsigned k = blk ? block_alloc_batch(n, blk, cls, got, TC_SLOTS / 2) : 0;
-    if (k == 0) return NULL;
-    /* newest last: the bin hands out got[1] first... in address order */
+    unsigned k = block_alloc_batch(n, blk, cls, got, TC_SLOTS / 2);
+    if (k == 0) {
+        uint64_t cookie = n->g.guard_cookie;
+        while (k < TC_SLOTS / 2 && (got[k] = block_alloc(n, blk, cls)) != NULL) {
+            ((nano_free_slot_t *)got[k])->guard = cookie ^ (uintptr_t)got[k];
+            k++;
+        }
+        if (k == 0) return NULL;
+    }
+    /* Pushed last to first, so the bin (a stack) hands out got[1], got[2],
+     * ... in the order the block gave them (address order for a bump run). */
     for (unsigned i = k; i-- > 1;)
         zt_tcache_push(tc, cls, TC_SLOTS, got[i]);
     ((nano_free_slot_t *)got[0])->guard = 0;
@@ -543,13 +530,22 @@ static inline void *alloc_tagged(nano_t *n, unsigned cls)
 {
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
     void *p;
-    if (zt_likely(tc != NULL) && zt_tcache_pop(tc, cls, TC_SLOTS, &p))
+    if (zt_likely(tc != NULL) && zt_tcache_pop(tc, cls, TC_SLOTS, &p)) {
         ((nano_free_slot_t *)p)->guard = 0; /* live again */
-    else if ((tc == NULL || !n->batch_refill || tc->count[cls] != 0 ||
-              (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) ||
-              (p = tc_refill(n, tc, cls)) == NULL) &&
-             (p = nano_alloc(n, cls)) == NULL)
+        goto got;
+    }
+    /* Native: a thread that only allocates (a producer whose blocks other
+     * threads free) gets its section at its first miss, not at its first
+     * free, so its allocations are refilled 32 at a time too: without it
+     * every one was a CAS on a header the freeing threads write (xfree -t 2:
+     * a third of all samples in block_alloc's two CASes). */
+    if (tc == NULL && n->batch_refill) tc = zt_tcache_section_slow(ZT_TCACHE_NANO, n->tc_id);
+    if ((tc == NULL || !n->batch_refill || tc->count[cls] != 0 ||
+         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) ||
+         (p = tc_refill(n, tc, cls)) == NULL) &&
+        (p = nano_alloc(n, cls)) == NULL)
         return NULL;
+got:
     if (zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
     return p;
 }
