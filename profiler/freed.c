@@ -135,27 +135,24 @@ void zt_freed_fill(zt_rec_event_t *r, const struct zt_event *ev, bool with_stack
     }
 }
 
-static const char *what_words(const zt_rec_event_t *r)
+/* "double free of 0x…" or "invalid free of 0x… (a stack address)". */
+static int what_words(char *buf, size_t cap, const zt_rec_event_t *r)
 {
-    switch (r->align) {
-    case ZT_REC_BAD_DOUBLE_FREE:
-        return r->cls ? "realloc of a freed block" : "double free";
-    case ZT_REC_BAD_STACK:
-        return r->cls ? "realloc of a stack address" : "free of a stack address";
-    case ZT_REC_BAD_INTERIOR:
-        return r->cls ? "realloc of a pointer that is not a block's start"
-                      : "free of a pointer that is not a block's start";
-    default:
-        return r->cls ? "realloc of a pointer malloc never returned"
-                      : "free of a pointer malloc never returned";
-    }
+    void *p = (void *)(uintptr_t)r->value;
+    if (r->align == ZT_REC_BAD_DOUBLE_FREE)
+        return zt_prim_snprintf(buf, cap, "%s of %p",
+                                r->cls ? "realloc of a freed block" : "double free", p);
+    const char *where = r->align == ZT_REC_BAD_STACK      ? "a stack address"
+                        : r->align == ZT_REC_BAD_INTERIOR ? "inside the heap, not a block's start"
+                                                          : "not from this allocator";
+    return zt_prim_snprintf(buf, cap, "invalid %s of %p (%s)", r->cls ? "realloc" : "free", p,
+                            where);
 }
 
 void zt_freed_say(const zt_rec_event_t *r)
 {
     char line[1024], site[256];
-    int n =
-        zt_prim_snprintf(line, sizeof line, "%s of %p", what_words(r), (void *)(uintptr_t)r->value);
+    int n = what_words(line, sizeof line, r);
     if (r->align == ZT_REC_BAD_DOUBLE_FREE && r->size && n > 0 && (size_t)n < sizeof line) {
         n += zt_prim_snprintf(line + n, sizeof line - (size_t)n, " (a %llu B block",
                               (unsigned long long)r->size);
@@ -181,8 +178,9 @@ void zt_freed_say(const zt_rec_event_t *r)
         if (n > 0 && (size_t)n < sizeof line)
             n += zt_prim_snprintf(line + n, sizeof line - (size_t)n, ")");
     } else if (r->align == ZT_REC_BAD_DOUBLE_FREE && n > 0 && (size_t)n < sizeof line) {
-        n += zt_prim_snprintf(line + n, sizeof line - (size_t)n,
-                              " (its allocation was not recorded: not sampled, or freed long ago)");
+        n += zt_prim_snprintf(
+            line + n, sizeof line - (size_t)n,
+            " (where it was allocated is not known: stacks off or not sampled, or freed long ago)");
     }
     zt_prim_message("%s; see the report: zonetrace report %s", line, zt_rec.path);
 }

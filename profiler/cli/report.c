@@ -550,7 +550,7 @@ void zt_report_bad_free(zt_report_t *r, const zt_m_event_t *e, char *head, size_
                             : e->align == ZT_REC_BAD_INTERIOR
                                 ? "inside the heap, not a block's start"
                                 : "not from this allocator";
-        snprintf(head, hcap, "%s of an invalid pointer 0x%llx (%s)", op, ptr, where);
+        snprintf(head, hcap, "invalid %s of 0x%llx (%s)", op, ptr, where);
     }
     if (e->stack_id) {
         stack_site(r, e->stack_id, site, sizeof site);
