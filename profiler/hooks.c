@@ -269,6 +269,7 @@ static void hook_init(void)
         return;
     }
     zt_account_publish_zones();
+    if (mode != ZT_STACKS_OFF) zt_freed_init();
     zt_prim_atfork(fork_prepare, fork_parent, fork_child);
     prof_mode = mode;
     zt_hook_sampling = mode == ZT_STACKS_SAMPLE;
@@ -356,6 +357,7 @@ static void hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls
         bytes_w = (uint64_t)(((zt_u128)bytes * blocks_w) >> 16);
     }
     zt_account_free_in(tag, zone, cls, blocks_w, bytes_w);
+    zt_freed_note(ptr, bytes, tag);
     /* heaptrack: "an allocation that is immediately followed by its
      * deallocation, without any other allocation in between" (FORMAT.md).
      * Sample mode: no allocation of this thread lowered the countdown. */
@@ -387,11 +389,21 @@ static void hook_event(const zt_event_t *ev)
     r.largest_aligned = ev->largest_aligned;
     r.value = ev->value;
     bool wants_stack = ev->type == ZT_EV_NULL_RETURNED || ev->type == ZT_EV_NANO_DELEGATED ||
-                       ev->type == ZT_EV_MAP_FAILED;
-    if (r.stack_id == 0 && wants_stack && prof_mode != ZT_STACKS_OFF && !tls_in_profiler) {
+                       ev->type == ZT_EV_MAP_FAILED || ev->type == ZT_EV_BAD_FREE;
+    bool stacks = prof_mode != ZT_STACKS_OFF && !tls_in_profiler;
+    if (r.stack_id == 0 && wants_stack && stacks) {
         tls_in_profiler = 1;
         r.stack_id = current_stack(true);
         tls_in_profiler = 0;
+    }
+    if (ev->type == ZT_EV_BAD_FREE) {
+        int saved = tls_in_profiler;
+        tls_in_profiler = 1;
+        zt_freed_fill(&r, ev, stacks);
+        zt_record_event(&r);
+        zt_freed_say(&r);
+        tls_in_profiler = saved;
+        return;
     }
     zt_record_event(&r);
     if (ev->type == ZT_EV_NULL_RETURNED || ev->type == ZT_EV_MAP_FAILED) {

@@ -260,6 +260,22 @@ void zt_crash_install(void); /* fatal handlers + on_exit, outside malloc */
  * unless the run already ended. Monitor thread only. */
 void zt_crash_jetsam(uint64_t footprint_bytes, uint64_t limit_bytes);
 
+/* ---- freed.c ------------------------------------------------------------- */
+
+struct zt_event; /* zone/hooks.h */
+
+/* Map the table of recently freed blocks (once, at start-up). */
+void zt_freed_init(void);
+/* A tagged block is being freed: remember its allocating stack and the
+ * caller of free (zt_error_caller), by pointer. */
+void zt_freed_note(const void *ptr, size_t bytes, uint32_t tag);
+/* The zone refused a free (ZT_EV_BAD_FREE): fill the record event's
+ * BAD_FREE fields (record_format.h); with_stacks: may intern the first
+ * free's caller as a stack. */
+void zt_freed_fill(zt_rec_event_t *r, const struct zt_event *ev, bool with_stacks);
+/* Say it on stderr, in words, naming the allocation and the first free. */
+void zt_freed_say(const zt_rec_event_t *r);
+
 /* ---- jetsam.c ------------------------------------------------------------ */
 
 #define ZT_JETSAM_PERIOD_NS (10u * 1000000u) /* the monitor's sleep slice */

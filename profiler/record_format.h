@@ -225,6 +225,20 @@ typedef struct zt_rec_event {
     uint64_t size, align, va_used, va_limit, largest_free, largest_aligned, value;
 } zt_rec_event_t; /* 96 bytes */
 
+/* A BAD_FREE event (type 10) reuses the fields a failure event has:
+ * value = the pointer; cls = 0 free, 1 realloc; kind = the allocator that
+ * refused it (-1 unknown); zone; stack_id = the stack of the bad call;
+ * size = block bytes (0 unknown); align = enum zt_rec_bad_free;
+ * largest_free = the stack that allocated the block (0 unknown);
+ * largest_aligned = the stack (one frame: free's caller) that freed it
+ * first (0 unknown). */
+enum zt_rec_bad_free {
+    ZT_REC_BAD_DOUBLE_FREE = 1, /* the block was freed already */
+    ZT_REC_BAD_INTERIOR = 2,    /* inside the heap, not the start of a live block */
+    ZT_REC_BAD_STACK = 3,       /* an address in the calling thread's stack */
+    ZT_REC_BAD_FOREIGN = 4,     /* not an address this allocator handed out */
+};
+
 /* Moments: the accounting frozen when it explains most. */
 enum zt_rec_moment_kind {
     ZT_REC_MOMENT_FIRST_FAILURE = 0, /* the first NULL returned or region map failure */

@@ -33,9 +33,11 @@
  * Divergence: the misuse reports above are always written (libmalloc writes
  * them under the same rule as the map failures), because a program about to
  * abort should say why; zonetrace adds one "zonetrace:" line naming the
- * caller before it aborts.
+ * caller (as image+offset) before it aborts, and tells its observer
+ * (ZT_EV_BAD_FREE), which records it and names the block's allocation.
  * -------------------------------------------------------------------------- */
 #include "error.h"
+#include "hooks.h"
 
 #include <string.h>
 
@@ -72,16 +74,47 @@ static void report_line(const char *fmt, const void *ptr)
     zt_prim_write(2, buf, (size_t)n);
 }
 
-static void report_and_stop(const char *fmt, const void *ptr, const void *caller)
+struct pc_site {
+    uintptr_t pc;
+    char *buf;
+    size_t cap;
+    bool found;
+};
+
+static int pc_site_one(void *raw, const zt_prim_module_t *m)
 {
-    report_line(fmt, ptr);
-    report_line("*** set a breakpoint in malloc_error_break to debug", NULL);
+    struct pc_site *ps = raw;
+    if (ps->pc < m->base || ps->pc - m->base >= m->bytes) return 0;
+    const char *name = m->path && m->path[0] ? m->path : zt_prim_progname();
+    for (const char *c = name; *c; c++)
+        if (*c == '/') name = c + 1;
+    zt_prim_snprintf(ps->buf, ps->cap, "%s+0x%llx", name, (unsigned long long)(ps->pc - m->bias));
+    ps->found = true;
+    return 1;
+}
+
+int zt_error_describe_pc(char *buf, size_t cap, const void *pc)
+{
+    if (cap == 0) return 0;
+    struct pc_site ps = {(uintptr_t)pc, buf, cap, false};
+    if (pc) zt_prim_modules(pc_site_one, &ps);
+    if (!ps.found) zt_prim_snprintf(buf, cap, "%p", pc);
+    return (int)strlen(buf);
+}
+
+/* After libmalloc's two lines: its breakpoint, zonetrace's line naming
+ * the caller, and the abort. */
+static void stop(const void *caller)
+{
     malloc_error_break();
     if (report_only()) return;
-    if (caller)
-        zt_prim_message("caller %p; ZONETRACE_ON_ERROR=report reports without aborting", caller);
-    else
+    if (caller) {
+        char site[256];
+        zt_error_describe_pc(site, sizeof site, caller);
+        zt_prim_message("called from %s; ZONETRACE_ON_ERROR=report reports without aborting", site);
+    } else {
         zt_prim_message("ZONETRACE_ON_ERROR=report reports without aborting");
+    }
     zt_prim_abort();
 }
 
@@ -103,7 +136,17 @@ void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, co
     } else {
         fmt = "pointer %p being freed was not allocated";
     }
-    report_and_stop(fmt, ptr, caller);
+    /* libmalloc's lines, then the observer (the profiler records the
+     * event and writes its own line naming the block's allocation) while
+     * the process is still whole, then the abort. */
+    zt_event_t ev = {.type = ZT_EV_BAD_FREE,
+                     .cls = (uint32_t)what,
+                     .kind = kind,
+                     .value = (uint64_t)(uintptr_t)ptr};
+    report_line(fmt, ptr);
+    report_line("*** set a breakpoint in malloc_error_break to debug", NULL);
+    zt_hook_event(&ev);
+    stop(caller);
 }
 
 void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *caller)

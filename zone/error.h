@@ -26,6 +26,11 @@ void zt_error_bad_free(enum zt_bad_free what, const void *ptr, const void *calle
  * picks libmalloc's per-allocator message on the zone path. */
 void zt_error_bad_free_kind(enum zt_bad_free what, int kind, const void *ptr, const void *caller);
 
+/* "image+0xoffset" for a code address (the image's file name, the offset
+ * from its load bias, as a symbolizer wants it), or "0x…" when no loaded
+ * image holds it. Allocates nothing (dl_iterate_phdr). Returns the length. */
+int zt_error_describe_pc(char *buf, size_t cap, const void *pc);
+
 /* A region or large block could not be mapped (heap address space
  * exhausted): libmalloc's report of its failed mach_vm_map, written only
  * where libmalloc writes it (MallocDebugReport, else stderr when it is a

@@ -96,6 +96,9 @@ enum zt_event_type {
     ZT_EV_PRESSURE = 8,       /* memory pressure (PSI) rose */
     ZT_EV_MEMORY_WARNING = 9, /* footprint crossed the jetsam warning level (value: footprint,
                                * size: the limit, stack_id: the stack with most live bytes) */
+    ZT_EV_BAD_FREE = 10,      /* free/realloc of a pointer the zone refused (error.c): value =
+                               * the pointer, cls = enum zt_bad_free, kind = the allocator that
+                               * found it (-1 unknown); the observer adds the rest */
 };
 
 typedef struct zt_event {

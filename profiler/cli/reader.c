@@ -196,8 +196,10 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     mo->has_event = rm.has_event == 1;
     if (mo->has_event) {
         const zt_rec_event_t *e = &rm.event;
-        if (e->type == 0 || e->type > ZT_EV_MEMORY_WARNING || e->zone < -1 ||
-            e->zone >= (int32_t)h->nzones || e->stack_id > h->nstacks)
+        if (e->type == 0 || e->type > ZT_EV_BAD_FREE || e->zone < -1 ||
+            e->zone >= (int32_t)h->nzones || e->stack_id > h->nstacks ||
+            (e->type == ZT_EV_BAD_FREE &&
+             (e->largest_free > h->nstacks || e->largest_aligned > h->nstacks)))
             return fail(r, "damaged: %s event", what);
         mo->event = (zt_m_event_t){e->time_ns,  e->type,     e->cls,          e->kind,
                                    e->stack_id, e->zone,     e->size,         e->align,
@@ -737,8 +739,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
             zt_rec_event_t e;
             memcpy(&e, r->buf + h->events_off + ((s - 1) % h->events_cap) * sizeof e, sizeof e);
             if (e.seq != s) continue; /* being written when the process stopped */
-            if (e.type == 0 || e.type > ZT_EV_MEMORY_WARNING || e.zone < -1 ||
-                e.zone >= (int32_t)h->nzones || e.stack_id > h->nstacks)
+            if (e.type == 0 || e.type > ZT_EV_BAD_FREE || e.zone < -1 ||
+                e.zone >= (int32_t)h->nzones || e.stack_id > h->nstacks ||
+                (e.type == ZT_EV_BAD_FREE &&
+                 (e.largest_free > h->nstacks || e.largest_aligned > h->nstacks)))
                 return fail(r, "damaged: event %llu", (unsigned long long)s);
             m->events[m->nevents++] = (zt_m_event_t){
                 e.time_ns, e.type,    e.cls,      e.kind,         e.stack_id,        e.zone, e.size,

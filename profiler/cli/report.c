@@ -8,6 +8,7 @@
 #include "profile.h"
 
 #include "hooks.h"
+#include "record_format.h"
 #include "options.h"
 #include "sizeclass.h"
 
@@ -190,6 +191,8 @@ const char *zt_event_name(uint32_t type)
         return "memory pressure";
     case ZT_EV_MEMORY_WARNING:
         return "memory warning";
+    case ZT_EV_BAD_FREE:
+        return "bad free";
     }
     return "unknown event";
 }
@@ -393,6 +396,21 @@ static bool wrapper_function(const char *fn)
     return false;
 }
 
+/* abort()'s own frames at the top of a crash stack (glibc, Apple's libc
+ * and kernel shims): the reader wants the frame that called abort. */
+static bool abort_function(const char *fn)
+{
+    static const char *const names[] = {"abort",        "raise",      "gsignal",
+                                        "pthread_kill", "__GI_raise", "__GI_abort"};
+    if (!fn) return false;
+    if (strncmp(fn, "__pthread_kill", 14) == 0 || strncmp(fn, "__abort", 7) == 0 ||
+        strncmp(fn, "abort_with", 10) == 0)
+        return true;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(fn, names[i]) == 0) return true;
+    return false;
+}
+
 /* Start-up frames below main / the thread function. */
 static bool startup_frame(const zt_sym_frame_t *f)
 {
@@ -425,13 +443,18 @@ zt_rframes_t zt_report_frames(zt_report_t *r, uint32_t id, bool fault)
         out.n += k;
     }
     /* A crash's frames are all interesting except a signal handler's own
-     * (when the capture started inside it): trim those only. */
+     * (when the capture started inside it) and, for an abort, abort's own
+     * frames and the allocator's that called it (a misused free: the
+     * program's frame that called free leads). */
     out.first = 0;
     if (fault) {
-        while (
-            out.first + 1 < out.n &&
-            (strncmp(out.v[out.first].module, "libzonetrace", 12) == 0 ||
-             (out.v[out.first].function && strcmp(out.v[out.first].function, "__restore_rt") == 0)))
+        bool aborted = r->m->term.signal == SIGABRT;
+        while (out.first + 1 < out.n &&
+               (strncmp(out.v[out.first].module, "libzonetrace", 12) == 0 ||
+                (out.v[out.first].function &&
+                 strcmp(out.v[out.first].function, "__restore_rt") == 0) ||
+                (aborted && (abort_function(out.v[out.first].function) ||
+                             wrapper_function(out.v[out.first].function)))))
             out.first++;
     } else {
         while (out.first < out.n && (wrapper_module(out.v[out.first].module) ||
@@ -494,6 +517,49 @@ static void needed_hole(const zt_m_event_t *e, char *buf, size_t cap)
         snprintf(buf, cap, "a %s hole", exact_bytes(e->size, b2));
 }
 
+/* A misused free (BAD_FREE, record_format.h): "double free of a 64 B block
+ * allocated at <frame>, first freed at <frame>" and, in detail, where the
+ * bad call was made. */
+void zt_report_bad_free(zt_report_t *r, const zt_m_event_t *e, char *head, size_t hcap,
+                        char *detail, size_t dcap)
+{
+    char site[512], first[512], b1[32];
+    const char *op = e->cls ? "realloc" : "free";
+    unsigned long long ptr = (unsigned long long)e->value;
+    if (e->align == ZT_REC_BAD_DOUBLE_FREE) {
+        char block[64];
+        if (e->size)
+            snprintf(block, sizeof block, "a %s block", exact_bytes(e->size, b1));
+        else
+            snprintf(block, sizeof block, "0x%llx", ptr);
+        const char *verb = e->cls ? "realloc of a freed block" : "double free";
+        if (e->largest_free) {
+            stack_site(r, (uint32_t)e->largest_free, site, sizeof site);
+            if (e->largest_aligned) {
+                stack_site(r, (uint32_t)e->largest_aligned, first, sizeof first);
+                snprintf(head, hcap, "%s of %s allocated at %s (first freed at %s)", verb, block,
+                         site, first);
+            } else {
+                snprintf(head, hcap, "%s of %s allocated at %s", verb, block, site);
+            }
+        } else {
+            snprintf(head, hcap, "%s of %s (where it was allocated was not recorded)", verb, block);
+        }
+    } else {
+        const char *where = e->align == ZT_REC_BAD_STACK ? "a stack address"
+                            : e->align == ZT_REC_BAD_INTERIOR
+                                ? "inside the heap, not a block's start"
+                                : "not from this allocator";
+        snprintf(head, hcap, "invalid %s of 0x%llx (%s)", op, ptr, where);
+    }
+    if (e->stack_id) {
+        stack_site(r, e->stack_id, site, sizeof site);
+        snprintf(detail, dcap, "%s(0x%llx) called at %s", op, ptr, site);
+    } else {
+        snprintf(detail, dcap, "%s(0x%llx)", op, ptr);
+    }
+}
+
 void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t cap)
 {
     char b1[32], b2[32], b3[32], b4[32], site[512], hole[96];
@@ -554,6 +620,12 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
     case ZT_EV_PROCESS_END:
         zt_report_ending(m, buf, cap);
         break;
+    case ZT_EV_BAD_FREE: {
+        char head[512], detail[1024];
+        zt_report_bad_free(r, e, head, sizeof head, detail, sizeof detail);
+        snprintf(buf, cap, "%s; %s", head, detail);
+        break;
+    }
     default:
         snprintf(buf, cap, "event type %u", e->type);
     }
@@ -803,6 +875,22 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
                      : "unlimited",
                  zt_fmt_bytes(rss, b3), m->ram_bytes ? " of RAM " : "",
                  m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b4) : "");
+        return;
+    }
+    const zt_m_event_t *bad = NULL;
+    for (unsigned i = 0; i < m->nevents && !bad; i++)
+        if (m->events[i].type == ZT_EV_BAD_FREE) bad = &m->events[i];
+    if (bad) {
+        /* The first misuse: what came after it may be its consequence. */
+        zt_report_bad_free(r, bad, head, hcap, detail, dcap);
+        size_t len = strlen(detail);
+        if (m->term.state == ZT_TERM_SIGNALED && m->term.signal == SIGABRT && len < dcap)
+            snprintf(detail + len, dcap - len, "; malloc aborted the process (SIGABRT)");
+        else if (m->term.state == ZT_TERM_SIGNALED && len < dcap)
+            snprintf(detail + len, dcap - len, "; the process then ended by %s",
+                     zt_signal_name(m->term.signal));
+        else if (len < dcap)
+            snprintf(detail + len, dcap - len, "; the program went on (ZONETRACE_ON_ERROR=report)");
         return;
     }
     if (m->term.killed) {

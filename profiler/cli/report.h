@@ -116,6 +116,12 @@ void zt_report_ending(const zt_model_t *m, char *buf, size_t cap);
  * block and byte counts are unbiased estimates". The diagnosis then marks
  * its byte counts with "~". */
 bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap);
+/* A BAD_FREE event in words: the headline ("double free of a 64 B block
+ * allocated at <frame> (first freed at <frame>)") and where the bad call
+ * was made. */
+void zt_report_bad_free(zt_report_t *r, const zt_m_event_t *e, char *head, size_t hcap,
+                        char *detail, size_t dcap);
+
 /* One-line diagnosis: "headline: detail". */
 void zt_report_diagnosis(zt_report_t *r, char *buf, size_t cap);
 /* The same in two parts: a short headline ("address space exhausted (or

@@ -297,6 +297,8 @@ static const char *event_key(uint32_t t)
         return "pressure";
     case ZT_EV_MEMORY_WARNING:
         return "memory_warning";
+    case ZT_EV_BAD_FREE:
+        return "bad_free";
     }
     return "unknown";
 }
@@ -313,7 +315,29 @@ static bool event_has_class(uint32_t t)
 
 static bool event_has_kind(uint32_t t)
 {
-    return event_has_class(t) || t == ZT_EV_MAP_FAILED || t == ZT_EV_VA_HIGH_WATER;
+    return event_has_class(t) || t == ZT_EV_MAP_FAILED || t == ZT_EV_VA_HIGH_WATER ||
+           t == ZT_EV_BAD_FREE;
+}
+
+/* BAD_FREE (FORMAT.md): what it was, and the allocating and first freeing
+ * stacks' frames (null when not recorded). */
+static void bad_free(FILE *out, zt_report_t *r, const zt_m_event_t *e)
+{
+    static const char *const what[] = {"?", "double_free", "interior", "stack", "foreign"};
+    fprintf(out, "\"bad_free\":{\"what\":\"%s\",\"call\":\"%s\",\"pointer\":",
+            e->align < 5 ? what[e->align] : "?", e->cls ? "realloc" : "free");
+    hex(out, e->value);
+    fputs(",\"allocated_by\":", out);
+    if (e->largest_free)
+        frames(out, r, (uint32_t)e->largest_free, false);
+    else
+        fputs("null", out);
+    fputs(",\"first_freed_by\":", out);
+    if (e->largest_aligned)
+        frames(out, r, (uint32_t)e->largest_aligned, false);
+    else
+        fputs("null", out);
+    fputs("},", out);
 }
 
 static void event(FILE *out, zt_report_t *r, const zt_m_event_t *e)
@@ -326,10 +350,11 @@ static void event(FILE *out, zt_report_t *r, const zt_m_event_t *e)
                 e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-");
     else
         fputs("\"class\":null,\"class_name\":null,", out);
-    if (event_has_kind(e->type))
+    if (event_has_kind(e->type) && !(e->type == ZT_EV_BAD_FREE && e->kind < 0))
         fprintf(out, "\"kind\":\"%s\",", zt_report_kind_name(e->kind));
     else
         fputs("\"kind\":null,", out);
+    if (e->type == ZT_EV_BAD_FREE) bad_free(out, r, e);
     fprintf(out,
             "\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
             "\"va_used\":%llu,\"va_limit\":%llu,\"largest_free\":%llu,"
