@@ -24,9 +24,9 @@ int zt_cli_demo(int argc, char **argv);
 
 /* ---- run_after.c (what run says once the program ended) ------------------ */
 
-/* List on stderr, as a process tree under root_pid, the records next to
- * `record` that the program's children and exec'd images wrote. */
-void zt_run_list_records(const char *record, int root_pid);
+/* List on stderr, as a process tree, the records next to `record` that
+ * the program's children and exec'd images wrote. */
+void zt_run_list_records(const char *record);
 /* Say on stderr why cmd left no record at `record` (a static binary, …). */
 void zt_run_explain_no_record(char **cmd, const char *record);
 
