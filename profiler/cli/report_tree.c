@@ -146,18 +146,17 @@ static bool summarize(zt_tree_proc_t *p, const char *path)
     p->pid = m.pid;
     p->ppid = m.ppid;
     p->exe = dup_str(m.exe);
-    char line[512];
-    size_t n = 0;
-    line[0] = 0;
-    for (unsigned i = 0; i < m.argc && n < sizeof line - 1; i++)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? " " : "",
-                              m.argv[i] ? m.argv[i] : "");
-    if (!m.argc) snprintf(line, sizeof line, "%s", m.exe ? m.exe : "?");
-    p->command = dup_str(line);
-    /* the short name: argv[0]'s (what the user typed), else the executable's */
+    /* the short name: argv[0]'s last part (what the user typed), else the
+     * executable's; the command is that name and the arguments (the full
+     * path is exe) */
     const char *name = m.argc && m.argv[0] && m.argv[0][0] ? m.argv[0] : m.exe ? m.exe : "?";
     const char *sl = strrchr(name, '/');
     p->name = dup_str(sl && sl[1] ? sl + 1 : name);
+    char line[512];
+    size_t n = (size_t)snprintf(line, sizeof line, "%s", p->name ? p->name : "?");
+    for (unsigned i = 1; i < m.argc && n < sizeof line - 1; i++)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %s", m.argv[i] ? m.argv[i] : "");
+    p->command = dup_str(line);
     zt_report_ending(&m, p->ending, sizeof p->ending);
     first_failure(&m, p->first_failure, sizeof p->first_failure);
     p->start_wall_ns = m.start_wall_ns;
