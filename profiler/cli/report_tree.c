@@ -336,8 +336,8 @@ static void tree_text(FILE *out, const zt_tree_t *t)
         }
     if (maxdepth > 16) maxdepth = 16;
     int pw = 8 + 2 * (int)maxdepth, cw = (int)command_width(t);
-    fprintf(out, "processes: %u record%s of one run, as a tree (* is reported below)\n", readable,
-            readable == 1 ? "" : "s");
+    fprintf(out, "processes: %u record%s as a process tree (* is reported in full below)\n",
+            readable, readable == 1 ? "" : "s");
     fprintf(out, "  %-*s %10s %10s  %-*s  %s\n", pw, "pid", "peak heap", "peak VA", cw, "command",
             "ended; first failure");
     char b1[32], b2[32], pidcol[64];

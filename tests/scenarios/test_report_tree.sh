@@ -23,7 +23,7 @@ mapfile -t kids < <(ls "$tmp"/r.zt.*.zt)
 # the tree from the parent's record, and from the three records named
 check_text() { # $1: what was asked, then the output file
     local what=$1 f=$2
-    grep -q "^processes: 3 records of one run" "$f" || fail "$what: no tree header: $(head -5 "$f")"
+    grep -q "^processes: 3 records as a process tree" "$f" || fail "$what: no tree header: $(head -5 "$f")"
     # the parent at depth 0, two children indented under it
     local lines parent
     lines=$(sed -n '3,5p' "$f")
@@ -99,7 +99,7 @@ for args in "$tmp/r.zt" "$tmp/r.zt ${kids[0]} ${kids[1]}"; do
     [ $rc -ne 0 ] || fail "truncated ($args): exit 0"
     [ "$(wc -l <"$tmp/cut.err")" -eq 1 ] || fail "truncated ($args): expected one error line: $(cat "$tmp/cut.err")"
     grep -q "^zonetrace: ${kids[0]}: truncated" "$tmp/cut.err" || fail "truncated ($args): $(cat "$tmp/cut.err")"
-    grep -q "^processes: 2 records of one run" "$tmp/cut.txt" || fail "truncated ($args): $(head -6 "$tmp/cut.txt")"
+    grep -q "^processes: 2 records as a process tree" "$tmp/cut.txt" || fail "truncated ($args): $(head -6 "$tmp/cut.txt")"
     grep -q "^  unreadable: ${kids[0]}: truncated" "$tmp/cut.txt" || fail "truncated ($args): not listed"
     grep -q "^ended: *exited with status 3" "$tmp/cut.txt" || fail "truncated ($args): no full report"
 done
