@@ -2,6 +2,7 @@
  * cli.h — the subcommands of the zonetrace CLI and what they share. Calls
  * run one way, each file calling only those to its right: main.c (dispatch,
  * profiles, options) → cmd_run.c (run, demo) → cmd_report.c (report) →
+ * report_tree.c (several records; handed the one-record report to call) →
  * cli.c (error line, executable's directory).
  * Every failure is one line on stderr, "zonetrace: ...", and a non-zero
  * status: ZT_CLI_EXIT_USAGE for bad arguments and unreadable or damaged

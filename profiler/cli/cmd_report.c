@@ -172,7 +172,7 @@ int zt_cli_report(int argc, char **argv)
         free(files);
         return ZT_CLI_EXIT_USAGE;
     }
-    int rc = zt_cli_report_records(files, nfiles, &opt, out, pid);
+    int rc = zt_cli_report_records(files, nfiles, &opt, out, pid, zt_cli_report_file);
     free(files);
     return rc;
 }

@@ -215,12 +215,16 @@ void zt_tree_arrange(zt_tree_t *t, int pid);
  * records (zt_tree_find, less those that started before it), arranged. */
 void zt_tree_collect(zt_tree_t *t, const char *record, int pid);
 void zt_tree_free(zt_tree_t *t);
-/* `zonetrace report FILE...`: one record alone is reported as always; the
- * parent's record (with its run's others next to it) or several records
- * give the process tree, then the full report of one process (pid > 0:
- * that one). A damaged record is an error line; the others are still
- * reported and the status is ZT_CLI_EXIT_USAGE. */
+/* The report of one record file (zt_cli_report_file in cmd_report.c): 0 or
+ * the exit status after one error line. */
+typedef int zt_report_one_fn(const char *path, const zt_report_opts_t *opt, const char *out_path);
+/* `zonetrace report FILE...`: one record alone is reported by `one`, as
+ * always; the parent's record (with its run's others next to it) or several
+ * records give the process tree, then `one` reports a process in full with
+ * the tree added (pid > 0: that process). A damaged record is an error
+ * line; the others are still reported and the status is ZT_CLI_EXIT_USAGE.
+ * `one` is handed in so that calls still run one way (cli.h). */
 int zt_cli_report_records(char **files, unsigned nfiles, const zt_report_opts_t *opt,
-                          const char *out_path, int pid);
+                          const char *out_path, int pid, zt_report_one_fn *one);
 
 #endif /* ZT_REPORT_H */

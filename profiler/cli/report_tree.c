@@ -59,9 +59,9 @@ char **zt_tree_find(const char *record, unsigned *count)
     if (slash)
         slash[slash == dir ? 1 : 0] = 0; /* "/r.zt" is in "/" */
     else
-        snprintf(dir, sizeof dir, ".");
+        dir[0] = 0; /* the paths as bare names, like `record` */
     size_t blen = strlen(base);
-    DIR *d = opendir(dir);
+    DIR *d = opendir(dir[0] ? dir : ".");
     if (!d) return NULL;
     char **v = NULL;
     unsigned n = 0, cap = 0;
@@ -80,7 +80,8 @@ char **zt_tree_find(const char *record, unsigned *count)
         }
         size_t plen = strlen(dir) + len + 2;
         if (!(v[n] = malloc(plen))) break;
-        snprintf(v[n], plen, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
+        snprintf(v[n], plen, "%s%s%s", dir, !dir[0] || dir[strlen(dir) - 1] == '/' ? "" : "/",
+                 e->d_name);
         n++;
     }
     closedir(d);
@@ -504,14 +505,14 @@ static int tree_folded(const zt_tree_t *t, const zt_report_opts_t *opt, const ch
 }
 
 int zt_cli_report_records(char **files, unsigned nfiles, const zt_report_opts_t *opt,
-                          const char *out_path, int pid)
+                          const char *out_path, int pid, zt_report_one_fn *one)
 {
     zt_tree_t t;
     if (nfiles == 1) {
         zt_tree_collect(&t, files[0], pid);
         if (t.n == 1 && !pid) { /* one process: the report as it always was */
             zt_tree_free(&t);
-            return zt_cli_report_file(files[0], opt, out_path);
+            return one(files[0], opt, out_path);
         }
     } else {
         memset(&t, 0, sizeof t);
@@ -541,7 +542,7 @@ int zt_cli_report_records(char **files, unsigned nfiles, const zt_report_opts_t 
         zt_report_opts_t o = *opt;
         o.tree = &t;
         o.tree_out = tree_out;
-        frc = zt_cli_report_file(t.v[t.chosen].path, &o, out_path);
+        frc = one(t.v[t.chosen].path, &o, out_path);
     }
     zt_tree_free(&t);
     return frc ? frc : rc;
