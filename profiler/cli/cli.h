@@ -2,6 +2,7 @@
  * cli.h — the subcommands of the zonetrace CLI and what they share. Calls
  * run one way, each file calling only those to its right: main.c (dispatch,
  * profiles, options) → cmd_run.c (run, demo) → cmd_report.c (report) →
+ * report_tree.c (several records; handed the one-record report to call) →
  * cli.c (error line, executable's directory).
  * Every failure is one line on stderr, "zonetrace: ...", and a non-zero
  * status: ZT_CLI_EXIT_USAGE for bad arguments and unreadable or damaged
@@ -24,9 +25,9 @@ int zt_cli_demo(int argc, char **argv);
 
 /* ---- run_after.c (what run says once the program ended) ------------------ */
 
-/* List on stderr, as a process tree under root_pid, the records next to
- * `record` that the program's children and exec'd images wrote. */
-void zt_run_list_records(const char *record, int root_pid);
+/* List on stderr, as a process tree, the records next to `record` that
+ * the program's children and exec'd images wrote. */
+void zt_run_list_records(const char *record);
 /* Say on stderr why cmd left no record at `record` (a static binary, …). */
 void zt_run_explain_no_record(char **cmd, const char *record);
 

@@ -1,7 +1,8 @@
 /* ----------------------------------------------------------------------------
  * cmd_report.c — `zonetrace report`, and zt_cli_report_file: one report of
  * one record file, which `demo` writes too. Reads the record only through
- * zt_model_read (model.h).
+ * zt_model_read (model.h). Several records (a run's processes) go to
+ * report_tree.c, which comes back here for the one reported in full.
  * -------------------------------------------------------------------------- */
 #include "cli.h"
 
@@ -123,7 +124,11 @@ int zt_cli_report(int argc, char **argv)
     static const char *const sorts[] = {"live",      "leaks", "peak",      "first-failure",
                                         "allocated", "count", "temporary", "address-space"};
     zt_report_opts_t opt = {.top = 10, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
-    const char *file = NULL, *out = NULL, *v;
+    const char *out = NULL, *v;
+    char **files = calloc((size_t)argc, sizeof *files); /* report_tree.c reads several */
+    unsigned nfiles = 0;
+    int pid = 0;
+    if (!files) return ZT_CLI_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         if ((v = opt_value(argc, argv, &i, "--top"))) {
             char *end;
@@ -145,19 +150,29 @@ int zt_cli_report(int argc, char **argv)
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||
                    (v = opt_value(argc, argv, &i, "--output"))) {
             out = v;
+        } else if ((v = opt_value(argc, argv, &i, "--pid"))) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end || n < 1 || n > 0x7fffffff) {
+                zt_cli_error("--pid %s: expected a process id", v);
+                free(files);
+                return ZT_CLI_EXIT_USAGE;
+            }
+            pid = (int)n;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             zt_cli_error("report: unknown option %s (see zonetrace --help)", argv[i]);
+            free(files);
             return ZT_CLI_EXIT_USAGE;
-        } else if (!file) {
-            file = argv[i];
         } else {
-            zt_cli_error("report: one record file at a time (got %s and %s)", file, argv[i]);
-            return ZT_CLI_EXIT_USAGE;
+            files[nfiles++] = argv[i];
         }
     }
-    if (!file) {
+    if (!nfiles) {
         zt_cli_error("report: which record file? (zonetrace report FILE)");
+        free(files);
         return ZT_CLI_EXIT_USAGE;
     }
-    return zt_cli_report_file(file, &opt, out);
+    int rc = zt_cli_report_records(files, nfiles, &opt, out, pid, zt_cli_report_file);
+    free(files);
+    return rc;
 }

@@ -57,7 +57,6 @@ typedef struct run_opts {
 } run_opts_t;
 
 static volatile pid_t child_pid;
-static pid_t last_child_pid; /* the root of the process tree of a run's records */
 
 /* A signal someone sent us (kill, systemd, timeout) goes on to the child. A
  * terminal's ^C (si_code SI_KERNEL) already reached the child through the
@@ -171,7 +170,6 @@ static int spawn(const run_opts_t *o, char **cmd, char *record, int *status)
         _exit(e == ENOENT ? 127 : 126);
     }
     child_pid = pid;
-    last_child_pid = pid;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     if (!o->out) snprintf(record, PATH_MAX, "%s/zonetrace-%d.zt", cwd, (int)pid);
@@ -654,7 +652,7 @@ int zt_cli_run(int argc, char **argv)
     if (access(record, R_OK) == 0) {
         fprintf(stderr, "zonetrace: record written to %s (report: zonetrace report %s)\n", record,
                 record);
-        zt_run_list_records(record, last_child_pid);
+        zt_run_list_records(record);
     } else if (!o.stacks || strcmp(o.stacks, "off") != 0) {
         zt_run_explain_no_record(argv + i, record);
     }

@@ -17,6 +17,9 @@
 enum zt_report_by { ZT_BY_STACK, ZT_BY_ZONE, ZT_BY_CLASS, ZT_BY_REGION };
 enum zt_report_format { ZT_FMT_TEXT, ZT_FMT_JSON, ZT_FMT_FOLDED, ZT_FMT_HTML };
 
+struct zt_report;
+struct zt_tree;
+
 /* --sort: what ranks the stacks (and is the folded output's cost). */
 enum zt_report_sort {
     ZT_SORT_AUTO = 0,      /* address space on a limited profile, else live */
@@ -38,6 +41,12 @@ typedef struct zt_report_opts {
     const char *path; /* the record file, for headers */
     int sort;         /* enum zt_report_sort */
     int at;           /* enum zt_m_at + 1; 0 = auto (the first failure if any, else the end) */
+    /* Several processes (report_tree.c): the text, JSON and HTML reports
+     * call tree_out(out, r, format) to add the process tree, and folded
+     * lines start with folded_prefix ("python3;pid 123;"). NULL: one record. */
+    const struct zt_tree *tree;
+    void (*tree_out)(FILE *out, const struct zt_report *r, int format);
+    const char *folded_prefix;
 } zt_report_opts_t;
 
 typedef struct zt_report {
@@ -170,5 +179,58 @@ void zt_html_text(FILE *out, const char *s);
 
 /* JSON string literal (with quotes) of s; "null" for NULL. */
 void zt_json_string(FILE *out, const char *s);
+
+/* ---- report_tree.c: the records of a run's processes, read together ---- */
+
+/* One record's summary line (no model kept). */
+typedef struct zt_tree_proc {
+    char *path;
+    char *err; /* why it cannot be read (one line, names the file); NULL = read */
+    int pid, ppid;
+    char *exe, *command, *name; /* name: argv[0]'s (else the executable's) last part */
+    char ending[200];           /* zt_report_ending */
+    char first_failure[160];    /* "NULL returned for 1.0 GiB (large) at 0.002 s", "" none */
+    uint64_t peak_live_bytes, peak_va_bytes, start_wall_ns;
+    bool trouble;             /* an allocation failed, or a signal or a kill ended it */
+    uint64_t trouble_wall_ns; /* when (first failure, else the end) */
+    int parent;               /* index of the parent's record, -1 none among them */
+    unsigned depth;           /* in the tree (0 = a root) */
+} zt_tree_proc_t;
+
+typedef struct zt_tree {
+    zt_tree_proc_t *v; /* after zt_tree_arrange: tree order (a parent before its children,
+                        * siblings by pid then start), unreadable records last */
+    unsigned n, cap;
+    unsigned older;         /* zt_tree_collect: records of an earlier run left out */
+    int chosen;             /* the process reported in full; -1 none readable */
+    const char *chosen_why; /* why it (NULL: --pid) */
+} zt_tree_t;
+
+/* The records next to `record` that the other processes of its run wrote
+ * (FILE.<pid>.zt, FILE.exec.zt, FILE.<pid>.zt.exec.zt, …), sorted by
+ * path; `record` itself is not among them. Free with zt_tree_free_paths. */
+char **zt_tree_find(const char *record, unsigned *count);
+void zt_tree_free_paths(char **paths, unsigned count);
+/* Read one record's summary into t (an unreadable one too, with err). */
+void zt_tree_add(zt_tree_t *t, const char *path);
+/* Parent links, tree order, and the process to report in full: `pid`'s
+ * last image when pid > 0, else the first to fail or be killed, else the
+ * first root. */
+void zt_tree_arrange(zt_tree_t *t, int pid);
+/* `record` (always t->v's first before arranging) and its run's other
+ * records (zt_tree_find, less those that started before it), arranged. */
+void zt_tree_collect(zt_tree_t *t, const char *record, int pid);
+void zt_tree_free(zt_tree_t *t);
+/* The report of one record file (zt_cli_report_file in cmd_report.c): 0 or
+ * the exit status after one error line. */
+typedef int zt_report_one_fn(const char *path, const zt_report_opts_t *opt, const char *out_path);
+/* `zonetrace report FILE...`: one record alone is reported by `one`, as
+ * always; the parent's record (with its run's others next to it) or several
+ * records give the process tree, then `one` reports a process in full with
+ * the tree added (pid > 0: that process). A damaged record is an error
+ * line; the others are still reported and the status is ZT_CLI_EXIT_USAGE.
+ * `one` is handed in so that calls still run one way (cli.h). */
+int zt_cli_report_records(char **files, unsigned nfiles, const zt_report_opts_t *opt,
+                          const char *out_path, int pid, zt_report_one_fn *one);
 
 #endif /* ZT_REPORT_H */

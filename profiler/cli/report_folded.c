@@ -25,6 +25,7 @@ void zt_report_folded(FILE *out, zt_report_t *r)
     for (unsigned i = 0; i < n; i++) {
         const zt_m_stack_t *st = &m->stacks[idx[i]];
         zt_rframes_t f = zt_report_frames(r, st->id, false);
+        if (r->opt.folded_prefix) fputs(r->opt.folded_prefix, out); /* "python3;pid 123;" */
         if (f.first >= f.end) {
             fprintf(out, "[stack %u]", st->id);
         } else {

@@ -464,8 +464,9 @@ void zt_report_html(FILE *out, zt_report_t *r)
              m->ram_bytes ? " of device RAM " : "",
              m->ram_bytes ? zt_fmt_bytes(m->ram_bytes, b2) : "");
     row(out, "footprint", line, NULL);
-    fputs("</table>\n"
-          "<h2>Stacks by the ranking above (flame graph; click to zoom)</h2>\n"
+    fputs("</table>\n", out);
+    if (r->opt.tree_out) r->opt.tree_out(out, r, ZT_FMT_HTML); /* several processes */
+    fputs("<h2>Stacks by the ranking above (flame graph; click to zoom)</h2>\n"
           "<div id=\"flame\"></div>\n"
           "<h2>Address space</h2>\n<div id=\"vamap\"></div>\n"
           "<h2>Footprint over time</h2>\n<div id=\"timeline\"></div>\n"

@@ -446,7 +446,7 @@ static void timeline(FILE *out, const zt_model_t *m)
                 (unsigned long long)s->anon_bytes, (unsigned long long)s->va_used_bytes,
                 (unsigned long long)s->live_bytes);
     }
-    fprintf(out, "]\n");
+    fprintf(out, "]");
 }
 
 void zt_report_json(FILE *out, zt_report_t *r)
@@ -466,5 +466,9 @@ void zt_report_json(FILE *out, zt_report_t *r)
     regions(out, r->m);
     events(out, r);
     timeline(out, r->m);
-    fprintf(out, "}\n");
+    if (r->opt.tree_out) { /* several processes: "processes", "unreadable" */
+        fputs(",\n", out);
+        r->opt.tree_out(out, r, ZT_FMT_JSON);
+    }
+    fprintf(out, "\n}\n");
 }

@@ -638,6 +638,7 @@ static void by_region(FILE *out, zt_report_t *r)
 
 void zt_report_text(FILE *out, zt_report_t *r)
 {
+    if (r->opt.tree_out) r->opt.tree_out(out, r, ZT_FMT_TEXT); /* several processes */
     header(out, r);
     events(out, r);
     switch (r->opt.by) {

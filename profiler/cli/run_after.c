@@ -2,12 +2,11 @@
  * run_after.c — what `zonetrace run` says once the program has ended: every
  * record the run produced (children of the program write FILE.<pid>.zt,
  * an exec'd image FILE.exec.zt; hooks.c), as a process tree with one line
- * per process; and, when no record was written, why (a static binary,
- * which LD_PRELOAD cannot enter).
+ * per process (found and arranged by report_tree.c, which `report` uses); and, when no record was
+ * written, why (a static binary, which LD_PRELOAD cannot enter).
  * -------------------------------------------------------------------------- */
 #include "cli.h"
 
-#include <dirent.h>
 #if defined(__linux__)
 #include <elf.h>
 #endif
@@ -17,97 +16,40 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct proc_rec {
-    char *path;
-    int pid, ppid;
-    char *exe;
-    char ending[160];
-    bool shown;
-} proc_rec_t;
-
-static int cmp_path(const void *a, const void *b)
+/* The run's records (report_tree.c finds and arranges them, as `zonetrace
+ * report` shows them): every one but the program's own, its children one
+ * level in. */
+void zt_run_list_records(const char *record)
 {
-    return strcmp(((const proc_rec_t *)a)->path, ((const proc_rec_t *)b)->path);
-}
-
-static void print_tree(proc_rec_t *v, unsigned n, int parent, unsigned depth)
-{
-    for (unsigned i = 0; i < n; i++) {
-        if (v[i].shown || v[i].ppid != parent) continue;
-        v[i].shown = true;
-        fprintf(stderr, "  %*spid %d %s: %s  %s\n", (int)(2 * depth), "", v[i].pid,
-                v[i].exe ? v[i].exe : "?", v[i].ending, v[i].path);
-        if (depth < 32) print_tree(v, n, v[i].pid, depth + 1);
-    }
-}
-
-void zt_run_list_records(const char *record, int root_pid)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", record);
-    char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : record;
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof dir, ".");
-    size_t blen = strlen(base);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    proc_rec_t *v = NULL;
-    unsigned n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        /* FILE.<pid>.zt, FILE.exec.zt and what those spawn in turn */
-        if (len <= blen + 4 || strncmp(e->d_name, base, blen) != 0 || e->d_name[blen] != '.' ||
-            strcmp(e->d_name + len - 3, ".zt") != 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            proc_rec_t *nv = realloc(v, cap * sizeof *v);
-            if (!nv) break;
-            v = nv;
+    zt_tree_t t;
+    zt_tree_collect(&t, record, 0);
+    unsigned more = 0;
+    int root_pid = -1;
+    for (unsigned i = 0; i < t.n; i++)
+        if (strcmp(t.v[i].path, record) != 0)
+            more++;
+        else
+            root_pid = t.v[i].pid;
+    if (more) {
+        fprintf(stderr, "zonetrace: %u more record%s from processes the program started:\n", more,
+                more == 1 ? "" : "s");
+        for (unsigned i = 0; i < t.n; i++) {
+            const zt_tree_proc_t *p = &t.v[i];
+            if (strcmp(p->path, record) == 0) continue;
+            /* the program's (and its exec'd images') children first */
+            int top = (int)i;
+            while (t.v[top].parent >= 0)
+                top = t.v[top].parent;
+            unsigned d = p->depth && t.v[top].pid == root_pid ? p->depth - 1 : p->depth;
+            if (d > 32) d = 32;
+            if (p->err)
+                fprintf(stderr, "  pid -1 ?: unreadable: %.140s  %s\n", p->err, p->path);
+            else
+                fprintf(stderr, "  %*spid %d %s: %s  %s\n", (int)(2 * d), "", p->pid,
+                        p->exe ? p->exe : "?", p->ending, p->path);
         }
-        proc_rec_t *p = &v[n];
-        memset(p, 0, sizeof *p);
-        size_t plen = strlen(dir) + len + 2;
-        p->path = malloc(plen);
-        if (!p->path) break;
-        snprintf(p->path, plen, "%s/%s", dir, e->d_name);
-        zt_model_t m;
-        char err[512];
-        memset(&m, 0, sizeof m);
-        if (zt_model_read(p->path, &m, err, sizeof err)) {
-            p->pid = m.pid;
-            p->ppid = m.ppid;
-            p->exe = m.exe ? strdup(m.exe) : NULL;
-            zt_report_ending(&m, p->ending, sizeof p->ending);
-            zt_model_free(&m);
-        } else {
-            p->pid = p->ppid = -1;
-            snprintf(p->ending, sizeof p->ending, "unreadable: %.140s", err);
-        }
-        n++;
     }
-    closedir(d);
-    if (n) qsort(v, n, sizeof *v, cmp_path); /* an exec'd image right after its process */
-    if (n) {
-        fprintf(stderr, "zonetrace: %u more record%s from processes the program started:\n", n,
-                n == 1 ? "" : "s");
-        print_tree(v, n, root_pid, 0);
-        for (unsigned i = 0; i < n; i++) /* exec'd images and orphans: flat */
-            if (!v[i].shown) {
-                v[i].shown = true;
-                fprintf(stderr, "  pid %d %s: %s  %s\n", v[i].pid, v[i].exe ? v[i].exe : "?",
-                        v[i].ending, v[i].path);
-            }
-    }
-    for (unsigned i = 0; i < n; i++) {
-        free(v[i].path);
-        free(v[i].exe);
-    }
-    free(v);
+    zt_tree_free(&t);
 }
 
 /* cmd as execvp would find it. */
