@@ -38,6 +38,8 @@ typedef struct zt_report_opts {
     const char *path; /* the record file, for headers */
     int sort;         /* enum zt_report_sort */
     int at;           /* enum zt_m_at + 1; 0 = auto (the first failure if any, else the end) */
+    unsigned depth;   /* --depth: user frames per stack shown; 0 = each format's default */
+    bool top_given;   /* --top was given: JSON and folded keep every stack otherwise */
 } zt_report_opts_t;
 
 typedef struct zt_report {
@@ -164,5 +166,44 @@ void zt_html_text(FILE *out, const char *s);
 
 /* JSON string literal (with quotes) of s; "null" for NULL. */
 void zt_json_string(FILE *out, const char *s);
+
+/* ---- views: --top, --depth, --by and --sort in every format (report_view.c) ---- */
+
+/* Stacks (rows) a format shows: --top N when given, else `dflt` (0 = all). */
+unsigned zt_report_top(const zt_report_t *r, unsigned dflt);
+/* End of the user frames shown for f under --depth (f->end without it). */
+unsigned zt_report_depth_end(const zt_report_t *r, const zt_rframes_t *f);
+/* A zone's or class's counter under a sort (live/leaks/first-failure: live
+ * bytes at the moment shown; peak; allocated; count; temporary;
+ * address-space: va bytes). */
+uint64_t zt_report_counter_key(const zt_m_counters_t *c, int sort);
+/* The sort that ranks zone, class and region rows: --sort when given, else
+ * live bytes (the text tables' ranking before --sort applied to them). */
+int zt_report_row_sort(const zt_report_t *r);
+
+/* One row of --by zone (cls = -1), --by class, or --by region (region >= 0). */
+typedef struct zt_report_row {
+    int zone;
+    int cls;    /* index into the zone's classes[], -1 for a zone row */
+    int region; /* index into m->regions, -1 otherwise */
+    const zt_m_counters_t *c; /* NULL for a region row */
+    uint64_t key;
+    uint64_t base; /* region rows: the address, which breaks ties */
+} zt_report_row_t;
+/* Every row of the --by dimension (zone, class or region) ranked by its
+ * key, descending, ties in model order; *count rows. Caller frees. For
+ * regions the key is the region's size. */
+zt_report_row_t *zt_report_rows(const zt_report_t *r, int by, unsigned *count);
+/* "zone", "class", "region", "stack". */
+const char *zt_report_by_name(int by);
+
+/* ---- C++ names shortened as heaptrack does (shorten.c) ---- */
+
+/* name with template arguments collapsed to "<>" into out (always
+ * terminated, cut at cap); returns the length written. */
+size_t zt_shorten_name(const char *name, char *out, size_t cap);
+/* zt_sym_short / zt_sym_describe with the function name shortened. */
+const char *zt_report_frame_short(const zt_sym_frame_t *f, char *buf, size_t cap);
+const char *zt_report_frame_describe(const zt_sym_frame_t *f, char *buf, size_t cap);
 
 #endif /* ZT_REPORT_H */
