@@ -197,6 +197,12 @@ zt_report_row_t *zt_report_rows(const zt_report_t *r, int by, unsigned *count);
 /* "zone", "class", "region", "stack". */
 const char *zt_report_by_name(int by);
 
+/* The JSON document with its stacks bounded: --top when given, else
+ * `top_default` (0 = every stack, in model order), ranked by the sort, plus
+ * the `extra` stack ids after them (the HTML map's region owners). */
+void zt_report_json_doc(FILE *out, zt_report_t *r, unsigned top_default, const uint32_t *extra,
+                        unsigned nextra);
+
 /* ---- C++ names shortened as heaptrack does (shorten.c) ---- */
 
 /* name with template arguments collapsed to "<>" into out (always
