@@ -184,8 +184,8 @@ int zt_report_row_sort(const zt_report_t *r);
 /* One row of --by zone (cls = -1), --by class, or --by region (region >= 0). */
 typedef struct zt_report_row {
     int zone;
-    int cls;    /* index into the zone's classes[], -1 for a zone row */
-    int region; /* index into m->regions, -1 otherwise */
+    int cls;                  /* index into the zone's classes[], -1 for a zone row */
+    int region;               /* index into m->regions, -1 otherwise */
     const zt_m_counters_t *c; /* NULL for a region row */
     uint64_t key;
     uint64_t base; /* region rows: the address, which breaks ties */

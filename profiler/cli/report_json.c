@@ -229,8 +229,8 @@ static void zones(FILE *out, const zt_model_t *m)
 /* The stacks written: every one in model order, or (--top, or the HTML
  * report's bound) the top ones by the sort, in rank order, plus the given
  * extra ids (the HTML map's region owners) after them. Caller frees. */
-static unsigned *chosen_stacks(zt_report_t *r, unsigned top, const uint32_t *extra,
-                               unsigned nextra, unsigned *count)
+static unsigned *chosen_stacks(zt_report_t *r, unsigned top, const uint32_t *extra, unsigned nextra,
+                               unsigned *count)
 {
     const zt_model_t *m = r->m;
     unsigned *sel = calloc(m->nstacks + 1, sizeof *sel);
@@ -324,8 +324,7 @@ static void view(FILE *out, zt_report_t *r, unsigned top, unsigned nstacks_shown
         unsigned n;
         unsigned *idx = zt_report_sorted_stacks_by(m, sort, &n);
         for (unsigned i = 0; i < n && (!top || i < top); i++)
-            fprintf(out, "%s\n    {\"stack\":%u,\"cost\":%llu}", i ? "," : "",
-                    m->stacks[idx[i]].id,
+            fprintf(out, "%s\n    {\"stack\":%u,\"cost\":%llu}", i ? "," : "", m->stacks[idx[i]].id,
                     (unsigned long long)zt_report_sort_key(&m->stacks[idx[i]], sort));
         free(idx);
         fprintf(out, "]},\n");
@@ -345,8 +344,8 @@ static void view(FILE *out, zt_report_t *r, unsigned top, unsigned nstacks_shown
                     g->zone);
             zt_json_string(out, zt_report_zone_name(m, g->zone));
             fprintf(out, ",\"bytes\":%llu,\"used_bytes\":%llu,\"top_stack\":%u,\"cost\":%llu}",
-                    (unsigned long long)g->bytes, (unsigned long long)g->used_bytes,
-                    g->top_stack, (unsigned long long)w->key);
+                    (unsigned long long)g->bytes, (unsigned long long)g->used_bytes, g->top_stack,
+                    (unsigned long long)w->key);
             continue;
         }
         fprintf(out, "\"zone\":%d,\"zone_name\":", w->zone);

@@ -396,8 +396,7 @@ static void one_line_frames(FILE *out, zt_report_t *r, uint32_t id, unsigned ind
             fprintf(out, "%*s%s %s\n", (int)indent, "", i == f.first ? "at" : "  ",
                     zt_report_frame_describe(&f.v[i], fb, sizeof fb));
         if (f.first >= f.end) fprintf(out, "%*s(no frames)\n", (int)indent, "");
-        if (end < f.end)
-            fprintf(out, "%*s   ... %u more frames\n", (int)indent, "", f.end - end);
+        if (end < f.end) fprintf(out, "%*s   ... %u more frames\n", (int)indent, "", f.end - end);
         zt_rframes_free(&f);
         return;
     }

@@ -84,18 +84,22 @@ zt_report_row_t *zt_report_rows(const zt_report_t *r, int by, unsigned *count)
     n = 0;
     if (by == ZT_BY_ZONE) {
         for (unsigned i = 0; i < m->nzones; i++)
-            rows[n++] = (zt_report_row_t){(int)i, -1, -1, &m->zones[i].c,
-                                          zt_report_counter_key(&m->zones[i].c, sort), 0};
+            rows[n++] = (zt_report_row_t){
+                (int)i, -1, -1, &m->zones[i].c, zt_report_counter_key(&m->zones[i].c, sort), 0};
     } else if (by == ZT_BY_REGION) {
         for (unsigned i = 0; i < m->nregions; i++)
-            rows[n++] = (zt_report_row_t){m->regions[i].zone, -1,         (int)i, NULL,
-                                          m->regions[i].bytes, m->regions[i].base};
+            rows[n++] = (zt_report_row_t){m->regions[i].zone, -1, (int)i, NULL, m->regions[i].bytes,
+                                          m->regions[i].base};
     } else {
         for (unsigned i = 0; i < m->nzones; i++)
             for (unsigned c = 0; c < m->zones[i].nclasses; c++)
-                rows[n++] = (zt_report_row_t){
-                    (int)i, (int)c, -1, &m->zones[i].classes[c].c,
-                    zt_report_counter_key(&m->zones[i].classes[c].c, sort), 0};
+                rows[n++] =
+                    (zt_report_row_t){(int)i,
+                                      (int)c,
+                                      -1,
+                                      &m->zones[i].classes[c].c,
+                                      zt_report_counter_key(&m->zones[i].classes[c].c, sort),
+                                      0};
     }
     qsort(rows, n, sizeof *rows, cmp_rows);
     *count = (unsigned)n;

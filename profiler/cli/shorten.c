@@ -28,9 +28,9 @@
 
 /* The operator names whose '<' or '>' are not brackets, longest first so
  * "operator<<=" wins over "operator<<". */
-static const char *const operators[] = {"operator<<=", "operator>>=", "operator<=>", "operator->*",
-                                        "operator<<",  "operator>>",  "operator<=",  "operator>=",
-                                        "operator->",  "operator<",   "operator>"};
+static const char *const operators[] = {
+    "operator<<=", "operator>>=", "operator<=>", "operator->*", "operator<<", "operator>>",
+    "operator<=",  "operator>=",  "operator->",  "operator<",   "operator>"};
 
 /* Length of the operator name starting at s that contains brackets-like
  * characters, or 0. Only at a word start, so "my_operator<int>" is a
@@ -39,8 +39,7 @@ static size_t operator_at(const char *name, const char *s)
 {
     if (s > name) {
         char c = s[-1];
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '_')
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
             return 0;
     }
     if (strncmp(s, "operator", 8) != 0) return 0;
@@ -108,8 +107,7 @@ size_t zt_shorten_name(const char *name, char *out, size_t cap)
 const char *zt_report_frame_short(const zt_sym_frame_t *f, char *buf, size_t cap)
 {
     if (!f->function) {
-        snprintf(buf, cap, "%s+0x%llx", f->module ? f->module : "?",
-                 (unsigned long long)f->offset);
+        snprintf(buf, cap, "%s+0x%llx", f->module ? f->module : "?", (unsigned long long)f->offset);
         return buf;
     }
     zt_shorten_name(f->function, buf, cap);
