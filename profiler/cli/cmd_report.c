@@ -139,6 +139,16 @@ int zt_cli_report(int argc, char **argv)
                 return ZT_CLI_EXIT_USAGE;
             }
             opt.top = (unsigned)n;
+            opt.top_given = true;
+        } else if ((v = opt_value(argc, argv, &i, "--depth"))) {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end || errno || n < 1 || n > 1000) {
+                zt_cli_error("--depth %s: expected a number of frames from 1 to 1000", v);
+                return ZT_CLI_EXIT_USAGE;
+            }
+            opt.depth = (unsigned)n;
         } else if ((v = opt_value(argc, argv, &i, "--by"))) {
             opt.by = pick("--by", v, bys, 4);
         } else if ((v = opt_value(argc, argv, &i, "--at"))) {

@@ -47,6 +47,8 @@ typedef struct zt_report_opts {
     const struct zt_tree *tree;
     void (*tree_out)(FILE *out, const struct zt_report *r, int format);
     const char *folded_prefix;
+    unsigned depth; /* --depth: user frames per stack shown; 0 = each format's default */
+    bool top_given; /* --top was given: JSON and folded keep every stack otherwise */
 } zt_report_opts_t;
 
 typedef struct zt_report {
@@ -232,5 +234,49 @@ typedef int zt_report_one_fn(const char *path, const zt_report_opts_t *opt, cons
  * `one` is handed in so that calls still run one way (cli.h). */
 int zt_cli_report_records(char **files, unsigned nfiles, const zt_report_opts_t *opt,
                           const char *out_path, int pid, zt_report_one_fn *one);
+/* ---- views: --top, --depth, --by and --sort in every format (report_view.c) ---- */
+
+/* Stacks (rows) a format shows: --top N when given, else `dflt` (0 = all). */
+unsigned zt_report_top(const zt_report_t *r, unsigned dflt);
+/* End of the user frames shown for f under --depth (f->end without it). */
+unsigned zt_report_depth_end(const zt_report_t *r, const zt_rframes_t *f);
+/* A zone's or class's counter under a sort (live/leaks/first-failure: live
+ * bytes at the moment shown; peak; allocated; count; temporary;
+ * address-space: va bytes). */
+uint64_t zt_report_counter_key(const zt_m_counters_t *c, int sort);
+/* The sort that ranks zone, class and region rows: --sort when given, else
+ * live bytes (the text tables' ranking before --sort applied to them). */
+int zt_report_row_sort(const zt_report_t *r);
+
+/* One row of --by zone (cls = -1), --by class, or --by region (region >= 0). */
+typedef struct zt_report_row {
+    int zone;
+    int cls;                  /* index into the zone's classes[], -1 for a zone row */
+    int region;               /* index into m->regions, -1 otherwise */
+    const zt_m_counters_t *c; /* NULL for a region row */
+    uint64_t key;
+    uint64_t base; /* region rows: the address, which breaks ties */
+} zt_report_row_t;
+/* Every row of the --by dimension (zone, class or region) ranked by its
+ * key, descending, ties in model order; *count rows. Caller frees. For
+ * regions the key is the region's size. */
+zt_report_row_t *zt_report_rows(const zt_report_t *r, int by, unsigned *count);
+/* "zone", "class", "region", "stack". */
+const char *zt_report_by_name(int by);
+
+/* The JSON document with its stacks bounded: --top when given, else
+ * `top_default` (0 = every stack, in model order), ranked by the sort, plus
+ * the `extra` stack ids after them (the HTML map's region owners). */
+void zt_report_json_doc(FILE *out, zt_report_t *r, unsigned top_default, const uint32_t *extra,
+                        unsigned nextra);
+
+/* ---- C++ names shortened as heaptrack does (shorten.c) ---- */
+
+/* name with template arguments collapsed to "<>" into out (always
+ * terminated, cut at cap); returns the length written. */
+size_t zt_shorten_name(const char *name, char *out, size_t cap);
+/* zt_sym_short / zt_sym_describe with the function name shortened. */
+const char *zt_report_frame_short(const zt_sym_frame_t *f, char *buf, size_t cap);
+const char *zt_report_frame_describe(const zt_sym_frame_t *f, char *buf, size_t cap);
 
 #endif /* ZT_REPORT_H */

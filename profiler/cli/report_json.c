@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static void hex(FILE *out, uint64_t v)
 {
@@ -33,19 +33,31 @@ static void counters(FILE *out, const zt_m_counters_t *c)
             (unsigned long long)c->requested_bytes);
 }
 
-static void frames(FILE *out, zt_report_t *r, uint32_t id, bool fault)
+/* A stack's frames. `depth_cut`: --depth given, so only the user frames
+ * it keeps are written (all of them "user"). "function" is the short name
+ * (shorten.c), "function_full" the demangled name as the symbolizer gave it. */
+static void frames(FILE *out, zt_report_t *r, uint32_t id, bool fault, bool depth_cut)
 {
     zt_rframes_t f = zt_report_frames(r, id, fault);
+    unsigned from = 0, to = f.n;
+    if (depth_cut && r->opt.depth) {
+        from = f.first < f.end ? f.first : f.n;
+        to = f.first < f.end ? zt_report_depth_end(r, &f) : f.n;
+    }
+    char shortname[1024];
     fputc('[', out);
-    for (unsigned i = 0; i < f.n; i++) {
+    for (unsigned i = from; i < to; i++) {
         const zt_sym_frame_t *s = &f.v[i];
-        fprintf(out, "%s\n      {\"pc\":", i ? "," : "");
+        fprintf(out, "%s\n      {\"pc\":", i > from ? "," : "");
         hex(out, s->pc);
         fprintf(out, ",\"module\":");
         zt_json_string(out, s->module);
         fprintf(out, ",\"offset\":");
         hex(out, s->offset);
         fprintf(out, ",\"function\":");
+        if (s->function) zt_shorten_name(s->function, shortname, sizeof shortname);
+        zt_json_string(out, s->function ? shortname : NULL);
+        fprintf(out, ",\"function_full\":");
         zt_json_string(out, s->function);
         fprintf(out, ",\"file\":");
         zt_json_string(out, s->file);
@@ -132,7 +144,7 @@ static void termination(FILE *out, zt_report_t *r)
             t->fault_stack_id);
     if (t->fault_stack_id && zt_report_stack(m, t->fault_stack_id)) {
         fprintf(out, "{\"id\":%u,\"frames\":", t->fault_stack_id);
-        frames(out, r, t->fault_stack_id, true);
+        frames(out, r, t->fault_stack_id, true, false);
         fputc('}', out);
     } else {
         fputs("null", out);
@@ -214,13 +226,48 @@ static void zones(FILE *out, const zt_model_t *m)
     fprintf(out, "],\n");
 }
 
-static void stacks(FILE *out, zt_report_t *r)
+/* The stacks written: every one in model order, or (--top, or the HTML
+ * report's bound) the top ones by the sort, in rank order, plus the given
+ * extra ids (the HTML map's region owners) after them. Caller frees. */
+static unsigned *chosen_stacks(zt_report_t *r, unsigned top, const uint32_t *extra, unsigned nextra,
+                               unsigned *count)
+{
+    const zt_model_t *m = r->m;
+    unsigned *sel = calloc(m->nstacks + 1, sizeof *sel);
+    if (!sel) abort();
+    unsigned n = 0;
+    if (!top) {
+        for (unsigned i = 0; i < m->nstacks; i++)
+            sel[n++] = i;
+        *count = n;
+        return sel;
+    }
+    unsigned nr;
+    unsigned *idx = zt_report_sorted_stacks_by(m, zt_report_sort_of(r), &nr);
+    for (unsigned i = 0; i < nr && n < top; i++)
+        sel[n++] = idx[i];
+    free(idx);
+    for (unsigned e = 0; e < nextra; e++) {
+        for (unsigned i = 0; i < m->nstacks; i++) {
+            if (m->stacks[i].id != extra[e]) continue;
+            bool have = false;
+            for (unsigned k = 0; k < n && !have; k++)
+                have = sel[k] == i;
+            if (!have && n < m->nstacks) sel[n++] = i;
+            break;
+        }
+    }
+    *count = n;
+    return sel;
+}
+
+static void stacks(FILE *out, zt_report_t *r, const unsigned *sel, unsigned nsel)
 {
     const zt_model_t *m = r->m;
     fprintf(out, "  \"stacks\": [");
-    for (unsigned i = 0; i < m->nstacks; i++) {
-        const zt_m_stack_t *st = &m->stacks[i];
-        fprintf(out, "%s\n    {\"id\":%u,", i ? "," : "", st->id);
+    for (unsigned j = 0; j < nsel; j++) {
+        const zt_m_stack_t *st = &m->stacks[sel[j]];
+        fprintf(out, "%s\n    {\"id\":%u,", j ? "," : "", st->id);
         counters(out, &st->total);
         fprintf(out, ",\"cost\":%llu,\"end_live_bytes\":%llu,\"first_failure_live_bytes\":%llu",
                 (unsigned long long)zt_report_sort_key(st, zt_report_sort_of(r)),
@@ -246,10 +293,74 @@ static void stacks(FILE *out, zt_report_t *r)
             first = false;
         }
         fprintf(out, "],\"frames\":");
-        frames(out, r, st->id, false);
+        frames(out, r, st->id, false, true);
         fputc('}', out);
     }
     fprintf(out, "],\n");
+}
+
+/* What --by, --top and --depth chose, and the ranked rows of --by: stacks
+ * (id and cost), zones, (zone, class) pairs or regions, --top of them
+ * (every row without it, or the HTML report's bound). */
+static void view(FILE *out, zt_report_t *r, unsigned top, unsigned nstacks_shown)
+{
+    const zt_model_t *m = r->m;
+    fprintf(out, "  \"view\": {\"by\":\"%s\",\"top\":", zt_report_by_name(r->opt.by));
+    if (top)
+        fprintf(out, "%u", top);
+    else
+        fputs("null", out);
+    fputs(",\"depth\":", out);
+    if (r->opt.depth)
+        fprintf(out, "%u", r->opt.depth);
+    else
+        fputs("null", out);
+    fprintf(out, ",\"stacks_total\":%u,\"stacks_shown\":%u,\"rows_sort\":\"%s\",\"rows\":[",
+            m->nstacks, nstacks_shown,
+            zt_report_sort_name(r->opt.by == ZT_BY_STACK ? zt_report_sort_of(r)
+                                                         : zt_report_row_sort(r)));
+    if (r->opt.by == ZT_BY_STACK) {
+        int sort = zt_report_sort_of(r);
+        unsigned n;
+        unsigned *idx = zt_report_sorted_stacks_by(m, sort, &n);
+        for (unsigned i = 0; i < n && (!top || i < top); i++)
+            fprintf(out, "%s\n    {\"stack\":%u,\"cost\":%llu}", i ? "," : "", m->stacks[idx[i]].id,
+                    (unsigned long long)zt_report_sort_key(&m->stacks[idx[i]], sort));
+        free(idx);
+        fprintf(out, "]},\n");
+        return;
+    }
+    unsigned n;
+    zt_report_row_t *row = zt_report_rows(r, r->opt.by, &n);
+    for (unsigned i = 0; i < n && (!top || i < top); i++) {
+        const zt_report_row_t *w = &row[i];
+        fprintf(out, "%s\n    {", i ? "," : "");
+        if (w->region >= 0) {
+            const zt_m_region_t *g = &m->regions[w->region];
+            fprintf(out, "\"region\":%d,\"base\":", w->region);
+            hex(out, g->base);
+            fprintf(out,
+                    ",\"kind\":\"%s\",\"zone\":%d,\"zone_name\":", zt_report_kind_name(g->kind),
+                    g->zone);
+            zt_json_string(out, zt_report_zone_name(m, g->zone));
+            fprintf(out, ",\"bytes\":%llu,\"used_bytes\":%llu,\"top_stack\":%u,\"cost\":%llu}",
+                    (unsigned long long)g->bytes, (unsigned long long)g->used_bytes, g->top_stack,
+                    (unsigned long long)w->key);
+            continue;
+        }
+        fprintf(out, "\"zone\":%d,\"zone_name\":", w->zone);
+        zt_json_string(out, zt_report_zone_name(m, w->zone));
+        if (w->cls >= 0) {
+            unsigned cls = m->zones[w->zone].classes[w->cls].cls;
+            fprintf(out, ",\"class\":%u,\"name\":\"%s\"", cls,
+                    cls < ZT_CLASS_COUNT ? zt_class_name(cls) : "?");
+        }
+        fprintf(out, ",\"cost\":%llu,", (unsigned long long)w->key);
+        counters(out, w->c);
+        fputc('}', out);
+    }
+    free(row);
+    fprintf(out, "]},\n");
 }
 
 static void regions(FILE *out, const zt_model_t *m)
@@ -449,8 +560,11 @@ static void timeline(FILE *out, const zt_model_t *m)
     fprintf(out, "]");
 }
 
-void zt_report_json(FILE *out, zt_report_t *r)
+void zt_report_json_doc(FILE *out, zt_report_t *r, unsigned top_default, const uint32_t *extra,
+                        unsigned nextra)
 {
+    unsigned top = zt_report_top(r, top_default), nsel;
+    unsigned *sel = chosen_stacks(r, top, extra, nextra, &nsel);
     fprintf(out,
             "{\n  \"format\": \"zonetrace-report\",\n  \"schema_version\": %d,\n  \"record\": ",
             SCHEMA_VERSION);
@@ -459,10 +573,11 @@ void zt_report_json(FILE *out, zt_report_t *r)
     process(out, r);
     termination(out, r);
     moments(out, r);
+    view(out, r, top, nsel);
     memory(out, r->m);
     modules(out, r->m);
     zones(out, r->m);
-    stacks(out, r);
+    stacks(out, r, sel, nsel);
     regions(out, r->m);
     events(out, r);
     timeline(out, r->m);
@@ -471,4 +586,10 @@ void zt_report_json(FILE *out, zt_report_t *r)
         r->opt.tree_out(out, r, ZT_FMT_JSON);
     }
     fprintf(out, "\n}\n");
+    free(sel);
+}
+
+void zt_report_json(FILE *out, zt_report_t *r)
+{
+    zt_report_json_doc(out, r, 0, NULL, 0);
 }

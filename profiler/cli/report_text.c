@@ -113,12 +113,13 @@ static void header(FILE *out, zt_report_t *r)
     fprintf(out, "ended:     %s\n", line);
     if (m->term.state == ZT_TERM_SIGNALED && m->term.fault_stack_id) {
         zt_rframes_t f = zt_report_frames(r, m->term.fault_stack_id, true);
-        unsigned shown = 0;
-        for (unsigned i = f.first; i < f.end && shown < MAX_FAULT_FRAMES; i++, shown++)
+        unsigned shown = 0, max = r->opt.depth ? r->opt.depth : MAX_FAULT_FRAMES;
+        char fb[1024];
+        for (unsigned i = f.first; i < f.end && shown < max; i++, shown++)
             fprintf(out, "           %s %s\n", i == f.first ? "at" : "  ",
-                    zt_sym_describe(&f.v[i]));
-        if (f.end - f.first > MAX_FAULT_FRAMES)
-            fprintf(out, "              ... %u more frames\n", f.end - f.first - MAX_FAULT_FRAMES);
+                    zt_report_frame_describe(&f.v[i], fb, sizeof fb));
+        if (f.end - f.first > max)
+            fprintf(out, "              ... %u more frames\n", f.end - f.first - max);
         zt_rframes_free(&f);
     }
     if (m->at != ZT_AT_END) {
@@ -382,14 +383,26 @@ static void address_space(FILE *out, zt_report_t *r)
 }
 
 /* "a < b < c": a stack's user frames on one line after `indent` columns,
- * innermost first, cut at WIDTH with " < ...". */
+ * innermost first, cut at WIDTH with " < ...". With --depth D: the first D
+ * user frames, one per line, however wide, then how many were left out. */
 static void one_line_frames(FILE *out, zt_report_t *r, uint32_t id, unsigned indent)
 {
     zt_rframes_t f = zt_report_frames(r, id, false);
     unsigned col = indent;
+    char fb[1024];
+    if (r->opt.depth) {
+        unsigned end = zt_report_depth_end(r, &f);
+        for (unsigned i = f.first; i < end; i++)
+            fprintf(out, "%*s%s %s\n", (int)indent, "", i == f.first ? "at" : "  ",
+                    zt_report_frame_describe(&f.v[i], fb, sizeof fb));
+        if (f.first >= f.end) fprintf(out, "%*s(no frames)\n", (int)indent, "");
+        if (end < f.end) fprintf(out, "%*s   ... %u more frames\n", (int)indent, "", f.end - end);
+        zt_rframes_free(&f);
+        return;
+    }
     fprintf(out, "%*s", (int)indent, "");
     for (unsigned i = f.first; i < f.end; i++) {
-        const char *d = zt_sym_describe(&f.v[i]);
+        const char *d = zt_report_frame_describe(&f.v[i], fb, sizeof fb);
         unsigned len = (unsigned)strlen(d) + (i > f.first ? 3 : 0);
         bool more = i + 1 < f.end;
         if (i > f.first && col + len + (more ? 6 : 0) > WIDTH) {
@@ -519,12 +532,20 @@ static void footprint(FILE *out, zt_report_t *r)
     wrapped(out, "footprint:", LABEL, line);
 }
 
-/* --by zone: each zone with its size classes. */
+/* --by zone: the top zones by the row ranking (live bytes unless --sort),
+ * each with its size classes. */
 static void by_zone(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
     char b1[32], b2[32];
-    for (unsigned i = 0; i < m->nzones; i++) {
+    unsigned nrows;
+    zt_report_row_t *rows = zt_report_rows(r, ZT_BY_ZONE, &nrows);
+    unsigned top = nrows < r->opt.top ? nrows : r->opt.top;
+    if (top < nrows)
+        fprintf(out, "\nzones by %s: %u of %u\n", zt_report_sort_name(zt_report_row_sort(r)), top,
+                nrows);
+    for (unsigned ri = 0; ri < top; ri++) {
+        unsigned i = (unsigned)rows[ri].zone;
         const zt_m_zone_t *z = &m->zones[i];
         char b5[32];
         fprintf(out,
@@ -546,60 +567,31 @@ static void by_zone(FILE *out, zt_report_t *r)
                     zt_fmt_bytes(k->c.peak_bytes, b4), (unsigned long long)k->c.peak_blocks);
         }
     }
+    free(rows);
 }
 
-typedef struct class_row {
-    unsigned zone;
-    const zt_m_class_t *k;
-} class_row_t;
-
-static int cmp_class_rows(const void *a, const void *b)
-{
-    const class_row_t *x = a, *y = b;
-    if (x->k->c.live_bytes != y->k->c.live_bytes)
-        return x->k->c.live_bytes > y->k->c.live_bytes ? -1 : 1;
-    if (x->zone != y->zone) return x->zone < y->zone ? -1 : 1;
-    return x->k->cls < y->k->cls ? -1 : x->k->cls > y->k->cls;
-}
-
-/* --by class: every (zone, class) pair by live bytes. */
+/* --by class: every (zone, class) pair, by live bytes unless --sort. */
 static void by_class(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
-    unsigned n = 0;
-    for (unsigned i = 0; i < m->nzones; i++)
-        n += m->zones[i].nclasses;
-    class_row_t *rows = malloc((n + 1) * sizeof *rows);
-    if (!rows) abort();
-    n = 0;
-    for (unsigned i = 0; i < m->nzones; i++)
-        for (unsigned c = 0; c < m->zones[i].nclasses; c++)
-            rows[n++] = (class_row_t){i, &m->zones[i].classes[c]};
-    qsort(rows, n, sizeof *rows, cmp_class_rows);
+    unsigned n;
+    zt_report_row_t *rows = zt_report_rows(r, ZT_BY_CLASS, &n);
+    int sort = zt_report_row_sort(r);
     unsigned top = n < r->opt.top ? n : r->opt.top;
-    fprintf(out, "\nsize classes by live bytes (%u of %u)\n", top, n);
+    fprintf(out, "\nsize classes by %s (%u of %u)\n",
+            sort == ZT_SORT_LIVE ? "live bytes" : zt_report_sort_words(sort), top, n);
     fprintf(out, "  %-14s %-22s %12s %10s %12s %12s\n", "class", "zone", "live bytes", "blocks",
             "allocations", "allocated");
     char b1[32], b2[32];
     for (unsigned i = 0; i < top; i++) {
-        const zt_m_class_t *k = rows[i].k;
+        const zt_m_class_t *k = &m->zones[rows[i].zone].classes[rows[i].cls];
         fprintf(out, "  %-14s %-22s %12s %10llu %12llu %12s\n",
                 k->cls < ZT_CLASS_COUNT ? zt_class_name(k->cls) : "?",
-                zt_report_zone_name(m, (int)rows[i].zone), zt_fmt_bytes(k->c.live_bytes, b1),
+                zt_report_zone_name(m, rows[i].zone), zt_fmt_bytes(k->c.live_bytes, b1),
                 (unsigned long long)k->c.live_blocks, (unsigned long long)k->c.total_blocks,
                 zt_fmt_bytes(k->c.total_bytes, b2));
     }
     free(rows);
-}
-
-static const zt_model_t *region_model;
-
-static int cmp_regions(const void *a, const void *b)
-{
-    const zt_m_region_t *x = &region_model->regions[*(const unsigned *)a];
-    const zt_m_region_t *y = &region_model->regions[*(const unsigned *)b];
-    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
-    return x->base < y->base ? -1 : x->base > y->base;
 }
 
 /* --by region: the biggest regions, their occupancy and main owner. */
@@ -607,33 +599,31 @@ static void by_region(FILE *out, zt_report_t *r)
 {
     const zt_model_t *m = r->m;
     address_space(out, r);
-    unsigned *idx = malloc((m->nregions + 1) * sizeof *idx);
-    if (!idx) abort();
-    for (unsigned i = 0; i < m->nregions; i++)
-        idx[i] = i;
-    region_model = m;
-    qsort(idx, m->nregions, sizeof *idx, cmp_regions);
+    unsigned nrows;
+    zt_report_row_t *rows = zt_report_rows(r, ZT_BY_REGION, &nrows);
     unsigned top = m->nregions < r->opt.top ? m->nregions : r->opt.top;
     fprintf(out, "\nregions by size (%u of %u)\n", top, m->nregions);
     fprintf(out, "  %-18s %-6s %-18s %10s %10s %6s  %s\n", "address", "kind", "zone", "size",
             "live", "used", "charged mostly to");
     char b1[32], b2[32];
     for (unsigned i = 0; i < top; i++) {
-        const zt_m_region_t *g = &m->regions[idx[i]];
+        const zt_m_region_t *g = &m->regions[rows[i].region];
         fprintf(out, "  0x%016llx %-6s %-18s %10s %10s %5.1f%%  ", (unsigned long long)g->base,
                 zt_report_kind_name(g->kind), zt_report_zone_name(m, g->zone),
                 zt_fmt_bytes(g->bytes, b1), zt_fmt_bytes(g->used_bytes, b2),
                 g->bytes ? 100.0 * (double)g->used_bytes / (double)g->bytes : 0.0);
         if (g->top_stack) {
             zt_rframes_t f = zt_report_frames(r, g->top_stack, false);
+            char fb[1024];
             fprintf(out, "#%u %s\n", g->top_stack,
-                    f.first < f.end ? zt_sym_describe(&f.v[f.first]) : "(no frames)");
+                    f.first < f.end ? zt_report_frame_describe(&f.v[f.first], fb, sizeof fb)
+                                    : "(no frames)");
             zt_rframes_free(&f);
         } else {
             fprintf(out, "-\n");
         }
     }
-    free(idx);
+    free(rows);
 }
 
 void zt_report_text(FILE *out, zt_report_t *r)

@@ -4,8 +4,16 @@
 # the address-space map's SVG drawn by the script, and a screenshot shows
 # them: the flame graph's warm colours inside the flame graph's box, the
 # map's small-region green, large-block red and first owner's navy inside
-# the map's box (boxes reported by the page itself in data-layout). Skipped
-# (exit 77, ctest's "skipped"), with a message, when chromium is not installed.
+# the map's box (boxes reported by the page itself in data-layout). Then the
+# flame graph's search, driven in Chromium by the page's #search=cache
+# address: the match count and total the page shows equal those computed
+# here from the embedded JSON (every flame-graph frame naming "cache", the
+# cost of the outermost ones), and the matches are drawn highlighted; the
+# timeline has one panel per series, each line spanning its own panel's
+# height (no line flattened by another's scale), and labelled event markers
+# in which the 160-odd coinciding NULL and map-failure events are grouped
+# with counts. Skipped (exit 77, ctest's "skipped"), with a message, when
+# chromium is not installed.
 set -uo pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
@@ -36,11 +44,12 @@ size=1280,1100
 chrome_run() {
     timeout 90 "$chrome" --headless --no-sandbox --disable-gpu --hide-scrollbars \
         --user-data-dir="$tmp/profile-$1" --window-size=$size --virtual-time-budget=5000 "${@:2}" \
-        "file://$tmp/demo.html" 2>>"$tmp/chrome.err"
+        "file://$tmp/demo.html${hash:-}" 2>>"$tmp/chrome.err"
 }
 chrome_run dom --dump-dom >"$tmp/dom.html" &
 chrome_run shot --screenshot="$tmp/shot.png" >/dev/null &
 wait
+hash="#search=cache" chrome_run search --dump-dom >"$tmp/search.html"
 [ -s "$tmp/dom.html" ] || fail "chromium --dump-dom printed nothing: $(tail -5 "$tmp/chrome.err")"
 [ -s "$tmp/shot.png" ] || fail "chromium --screenshot wrote no PNG: $(tail -5 "$tmp/chrome.err")"
 
@@ -147,6 +156,86 @@ for name, got, want in (("flame graph colours in the flame graph", warm, 0.15),
                         ("first owner's navy in the map", owner, 0.05)):
     if got < want:
         bad.append("%s: %.1f %% of the box, expected at least %.0f %%" % (name, 100 * got, 100 * want))
+if bad:
+    print("\n".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
+
+python3 - "$tmp/search.html" "$tmp/demo.html" <<'PY' || fail "search and timeline (above)"
+import html, json, re, sys
+
+dom = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+page = open(sys.argv[2], encoding="utf-8").read()
+D = json.loads(re.search(r'<script id="zt-data" type="application/json">\n(.*?)</script>',
+                         page, re.S).group(1))
+bad = []
+if 'data-rendered="1"' not in dom or 'class="error"' in dom:
+    bad.append("the page did not render with #search=cache")
+
+# The flame graph's tree as the page builds it: user frames, outermost first,
+# named "function (file:line)".
+def long_name(f):
+    s = f["function"] or "%s+%s" % (f["module"], f["offset"])
+    if f["file"] and f["line"]:
+        s += " (%s:%d)" % (f["file"].rsplit("/", 1)[-1], f["line"])
+    if f["inlined"]:
+        s += " [inlined]"
+    return s
+root = {"kids": {}, "value": 0}
+for s in D["stacks"]:
+    if not s["cost"]:
+        continue
+    fr = [f for f in s["frames"] if f["user"]] or s["frames"]
+    node = root
+    root["value"] += s["cost"]
+    for f in reversed(fr):
+        node = node["kids"].setdefault(long_name(f), {"kids": {}, "value": 0,
+                                                      "full": f.get("function_full") or ""})
+        node["value"] += s["cost"]
+count = total = 0
+def walk(name, n, inside):
+    global count, total
+    hit = "cache" in name.lower() or "cache" in n["full"].lower()
+    if hit:
+        count += 1
+        total += 0 if inside else n["value"]
+    for k, c in n["kids"].items():
+        walk(k, c, inside or hit)
+for k, c in root["kids"].items():
+    walk(k, c, False)
+m = re.search(r'id="flame-matches" data-matches="(\d+)" data-match-cost="(\d+)">([^<]*)<', dom)
+if not m:
+    bad.append("no match total in #flame-matches")
+else:
+    got_n, got_cost, words = int(m.group(1)), int(m.group(2)), html.unescape(m.group(3))
+    print("test_html_chromium: search 'cache': %s (expected %d matches, %d)" % (words, count, total))
+    if count < 2 or got_n != count or got_cost != total:
+        bad.append("search 'cache': page says %d matches, %d; expected %d, %d"
+                   % (got_n, got_cost, count, total))
+    pct = "%.1f %%" % (100.0 * total / root["value"])
+    if not words.startswith("%d matches, " % count) or not words.endswith("(%s)" % pct):
+        bad.append("search total reads %r, expected '%d matches, ... (%s)'" % (words, count, pct))
+flame = re.search(r'<div id="flame"><svg.*?</svg>', dom, re.S).group(0)
+hl = len(re.findall(r'class="match"', flame))
+if hl < 1 or hl > count:
+    bad.append("%d highlighted frames drawn for %d matches" % (hl, count))
+
+# Timeline: panels, own scales, labelled and grouped markers.
+tl = re.search(r'<div id="timeline"([^>]*)>(.*?)</svg>', dom, re.S)
+attrs = dict(re.findall(r'(data-[a-z-]+)="(\d+)"', tl.group(1))) if tl else {}
+if attrs.get("data-panels") != "3":
+    bad.append("timeline panels: %s" % attrs.get("data-panels"))
+for pts in re.findall(r'<polyline points="([^"]*)"[^>]*class="series"', tl.group(2) if tl else ""):
+    ys = [float(p.split(",")[1]) for p in pts.split()]
+    if max(ys) - min(ys) < 40:
+        bad.append("a timeline line spans only %.0f px of its 80 px panel" % (max(ys) - min(ys)))
+labels = [html.unescape(t) for t in re.findall(r'class="marker-label">([^<]*)<', tl.group(2) if tl else "")]
+markers, events = int(attrs.get("data-markers", 0)), int(attrs.get("data-marker-events", 0))
+print("test_html_chromium: %d event markers for %d events: %s" % (markers, events, labels))
+if not markers or len(labels) != markers or not all(labels):
+    bad.append("event markers %d, labels %s" % (markers, labels))
+if events <= markers or not any("\u00d7" in l for l in labels):
+    bad.append("coinciding events are not grouped with a count: %d events, %s" % (events, labels))
 if bad:
     print("\n".join(bad), file=sys.stderr)
     sys.exit(1)
