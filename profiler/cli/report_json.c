@@ -440,12 +440,12 @@ static void bad_free(FILE *out, zt_report_t *r, const zt_m_event_t *e)
     hex(out, e->value);
     fputs(",\"allocated_by\":", out);
     if (e->largest_free)
-        frames(out, r, (uint32_t)e->largest_free, false);
+        frames(out, r, (uint32_t)e->largest_free, false, false);
     else
         fputs("null", out);
     fputs(",\"first_freed_by\":", out);
     if (e->largest_aligned)
-        frames(out, r, (uint32_t)e->largest_aligned, false);
+        frames(out, r, (uint32_t)e->largest_aligned, false, false);
     else
         fputs("null", out);
     fputs("},", out);

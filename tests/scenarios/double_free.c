@@ -7,6 +7,7 @@
  * Each misuse is in its own named, never-inlined function so that the
  * report can be checked for all of them.
  * -------------------------------------------------------------------------- */
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object" /* the invalid frees are the point */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
