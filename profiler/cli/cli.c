@@ -5,6 +5,7 @@
  * -------------------------------------------------------------------------- */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,4 +50,18 @@ const char *zt_cli_exe_dir(void)
         }
     }
     return dir;
+}
+
+int zt_cli_close_output(FILE *out, const char *out_path)
+{
+    if (out != stdout) {
+        if (ferror(out) | (fclose(out) != 0)) {
+            zt_cli_error("%s: write failed: %s", out_path, strerror(errno));
+            return ZT_CLI_EXIT_USAGE;
+        }
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        zt_cli_error("writing the output failed: %s", strerror(errno));
+        return ZT_CLI_EXIT_USAGE;
+    }
+    return 0;
 }

@@ -3,7 +3,7 @@
  * run one way, each file calling only those to its right: main.c (dispatch,
  * profiles, options) → cmd_run.c (run, demo) → cmd_report.c (report) →
  * report_tree.c (several records; handed the one-record report to call) →
- * cli.c (error line, executable's directory).
+ * cli.c (error line, closing the output, executable's directory).
  * Every failure is one line on stderr, "zonetrace: ...", and a non-zero
  * status: ZT_CLI_EXIT_USAGE for bad arguments and unreadable or damaged
  * records.
@@ -44,6 +44,10 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
 
 /* Print "zonetrace: <fmt>\n" on stderr. */
 void zt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Close `out` (flush it when it is stdout) and say in one line if any write
+ * to it failed. Returns 0 or ZT_CLI_EXIT_USAGE. */
+int zt_cli_close_output(FILE *out, const char *out_path);
 
 /* Directory of the running zonetrace executable (readlink /proc/self/exe;
  * macOS: _NSGetExecutablePath, resolved). */

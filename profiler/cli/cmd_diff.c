@@ -593,12 +593,7 @@ int zt_cli_diff(int argc, char **argv)
     default:
         out_text(out, &d, &m[0], &m[1], files[0], files[1], &o);
     }
-    int rc = 0;
-    if (out != stdout ? (ferror(out) | (fclose(out) != 0)) : (fflush(stdout) != 0)) {
-        zt_cli_error("diff: writing %s failed: %s", out_path ? out_path : "the output",
-                     strerror(errno));
-        rc = ZT_CLI_EXIT_USAGE;
-    }
+    int rc = zt_cli_close_output(out, out_path);
     for (unsigned i = 0; i < d.n; i++) {
         free(d.v[i].key);
         free(d.v[i].label);

@@ -76,17 +76,7 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
     }
     zt_sym_close(r.sym);
     zt_model_free(&m);
-    int rc = 0;
-    if (out != stdout) {
-        if (ferror(out) | (fclose(out) != 0)) {
-            zt_cli_error("%s: write failed: %s", out_path, strerror(errno));
-            rc = ZT_CLI_EXIT_USAGE;
-        }
-    } else if (fflush(stdout) != 0 || ferror(stdout)) {
-        zt_cli_error("writing the report failed: %s", strerror(errno));
-        rc = ZT_CLI_EXIT_USAGE;
-    }
-    return rc;
+    return zt_cli_close_output(out, out_path);
 }
 
 /* "--name value" or "--name=value"; advances *i past what it used. */

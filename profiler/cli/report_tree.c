@@ -492,15 +492,7 @@ static int tree_folded(const zt_tree_t *t, const zt_report_opts_t *opt, const ch
         zt_sym_close(r.sym);
         zt_model_free(&m);
     }
-    if (out != stdout) {
-        if (ferror(out) | (fclose(out) != 0)) {
-            zt_cli_error("%s: write failed: %s", out_path, strerror(errno));
-            rc = ZT_CLI_EXIT_USAGE;
-        }
-    } else if (fflush(stdout) != 0 || ferror(stdout)) {
-        zt_cli_error("writing the report failed: %s", strerror(errno));
-        rc = ZT_CLI_EXIT_USAGE;
-    }
+    if (zt_cli_close_output(out, out_path) != 0) rc = ZT_CLI_EXIT_USAGE;
     return rc;
 }
 
