@@ -9,6 +9,7 @@
 # The options are read when the library loads (a constructor), so even a
 # program that never allocates (coreutils `true`) is stopped the same way.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 lib="$ZT_BUILD/libzonetrace.so"
 tmp=$(mktemp -d)
@@ -112,7 +113,7 @@ done < <("$ZT_BUILD/zonetrace" options --markdown |
 [ $nranges -ge 3 ] || fail "zonetrace options --markdown showed $nranges ranges, expected 3 or more"
 
 # Internal options (set by `zonetrace run`, ZONETRACE_ROOT_PID) are not listed.
-"$ZT_BUILD/zonetrace" options | grep -q ZONETRACE_ROOT_PID &&
+"$ZT_BUILD/zonetrace" options | grep_q ZONETRACE_ROOT_PID &&
     fail "zonetrace options lists the internal ZONETRACE_ROOT_PID"
 
 # Two bad values: still one line (the first problem), status 2.

@@ -6,6 +6,7 @@
 # fits one screen: at most 52 lines of at most 100 columns.
 # ZT_UPDATE_GOLDEN=1 rewrites the golden file (review the diff by eye).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 : "${ZT_SRC:?ZT_SRC must point at the source directory}"
 golden="$ZT_SRC/tests/golden/demo_report.txt"
@@ -19,7 +20,7 @@ command -v taskset >/dev/null && pin=(taskset -c 0)
 ZONETRACE_MAX_MAGAZINES=1 "${pin[@]}" "$ZT_BUILD/zonetrace" demo -o "$tmp" >"$tmp/raw.txt" 2>"$tmp/err" \
     || fail "zonetrace demo failed: $(cat "$tmp/err" "$tmp/raw.txt")"
 [ ! -s "$tmp/err" ] || fail "zonetrace demo wrote to stderr: $(cat "$tmp/err")"
-head -1 "$tmp/raw.txt" | grep -q '^running ' || fail "the first line does not say running…"
+head -1 "$tmp/raw.txt" | grep_q '^running ' || fail "the first line does not say running…"
 [ -s "$tmp/demo-attrlist.html" ] || fail "no HTML report at $tmp/demo-attrlist.html"
 grep -q "$tmp/demo-attrlist.html" "$tmp/raw.txt" || fail "the demo does not say where the HTML is"
 lines=$(wc -l <"$tmp/raw.txt")

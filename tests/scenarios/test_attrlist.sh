@@ -11,6 +11,7 @@
 #     event names the stack that filled it, nothing returns NULL, exit 0.
 # Both variants run in parallel (about 3 s each).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 prog="$ZT_BUILD/scenario_attrlist"
@@ -129,12 +130,12 @@ PY
 # The text reports say the same, in words.
 for want in "killed by SIGSEGV (fault address 0x8)" "at CA_AttrList_set" "from zone QuartzCore" \
     "1 MiB-aligned 1 MiB hole" "not physical memory" "small_buffer_cache_fill" "image_decode"; do
-    tr '\n' ' ' <"$tmp/crash.txt" | sed 's/  */ /g' | grep -qF "$want" \
+    tr '\n' ' ' <"$tmp/crash.txt" | sed 's/  */ /g' | grep_q -F "$want" \
         || fail "crash text report lacks '$want':"$'\n'"$(cat "$tmp/crash.txt")"
 done
 for want in "nano class nano-32 full: delegated" "filled by nano_fill_32_byte_class" \
     "exited with status 0"; do
-    tr '\n' ' ' <"$tmp/nano.txt" | sed 's/  */ /g' | grep -qF "$want" \
+    tr '\n' ' ' <"$tmp/nano.txt" | sed 's/  */ /g' | grep_q -F "$want" \
         || fail "nano text report lacks '$want':"$'\n'"$(cat "$tmp/nano.txt")"
 done
 echo "test_attrlist: ok"

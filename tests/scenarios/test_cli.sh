@@ -4,6 +4,7 @@
 # the five profiles; and the three ways a process ends (exit, fatal signal,
 # SIGKILL) are each reported as such.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 tmp=$(mktemp -d)
@@ -74,7 +75,7 @@ import json, sys
 t = json.load(open(sys.argv[1]))["termination"]
 sys.exit(0 if t["state"] == "exited" and t["exit_code"] == 3 else 1)' "$tmp/exit.json" \
         && pass || fail "exit 3 not reported as exited with code 3"
-    "$zt" report "$tmp/exit.zt" | grep -q "ended: *exited with status 3" \
+    "$zt" report "$tmp/exit.zt" | grep_q "ended: *exited with status 3" \
         && pass || fail "text report does not say 'exited with status 3'"
     size=$(stat -c %s "$tmp/exit.zt")
     head -c $((size / 2)) "$tmp/exit.zt" >"$tmp/half.zt"
@@ -183,10 +184,10 @@ for p in native macos15-arm64 iphone6 iphone6s-plus iphone7-plus iphone8 \
     iphonex iphonexs ipad-air2 macos-arm64 ios12-1gb ios12-2gb ios12-4gb; do
     grep -q "^$p " "$tmp/profiles" && pass || fail "profiles does not list $p"
 done
-"$zt" profiles --sources | grep -q "xnu-4903.221.2 osfmk/arm/pmap.c" && pass \
+"$zt" profiles --sources | grep_q "xnu-4903.221.2 osfmk/arm/pmap.c" && pass \
     || fail "profiles --sources does not give the windows' source"
 "$zt" profiles --bogus 2>/dev/null && fail "profiles --bogus should fail" || pass
-"$zt" options --markdown | grep -q '^- `ZONETRACE_DEVICE`' && pass \
+"$zt" options --markdown | grep_q '^- `ZONETRACE_DEVICE`' && pass \
     || fail "options --markdown does not list ZONETRACE_DEVICE"
 
 # ---- a fatal signal ----------------------------------------------------
@@ -200,7 +201,7 @@ t = json.load(open(sys.argv[1]))["termination"]
 ok = t["state"] == "signaled" and t["signal"] == 11 and int(t["fault_addr"], 16) == 8
 print("termination:", t["state"], t["signal"], t["fault_addr"]) if not ok else None
 sys.exit(0 if ok else 1)' "$tmp/segv.json" && pass || fail "SIGSEGV at 0x8 not reported"
-    "$zt" report "$tmp/segv.zt" | grep -q "killed by SIGSEGV (fault address 0x8)" \
+    "$zt" report "$tmp/segv.zt" | grep_q "killed by SIGSEGV (fault address 0x8)" \
         && pass || fail "text report does not name SIGSEGV and the fault address"
     html_check "$tmp/segv.zt"
 else
@@ -248,7 +249,7 @@ if bad:
     print("; ".join(bad), file=sys.stderr)
     sys.exit(1)
 PY
-        "$zt" report "$tmp/kill.zt" | grep -q "killed without running handlers" \
+        "$zt" report "$tmp/kill.zt" | grep_q "killed without running handlers" \
             && pass || fail "text report does not say killed without running handlers"
         html_check "$tmp/kill.zt"
     else

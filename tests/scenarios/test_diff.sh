@@ -4,6 +4,7 @@
 # blocks, grow_b did not change, churn shows under --sort count only; every
 # format honours --top; bad input is one line and exit 2.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 prog="$ZT_BUILD/scenario_inputs"
@@ -89,5 +90,5 @@ head -c 100 "$tmp/a.zt" >"$tmp/cut.zt"
 expect_usage "damaged record" "$tmp/cut.zt" "$tmp/b.zt"
 grep -q "cut.zt" "$tmp/err" || fail "damaged record: the file is not named: $(cat "$tmp/err")"
 expect_usage "unknown option" "$tmp/a.zt" "$tmp/b.zt" --frobnicate
-"$zt" diff --help | grep -q "usage: zonetrace diff" || fail "--help"
+"$zt" diff --help | grep_q "usage: zonetrace diff" || fail "--help"
 echo "test_diff: ok"

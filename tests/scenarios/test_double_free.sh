@@ -15,6 +15,7 @@
 #    with abort's, raise's, free's or zonetrace's own frames.
 # With --on-error report the program goes on and the report still says it.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 prog="$ZT_BUILD/scenario_double_free"
@@ -44,11 +45,11 @@ report_check() {
     local diag
     diag=$(awk '/^diagnosis:/{on=1} on&&/^$/{exit} on' "$tmp/r.txt" | sed 's/^ *//; s/^diagnosis: //' | tr '\n' ' ')
     echo "$diag" | grep -Eq "$head" || fail "$what: text diagnosis is '$diag', wanted /$head/"
-    echo "$diag" | grep -q "called at $caller " || fail "$what: text diagnosis lacks $caller: '$diag'"
+    echo "$diag" | grep_q "called at $caller " || fail "$what: text diagnosis lacks $caller: '$diag'"
     grep -q "crashed with SIGABRT; no allocation failed" "$tmp/r.txt" \
         && fail "$what: the old headline is still there"
     # The crash stack: first line after "ended:" is "at <the bad caller>".
-    grep -A1 "^ended:" "$tmp/r.txt" | grep -q "^ *at $caller (double_free.c" \
+    grep -A1 "^ended:" "$tmp/r.txt" | grep_q "^ *at $caller (double_free.c" \
         || fail "$what: crash stack does not lead with $caller: $(grep -A4 '^ended:' "$tmp/r.txt")"
     "$zt" report "$tmp/r.zt" --format json -o "$tmp/r.json" || fail "$what: json report"
     python3 - "$tmp/r.json" "$head" "$caller" "$what" <<'PY' || fail "$what: JSON: see above"
@@ -128,13 +129,13 @@ done
     || fail "on-error report: exit status $?: $(cat "$tmp/run.err")"
 grep -q "double_free: survived" "$tmp/run.out" || fail "on-error report: the program did not go on"
 "$zt" report "$tmp/r.zt" >"$tmp/r.txt"
-grep -A2 "^diagnosis:" "$tmp/r.txt" | tr '\n' ' ' | grep -q "double free of a 64 B block allocated at df_alloc.*went on" \
+grep -A2 "^diagnosis:" "$tmp/r.txt" | tr '\n' ' ' | grep_q "double free of a 64 B block allocated at df_alloc.*went on" \
     || fail "on-error report: $(grep -A2 '^diagnosis:' "$tmp/r.txt")"
 
 # Stacks off (a record, no stacks): the double free is still named, its allocation unknown.
 "$zt" run --stacks off -o "$tmp/r.zt" -- "$prog" double >/dev/null 2>"$tmp/run.err" || true
 grep -q "zonetrace: double free of 0x[0-9a-f]* (where it was allocated is not known" "$tmp/run.err" \
     || fail "stacks off: stderr: $(cat "$tmp/run.err")"
-"$zt" report "$tmp/r.zt" | grep -q "^diagnosis: double free of 0x[0-9a-f]* (where it was allocated was not recorded)" \
+"$zt" report "$tmp/r.zt" | grep_q "^diagnosis: double free of 0x[0-9a-f]* (where it was allocated was not recorded)" \
     || fail "stacks off: $(grep -A1 '^diagnosis' <("$zt" report "$tmp/r.zt"))"
 echo "test_double_free: ok"

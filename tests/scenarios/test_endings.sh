@@ -3,6 +3,7 @@
 # with and without `zonetrace run`; SIGKILL is claimed only for SIGKILL.
 # Without the runner: LD_PRELOAD with ZONETRACE_STACKS=full, ZONETRACE_OUT.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 prog="$ZT_BUILD/scenario_endings"
@@ -109,7 +110,7 @@ sys.exit(0 if t["state"] == "exited" and t["exit_code"] == 5 and t["runner"] == 
 
 # timeout sends SIGTERM to zonetrace run, which forwards it to the child.
 (timeout 1.5 "$zt" run -o "$tmp/run-timeout.zt" -- "$ZT_BUILD/scenario_sleeper" >/dev/null 2>&1) 2>/dev/null
-"$zt" report "$tmp/run-timeout.zt" | grep -q "^ended: *killed by SIGTERM$" \
+"$zt" report "$tmp/run-timeout.zt" | grep_q "^ended: *killed by SIGTERM$" \
     || fail "timeout: not reported as killed by SIGTERM: $("$zt" report "$tmp/run-timeout.zt" 2>&1 | grep ended)"
 
 # A program's own SIGTERM handler still runs, and sigaction shows it SIG_DFL

@@ -5,6 +5,7 @@
 # --markdown`, i.e. the table), checked by the table's own rules with an
 # error naming the flag, and reaching the program; errors in words.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 tmp=$(mktemp -d)
@@ -18,11 +19,11 @@ for cmd in run report diff jetsam profiles options demo; do
         rc=$?
         [ $rc -eq 0 ] || fail "$cmd $h: exit $rc"
         [ -s "$tmp/err" ] && fail "$cmd $h: wrote to stderr: $(head -1 "$tmp/err")"
-        head -1 "$tmp/out" | grep -q "^usage: zonetrace $cmd" \
+        head -1 "$tmp/out" | grep_q "^usage: zonetrace $cmd" \
             || fail "$cmd $h: first line $(head -1 "$tmp/out")"
     done
 done
-"$zt" --help | grep -q "^usage: zonetrace COMMAND" || fail "--help"
+"$zt" --help | grep_q "^usage: zonetrace COMMAND" || fail "--help"
 for v in -V --version; do
     "$zt" $v | grep -Eq '^zonetrace [0-9]+\.[0-9]+\.[0-9]+$' || fail "$v: $("$zt" $v 2>&1)"
 done
@@ -72,7 +73,7 @@ grep -q "ZONETRACE_ON_ERROR=report" "$tmp/err" || fail "--on-error did not reach
 ZONETRACE_MAX_MAGAZINES=5 "$zt" run --stacks off --verbose --max-magazines 2 -- true 2>"$tmp/err" >/dev/null
 grep -q "ZONETRACE_MAX_MAGAZINES=2" "$tmp/err" || fail "the flag did not override the variable"
 # `zonetrace options` says what run defaults profiling to
-"$zt" options | grep -E "^ZONETRACE_STACKS" | grep -q "run: full" || fail "options: STACKS under run"
+"$zt" options | grep -E "^ZONETRACE_STACKS" | grep_q "run: full" || fail "options: STACKS under run"
 
 # Unknown flags and bad values are named; errors in words.
 "$zt" run --frobnicate -- true 2>"$tmp/err"

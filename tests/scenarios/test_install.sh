@@ -7,6 +7,7 @@
 # completion are there and work; no build or source path is baked into the
 # installed CLI.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 src=${ZT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 tmp=$(mktemp -d)
@@ -69,7 +70,7 @@ for prog in "$tmp/user_pc" "$tmp/cm/build/user_cm"; do
     grep -q "^zonetrace 0.1.0, block 112$" "$tmp/$name.out" || fail "$name printed $(cat "$tmp/$name.out")"
     "$zt" report "$tmp/$name.zt" --by zone >"$tmp/$name.txt" || fail "$name: report failed"
     grep -q "UserZone" "$tmp/$name.txt" || fail "$name: the report has no UserZone"
-    "$zt" report "$tmp/$name.zt" --format folded | grep -q "fill_cache 2" \
+    "$zt" report "$tmp/$name.zt" --format folded | grep_q "fill_cache 2" \
         || fail "$name: fill_cache not in the folded report"
 done
 
@@ -80,7 +81,7 @@ grep -q "CA_AttrList_set" "$tmp/demo.out" || fail "installed demo: no CA_AttrLis
 [ -s "$tmp/here/demo-attrlist.zt" ] || fail "installed demo: no record in the current folder"
 
 # The man page: generated from the help texts, every command in it.
-head -1 "$p/share/man/man1/zonetrace.1" | grep -q '^\.TH ZONETRACE 1' || fail "man page header"
+head -1 "$p/share/man/man1/zonetrace.1" | grep_q '^\.TH ZONETRACE 1' || fail "man page header"
 for cmd in run report diff jetsam profiles options demo; do
     grep -q "^\.SS $cmd$" "$p/share/man/man1/zonetrace.1" || fail "man page lacks $cmd"
 done
@@ -91,9 +92,9 @@ complete_words() { # words...
     bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _zonetrace; echo "${COMPREPLY[*]}"' \
         _ "$p/share/bash-completion/completions/zonetrace" "$@"
 }
-complete_words "$zt" di | grep -qw diff || fail "completion: subcommand"
-complete_words "$zt" run --max | grep -qw -- --max-magazines || fail "completion: run flag"
-complete_words "$zt" run --device iphone6s | grep -qw iphone6s-plus || fail "completion: device"
+complete_words "$zt" di | grep_q -w diff || fail "completion: subcommand"
+complete_words "$zt" run --max | grep_q -w -- --max-magazines || fail "completion: run flag"
+complete_words "$zt" run --device iphone6s | grep_q -w iphone6s-plus || fail "completion: device"
 
 # Nothing of the build or the source tree in the installed CLI's data.
 objcopy -O binary --only-section=.rodata "$zt" "$tmp/rodata"

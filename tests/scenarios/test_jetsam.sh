@@ -6,6 +6,7 @@
 # profile's limit; ZONETRACE_JETSAM=off lets it run; memory the program maps
 # itself counts. Small limits (64 MiB) keep it under a few seconds.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 grow="$ZT_BUILD/scenario_jetsam_grow"
@@ -34,7 +35,7 @@ grep -q "killed by jetsam" "$tmp/err" && pass || fail "zonetrace run did not say
 "$zt" report "$tmp/grow.zt" >"$tmp/report" 2>&1 || fail "report failed: $(cat "$tmp/report")"
 grep -q "^diagnosis: killed by jetsam: footprint .* passed the limit 64.0 MiB" "$tmp/report" && pass \
     || fail "no jetsam diagnosis: $(head -8 "$tmp/report")"
-grep -A2 "^diagnosis:" "$tmp/report" | tr -s ' \n' ' ' | grep -q "the heap at that moment: .*cache_fill" \
+grep -A2 "^diagnosis:" "$tmp/report" | tr -s ' \n' ' ' | grep_q "the heap at that moment: .*cache_fill" \
     && pass || fail "the diagnosis does not name cache_fill: $(head -8 "$tmp/report")"
 "$zt" report --format json "$tmp/grow.zt" >"$tmp/grow.json" 2>&1
 grep -q '"reason":"jetsam: per-process-limit"' "$tmp/grow.json" && pass || fail "json has no jetsam reason"
@@ -75,10 +76,10 @@ rc=$?
     >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ $rc -eq 137 ] && pass || fail "program growing by mmap: exit $rc, expected 137"
-"$zt" report "$tmp/mmap.zt" 2>&1 | grep -q "^diagnosis: killed by jetsam" && pass \
+"$zt" report "$tmp/mmap.zt" 2>&1 | grep_q "^diagnosis: killed by jetsam" && pass \
     || fail "mmap growth: no jetsam diagnosis"
 # ... and says the footprint is not the heap's (the zone never saw those pages)
-"$zt" report "$tmp/mmap.zt" 2>&1 | tr -s ' \n' ' ' | grep -q "of the footprint is memory the program mapped itself" \
+"$zt" report "$tmp/mmap.zt" 2>&1 | tr -s ' \n' ' ' | grep_q "of the footprint is memory the program mapped itself" \
     && pass || fail "mmap growth: the diagnosis does not say the footprint is the program's own mappings"
 
 echo "test_jetsam: $passes passed, $failures failed"

@@ -8,6 +8,7 @@
 # --memory-limit. The report must say jetsam, name the cache, and show the
 # address space far from full and segments of xzone's groups in the map.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 grow="$ZT_BUILD/scenario_jetsam_grow"
@@ -24,7 +25,7 @@ rc=$?
 grep -q "^ended: *killed by jetsam (SIGKILL): per-process-limit" "$tmp/report" \
     || fail "no jetsam ending: $(grep -E '^(ended|device)' "$tmp/report")"
 grep -q "^device: *iphone12-ios26" "$tmp/report" || fail "device line: $(grep '^device' "$tmp/report")"
-grep -A2 "^diagnosis:" "$tmp/report" | tr -s ' \n' ' ' | grep -q "cache_fill" \
+grep -A2 "^diagnosis:" "$tmp/report" | tr -s ' \n' ' ' | grep_q "cache_fill" \
     || fail "the diagnosis does not name cache_fill: $(grep -A2 '^diagnosis' "$tmp/report")"
 "$zt" report --at end --format json "$tmp/k.zt" >"$tmp/k.json" 2>&1 || fail "json report failed"
 python3 - "$tmp/k.json" "$limit" <<'PY' || exit 1

@@ -7,6 +7,7 @@
 #  - a pid now held by a process that started after the record's last
 #    heartbeat (pid reuse) is "killed" too.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 tmp=$(mktemp -d)
@@ -50,7 +51,7 @@ pids+=("$sleeper")
 
 s=$(state_of "$tmp/zombie.zt")
 [ "$s" = running ] || fail "a live process is reported as '$s', not running: $(cat "$tmp/err")"
-"$zt" report "$tmp/zombie.zt" | grep -q "still running (pid $sleeper)" \
+"$zt" report "$tmp/zombie.zt" | grep_q "still running (pid $sleeper)" \
     || fail "text report of a live process does not say still running"
 
 kill -9 "$sleeper"

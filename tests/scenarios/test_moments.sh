@@ -8,6 +8,7 @@
 #     moment, in JSON, text, folded and HTML; the exact peaks per stack, per
 #     zone and per class equal the program's own count (malloc_size).
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 prog="$ZT_BUILD/scenario_moments"
@@ -80,14 +81,14 @@ if bad:
     sys.exit(1)
 PY
         # the same winner first in folded (its cost is the same key) and text
-        "$zt" report "$tmp/known.zt" --at $at --sort $sort --format folded | head -1 | grep -q "$w" ||
+        "$zt" report "$tmp/known.zt" --at $at --sort $sort --format folded | head -1 | grep_q "$w" ||
             fail "known --at $at --sort $sort: folded's first line is not $w"
-        "$zt" report "$tmp/known.zt" --at $at --sort $sort --top 1 | grep -A5 '^top stacks' | grep -q "$w" ||
+        "$zt" report "$tmp/known.zt" --at $at --sort $sort --top 1 | grep -A5 '^top stacks' | grep_q "$w" ||
             fail "known --at $at --sort $sort: text's top stack is not $w"
     done
     "$zt" report "$tmp/known.zt" --at $at --format html -o "$tmp/k.html" && grep -q '"moment":"'$at'"' "$tmp/k.html" ||
         fail "known --at $at: html"
-    "$zt" report "$tmp/known.zt" --at $at --by zone | grep -q "^zone moments:" || fail "known --at $at --by zone"
+    "$zt" report "$tmp/known.zt" --at $at --by zone | grep_q "^zone moments:" || fail "known --at $at --by zone"
 done
 # exact peaks against the program's own count
 "$zt" report "$tmp/known.zt" --at end --format json -o "$tmp/k.json"
@@ -135,9 +136,9 @@ if bad:
     print("test_moments: FAIL: peaks: " + "; ".join(bad), file=sys.stderr)
     sys.exit(1)
 PY
-"$zt" report "$tmp/known.zt" --by zone | grep -q "^zone moments: .*peak 4.11 MiB in 51001 blocks" ||
+"$zt" report "$tmp/known.zt" --by zone | grep_q "^zone moments: .*peak 4.11 MiB in 51001 blocks" ||
     fail "text --by zone does not show the exact zone peak"
-"$zt" report "$tmp/known.zt" --at end | grep -q "1000 allocated, 109 KiB; req 97.7 KiB" ||
+"$zt" report "$tmp/known.zt" --at end | grep_q "1000 allocated, 109 KiB; req 97.7 KiB" ||
     fail "text does not show the leak's requested bytes next to the allocated ones"
 # a moment the record does not have: one clear line, status 2
 "$zt" report "$tmp/fill.zt" --at peak-va >/dev/null 2>&1 || true

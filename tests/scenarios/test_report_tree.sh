@@ -8,6 +8,7 @@
 # stacks prefixed "name;pid N;"; a truncated child record among them is one
 # error line naming it, the other two are still reported, exit non-zero.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 prog="$ZT_BUILD/scenario_children"
@@ -84,8 +85,8 @@ grep -vEq '^scenario_children;pid [0-9]+;.*main.* [0-9]+$' "$tmp/tree.folded" \
 # a lone record: the report as before (no tree)
 "$zt" run -o "$tmp/one.zt" -- true 2>/dev/null
 "$zt" report "$tmp/one.zt" >"$tmp/one.txt"
-head -1 "$tmp/one.txt" | grep -q "^zonetrace report: $tmp/one.zt$" || fail "a lone record: $(head -2 "$tmp/one.txt")"
-"$zt" report --format json "$tmp/one.zt" | grep -q '"processes"' && fail "a lone record's JSON has processes"
+head -1 "$tmp/one.txt" | grep_q "^zonetrace report: $tmp/one.zt$" || fail "a lone record: $(head -2 "$tmp/one.txt")"
+"$zt" report --format json "$tmp/one.zt" | grep_q '"processes"' && fail "a lone record's JSON has processes"
 
 # a truncated child record among them (the one that did not fail): one error
 # line naming it, the rest reported, exit non-zero

@@ -18,6 +18,7 @@
 #  - bad values of --top, --depth, --by, --sort, --format: exit 2 with one
 #    line naming the flag and the value.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
 zt="$ZT_BUILD/zonetrace"
 tmp=$(mktemp -d)
@@ -154,7 +155,7 @@ done
 
 # ---- --by zone / class, and --sort ---------------------------------------
 report "$tmp/z.txt" --by zone --top 1
-grep -cE '^zone [^ ]+: ' "$tmp/z.txt" | grep -qx 1 ||
+grep -cE '^zone [^ ]+: ' "$tmp/z.txt" | grep_q -x 1 ||
     fail "text --by zone --top 1: $(grep -E '^zone [^ ]+: ' "$tmp/z.txt")"
 grep -q "^zones by live: 1 of " "$tmp/z.txt" || fail "text --by zone --top 1: no 'zones by live: 1 of' line"
 grep -q "^zone MallocHelperZone:" "$tmp/z.txt" || fail "text --by zone: the biggest zone is not first"
@@ -206,7 +207,7 @@ PY
         fail "--by $by (above)"
 done
 grep -q "<h2>Zones by live" <("$zt" report "$rec" --format html --by zone) || fail "html --by zone heading"
-"$zt" report "$rec" --format folded --by class | grep -q "^views-zone;tiny-608 " ||
+"$zt" report "$rec" --format folded --by class | grep_q "^views-zone;tiny-608 " ||
     fail "folded --by class has no views-zone;tiny-608 line (the 600 B site in its own zone)"
 
 # --sort count ranks the stacks by allocations in every machine format.
