@@ -747,7 +747,7 @@ int zt_cli_demo(int argc, char **argv)
                nano ? " --variant nano" : "");
     fflush(stdout);
     int status = 0, rc;
-    zt_report_opts_t ropt = {.top = 5, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
+    zt_report_opts_t ropt = {.top = 5, .top_given = true, .by = ZT_BY_STACK, .format = ZT_FMT_TEXT};
     if (access(scenario, X_OK) == 0) {
         /* libmalloc writes "can't allocate region" to a terminal at every
          * failed map (zone/error.c); the report lists each of them, so the
