@@ -45,6 +45,19 @@ if [ "${ZT_UPDATE_GOLDEN:-0}" = 1 ]; then
     echo "test_demo_report: wrote $golden"
     exit 0
 fi
+# The README shows this run (between <!-- demo:begin --> and the end of its first ``` block),
+# with the demo's default paths (build/): it must be what the demo prints today.
+readme="$ZT_SRC/README.md"
+awk '/<!-- demo:begin -->/ { on = 1 } on && /^```/ { if (inblk) exit; inblk = 1; next } inblk' "$readme" |
+    sed -E -e 's#^(zonetrace report: )build/#\1TMP/#' -e 's#(address-space map\): )build/#\1TMP/#' \
+        -e 's#^(command: +)build/#\1BUILD/#' | normalize >"$tmp/readme.txt"
+[ -s "$tmp/readme.txt" ] || fail "no demo output block in $readme"
+
+if ! diff -u "$tmp/readme.txt" "$tmp/report.txt"; then
+    echo "test_demo_report: FAIL: README.md's demo output differs from a real run (above, + = the run)." >&2
+    echo "Paste a real run (build/zonetrace demo, pinned as this test runs it) into the README." >&2
+    exit 1
+fi
 if ! diff -u "$golden" "$tmp/report.txt"; then
     echo "test_demo_report: FAIL: the demo's report differs from $golden (above)." >&2
     echo "If the change is intended, rerun with ZT_UPDATE_GOLDEN=1 and review the diff." >&2
