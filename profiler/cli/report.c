@@ -117,6 +117,37 @@ const char *zt_term_how_name(const zt_model_t *m)
     }
 }
 
+size_t zt_report_command(const zt_model_t *m, unsigned first, char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (!cap) return 0;
+    buf[0] = 0;
+    if (!m->argc) {
+        snprintf(buf, cap, "%s", m->exe ? m->exe : "?");
+        return strlen(buf);
+    }
+    for (unsigned i = first; i < m->argc; i++) {
+        if (i > first && n + 1 < cap) buf[n++] = ' ';
+        for (const unsigned char *c = (const unsigned char *)(m->argv[i] ? m->argv[i] : "");
+             *c; c++) {
+            char esc[5];
+            size_t k;
+            if (*c == '\n' || *c == '\t')
+                k = (size_t)snprintf(esc, sizeof esc, "\\%c", *c == '\n' ? 'n' : 't');
+            else if (*c < 0x20 || *c == 0x7f)
+                k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *c);
+            else
+                esc[0] = (char)*c, k = 1;
+            if (n + k >= cap) goto full; /* never half an escape */
+            memcpy(buf + n, esc, k);
+            n += k;
+        }
+    }
+full:
+    buf[n] = 0;
+    return n;
+}
+
 void zt_report_ending(const zt_model_t *m, char *buf, size_t cap)
 {
     const zt_m_termination_t *t = &m->term;

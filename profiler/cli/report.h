@@ -123,6 +123,11 @@ const char *zt_term_how_name(const zt_model_t *m);
  * 0x8)" or "killed without running handlers (SIGKILL: OOM killer or
  * jetsam)". */
 void zt_report_ending(const zt_model_t *m, char *buf, size_t cap);
+/* The command line on one line: argv from `first` on, joined by spaces, a
+ * control character written as \n, \t or \xNN (python -c scripts carry
+ * newlines, which broke the report header and the process-tree table); the
+ * executable when the record has no argv. Returns the length written. */
+size_t zt_report_command(const zt_model_t *m, unsigned first, char *buf, size_t cap);
 /* Sample mode only (else false and ""): "mean 512 KiB between samples;
  * block and byte counts are unbiased estimates". The diagnosis then marks
  * its byte counts with "~". */

@@ -654,13 +654,7 @@ void zt_report_html(FILE *out, zt_report_t *r)
             zt_report_top(r, HTML_TOP_DEFAULT));
     fputs("<h1>zonetrace report</h1>\n<table class=\"summary\">\n", out);
     row(out, "record", r->opt.path ? r->opt.path : "", NULL);
-    size_t n = 0;
-    line[0] = 0;
-    for (unsigned i = 0; i < m->argc && n < sizeof line - 1; i++)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? " " : "",
-                              m->argv[i] ? m->argv[i] : "");
-    if (n >= sizeof line) n = sizeof line - 1;
-    if (!m->argc) snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
+    size_t n = zt_report_command(m, 0, line, sizeof line);
     row(out, "command", line, NULL);
     snprintf(line, sizeof line, "%d, device %s, ran %s", m->pid, m->device ? m->device : "?",
              zt_fmt_secs(m->duration_ns, b1));

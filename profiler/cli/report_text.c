@@ -73,14 +73,7 @@ static void header(FILE *out, zt_report_t *r)
     const zt_model_t *m = r->m;
     char b[32], b2[32], line[4096];
     fprintf(out, "zonetrace report: %s\n", r->opt.path ? r->opt.path : "(record)");
-    size_t n = 0;
-    line[0] = 0;
-    if (m->argc)
-        for (unsigned i = 0; i < m->argc && n < sizeof line - 1; i++)
-            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? " " : "",
-                                  m->argv[i] ? m->argv[i] : "");
-    else
-        n = (size_t)snprintf(line, sizeof line, "%s", m->exe ? m->exe : "?");
+    size_t n = zt_report_command(m, 0, line, sizeof line);
     /* The run time goes with the command, not on the device line: a long
      * device name and a run of 10 s or more would push that past 100
      * columns. */

@@ -18,7 +18,9 @@
  *
  * The report shown in full is the process whose trouble came first — the
  * earliest first allocation failure, or end by a signal or a kill — else
- * the first root (the program itself); --pid N picks the last image of N.
+ * the first root's last image (the program itself, after any exec: env or a
+ * shim script that execs the real program is not it); --pid N picks the
+ * last image of N.
  * The trouble is what a run of many processes is profiled for: a wrapper
  * (sh, python's launcher) is rarely the one that fails.
  *
@@ -155,8 +157,10 @@ static bool summarize(zt_tree_proc_t *p, const char *path)
     p->name = dup_str(sl && sl[1] ? sl + 1 : name);
     char line[512];
     size_t n = (size_t)snprintf(line, sizeof line, "%s", p->name ? p->name : "?");
-    for (unsigned i = 1; i < m.argc && n < sizeof line - 1; i++)
-        n += (size_t)snprintf(line + n, sizeof line - n, " %s", m.argv[i] ? m.argv[i] : "");
+    if (m.argc > 1 && n + 1 < sizeof line) {
+        line[n++] = ' ';
+        zt_report_command(&m, 1, line + n, sizeof line - n);
+    }
     p->command = dup_str(line);
     zt_report_ending(&m, p->ending, sizeof p->ending);
     first_failure(&m, p->first_failure, sizeof p->first_failure);
@@ -277,6 +281,19 @@ void zt_tree_arrange(zt_tree_t *t, int pid)
     for (unsigned i = 0; i < n && t->chosen < 0; i++)
         if (!t->v[i].err) t->chosen = (int)i;
     t->chosen_why = "the first process (no process failed an allocation or was killed)";
+    /* A root that ran exec became the program the user meant: `run --
+     * python3` goes through env and pyenv's bash shims before python3 runs
+     * in the same pid, so its last image is the one to show, not env. */
+    int root = t->chosen, last = root;
+    for (unsigned i = 0; root >= 0 && i < n; i++)
+        if (!t->v[i].err && t->v[i].depth == 0 && t->v[i].pid == t->v[root].pid &&
+            t->v[i].start_wall_ns >= t->v[last].start_wall_ns)
+            last = (int)i;
+    if (last != root) {
+        t->chosen = last;
+        t->chosen_why = "the program, the last image of the first process after exec "
+                        "(no process failed an allocation or was killed)";
+    }
 }
 
 void zt_tree_free(zt_tree_t *t)

@@ -88,6 +88,18 @@ grep -vEq '^scenario_children;pid [0-9]+;.*main.* [0-9]+$' "$tmp/tree.folded" \
 head -1 "$tmp/one.txt" | grep_q "^zonetrace report: $tmp/one.zt$" || fail "a lone record: $(head -2 "$tmp/one.txt")"
 "$zt" report --format json "$tmp/one.zt" | grep_q '"processes"' && fail "a lone record's JSON has processes"
 
+# a wrapper that execs the program (env, then sh with a newline in its
+# script, as `python3 -c` scripts have): with no trouble, the program's last
+# image is reported in full, not env; the newline is shown as \n, so every
+# process is one line of the tree
+"$zt" run -o "$tmp/w.zt" -- env sh -c 'true
+exit 0' >/dev/null 2>"$tmp/w.err" || fail "run env sh: $(cat "$tmp/w.err")"
+"$zt" report "$tmp/w.zt" >"$tmp/w.txt" 2>"$tmp/w.err" || fail "report env sh: $(cat "$tmp/w.err")"
+grep -q "^processes: 2 records as a process tree" "$tmp/w.txt" || fail "env sh: $(head -4 "$tmp/w.txt")"
+grep -q '^\* [0-9]* .* sh -c true\\nexit 0 ' "$tmp/w.txt" || fail "env sh: sh not marked, or its newline raw: $(sed -n '2,5p' "$tmp/w.txt")"
+grep -q "^reported below: pid [0-9]* (sh), the program, the last image" "$tmp/w.txt" || fail "env sh: $(grep '^reported' "$tmp/w.txt")"
+grep -q '^command: .* -c true\\nexit 0 *(pid' "$tmp/w.txt" || fail "env sh: command line: $(grep -A1 '^command' "$tmp/w.txt")"
+
 # a truncated child record among them (the one that did not fail): one error
 # line naming it, the rest reported, exit non-zero
 failed=$(python3 -c 'import json,sys; print([p["record"] for p in json.load(open(sys.argv[1]))["processes"] if p["reported"]][0])' "$tmp/tree.json")
