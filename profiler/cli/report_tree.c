@@ -22,7 +22,9 @@
  * shim script that execs the real program is not it); --pid N picks the
  * last image of N.
  * The trouble is what a run of many processes is profiled for: a wrapper
- * (sh, python's launcher) is rarely the one that fails.
+ * (sh, python's launcher) is rarely the one that fails. With no trouble, the
+ * line under the tree names the process with the largest peak heap when it
+ * is not the one shown (gcc's cc1).
  *
  * The formats: text puts the tree table before the report; JSON adds a
  * "processes" array (and "unreadable") to the report object; HTML adds the
@@ -378,8 +380,20 @@ static void tree_text(FILE *out, const zt_tree_t *t)
                 t->older == 1 ? "" : "s");
     if (t->chosen >= 0) {
         const zt_tree_proc_t *c = &t->v[t->chosen];
-        fprintf(out, "reported below: pid %d (%s), %s; another: zonetrace report --pid PID\n\n",
-                c->pid, c->name ? c->name : "?", t->chosen_why ? t->chosen_why : "chosen by --pid");
+        /* The driver is often not where the memory went (gcc and its cc1):
+         * name the process with the largest peak heap when it is another. */
+        int big = t->chosen;
+        for (unsigned i = 0; i < t->n; i++)
+            if (!t->v[i].err && t->v[i].peak_live_bytes > t->v[big].peak_live_bytes) big = (int)i;
+        fprintf(out, "reported below: pid %d (%s), %s\n", c->pid, c->name ? c->name : "?",
+                t->chosen_why ? t->chosen_why : "chosen by --pid");
+        if (big != t->chosen && t->chosen_why && !c->trouble)
+            fprintf(out, "                the largest peak heap is pid %d (%s, %s): zonetrace report "
+                         "--pid %d\n\n",
+                    t->v[big].pid, t->v[big].name ? t->v[big].name : "?",
+                    zt_fmt_bytes(t->v[big].peak_live_bytes, b1), t->v[big].pid);
+        else
+            fputs("                another: zonetrace report --pid PID\n\n", out);
     }
 }
 

@@ -100,6 +100,17 @@ grep -q '^\* [0-9]* .* sh -c true\\nexit 0 ' "$tmp/w.txt" || fail "env sh: sh no
 grep -q "^reported below: pid [0-9]* (sh), the program, the last image" "$tmp/w.txt" || fail "env sh: $(grep '^reported' "$tmp/w.txt")"
 grep -q '^command: .* -c true\\nexit 0 *(pid' "$tmp/w.txt" || fail "env sh: command line: $(grep -A1 '^command' "$tmp/w.txt")"
 
+# a driver and its workers (gcc, cc1, as): gcc is reported (no trouble), and
+# the line under it names cc1, the largest peak heap
+if command -v gcc >/dev/null; then
+    echo 'int f(void) { return 1; }' >"$tmp/f.c"
+    "$zt" run -o "$tmp/g.zt" -- gcc -c "$tmp/f.c" -o "$tmp/f.o" >/dev/null 2>"$tmp/g.err" || fail "run gcc: $(cat "$tmp/g.err")"
+    "$zt" report "$tmp/g.zt" >"$tmp/g.txt" 2>"$tmp/g.err" || fail "report gcc: $(cat "$tmp/g.err")"
+    grep -q "^reported below: pid [0-9]* (gcc" "$tmp/g.txt" || fail "gcc: $(grep -A1 '^reported' "$tmp/g.txt")"
+    grep -Eq "^ +the largest peak heap is pid ([0-9]+) \(cc1, .*\): zonetrace report --pid \1$" "$tmp/g.txt" ||
+        fail "gcc: cc1 not named as the largest: $(grep -A1 '^reported' "$tmp/g.txt")"
+fi
+
 # a truncated child record among them (the one that did not fail): one error
 # line naming it, the rest reported, exit non-zero
 failed=$(python3 -c 'import json,sys; print([p["record"] for p in json.load(open(sys.argv[1]))["processes"] if p["reported"]][0])' "$tmp/tree.json")
