@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum diff_metric { M_LIVE, M_ALLOCATED, M_COUNT, M_PEAK, M_VA, M_COUNT_ };
 static const char *const metric_names[] = {"live", "allocated", "count", "peak", "address-space"};
@@ -471,15 +472,42 @@ static void out_html(FILE *out, const diff_t *d, const zt_model_t *ma, const zt_
     fputs("</table>\n</body></html>\n", out);
 }
 
-static bool read_one(const char *path, zt_model_t *m)
+/* A record whose process ran exec is followed to its last image
+ * (<record>.exec.zt, hooks.c), as `report` does: `run -- python3` through
+ * env and a shim leaves env's record under the name the user gave, and a
+ * diff of two env records says "no change". *used is the record compared
+ * (path itself, or a malloc'd name of the image it became). */
+static bool read_one(const char *path, zt_model_t *m, char **used)
 {
     char err[1024];
+    *used = NULL;
     memset(m, 0, sizeof *m);
-    if (zt_model_read(path, m, err, sizeof err)) return true;
-    for (char *p = err; *p; p++)
-        if (*p == '\n') *p = ' ';
-    zt_cli_error("%s", err[0] ? err : "cannot read the record");
-    return false;
+    if (!zt_model_read(path, m, err, sizeof err)) {
+        for (char *p = err; *p; p++)
+            if (*p == '\n') *p = ' ';
+        zt_cli_error("%s", err[0] ? err : "cannot read the record");
+        return false;
+    }
+    for (unsigned hops = 0; m->term.state == ZT_TERM_EXECED && hops < 64; hops++) {
+        const char *cur = *used ? *used : path;
+        size_t n = strlen(cur) + sizeof ".exec.zt";
+        char *next = malloc(n);
+        zt_model_t nm;
+        memset(&nm, 0, sizeof nm);
+        if (!next) break;
+        snprintf(next, n, "%s.exec.zt", cur);
+        if (access(next, R_OK) != 0 || !zt_model_read(next, &nm, err, sizeof err) ||
+            nm.pid != m->pid) {
+            zt_model_free(&nm);
+            free(next);
+            break; /* the image left no readable record: compare the one we have */
+        }
+        zt_model_free(m);
+        *m = nm;
+        free(*used);
+        *used = next;
+    }
+    return true;
 }
 
 static int pick_name(const char *opt, const char *v, const char *const *names, int count)
@@ -554,16 +582,22 @@ int zt_cli_diff(int argc, char **argv)
         return ZT_CLI_EXIT_USAGE;
     }
     zt_model_t m[2];
-    if (!read_one(files[0], &m[0])) return ZT_CLI_EXIT_USAGE;
-    if (!read_one(files[1], &m[1])) {
+    char *followed[2] = {NULL, NULL};
+    if (!read_one(files[0], &m[0], &followed[0])) return ZT_CLI_EXIT_USAGE;
+    if (!read_one(files[1], &m[1], &followed[1])) {
         zt_model_free(&m[0]);
+        free(followed[0]);
         return ZT_CLI_EXIT_USAGE;
     }
+    for (int s = 0; s < 2; s++)
+        if (followed[s]) files[s] = followed[s];
     FILE *out = stdout;
     if (out_path && strcmp(out_path, "-") != 0 && !(out = fopen(out_path, "w"))) {
         zt_cli_error("diff: %s: %s", out_path, strerror(errno));
         zt_model_free(&m[0]);
         zt_model_free(&m[1]);
+        free(followed[0]);
+        free(followed[1]);
         return ZT_CLI_EXIT_USAGE;
     }
     diff_t d = {0};
@@ -606,6 +640,7 @@ int zt_cli_diff(int argc, char **argv)
     for (int s = 0; s < 2; s++) {
         if (r[s].sym) zt_sym_close(r[s].sym);
         zt_model_free(&m[s]);
+        free(followed[s]);
     }
     return rc;
 }

@@ -116,7 +116,8 @@ static const char diff_text[] =
     "  compare. METRIC: live (live bytes at the end, the default), allocated (bytes\n"
     "  allocated), count (allocations), peak (peak live bytes), address-space (address\n"
     "  space charged). Folded output is difffolded.pl's \"frames A B\", which\n"
-    "  flamegraph.pl draws as a differential flame graph.\n";
+    "  flamegraph.pl draws as a differential flame graph. A record whose process ran\n"
+    "  exec (env, a shim script) is followed to the program's last image (.exec.zt).\n";
 
 const char *zt_cli_help_text(const char *cmd)
 {

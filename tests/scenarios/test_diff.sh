@@ -2,7 +2,8 @@
 # zonetrace diff on two records of one program run with different inputs
 # (scenario_inputs 10 100 0, then 50 100 20): grow_a grew by exactly 40
 # blocks, grow_b did not change, churn shows under --sort count only; every
-# format honours --top; bad input is one line and exit 2.
+# format honours --top; bad input is one line and exit 2; records of a
+# wrapper that exec'd (env) are followed to the program's image.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../pipe.bash"  # grep_q: no SIGPIPE under pipefail
 : "${ZT_BUILD:?ZT_BUILD must point at the build directory}"
@@ -91,4 +92,12 @@ expect_usage "damaged record" "$tmp/cut.zt" "$tmp/b.zt"
 grep -q "cut.zt" "$tmp/err" || fail "damaged record: the file is not named: $(cat "$tmp/err")"
 expect_usage "unknown option" "$tmp/a.zt" "$tmp/b.zt" --frobnicate
 "$zt" diff --help | grep_q "usage: zonetrace diff" || fail "--help"
+
+# through a wrapper that execs (env): the records named are env's; diff
+# follows each to the program's last image (<record>.exec.zt)
+"$zt" run -o "$tmp/ea.zt" -- env "$prog" 10 100 0 >/dev/null 2>&1 || fail "run env A failed"
+"$zt" run -o "$tmp/eb.zt" -- env "$prog" 50 100 20 >/dev/null 2>&1 || fail "run env B failed"
+"$zt" diff "$tmp/ea.zt" "$tmp/eb.zt" >"$tmp/etext" 2>"$tmp/err" || fail "diff env: $(cat "$tmp/err")"
+grep -q "^  A: $tmp/ea.zt.exec.zt (.*scenario_inputs" "$tmp/etext" || fail "env: A not followed to the exec'd image: $(head -3 "$tmp/etext")"
+grep -Eq "^ +\+.* grow_a < main" "$tmp/etext" || fail "env: grow_a did not grow: $(cat "$tmp/etext")"
 echo "test_diff: ok"
