@@ -440,10 +440,14 @@ static void tree_json(FILE *out, const zt_tree_t *t)
 static void tree_html(FILE *out, const zt_tree_t *t)
 {
     char b1[32], b2[32];
-    fputs("<h2>Processes (the one reported here is marked *)</h2>\n<table class=\"processes\">\n"
-          "<tr><th>pid</th><th>command</th><th>ended</th><th>peak heap</th><th>peak VA</th>"
-          "<th>first failure</th><th>record</th></tr>\n",
-          out);
+    /* A run through shims leaves dozens of records (79 for pyenv's python3):
+     * folded past a dozen, so the flame graph stays on the first screen. */
+    fprintf(out,
+            "<details class=\"processes\"%s><summary><h2 style=\"display:inline\">Processes: %u "
+            "(the one reported here is marked *)</h2></summary>\n<table class=\"processes\">\n"
+            "<tr><th>pid</th><th>command</th><th>ended</th><th>peak heap</th><th>peak VA</th>"
+            "<th>first failure</th><th>record</th></tr>\n",
+            t->n <= 12 ? " open" : "", t->n);
     for (unsigned i = 0; i < t->n; i++) {
         const zt_tree_proc_t *p = &t->v[i];
         fprintf(out, "<tr><td style=\"padding-left:%.1fem\">%s",
@@ -465,7 +469,7 @@ static void tree_html(FILE *out, const zt_tree_t *t)
         zt_html_text(out, p->path);
         fputs("</td></tr>\n", out);
     }
-    fputs("</table>\n", out);
+    fputs("</table>\n</details>\n", out);
 }
 
 /* The hook the report formats call (zt_report_opts_t.tree_out). */
