@@ -128,8 +128,8 @@ size_t zt_report_command(const zt_model_t *m, unsigned first, char *buf, size_t 
     }
     for (unsigned i = first; i < m->argc; i++) {
         if (i > first && n + 1 < cap) buf[n++] = ' ';
-        for (const unsigned char *c = (const unsigned char *)(m->argv[i] ? m->argv[i] : "");
-             *c; c++) {
+        for (const unsigned char *c = (const unsigned char *)(m->argv[i] ? m->argv[i] : ""); *c;
+             c++) {
             char esc[5];
             size_t k;
             if (*c == '\n' || *c == '\t')

@@ -388,8 +388,9 @@ static void tree_text(FILE *out, const zt_tree_t *t)
         fprintf(out, "reported below: pid %d (%s), %s\n", c->pid, c->name ? c->name : "?",
                 t->chosen_why ? t->chosen_why : "chosen by --pid");
         if (big != t->chosen && t->chosen_why && !c->trouble)
-            fprintf(out, "                the largest peak heap is pid %d (%s, %s): zonetrace report "
-                         "--pid %d\n\n",
+            fprintf(out,
+                    "                the largest peak heap is pid %d (%s, %s): zonetrace report "
+                    "--pid %d\n\n",
                     t->v[big].pid, t->v[big].name ? t->v[big].name : "?",
                     zt_fmt_bytes(t->v[big].peak_live_bytes, b1), t->v[big].pid);
         else
