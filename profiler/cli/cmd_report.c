@@ -118,6 +118,7 @@ int zt_cli_report(int argc, char **argv)
     char **files = calloc((size_t)argc, sizeof *files); /* report_tree.c reads several */
     unsigned nfiles = 0;
     int pid = 0;
+    bool only = false; /* --only: FILE alone, not its run's other records */
     if (!files) return ZT_CLI_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         if ((v = opt_value(argc, argv, &i, "--top"))) {
@@ -150,6 +151,8 @@ int zt_cli_report(int argc, char **argv)
         } else if ((v = opt_value(argc, argv, &i, "-o")) ||
                    (v = opt_value(argc, argv, &i, "--output"))) {
             out = v;
+        } else if (strcmp(argv[i], "--only") == 0) {
+            only = true;
         } else if ((v = opt_value(argc, argv, &i, "--pid"))) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -172,7 +175,13 @@ int zt_cli_report(int argc, char **argv)
         free(files);
         return ZT_CLI_EXIT_USAGE;
     }
-    int rc = zt_cli_report_records(files, nfiles, &opt, out, pid, zt_cli_report_file);
+    if (only && (nfiles != 1 || pid)) {
+        zt_cli_error("report: --only takes one record and no --pid");
+        free(files);
+        return ZT_CLI_EXIT_USAGE;
+    }
+    int rc = only ? zt_cli_report_file(files[0], &opt, out)
+                  : zt_cli_report_records(files, nfiles, &opt, out, pid, zt_cli_report_file);
     free(files);
     return rc;
 }

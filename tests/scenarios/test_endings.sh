@@ -17,7 +17,8 @@ fail() { echo "test_endings: FAIL: $*" >&2; failures=$((failures + 1)); }
 check() {
     local mode=$1 case=$2 rc=$3 want_rc=$4 rec=$tmp/$1-$2.zt
     [ "$rc" -eq "$want_rc" ] || fail "$mode $case: exit status $rc, expected $want_rc"
-    if ! "$zt" report "$rec" --format json -o "$rec.json" 2>"$tmp/err"; then
+    # --only: the named record (an exec'd run's report otherwise shows its last image)
+    if ! "$zt" report --only "$rec" --format json -o "$rec.json" 2>"$tmp/err"; then
         fail "$mode $case: report failed: $(cat "$tmp/err")"
         return
     fi

@@ -99,6 +99,10 @@ grep -q "^processes: 2 records as a process tree" "$tmp/w.txt" || fail "env sh: 
 grep -q '^\* [0-9]* .* sh -c true\\nexit 0 ' "$tmp/w.txt" || fail "env sh: sh not marked, or its newline raw: $(sed -n '2,5p' "$tmp/w.txt")"
 grep -q "^reported below: pid [0-9]* (sh), the program, the last image" "$tmp/w.txt" || fail "env sh: $(grep '^reported' "$tmp/w.txt")"
 grep -q '^command: .* -c true\\nexit 0 *(pid' "$tmp/w.txt" || fail "env sh: command line: $(grep -A1 '^command' "$tmp/w.txt")"
+"$zt" report --only "$tmp/w.zt" >"$tmp/wo.txt" || fail "--only failed"
+grep -q "^processes:" "$tmp/wo.txt" && fail "--only: the tree is shown"
+grep -q "^ended: *replaced by exec" "$tmp/wo.txt" || fail "--only: not env's own record: $(grep '^ended' "$tmp/wo.txt")"
+"$zt" report --only "$tmp/w.zt" "$tmp/w.zt" >/dev/null 2>&1 && fail "--only with two records accepted"
 
 # a driver and its workers (gcc, cc1, as): gcc is reported (no trouble), and
 # the line under it names cc1, the largest peak heap
