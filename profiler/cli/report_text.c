@@ -499,11 +499,15 @@ static void stacks(FILE *out, zt_report_t *r)
                         (unsigned long long)k);
             id[0] = 0;
         }
+        uint64_t charged = zt_report_charged_bytes(st);
         fprintf(out, "  %-6s %10s %10s %10llu %10s  %s\n", id,
-                zt_fmt_bytes(by_va ? st->total.va_bytes : st->total.live_bytes, b1),
-                zt_fmt_bytes(by_va ? st->total.live_bytes : st->total.va_bytes, b2),
+                zt_fmt_bytes(by_va ? charged : st->total.live_bytes, b1),
+                zt_fmt_bytes(by_va ? st->total.live_bytes : charged, b2),
                 (unsigned long long)st->total.live_blocks, zt_fmt_bytes(st->total.peak_bytes, b3),
                 where);
+        char ci[160];
+        zt_report_interval_words(m, st, ci, sizeof ci);
+        if (ci[0]) fprintf(out, "         live: %s\n", ci);
         one_line_frames(out, r, st->id, 9);
     }
     free(idx);
