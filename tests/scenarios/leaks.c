@@ -4,11 +4,13 @@
  * 1000 B (100 KB, issue 14's dropped leak), leak_1000k keeps 250 blocks of
  * 4 KiB (1000 KiB, the one estimated at 514 KiB); noise allocates and frees
  * 64 MiB in blocks of 16 B to 64 KiB. Prints "expect SITE BLOCKS BYTES"
- * per leak (block sizes from malloc_size) and "expect-class ZONE SIZE
- * BLOCKS" for the classes the leaks fill.
+ * per leak (block sizes from malloc_size) and "expect-class SITE SIZE" for
+ * the block size each leak fills. With the argument "fail", a last malloc
+ * of 2^62 bytes returns NULL (the record's first-failure moment).
  * -------------------------------------------------------------------------- */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "zonetrace/malloc_zone.h"
 
@@ -53,7 +55,7 @@ static NOINLINE void noise(void)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     noise();
     leak_100k();
@@ -63,5 +65,8 @@ int main(void)
     printf("expect-class leak_100k %zu\n", malloc_size(kept_100k[0]));
     printf("expect-class leak_1000k %zu\n", malloc_size(kept_1000k[0]));
     fflush(stdout);
+    /* "fail": one allocation that cannot succeed, so the record holds a
+     * first-failure moment (a walk) with both leaks live. */
+    if (argc > 1 && strcmp(argv[1], "fail") == 0 && malloc((size_t)1 << 62) != NULL) return 1;
     return 0;
 }
