@@ -99,7 +99,7 @@ uint64_t zt_sample_weight_q16(uint64_t bytes, uint64_t mean)
     return w > 1.8e19 ? UINT64_MAX / 2 : (uint64_t)(w + 0.5);
 }
 
-static uint64_t sample_seed;     /* --sample-seed; 0 = from the clock */
+static uint64_t sample_seed;    /* --sample-seed; 0 = from the clock */
 static unsigned sample_threads; /* threads that drew their first interval */
 
 /* A thread's first state: from the clock and its id, or with a seed from

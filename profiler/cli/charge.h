@@ -13,7 +13,7 @@
 #include "model.h"
 
 #define ZT_CHARGED_DEFINITION                                                                      \
-    "Charged: the address space a stack is charged is its share of the regions its\n"             \
+    "Charged: the address space a stack is charged is its share of the regions its\n"              \
     "live blocks sit in, at the moment shown (--at). Each tiny/small/medium region's\n"            \
     "size is split among the stacks with live blocks in it, in proportion to their\n"              \
     "live bytes there; a large block is its own region, charged to its own stack; in\n"            \

@@ -21,12 +21,12 @@
 
 #include <math.h>
 
-#define EPS     1e-15
-#define FPMIN   1e-300
-#define MAXIT   200000
-#define BIG_K   10000u
-#define Z_97_5  1.959963984540054 /* the normal 97.5 % quantile */
-#define LN_40   3.6888794541139363
+#define EPS    1e-15
+#define FPMIN  1e-300
+#define MAXIT  200000
+#define BIG_K  10000u
+#define Z_97_5 1.959963984540054 /* the normal 97.5 % quantile */
+#define LN_40  3.6888794541139363
 
 /* ---- special functions (Numerical Recipes' gser, gcf, betacf) ---------------- */
 

@@ -86,8 +86,7 @@ static void process(FILE *out, zt_report_t *r)
     zt_json_string(out, m->device);
     fprintf(out, ",\n  \"options\": ");
     zt_json_string(out, m->options);
-    fprintf(out,
-            ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"estimated\": %s,\n",
+    fprintf(out, ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"estimated\": %s,\n",
             m->stacks_mode == ZT_STACKS_FULL     ? "full"
             : m->stacks_mode == ZT_STACKS_SAMPLE ? "sample"
                                                  : "off",

@@ -286,6 +286,9 @@ static void zones(FILE *out, zt_report_t *r)
                 zt_fmt_bytes(z->c.live_bytes, b1), (unsigned long long)z->c.live_blocks,
                 zt_fmt_bytes(z->c.va_bytes, b2), zt_fmt_bytes(z->c.total_bytes, b3));
     }
+    if (m->stacks_mode == ZT_STACKS_OFF)
+        fprintf(out, "  (stacks off: live bytes and blocks as the last walk found them, exact; "
+                     "allocations not counted)\n");
 }
 
 static const char kind_char[ZT_KIND_COUNT] = {'N', 't', 's', 'm', 'L', 'd', 'p'};

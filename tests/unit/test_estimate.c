@@ -59,7 +59,8 @@ int main(void)
         static const struct {
             uint64_t k;
             double low, high;
-        } table[] = {{0, 0, 3.6889}, {1, 0.0253, 5.5716}, {5, 1.6235, 11.6683}, {10, 4.7954, 18.3904}};
+        } table[] = {
+            {0, 0, 3.6889}, {1, 0.0253, 5.5716}, {5, 1.6235, 11.6683}, {10, 4.7954, 18.3904}};
         for (unsigned i = 0; i < sizeof table / sizeof *table; i++) {
             double lo, hi;
             zt_est_poisson_ci(table[i].k, &lo, &hi);
@@ -134,8 +135,9 @@ int main(void)
         CHECK(e.bytes > 513 << 10 && e.bytes < 515 << 10, "estimate %llu (N + s/2 = 514 KiB)",
               (unsigned long long)e.bytes);
         CHECK(e.poisson, "p = %g < 1 %%: Garwood's interval", p);
-        CHECK(e.low_bytes <= 1000 << 10 && e.high_bytes >= 1000 << 10, "[%llu, %llu] misses 1000 KiB",
-              (unsigned long long)e.low_bytes, (unsigned long long)e.high_bytes);
+        CHECK(e.low_bytes <= 1000 << 10 && e.high_bytes >= 1000 << 10,
+              "[%llu, %llu] misses 1000 KiB", (unsigned long long)e.low_bytes,
+              (unsigned long long)e.high_bytes);
         CHECK(e.low_bytes >= s, "low %llu below the sampled block itself",
               (unsigned long long)e.low_bytes);
         CHECK(e.below_resolution, "514 KiB < N ln 40 = 1.84 MiB");
