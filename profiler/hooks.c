@@ -8,7 +8,8 @@
  *  - stacks off: the zone never calls us (zt_profiling is 0).
  *  - sample:N:   one thread-local decrement per allocation, no shared
  *                memory; a sampled block (mean one per N bytes, exponential
- *                intervals as in jemalloc and tcmalloc) pays for capture +
+ *                intervals as in jemalloc and tcmalloc; --sample-seed fixes
+ *                the draw) pays for capture +
  *                intern + counters, and is counted with weight 1/p
  *                (p = 1 - exp(-size/N)). Untagged frees return at once.
  *  - full:       capture + XXH3-128 + per-thread stack cache (the shared
@@ -98,9 +99,25 @@ uint64_t zt_sample_weight_q16(uint64_t bytes, uint64_t mean)
     return w > 1.8e19 ? UINT64_MAX / 2 : (uint64_t)(w + 0.5);
 }
 
+static uint64_t sample_seed;    /* --sample-seed; 0 = from the clock */
+static unsigned sample_threads; /* threads that drew their first interval */
+
+/* A thread's first state: from the clock and its id, or with a seed from
+ * the seed and the thread's rank among samplers (splitmix64), so a run
+ * whose threads start sampling in the same order draws the same samples. */
+static uint64_t rng_first(void)
+{
+    if (sample_seed == 0) return (zt_prim_now_ns() ^ ((uint64_t)zt_prim_tid() << 32)) | 1;
+    uint64_t z = sample_seed * 0x9e3779b97f4a7c15ull +
+                 __atomic_add_fetch(&sample_threads, 1, __ATOMIC_RELAXED) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (z ^ (z >> 31)) | 1;
+}
+
 static uint64_t rng_next(void)
 {
-    if (tls_rng == 0) tls_rng = (zt_prim_now_ns() ^ ((uint64_t)zt_prim_tid() << 32)) | 1;
+    if (tls_rng == 0) tls_rng = rng_first();
     tls_rng ^= tls_rng << 13; /* xorshift64 */
     tls_rng ^= tls_rng >> 7;
     tls_rng ^= tls_rng << 17;
@@ -249,6 +266,7 @@ static void hook_init(void)
     capture_depth =
         o->depth >= 1 && o->depth <= ZT_REC_MAX_FRAMES ? (unsigned)o->depth : ZT_OPT_DEPTH_DEFAULT;
     sample_mean_bytes = mean ? mean : ZT_OPT_SAMPLE_DEFAULT_BYTES;
+    sample_seed = o->sample_seed > 0 ? (uint64_t)o->sample_seed : 0;
     if (mode != ZT_STACKS_OFF) zt_capture_init(how);
 
     const zt_profile_t *p = &zt_active_profile;

@@ -18,13 +18,15 @@
  * zone locks: no allocator calls).
  *
  * Cells: the same walk counts live blocks and bytes per (zone, size class,
- * stack) into a third map; with the regions, charges and va runs they make
- * a moment (ZT_REC_SEC_MOMENT): the END moment at every walk, the first
- * failure (and each zone's first) taken in the failing thread when it holds
- * no allocator lock, else by the next walk, and the peaks of live heap and
- * of heap address space when they pass the stored one by the step
- * (zt_snapshot_peak_step: max(1 MiB, 1/8 of the stored peak), so a run pays
- * at most about nine extra walks of its peak heap, a geometric series).
+ * stack) into a third map (sample mode: a stack's cell holds its weighted
+ * estimate, stack 0's every block of the zone and class, exactly); with
+ * the regions, charges and va runs they make a moment (ZT_REC_SEC_MOMENT):
+ * the END moment at every walk, the first failure (and each zone's first)
+ * taken in the failing thread when it holds no allocator lock, else by the
+ * next walk, and the peaks of live heap and of heap address space when
+ * they pass the stored one by the step (zt_snapshot_peak_step: max(1 MiB,
+ * 1/8 of the stored peak), so a run pays at most about nine extra walks of
+ * its peak heap, a geometric series).
  *
  * Cost: one walk of every live block, done by the monitor about once a
  * second, at exit, at a crash outside the allocator and for the moments.
@@ -256,6 +258,17 @@ static void walk_block(void *ctx, uintptr_t addr, size_t bytes, unsigned cls, ui
         if (c) {
             c->val += weighted;
             c->val2 += wblocks;
+        }
+        /* Sample mode: the untagged cell holds every block of the zone and
+         * class at its size, so zone and class figures stay exact (the
+         * tagged cells' weights already stand for the unsampled blocks:
+         * adding those at face value to them would count them twice). */
+        if (tag && w->sampled) {
+            kv_t *all = kv_get(&cell_map, key & ~(uint64_t)UINT32_MAX, true);
+            if (all) {
+                all->val += bytes;
+                all->val2 += 1u << 16;
+            }
         }
     }
     if (tag == 0) return;

@@ -66,6 +66,9 @@
     X(stacks, STR, "off", "ZONETRACE_STACKS", 0, 0,                                                \
       "profiling: off, full (every allocation), sample[:N] (mean N bytes between samples, "        \
       "default " ZT_OPT_STR(ZT_OPT_SAMPLE_DEFAULT_KIB) "K)")                                       \
+    X(sample_seed, INT, "0", "ZONETRACE_SAMPLE_SEED", 0, 999999999,                                \
+      "stacks sample: seed of the sampling intervals (0 = a new draw each run; N: the same "       \
+      "samples each run of a program whose threads allocate in the same order)")                   \
     X(unwind, STR, "libunwind", "ZONETRACE_UNWIND", 0, 0, "stack capture: libunwind or fp")        \
     X(depth, INT, ZT_OPT_STR(ZT_OPT_DEPTH_DEFAULT), "ZONETRACE_DEPTH", 1, 128,                     \
       "frames captured per stack")                                                                 \

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void zones_live_from_cells(zt_model_t *m, const zt_m_moment_t *mo);
+
 typedef struct rd {
     const uint8_t *buf;
     uint64_t len; /* bytes in the buffer */
@@ -774,6 +776,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 
     for (unsigned i = 0; i < m->nstacks; i++)
         m->stacks[i].end_live_bytes = m->stacks[i].total.live_bytes;
+    /* Stacks off: no counters, but the last walk (at exit, or the monitor's
+     * last before a kill) saw every live block. */
+    if (m->stacks_mode == ZT_STACKS_OFF && m->moments[ZT_REC_MOMENT_END].present)
+        zones_live_from_cells(m, &m->moments[ZT_REC_MOMENT_END]);
     const zt_m_moment_t *ff = &m->moments[ZT_REC_MOMENT_FIRST_FAILURE];
     for (unsigned i = 0; ff->present && i < ff->ncells; i++)
         if (ff->cells[i].stack_id)
@@ -947,6 +953,49 @@ const char *zt_model_at_name(int at)
     }
 }
 
+/* The class of zone zz with index cls, added (in class order) if the
+ * counters never saw it; NULL if there is no room. */
+static zt_m_class_t *class_of(zt_m_zone_t *zz, unsigned cls)
+{
+    unsigned j = 0;
+    while (j < zz->nclasses && zz->classes[j].cls < cls)
+        j++;
+    if (j < zz->nclasses && zz->classes[j].cls == cls) return &zz->classes[j];
+    if (!zz->classes || zz->nclasses >= ZT_REC_CLASSES) return NULL;
+    memmove(&zz->classes[j + 1], &zz->classes[j], (zz->nclasses - j) * sizeof *zz->classes);
+    zz->nclasses++;
+    memset(&zz->classes[j], 0, sizeof zz->classes[j]);
+    zz->classes[j].cls = cls;
+    return &zz->classes[j];
+}
+
+/* Zone and class live figures as a moment's walk saw them, exact: every
+ * cell with stacks full or off; with sampling only the stack-0 cells,
+ * which count every block at its size (FORMAT.md, Moments; the stack
+ * cells' weighted estimates stand for the same blocks). */
+static void zones_live_from_cells(zt_model_t *m, const zt_m_moment_t *mo)
+{
+    bool sampled = m->stacks_mode == ZT_STACKS_SAMPLE;
+    for (unsigned z = 0; z < m->nzones; z++) {
+        zt_m_zone_t *zz = &m->zones[z];
+        zz->c.live_blocks = zz->c.live_bytes = 0;
+        for (unsigned c = 0; c < zz->nclasses; c++)
+            zz->classes[c].c.live_blocks = zz->classes[c].c.live_bytes = 0;
+    }
+    for (unsigned i = 0; i < mo->ncells; i++) {
+        const zt_m_cell_t *c = &mo->cells[i];
+        if (c->zone >= m->nzones || (sampled && c->stack_id != 0)) continue;
+        zt_m_zone_t *zz = &m->zones[c->zone];
+        zz->c.live_blocks += c->live_blocks;
+        zz->c.live_bytes += c->live_bytes;
+        zt_m_class_t *k = class_of(zz, c->cls);
+        if (k) {
+            k->c.live_blocks += c->live_blocks;
+            k->c.live_bytes += c->live_bytes;
+        }
+    }
+}
+
 bool zt_model_at(zt_model_t *m, int at, char *err, size_t errcap)
 {
     if (at == ZT_AT_END) {
@@ -970,23 +1019,12 @@ bool zt_model_at(zt_model_t *m, int at, char *err, size_t errcap)
         for (unsigned z = 0; z < m->nzones; z++)
             s->per_zone[z].live_blocks = s->per_zone[z].live_bytes = s->per_zone[z].va_bytes = 0;
     }
-    for (unsigned z = 0; z < m->nzones; z++) {
-        zt_m_zone_t *zz = &m->zones[z];
-        zz->c.live_blocks = zz->c.live_bytes = zz->c.va_bytes = 0;
-        for (unsigned c = 0; c < zz->nclasses; c++)
-            zz->classes[c].c.live_blocks = zz->classes[c].c.live_bytes = 0;
-    }
+    zones_live_from_cells(m, mo);
+    for (unsigned z = 0; z < m->nzones; z++)
+        m->zones[z].c.va_bytes = 0;
     for (unsigned i = 0; i < mo->ncells; i++) {
         const zt_m_cell_t *c = &mo->cells[i];
         if (c->zone >= m->nzones) continue;
-        zt_m_zone_t *zz = &m->zones[c->zone];
-        zz->c.live_blocks += c->live_blocks;
-        zz->c.live_bytes += c->live_bytes;
-        for (unsigned j = 0; j < zz->nclasses; j++)
-            if (zz->classes[j].cls == c->cls) {
-                zz->classes[j].c.live_blocks += c->live_blocks;
-                zz->classes[j].c.live_bytes += c->live_bytes;
-            }
         if (c->stack_id == 0 || c->stack_id > m->nstacks) continue;
         zt_m_stack_t *s = &m->stacks[c->stack_id - 1];
         s->total.live_blocks += c->live_blocks;

@@ -193,12 +193,39 @@ void zt_report_ending(const zt_model_t *m, char *buf, size_t cap)
 
 bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap)
 {
-    char b[32];
+    char b[32], b2[32];
     buf[0] = 0;
     if (m->stacks_mode != ZT_STACKS_SAMPLE) return false;
-    snprintf(buf, cap, "mean %s between samples; block and byte counts are unbiased estimates",
-             zt_fmt_bytes(m->sample_bytes, b));
+    snprintf(buf, cap,
+             "mean %s between samples; block and byte counts are unbiased estimates, "
+             "live bytes with %d %% intervals; below the sampling resolution, %s (N ln 40), a "
+             "stack is missed more than 2.5 %% of the time (one of B bytes with probability "
+             "e^(-B/N)), so a leak smaller than that may be absent",
+             zt_fmt_bytes(m->sample_bytes, b), ZT_EST_CONFIDENCE_PCT,
+             zt_fmt_bytes(zt_estimate_resolution_bytes(m->sample_bytes), b2));
     return true;
+}
+
+zt_estimate_t zt_report_live_estimate(const zt_model_t *m, const zt_m_stack_t *s)
+{
+    if (m->stacks_mode != ZT_STACKS_SAMPLE)
+        return (zt_estimate_t){.bytes = s->total.live_bytes,
+                               .low_bytes = s->total.live_bytes,
+                               .high_bytes = s->total.live_bytes,
+                               .samples = s->total.live_blocks};
+    return zt_estimate_live(s->total.live_blocks, s->total.live_bytes, m->sample_bytes);
+}
+
+void zt_report_interval_words(const zt_model_t *m, const zt_m_stack_t *s, char *buf, size_t cap)
+{
+    char b1[32], b2[32];
+    zt_estimate_t e = zt_report_live_estimate(m, s);
+    buf[0] = 0;
+    if (m->stacks_mode != ZT_STACKS_SAMPLE || !e.bytes) return;
+    snprintf(buf, cap, "%d %% interval %s to %s (%llu sample%s)%s", ZT_EST_CONFIDENCE_PCT,
+             zt_fmt_bytes(e.low_bytes, b1), zt_fmt_bytes(e.high_bytes, b2),
+             (unsigned long long)e.samples, e.samples == 1 ? "" : "s",
+             e.below_resolution ? ", below the sampling resolution" : "");
 }
 
 const char *zt_event_name(uint32_t type)

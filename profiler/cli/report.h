@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "charge.h"
+#include "estimate.h"
 #include "model.h"
 #include "sizeclass.h"
 #include "symbolize.h"
@@ -132,6 +134,12 @@ size_t zt_report_command(const zt_model_t *m, unsigned first, char *buf, size_t 
  * block and byte counts are unbiased estimates". The diagnosis then marks
  * its byte counts with "~". */
 bool zt_report_sampling_note(const zt_model_t *m, char *buf, size_t cap);
+/* A stack's live bytes as an estimate with its 95 % interval (estimate.c);
+ * not sampled: the exact figure, an interval of one point. */
+zt_estimate_t zt_report_live_estimate(const zt_model_t *m, const zt_m_stack_t *s);
+/* Sampled records with live bytes only (else ""): "95 % interval 13.0 KiB
+ * to 2.85 MiB (1 sample), below the sampling resolution". */
+void zt_report_interval_words(const zt_model_t *m, const zt_m_stack_t *s, char *buf, size_t cap);
 /* A BAD_FREE event in words: the headline ("double free of a 64 B block
  * allocated at <frame> (first freed at <frame>)") and where the bad call
  * was made. */

@@ -72,10 +72,11 @@ static const char *const script[] = {
     "    if (parent) parent.appendChild(e);\n",
     "    return e;\n",
     "  }\n",
+    "  /* zt_fmt_bytes (report.c), so a figure reads the same as in the text report */\n",
     "  function bytes(n) {\n",
     "    var u = [\"B\", \"KiB\", \"MiB\", \"GiB\", \"TiB\"], i = 0;\n",
     "    if (n < 1024) return n + \" B\";\n",
-    "    while (n >= 1024 && i < 4) { n /= 1024; i++; }\n",
+    "    while (n >= 1000 && i < 4) { n /= 1024; i++; }\n",
     "    return (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) + \" \" + u[i"
     "];\n",
     "  }\n",
@@ -278,8 +279,12 @@ static const char *const script[] = {
     "    });\n",
     "    /* Owners: the stacks charged most address space get their own colour. */\n",
     "    var ownerBytes = {};\n",
-    "    regions.forEach(function (r) { if (r.owner) ownerBytes[r.owner] = (ownerBytes[r.owne"
-    "r] || 0) + r.bytes; });\n",
+    "    /* ranked and labelled by what the stack is charged (charge.h), as text and JSON say"
+    " */\n",
+    "    var charged = {};\n",
+    "    D.stacks.forEach(function (s) { charged[s.id] = s.charged_bytes; });\n",
+    "    regions.forEach(function (r) { if (r.owner) ownerBytes[r.owner] = charged[r.owner]; }"
+    ");\n",
     "    var owners = Object.keys(ownerBytes).sort(function (a, b) { return ownerBytes[b] - o"
     "wnerBytes[a]; }).slice(0, OWNER_COLORS.length);\n",
     "    var ownerColor = {};\n",
@@ -346,8 +351,8 @@ static const char *const script[] = {
     "    owners.forEach(function (o) {\n",
     "      var s = html(\"span\", null, ol);\n",
     "      html(\"i\", null, s).style.background = ownerColor[o];\n",
-    "      s.appendChild(document.createTextNode(stackLabel(+o) + \" (\" + bytes(ownerBytes[o"
-    "]) + \")\"));\n",
+    "      s.appendChild(document.createTextNode(stackLabel(+o) + (ownerBytes[o] === undefine"
+    "d ? \"\" : \" (charged \" + bytes(ownerBytes[o]) + \")\")));\n",
     "    });\n",
     "  }\n",
     "\n",
@@ -480,16 +485,21 @@ static const char *const script[] = {
     "    if (!top.length) { html(\"p\", \"No live stacks.\", st); return; }\n",
     "    var t2 = html(\"table\", null, st);\n",
     "    var h2 = html(\"tr\", null, t2);\n",
-    "    [\"stack\", D.sort, \"live bytes\", \"blocks\", \"address space\", \"peak\", \"peak "
-    "blocks\", \"frames (innermost first)\"].forEach(function (c) { html(\"th\", c, h2); });"
-    "\n",
+    "    [\"stack\", D.sort, \"live bytes\"].concat(D.estimated ? [D.confidence_pct + \" % inter"
+    "val\"] : [], [\"blocks\", \"charged\", \"peak\", \"peak blocks\", \"frames (innermost first"
+    ")\"]).forEach(function (c) { html(\"th\", c, h2); });\n",
     "    top.forEach(function (s) {\n",
     "      var r = html(\"tr\", null, t2, \"stack-row\");\n",
     "      html(\"td\", \"#\" + s.id, r);\n",
     "      html(\"td\", cost(s.cost), r);\n",
     "      html(\"td\", bytes(s.live_bytes), r);\n",
+    "      if (D.estimated)\n",
+    "        html(\"td\", s.live_bytes ? bytes(s.live_bytes_ci_low) + \" to \" + bytes(s.live_b"
+    "ytes_ci_high) +\n",
+    "                 (s.below_resolution ? \" (below the sampling resolution)\" : \"\") : \"\", r,"
+    " \"interval\");\n",
     "      html(\"td\", s.live_blocks, r);\n",
-    "      html(\"td\", bytes(s.va_bytes), r);\n",
+    "      html(\"td\", bytes(s.charged_bytes), r);\n",
     "      html(\"td\", bytes(s.peak_bytes), r);\n",
     "      html(\"td\", s.peak_blocks, r);\n",
     "      var fr = html(\"td\", null, r, \"frames\");\n",

@@ -86,14 +86,17 @@ static void process(FILE *out, zt_report_t *r)
     zt_json_string(out, m->device);
     fprintf(out, ",\n  \"options\": ");
     zt_json_string(out, m->options);
-    fprintf(out,
-            ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"estimated\": %s,\n"
-            "  \"unwind\": ",
+    fprintf(out, ",\n  \"stacks_mode\": \"%s\",\n  \"sample_bytes\": %llu,\n  \"estimated\": %s,\n",
             m->stacks_mode == ZT_STACKS_FULL     ? "full"
             : m->stacks_mode == ZT_STACKS_SAMPLE ? "sample"
                                                  : "off",
             (unsigned long long)m->sample_bytes,
             m->stacks_mode == ZT_STACKS_SAMPLE ? "true" : "false");
+    if (m->stacks_mode == ZT_STACKS_SAMPLE)
+        fprintf(out, "  \"confidence_pct\": %d,\n  \"resolution_bytes\": %llu,\n",
+                ZT_EST_CONFIDENCE_PCT,
+                (unsigned long long)zt_estimate_resolution_bytes(m->sample_bytes));
+    fputs("  \"unwind\": ", out);
     zt_json_string(out, m->unwind);
     fprintf(out,
             ",\n  \"depth\": %u,\n  \"page_bytes\": %llu,\n  \"start_wall_ns\": %llu,\n"
@@ -272,6 +275,13 @@ static void stacks(FILE *out, zt_report_t *r, const unsigned *sel, unsigned nsel
         fprintf(out, ",\"cost\":%llu,\"end_live_bytes\":%llu,\"first_failure_live_bytes\":%llu",
                 (unsigned long long)zt_report_sort_key(st, zt_report_sort_of(r)),
                 (unsigned long long)st->end_live_bytes, (unsigned long long)st->ff_live_bytes);
+        zt_estimate_t e = zt_report_live_estimate(m, st);
+        fprintf(out,
+                ",\"charged_bytes\":%llu,\"live_bytes_ci_low\":%llu,\"live_bytes_ci_high\":%llu,"
+                "\"live_samples\":%llu,\"below_resolution\":%s",
+                (unsigned long long)zt_report_charged_bytes(st), (unsigned long long)e.low_bytes,
+                (unsigned long long)e.high_bytes, (unsigned long long)e.samples,
+                e.below_resolution ? "true" : "false");
         bool exact, known;
         uint64_t req = zt_report_requested_live(st, &exact, &known);
         fprintf(out, ",\"requested_live_bytes\":");

@@ -279,6 +279,9 @@ static void zones(FILE *out, zt_report_t *r)
                 zt_fmt_bytes(z->c.live_bytes, b1), (unsigned long long)z->c.live_blocks,
                 zt_fmt_bytes(z->c.va_bytes, b2), zt_fmt_bytes(z->c.total_bytes, b3));
     }
+    if (m->stacks_mode == ZT_STACKS_OFF)
+        fprintf(out, "  (stacks off: live bytes and blocks as the last walk found them, exact; "
+                     "allocations not counted)\n");
 }
 
 static const char kind_char[ZT_KIND_COUNT] = {'N', 't', 's', 'm', 'L', 'd', 'p'};
@@ -492,11 +495,15 @@ static void stacks(FILE *out, zt_report_t *r)
                         (unsigned long long)k);
             id[0] = 0;
         }
+        uint64_t charged = zt_report_charged_bytes(st);
         fprintf(out, "  %-6s %10s %10s %10llu %10s  %s\n", id,
-                zt_fmt_bytes(by_va ? st->total.va_bytes : st->total.live_bytes, b1),
-                zt_fmt_bytes(by_va ? st->total.live_bytes : st->total.va_bytes, b2),
+                zt_fmt_bytes(by_va ? charged : st->total.live_bytes, b1),
+                zt_fmt_bytes(by_va ? st->total.live_bytes : charged, b2),
                 (unsigned long long)st->total.live_blocks, zt_fmt_bytes(st->total.peak_bytes, b3),
                 where);
+        char ci[160];
+        zt_report_interval_words(m, st, ci, sizeof ci);
+        if (ci[0]) fprintf(out, "         live: %s\n", ci);
         one_line_frames(out, r, st->id, 9);
     }
     free(idx);
