@@ -475,7 +475,7 @@ static bool read_one(const char *path, zt_model_t *m)
 {
     char err[1024];
     memset(m, 0, sizeof *m);
-    if (zt_model_read(path, m, err, sizeof err)) return true;
+    if (zt_model_load(path, m, err, sizeof err)) return true;
     for (char *p = err; *p; p++)
         if (*p == '\n') *p = ' ';
     zt_cli_error("%s", err[0] ? err : "cannot read the record");

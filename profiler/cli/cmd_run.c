@@ -314,8 +314,7 @@ static void record_wait_status(const char *record, int status)
     int fd = open(record, O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
     zt_rec_header_t h;
-    if (pread(fd, &h, offsetof(zt_rec_header_t, zones), 0) ==
-            (ssize_t)offsetof(zt_rec_header_t, zones) &&
+    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
         memcmp(h.magic, ZT_REC_MAGIC, 8) == 0 && h.version == ZT_REC_VERSION &&
         h.header_bytes == sizeof(zt_rec_header_t)) {
         uint32_t state = WIFEXITED(status) ? ZT_REC_EXITED : ZT_REC_SIGNALED;
@@ -468,7 +467,7 @@ static int run_seeds(run_opts_t *o, char **cmd)
             break;
         }
         zt_model_t m;
-        if (!zt_model_read(r->record, &m, err, sizeof err)) {
+        if (!zt_model_load(r->record, &m, err, sizeof err)) {
             zt_cli_error("seed %lu: %s", k, err);
             rc = ZT_CLI_EXIT_USAGE;
             continue;
