@@ -12,7 +12,7 @@
  * run --seeds N: CMD N times with ZONETRACE_SEED 0..N-1 (libmalloc's region
  * ASLR entropy, zone/aslr.h), a record per seed (FILE.seed-K.zt), then the
  * spread of the failure point: the heap address space in use at each run's
- * first region/large map failure (the ZT_EV_MAP_FAILED event), min / median
+ * first region/large map failure (the ZT_REC_EV_MAP_FAILED event), min / median
  * / max over the runs that failed, and a line per seed.
  * -------------------------------------------------------------------------- */
 #include "cli.h"
@@ -20,7 +20,6 @@
 
 #include "aslr.h"
 #include "record_format.h"
-#include "hooks.h"
 #include "options.h"
 #include "profile.h"
 
@@ -475,7 +474,7 @@ static int run_seeds(run_opts_t *o, char **cmd)
         nread++;
         r->peak = m.va_peak_bytes;
         for (unsigned e = 0; e < m.nevents; e++)
-            if (m.events[e].type == ZT_EV_MAP_FAILED) {
+            if (m.events[e].type == ZT_REC_EV_MAP_FAILED) {
                 r->failed = true;
                 r->kind = m.events[e].kind;
                 r->va_used = m.events[e].va_used;

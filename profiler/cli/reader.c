@@ -307,26 +307,6 @@ static const char *const darwin_signal_names[32] = {
     "SEGV", "SYS", "PIPE", "ALRM", "TERM",   "URG",  "STOP",  "TSTP", "CONT", "CHLD", "TTIN",
     "TTOU", "IO",  "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "INFO", "USR1", "USR2"};
 
-static int host_signal_named(const char *name)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } host[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-        {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},
-        {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
-        {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
-        {"CONT", SIGCONT}, {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
-        {"TTOU", SIGTTOU}, {"URG", SIGURG},       {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
-        {"PROF", SIGPROF}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-        {"SYS", SIGSYS},
-    };
-    for (unsigned i = 0; i < sizeof host / sizeof host[0]; i++)
-        if (strcmp(host[i].name, name) == 0) return host[i].sig;
-    return 0;
-}
-
 static bool darwin_platform(int platform)
 {
     return platform >= ZT_REC_PLATFORM_MACOS && platform <= ZT_REC_PLATFORM_DARWIN_OTHER;
@@ -338,7 +318,7 @@ static int host_signal(bool foreign, int platform, int sig)
     if (!foreign || sig <= 0 || sig >= 32) return sig;
     const char *name =
         darwin_platform(platform) ? darwin_signal_names[sig] : linux_signal_names[sig];
-    int h = host_signal_named(name);
+    int h = zt_host_signal_named(name);
     return h > 0 ? h : sig;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "model.h"
+#include "record_format.h" /* the shared codes: event types, kinds, stack modes */
 #include "sizeclass.h"
 #include "symbolize.h"
 
