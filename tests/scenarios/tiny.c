@@ -3,8 +3,11 @@
  *   tiny            four mallocs, one of them leaked (32 bytes at the end)
  *   tiny stacks N   N distinct stacks, each leaking one 24-byte block: the
  *                   stack i goes through a chain of 13 calls, each `left`
- *                   or `right` by a bit of i (so up to 8192 distinct)
- *   tiny forever    new stacks without end (killed by the test mid-growth)
+ *                   or `right` by a bit of i (so up to 8192 distinct;
+ *                   record them with ZONETRACE_DEPTH >= 32)
+ *   tiny forever    65536 new stacks (16 levels), then allocations and
+ *                   frees without end: the test kills it while its record
+ *                   grows
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +18,14 @@ static void *leaf(void)
     return malloc(24);
 }
 
+static int levels = 13;
+
 static void *left(unsigned i, int level);
 static void *right(unsigned i, int level);
 
 static void *step(unsigned i, int level)
 {
-    if (level == 13) return leaf();
+    if (level == levels) return leaf();
     return (i >> level) & 1 ? right(i, level + 1) : left(i, level + 1);
 }
 
@@ -47,15 +52,13 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "forever") == 0) {
+        levels = 16;
         printf("ready\n");
         fflush(stdout);
         for (unsigned i = 0;; i++) {
-            void *p = step(i & 8191, 0);
-            if (i >= 8192) free(p);
-            if ((i & 8191) == 8191) {
-                void *big = malloc(4096 + (i >> 13) * 16); /* another class now and then */
-                free(big);
-            }
+            void *p = step(i & 65535, 0);
+            if (i >= 65536) free(p);
+            if ((i & 1023) == 1023) free(malloc(1024 + (i >> 10) % 64 * 512)); /* other classes */
         }
     }
     char *a = malloc(100), *b = malloc(1000), *c = malloc(10000);
