@@ -160,9 +160,9 @@ zt_rec_counters_t *zt_record_class_slow(unsigned z, unsigned cls)
     if (!zt_rec_open || z >= ZT_REC_MAX_ZONES || cls >= ZT_REC_CLASSES || zt_rec.zone[z] == NULL)
         return NULL;
     unsigned j = cls / ZT_REC_CLASS_CHUNK;
-    zt_rec_counters_t *c = chunk_make((void **)&zt_rec.class_chunk[z][j],
-                                      &zt_rec.zone[z]->class_chunks_off[j],
-                                      ZT_REC_CLASS_CHUNK * sizeof(zt_rec_counters_t), false);
+    zt_rec_counters_t *c =
+        chunk_make((void **)&zt_rec.class_chunk[z][j], &zt_rec.zone[z]->class_chunks_off[j],
+                   ZT_REC_CLASS_CHUNK * sizeof(zt_rec_counters_t), false);
     return c ? c + cls % ZT_REC_CLASS_CHUNK : NULL;
 }
 
@@ -661,7 +661,8 @@ _Static_assert((int)ZT_EV_NANO_DELEGATED == ZT_REC_EV_NANO_DELEGATED &&
                    (int)ZT_EV_MAP_FAILED == ZT_REC_EV_MAP_FAILED &&
                    (int)ZT_EV_NULL_RETURNED == ZT_REC_EV_NULL_RETURNED &&
                    (int)ZT_EV_VA_HIGH_WATER == ZT_REC_EV_VA_HIGH_WATER &&
-                   (int)ZT_EV_PROCESS_END == ZT_REC_EV_PROCESS_END && (int)ZT_EV_LIMIT == ZT_REC_EV_LIMIT &&
+                   (int)ZT_EV_PROCESS_END == ZT_REC_EV_PROCESS_END &&
+                   (int)ZT_EV_LIMIT == ZT_REC_EV_LIMIT &&
                    (int)ZT_EV_PRESSURE == ZT_REC_EV_PRESSURE &&
                    (int)ZT_EV_MEMORY_WARNING == ZT_REC_EV_MEMORY_WARNING &&
                    (int)ZT_EV_BAD_FREE == ZT_REC_EV_BAD_FREE && ZT_REC_EV_MAX == ZT_REC_EV_BAD_FREE,
@@ -673,7 +674,8 @@ _Static_assert((int)ZT_KIND_NANO == ZT_REC_KIND_NANO && (int)ZT_KIND_TINY == ZT_
                    (int)ZT_KIND_XZ_DATA == ZT_REC_KIND_XZ_DATA &&
                    (int)ZT_KIND_XZ_PTR == ZT_REC_KIND_XZ_PTR && ZT_KIND_COUNT == ZT_REC_KINDS,
                "zone/sizeclass.h's kinds are the record's");
-_Static_assert((int)ZT_STACKS_OFF == ZT_REC_STACKS_OFF && (int)ZT_STACKS_FULL == ZT_REC_STACKS_FULL &&
+_Static_assert((int)ZT_STACKS_OFF == ZT_REC_STACKS_OFF &&
+                   (int)ZT_STACKS_FULL == ZT_REC_STACKS_FULL &&
                    (int)ZT_STACKS_SAMPLE == ZT_REC_STACKS_SAMPLE,
                "zone/options.h's stack modes are the record's");
 _Static_assert(ZT_CLASS_COUNT == ZT_REC_CLASSES && ZT_CLASS_LARGE == ZT_REC_CLASS_LARGE,

@@ -96,10 +96,10 @@ typedef struct zt_rec_stack {
 
 /* One zone's block (header.zones_off[z]). */
 typedef struct zt_rec_zone {
-    char name[48];           /* NUL-terminated (zone_name, may be empty) */
-    uint64_t address;        /* the malloc_zone_t in the process */
-    uint64_t va_bytes;       /* regions + large blocks (last snapshot) */
-    zt_rec_counters_t total; /* over all classes (exact) */
+    char name[48];              /* NUL-terminated (zone_name, may be empty) */
+    uint64_t address;           /* the malloc_zone_t in the process */
+    uint64_t va_bytes;          /* regions + large blocks (last snapshot) */
+    zt_rec_counters_t total;    /* over all classes (exact) */
     uint64_t first_failure_off; /* ZT_REC_SEC_MOMENT: the first failure in this zone, 0 = none */
     uint64_t failures;          /* NULL returns and region map failures in this zone */
     /* per-stack counters in this zone: chunk k holds ZT_REC_CHUNK0 << k
@@ -490,7 +490,7 @@ _Static_assert(__builtin_offsetof(zt_rec_header_t, platform) == 1288, "record la
 _Static_assert(__builtin_offsetof(zt_rec_header_t, zones_off) == 1456, "record layout");
 _Static_assert(sizeof(zt_rec_header_t) == 1456 + ZT_REC_MAX_ZONES * 8, "record layout");
 /* Every directory covers what it indexes. */
-_Static_assert((uint64_t)ZT_REC_CHUNK0 * ((1ull << ZT_REC_MAX_CHUNKS) - 1) >= 0xffffffffull, "ids");
-_Static_assert(ZT_REC_CLASS_CHUNKS * ZT_REC_CLASS_CHUNK >= ZT_REC_CLASSES, "classes");
+_Static_assert((uint64_t)ZT_REC_CHUNK0 *((1ull << ZT_REC_MAX_CHUNKS) - 1) >= 0xffffffffull, "ids");
+_Static_assert(ZT_REC_CLASS_CHUNKS *ZT_REC_CLASS_CHUNK >= ZT_REC_CLASSES, "classes");
 
 #endif /* ZT_RECORD_FORMAT_H */

@@ -311,7 +311,8 @@ static bool walk_zones(zt_rec_header_t *h)
                       sizeof(zt_rec_charge_t), NULL, 0);
     unsigned nzr = h->nzones;
     for (unsigned z = 0; z < nzr && z < ZT_REC_MAX_ZONES; z++)
-        if (zt_rec.zone[z]) __atomic_store_n(&zt_rec.zone[z]->va_bytes, w->zone_va[z], __ATOMIC_RELAXED);
+        if (zt_rec.zone[z])
+            __atomic_store_n(&zt_rec.zone[z]->va_bytes, w->zone_va[z], __ATOMIC_RELAXED);
     return true;
 }
 
@@ -472,8 +473,8 @@ static void moments_after_walk(void)
             same ? (__atomic_store_n(&rz->first_failure_off,
                                      h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE], __ATOMIC_RELEASE),
                     true)
-                 : moment_write(&rz->first_failure_off, true, ZT_REC_MOMENT_ZONE_FAILURE,
-                                (int)z, &zone_event[z], zone_failures[z]);
+                 : moment_write(&rz->first_failure_off, true, ZT_REC_MOMENT_ZONE_FAILURE, (int)z,
+                                &zone_event[z], zone_failures[z]);
         if (ok) __atomic_store_n(&zone_state[z], 2, __ATOMIC_RELEASE);
     }
     uint64_t live_peak = walk_live_peak;

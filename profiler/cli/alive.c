@@ -89,8 +89,8 @@ static bool writer_alive(int pid, uint64_t last_seen_wall_ns)
 void zt_model_liveness(zt_model_t *m)
 {
     if (!m->term.ask_alive) return;
-    uint64_t last_seen = m->term.last_heartbeat_ns > m->start_wall_ns ? m->term.last_heartbeat_ns
-                                                                       : m->start_wall_ns;
+    uint64_t last_seen =
+        m->term.last_heartbeat_ns > m->start_wall_ns ? m->term.last_heartbeat_ns : m->start_wall_ns;
     /* A record from another OS: its pid means nothing here; only a fresh
      * heartbeat says the process may still run. */
     bool alive = m->foreign ? m->monitor_ms != 0 : writer_alive(m->pid, last_seen);

@@ -313,9 +313,8 @@ static void record_wait_status(const char *record, int status)
     int fd = open(record, O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
     zt_rec_header_t h;
-    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
-        memcmp(h.magic, ZT_REC_MAGIC, 8) == 0 && h.version == ZT_REC_VERSION &&
-        h.header_bytes == sizeof(zt_rec_header_t)) {
+    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h.magic, ZT_REC_MAGIC, 8) == 0 &&
+        h.version == ZT_REC_VERSION && h.header_bytes == sizeof(zt_rec_header_t)) {
         uint32_t state = WIFEXITED(status) ? ZT_REC_EXITED : ZT_REC_SIGNALED;
         int32_t rest[2] = {WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), status};
         /* state last: a reader sees all of it or none */

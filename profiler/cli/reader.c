@@ -674,11 +674,11 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         for (uint64_t i = 0; i < h->timeline_count; i++) {
             zt_rec_sample_t s;
             uint64_t off;
-            if (!chunk_in(r, h->timeline_chunks_off, ZT_REC_TIMELINE_CHUNKS,
-                          ZT_REC_TIMELINE_CHUNK0, i, sizeof s, "timeline", &off))
+            if (!chunk_in(r, h->timeline_chunks_off, ZT_REC_TIMELINE_CHUNKS, ZT_REC_TIMELINE_CHUNK0,
+                          i, sizeof s, "timeline", &off))
                 return false;
-            if (off == 0) return fail(r, "damaged: timeline sample %llu has no chunk",
-                                      (unsigned long long)i);
+            if (off == 0)
+                return fail(r, "damaged: timeline sample %llu has no chunk", (unsigned long long)i);
             memcpy(&s, r->buf + off, sizeof s);
             m->timeline[m->ntimeline++] = (zt_m_sample_t){s.time_ns, s.rss_bytes, s.anon_bytes,
                                                           s.va_used_bytes, s.live_bytes};

@@ -731,7 +731,8 @@ void zt_report_later_text(zt_report_t *r, char *buf, size_t cap)
     if (!zt_report_first_failure_leads(m) || m->failures < 2) return;
     const zt_m_event_t *last = NULL;
     for (unsigned i = 0; i < m->nevents; i++)
-        if (m->events[i].type == ZT_REC_EV_NULL_RETURNED || m->events[i].type == ZT_REC_EV_MAP_FAILED)
+        if (m->events[i].type == ZT_REC_EV_NULL_RETURNED ||
+            m->events[i].type == ZT_REC_EV_MAP_FAILED)
             last = &m->events[i];
     int n = snprintf(buf, cap,
                      "%llu more failure%s after the first (%llu NULL returned, %llu region map%s "

@@ -420,7 +420,8 @@ static const char *event_key(uint32_t t)
  * crossed the step. */
 static bool event_has_class(uint32_t t)
 {
-    return t == ZT_REC_EV_NANO_DELEGATED || t == ZT_REC_EV_NANO_RELEASED || t == ZT_REC_EV_NULL_RETURNED;
+    return t == ZT_REC_EV_NANO_DELEGATED || t == ZT_REC_EV_NANO_RELEASED ||
+           t == ZT_REC_EV_NULL_RETURNED;
 }
 
 static bool event_has_kind(uint32_t t)

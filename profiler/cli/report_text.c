@@ -151,9 +151,9 @@ static void header(FILE *out, zt_report_t *r)
 
 static bool key_event(uint32_t t)
 {
-    return t == ZT_REC_EV_NULL_RETURNED || t == ZT_REC_EV_MAP_FAILED || t == ZT_REC_EV_NANO_DELEGATED ||
-           t == ZT_REC_EV_NANO_RELEASED || t == ZT_REC_EV_LIMIT || t == ZT_REC_EV_PRESSURE ||
-           t == ZT_REC_EV_MEMORY_WARNING;
+    return t == ZT_REC_EV_NULL_RETURNED || t == ZT_REC_EV_MAP_FAILED ||
+           t == ZT_REC_EV_NANO_DELEGATED || t == ZT_REC_EV_NANO_RELEASED || t == ZT_REC_EV_LIMIT ||
+           t == ZT_REC_EV_PRESSURE || t == ZT_REC_EV_MEMORY_WARNING;
 }
 
 /* The images whose frames above are module+offset (missing here, changed,

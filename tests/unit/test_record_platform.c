@@ -168,8 +168,8 @@ int main(void)
         zt_model_t m;
         char err[512];
         REQUIRE(zt_model_read(path, &m, err, sizeof err), "%s", err);
-        CHECK(m.version == ZT_REC_VERSION && m.platform == ZT_M_IOS && m.image_format == ZT_M_MACHO &&
-                  strcmp(m.arch, "arm64") == 0,
+        CHECK(m.version == ZT_REC_VERSION && m.platform == ZT_M_IOS &&
+                  m.image_format == ZT_M_MACHO && strcmp(m.arch, "arm64") == 0,
               "version %u platform %d image format %d arch %s", m.version, m.platform,
               m.image_format, m.arch);
         CHECK(m.foreign, "an iOS record is foreign on Linux");
