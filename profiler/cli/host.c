@@ -66,13 +66,18 @@ int zt_host_snprintf(char *buf, size_t cap, const char *fmt, ...)
     return n < 0 ? 0 : (size_t)n >= cap && cap ? (int)cap - 1 : n; /* as zt_prim_snprintf */
 }
 
+void zt_host_vmessage(const char *fmt, va_list ap)
+{
+    fputs("zonetrace: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void zt_host_message(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("zonetrace: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    zt_host_vmessage(fmt, ap);
     va_end(ap);
 }
 

@@ -6,6 +6,7 @@
 #ifndef ZT_CLI_HOST_H
 #define ZT_CLI_HOST_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,9 @@ uint64_t zt_host_wall_ns(void);
 
 /* The reading host is a Darwin system (its signal numbers are Darwin's). */
 bool zt_host_darwin(void);
+
+/* "zonetrace: <message>\n" on stderr (zt_cli_error's, the tables'). */
+void zt_host_vmessage(const char *fmt, va_list ap);
 
 /* The host's number of the signal named `name` without "SIG" ("SEGV"), 0
  * when it has none. */
