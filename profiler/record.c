@@ -133,13 +133,23 @@ void zt_record_zone_name(unsigned z, const char *name)
     if (memcmp(dst, buf, sizeof buf) != 0) memcpy(dst, buf, sizeof buf);
 }
 
+/* Tries at the record lock before a path that may run in a signal handler
+ * (events, samples) gives up: the lock is held only for a bump allocation
+ * and maybe a file growth, so another thread releases it long before; only
+ * a handler that interrupted its holder waits for nothing. */
+#define TRY_LOCK_TRIES 256
+
 /* Make the chunk a directory entry names, once (under the record lock,
- * or with a trylock from a path that may run in a signal handler): filled
- * with zeros, then published by one store of its offset. */
+ * or with bounded tries from a path that may run in a signal handler):
+ * filled with zeros, then published by one store of its offset. */
 static void *chunk_make(void **ptr_slot, uint64_t *off_slot, uint64_t bytes, bool try_only)
 {
     if (try_only) {
-        if (!zt_trylock(&zt_rec.lock)) return NULL;
+        unsigned i = 0;
+        while (!zt_trylock(&zt_rec.lock)) {
+            if (++i == TRY_LOCK_TRIES) return NULL;
+            zt_prim_yield();
+        }
     } else {
         zt_lock(&zt_rec.lock);
     }

@@ -6,16 +6,23 @@
  * profiler/FORMAT.md; bump ZT_REC_VERSION on any change to these structs.
  *
  * The file is one arena, mapped MAP_SHARED by the writer and updated in place:
- *   [0, sizeof header)  zt_rec_header_t (fixed fields, zone table, directories)
+ *   [0, sizeof header)  zt_rec_header_t (fixed fields, directories)
  *   [.., used_bytes)    blocks bump-allocated by the writer, found only through
- *                       offsets in the header (or in sections it points to)
+ *                       offsets in the header (or in blocks it points to):
+ *                       zone blocks, chunks of every table, sections
+ * It starts as long as its header and grows on demand (version 4): every
+ * table is chunked, each chunk made when first needed, so a small program's
+ * record is a few tens of KiB.
  * Every offset is a byte offset from the start of the file; 0 means "none".
  * All integers are little-endian (x86_64 and arm64 alike), fixed-width and
  * naturally aligned at the same offsets on every 64-bit ABI (the asserts at
  * the end pin the layout); every block starts on an 8-byte boundary. So a
  * record written on macOS or iOS reads on Linux and the other way round;
  * what differs by platform (the modules' image format, signal numbers) is
- * said by header.platform and header.image_format (version 3).
+ * said by header.platform and header.image_format (version 3). The codes a
+ * reader needs (event types, kinds, stack modes, termination states, class
+ * counts) are defined here; the zone's own enums are asserted equal to them
+ * (profiler/record.c), so the CLI needs no runtime header.
  *
  * Consistency without locks: a writer fills a block completely, then
  * publishes it with one aligned 64-bit store of its offset (or of a count).
