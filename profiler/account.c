@@ -355,11 +355,14 @@ static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
     return zt_record_class((unsigned)zone, cls);
 }
 
-/* The zone's own counters (NULL only when its block could not be made). */
+/* The zone's own counters (NULL only when its block could not be made):
+ * the block is made here when a count comes before the zone's
+ * registration has made it (another thread registering it right now). */
 static inline zt_rec_counters_t *zone_counters(int zone)
 {
     zt_rec_zone_t *rz = __atomic_load_n(&zt_rec.zone[zone], __ATOMIC_ACQUIRE);
-    return zt_likely(rz != NULL) ? &rz->total : NULL;
+    if (zt_unlikely(rz == NULL)) rz = zt_record_zone_block((unsigned)zone);
+    return rz ? &rz->total : NULL;
 }
 
 /* The stack's one request size: set by its first allocation, UINT64_MAX

@@ -126,7 +126,12 @@ zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
 zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create);
 static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create);
 
-/* Register zone index z (name, address): allocates its class counters. */
+/* Zone z's block, made on first use (by whichever comes first: its
+ * registration or a count for it); NULL when the file is full. */
+zt_rec_zone_t *zt_record_zone_block(unsigned z);
+
+/* Register zone index z (name, address): makes its block, counts it in
+ * nzones. */
 bool zt_record_zone(unsigned z, const char *name, uint64_t address);
 
 /* Copy a zone's name again (bounded; the name is a string in the process). */

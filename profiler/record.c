@@ -93,9 +93,50 @@ zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
     return chunk ? chunk + within : NULL;
 }
 
+/* Tries at the record lock before a path that may run in a signal handler
+ * (events, samples) gives up: the lock is held only for a bump allocation
+ * and maybe a file growth, so another thread releases it long before; only
+ * a handler that interrupted its holder waits for nothing. */
+#define TRY_LOCK_TRIES 256
+
+/* Make the chunk a directory entry names, once (under the record lock,
+ * or with bounded tries from a path that may run in a signal handler):
+ * filled with zeros, then published by one store of its offset. */
+static void *chunk_make(void **ptr_slot, uint64_t *off_slot, uint64_t bytes, bool try_only)
+{
+    if (try_only) {
+        unsigned i = 0;
+        while (!zt_trylock(&zt_rec.lock)) {
+            if (++i == TRY_LOCK_TRIES) return NULL;
+            zt_prim_yield();
+        }
+    } else {
+        zt_lock(&zt_rec.lock);
+    }
+    void *p = *ptr_slot;
+    if (p == NULL) {
+        uint64_t off = zt_record_alloc(bytes, &p, true);
+        if (off) {
+            __atomic_store_n(ptr_slot, p, __ATOMIC_RELEASE);
+            __atomic_store_n(off_slot, off, __ATOMIC_RELEASE);
+        }
+    }
+    zt_unlock(&zt_rec.lock);
+    return p;
+}
+
+zt_rec_zone_t *zt_record_zone_block(unsigned z)
+{
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return NULL;
+    zt_rec_zone_t *rz = __atomic_load_n(&zt_rec.zone[z], __ATOMIC_ACQUIRE);
+    if (zt_likely(rz != NULL)) return rz;
+    return chunk_make((void **)&zt_rec.zone[z], &zt_rec.hdr->zones_off[z], sizeof(zt_rec_zone_t),
+                      false);
+}
+
 zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create)
 {
-    if (id == 0 || zone >= ZT_REC_MAX_ZONES || zt_rec.zone[zone] == NULL) return NULL;
+    if (id == 0 || zone >= ZT_REC_MAX_ZONES || zt_record_zone_block(zone) == NULL) return NULL;
     uint64_t within;
     unsigned k = zt_rec_chunk_of(id - 1, &within);
     zt_rec_counters_t **slot = &zt_rec.zone_stack_chunk[zone][k];
@@ -133,42 +174,9 @@ void zt_record_zone_name(unsigned z, const char *name)
     if (memcmp(dst, buf, sizeof buf) != 0) memcpy(dst, buf, sizeof buf);
 }
 
-/* Tries at the record lock before a path that may run in a signal handler
- * (events, samples) gives up: the lock is held only for a bump allocation
- * and maybe a file growth, so another thread releases it long before; only
- * a handler that interrupted its holder waits for nothing. */
-#define TRY_LOCK_TRIES 256
-
-/* Make the chunk a directory entry names, once (under the record lock,
- * or with bounded tries from a path that may run in a signal handler):
- * filled with zeros, then published by one store of its offset. */
-static void *chunk_make(void **ptr_slot, uint64_t *off_slot, uint64_t bytes, bool try_only)
-{
-    if (try_only) {
-        unsigned i = 0;
-        while (!zt_trylock(&zt_rec.lock)) {
-            if (++i == TRY_LOCK_TRIES) return NULL;
-            zt_prim_yield();
-        }
-    } else {
-        zt_lock(&zt_rec.lock);
-    }
-    void *p = *ptr_slot;
-    if (p == NULL) {
-        uint64_t off = zt_record_alloc(bytes, &p, true);
-        if (off) {
-            __atomic_store_n(ptr_slot, p, __ATOMIC_RELEASE);
-            __atomic_store_n(off_slot, off, __ATOMIC_RELEASE);
-        }
-    }
-    zt_unlock(&zt_rec.lock);
-    return p;
-}
-
 zt_rec_counters_t *zt_record_class_slow(unsigned z, unsigned cls)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES || cls >= ZT_REC_CLASSES || zt_rec.zone[z] == NULL)
-        return NULL;
+    if (cls >= ZT_REC_CLASSES || zt_record_zone_block(z) == NULL) return NULL;
     unsigned j = cls / ZT_REC_CLASS_CHUNK;
     zt_rec_counters_t *c =
         chunk_make((void **)&zt_rec.class_chunk[z][j], &zt_rec.zone[z]->class_chunks_off[j],
@@ -178,25 +186,10 @@ zt_rec_counters_t *zt_record_class_slow(unsigned z, unsigned cls)
 
 bool zt_record_zone(unsigned z, const char *name, uint64_t address)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return false;
-    zt_rec_zone_t *rz = zt_rec.zone[z];
-    if (rz == NULL) {
-        /* Filled before it is published: a reader finds the zone's address
-         * with its block. */
-        void *p;
-        zt_lock(&zt_rec.lock);
-        uint64_t off = zt_record_alloc(sizeof(zt_rec_zone_t), &p, true);
-        if (off) {
-            rz = p;
-            rz->address = address;
-            __atomic_store_n(&zt_rec.zone[z], rz, __ATOMIC_RELEASE);
-            __atomic_store_n(&zt_rec.hdr->zones_off[z], off, __ATOMIC_RELEASE);
-        }
-        zt_unlock(&zt_rec.lock);
-        if (off == 0) return false;
-    }
-    zt_record_zone_name(z, name);
+    zt_rec_zone_t *rz = zt_record_zone_block(z);
+    if (rz == NULL) return false;
     rz->address = address;
+    zt_record_zone_name(z, name);
     uint32_t n = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_RELAXED);
     while (n < z + 1 && !__atomic_compare_exchange_n(&zt_rec.hdr->nzones, &n, z + 1, false,
                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED))
