@@ -562,6 +562,16 @@ static uint64_t off_of(const void *p)
     return p ? (uint64_t)((const uint8_t *)p - zt_rec.base) : 0;
 }
 
+/* A section the parent published after the fork may start inside our copy
+ * and end past it (our bump pointer then restarts inside it): keep only a
+ * section that lies whole in [0, used). */
+static bool section_in_copy(uint64_t off, uint64_t used)
+{
+    if (off == 0 || off >= used || used - off < sizeof(zt_rec_section_t)) return false;
+    const zt_rec_section_t *sh = (const zt_rec_section_t *)(zt_rec.base + off);
+    return sh->bytes <= used - off;
+}
+
 /* The parent may have grown its file after the fork: keep only what lies in
  * our copy, so every offset in the header points inside our file. */
 static void child_trim(zt_rec_header_t *h)
@@ -579,7 +589,7 @@ static void child_trim(zt_rec_header_t *h)
             rz->stack_chunks_off[k] = off_of(zt_rec.zone_stack_chunk[z][k]);
         for (unsigned j = 0; j < ZT_REC_CLASS_CHUNKS; j++)
             rz->class_chunks_off[j] = off_of(zt_rec.class_chunk[z][j]);
-        if (rz->first_failure_off >= h->used_bytes) rz->first_failure_off = 0;
+        if (!section_in_copy(rz->first_failure_off, h->used_bytes)) rz->first_failure_off = 0;
     }
     for (unsigned k = 0; k < ZT_REC_MAX_CHUNKS; k++)
         h->stack_chunks_off[k] = off_of(zt_rec.stack_chunk[k]);
@@ -603,7 +613,7 @@ static void child_trim(zt_rec_header_t *h)
                         &h->va_runs_off,    &h->moments_off[0], &h->moments_off[1],
                         &h->moments_off[2], &h->moments_off[3]};
     for (unsigned i = 0; i < sizeof secs / sizeof secs[0]; i++)
-        if (*secs[i] >= h->used_bytes) *secs[i] = 0;
+        if (!section_in_copy(*secs[i], h->used_bytes)) *secs[i] = 0;
     zt_stacktab_reset();
 }
 
