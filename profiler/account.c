@@ -352,9 +352,17 @@ ALWAYS_INLINE void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t
 
 static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
 {
-    if (cls >= ZT_REC_CLASSES) return NULL;
-    zt_rec_counters_t *zc = __atomic_load_n(&zt_rec.zone_classes[zone], __ATOMIC_ACQUIRE);
-    return zc ? zc + cls : NULL;
+    return zt_record_class((unsigned)zone, cls);
+}
+
+/* The zone's own counters (NULL only when its block could not be made):
+ * the block is made here when a count comes before the zone's
+ * registration has made it (another thread registering it right now). */
+static inline zt_rec_counters_t *zone_counters(int zone)
+{
+    zt_rec_zone_t *rz = __atomic_load_n(&zt_rec.zone[zone], __ATOMIC_ACQUIRE);
+    if (zt_unlikely(rz == NULL)) rz = zt_record_zone_block((unsigned)zone);
+    return rz ? &rz->total : NULL;
 }
 
 /* The stack's one request size: set by its first allocation, UINT64_MAX
@@ -385,7 +393,8 @@ ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t bl
         counters_alloc(&e->total, blocks, bytes, req, plain);
         request_note(e, req_raw);
     }
-    counters_alloc(&zt_rec.hdr->zones[zone].total, blocks, bytes, req, plain);
+    zt_rec_counters_t *zc = zone_counters(zone);
+    if (zc) counters_alloc(zc, blocks, bytes, req, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
     if (cc) counters_alloc(cc, blocks, bytes, req, plain);
     counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req, plain);
@@ -398,7 +407,8 @@ ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blo
     if (zs) counters_free(zs, blocks, bytes, plain);
     zt_rec_stack_t *e = zt_record_stack(id, false);
     if (e) counters_free(&e->total, blocks, bytes, plain);
-    counters_free(&zt_rec.hdr->zones[zone].total, blocks, bytes, plain);
+    zt_rec_counters_t *zc = zone_counters(zone);
+    if (zc) counters_free(zc, blocks, bytes, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
     if (cc) counters_free(cc, blocks, bytes, plain);
     counters_free(&zt_rec.hdr->heap, blocks, bytes, plain);
@@ -410,7 +420,8 @@ ALWAYS_INLINE void temp_counts(uint32_t id, int z, unsigned cls, uint64_t blocks
     if (zs) add(&zs->temp_blocks, blocks, plain);
     zt_rec_stack_t *e = zt_record_stack(id, false);
     if (e) add(&e->total.temp_blocks, blocks, plain);
-    add(&zt_rec.hdr->zones[z].total.temp_blocks, blocks, plain);
+    zt_rec_counters_t *zc = zone_counters(z);
+    if (zc) add(&zc->temp_blocks, blocks, plain);
     zt_rec_counters_t *cc = class_counters(z, cls);
     if (cc) add(&cc->temp_blocks, blocks, plain);
     add(&zt_rec.hdr->heap.temp_blocks, blocks, plain);

@@ -95,12 +95,11 @@ typedef struct zt_record {
     zt_lock_t lock;    /* file growth and block allocation */
     uint64_t start_ns; /* monotonic start */
     zt_rec_stack_t *stack_chunk[ZT_REC_MAX_CHUNKS];
+    zt_rec_zone_t *zone[ZT_REC_MAX_ZONES]; /* zone blocks (header.zones_off) */
     zt_rec_counters_t *zone_stack_chunk[ZT_REC_MAX_ZONES][ZT_REC_MAX_CHUNKS];
-    zt_rec_counters_t *zone_classes[ZT_REC_MAX_ZONES];                 /* shared shard */
-    zt_rec_counters_t *shard_classes[ZT_REC_MAX_ZONES][ZT_REC_SHARDS]; /* per-thread shards */
-    uint64_t *class_shards; /* the directory in the file (header.class_shards_off) */
-    zt_rec_event_t *events;
-    zt_rec_sample_t *timeline;
+    zt_rec_counters_t *class_chunk[ZT_REC_MAX_ZONES][ZT_REC_CLASS_CHUNKS];
+    zt_rec_event_t *event_chunk[ZT_REC_EVENT_CHUNKS];
+    zt_rec_sample_t *timeline_chunk[ZT_REC_TIMELINE_CHUNKS];
     char path[1024];
 } zt_record_t;
 
@@ -127,15 +126,28 @@ zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
 zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create);
 static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create);
 
-/* Register zone index z (name, address): allocates its class counters. */
+/* Zone z's block, made on first use (by whichever comes first: its
+ * registration or a count for it); NULL when the file is full. */
+zt_rec_zone_t *zt_record_zone_block(unsigned z);
+
+/* Register zone index z (name, address): makes its block, counts it in
+ * nzones. */
 bool zt_record_zone(unsigned z, const char *name, uint64_t address);
 
 /* Copy a zone's name again (bounded; the name is a string in the process). */
 void zt_record_zone_name(unsigned z, const char *name);
 
-/* Class-counter shard s of zone z, allocating it (NULL when the file is
- * full or the zone is unknown). */
-zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s);
+/* Counters of class cls in zone z, making their chunk on first use (NULL
+ * when the file is full or z or cls is out of range). The common case is
+ * inline: it is on every profiled malloc and free. */
+zt_rec_counters_t *zt_record_class_slow(unsigned z, unsigned cls);
+static inline zt_rec_counters_t *zt_record_class(unsigned z, unsigned cls)
+{
+    if (cls >= ZT_REC_CLASSES || z >= ZT_REC_MAX_ZONES) return NULL;
+    zt_rec_counters_t *c =
+        __atomic_load_n(&zt_rec.class_chunk[z][cls / ZT_REC_CLASS_CHUNK], __ATOMIC_ACQUIRE);
+    return zt_likely(c != NULL) ? c + cls % ZT_REC_CLASS_CHUNK : zt_record_class_slow(z, cls);
+}
 
 /* Write a snapshot section (regions, charges, modules...) and publish it at
  * *slot. Returns false if the file cannot grow. */

@@ -4,20 +4,21 @@
  * The file is mapped MAP_SHARED at the start of a large PROT_NONE
  * reservation and grows in place (fallocate, then map the new tail with
  * MAP_FIXED), so pointers into it never move and readers of the stack table
- * never stop. Blocks are bump-allocated under one lock (rare: new chunks,
- * frames of new stacks, snapshot sections); counters and events are written
- * lock-free by the hooks.
+ * never stop. It starts as small as its header and grows by a quarter at a
+ * time (at least to what is asked): everything in it is made on first use —
+ * zone blocks, class-counter, stack, event and timeline chunks — so a small
+ * program's record stays a few tens of KiB. Blocks are bump-allocated under
+ * one lock (rare: new chunks, frames of new stacks, snapshot sections);
+ * counters and events are written lock-free by the hooks.
  * -------------------------------------------------------------------------- */
 #include "internal.h"
+#include "hooks.h"
 
 #include <string.h>
 #include <unistd.h>
 
 #define DEFAULT_RESERVE_BYTES (4ull << 30)
-#define INITIAL_FILE_BYTES    (2u << 20)
-#define EVENTS_CAP            4096u
-#define TIMELINE_CAP          8192u
-#define CMDLINE_BYTES         (32u << 10)
+#define CMDLINE_BYTES         (32u << 10) /* longest argv kept */
 #define OPTIONS_BYTES         (4u << 10)
 
 zt_record_t zt_rec;
@@ -35,7 +36,9 @@ static bool grow_locked(uint64_t need)
     zt_rec_header_t *h = zt_rec.hdr;
     if (need <= h->file_bytes) return true;
     size_t page = zt_prim_page_bytes();
-    uint64_t target = h->file_bytes * 2;
+    /* A quarter more at a time: few growths (each an fallocate and an mmap)
+     * and at most a quarter of the file reserved but unused. */
+    uint64_t target = h->file_bytes + h->file_bytes / 4;
     if (target < need) target = need;
     target = (target + page - 1) & ~(uint64_t)(page - 1);
     if (target > zt_rec.reserve_bytes) target = zt_rec.reserve_bytes;
@@ -90,9 +93,50 @@ zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
     return chunk ? chunk + within : NULL;
 }
 
+/* Tries at the record lock before a path that may run in a signal handler
+ * (events, samples) gives up: the lock is held only for a bump allocation
+ * and maybe a file growth, so another thread releases it long before; only
+ * a handler that interrupted its holder waits for nothing. */
+#define TRY_LOCK_TRIES 256
+
+/* Make the chunk a directory entry names, once (under the record lock,
+ * or with bounded tries from a path that may run in a signal handler):
+ * filled with zeros, then published by one store of its offset. */
+static void *chunk_make(void **ptr_slot, uint64_t *off_slot, uint64_t bytes, bool try_only)
+{
+    if (try_only) {
+        unsigned i = 0;
+        while (!zt_trylock(&zt_rec.lock)) {
+            if (++i == TRY_LOCK_TRIES) return NULL;
+            zt_prim_yield();
+        }
+    } else {
+        zt_lock(&zt_rec.lock);
+    }
+    void *p = *ptr_slot;
+    if (p == NULL) {
+        uint64_t off = zt_record_alloc(bytes, &p, true);
+        if (off) {
+            __atomic_store_n(ptr_slot, p, __ATOMIC_RELEASE);
+            __atomic_store_n(off_slot, off, __ATOMIC_RELEASE);
+        }
+    }
+    zt_unlock(&zt_rec.lock);
+    return p;
+}
+
+zt_rec_zone_t *zt_record_zone_block(unsigned z)
+{
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return NULL;
+    zt_rec_zone_t *rz = __atomic_load_n(&zt_rec.zone[z], __ATOMIC_ACQUIRE);
+    if (zt_likely(rz != NULL)) return rz;
+    return chunk_make((void **)&zt_rec.zone[z], &zt_rec.hdr->zones_off[z], sizeof(zt_rec_zone_t),
+                      false);
+}
+
 zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool create)
 {
-    if (id == 0 || zone >= ZT_REC_MAX_ZONES) return NULL;
+    if (id == 0 || zone >= ZT_REC_MAX_ZONES || zt_record_zone_block(zone) == NULL) return NULL;
     uint64_t within;
     unsigned k = zt_rec_chunk_of(id - 1, &within);
     zt_rec_counters_t **slot = &zt_rec.zone_stack_chunk[zone][k];
@@ -107,7 +151,7 @@ zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool cr
         if (off) {
             chunk = p;
             __atomic_store_n(slot, chunk, __ATOMIC_RELEASE);
-            __atomic_store_n(&zt_rec.hdr->zones[zone].stack_chunks_off[k], off, __ATOMIC_RELEASE);
+            __atomic_store_n(&zt_rec.zone[zone]->stack_chunks_off[k], off, __ATOMIC_RELEASE);
         }
     }
     zt_unlock(&zt_rec.lock);
@@ -116,54 +160,36 @@ zt_rec_counters_t *zt_record_zone_stack_slow(unsigned zone, uint32_t id, bool cr
 
 void zt_record_zone_name(unsigned z, const char *name)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return;
+    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES || zt_rec.zone[z] == NULL) return;
     /* Built aside, then stored whole: a reader never sees half a name
      * without its NUL (the field's last byte stays 0). */
-    char buf[sizeof zt_rec.hdr->zones[0].name];
+    char buf[sizeof zt_rec.zone[0]->name];
     size_t i = 0;
     if (name)
         for (; i < sizeof buf - 1 && name[i]; i++)
             buf[i] = name[i];
     for (size_t j = i; j < sizeof buf; j++)
         buf[j] = 0;
-    char *dst = zt_rec.hdr->zones[z].name;
+    char *dst = zt_rec.zone[z]->name;
     if (memcmp(dst, buf, sizeof buf) != 0) memcpy(dst, buf, sizeof buf);
 }
 
-zt_rec_counters_t *zt_record_class_shard(unsigned z, unsigned s)
+zt_rec_counters_t *zt_record_class_slow(unsigned z, unsigned cls)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES || s >= ZT_REC_SHARDS || zt_rec.class_shards == NULL)
-        return NULL;
-    zt_rec_counters_t *c = __atomic_load_n(&zt_rec.shard_classes[z][s], __ATOMIC_ACQUIRE);
-    if (c) return c;
-    zt_lock(&zt_rec.lock);
-    c = zt_rec.shard_classes[z][s];
-    if (c == NULL) {
-        void *p;
-        uint64_t off = zt_record_alloc(ZT_REC_CLASSES * sizeof(zt_rec_counters_t), &p, true);
-        if (off) {
-            c = p;
-            __atomic_store_n(&zt_rec.shard_classes[z][s], c, __ATOMIC_RELEASE);
-            __atomic_store_n(&zt_rec.class_shards[z * ZT_REC_SHARDS + s], off, __ATOMIC_RELEASE);
-        }
-    }
-    zt_unlock(&zt_rec.lock);
-    return c;
+    if (cls >= ZT_REC_CLASSES || zt_record_zone_block(z) == NULL) return NULL;
+    unsigned j = cls / ZT_REC_CLASS_CHUNK;
+    zt_rec_counters_t *c =
+        chunk_make((void **)&zt_rec.class_chunk[z][j], &zt_rec.zone[z]->class_chunks_off[j],
+                   ZT_REC_CLASS_CHUNK * sizeof(zt_rec_counters_t), false);
+    return c ? c + cls % ZT_REC_CLASS_CHUNK : NULL;
 }
 
 bool zt_record_zone(unsigned z, const char *name, uint64_t address)
 {
-    if (!zt_rec_open || z >= ZT_REC_MAX_ZONES) return false;
-    zt_rec_zone_t *rz = &zt_rec.hdr->zones[z];
-    zt_record_zone_name(z, name);
+    zt_rec_zone_t *rz = zt_record_zone_block(z);
+    if (rz == NULL) return false;
     rz->address = address;
-    if (zt_rec.zone_classes[z] == NULL) {
-        void *p;
-        uint64_t off = zt_record_alloc(ZT_REC_CLASSES * sizeof(zt_rec_counters_t), &p, false);
-        if (off == 0) return false;
-        __atomic_store_n(&zt_rec.zone_classes[z], (zt_rec_counters_t *)p, __ATOMIC_RELEASE);
-        __atomic_store_n(&rz->classes_off, off, __ATOMIC_RELEASE);
-    }
+    zt_record_zone_name(z, name);
     uint32_t n = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_RELAXED);
     while (n < z + 1 && !__atomic_compare_exchange_n(&zt_rec.hdr->nzones, &n, z + 1, false,
                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -235,12 +261,27 @@ bool zt_record_section_once(uint64_t *slot, uint32_t type, uint64_t count, const
     return section_write(slot, false, type, count, records, record_bytes, tail, tail_bytes);
 }
 
+/* Slot i of the event ring, its chunk made on first use. Events come from
+ * signal handlers too (the process end), so a chunk is made only if the
+ * record lock is free; chunk 0 exists from the start. */
+static zt_rec_event_t *event_slot(uint64_t i)
+{
+    uint64_t within;
+    unsigned k = zt_rec_chunk_in(i, ZT_REC_EVENT_CHUNK0, &within);
+    zt_rec_event_t *c = __atomic_load_n(&zt_rec.event_chunk[k], __ATOMIC_ACQUIRE);
+    if (c == NULL)
+        c = chunk_make((void **)&zt_rec.event_chunk[k], &zt_rec.hdr->events_chunks_off[k],
+                       (ZT_REC_EVENT_CHUNK0 << k) * sizeof(zt_rec_event_t), true);
+    return c ? c + within : NULL;
+}
+
 void zt_record_event(const zt_rec_event_t *ev)
 {
-    if (!zt_rec_open || zt_rec.events == NULL) return;
+    if (!zt_rec_open || zt_rec.event_chunk[0] == NULL) return;
     zt_rec_header_t *h = zt_rec.hdr;
     uint64_t n = __atomic_add_fetch(&h->events_head, 1, __ATOMIC_ACQ_REL);
-    zt_rec_event_t *slot = &zt_rec.events[(n - 1) % h->events_cap];
+    zt_rec_event_t *slot = event_slot((n - 1) % h->events_cap);
+    if (slot == NULL) return; /* no room: the reader sees a slot without its seq */
     __atomic_store_n(&slot->seq, 0, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
     zt_rec_event_t tmp = *ev;
@@ -250,21 +291,36 @@ void zt_record_event(const zt_rec_event_t *ev)
     __atomic_store_n(&slot->seq, n, __ATOMIC_RELEASE);
 }
 
+/* Sample i of the timeline (its chunk made when `make`). */
+static zt_rec_sample_t *timeline_at(uint64_t i, bool make)
+{
+    uint64_t within;
+    unsigned k = zt_rec_chunk_in(i, ZT_REC_TIMELINE_CHUNK0, &within);
+    zt_rec_sample_t *c = __atomic_load_n(&zt_rec.timeline_chunk[k], __ATOMIC_ACQUIRE);
+    if (c == NULL && make)
+        c = chunk_make((void **)&zt_rec.timeline_chunk[k], &zt_rec.hdr->timeline_chunks_off[k],
+                       (ZT_REC_TIMELINE_CHUNK0 << k) * sizeof(zt_rec_sample_t), true);
+    return c ? c + within : NULL;
+}
+
 void zt_record_sample(const zt_rec_sample_t *s)
 {
-    if (!zt_rec_open || zt_rec.timeline == NULL) return;
+    if (!zt_rec_open) return;
     zt_rec_header_t *h = zt_rec.hdr;
     uint64_t n = h->timeline_count;
     if (n >= h->timeline_cap) {
-        /* Keep every other sample: the whole run stays, at half the rate. */
+        /* Keep every other sample: the whole run stays, at half the rate
+         * (every chunk exists by now: the array was full). */
         __atomic_store_n(&h->timeline_count, 0, __ATOMIC_RELEASE);
         for (uint64_t i = 0; i < n / 2; i++)
-            zt_rec.timeline[i] = zt_rec.timeline[2 * i];
+            *timeline_at(i, false) = *timeline_at(2 * i, false);
         n /= 2;
         h->timeline_period_ns *= 2;
         __atomic_store_n(&h->timeline_count, n, __ATOMIC_RELEASE);
     }
-    zt_rec.timeline[n] = *s;
+    zt_rec_sample_t *dst = timeline_at(n, true);
+    if (dst == NULL) return; /* no room (or the lock was busy): this sample is skipped */
+    *dst = *s;
     __atomic_store_n(&h->timeline_count, n + 1, __ATOMIC_RELEASE);
 }
 
@@ -302,33 +358,43 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[i] = 0;
 }
 
-/* argv from /proc/self/cmdline, read straight into a strings section. */
-static void record_cmdline(zt_rec_header_t *h)
+/* A strings section of `len` bytes of text (count strings), published at
+ * *slot: the text is built aside (in `text`, mapped scratch memory), so the
+ * record holds only what it needs. */
+static void strings_write(uint64_t *slot, const char *text, size_t len, uint64_t count)
 {
     void *p;
-    uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + CMDLINE_BYTES, &p, false);
+    uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + len, &p, false);
     if (off == 0) return;
-    char *text = (char *)p + sizeof(zt_rec_section_t);
-    size_t len = 0;
-    if (!zt_prim_read_file("/proc/self/cmdline", text, CMDLINE_BYTES, &len)) return;
-    if (len > 0 && text[len - 1] != 0) text[len++] = 0; /* truncated last argument: terminate it */
-    uint64_t count = 0;
-    for (size_t i = 0; i < len; i++)
-        count += text[i] == 0;
     zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS, round8(sizeof sh + len), count,
                            zt_prim_wall_ns()};
     memcpy(p, &sh, sizeof sh);
-    h->argc = (uint32_t)count;
-    __atomic_store_n(&h->argv_off, off, __ATOMIC_RELEASE);
+    memcpy((char *)p + sizeof sh, text, len);
+    __atomic_store_n(slot, off, __ATOMIC_RELEASE);
+}
+
+/* argv from /proc/self/cmdline. */
+static void record_cmdline(zt_rec_header_t *h)
+{
+    char *text = zt_prim_map(CMDLINE_BYTES + 1);
+    if (text == NULL) return;
+    size_t len = 0;
+    if (zt_prim_read_file("/proc/self/cmdline", text, CMDLINE_BYTES, &len)) {
+        if (len > 0 && text[len - 1] != 0) text[len++] = 0; /* truncated last argument */
+        uint64_t count = 0;
+        for (size_t i = 0; i < len; i++)
+            count += text[i] == 0;
+        h->argc = (uint32_t)count;
+        strings_write(&h->argv_off, text, len, count);
+    }
+    zt_prim_unmap(text, CMDLINE_BYTES + 1);
 }
 
 /* "ZONETRACE_X=value\n" for every option, as in effect (set or default). */
 static void record_options(zt_rec_header_t *h)
 {
-    void *p;
-    uint64_t off = zt_record_alloc(sizeof(zt_rec_section_t) + OPTIONS_BYTES, &p, false);
-    if (off == 0) return;
-    char *text = (char *)p + sizeof(zt_rec_section_t);
+    char *text = zt_prim_map(OPTIONS_BYTES);
+    if (text == NULL) return;
     size_t len = 0;
     for (unsigned i = 0; i < zt_option_count; i++) {
         const zt_option_desc_t *d = &zt_option_table[i];
@@ -339,10 +405,8 @@ static void record_options(zt_rec_header_t *h)
         len += (size_t)w;
     }
     text[len++] = 0;
-    zt_rec_section_t sh = {ZT_REC_SEC_MAGIC, ZT_REC_SEC_STRINGS, round8(sizeof sh + len), 1,
-                           zt_prim_wall_ns()};
-    memcpy(p, &sh, sizeof sh);
-    __atomic_store_n(&h->options_off, off, __ATOMIC_RELEASE);
+    strings_write(&h->options_off, text, len, 1);
+    zt_prim_unmap(text, OPTIONS_BYTES);
 }
 
 bool zt_record_open(const zt_record_info_t *info)
@@ -363,15 +427,17 @@ bool zt_record_open(const zt_record_info_t *info)
         zt_prim_unmap(zt_rec.base, zt_rec.reserve_bytes);
         return false;
     }
-    int err = zt_prim_file_reserve(fd, INITIAL_FILE_BYTES);
-    if (err || !zt_prim_file_map(fd, 0, INITIAL_FILE_BYTES, zt_rec.base)) {
+    size_t page = zt_prim_page_bytes();
+    uint64_t first_bytes = (sizeof(zt_rec_header_t) + page - 1) & ~(uint64_t)(page - 1);
+    int err = zt_prim_file_reserve(fd, first_bytes);
+    if (err || !zt_prim_file_map(fd, 0, first_bytes, zt_rec.base)) {
         zt_prim_message("record: cannot size or map %s (errno %d); not recording", info->path, err);
         zt_prim_close(fd);
         zt_prim_unmap(zt_rec.base, zt_rec.reserve_bytes);
         return false;
     }
     zt_rec.fd = fd;
-    zt_rec.mapped_bytes = INITIAL_FILE_BYTES;
+    zt_rec.mapped_bytes = first_bytes;
     zt_rec.start_ns = zt_prim_now_ns();
     copy_str(zt_rec.path, sizeof zt_rec.path, info->path);
 
@@ -381,7 +447,7 @@ bool zt_record_open(const zt_record_info_t *info)
     h->version = ZT_REC_VERSION;
     h->endian = ZT_REC_ENDIAN;
     h->header_bytes = sizeof(zt_rec_header_t);
-    h->file_bytes = INITIAL_FILE_BYTES;
+    h->file_bytes = first_bytes;
     h->used_bytes = round8(sizeof(zt_rec_header_t));
     h->pid = zt_prim_pid();
     h->ppid = (int32_t)getppid();
@@ -405,25 +471,13 @@ bool zt_record_open(const zt_record_info_t *info)
     copy_str(h->arch, sizeof h->arch, plat.arch);
     zt_rec_open = 1;
 
-    void *p;
-    uint64_t off = zt_record_alloc(EVENTS_CAP * sizeof(zt_rec_event_t), &p, false);
-    if (off) {
-        zt_rec.events = p;
-        h->events_cap = EVENTS_CAP;
-        h->events_off = off;
-    }
-    off = zt_record_alloc(TIMELINE_CAP * sizeof(zt_rec_sample_t), &p, false);
-    if (off) {
-        zt_rec.timeline = p;
-        h->timeline_cap = TIMELINE_CAP;
-        h->timeline_period_ns = (uint64_t)(info->monitor_ms ? info->monitor_ms : 100) * 1000000u;
-        h->timeline_off = off;
-    }
-    off = zt_record_alloc(ZT_REC_MAX_ZONES * ZT_REC_SHARDS * sizeof(uint64_t), &p, false);
-    if (off) {
-        zt_rec.class_shards = p;
-        h->class_shards_off = off;
-    }
+    /* The event ring's first chunk now: the first events may come from a
+     * signal handler, which makes no chunk when the lock is taken. */
+    h->events_cap = zt_rec_chunks_cap(ZT_REC_EVENT_CHUNK0, ZT_REC_EVENT_CHUNKS);
+    chunk_make((void **)&zt_rec.event_chunk[0], &h->events_chunks_off[0],
+               ZT_REC_EVENT_CHUNK0 * sizeof(zt_rec_event_t), false);
+    h->timeline_cap = zt_rec_chunks_cap(ZT_REC_TIMELINE_CHUNK0, ZT_REC_TIMELINE_CHUNKS);
+    h->timeline_period_ns = (uint64_t)(info->monitor_ms ? info->monitor_ms : 100) * 1000000u;
     record_cmdline(h);
     record_options(h);
     return true;
@@ -503,6 +557,21 @@ void zt_record_fork_child(void)
     zt_prim_unmap(tmp, used);
 }
 
+static uint64_t off_of(const void *p)
+{
+    return p ? (uint64_t)((const uint8_t *)p - zt_rec.base) : 0;
+}
+
+/* A section the parent published after the fork may start inside our copy
+ * and end past it (our bump pointer then restarts inside it): keep only a
+ * section that lies whole in [0, used). */
+static bool section_in_copy(uint64_t off, uint64_t used)
+{
+    if (off == 0 || off >= used || used - off < sizeof(zt_rec_section_t)) return false;
+    const zt_rec_section_t *sh = (const zt_rec_section_t *)(zt_rec.base + off);
+    return sh->bytes <= used - off;
+}
+
 /* The parent may have grown its file after the fork: keep only what lies in
  * our copy, so every offset in the header points inside our file. */
 static void child_trim(zt_rec_header_t *h)
@@ -510,22 +579,28 @@ static void child_trim(zt_rec_header_t *h)
     uint64_t end = zt_rec.mapped_bytes;
     if (h->used_bytes > end) h->used_bytes = end;
     h->file_bytes = end;
-    for (unsigned k = 0; k < ZT_REC_MAX_CHUNKS; k++) {
-        h->stack_chunks_off[k] =
-            zt_rec.stack_chunk[k] ? (uint64_t)((uint8_t *)zt_rec.stack_chunk[k] - zt_rec.base) : 0;
-        for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++)
-            h->zones[z].stack_chunks_off[k] =
-                zt_rec.zone_stack_chunk[z][k]
-                    ? (uint64_t)((uint8_t *)zt_rec.zone_stack_chunk[z][k] - zt_rec.base)
-                    : 0;
+    /* Every directory again from our pointers (the parent may have published
+     * chunks after the fork that our copy lacks). */
+    for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++) {
+        zt_rec_zone_t *rz = zt_rec.zone[z];
+        h->zones_off[z] = off_of(rz);
+        if (rz == NULL) continue;
+        for (unsigned k = 0; k < ZT_REC_MAX_CHUNKS; k++)
+            rz->stack_chunks_off[k] = off_of(zt_rec.zone_stack_chunk[z][k]);
+        for (unsigned j = 0; j < ZT_REC_CLASS_CHUNKS; j++)
+            rz->class_chunks_off[j] = off_of(zt_rec.class_chunk[z][j]);
+        if (!section_in_copy(rz->first_failure_off, h->used_bytes)) rz->first_failure_off = 0;
     }
-    if (zt_rec.class_shards)
-        for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++)
-            for (unsigned s = 0; s < ZT_REC_SHARDS; s++)
-                zt_rec.class_shards[z * ZT_REC_SHARDS + s] =
-                    zt_rec.shard_classes[z][s]
-                        ? (uint64_t)((uint8_t *)zt_rec.shard_classes[z][s] - zt_rec.base)
-                        : 0;
+    for (unsigned k = 0; k < ZT_REC_MAX_CHUNKS; k++)
+        h->stack_chunks_off[k] = off_of(zt_rec.stack_chunk[k]);
+    for (unsigned k = 0; k < ZT_REC_EVENT_CHUNKS; k++)
+        h->events_chunks_off[k] = off_of(zt_rec.event_chunk[k]);
+    for (unsigned k = 0; k < ZT_REC_TIMELINE_CHUNKS; k++)
+        h->timeline_chunks_off[k] = off_of(zt_rec.timeline_chunk[k]);
+    uint64_t t = 0; /* samples whose chunk our copy has */
+    while (t < h->timeline_count && timeline_at(t, false))
+        t++;
+    h->timeline_count = t;
     uint32_t n = 0;
     while (n < h->nstacks) {
         zt_rec_stack_t *e = zt_record_stack(n + 1, false);
@@ -538,9 +613,7 @@ static void child_trim(zt_rec_header_t *h)
                         &h->va_runs_off,    &h->moments_off[0], &h->moments_off[1],
                         &h->moments_off[2], &h->moments_off[3]};
     for (unsigned i = 0; i < sizeof secs / sizeof secs[0]; i++)
-        if (*secs[i] >= h->used_bytes) *secs[i] = 0;
-    for (unsigned z = 0; z < ZT_REC_MAX_ZONES; z++)
-        if (h->zones[z].first_failure_off >= h->used_bytes) h->zones[z].first_failure_off = 0;
+        if (!section_in_copy(*secs[i], h->used_bytes)) *secs[i] = 0;
     zt_stacktab_reset();
 }
 
@@ -594,3 +667,29 @@ _Static_assert((int)ZT_PRIM_OS_LINUX == ZT_REC_PLATFORM_LINUX &&
                    (int)ZT_PRIM_IMAGE_ELF == ZT_REC_IMAGE_ELF &&
                    (int)ZT_PRIM_IMAGE_MACHO == ZT_REC_IMAGE_MACHO,
                "prim.h's platform values are the record's");
+
+/* The zone's codes are stored as they are: they must be the record's. */
+_Static_assert((int)ZT_EV_NANO_DELEGATED == ZT_REC_EV_NANO_DELEGATED &&
+                   (int)ZT_EV_NANO_RELEASED == ZT_REC_EV_NANO_RELEASED &&
+                   (int)ZT_EV_MAP_FAILED == ZT_REC_EV_MAP_FAILED &&
+                   (int)ZT_EV_NULL_RETURNED == ZT_REC_EV_NULL_RETURNED &&
+                   (int)ZT_EV_VA_HIGH_WATER == ZT_REC_EV_VA_HIGH_WATER &&
+                   (int)ZT_EV_PROCESS_END == ZT_REC_EV_PROCESS_END &&
+                   (int)ZT_EV_LIMIT == ZT_REC_EV_LIMIT &&
+                   (int)ZT_EV_PRESSURE == ZT_REC_EV_PRESSURE &&
+                   (int)ZT_EV_MEMORY_WARNING == ZT_REC_EV_MEMORY_WARNING &&
+                   (int)ZT_EV_BAD_FREE == ZT_REC_EV_BAD_FREE && ZT_REC_EV_MAX == ZT_REC_EV_BAD_FREE,
+               "zone/hooks.h's event types are the record's");
+_Static_assert((int)ZT_KIND_NANO == ZT_REC_KIND_NANO && (int)ZT_KIND_TINY == ZT_REC_KIND_TINY &&
+                   (int)ZT_KIND_SMALL == ZT_REC_KIND_SMALL &&
+                   (int)ZT_KIND_MEDIUM == ZT_REC_KIND_MEDIUM &&
+                   (int)ZT_KIND_LARGE == ZT_REC_KIND_LARGE &&
+                   (int)ZT_KIND_XZ_DATA == ZT_REC_KIND_XZ_DATA &&
+                   (int)ZT_KIND_XZ_PTR == ZT_REC_KIND_XZ_PTR && ZT_KIND_COUNT == ZT_REC_KINDS,
+               "zone/sizeclass.h's kinds are the record's");
+_Static_assert((int)ZT_STACKS_OFF == ZT_REC_STACKS_OFF &&
+                   (int)ZT_STACKS_FULL == ZT_REC_STACKS_FULL &&
+                   (int)ZT_STACKS_SAMPLE == ZT_REC_STACKS_SAMPLE,
+               "zone/options.h's stack modes are the record's");
+_Static_assert(ZT_CLASS_COUNT == ZT_REC_CLASSES && ZT_CLASS_LARGE == ZT_REC_CLASS_LARGE,
+               "zone/sizeclass.h's classes are the record's");

@@ -6,16 +6,23 @@
  * profiler/FORMAT.md; bump ZT_REC_VERSION on any change to these structs.
  *
  * The file is one arena, mapped MAP_SHARED by the writer and updated in place:
- *   [0, sizeof header)  zt_rec_header_t (fixed fields, zone table, directories)
+ *   [0, sizeof header)  zt_rec_header_t (fixed fields, directories)
  *   [.., used_bytes)    blocks bump-allocated by the writer, found only through
- *                       offsets in the header (or in sections it points to)
+ *                       offsets in the header (or in blocks it points to):
+ *                       zone blocks, chunks of every table, sections
+ * It starts as long as its header and grows on demand (version 4): every
+ * table is chunked, each chunk made when first needed, so a small program's
+ * record is a few tens of KiB.
  * Every offset is a byte offset from the start of the file; 0 means "none".
  * All integers are little-endian (x86_64 and arm64 alike), fixed-width and
  * naturally aligned at the same offsets on every 64-bit ABI (the asserts at
  * the end pin the layout); every block starts on an 8-byte boundary. So a
  * record written on macOS or iOS reads on Linux and the other way round;
  * what differs by platform (the modules' image format, signal numbers) is
- * said by header.platform and header.image_format (version 3).
+ * said by header.platform and header.image_format (version 3). The codes a
+ * reader needs (event types, kinds, stack modes, termination states, class
+ * counts) are defined here; the zone's own enums are asserted equal to them
+ * (profiler/record.c), so the CLI needs no runtime header.
  *
  * Consistency without locks: a writer fills a block completely, then
  * publishes it with one aligned 64-bit store of its offset (or of a count).
@@ -31,22 +38,36 @@
 #include <stdint.h>
 
 #define ZT_REC_MAGIC "ZTRACE\r\n" /* 8 bytes, no NUL */
-#define ZT_REC_VERSION                                                                             \
-    3 /* 3: platform, image_format, arch; exact counters, moments; 442 classes (xzone) */
-#define ZT_REC_VERSION_MIN 3
+/* 3: platform, image_format, arch; exact counters, moments; 442 classes (xzone).
+ * 4: grown on demand (zones, class counters, events and timeline in chunks
+ *    found through directories; small first chunks), no class shards. */
+#define ZT_REC_VERSION     4
+#define ZT_REC_VERSION_MIN 4
 #define ZT_REC_ENDIAN      0x01020304u
 
 #define ZT_REC_MAX_ZONES  64
 #define ZT_REC_MAX_FRAMES 128
 #define ZT_REC_CLASSES    442 /* ZT_CLASS_COUNT (zone/sizeclass.h) */
-#define ZT_REC_SHARDS     32  /* per-thread class-counter shards per zone */
 
 /* Stack ids are dense, 1..nstacks. Id i lives at index i-1 of a chunked
  * array: chunk k holds ZT_REC_CHUNK0 << k entries, so chunk k starts at
  * index ZT_REC_CHUNK0 * (2^k - 1). Chunks never move (readers keep reading
- * while the table grows). The same chunking indexes the per-zone counters. */
-#define ZT_REC_CHUNK0     1024u
-#define ZT_REC_MAX_CHUNKS 22 /* > 4e9 ids: every uint32 id fits */
+ * while the table grows). The same chunking indexes the per-zone counters.
+ * Small first chunks keep a small program's record small (version 4). */
+#define ZT_REC_CHUNK0     32u
+#define ZT_REC_MAX_CHUNKS 28 /* 32 * (2^28 - 1) > 2^32: every uint32 id fits */
+
+/* The event ring and the timeline are chunked the same way, with their own
+ * first chunk and a fixed number of chunks (so a fixed capacity). */
+#define ZT_REC_EVENT_CHUNK0    16u
+#define ZT_REC_EVENT_CHUNKS    8 /* 16 * 255 = 4080 slots */
+#define ZT_REC_TIMELINE_CHUNK0 32u
+#define ZT_REC_TIMELINE_CHUNKS 8 /* 32 * 255 = 8160 samples */
+
+/* Class counters of a zone: ZT_REC_CLASS_CHUNKS chunks of ZT_REC_CLASS_CHUNK
+ * classes each, made when a class in them is first counted. */
+#define ZT_REC_CLASS_CHUNK  32u
+#define ZT_REC_CLASS_CHUNKS ((ZT_REC_CLASSES + ZT_REC_CLASS_CHUNK - 1) / ZT_REC_CLASS_CHUNK)
 
 /* Live = total - freed (clamped at 0 by readers: counters are updated
  * without a lock, so a reader may see a free before its allocation). In
@@ -80,17 +101,20 @@ typedef struct zt_rec_stack {
     zt_rec_counters_t total;
 } zt_rec_stack_t;
 
+/* One zone's block (header.zones_off[z]). */
 typedef struct zt_rec_zone {
     char name[48];              /* NUL-terminated (zone_name, may be empty) */
     uint64_t address;           /* the malloc_zone_t in the process */
     uint64_t va_bytes;          /* regions + large blocks (last snapshot) */
-    uint64_t classes_off;       /* ZT_REC_CLASSES zt_rec_counters_t, by global class (exact) */
     zt_rec_counters_t total;    /* over all classes (exact) */
     uint64_t first_failure_off; /* ZT_REC_SEC_MOMENT: the first failure in this zone, 0 = none */
     uint64_t failures;          /* NULL returns and region map failures in this zone */
     /* per-stack counters in this zone: chunk k holds ZT_REC_CHUNK0 << k
      * zt_rec_counters_t indexed like the stack table (0 = not yet needed) */
     uint64_t stack_chunks_off[ZT_REC_MAX_CHUNKS];
+    /* class counters by global class: chunk j holds classes
+     * [j * ZT_REC_CLASS_CHUNK, (j + 1) * ZT_REC_CLASS_CHUNK) (0 = none counted) */
+    uint64_t class_chunks_off[ZT_REC_CLASS_CHUNKS];
 } zt_rec_zone_t;
 
 /* EXECED: the image that wrote the record was replaced by exec (the pid
@@ -189,7 +213,7 @@ typedef struct zt_rec_module {
 typedef struct zt_rec_region {
     uint64_t base, bytes;
     uint64_t used_bytes;  /* live block bytes in it */
-    int32_t kind;         /* enum zt_kind */
+    int32_t kind;         /* enum zt_rec_kind */
     int32_t zone;         /* zone index, -1 unknown */
     uint32_t top_stack;   /* stack with the most live bytes in it, 0 = none */
     uint32_t va_used_kib; /* address space in use, KiB: nano = 16 KiB per nano block
@@ -207,16 +231,58 @@ typedef struct zt_rec_charge {
 /* ZT_REC_SEC_VA_RUNS: the emulated windows as maximal runs (limited profiles). */
 typedef struct zt_rec_va_run {
     uint64_t base, bytes;
-    int32_t kind; /* enum zt_kind, -1 free */
+    int32_t kind; /* enum zt_rec_kind, -1 free */
     int32_t window;
 } zt_rec_va_run_t; /* 24 bytes */
+
+/* Event types (zt_rec_event_t.type). The zone's enum zt_event_type
+ * (zone/hooks.h) uses the same values (asserted in profiler/record.c), so
+ * the writer stores it as is; readers know only these. */
+enum zt_rec_event_type {
+    ZT_REC_EV_NANO_DELEGATED = 1, /* nano class full: its requests go to the helper */
+    ZT_REC_EV_NANO_RELEASED = 2,  /* delegation cleared */
+    ZT_REC_EV_MAP_FAILED = 3,     /* a region or large block could not be mapped */
+    ZT_REC_EV_NULL_RETURNED = 4,  /* an allocation returned NULL */
+    ZT_REC_EV_VA_HIGH_WATER = 5,  /* heap address space reached a new high */
+    ZT_REC_EV_PROCESS_END = 6,    /* exit or fatal signal */
+    ZT_REC_EV_LIMIT = 7,          /* memory limit (cgroup memory.max) seen or changed */
+    ZT_REC_EV_PRESSURE = 8,       /* memory pressure (PSI) rose */
+    ZT_REC_EV_MEMORY_WARNING = 9, /* footprint crossed the jetsam warning level */
+    ZT_REC_EV_BAD_FREE = 10,      /* free/realloc of a pointer the zone refused */
+    ZT_REC_EV_MAX = 10
+};
+
+/* Region and block kinds (zt_rec_region_t.kind, zt_rec_va_run_t.kind,
+ * zt_rec_event_t.kind): the zone's enum zt_kind (zone/sizeclass.h),
+ * asserted equal in profiler/record.c. */
+enum zt_rec_kind {
+    ZT_REC_KIND_NANO = 0,
+    ZT_REC_KIND_TINY = 1,
+    ZT_REC_KIND_SMALL = 2,
+    ZT_REC_KIND_MEDIUM = 3,
+    ZT_REC_KIND_LARGE = 4,
+    ZT_REC_KIND_XZ_DATA = 5, /* xzone segments of the data group */
+    ZT_REC_KIND_XZ_PTR = 6,  /* xzone segments of the pointer group */
+    ZT_REC_KINDS = 7
+};
+
+/* header.stacks_mode: ZT_STACKS_* of zone/options.h (asserted equal). */
+enum zt_rec_stacks_mode {
+    ZT_REC_STACKS_OFF = 0,
+    ZT_REC_STACKS_FULL = 1,
+    ZT_REC_STACKS_SAMPLE = 2 /* counters are weighted estimates; blocks Q16 */
+};
+
+/* Global size classes (zone/sizeclass.h, asserted equal): nano 0..15, tiny
+ * 16..78, small 79..142, medium 143..398, large 399, xzone 400..441. */
+#define ZT_REC_CLASS_LARGE 399
 
 /* Event ring: slot = (n - 1) % events_cap for the n-th event (n from 1);
  * seq = n is stored last, so a slot whose seq is not its n is torn/unused. */
 typedef struct zt_rec_event {
     uint64_t seq;
     uint64_t time_ns; /* since start (monotonic) */
-    uint32_t type;    /* enum zt_event_type (zone/hooks.h) */
+    uint32_t type;    /* enum zt_rec_event_type */
     uint32_t cls;
     int32_t kind;
     uint32_t stack_id;
@@ -305,7 +371,7 @@ typedef struct zt_rec_header {
     /* options and device */
     char device[32];
     char unwind[16];
-    int32_t stacks_mode; /* ZT_STACKS_OFF/FULL/SAMPLE (zone/options.h) */
+    int32_t stacks_mode; /* enum zt_rec_stacks_mode */
     uint32_t depth;
     uint64_t sample_bytes;
     uint64_t page_bytes;
@@ -328,21 +394,17 @@ typedef struct zt_rec_header {
     /* snapshot sections (0 = none yet) */
     uint64_t modules_off, regions_off, charges_off, va_runs_off;
 
-    /* event ring */
-    uint64_t events_off;
-    uint64_t events_cap;  /* slots */
+    /* event ring: slot i in chunk k of events_chunks_off (ZT_REC_EVENT_CHUNK0
+     * << k slots each; 0 = not yet needed) */
+    uint64_t events_chunks_off[ZT_REC_EVENT_CHUNKS];
+    uint64_t events_cap;  /* slots: the sum of every chunk's */
     uint64_t events_head; /* events ever written */
 
-    /* footprint timeline */
-    uint64_t timeline_off;
+    /* footprint timeline, chunked like the events */
+    uint64_t timeline_chunks_off[ZT_REC_TIMELINE_CHUNKS];
     uint64_t timeline_cap;   /* samples */
     uint64_t timeline_count; /* valid samples, oldest first */
     uint64_t timeline_period_ns;
-
-    /* ZT_REC_MAX_ZONES x ZT_REC_SHARDS uint64 offsets (zone-major), each 0
-     * or ZT_REC_CLASSES zt_rec_counters_t written by one thread at a time;
-     * a zone's class counters are classes_off plus its shards, summed. */
-    uint64_t class_shards_off;
 
     uint64_t fork_ack; /* writer-internal fork handshake (see record.c); ignore */
 
@@ -377,21 +439,36 @@ typedef struct zt_rec_header {
     uint64_t map_failures;
     uint64_t reserved[3];
 
-    zt_rec_zone_t zones[ZT_REC_MAX_ZONES];
+    /* zone blocks (zt_rec_zone_t), zones_off[z] for z < nzones (0 = the
+     * zone's block could not be made: no counters for it) */
+    uint64_t zones_off[ZT_REC_MAX_ZONES];
 } zt_rec_header_t;
 
-/* Chunk of a dense index (0-based) and the index's position inside it. */
+/* Chunk of a dense index (0-based) in a directory whose chunk k holds
+ * chunk0 << k entries, and the index's position inside it. */
+static inline unsigned zt_rec_chunk_in(uint64_t index, uint64_t chunk0, uint64_t *within)
+{
+    uint64_t q = index / chunk0 + 1; /* chunk k covers q in [2^k, 2^(k+1)) */
+    unsigned k = 63u - (unsigned)__builtin_clzll(q);
+    *within = index - chunk0 * ((1ull << k) - 1);
+    return k;
+}
+
+/* The stack table's (and the per-zone stack counters') chunks. */
 static inline unsigned zt_rec_chunk_of(uint64_t index, uint64_t *within)
 {
-    uint64_t q = index / ZT_REC_CHUNK0 + 1; /* chunk k covers q in [2^k, 2^(k+1)) */
-    unsigned k = 63u - (unsigned)__builtin_clzll(q);
-    *within = index - (uint64_t)ZT_REC_CHUNK0 * ((1ull << k) - 1);
-    return k;
+    return zt_rec_chunk_in(index, ZT_REC_CHUNK0, within);
 }
 
 static inline uint64_t zt_rec_chunk_cap(unsigned k)
 {
     return (uint64_t)ZT_REC_CHUNK0 << k;
+}
+
+/* Entries in chunks 0..n-1 of a directory with first chunk chunk0. */
+static inline uint64_t zt_rec_chunks_cap(uint64_t chunk0, unsigned n)
+{
+    return chunk0 * ((1ull << n) - 1);
 }
 
 /* One layout everywhere: every uint64_t sits at a multiple of 8 by
@@ -400,7 +477,7 @@ static inline uint64_t zt_rec_chunk_cap(unsigned k)
  * here instead of writing records other platforms misread. */
 _Static_assert(sizeof(zt_rec_counters_t) == 64, "record layout");
 _Static_assert(sizeof(zt_rec_stack_t) == 96, "record layout");
-_Static_assert(sizeof(zt_rec_zone_t) == 328, "record layout");
+_Static_assert(sizeof(zt_rec_zone_t) == 480, "record layout");
 _Static_assert(sizeof(zt_rec_term_t) == 40, "record layout");
 _Static_assert(sizeof(zt_rec_section_t) == 32, "record layout");
 _Static_assert(sizeof(zt_rec_module_t) == 56, "record layout");
@@ -408,11 +485,19 @@ _Static_assert(sizeof(zt_rec_region_t) == 40, "record layout");
 _Static_assert(sizeof(zt_rec_charge_t) == 16, "record layout");
 _Static_assert(sizeof(zt_rec_va_run_t) == 24, "record layout");
 _Static_assert(sizeof(zt_rec_event_t) == 96, "record layout");
+_Static_assert(sizeof(zt_rec_moment_t) == 184, "record layout");
+_Static_assert(sizeof(zt_rec_cell_t) == 24, "record layout");
 _Static_assert(sizeof(zt_rec_sample_t) == 40, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, used_bytes) == 32, "record layout");
 _Static_assert(__builtin_offsetof(zt_rec_header_t, exe) == 88, "record layout");
 _Static_assert(__builtin_offsetof(zt_rec_header_t, term) == 752, "record layout");
-_Static_assert(__builtin_offsetof(zt_rec_header_t, platform) == 1136, "record layout");
-_Static_assert(__builtin_offsetof(zt_rec_header_t, zones) == 1304, "record layout");
-_Static_assert(sizeof(zt_rec_header_t) == 1304 + ZT_REC_MAX_ZONES * 328, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, nstacks) == 792, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, events_chunks_off) == 1056, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, platform) == 1288, "record layout");
+_Static_assert(__builtin_offsetof(zt_rec_header_t, zones_off) == 1456, "record layout");
+_Static_assert(sizeof(zt_rec_header_t) == 1456 + ZT_REC_MAX_ZONES * 8, "record layout");
+/* Every directory covers what it indexes. */
+_Static_assert((uint64_t)ZT_REC_CHUNK0 *((1ull << ZT_REC_MAX_CHUNKS) - 1) >= 0xffffffffull, "ids");
+_Static_assert(ZT_REC_CLASS_CHUNKS *ZT_REC_CLASS_CHUNK >= ZT_REC_CLASSES, "classes");
 
 #endif /* ZT_RECORD_FORMAT_H */

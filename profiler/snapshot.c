@@ -324,7 +324,8 @@ static bool walk_zones(zt_rec_header_t *h)
                       sizeof(zt_rec_charge_t), NULL, 0);
     unsigned nzr = h->nzones;
     for (unsigned z = 0; z < nzr && z < ZT_REC_MAX_ZONES; z++)
-        __atomic_store_n(&h->zones[z].va_bytes, w->zone_va[z], __ATOMIC_RELAXED);
+        if (zt_rec.zone[z])
+            __atomic_store_n(&zt_rec.zone[z]->va_bytes, w->zone_va[z], __ATOMIC_RELAXED);
     return true;
 }
 
@@ -475,17 +476,18 @@ static void moments_after_walk(void)
     }
     unsigned nz = h->nzones < ZT_REC_MAX_ZONES ? h->nzones : ZT_REC_MAX_ZONES;
     for (unsigned z = 0; z < nz; z++) {
-        if (__atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) != 1 ||
+        zt_rec_zone_t *rz = zt_rec.zone[z];
+        if (rz == NULL || __atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) != 1 ||
             zone_failures[z] > walk_failures)
             continue;
         bool same = first_event.zone == (int32_t)z && first_failures == zone_failures[z] &&
                     h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE];
         bool ok =
-            same ? (__atomic_store_n(&h->zones[z].first_failure_off,
+            same ? (__atomic_store_n(&rz->first_failure_off,
                                      h->moments_off[ZT_REC_MOMENT_FIRST_FAILURE], __ATOMIC_RELEASE),
                     true)
-                 : moment_write(&h->zones[z].first_failure_off, true, ZT_REC_MOMENT_ZONE_FAILURE,
-                                (int)z, &zone_event[z], zone_failures[z]);
+                 : moment_write(&rz->first_failure_off, true, ZT_REC_MOMENT_ZONE_FAILURE, (int)z,
+                                &zone_event[z], zone_failures[z]);
         if (ok) __atomic_store_n(&zone_state[z], 2, __ATOMIC_RELEASE);
     }
     uint64_t live_peak = walk_live_peak;
@@ -518,7 +520,7 @@ void zt_snapshot_failure(const zt_rec_event_t *ev, bool may_walk)
     }
     int z = ev->zone;
     if (z >= 0 && z < ZT_REC_MAX_ZONES) {
-        __atomic_fetch_add(&h->zones[z].failures, 1, __ATOMIC_RELAXED);
+        if (zt_rec.zone[z]) __atomic_fetch_add(&zt_rec.zone[z]->failures, 1, __ATOMIC_RELAXED);
         expect = 0;
         if (__atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) == 0 &&
             __atomic_compare_exchange_n(&zone_state[z], &expect, 3, false, __ATOMIC_ACQ_REL,

@@ -4,6 +4,7 @@
  * the CLI (the order of calls is in cli.h).
  * -------------------------------------------------------------------------- */
 #include "cli.h"
+#include "host.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,9 +21,7 @@ void zt_cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("zonetrace: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    zt_host_vmessage(fmt, ap);
     va_end(ap);
 }
 

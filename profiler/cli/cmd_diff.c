@@ -482,7 +482,7 @@ static bool read_one(const char *path, zt_model_t *m, char **used)
     char err[1024];
     *used = NULL;
     memset(m, 0, sizeof *m);
-    if (!zt_model_read(path, m, err, sizeof err)) {
+    if (!zt_model_load(path, m, err, sizeof err)) {
         for (char *p = err; *p; p++)
             if (*p == '\n') *p = ' ';
         zt_cli_error("%s", err[0] ? err : "cannot read the record");
@@ -496,7 +496,7 @@ static bool read_one(const char *path, zt_model_t *m, char **used)
         memset(&nm, 0, sizeof nm);
         if (!next) break;
         snprintf(next, n, "%s.exec.zt", cur);
-        if (access(next, R_OK) != 0 || !zt_model_read(next, &nm, err, sizeof err) ||
+        if (access(next, R_OK) != 0 || !zt_model_load(next, &nm, err, sizeof err) ||
             nm.pid != m->pid) {
             zt_model_free(&nm);
             free(next);

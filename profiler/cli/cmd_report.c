@@ -26,7 +26,7 @@ int zt_cli_report_file(const char *path, const zt_report_opts_t *opt, const char
     zt_model_t m;
     char err[1024];
     memset(&m, 0, sizeof m);
-    if (!zt_model_read(path, &m, err, sizeof err)) {
+    if (!zt_model_load(path, &m, err, sizeof err)) {
         /* The reader's message is one line; keep it one line whatever it says. */
         for (char *p = err; *p; p++)
             if (*p == '\n') *p = ' ';

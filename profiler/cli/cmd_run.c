@@ -12,7 +12,7 @@
  * run --seeds N: CMD N times with ZONETRACE_SEED 0..N-1 (libmalloc's region
  * ASLR entropy, zone/aslr.h), a record per seed (FILE.seed-K.zt), then the
  * spread of the failure point: the heap address space in use at each run's
- * first region/large map failure (the ZT_EV_MAP_FAILED event), min / median
+ * first region/large map failure (the ZT_REC_EV_MAP_FAILED event), min / median
  * / max over the runs that failed, and a line per seed.
  * -------------------------------------------------------------------------- */
 #include "cli.h"
@@ -20,7 +20,6 @@
 
 #include "aslr.h"
 #include "record_format.h"
-#include "hooks.h"
 #include "options.h"
 #include "profile.h"
 
@@ -314,10 +313,8 @@ static void record_wait_status(const char *record, int status)
     int fd = open(record, O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
     zt_rec_header_t h;
-    if (pread(fd, &h, offsetof(zt_rec_header_t, zones), 0) ==
-            (ssize_t)offsetof(zt_rec_header_t, zones) &&
-        memcmp(h.magic, ZT_REC_MAGIC, 8) == 0 && h.version == ZT_REC_VERSION &&
-        h.header_bytes == sizeof(zt_rec_header_t)) {
+    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h.magic, ZT_REC_MAGIC, 8) == 0 &&
+        h.version == ZT_REC_VERSION && h.header_bytes == sizeof(zt_rec_header_t)) {
         uint32_t state = WIFEXITED(status) ? ZT_REC_EXITED : ZT_REC_SIGNALED;
         int32_t rest[2] = {WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), status};
         /* state last: a reader sees all of it or none */
@@ -468,7 +465,7 @@ static int run_seeds(run_opts_t *o, char **cmd)
             break;
         }
         zt_model_t m;
-        if (!zt_model_read(r->record, &m, err, sizeof err)) {
+        if (!zt_model_load(r->record, &m, err, sizeof err)) {
             zt_cli_error("seed %lu: %s", k, err);
             rc = ZT_CLI_EXIT_USAGE;
             continue;
@@ -476,7 +473,7 @@ static int run_seeds(run_opts_t *o, char **cmd)
         nread++;
         r->peak = m.va_peak_bytes;
         for (unsigned e = 0; e < m.nevents; e++)
-            if (m.events[e].type == ZT_EV_MAP_FAILED) {
+            if (m.events[e].type == ZT_REC_EV_MAP_FAILED) {
                 r->failed = true;
                 r->kind = m.events[e].kind;
                 r->va_used = m.events[e].va_used;

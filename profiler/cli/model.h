@@ -35,6 +35,8 @@ typedef struct zt_m_termination {
                          * gone = no such pid, a zombie, a pid reused since the last
                          * heartbeat (Linux /proc, best effort) or a stale heartbeat */
     bool still_running; /* state RUNNING and the pid is alive */
+    bool ask_alive;     /* recorded running, no runner status: the file cannot say whether
+                         * it still runs; zt_model_liveness (alive.c) sets the two above */
     int exit_code;      /* EXITED */
     int signal;         /* SIGNALED */
     int si_code;
@@ -161,14 +163,15 @@ enum zt_m_at { ZT_AT_END = 0, ZT_AT_FIRST_FAILURE = 1, ZT_AT_PEAK = 2, ZT_AT_PEA
 typedef struct zt_model {
     /* header */
     unsigned version;
-    /* Where it was written (header platform, image_format, arch; a version 2
-     * record reads as Linux, ELF, arch ""). Signal numbers in `term` are the
-     * reading host's (translated by name from the record's platform). */
+    /* Where it was written (header platform, image_format, arch). Signal
+     * numbers in `term` are the reading host's (translated by name from the
+     * record's platform). */
     int platform;     /* enum zt_m_platform */
     int image_format; /* enum zt_m_image_format */
     char *arch;
     bool foreign; /* written on another OS family: its pid is not looked up here */
     int pid, ppid;
+    unsigned monitor_ms; /* the monitor's period (0 = none: no heartbeat) */
     char *exe;
     char **argv;
     unsigned argc;
@@ -220,10 +223,19 @@ typedef struct zt_model {
     uint64_t at_time_ns;           /* the moment's time (0 for the end) */
 } zt_model_t;
 
-/* Read and validate a record file. On error returns false with a one-line
- * message in err (e.g. "trace.zt: truncated: stack table ends at byte 9120
- * but the file has 4096 bytes"); nothing is leaked. */
+/* Read and validate a record file: a function of the file's bytes alone
+ * (whether a process recorded running still runs is alive.c's question).
+ * On error returns false with a one-line message in err (e.g. "trace.zt:
+ * truncated: stack table ends at byte 9120 but the file has 4096 bytes");
+ * nothing is leaked. */
 bool zt_model_read(const char *path, zt_model_t *m, char *err, size_t errcap);
+
+/* zt_model_read, then zt_model_liveness: what the commands call. */
+bool zt_model_load(const char *path, zt_model_t *m, char *err, size_t errcap);
+
+/* For a record that says running with no runner status (term.ask_alive):
+ * killed or still running, from the host (alive.c: /proc, the heartbeat). */
+void zt_model_liveness(zt_model_t *m);
 
 /* Same from memory (the fuzz target). */
 bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_model_t *m, char *err,

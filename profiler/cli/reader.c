@@ -10,10 +10,8 @@
  * it honest.
  * -------------------------------------------------------------------------- */
 #include "model.h"
-#include "hooks.h"
+#include "host.h"
 #include "record_format.h"
-#include "prim/prim.h"
-#include "options.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +33,7 @@ typedef struct rd {
     char *err;
     size_t errcap;
     bool failed;
+    zt_rec_zone_t *zones; /* the zone blocks, copied ([nzones]; zeros where absent) */
 } rd_t;
 
 __attribute__((format(printf, 2, 3))) static bool fail(rd_t *r, const char *fmt, ...)
@@ -162,6 +161,15 @@ static void counters_from(zt_m_counters_t *m, const zt_rec_counters_t *c, bool s
     if (m->peak_blocks < m->live_blocks) m->peak_blocks = m->live_blocks;
 }
 
+/* An event names a known type, and zones and stacks the record has. */
+static bool event_ok(const zt_rec_header_t *h, const zt_rec_event_t *e)
+{
+    return e->type != 0 && e->type <= ZT_REC_EV_MAX && e->zone >= -1 &&
+           e->zone < (int32_t)h->nzones && e->stack_id <= h->nstacks &&
+           (e->type != ZT_REC_EV_BAD_FREE ||
+            (e->largest_free <= h->nstacks && e->largest_aligned <= h->nstacks));
+}
+
 /* A moment section at off (record_format.h zt_rec_moment_t). */
 static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const char *what,
                         zt_m_moment_t *mo)
@@ -192,17 +200,13 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     mo->zone = rm.zone;
     mo->time_ns = rm.time_ns;
     mo->live_bytes = rm.live_bytes;
-    mo->live_blocks = q16(rm.live_blocks, h->stacks_mode == 2);
+    mo->live_blocks = q16(rm.live_blocks, h->stacks_mode == ZT_REC_STACKS_SAMPLE);
     mo->va_used_bytes = rm.va_used_bytes;
     mo->failures = rm.failures;
     mo->has_event = rm.has_event == 1;
     if (mo->has_event) {
         const zt_rec_event_t *e = &rm.event;
-        if (e->type == 0 || e->type > ZT_EV_BAD_FREE || e->zone < -1 ||
-            e->zone >= (int32_t)h->nzones || e->stack_id > h->nstacks ||
-            (e->type == ZT_EV_BAD_FREE &&
-             (e->largest_free > h->nstacks || e->largest_aligned > h->nstacks)))
-            return fail(r, "damaged: %s event", what);
+        if (!event_ok(h, e)) return fail(r, "damaged: %s event", what);
         mo->event = (zt_m_event_t){e->time_ns,  e->type,     e->cls,          e->kind,
                                    e->stack_id, e->zone,     e->size,         e->align,
                                    e->va_used,  e->va_limit, e->largest_free, e->largest_aligned,
@@ -214,7 +218,7 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     mo->charges = calloc(rm.ncharges ? rm.ncharges : 1, sizeof *mo->charges);
     mo->va_runs = calloc(rm.nruns ? rm.nruns : 1, sizeof *mo->va_runs);
     if (!mo->cells || !mo->regions || !mo->charges || !mo->va_runs) return fail(r, "out of memory");
-    bool sampled = h->stacks_mode == 2;
+    bool sampled = h->stacks_mode == ZT_REC_STACKS_SAMPLE;
     for (uint64_t i = 0; i < rm.ncells; i++, p += sizeof(zt_rec_cell_t)) {
         zt_rec_cell_t c;
         memcpy(&c, p, sizeof c);
@@ -226,7 +230,7 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     for (uint64_t i = 0; i < rm.nregions; i++, p += sizeof(zt_rec_region_t)) {
         zt_rec_region_t g;
         memcpy(&g, p, sizeof g);
-        if (g.kind < 0 || g.kind >= ZT_KIND_COUNT || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
+        if (g.kind < 0 || g.kind >= ZT_REC_KINDS || g.zone < -1 || g.zone >= (int32_t)h->nzones ||
             g.top_stack > h->nstacks)
             return fail(r, "damaged: %s region %llu", what, (unsigned long long)i);
         mo->regions[mo->nregions++] =
@@ -242,7 +246,7 @@ static bool read_moment(rd_t *r, const zt_rec_header_t *h, uint64_t off, const c
     for (uint64_t i = 0; i < rm.nruns; i++, p += sizeof(zt_rec_va_run_t)) {
         zt_rec_va_run_t v;
         memcpy(&v, p, sizeof v);
-        if (v.kind < -1 || v.kind >= ZT_KIND_COUNT)
+        if (v.kind < -1 || v.kind >= ZT_REC_KINDS)
             return fail(r, "damaged: %s address-space run %llu", what, (unsigned long long)i);
         mo->va_runs[mo->nva_runs++] = (zt_m_va_run_t){v.base, v.bytes, v.kind, v.window};
     }
@@ -258,87 +262,27 @@ static void moment_free(zt_m_moment_t *mo)
     memset(mo, 0, sizeof *mo);
 }
 
-/* Offset of dense index i in a chunk directory (0 = chunk absent). */
-static bool chunk_at(rd_t *r, const uint64_t *dir, uint64_t index, size_t rec_bytes,
-                     const char *what, uint64_t *off_out)
+/* Offset of dense index i in a chunk directory of nchunks chunks, chunk k
+ * holding chunk0 << k records (0 = chunk absent). */
+static bool chunk_in(rd_t *r, const uint64_t *dir, unsigned nchunks, uint64_t chunk0,
+                     uint64_t index, size_t rec_bytes, const char *what, uint64_t *off_out)
 {
     uint64_t within;
-    unsigned k = zt_rec_chunk_of(index, &within);
+    unsigned k = zt_rec_chunk_in(index, chunk0, &within);
     *off_out = 0;
-    if (k >= ZT_REC_MAX_CHUNKS)
+    if (k >= nchunks)
         return fail(r, "damaged: %s index %llu out of range", what, (unsigned long long)index);
     if (dir[k] == 0) return true;
-    if (!check_range(r, dir[k], zt_rec_chunk_cap(k) * rec_bytes, what)) return false;
+    if (!check_range(r, dir[k], (chunk0 << k) * rec_bytes, what)) return false;
     *off_out = dir[k] + within * rec_bytes;
     return true;
 }
 
-/* Slack when comparing a process's start time from /proc with the record's
- * wall clock: btime is whole seconds and the wall clock may have been
- * stepped since boot. */
-#define PID_REUSE_SLACK_NS 2000000000ull
-
-/* Wall time (Unix epoch, ns) when the process holding `pid` started, from
- * its /proc/<pid>/stat line (field 22, clock ticks after boot) and the
- * boot time in /proc/stat; false when unknown. */
-static bool proc_start_wall_ns(const char *after_comm, uint64_t *out)
+/* The stack table's chunking (stack entries, per-zone stack counters). */
+static bool chunk_at(rd_t *r, const uint64_t *dir, uint64_t index, size_t rec_bytes,
+                     const char *what, uint64_t *off_out)
 {
-    /* after_comm points past "pid (comm)": " S ppid ..."; starttime is the
-     * 20th field from the state. */
-    const char *p = after_comm;
-    for (unsigned field = 3; field < 22; field++) {
-        while (*p == ' ')
-            p++;
-        while (*p && *p != ' ')
-            p++;
-        if (!*p) return false;
-    }
-    unsigned long long ticks = strtoull(p, NULL, 10);
-    FILE *f = fopen("/proc/stat", "re");
-    if (!f) return false;
-    char line[256];
-    unsigned long long btime = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "btime %llu", &btime) == 1) break;
-    fclose(f);
-    long hz = sysconf(_SC_CLK_TCK);
-    if (!btime || hz <= 0) return false;
-    *out = btime * 1000000000ull + ticks * (1000000000ull / (unsigned long long)hz);
-    return true;
-}
-
-/* Is the process that wrote a record still marked running actually there?
- * kill(pid, 0) alone says yes for a zombie (SIGKILLed but not yet reaped by
- * its parent) and for an unrelated process that got the pid later. So on
- * Linux /proc/<pid>/stat decides: state Z or X is dead, and a process that
- * started after the record's last sign of life (`last_seen_wall_ns`, the
- * heartbeat or the start) plus some slack holds a recycled pid. Best
- * effort: a pid reused within the slack is not caught, and without /proc
- * only kill() is asked. */
-static bool writer_alive(int pid, uint64_t last_seen_wall_ns)
-{
-    if (pid <= 0) return false;
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT && access("/proc/self/stat", R_OK) == 0)
-            return false; /* /proc works and has no such process */
-        return kill(pid, 0) == 0 || errno != ESRCH;
-    }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return false; /* gone between open and read */
-    buf[n] = 0;
-    const char *rp = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-    if (!rp || rp[1] != ' ' || !rp[2]) return kill(pid, 0) == 0 || errno != ESRCH;
-    char state = rp[2];
-    if (state == 'Z' || state == 'X' || state == 'x') return false;
-    uint64_t started;
-    if (last_seen_wall_ns && proc_start_wall_ns(rp + 1, &started) &&
-        started > last_seen_wall_ns + PID_REUSE_SLACK_NS)
-        return false;
-    return true;
+    return chunk_in(r, dir, ZT_REC_MAX_CHUNKS, ZT_REC_CHUNK0, index, rec_bytes, what, off_out);
 }
 
 /* ---- platforms ------------------------------------------------------------- */
@@ -365,26 +309,6 @@ static const char *const darwin_signal_names[32] = {
     "SEGV", "SYS", "PIPE", "ALRM", "TERM",   "URG",  "STOP",  "TSTP", "CONT", "CHLD", "TTIN",
     "TTOU", "IO",  "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "INFO", "USR1", "USR2"};
 
-static int host_signal_named(const char *name)
-{
-    static const struct {
-        const char *name;
-        int sig;
-    } host[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-        {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},
-        {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
-        {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},   {"CHLD", SIGCHLD},
-        {"CONT", SIGCONT}, {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},
-        {"TTOU", SIGTTOU}, {"URG", SIGURG},       {"XCPU", SIGXCPU},   {"XFSZ", SIGXFSZ},
-        {"PROF", SIGPROF}, {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-        {"SYS", SIGSYS},
-    };
-    for (unsigned i = 0; i < sizeof host / sizeof host[0]; i++)
-        if (strcmp(host[i].name, name) == 0) return host[i].sig;
-    return 0;
-}
-
 static bool darwin_platform(int platform)
 {
     return platform >= ZT_REC_PLATFORM_MACOS && platform <= ZT_REC_PLATFORM_DARWIN_OTHER;
@@ -396,28 +320,21 @@ static int host_signal(bool foreign, int platform, int sig)
     if (!foreign || sig <= 0 || sig >= 32) return sig;
     const char *name =
         darwin_platform(platform) ? darwin_signal_names[sig] : linux_signal_names[sig];
-    int h = host_signal_named(name);
+    int h = zt_host_signal_named(name);
     return h > 0 ? h : sig;
 }
 
 static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
 {
-    bool sampled = h->stacks_mode == 2; /* ZT_STACKS_SAMPLE */
+    bool sampled = h->stacks_mode == ZT_REC_STACKS_SAMPLE;
 
     m->version = h->version;
-    if (h->version >= 3) {
-        m->platform = (int)h->platform;
-        m->image_format = (int)h->image_format;
-        if (!(m->arch = dup_bounded(r, h->arch, sizeof h->arch, "architecture name"))) return false;
-    } else { /* version 2: only Linux wrote it */
-        m->platform = ZT_REC_PLATFORM_LINUX;
-        m->image_format = ZT_REC_IMAGE_ELF;
-        m->arch = strdup("");
-    }
-    zt_prim_platform_t host;
-    zt_prim_platform(&host);
-    m->foreign = darwin_platform(m->platform) != darwin_platform(host.os);
+    m->platform = (int)h->platform;
+    m->image_format = (int)h->image_format;
+    if (!(m->arch = dup_bounded(r, h->arch, sizeof h->arch, "architecture name"))) return false;
+    m->foreign = darwin_platform(m->platform) != zt_host_darwin();
     m->pid = h->pid;
+    m->monitor_ms = h->monitor_ms;
     m->ppid = h->ppid;
     m->stacks_mode = h->stacks_mode;
     m->sample_bytes = h->sample_bytes;
@@ -473,20 +390,9 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->term.end_wall_ns = t->end_wall_ns;
     m->term.last_heartbeat_ns = h->heartbeat_wall_ns;
     m->term.jetsam = t->state == ZT_REC_SIGNALED && t->signal == 9 && h->jetsam_footprint_bytes;
-    if (t->state == ZT_REC_RUNNING && !h->runner_state) {
-        uint64_t last_seen =
-            h->heartbeat_wall_ns > h->start_wall_ns ? h->heartbeat_wall_ns : h->start_wall_ns;
-        /* A record from another OS: its pid means nothing here; only a fresh
-         * heartbeat says the process may still run. */
-        bool alive = m->foreign ? h->monitor_ms != 0 : writer_alive(h->pid, last_seen);
-        uint64_t now = zt_prim_wall_ns();
-        uint64_t stale_ns = (uint64_t)h->monitor_ms * 50 * 1000000u;
-        if (stale_ns < 5000000000ull) stale_ns = 5000000000ull;
-        bool stale =
-            h->monitor_ms && now > h->heartbeat_wall_ns && now - h->heartbeat_wall_ns > stale_ns;
-        m->term.killed = !alive || stale;
-        m->term.still_running = !m->term.killed;
-    }
+    /* Running with no wait status: whether it still runs is not in the
+     * file (alive.c decides, for the commands). */
+    m->term.ask_alive = t->state == ZT_REC_RUNNING && !h->runner_state;
     m->term.how = (int)h->end_how;
     if (h->runner_state == ZT_REC_EXITED || h->runner_state == ZT_REC_SIGNALED) {
         /* The wait status is the truth for the exit code and the signal. */
@@ -500,6 +406,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         mt->runner_only = t->state == ZT_REC_RUNNING;
         mt->still_running = false;
         mt->killed = false;
+        mt->ask_alive = false;
         if (t->state == ZT_REC_EXECED) {
             /* the record's image was replaced; the status is the new one's */
         } else if (h->runner_state == ZT_REC_EXITED) {
@@ -565,61 +472,38 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         }
     }
 
-    /* zones */
-    bool shards = h->class_shards_off != 0;
-    if (shards && !check_range(r, h->class_shards_off,
-                               (uint64_t)ZT_REC_MAX_ZONES * ZT_REC_SHARDS * sizeof(uint64_t),
-                               "class shard directory"))
-        return false;
+    /* zones: each a block of its own (0 = the writer could not make it) */
     m->nzones = h->nzones;
     m->zones = calloc(h->nzones ? h->nzones : 1, sizeof *m->zones);
-    if (!m->zones) return fail(r, "out of memory");
+    r->zones = calloc(h->nzones ? h->nzones : 1, sizeof *r->zones);
+    if (!m->zones || !r->zones) return fail(r, "out of memory");
     for (unsigned z = 0; z < h->nzones; z++) {
-        const zt_rec_zone_t *rz = &h->zones[z];
+        zt_rec_zone_t *rz = &r->zones[z];
         zt_m_zone_t *mz = &m->zones[z];
+        if (h->zones_off[z] &&
+            !check_range(r, h->zones_off[z], sizeof(zt_rec_zone_t), "zone block"))
+            return false;
+        if (h->zones_off[z]) memcpy(rz, r->buf + h->zones_off[z], sizeof *rz);
         if (!(mz->name = dup_bounded(r, rz->name, sizeof rz->name, "zone name"))) return false;
         mz->address = rz->address;
-        zt_rec_counters_t sum = {0, 0, 0, 0, 0};
-        if (rz->classes_off) {
-            if (!check_range(r, rz->classes_off, ZT_REC_CLASSES * sizeof(zt_rec_counters_t),
+        mz->classes = calloc(ZT_REC_CLASSES, sizeof *mz->classes);
+        if (!mz->classes) return fail(r, "out of memory");
+        for (unsigned j = 0; j < ZT_REC_CLASS_CHUNKS; j++) {
+            uint64_t off = rz->class_chunks_off[j];
+            if (off == 0) continue;
+            if (!check_range(r, off, ZT_REC_CLASS_CHUNK * sizeof(zt_rec_counters_t),
                              "zone class counters"))
                 return false;
-            /* the zone's per-thread shards, added to the shared counters */
-            uint64_t shard_off[ZT_REC_SHARDS];
-            unsigned nshards = 0;
-            for (unsigned s = 0; shards && s < ZT_REC_SHARDS; s++) {
-                uint64_t so;
-                memcpy(&so, r->buf + h->class_shards_off + (z * ZT_REC_SHARDS + s) * 8, 8);
-                if (so == 0) continue;
-                if (!check_range(r, so, ZT_REC_CLASSES * sizeof(zt_rec_counters_t),
-                                 "zone class counter shard"))
-                    return false;
-                shard_off[nshards++] = so;
-            }
-            mz->classes = calloc(ZT_REC_CLASSES, sizeof *mz->classes);
-            if (!mz->classes) return fail(r, "out of memory");
-            for (unsigned c = 0; c < ZT_REC_CLASSES; c++) {
+            for (unsigned c = j * ZT_REC_CLASS_CHUNK;
+                 c < (j + 1) * ZT_REC_CLASS_CHUNK && c < ZT_REC_CLASSES; c++) {
                 zt_rec_counters_t rc;
-                memcpy(&rc, r->buf + rz->classes_off + c * sizeof rc, sizeof rc);
-                for (unsigned s = 0; s < nshards; s++) {
-                    zt_rec_counters_t sc;
-                    memcpy(&sc, r->buf + shard_off[s] + c * sizeof sc, sizeof sc);
-                    rc.total_blocks += sc.total_blocks;
-                    rc.total_bytes += sc.total_bytes;
-                    rc.freed_blocks += sc.freed_blocks;
-                    rc.freed_bytes += sc.freed_bytes;
-                }
-                sum.total_blocks += rc.total_blocks;
-                sum.total_bytes += rc.total_bytes;
-                sum.freed_blocks += rc.freed_blocks;
-                sum.freed_bytes += rc.freed_bytes;
+                memcpy(&rc, r->buf + off + (c % ZT_REC_CLASS_CHUNK) * sizeof rc, sizeof rc);
                 if (rc.total_blocks == 0) continue;
                 zt_m_class_t *mc = &mz->classes[mz->nclasses++];
                 mc->cls = c;
                 counters_from(&mc->c, &rc, sampled);
             }
         }
-        (void)sum; /* the zone's own counters are exact (v3) */
         counters_from(&mz->c, &rz->total, sampled);
         mz->c.va_bytes = rz->va_bytes;
     }
@@ -655,7 +539,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         memcpy(ms->pcs, r->buf + e.frames_off, e.nframes * sizeof *ms->pcs);
         /* Over all zones: the entry's own counters, exact (v3). */
         for (unsigned z = 0; z < h->nzones; z++) {
-            if (!chunk_at(r, h->zones[z].stack_chunks_off, id - 1, sizeof(zt_rec_counters_t),
+            if (!chunk_at(r, r->zones[z].stack_chunks_off, id - 1, sizeof(zt_rec_counters_t),
                           "zone stack counters", &off))
                 return false;
             if (off) {
@@ -699,7 +583,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_region_t g;
             memcpy(&g, r->buf + h->regions_off + sizeof sh + i * sizeof g, sizeof g);
-            if (g.kind < 0 || g.kind >= ZT_KIND_COUNT || g.zone < -1 ||
+            if (g.kind < 0 || g.kind >= ZT_REC_KINDS || g.zone < -1 ||
                 g.zone >= (int32_t)h->nzones || g.top_stack > h->nstacks)
                 return fail(r, "damaged: region %llu", (unsigned long long)i);
             m->regions[m->nregions++] =
@@ -718,19 +602,16 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         for (uint64_t i = 0; i < sh.count; i++) {
             zt_rec_va_run_t v;
             memcpy(&v, r->buf + h->va_runs_off + sizeof sh + i * sizeof v, sizeof v);
-            if (v.kind < -1 || v.kind >= ZT_KIND_COUNT)
+            if (v.kind < -1 || v.kind >= ZT_REC_KINDS)
                 return fail(r, "damaged: address-space run %llu", (unsigned long long)i);
             m->va_runs[m->nva_runs++] = (zt_m_va_run_t){v.base, v.bytes, v.kind, v.window};
         }
     }
 
     /* events */
-    if (h->events_off) {
-        uint64_t bytes;
-        if (h->events_cap == 0 || h->events_cap > (1u << 24) ||
-            !mul_ok(h->events_cap, sizeof(zt_rec_event_t), &bytes))
+    if (h->events_head) {
+        if (h->events_cap != zt_rec_chunks_cap(ZT_REC_EVENT_CHUNK0, ZT_REC_EVENT_CHUNKS))
             return fail(r, "damaged: event ring of %llu slots", (unsigned long long)h->events_cap);
-        if (!check_range(r, h->events_off, bytes, "event ring")) return false;
         uint64_t head = h->events_head;
         uint64_t first = head > h->events_cap ? head - h->events_cap + 1 : 1;
         m->events_lost = first - 1;
@@ -739,13 +620,14 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         if (!m->events) return fail(r, "out of memory");
         for (uint64_t s = first; s <= head && s != 0; s++) {
             zt_rec_event_t e;
-            memcpy(&e, r->buf + h->events_off + ((s - 1) % h->events_cap) * sizeof e, sizeof e);
+            uint64_t off;
+            if (!chunk_in(r, h->events_chunks_off, ZT_REC_EVENT_CHUNKS, ZT_REC_EVENT_CHUNK0,
+                          (s - 1) % h->events_cap, sizeof e, "event ring", &off))
+                return false;
+            if (off == 0) continue; /* its chunk could not be made: the event is lost */
+            memcpy(&e, r->buf + off, sizeof e);
             if (e.seq != s) continue; /* being written when the process stopped */
-            if (e.type == 0 || e.type > ZT_EV_BAD_FREE || e.zone < -1 ||
-                e.zone >= (int32_t)h->nzones || e.stack_id > h->nstacks ||
-                (e.type == ZT_EV_BAD_FREE &&
-                 (e.largest_free > h->nstacks || e.largest_aligned > h->nstacks)))
-                return fail(r, "damaged: event %llu", (unsigned long long)s);
+            if (!event_ok(h, &e)) return fail(r, "damaged: event %llu", (unsigned long long)s);
             m->events[m->nevents++] = (zt_m_event_t){
                 e.time_ns, e.type,    e.cls,      e.kind,         e.stack_id,        e.zone, e.size,
                 e.align,   e.va_used, e.va_limit, e.largest_free, e.largest_aligned, e.value};
@@ -767,9 +649,9 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->zone_failure_counts = calloc(h->nzones ? h->nzones : 1, sizeof *m->zone_failure_counts);
     if (!m->zone_failures || !m->zone_failure_counts) return fail(r, "out of memory");
     for (unsigned z = 0; z < h->nzones; z++) {
-        m->zone_failure_counts[z] = h->zones[z].failures;
-        if (h->zones[z].first_failure_off &&
-            !read_moment(r, h, h->zones[z].first_failure_off, "zone failure moment",
+        m->zone_failure_counts[z] = r->zones[z].failures;
+        if (r->zones[z].first_failure_off &&
+            !read_moment(r, h, r->zones[z].first_failure_off, "zone failure moment",
                          &m->zone_failures[z]))
             return false;
     }
@@ -778,7 +660,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         m->stacks[i].end_live_bytes = m->stacks[i].total.live_bytes;
     /* Stacks off: no counters, but the last walk (at exit, or the monitor's
      * last before a kill) saw every live block. */
-    if (m->stacks_mode == ZT_STACKS_OFF && m->moments[ZT_REC_MOMENT_END].present)
+    if (m->stacks_mode == ZT_REC_STACKS_OFF && m->moments[ZT_REC_MOMENT_END].present)
         zones_live_from_cells(m, &m->moments[ZT_REC_MOMENT_END]);
     const zt_m_moment_t *ff = &m->moments[ZT_REC_MOMENT_FIRST_FAILURE];
     for (unsigned i = 0; ff->present && i < ff->ncells; i++)
@@ -788,18 +670,22 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         m->stacks[ff->charges[i].stack_id - 1].ff_va_bytes += ff->charges[i].va_bytes;
 
     /* timeline */
-    if (h->timeline_off) {
-        uint64_t bytes;
-        if (h->timeline_cap > (1u << 24) || h->timeline_count > h->timeline_cap ||
-            !mul_ok(h->timeline_cap, sizeof(zt_rec_sample_t), &bytes))
+    if (h->timeline_count) {
+        if (h->timeline_cap != zt_rec_chunks_cap(ZT_REC_TIMELINE_CHUNK0, ZT_REC_TIMELINE_CHUNKS) ||
+            h->timeline_count > h->timeline_cap)
             return fail(r, "damaged: timeline of %llu/%llu samples",
                         (unsigned long long)h->timeline_count, (unsigned long long)h->timeline_cap);
-        if (!check_range(r, h->timeline_off, bytes, "timeline")) return false;
         m->timeline = calloc(h->timeline_count ? h->timeline_count : 1, sizeof *m->timeline);
         if (!m->timeline) return fail(r, "out of memory");
         for (uint64_t i = 0; i < h->timeline_count; i++) {
             zt_rec_sample_t s;
-            memcpy(&s, r->buf + h->timeline_off + i * sizeof s, sizeof s);
+            uint64_t off;
+            if (!chunk_in(r, h->timeline_chunks_off, ZT_REC_TIMELINE_CHUNKS, ZT_REC_TIMELINE_CHUNK0,
+                          i, sizeof s, "timeline", &off))
+                return false;
+            if (off == 0)
+                return fail(r, "damaged: timeline sample %llu has no chunk", (unsigned long long)i);
+            memcpy(&s, r->buf + off, sizeof s);
             m->timeline[m->ntimeline++] = (zt_m_sample_t){s.time_ns, s.rss_bytes, s.anon_bytes,
                                                           s.va_used_bytes, s.live_bytes};
         }
@@ -811,7 +697,7 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
                           size_t errcap)
 {
     memset(m, 0, sizeof *m);
-    rd_t r = {buf, len, 0, name ? name : "record", err, errcap, false};
+    rd_t r = {buf, len, 0, name ? name : "record", err, errcap, false, NULL};
     if (err && errcap) err[0] = 0;
     if (len == 0) return fail(&r, "empty file (0 bytes): the process wrote no record");
     if (len < 16 || memcmp(buf, ZT_REC_MAGIC, 8) != 0)
@@ -843,12 +729,12 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
         fail(&r, "damaged: bad pid %d", h->pid);
     else if (h->nzones > ZT_REC_MAX_ZONES)
         fail(&r, "damaged: %u zones (at most %u)", h->nzones, ZT_REC_MAX_ZONES);
-    else if (h->term.state < 0 || h->term.state > 3)
+    else if (h->term.state < ZT_REC_RUNNING || h->term.state > ZT_REC_EXECED)
         fail(&r, "damaged: bad termination state %d", h->term.state);
-    else if (h->stacks_mode < 0 || h->stacks_mode > 2 || h->depth > ZT_REC_MAX_FRAMES)
+    else if (h->stacks_mode < ZT_REC_STACKS_OFF || h->stacks_mode > ZT_REC_STACKS_SAMPLE ||
+             h->depth > ZT_REC_MAX_FRAMES)
         fail(&r, "damaged: bad options (stacks mode %d, depth %u)", h->stacks_mode, h->depth);
-    else if (h->version >= 3 &&
-             (h->platform == ZT_REC_PLATFORM_UNKNOWN || h->platform > ZT_REC_PLATFORM_MAX ||
+    else if ((h->platform == ZT_REC_PLATFORM_UNKNOWN || h->platform > ZT_REC_PLATFORM_MAX ||
               h->image_format == ZT_REC_IMAGE_UNKNOWN || h->image_format > ZT_REC_IMAGE_MAX))
         fail(&r, "damaged: unknown platform %u or image format %u", h->platform, h->image_format);
     else {
@@ -856,6 +742,7 @@ bool zt_model_read_buffer(const void *buf, size_t len, const char *name, zt_mode
         ok = read_all(&r, h, m);
     }
     free(h);
+    free(r.zones);
     if (!ok) {
         if (!r.failed) fail(&r, "damaged");
         zt_model_free(m);
@@ -975,7 +862,7 @@ static zt_m_class_t *class_of(zt_m_zone_t *zz, unsigned cls)
  * cells' weighted estimates stand for the same blocks). */
 static void zones_live_from_cells(zt_model_t *m, const zt_m_moment_t *mo)
 {
-    bool sampled = m->stacks_mode == ZT_STACKS_SAMPLE;
+    bool sampled = m->stacks_mode == ZT_REC_STACKS_SAMPLE;
     for (unsigned z = 0; z < m->nzones; z++) {
         zt_m_zone_t *zz = &m->zones[z];
         zz->c.live_blocks = zz->c.live_bytes = 0;

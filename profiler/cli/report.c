@@ -7,7 +7,6 @@
 #include "report.h"
 #include "profile.h"
 
-#include "hooks.h"
 #include "record_format.h"
 #include "options.h"
 #include "sizeclass.h"
@@ -231,25 +230,25 @@ void zt_report_interval_words(const zt_model_t *m, const zt_m_stack_t *s, char *
 const char *zt_event_name(uint32_t type)
 {
     switch (type) {
-    case ZT_EV_NANO_DELEGATED:
+    case ZT_REC_EV_NANO_DELEGATED:
         return "nano class delegated";
-    case ZT_EV_NANO_RELEASED:
+    case ZT_REC_EV_NANO_RELEASED:
         return "nano class released";
-    case ZT_EV_MAP_FAILED:
+    case ZT_REC_EV_MAP_FAILED:
         return "region map failed";
-    case ZT_EV_NULL_RETURNED:
+    case ZT_REC_EV_NULL_RETURNED:
         return "NULL returned";
-    case ZT_EV_VA_HIGH_WATER:
+    case ZT_REC_EV_VA_HIGH_WATER:
         return "address-space high water";
-    case ZT_EV_PROCESS_END:
+    case ZT_REC_EV_PROCESS_END:
         return "process end";
-    case ZT_EV_LIMIT:
+    case ZT_REC_EV_LIMIT:
         return "memory limit";
-    case ZT_EV_PRESSURE:
+    case ZT_REC_EV_PRESSURE:
         return "memory pressure";
-    case ZT_EV_MEMORY_WARNING:
+    case ZT_REC_EV_MEMORY_WARNING:
         return "memory warning";
-    case ZT_EV_BAD_FREE:
+    case ZT_REC_EV_BAD_FREE:
         return "bad free";
     }
     return "unknown event";
@@ -623,13 +622,13 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
     char b1[32], b2[32], b3[32], b4[32], site[512], hole[96];
     const zt_model_t *m = r->m;
     switch (e->type) {
-    case ZT_EV_NULL_RETURNED:
+    case ZT_REC_EV_NULL_RETURNED:
         stack_site(r, e->stack_id, site, sizeof site);
         snprintf(buf, cap, "NULL for %llu B (%s) from zone %s at %s", (unsigned long long)e->size,
                  e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : zt_report_kind_name(e->kind),
                  zt_report_zone_name(m, e->zone), site);
         break;
-    case ZT_EV_MAP_FAILED:
+    case ZT_REC_EV_MAP_FAILED:
         needed_hole(e, hole, sizeof hole);
         if (e->align > 65536 && e->kind != ZT_KIND_LARGE)
             snprintf(buf, cap,
@@ -645,7 +644,7 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
                      zt_fmt_bytes(e->largest_free, b1), zt_fmt_bytes(e->va_used, b4),
                      e->va_limit ? zt_fmt_bytes(e->va_limit, site) : "unlimited");
         break;
-    case ZT_EV_NANO_DELEGATED:
+    case ZT_REC_EV_NANO_DELEGATED:
         if (e->stack_id) {
             stack_site(r, e->stack_id, site, sizeof site);
             snprintf(buf, cap,
@@ -656,29 +655,29 @@ void zt_report_event(zt_report_t *r, const zt_m_event_t *e, char *buf, size_t ca
                      e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?");
         }
         break;
-    case ZT_EV_NANO_RELEASED:
+    case ZT_REC_EV_NANO_RELEASED:
         snprintf(buf, cap, "nano class %s back in nano (a block is 75 %% free)",
                  e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "?");
         break;
-    case ZT_EV_VA_HIGH_WATER:
+    case ZT_REC_EV_VA_HIGH_WATER:
         snprintf(buf, cap, "heap address space reached %s of %s", zt_fmt_bytes(e->va_used, b1),
                  e->va_limit ? zt_fmt_bytes(e->va_limit, b2) : "unlimited");
         break;
-    case ZT_EV_LIMIT:
+    case ZT_REC_EV_LIMIT:
         snprintf(buf, cap, "memory limit (cgroup memory.max) %s",
                  e->value ? zt_fmt_bytes(e->value, b1) : "none");
         break;
-    case ZT_EV_PRESSURE:
+    case ZT_REC_EV_PRESSURE:
         snprintf(buf, cap, "memory pressure rose: PSI some avg10 %.2f %%", (double)e->value / 100);
         break;
-    case ZT_EV_MEMORY_WARNING:
+    case ZT_REC_EV_MEMORY_WARNING:
         snprintf(buf, cap, "memory warning: footprint %s of the jetsam limit %s",
                  zt_fmt_bytes(e->value, b1), zt_fmt_bytes(e->size, b2));
         break;
-    case ZT_EV_PROCESS_END:
+    case ZT_REC_EV_PROCESS_END:
         zt_report_ending(m, buf, cap);
         break;
-    case ZT_EV_BAD_FREE: {
+    case ZT_REC_EV_BAD_FREE: {
         char head[512], detail[1024];
         zt_report_bad_free(r, e, head, sizeof head, detail, sizeof detail);
         snprintf(buf, cap, "%s; %s", head, detail);
@@ -696,8 +695,8 @@ static const zt_m_event_t *map_before(const zt_model_t *m, unsigned ni, const zt
 {
     for (unsigned i = ni; i-- > 0;) {
         const zt_m_event_t *e = &m->events[i];
-        if (e->type == ZT_EV_NULL_RETURNED) break;
-        if (e->type == ZT_EV_MAP_FAILED &&
+        if (e->type == ZT_REC_EV_NULL_RETURNED) break;
+        if (e->type == ZT_REC_EV_MAP_FAILED &&
             (nul->stack_id ? e->stack_id == nul->stack_id : e->kind == nul->kind))
             return e;
     }
@@ -725,7 +724,7 @@ bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev, const zt
     if (zt_report_first_failure_leads(m)) {
         /* The first failure explains; later ones are its consequences. */
         const zt_m_event_t *fe = &ff->event;
-        if (fe->type == ZT_EV_NULL_RETURNED) {
+        if (fe->type == ZT_REC_EV_NULL_RETURNED) {
             *null_ev = fe;
             for (unsigned i = 0; i < m->nevents; i++)
                 if (same_event(&m->events[i], fe)) {
@@ -737,7 +736,7 @@ bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev, const zt
         *map_ev = fe;
         for (unsigned i = 0; i < m->nevents; i++) {
             const zt_m_event_t *e = &m->events[i];
-            if (e->type == ZT_EV_NULL_RETURNED && e->time_ns >= fe->time_ns &&
+            if (e->type == ZT_REC_EV_NULL_RETURNED && e->time_ns >= fe->time_ns &&
                 (!fe->stack_id || !e->stack_id || e->stack_id == fe->stack_id)) {
                 *null_ev = e;
                 return true;
@@ -747,7 +746,7 @@ bool zt_report_cause(const zt_model_t *m, const zt_m_event_t **null_ev, const zt
     }
     unsigned ni = 0;
     for (unsigned i = 0; i < m->nevents; i++)
-        if (m->events[i].type == ZT_EV_NULL_RETURNED) *null_ev = &m->events[i], ni = i;
+        if (m->events[i].type == ZT_REC_EV_NULL_RETURNED) *null_ev = &m->events[i], ni = i;
     if (!*null_ev) return false;
     *map_ev = map_before(m, ni, *null_ev);
     return true;
@@ -790,7 +789,8 @@ void zt_report_later_text(zt_report_t *r, char *buf, size_t cap)
     if (!zt_report_first_failure_leads(m) || m->failures < 2) return;
     const zt_m_event_t *last = NULL;
     for (unsigned i = 0; i < m->nevents; i++)
-        if (m->events[i].type == ZT_EV_NULL_RETURNED || m->events[i].type == ZT_EV_MAP_FAILED)
+        if (m->events[i].type == ZT_REC_EV_NULL_RETURNED ||
+            m->events[i].type == ZT_REC_EV_MAP_FAILED)
             last = &m->events[i];
     int n = snprintf(buf, cap,
                      "%llu more failure%s after the first (%llu NULL returned, %llu region map%s "
@@ -851,8 +851,8 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
     for (unsigned i = 0; i < m->nevents; i++) {
         const zt_m_event_t *e = &m->events[i];
         /* The last ones: what the program met just before it ended. */
-        if (e->type == ZT_EV_NULL_RETURNED) null_ev = e, nulls++;
-        if (e->type == ZT_EV_MAP_FAILED) map_ev = e, maps++;
+        if (e->type == ZT_REC_EV_NULL_RETURNED) null_ev = e, nulls++;
+        if (e->type == ZT_REC_EV_MAP_FAILED) map_ev = e, maps++;
     }
     last_null = null_ev;
     /* With a first-failure moment (v3): the first failure is the headline,
@@ -937,7 +937,7 @@ void zt_report_diagnosis_parts(zt_report_t *r, char *head, size_t hcap, char *de
     }
     const zt_m_event_t *bad = NULL;
     for (unsigned i = 0; i < m->nevents && !bad; i++)
-        if (m->events[i].type == ZT_EV_BAD_FREE) bad = &m->events[i];
+        if (m->events[i].type == ZT_REC_EV_BAD_FREE) bad = &m->events[i];
     if (bad) {
         /* The first misuse: what came after it may be its consequence. */
         zt_report_bad_free(r, bad, head, hcap, detail, dcap);

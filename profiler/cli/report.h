@@ -13,6 +13,7 @@
 #include "charge.h"
 #include "estimate.h"
 #include "model.h"
+#include "record_format.h" /* the shared codes: event types, kinds, stack modes */
 #include "sizeclass.h"
 #include "symbolize.h"
 

@@ -6,7 +6,6 @@
  * -------------------------------------------------------------------------- */
 #include "report.h"
 
-#include "hooks.h"
 #include "options.h"
 #include "sizeclass.h"
 
@@ -400,25 +399,25 @@ static void regions(FILE *out, const zt_model_t *m)
 static const char *event_key(uint32_t t)
 {
     switch (t) {
-    case ZT_EV_NANO_DELEGATED:
+    case ZT_REC_EV_NANO_DELEGATED:
         return "nano_delegated";
-    case ZT_EV_NANO_RELEASED:
+    case ZT_REC_EV_NANO_RELEASED:
         return "nano_released";
-    case ZT_EV_MAP_FAILED:
+    case ZT_REC_EV_MAP_FAILED:
         return "map_failed";
-    case ZT_EV_NULL_RETURNED:
+    case ZT_REC_EV_NULL_RETURNED:
         return "null_returned";
-    case ZT_EV_VA_HIGH_WATER:
+    case ZT_REC_EV_VA_HIGH_WATER:
         return "va_high_water";
-    case ZT_EV_PROCESS_END:
+    case ZT_REC_EV_PROCESS_END:
         return "process_end";
-    case ZT_EV_LIMIT:
+    case ZT_REC_EV_LIMIT:
         return "limit";
-    case ZT_EV_PRESSURE:
+    case ZT_REC_EV_PRESSURE:
         return "pressure";
-    case ZT_EV_MEMORY_WARNING:
+    case ZT_REC_EV_MEMORY_WARNING:
         return "memory_warning";
-    case ZT_EV_BAD_FREE:
+    case ZT_REC_EV_BAD_FREE:
         return "bad_free";
     }
     return "unknown";
@@ -431,13 +430,14 @@ static const char *event_key(uint32_t t)
  * crossed the step. */
 static bool event_has_class(uint32_t t)
 {
-    return t == ZT_EV_NANO_DELEGATED || t == ZT_EV_NANO_RELEASED || t == ZT_EV_NULL_RETURNED;
+    return t == ZT_REC_EV_NANO_DELEGATED || t == ZT_REC_EV_NANO_RELEASED ||
+           t == ZT_REC_EV_NULL_RETURNED;
 }
 
 static bool event_has_kind(uint32_t t)
 {
-    return event_has_class(t) || t == ZT_EV_MAP_FAILED || t == ZT_EV_VA_HIGH_WATER ||
-           t == ZT_EV_BAD_FREE;
+    return event_has_class(t) || t == ZT_REC_EV_MAP_FAILED || t == ZT_REC_EV_VA_HIGH_WATER ||
+           t == ZT_REC_EV_BAD_FREE;
 }
 
 /* BAD_FREE (FORMAT.md): what it was, and the allocating and first freeing
@@ -471,11 +471,11 @@ static void event(FILE *out, zt_report_t *r, const zt_m_event_t *e)
                 e->cls < ZT_CLASS_COUNT ? zt_class_name(e->cls) : "-");
     else
         fputs("\"class\":null,\"class_name\":null,", out);
-    if (event_has_kind(e->type) && !(e->type == ZT_EV_BAD_FREE && e->kind < 0))
+    if (event_has_kind(e->type) && !(e->type == ZT_REC_EV_BAD_FREE && e->kind < 0))
         fprintf(out, "\"kind\":\"%s\",", zt_report_kind_name(e->kind));
     else
         fputs("\"kind\":null,", out);
-    if (e->type == ZT_EV_BAD_FREE) bad_free(out, r, e);
+    if (e->type == ZT_REC_EV_BAD_FREE) bad_free(out, r, e);
     fprintf(out,
             "\"stack_id\":%u,\"zone\":%d,\"size\":%llu,\"align\":%llu,"
             "\"va_used\":%llu,\"va_limit\":%llu,\"largest_free\":%llu,"

@@ -9,7 +9,6 @@
  * -------------------------------------------------------------------------- */
 #include "report.h"
 
-#include "hooks.h"
 #include "options.h"
 #include "sizeclass.h"
 
@@ -145,9 +144,9 @@ static void header(FILE *out, zt_report_t *r)
 
 static bool key_event(uint32_t t)
 {
-    return t == ZT_EV_NULL_RETURNED || t == ZT_EV_MAP_FAILED || t == ZT_EV_NANO_DELEGATED ||
-           t == ZT_EV_NANO_RELEASED || t == ZT_EV_LIMIT || t == ZT_EV_PRESSURE ||
-           t == ZT_EV_MEMORY_WARNING;
+    return t == ZT_REC_EV_NULL_RETURNED || t == ZT_REC_EV_MAP_FAILED ||
+           t == ZT_REC_EV_NANO_DELEGATED || t == ZT_REC_EV_NANO_RELEASED || t == ZT_REC_EV_LIMIT ||
+           t == ZT_REC_EV_PRESSURE || t == ZT_REC_EV_MEMORY_WARNING;
 }
 
 /* The images whose frames above are module+offset (missing here, changed,
@@ -225,7 +224,7 @@ static void events(FILE *out, zt_report_t *r)
         for (; g < ngroups; g++) {
             const zt_m_event_t *f = &m->events[first[g]];
             if (f->type == e->type && f->kind == e->kind && f->stack_id == e->stack_id &&
-                (e->type == ZT_EV_MAP_FAILED || f->cls == e->cls))
+                (e->type == ZT_REC_EV_MAP_FAILED || f->cls == e->cls))
                 break;
         }
         if (g == ngroups) first[ngroups++] = i;

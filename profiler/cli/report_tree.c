@@ -142,7 +142,7 @@ static bool summarize(zt_tree_proc_t *p, const char *path)
     }
     zt_model_t m;
     memset(&m, 0, sizeof m);
-    if (!zt_model_read(path, &m, err, sizeof err)) {
+    if (!zt_model_load(path, &m, err, sizeof err)) {
         for (char *c = err; *c; c++)
             if (*c == '\n') *c = ' ';
         p->err = dup_str(err[0] ? err : "cannot read the record");
@@ -500,7 +500,7 @@ static int tree_folded(const zt_tree_t *t, const zt_report_opts_t *opt, const ch
         zt_model_t m;
         char err[1024], prefix[320];
         memset(&m, 0, sizeof m);
-        if (!zt_model_read(p->path, &m, err, sizeof err)) { /* changed since the summary */
+        if (!zt_model_load(p->path, &m, err, sizeof err)) { /* changed since the summary */
             for (char *c = err; *c; c++)
                 if (*c == '\n') *c = ' ';
             zt_cli_error("%s", err);

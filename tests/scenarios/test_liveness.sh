@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# How the reader decides whether the process behind a record still marked
-# "running" is alive (profiler/cli/reader.c, writer_alive):
+# How the commands decide whether the process behind a record still marked
+# "running" is alive (profiler/cli/alive.c, writer_alive; the reader itself
+# reads only the file):
 #  - a live process is "still running";
 #  - a SIGKILLed process whose parent has not reaped it yet (a zombie) is
 #    "killed", not "still running";

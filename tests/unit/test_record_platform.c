@@ -16,6 +16,7 @@
 
 /* The reader lives with the CLI (which may use malloc); compile it in. */
 #include "../../profiler/cli/reader.c"
+#include "../../profiler/cli/host.c"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,8 +168,8 @@ int main(void)
         zt_model_t m;
         char err[512];
         REQUIRE(zt_model_read(path, &m, err, sizeof err), "%s", err);
-        CHECK(m.version == 3 && m.platform == ZT_M_IOS && m.image_format == ZT_M_MACHO &&
-                  strcmp(m.arch, "arm64") == 0,
+        CHECK(m.version == ZT_REC_VERSION && m.platform == ZT_M_IOS &&
+                  m.image_format == ZT_M_MACHO && strcmp(m.arch, "arm64") == 0,
               "version %u platform %d image format %d arch %s", m.version, m.platform,
               m.image_format, m.arch);
         CHECK(m.foreign, "an iOS record is foreign on Linux");
@@ -254,7 +255,7 @@ int main(void)
              "module 1 ("},
             {offsetof(zt_rec_header_t, platform), 9, "platform 9", "unknown platform 9"},
             {offsetof(zt_rec_header_t, image_format), 0, "image format 0", "image format 0"},
-            {offsetof(zt_rec_header_t, version), 4, "version 4", "this zonetrace reads version 3"},
+            {offsetof(zt_rec_header_t, version), 5, "version 5", "this zonetrace reads version 4"},
             {offsetof(zt_rec_header_t, version), 1, "version 1", "unsupported record version 1"},
         };
         for (unsigned i = 0; i < sizeof damage / sizeof damage[0]; i++) {
@@ -265,13 +266,15 @@ int main(void)
         free(copy);
     }
 
-    CHECK_CASE("a version 2 record (40-byte counters, no moments) is refused in one line")
+    CHECK_CASE("version 2 and 3 records (fixed-size, older layouts) are refused in one line")
     {
         uint8_t *copy = malloc(len);
         memcpy(copy, buf, len);
-        uint32_t two = 2;
+        uint32_t two = 2, three = 3;
         memcpy(copy + offsetof(zt_rec_header_t, version), &two, 4);
         expect_reject(copy, len, "version 2", "unsupported record version 2");
+        memcpy(copy + offsetof(zt_rec_header_t, version), &three, 4);
+        expect_reject(copy, len, "version 3", "unsupported record version 3");
         free(copy);
     }
     free(buf);
