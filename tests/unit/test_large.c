@@ -251,17 +251,34 @@ static void test_death_row(void)
     zt_va_reset_for_test();
 }
 
+/* Native's death row: a large allocator under profile p, and its end (every
+ * block freed and the cache emptied leave no address space mapped). */
+static zt_large_t *native_begin(const zt_profile_t *p)
+{
+    zt_active_profile = *p;
+    zt_va_reset_for_test();
+    CHECK(zt_va_init(&zt_active_profile, 0), "zt_va_init native");
+    return zt_large_create(NULL);
+}
+
+static void native_end(zt_large_t *l)
+{
+    zt_large_pressure_relief(l, 0);
+    zt_large_destroy(l);
+    zt_va_stats_t vs;
+    zt_va_get_stats(&vs);
+    CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);
+    zt_active_profile = (zt_profile_t){0};
+    zt_va_reset_for_test();
+}
+
 /* Native's death row (profile large_cache_*; issue 15, bench/README.md): a
  * bigger cached block is handed out to the page asked for, and its tail
  * stays cached as a block of its own for the next request it fits. Fails
  * with libmalloc's whole-block rule (b's size would be 1 MiB). */
 static void test_native_cache(void)
 {
-    const zt_profile_t *p = zt_profile_find("native");
-    zt_active_profile = *p;
-    zt_va_reset_for_test();
-    CHECK(zt_va_init(p, 0), "zt_va_init native");
-    zt_large_t *l = zt_large_create(NULL);
+    zt_large_t *l = native_begin(zt_profile_find("native"));
     size_t page = zt_prim_page_bytes();
     unsigned char *a = zt_large_malloc(l, MiB, 0, false);
     REQUIRE(a != NULL, "1 MiB block");
@@ -277,13 +294,38 @@ static void test_native_cache(void)
     CHECK(c && c[0] == 0xcd, "with its pages (not purged)");
     zt_large_free(l, b);
     zt_large_free(l, c);
-    zt_large_pressure_relief(l, 0);
-    zt_large_destroy(l);
-    zt_va_stats_t vs;
-    zt_va_get_stats(&vs);
-    CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);
-    zt_active_profile = (zt_profile_t){0};
-    zt_va_reset_for_test();
+    native_end(l);
+}
+
+/* Native's death row joins neighbours: a block split by smaller requests
+ * and both its parts freed is one cached block again, which serves a request
+ * for the whole (fails without the join: no cached piece fits, and the
+ * request maps fresh pages). A cached block four times the request serves it
+ * too, split (fails with libmalloc's rule that refuses waste >= the
+ * request). */
+static void test_native_merge(void)
+{
+    zt_large_t *l = native_begin(zt_profile_find("native"));
+    size_t page = zt_prim_page_bytes();
+    unsigned char *a = zt_large_malloc(l, MiB, 0, false);
+    REQUIRE(a != NULL, "1 MiB block");
+    zt_large_free(l, a);
+    unsigned char *b = zt_large_malloc(l, MiB / 4 * 3, 0, false);
+    unsigned char *c = zt_large_malloc(l, MiB / 4, 0, false);
+    CHECK(b == a && c == a + MiB / 4 * 3, "both parts from the cached block (%p %p)", (void *)b,
+          (void *)c);
+    zt_large_free(l, c);
+    zt_large_free(l, b);
+    CHECK(zt_large_on_death_row(l, a), "the parts are cached");
+    CHECK(!zt_large_on_death_row(l, a + MiB / 4 * 3), "as one block");
+    unsigned char *d = zt_large_malloc(l, MiB, 0, false);
+    CHECK(d == a, "the whole served from the joined block (%p vs %p)", (void *)d, (void *)a);
+    zt_large_free(l, d);
+    unsigned char *e = zt_large_malloc(l, MiB / 4 - page, 0, false);
+    CHECK(e == a, "a quarter served from it too (%p vs %p)", (void *)e, (void *)a);
+    CHECK(zt_large_size(l, e) == MiB / 4 - page, "to the page (%zu)", zt_large_size(l, e));
+    zt_large_free(l, e);
+    native_end(l);
 }
 
 /* Native's decay (profile large_cache_decay_ms) on a clock the test moves.
@@ -300,15 +342,11 @@ static uint64_t fake_clock(void)
 
 static void test_native_decay(void)
 {
-    const zt_profile_t *p = zt_profile_find("native");
-    zt_active_profile = *p;
-    zt_active_profile.large_cache_decay_ms = 1000;
-    zt_va_reset_for_test();
-    CHECK(zt_va_init(&zt_active_profile, 0), "zt_va_init native");
+    zt_profile_t p = *zt_profile_find("native");
+    p.large_cache_decay_ms = 1000;
     zt_large_clock_for_test(fake_clock);
     fake_now_ns = 10ull * 1000000000u;
-    zt_large_t *l = zt_large_create(NULL);
-    size_t page = zt_prim_page_bytes();
+    zt_large_t *l = native_begin(&p);
     unsigned char *a = zt_large_malloc(l, MiB, 0, false);
     REQUIRE(a != NULL, "1 MiB block");
     zt_large_free(l, a);                                          /* cached at t = 10 s */
@@ -318,7 +356,7 @@ static void test_native_decay(void)
     unsigned char *tail = a + MiB / 4 * 3;
     CHECK(zt_large_on_death_row(l, tail), "the tail stays cached");
     fake_now_ns += 500000000u; /* 11.4 s: 1.4 s after the free, 0.5 s after the split */
-    unsigned char *c = zt_large_malloc(l, 8 * page, 0, false); /* a decay check, no fit */
+    unsigned char *c = zt_large_malloc(l, MiB / 2, 0, false); /* a decay check, no fit */
     CHECK(c != NULL, "a small large block");
     CHECK(zt_large_on_death_row(l, tail), "the tail was stamped at the split, not decayed");
     fake_now_ns += 600000000u; /* 12.0 s: 1.1 s after the split */
@@ -326,18 +364,12 @@ static void test_native_decay(void)
     CHECK(!zt_large_on_death_row(l, tail), "the tail decays 1 s after the split");
     CHECK(zt_large_on_death_row(l, c), "c cached at 12.0 s");
     fake_now_ns -= 300000000u; /* a reading older than c's stamp (11.7 s) */
-    unsigned char *d = zt_large_malloc(l, 64 * page, 0, false); /* decay check, no fit */
+    unsigned char *d = zt_large_malloc(l, MiB, 0, false); /* decay check, no fit */
     CHECK(zt_large_on_death_row(l, c), "an entry newer than the reading is not due");
     zt_large_free(l, b);
     zt_large_free(l, d);
-    zt_large_pressure_relief(l, 0);
-    zt_large_destroy(l);
     zt_large_clock_for_test(NULL);
-    zt_va_stats_t vs;
-    zt_va_get_stats(&vs);
-    CHECK(vs.used_bytes == 0, "no address space left mapped (%zu)", vs.used_bytes);
-    zt_active_profile = (zt_profile_t){0};
-    zt_va_reset_for_test();
+    native_end(l);
 }
 
 int main(void)
@@ -357,6 +389,10 @@ int main(void)
     CHECK_CASE("native's death row")
     {
         test_native_cache();
+    }
+    CHECK_CASE("native's death row joins neighbours")
+    {
+        test_native_merge();
     }
     CHECK_CASE("native's death-row decay")
     {

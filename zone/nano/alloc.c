@@ -479,21 +479,80 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
 
 #define TC_SLOTS 64 /* cached slots per class (the section's stride) */
 
-/* zt_tcache_flush_fn: give cached slots back to their blocks. */
+/* Give a run of k cached slots of one block back with one CAS: they are
+ * linked v[0] → … → v[k-1] → the old head and the header takes the whole
+ * chain (mimalloc's batched remote free: a consumer that frees what other
+ * threads allocated writes the header those threads CAS once per run, not
+ * once per slot; xfree -t 2 spent 15 % of its samples in nano_free_live's
+ * CAS). A cached slot is already free for every observer (guard set, hook
+ * called), so only the header changes. False, and nothing done, when the
+ * run would leave the block with no live slot (or the header has no live
+ * slots): the block's last free takes nano_free_live's path, which owns the
+ * empty-block transitions (restart, madvise, deferred purge). */
+static bool block_free_run(nano_t *n, uintptr_t blk, unsigned cls, void *const *v, unsigned k)
+{
+    unsigned slots = n->g.slots[cls];
+    uint32_t magic = n->g.magic[cls];
+    for (unsigned i = 0; i + 1 < k; i++) {
+        unsigned next = (unsigned)(((uint64_t)((uintptr_t)v[i + 1] - blk) * magic) >> 32);
+        ((nano_free_slot_t *)v[i])->next_slot = (uint16_t)(next + 1);
+    }
+    nano_free_slot_t *last = v[k - 1];
+    unsigned first = (unsigned)(((uint64_t)((uintptr_t)v[0] - blk) * magic) >> 32);
+    uint32_t *hp = block_header(n, blk);
+    uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE), nw;
+    unsigned after;
+    do {
+        if (!h_has_slots(old)) return false;
+        after = h_free_slots(old, slots) + k;
+        if (after >= slots) return false;
+        last->next_slot = (uint16_t)h_next(old); /* not yet reachable: plain store */
+        nw = h_make(first + 1, after - 1, h_gen(old) + 1, h_in_use(old));
+    } while (!__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    /* nano_free_live's release rule, checked once for the run (its >= also
+     * catches a run that steps over the threshold). */
+    if (!h_in_use(nw) && zt_unlikely((after - 1) * 4 >= slots * 3) &&
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        delegate_release(n, cls);
+    return true;
+}
+
+/* Give one cached slot back to its block (the one-CAS path). */
+static void tc_flush_one(nano_t *n, unsigned cls, void *p)
+{
+    nano_region_t *r = region_of(n, p);
+    if (!r) return; /* cannot happen while n owns the entry */
+    slot_info_t si;
+    uintptr_t a = (uintptr_t)p;
+    si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+    si.cls = cls;
+    si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
+    si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
+    nano_free_live(n, r, p, &si);
+}
+
+/* zt_tcache_flush_fn: give cached slots back to their blocks, a run of
+ * neighbours in the bin from one block with one CAS (block_free_run); a run
+ * that would empty its block gives all but its last slot that way. */
 static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned count)
 {
     nano_t *n = owner;
-    for (unsigned i = 0; i < count; i++) {
-        void *p = slots[i];
-        nano_region_t *r = region_of(n, p);
-        if (!r) continue; /* cannot happen while n owns the entry */
-        slot_info_t si;
-        uintptr_t a = (uintptr_t)p;
-        si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
-        si.cls = cls;
-        si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
-        si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
-        nano_free_live(n, r, p, &si);
+    const uintptr_t mask = ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+    for (unsigned i = 0; i < count;) {
+        uintptr_t blk = (uintptr_t)slots[i] & mask;
+        unsigned k = 1;
+        while (i + k < count && ((uintptr_t)slots[i + k] & mask) == blk)
+            k++;
+        if (k == 1) {
+            tc_flush_one(n, cls, slots[i]);
+        } else if (!block_free_run(n, blk, cls, slots + i, k)) {
+            if (block_free_run(n, blk, cls, slots + i, k - 1))
+                tc_flush_one(n, cls, slots[i + k - 1]);
+            else
+                for (unsigned j = 0; j < k; j++)
+                    tc_flush_one(n, cls, slots[i + j]);
+        }
+        i += k;
     }
     return 0;
 }
