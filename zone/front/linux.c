@@ -38,13 +38,15 @@ static inline void *nomem(void)
 
 /* ---- cores shared by the C and C++ entry points ----------------------------- */
 
-static inline void *do_malloc(size_t n)
+/* The ordinary path: everything but a thread-cache hit. Out of line, so that
+ * the hit (do_malloc, do_free) saves no registers. */
+static __attribute__((noinline)) void *malloc_slow(size_t n)
 {
     if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, 16);
     ZT_HOOK_NOTE_REQUEST(n);
     void *p;
     if (zt_likely(malloc_logger == NULL)) {
-        malloc_zone_t *z = zt_default_zone();
+        malloc_zone_t *z = zt_registry_slots[0];
         p = z->malloc(z, n);
     } else {
         p = malloc_zone_malloc(zt_registry_virtual_zone(), n);
@@ -52,11 +54,24 @@ static inline void *do_malloc(size_t n)
     return zt_likely(p != NULL) ? p : nomem();
 }
 
-static inline void do_free(void *p)
+/* The hit: the default zone is the nano zone owning the thread caches (so
+ * the registry is ready), 1 <= n <= 256, no logger, no profiler, and the
+ * thread's bin has a block (nano.h). */
+static inline void *do_malloc(size_t n)
 {
-    if (zt_unlikely(p == NULL)) return;
+    if (zt_likely(zt_registry_slots[0] == zt_nano_front_zone) && zt_nano_front_zone != NULL &&
+        n - 1 < ZT_NANO_MAX_BYTES && zt_likely(malloc_logger == NULL && !zt_profiling)) {
+        void *p = zt_nano_malloc_hit(n);
+        if (zt_likely(p != NULL)) return p;
+    }
+    return malloc_slow(n);
+}
+
+/* errno is saved around everything but the nano cache hit, which makes no
+ * system call. */
+static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o)
+{
     int saved = errno;
-    zt_owner_t *o = zt_chunkmap_get(p);
     if (zt_likely(o != NULL && malloc_logger == NULL)) {
         if (o->kind == ZT_KIND_NANO)
             zt_nano_free_owned(o, p);
@@ -68,6 +83,16 @@ static inline void do_free(void *p)
         zt_registry_free(p); /* large, bootstrap, foreign, logged */
     }
     errno = saved;
+}
+
+static inline void do_free(void *p)
+{
+    if (zt_unlikely(p == NULL)) return;
+    zt_owner_t *o = zt_chunkmap_get(p);
+    if (zt_likely(o != NULL) && o->kind == ZT_KIND_NANO &&
+        zt_likely(malloc_logger == NULL && !zt_profiling) && zt_nano_free_hit(o, p))
+        return;
+    free_slow(p, o);
 }
 
 /* align: a power of two. Every alignment, 16 or less included, goes to the default zone's

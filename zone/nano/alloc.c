@@ -477,7 +477,7 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
  * both ways, so capacity, delegation and the 75 % release rule follow
  * libmalloc's sequence. A full class flushes its older half. */
 
-#define TC_SLOTS 64 /* cached slots per class (the section's stride) */
+#define TC_SLOTS ZT_TCACHE_SLOTS /* cached slots per class (the section's stride) */
 
 /* zt_tcache_flush_fn: give cached slots back to their blocks. */
 static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned count)
@@ -566,6 +566,41 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
     if (zt_unlikely(tc->count[cls] == TC_SLOTS))
         zt_tcache_flush_bin(tc, ZT_TCACHE_NANO, cls, TC_SLOTS / 2);
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
+}
+
+/* ---- the front's cache hits (front/linux.c) ---------------------------------
+ * The common malloc and free of a small block, flattened for the Linux
+ * front: no indirect call, no errno save, one TLS load, no atomic read-
+ * modify-write. They do what alloc_tagged's pop and free_slot's push do,
+ * with the same checks (slot_lookup: not allocated, freed twice), and give
+ * up (NULL / false, the caller takes the ordinary path, which repeats the
+ * work and decides) on everything else: a miss, a full or delegated bin, a
+ * region with tags (profiling was on), a fork child, a debug build's
+ * periodic check. zt_nano_front_zone is the zone owning the caches, NULL
+ * when none or in a fork child; the front compares it with the default
+ * zone, and the caller has checked that no malloc_logger and no profiler
+ * is installed. */
+
+ZT_HIDDEN malloc_zone_t *zt_nano_front_zone;
+ZT_HIDDEN uint32_t zt_nano_front_id;
+
+bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
+{
+    nano_region_t *r = (nano_region_t *)o;
+    nano_t *n = r->nano;
+    zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
+    if (zt_unlikely(tc == NULL) || ZT_DEBUG ||
+        __atomic_load_n(&r->tags, __ATOMIC_RELAXED) != NULL)
+        return false;
+    slot_info_t si;
+    if (zt_unlikely(slot_lookup(n, r, ptr, &si) != SLOT_LIVE)) return false;
+    unsigned cls = si.cls;
+    if (zt_unlikely(tc->count[cls] == TC_SLOTS) ||
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        return false;
+    ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
+    zt_tcache_push(tc, cls, TC_SLOTS, ptr);
+    return true;
 }
 
 static boolean_t nano_check(malloc_zone_t *zone);
