@@ -479,21 +479,68 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
 
 #define TC_SLOTS ZT_TCACHE_SLOTS /* cached slots per class (the section's stride) */
 
-/* zt_tcache_flush_fn: give cached slots back to their blocks. */
+/* Give one cached slot back to its block (one CAS). */
+static void tc_flush_one(nano_t *n, unsigned cls, void *p)
+{
+    nano_region_t *r = region_of(n, p);
+    if (!r) return; /* cannot happen while n owns the entry */
+    slot_info_t si;
+    uintptr_t a = (uintptr_t)p;
+    si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+    si.cls = cls;
+    si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
+    si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
+    nano_free_live(n, r, p, &si);
+}
+
+/* Native (profile tcache_batch_refill): k > 1 cached slots of one block go
+ * back with one CAS, linked as k single frees in order would have linked
+ * them (v[k-1] at the head, v[0] before the old list). False, nothing done:
+ * a block these frees would empty, or a header in a state only
+ * nano_free_live handles; the caller then frees them one by one. */
+static bool tc_flush_run(nano_t *n, unsigned cls, uintptr_t blk, void *const *v, unsigned k)
+{
+    unsigned slots = n->g.slots[cls];
+    uint32_t *hp = block_header(n, blk);
+    uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE), nw;
+    unsigned after, last = 0;
+    for (unsigned i = 1; i < k; i++) {
+        unsigned prev = (unsigned)((((uintptr_t)v[i - 1] - blk) * n->g.magic[cls]) >> 32);
+        ((nano_free_slot_t *)v[i])->next_slot = (uint16_t)(prev + 1);
+    }
+    last = (unsigned)((((uintptr_t)v[k - 1] - blk) * n->g.magic[cls]) >> 32);
+    for (;;) {
+        if (!h_has_slots(old)) return false;
+        after = h_free_slots(old, slots) + k;
+        if (after >= slots) return false;
+        ((nano_free_slot_t *)v[0])->next_slot = (uint16_t)h_next(old);
+        nw = h_make(last + 1, after - 1, h_gen(old) + 1, h_in_use(old));
+        if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            break;
+    }
+    /* nano_free_live's release rule for a block that is not current. */
+    if (!h_in_use(nw) && zt_unlikely((after - 1) * 4 >= slots * 3) &&
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        delegate_release(n, cls);
+    return true;
+}
+
+/* zt_tcache_flush_fn: give cached slots back to their blocks (their guards
+ * are set and their tags already taken by free_slot). */
 static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned count)
 {
     nano_t *n = owner;
-    for (unsigned i = 0; i < count; i++) {
-        void *p = slots[i];
-        nano_region_t *r = region_of(n, p);
-        if (!r) continue; /* cannot happen while n owns the entry */
-        slot_info_t si;
-        uintptr_t a = (uintptr_t)p;
-        si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
-        si.cls = cls;
-        si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
-        si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
-        nano_free_live(n, r, p, &si);
+    for (unsigned i = 0; i < count;) {
+        unsigned j = i + 1;
+        uintptr_t blk = (uintptr_t)slots[i] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+        if (n->batch_refill)
+            while (j < count &&
+                   ((uintptr_t)slots[j] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1)) == blk)
+                j++;
+        if (j - i < 2 || !region_of(n, slots[i]) || !tc_flush_run(n, cls, blk, &slots[i], j - i))
+            for (unsigned m = i; m < j; m++)
+                tc_flush_one(n, cls, slots[m]);
+        i = j;
     }
     return 0;
 }
