@@ -284,6 +284,7 @@ static void nano_batch_free(malloc_zone_t *zone, void **ptrs, unsigned count)
 static void nano_destroy(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
+    if (zt_nano_front_zone == zone) __atomic_store_n(&zt_nano_front_zone, NULL, __ATOMIC_RELEASE);
     zt_tcache_unclaim(ZT_TCACHE_NANO, n->tc_id);
     n->tc_id = 0;
     if (n->helper->destroy) n->helper->destroy(n->helper);
@@ -411,6 +412,7 @@ static void nano_forked_zone(malloc_zone_t *zone)
 {
     nano_t *n = zone_nano(zone);
     __atomic_store_n(&n->forked, true, __ATOMIC_RELAXED);
+    if (zt_nano_front_zone == zone) __atomic_store_n(&zt_nano_front_zone, NULL, __ATOMIC_RELAXED);
     size_t page = __atomic_load_n(&zone_page_bytes, __ATOMIC_RELAXED);
     zt_prim_protect(zone, page, ZT_PROT_READ | ZT_PROT_WRITE);
     zone->malloc = nano_forked_malloc;
@@ -515,6 +517,10 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     zone->pressure_relief = nano_pressure_relief;
     zone->claimed_address = nano_claimed_address;
     n->tc_id = zt_tcache_claim(ZT_TCACHE_NANO, n, tc_flush, TC_SLOTS);
+    if (n->tc_id && zt_nano_front_zone == NULL) {
+        zt_nano_front_id = n->tc_id;
+        __atomic_store_n(&zt_nano_front_zone, zone, __ATOMIC_RELEASE);
+    }
     /* libmalloc keeps the zone page read-only; malloc_set_zone_name flips it. */
     zt_prim_protect(zone, page, ZT_PROT_READ);
     zt_hook_zone_created(zone);

@@ -14,6 +14,8 @@
 #define ZT_NANO_H
 
 #include "zone.h"
+#include "sizeclass.h"
+#include "tcache.h"
 
 /* Create the nano zone in front of `helper` (a scalable zone). Reserves the
  * first region; returns NULL ("nano zone abandoned") if that fails, and the
@@ -24,6 +26,31 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p);
  * front end's free fast path, the same as o->zone->free(o->zone, ptr)
  * without the indirect call and the second chunk-map lookup. */
 void zt_nano_free_owned(zt_owner_t *o, void *ptr);
+
+/* The front's cache hits (nano/alloc.c, front/linux.c). zt_nano_front_zone
+ * is the nano zone owning the thread caches and zt_nano_front_id its cache
+ * id (NULL / 0: none, or a fork child). For that zone, with no
+ * malloc_logger and no profiler: zt_nano_malloc_hit is a cached block of
+ * `size` (<= ZT_NANO_MAX_BYTES) or NULL; zt_nano_free_hit frees ptr (its
+ * chunk-map owner o a nano region) into the cache, or returns false. NULL /
+ * false leave everything as it was for the ordinary path. */
+ZT_HIDDEN extern malloc_zone_t *zt_nano_front_zone;
+ZT_HIDDEN extern uint32_t zt_nano_front_id;
+bool zt_nano_free_hit(zt_owner_t *o, void *ptr);
+
+/* A pop and a store: the slot's first word is its free guard (nano.c),
+ * 0 while it is allocated. */
+static inline void *zt_nano_malloc_hit(size_t size)
+{
+    zt_tcache_t *tc = zt_tcache_self;
+    unsigned cls = (unsigned)(size - 1) >> ZT_NANO_QUANTUM_SHIFT; /* size 0: the caller's */
+    void *p;
+    if (zt_unlikely(tc == NULL) || tc->sec[ZT_TCACHE_NANO].id != zt_nano_front_id ||
+        !zt_tcache_pop(&tc->sec[ZT_TCACHE_NANO], cls, ZT_TCACHE_SLOTS, &p))
+        return NULL;
+    *(uint64_t *)p = 0; /* live again */
+    return p;
+}
 
 /* True if ptr lies in a nano region of this process (any state). */
 bool zt_nano_contains(const void *ptr);

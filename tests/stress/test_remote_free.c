@@ -2,7 +2,7 @@
  * test_remote_free.c — blocks allocated on one thread and all freed on
  * another (xfree's shape): the freeing thread's cache gives them back to
  * their nano blocks in runs, a run of one block's slots with one header
- * CAS (zone/nano/alloc.c block_free_run). Every fourth block stays live, so
+ * CAS (zone/nano/alloc.c tc_flush_run, native). Every fourth block stays live, so
  * no block empties (an emptied block drops its free list) and the chains the
  * runs built are walked by the zone check and popped by the next round.
  * Three free orders: allocation order (long runs), reversed, and a stride

@@ -477,47 +477,9 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
  * both ways, so capacity, delegation and the 75 % release rule follow
  * libmalloc's sequence. A full class flushes its older half. */
 
-#define TC_SLOTS 64 /* cached slots per class (the section's stride) */
+#define TC_SLOTS ZT_TCACHE_SLOTS /* cached slots per class (the section's stride) */
 
-/* Give a run of k cached slots of one block back with one CAS: they are
- * linked v[0] → … → v[k-1] → the old head and the header takes the whole
- * chain (mimalloc's batched remote free: a consumer that frees what other
- * threads allocated writes the header those threads CAS once per run, not
- * once per slot; xfree -t 2 spent 15 % of its samples in nano_free_live's
- * CAS). A cached slot is already free for every observer (guard set, hook
- * called), so only the header changes. False, and nothing done, when the
- * run would leave the block with no live slot (or the header has no live
- * slots): the block's last free takes nano_free_live's path, which owns the
- * empty-block transitions (restart, madvise, deferred purge). */
-static bool block_free_run(nano_t *n, uintptr_t blk, unsigned cls, void *const *v, unsigned k)
-{
-    unsigned slots = n->g.slots[cls];
-    uint32_t magic = n->g.magic[cls];
-    for (unsigned i = 0; i + 1 < k; i++) {
-        unsigned next = (unsigned)(((uint64_t)((uintptr_t)v[i + 1] - blk) * magic) >> 32);
-        ((nano_free_slot_t *)v[i])->next_slot = (uint16_t)(next + 1);
-    }
-    nano_free_slot_t *last = v[k - 1];
-    unsigned first = (unsigned)(((uint64_t)((uintptr_t)v[0] - blk) * magic) >> 32);
-    uint32_t *hp = block_header(n, blk);
-    uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE), nw;
-    unsigned after;
-    do {
-        if (!h_has_slots(old)) return false;
-        after = h_free_slots(old, slots) + k;
-        if (after >= slots) return false;
-        last->next_slot = (uint16_t)h_next(old); /* not yet reachable: plain store */
-        nw = h_make(first + 1, after - 1, h_gen(old) + 1, h_in_use(old));
-    } while (!__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
-    /* nano_free_live's release rule, checked once for the run (its >= also
-     * catches a run that steps over the threshold). */
-    if (!h_in_use(nw) && zt_unlikely((after - 1) * 4 >= slots * 3) &&
-        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
-        delegate_release(n, cls);
-    return true;
-}
-
-/* Give one cached slot back to its block (the one-CAS path). */
+/* Give one cached slot back to its block (one CAS). */
 static void tc_flush_one(nano_t *n, unsigned cls, void *p)
 {
     nano_region_t *r = region_of(n, p);
@@ -531,28 +493,54 @@ static void tc_flush_one(nano_t *n, unsigned cls, void *p)
     nano_free_live(n, r, p, &si);
 }
 
-/* zt_tcache_flush_fn: give cached slots back to their blocks, a run of
- * neighbours in the bin from one block with one CAS (block_free_run); a run
- * that would empty its block gives all but its last slot that way. */
+/* Native (profile tcache_batch_refill): k > 1 cached slots of one block go
+ * back with one CAS, linked as k single frees in order would have linked
+ * them (v[k-1] at the head, v[0] before the old list). False, nothing done:
+ * a block these frees would empty, or a header in a state only
+ * nano_free_live handles; the caller then frees them one by one. */
+static bool tc_flush_run(nano_t *n, unsigned cls, uintptr_t blk, void *const *v, unsigned k)
+{
+    unsigned slots = n->g.slots[cls];
+    uint32_t *hp = block_header(n, blk);
+    uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE), nw;
+    unsigned after, last = 0;
+    for (unsigned i = 1; i < k; i++) {
+        unsigned prev = (unsigned)((((uintptr_t)v[i - 1] - blk) * n->g.magic[cls]) >> 32);
+        ((nano_free_slot_t *)v[i])->next_slot = (uint16_t)(prev + 1);
+    }
+    last = (unsigned)((((uintptr_t)v[k - 1] - blk) * n->g.magic[cls]) >> 32);
+    for (;;) {
+        if (!h_has_slots(old)) return false;
+        after = h_free_slots(old, slots) + k;
+        if (after >= slots) return false;
+        ((nano_free_slot_t *)v[0])->next_slot = (uint16_t)h_next(old);
+        nw = h_make(last + 1, after - 1, h_gen(old) + 1, h_in_use(old));
+        if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            break;
+    }
+    /* nano_free_live's release rule for a block that is not current. */
+    if (!h_in_use(nw) && zt_unlikely((after - 1) * 4 >= slots * 3) &&
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        delegate_release(n, cls);
+    return true;
+}
+
+/* zt_tcache_flush_fn: give cached slots back to their blocks (their guards
+ * are set and their tags already taken by free_slot). */
 static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned count)
 {
     nano_t *n = owner;
-    const uintptr_t mask = ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
     for (unsigned i = 0; i < count;) {
-        uintptr_t blk = (uintptr_t)slots[i] & mask;
-        unsigned k = 1;
-        while (i + k < count && ((uintptr_t)slots[i + k] & mask) == blk)
-            k++;
-        if (k == 1) {
-            tc_flush_one(n, cls, slots[i]);
-        } else if (!block_free_run(n, blk, cls, slots + i, k)) {
-            if (block_free_run(n, blk, cls, slots + i, k - 1))
-                tc_flush_one(n, cls, slots[i + k - 1]);
-            else
-                for (unsigned j = 0; j < k; j++)
-                    tc_flush_one(n, cls, slots[i + j]);
-        }
-        i += k;
+        unsigned j = i + 1;
+        uintptr_t blk = (uintptr_t)slots[i] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
+        if (n->batch_refill)
+            while (j < count &&
+                   ((uintptr_t)slots[j] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1)) == blk)
+                j++;
+        if (j - i < 2 || !region_of(n, slots[i]) || !tc_flush_run(n, cls, blk, &slots[i], j - i))
+            for (unsigned m = i; m < j; m++)
+                tc_flush_one(n, cls, slots[m]);
+        i = j;
     }
     return 0;
 }
@@ -625,6 +613,41 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
     if (zt_unlikely(tc->count[cls] == TC_SLOTS))
         zt_tcache_flush_bin(tc, ZT_TCACHE_NANO, cls, TC_SLOTS / 2);
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
+}
+
+/* ---- the front's cache hits (front/linux.c) ---------------------------------
+ * The common malloc and free of a small block, flattened for the Linux
+ * front: no indirect call, no errno save, one TLS load, no atomic read-
+ * modify-write. They do what alloc_tagged's pop and free_slot's push do,
+ * with the same checks (slot_lookup: not allocated, freed twice), and give
+ * up (NULL / false, the caller takes the ordinary path, which repeats the
+ * work and decides) on everything else: a miss, a full or delegated bin, a
+ * region with tags (profiling was on), a fork child, a debug build's
+ * periodic check. zt_nano_front_zone is the zone owning the caches, NULL
+ * when none or in a fork child; the front compares it with the default
+ * zone, and the caller has checked that no malloc_logger and no profiler
+ * is installed. */
+
+ZT_HIDDEN malloc_zone_t *zt_nano_front_zone;
+ZT_HIDDEN uint32_t zt_nano_front_id;
+
+bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
+{
+    nano_region_t *r = (nano_region_t *)o;
+    nano_t *n = r->nano;
+    zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
+    if (zt_unlikely(tc == NULL) || ZT_DEBUG ||
+        __atomic_load_n(&r->tags, __ATOMIC_RELAXED) != NULL)
+        return false;
+    slot_info_t si;
+    if (zt_unlikely(slot_lookup(n, r, ptr, &si) != SLOT_LIVE)) return false;
+    unsigned cls = si.cls;
+    if (zt_unlikely(tc->count[cls] == TC_SLOTS) ||
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        return false;
+    ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
+    zt_tcache_push(tc, cls, TC_SLOTS, ptr);
+    return true;
 }
 
 static boolean_t nano_check(malloc_zone_t *zone);
