@@ -660,8 +660,16 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         m->stacks[i].end_live_bytes = m->stacks[i].total.live_bytes;
     /* Stacks off: no counters, but the last walk (at exit, or the monitor's
      * last before a kill) saw every live block. */
-    if (m->stacks_mode == ZT_REC_STACKS_OFF && m->moments[ZT_REC_MOMENT_END].present)
+    if (m->stacks_mode == ZT_REC_STACKS_OFF && m->moments[ZT_REC_MOMENT_END].present) {
         zones_live_from_cells(m, &m->moments[ZT_REC_MOMENT_END]);
+        /* the heap is the zones' sum, as the diagnosis line says (JSON said
+         * 0 B live beside zones that held 11 KiB) */
+        m->heap.live_bytes = m->heap.live_blocks = 0;
+        for (unsigned z = 0; z < m->nzones; z++) {
+            m->heap.live_bytes += m->zones[z].c.live_bytes;
+            m->heap.live_blocks += m->zones[z].c.live_blocks;
+        }
+    }
     const zt_m_moment_t *ff = &m->moments[ZT_REC_MOMENT_FIRST_FAILURE];
     for (unsigned i = 0; ff->present && i < ff->ncells; i++)
         if (ff->cells[i].stack_id)

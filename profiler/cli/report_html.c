@@ -75,6 +75,7 @@ static const char *const script[] = {
     "  /* zt_fmt_bytes (report.c), so a figure reads the same as in the text report */\n",
     "  function bytes(n) {\n",
     "    var u = [\"B\", \"KiB\", \"MiB\", \"GiB\", \"TiB\"], i = 0;\n",
+    "    if (n === null) return \"\u2013\"; /* not counted (stacks off) */\n",
     "    if (n < 1024) return n + \" B\";\n",
     "    while (n >= 1000 && i < 4) { n /= 1024; i++; }\n",
     "    return (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) + \" \" + u[i"

@@ -19,8 +19,22 @@ static void hex(FILE *out, uint64_t v)
     fprintf(out, "\"0x%llx\"", (unsigned long long)v);
 }
 
+/* With stacks off nothing counts allocations: only live bytes and blocks
+ * (from the last walk) and address space are known, and the rest is null,
+ * not a 0 a consumer would take for "nothing was allocated". */
+static bool uncounted;
+
 static void counters(FILE *out, const zt_m_counters_t *c)
 {
+    if (uncounted) {
+        fprintf(out,
+                "\"live_bytes\":%llu,\"live_blocks\":%llu,\"total_bytes\":null,"
+                "\"total_blocks\":null,\"peak_bytes\":null,\"va_bytes\":%llu,"
+                "\"peak_blocks\":null,\"temp_blocks\":null,\"requested_bytes\":null",
+                (unsigned long long)c->live_bytes, (unsigned long long)c->live_blocks,
+                (unsigned long long)c->va_bytes);
+        return;
+    }
     fprintf(out,
             "\"live_bytes\":%llu,\"live_blocks\":%llu,\"total_bytes\":%llu,\"total_blocks\":%llu,"
             "\"peak_bytes\":%llu,\"va_bytes\":%llu,\"peak_blocks\":%llu,\"temp_blocks\":%llu,"
@@ -575,6 +589,7 @@ void zt_report_json_doc(FILE *out, zt_report_t *r, unsigned top_default, const u
 {
     unsigned top = zt_report_top(r, top_default), nsel;
     unsigned *sel = chosen_stacks(r, top, extra, nextra, &nsel);
+    uncounted = r->m->stacks_mode == ZT_REC_STACKS_OFF;
     fprintf(out,
             "{\n  \"format\": \"zonetrace-report\",\n  \"schema_version\": %d,\n  \"record\": ",
             SCHEMA_VERSION);

@@ -276,7 +276,8 @@ static void zones(FILE *out, zt_report_t *r)
         const zt_m_zone_t *z = &m->zones[i];
         fprintf(out, "  %-26s %12s %10llu %14s %12s\n", zt_report_zone_name(m, (int)i),
                 zt_fmt_bytes(z->c.live_bytes, b1), (unsigned long long)z->c.live_blocks,
-                zt_fmt_bytes(z->c.va_bytes, b2), zt_fmt_bytes(z->c.total_bytes, b3));
+                zt_fmt_bytes(z->c.va_bytes, b2),
+                m->stacks_mode == ZT_STACKS_OFF ? "-" : zt_fmt_bytes(z->c.total_bytes, b3));
     }
     if (m->stacks_mode == ZT_STACKS_OFF)
         fprintf(out, "  (stacks off: live bytes and blocks as the last walk found them, exact; "

@@ -47,6 +47,12 @@ if not want <= live <= want + 3 * 4096:
     bad.append("zones: %d live bytes, want %d (+ stdio)" % (live, want))
 if live != sum(nbytes.values()):
     bad.append("zones %d != classes %d" % (live, sum(nbytes.values())))
+# the heap is the zones' sum; what nothing counted is null, not 0
+if d["heap"]["live_bytes"] != live:
+    bad.append("heap live_bytes %r != zones' %d" % (d["heap"]["live_bytes"], live))
+for k in ("total_bytes", "total_blocks", "peak_bytes", "requested_bytes"):
+    if d["heap"][k] is not None or d["zones"][0][k] is not None:
+        bad.append("%s: %r / %r, want null (not counted)" % (k, d["heap"][k], d["zones"][0][k]))
 # the text: the diagnosis names the live heap; the class table shows the leak's class
 m = re.search(r"diagnosis:.*?([\d.]+ [KM]iB) live at the end", text)
 if not m:
