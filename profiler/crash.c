@@ -101,7 +101,7 @@ void zt_crash_exit(int status)
     zt_rec_term_t t = {ZT_REC_EXITED, status, 0, 0, 0, 0, zt_prim_tid(), 0};
     set_how(ZT_REC_END_EXIT);
     end_event(ZT_REC_EXITED, (uint64_t)(uint32_t)status);
-    zt_snapshot(ZT_SNAP_WALK | ZT_SNAP_MODULES);
+    zt_snapshot_wait(ZT_SNAP_WALK | ZT_SNAP_MODULES, 2000000000u);
     zt_monitor_tick(); /* a last timeline sample */
     zt_record_terminate(&t);
 }

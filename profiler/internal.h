@@ -241,6 +241,12 @@ double zt_sample_ln(double x);
  * (dl_iterate_phdr: not from a signal handler). Skipped if one is running. */
 enum { ZT_SNAP_WALK = 1, ZT_SNAP_MODULES = 2 };
 void zt_snapshot(int flags);
+/* zt_snapshot for the process's last word (exit): waits up to wait_ns for a
+ * snapshot another thread is taking (the monitor's, once a second) instead
+ * of giving up, which left a short program's record with no end moment and
+ * no module table when its exit met the monitor's first snapshot. Not for a
+ * signal handler: the interrupted thread may hold the lock. */
+void zt_snapshot_wait(int flags, uint64_t wait_ns);
 
 /* Moments (FORMAT.md §1.5). A walking snapshot also writes the END moment,
  * any failure moment still pending and a peak moment when a peak passed

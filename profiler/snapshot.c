@@ -568,6 +568,18 @@ void zt_snapshot(int flags)
     zt_unlock(&snap_lock);
 }
 
+void zt_snapshot_wait(int flags, uint64_t wait_ns)
+{
+    if (!zt_rec_open) return;
+    uint64_t deadline = zt_prim_now_ns() + wait_ns;
+    while (!zt_trylock(&snap_lock)) {
+        if (zt_prim_now_ns() >= deadline) return; /* a snapshot stuck: the record keeps the last */
+        zt_prim_sleep_ns(200000);
+    }
+    snapshot_locked(flags);
+    zt_unlock(&snap_lock);
+}
+
 static void snapshot_locked(int flags)
 {
     zt_rec_header_t *h = zt_rec.hdr;

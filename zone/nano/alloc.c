@@ -534,8 +534,7 @@ static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned c
         unsigned j = i + 1;
         uintptr_t blk = (uintptr_t)slots[i] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
         if (n->batch_refill)
-            while (j < count &&
-                   ((uintptr_t)slots[j] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1)) == blk)
+            while (j < count && ((uintptr_t)slots[j] & ~(uintptr_t)(NANO_BLOCK_BYTES - 1)) == blk)
                 j++;
         if (j - i < 2 || !region_of(n, slots[i]) || !tc_flush_run(n, cls, blk, &slots[i], j - i))
             for (unsigned m = i; m < j; m++)
@@ -636,8 +635,7 @@ bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
     nano_region_t *r = (nano_region_t *)o;
     nano_t *n = r->nano;
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
-    if (zt_unlikely(tc == NULL) || ZT_DEBUG ||
-        __atomic_load_n(&r->tags, __ATOMIC_RELAXED) != NULL)
+    if (zt_unlikely(tc == NULL) || ZT_DEBUG || __atomic_load_n(&r->tags, __ATOMIC_RELAXED) != NULL)
         return false;
     slot_info_t si;
     if (zt_unlikely(slot_lookup(n, r, ptr, &si) != SLOT_LIVE)) return false;
