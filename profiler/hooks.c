@@ -306,7 +306,15 @@ __attribute__((constructor)) static void profiler_constructor(void)
         const char *out = zt_prim_getenv("ZONETRACE_OUT");
         if ((s && s[0] && strcmp(s, "off") != 0) || (out && out[0])) zt_init();
     }
-    if (zt_rec_open) start_threads();
+    if (zt_rec_open) {
+        start_threads();
+        /* The module table now, from the constructor (not a signal handler,
+         * so dl_iterate_phdr is allowed): a program that aborts in free
+         * before the monitor's first snapshot left a record whose frames
+         * could not be symbolized ("?+0x…"), since the crash path may not
+         * read modules. Later snapshots refresh it after dlopen. */
+        zt_snapshot(ZT_SNAP_MODULES);
+    }
 }
 
 /* ---- the hooks ------------------------------------------------------------------ */
