@@ -68,7 +68,7 @@
 #define U16_FREE          0x8000u
 
 #define RC_MSIZES       64                 /* thread-cached msizes: tiny 1..63, small 1..64 */
-#define RC_CAP          32                 /* most blocks of one msize in a thread cache */
+#define RC_CAP          ZT_RACK_TC_STRIDE  /* most blocks of one msize in a thread cache */
 #define RC_BIN_BYTES    (32u << 10)        /* ... and at most this much of one msize */
 #define RC_BUDGET_BYTES (256u << 10)       /* held by one thread for one rack */
 #define PURGE_MIN_PAGES 4                  /* a free span is purged when >= this many whole pages */
@@ -262,6 +262,54 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
     return true;
 }
 
+/* ---- the front's tiny hits (rack.h) ----------------------------------------- */
+
+ZT_HIDDEN zt_owner_t *zt_rack_front_tiny;
+ZT_HIDDEN malloc_zone_t *zt_rack_front_zone;
+ZT_HIDDEN uint32_t zt_rack_front_id;
+
+#define TINY_META_OFF (ZT_TINY_REGION_BYTES - 2 * TINY_BITMAP_WORDS * sizeof(uint64_t))
+
+/* rc_free for the rack owning the tiny caches, with the tiny geometry as
+ * constants: a pointer that is not a 16-byte aligned payload quantum, not
+ * the start of a live block, already cached (a double free), the magazine's
+ * last-free block, tagged, or whose bin or budget is full goes back to
+ * zt_rack_free (false), which decides and reports exactly as before. A debug
+ * build always does, for its periodic whole check. Cost: the block's
+ * bitmap words (one line per 4 KiB of payload), its first word, the region
+ * trailer and the owning magazine's last_free. */
+bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
+{
+    zt_rack_t *r = (zt_rack_t *)o;
+    uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(ZT_TINY_REGION_BYTES - 1);
+    uintptr_t off = (uintptr_t)ptr - base;
+    uint32_t idx = (uint32_t)(off >> ZT_TINY_QUANTUM_SHIFT);
+    zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_TINY, zt_rack_front_id);
+    if (zt_unlikely(tc == NULL) || ZT_DEBUG || (off & (ZT_TINY_QUANTUM_BYTES - 1)) ||
+        idx >= TINY_NQ)
+        return false;
+    const uint64_t *m = (const uint64_t *)(base + TINY_META_OFF);
+    uint64_t bit = 1ull << (idx & 63);
+    if (!(LD(&m[2 * (idx >> 6)]) & LD(&m[2 * (idx >> 6) + 1]) & bit)) return false;
+    uint32_t msize = tiny_next_start(m, idx) - idx;
+    if (zt_unlikely(msize > ZT_TINY_MSIZE_MAX)) return false; /* no live tiny block is */
+    unsigned b = msize - 1;
+    size_t bytes = (size_t)msize << ZT_TINY_QUANTUM_SHIFT;
+    if (zt_unlikely(tc->count[b] >= r->tc_cap[b]) || tc->bytes + bytes > RC_BUDGET_BYTES ||
+        __atomic_load_n((const uint64_t *)ptr, __ATOMIC_RELAXED) == rc_guard(ptr))
+        return false;
+    region_t *rg = (region_t *)(base + TINY_NQ * ZT_TINY_QUANTUM_BYTES);
+    if (__atomic_load_n(&rg->tags, __ATOMIC_RELAXED) != NULL) return false; /* tag_take's */
+    int mi = __atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
+    if (mi >= 0 && mi < (int)r->nmag &&
+        __atomic_load_n(&mag_of(r, mi)->last_free, __ATOMIC_RELAXED) == ptr)
+        return false;
+    __atomic_store_n((uint64_t *)ptr, rc_guard(ptr), __ATOMIC_RELAXED);
+    zt_tcache_push(tc, b, RC_CAP, ptr);
+    tc->bytes += bytes;
+    return true;
+}
+
 /* r becomes the owner of its kind's caches if none is. */
 static void rc_claim(zt_rack_t *r)
 {
@@ -277,10 +325,19 @@ static void rc_claim(zt_rack_t *r)
         r->tc_cap[ms - 1] = (uint8_t)cap;
     }
     r->tc_id = zt_tcache_claim(rc_kind(r), r, rc_flush, RC_CAP);
+    if (r->tc_id && r->tiny) {
+        zt_rack_front_id = r->tc_id;
+        zt_rack_front_zone = r->owner.zone;
+        __atomic_store_n(&zt_rack_front_tiny, &r->owner, __ATOMIC_RELEASE);
+    }
 }
 
 static void rc_unclaim(zt_rack_t *r)
 {
+    if (r->tc_id && zt_rack_front_tiny == &r->owner) {
+        __atomic_store_n(&zt_rack_front_tiny, NULL, __ATOMIC_RELEASE);
+        __atomic_store_n(&zt_rack_front_zone, NULL, __ATOMIC_RELEASE);
+    }
     zt_tcache_unclaim(rc_kind(r), r->tc_id);
     r->tc_id = 0;
 }

@@ -15,6 +15,7 @@
 #define ZT_RACK_H
 
 #include "zone.h"
+#include "tcache.h"
 
 typedef struct zt_rack zt_rack_t; /* begins with zt_owner_t */
 
@@ -66,6 +67,39 @@ void zt_rack_force_lock(zt_rack_t *r);
 void zt_rack_force_unlock(zt_rack_t *r);
 void zt_rack_reinit_lock(zt_rack_t *r);
 bool zt_rack_locked(zt_rack_t *r);
+
+/* ---- the front's tiny cache hits (front/linux.c) ----------------------------
+ * With no malloc_logger and no profiler. zt_rack_front_tiny is the tiny rack
+ * owning the thread caches (NULL when none: device profiles, xzone
+ * profiles before a scalable zone is made), zt_rack_front_zone its scalable
+ * zone and zt_rack_front_id its cache id. zt_rack_tiny_malloc_hit is a cached
+ * block for a request of `size` bytes (1 .. ZT_TINY_MAX_BYTES, which the
+ * caller knows that zone routes to that rack) or NULL; zt_rack_tiny_free_hit
+ * puts ptr (chunk-map owner zt_rack_front_tiny) in the thread's cache, or
+ * returns false, leaving everything as it was for zt_rack_free, which makes
+ * every error report. Both are what zt_rack_malloc / zt_rack_free do on a
+ * cache hit, without the class lookup and without the rack's generic
+ * geometry. */
+#define ZT_RACK_TC_STRIDE 32 /* a rack section's bin capacity (tcache.h stride) */
+ZT_HIDDEN extern zt_owner_t *zt_rack_front_tiny;
+ZT_HIDDEN extern malloc_zone_t *zt_rack_front_zone;
+ZT_HIDDEN extern uint32_t zt_rack_front_id;
+bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr);
+
+/* A pop and a store: a cached block's first word is its guard (rack.c), 0
+ * while it is allocated; the section's byte count drops by the block's size. */
+static inline void *zt_rack_tiny_malloc_hit(size_t size)
+{
+    zt_tcache_t *tc = zt_tcache_self;
+    unsigned bin = (unsigned)(size - 1) >> ZT_TINY_QUANTUM_SHIFT; /* msize - 1 */
+    void *p;
+    if (zt_unlikely(tc == NULL) || tc->sec[ZT_TCACHE_TINY].id != zt_rack_front_id ||
+        !zt_tcache_pop(&tc->sec[ZT_TCACHE_TINY], bin, ZT_RACK_TC_STRIDE, &p))
+        return NULL;
+    tc->sec[ZT_TCACHE_TINY].bytes -= (size_t)(bin + 1) << ZT_TINY_QUANTUM_SHIFT;
+    __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
+    return p;
+}
 
 /* Number of regions currently mapped (tests). */
 unsigned zt_rack_region_count(zt_rack_t *r);

@@ -4,9 +4,10 @@
  * registry with libmalloc's semantics (malloc → default zone; free/realloc
  * → the pointer's owner; realloc(p, 0) → a minimal block).
  *
- * Fast paths: a nano thread-cache hit is inline in malloc (four predicted
- * tests and a pop, nano.h) and one call in free (a chunk-map load, then
- * zt_nano_free_hit's checks and a push), with no errno save; otherwise
+ * Fast paths: a thread-cache hit of nano (<= 256 B) or of the tiny rack
+ * (<= 1008 B) is inline in malloc (a few predicted tests and a pop, nano.h,
+ * rack.h) and one call in free (a chunk-map load, then zt_nano_free_hit's
+ * or zt_rack_tiny_free_hit's checks and a push), with no errno save; otherwise
  * malloc makes one indirect call into zone 0 and free a direct call into
  * the owning rack or nano zone. Everything else (large blocks, foreign
  * pointers, a malloc_logger installed, start-up) takes the registry's slow
@@ -56,20 +57,38 @@ static __attribute__((noinline)) void *malloc_slow(size_t n)
     return zt_likely(p != NULL) ? p : nomem();
 }
 
-/* The hit: the default zone is the nano zone owning the thread caches (so
- * the registry is ready), 1 <= n <= 256, no logger, no profiler, and the
- * thread's bin has a block (nano.h). */
+/* True when the default zone z0 (not NULL) sends a request of
+ * ZT_NANO_MAX_BYTES < n <= ZT_TINY_MAX_BYTES to the tiny rack owning the
+ * caches: z0 is that rack's scalable zone, or the nano zone in front of it
+ * (zt_nano_front_zone is only ever the initial default zone, whose helper
+ * zt_registry_initial_helper is). */
+static inline bool tiny_front_is(const malloc_zone_t *z0)
+{
+    malloc_zone_t *s = zt_rack_front_zone;
+    return s != NULL && (z0 == s || (z0 == zt_nano_front_zone && zt_registry_initial_helper == s));
+}
+
+/* The hits, with no logger and no profiler: 1 <= n <= 256 and the default
+ * zone is the nano zone owning the thread caches, whose bin has a block
+ * (nano.h); or 256 < n <= 1008 and the default zone sends it to the tiny rack
+ * owning the caches, whose bin has one (rack.h). What zone->malloc would
+ * return on those paths, without its calls. */
 static inline void *do_malloc(size_t n)
 {
-    if (zt_likely(zt_registry_slots[0] == zt_nano_front_zone) && zt_nano_front_zone != NULL &&
-        n - 1 < ZT_NANO_MAX_BYTES && zt_likely(malloc_logger == NULL && !zt_profiling)) {
-        void *p = zt_nano_malloc_hit(n);
+    malloc_zone_t *z0 = zt_registry_slots[0];
+    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL && !zt_profiling)) {
+        void *p = NULL;
+        if (n - 1 < ZT_NANO_MAX_BYTES) {
+            if (zt_likely(z0 == zt_nano_front_zone)) p = zt_nano_malloc_hit(n);
+        } else if (n - (ZT_NANO_MAX_BYTES + 1) < ZT_TINY_MAX_BYTES - ZT_NANO_MAX_BYTES) {
+            if (tiny_front_is(z0)) p = zt_rack_tiny_malloc_hit(n);
+        }
         if (zt_likely(p != NULL)) return p;
     }
     return malloc_slow(n);
 }
 
-/* errno is saved around everything but the nano cache hit, which makes no
+/* errno is saved around everything but the cache hits, which make no
  * system call. */
 static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o)
 {
@@ -91,9 +110,13 @@ static inline void do_free(void *p)
 {
     if (zt_unlikely(p == NULL)) return;
     zt_owner_t *o = zt_chunkmap_get(p);
-    if (zt_likely(o != NULL) && o->kind == ZT_KIND_NANO &&
-        zt_likely(malloc_logger == NULL && !zt_profiling) && zt_nano_free_hit(o, p))
-        return;
+    if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL && !zt_profiling)) {
+        if (o->kind == ZT_KIND_NANO) {
+            if (zt_nano_free_hit(o, p)) return;
+        } else if (o == zt_rack_front_tiny) {
+            if (zt_rack_tiny_free_hit(o, p)) return;
+        }
+    }
     free_slow(p, o);
 }
 
