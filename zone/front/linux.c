@@ -57,11 +57,11 @@ static __attribute__((noinline)) void *malloc_slow(size_t n)
     return zt_likely(p != NULL) ? p : nomem();
 }
 
-/* True when the default zone z0 (not NULL) sends a request of
- * ZT_NANO_MAX_BYTES < n <= ZT_TINY_MAX_BYTES to the tiny rack owning the
- * caches: z0 is that rack's scalable zone, or the nano zone in front of it
- * (zt_nano_front_zone is only ever the initial default zone, whose helper
- * zt_registry_initial_helper is). */
+/* True when the default zone z0 (not NULL) sends a request of 1 <= n <=
+ * ZT_TINY_MAX_BYTES that nano does not take to the tiny rack owning the
+ * caches: z0 is that rack's scalable zone (every such n), or the nano zone
+ * in front of it (n > ZT_NANO_MAX_BYTES; zt_nano_front_zone is only ever the
+ * initial default zone, whose helper zt_registry_initial_helper is). */
 static inline bool tiny_front_is(const malloc_zone_t *z0)
 {
     malloc_zone_t *s = zt_rack_front_zone;
@@ -70,19 +70,18 @@ static inline bool tiny_front_is(const malloc_zone_t *z0)
 
 /* The hits, with no logger and no profiler: 1 <= n <= 256 and the default
  * zone is the nano zone owning the thread caches, whose bin has a block
- * (nano.h); or 256 < n <= 1008 and the default zone sends it to the tiny rack
- * owning the caches, whose bin has one (rack.h). What zone->malloc would
+ * (nano.h); or else 1 <= n <= 1008 and the default zone sends it to the tiny
+ * rack owning the caches, whose bin has one (rack.h). What zone->malloc would
  * return on those paths, without its calls. */
 static inline void *do_malloc(size_t n)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
     if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL && !zt_profiling)) {
         void *p = NULL;
-        if (n - 1 < ZT_NANO_MAX_BYTES) {
-            if (zt_likely(z0 == zt_nano_front_zone)) p = zt_nano_malloc_hit(n);
-        } else if (n - (ZT_NANO_MAX_BYTES + 1) < ZT_TINY_MAX_BYTES - ZT_NANO_MAX_BYTES) {
-            if (tiny_front_is(z0)) p = zt_rack_tiny_malloc_hit(n);
-        }
+        if (n - 1 < ZT_NANO_MAX_BYTES && zt_likely(z0 == zt_nano_front_zone))
+            p = zt_nano_malloc_hit(n);
+        else if (n - 1 < ZT_TINY_MAX_BYTES && tiny_front_is(z0))
+            p = zt_rack_tiny_malloc_hit(n);
         if (zt_likely(p != NULL)) return p;
     }
     return malloc_slow(n);
