@@ -269,6 +269,11 @@ ZT_HIDDEN malloc_zone_t *zt_rack_front_zone;
 ZT_HIDDEN uint32_t zt_rack_front_id;
 
 #define TINY_META_OFF (ZT_TINY_REGION_BYTES - 2 * TINY_BITMAP_WORDS * sizeof(uint64_t))
+#define TINY_HIT_NQ   ((TINY_BITMAP_WORDS - 1) * 64u) /* idx's next header word exists */
+/* Every tiny bin's bound is RC_CAP (rc_claim: RC_BIN_BYTES over the largest
+ * tiny block is at least RC_CAP), so the hit needs no tc_cap load. */
+_Static_assert(RC_BIN_BYTES / (ZT_TINY_MSIZE_MAX << ZT_TINY_QUANTUM_SHIFT) >= RC_CAP,
+               "tiny bins are all RC_CAP deep");
 
 /* rc_free for the rack owning the tiny caches, with the tiny geometry as
  * constants: a pointer that is not a 16-byte aligned payload quantum, not
@@ -286,16 +291,22 @@ bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
     uint32_t idx = (uint32_t)(off >> ZT_TINY_QUANTUM_SHIFT);
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_TINY, zt_rack_front_id);
     if (zt_unlikely(tc == NULL) || ZT_DEBUG || (off & (ZT_TINY_QUANTUM_BYTES - 1)) ||
-        idx >= TINY_NQ)
+        idx >= TINY_HIT_NQ)
         return false;
-    const uint64_t *m = (const uint64_t *)(base + TINY_META_OFF);
-    uint64_t bit = 1ull << (idx & 63);
-    if (!(LD(&m[2 * (idx >> 6)]) & LD(&m[2 * (idx >> 6) + 1]) & bit)) return false;
-    uint32_t msize = tiny_next_start(m, idx) - idx;
-    if (zt_unlikely(msize > ZT_TINY_MSIZE_MAX)) return false; /* no live tiny block is */
+    /* live_msize without tiny_next_start's loop: idx's header and inuse
+     * words and the next header word, the two header words shifted into one
+     * so that its bit 0 is quantum idx + 1. A live tiny block is shorter than 64 quanta,
+     * so its end is among the low 63 bits; anything else is refused. */
+    const uint64_t *m = (const uint64_t *)(base + TINY_META_OFF) + 2 * (idx >> 6);
+    uint64_t h0 = LD(&m[0]), h1 = LD(&m[2]);
+    unsigned sh = idx & 63;
+    if (!((h0 & LD(&m[1])) >> sh & 1)) return false;
+    uint64_t after = (h0 >> sh >> 1) | (h1 << (63 - sh));
+    uint32_t msize = (uint32_t)__builtin_ctzll(after | (1ull << 63)) + 1;
+    if (zt_unlikely(msize > ZT_TINY_MSIZE_MAX)) return false;
     unsigned b = msize - 1;
     size_t bytes = (size_t)msize << ZT_TINY_QUANTUM_SHIFT;
-    if (zt_unlikely(tc->count[b] >= r->tc_cap[b]) || tc->bytes + bytes > RC_BUDGET_BYTES ||
+    if (zt_unlikely(tc->count[b] >= RC_CAP) || tc->bytes + bytes > RC_BUDGET_BYTES ||
         __atomic_load_n((const uint64_t *)ptr, __ATOMIC_RELAXED) == rc_guard(ptr))
         return false;
     region_t *rg = (region_t *)(base + TINY_NQ * ZT_TINY_QUANTUM_BYTES);
