@@ -4,9 +4,10 @@
  * registry with libmalloc's semantics (malloc → default zone; free/realloc
  * → the pointer's owner; realloc(p, 0) → a minimal block).
  *
- * Fast paths: a nano thread-cache hit is inline in malloc (four predicted
- * tests and a pop, nano.h) and one call in free (a chunk-map load, then
- * zt_nano_free_hit's checks and a push), with no errno save; otherwise
+ * Fast paths (profiler off or sampling): a nano thread-cache hit is inline
+ * in malloc (four predicted tests and a pop, nano.h; sampling adds the
+ * countdown) and one call in free (a chunk-map load, then zt_nano_free_hit's
+ * checks and a push), with no errno save; otherwise
  * malloc makes one indirect call into zone 0 and free a direct call into
  * the owning rack or nano zone. Everything else (large blocks, foreign
  * pointers, a malloc_logger installed, start-up) takes the registry's slow
@@ -56,15 +57,29 @@ static __attribute__((noinline)) void *malloc_slow(size_t n)
     return zt_likely(p != NULL) ? p : nomem();
 }
 
+/* The profiler is off or samples: its one decision per allocation is the
+ * countdown, which the hit makes too (full mode tags every block). */
+static inline bool front_profiler_ok(void)
+{
+    return zt_likely(!zt_profiling) || zt_hook_sampling;
+}
+
 /* The hit: the default zone is the nano zone owning the thread caches (so
- * the registry is ready), 1 <= n <= 256, no logger, no profiler, and the
- * thread's bin has a block (nano.h). */
+ * the registry is ready), 1 <= n <= 256, no logger, the profiler off or
+ * sampling, and the thread's bin has a block (nano.h). A sampled hit counts
+ * the class's bytes down as nano's alloc_tagged does (zt_hook_wanted), after
+ * the pop, so a miss leaves the countdown to the ordinary path. */
 static inline void *do_malloc(size_t n)
 {
     if (zt_likely(zt_registry_slots[0] == zt_nano_front_zone) && zt_nano_front_zone != NULL &&
-        n - 1 < ZT_NANO_MAX_BYTES && zt_likely(malloc_logger == NULL && !zt_profiling)) {
+        n - 1 < ZT_NANO_MAX_BYTES && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
         void *p = zt_nano_malloc_hit(n);
-        if (zt_likely(p != NULL)) return p;
+        if (zt_likely(p != NULL)) {
+            if (zt_unlikely(zt_profiling) &&
+                !zt_hook_unsampled(((n - 1) | (ZT_NANO_QUANTUM_BYTES - 1)) + 1))
+                zt_nano_front_sampled(p, n);
+            return p;
+        }
     }
     return malloc_slow(n);
 }
@@ -91,8 +106,8 @@ static inline void do_free(void *p)
 {
     if (zt_unlikely(p == NULL)) return;
     zt_owner_t *o = zt_chunkmap_get(p);
-    if (zt_likely(o != NULL) && o->kind == ZT_KIND_NANO &&
-        zt_likely(malloc_logger == NULL && !zt_profiling) && zt_nano_free_hit(o, p))
+    if (zt_likely(o != NULL) && o->kind == ZT_KIND_NANO && zt_likely(malloc_logger == NULL) &&
+        front_profiler_ok() && zt_nano_free_hit(o, p))
         return;
     free_slow(p, o);
 }
