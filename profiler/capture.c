@@ -18,6 +18,7 @@
  * fixed count is skipped instead).
  * -------------------------------------------------------------------------- */
 #include "internal.h"
+#include "hooks.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -33,14 +34,25 @@
 extern void *__libc_stack_end; /* glibc: the initial stack pointer of the main thread */
 #endif
 
-/* unw_backtrace's contract with any libunwind: pcs from the caller's own
- * frame outwards (the first is in the function that expands this). Always
- * inlined, so that first frame is the caller's, as with unw_backtrace. */
-static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, int max)
+/* Captures this thread has made with libunwind (saturating). */
+static __thread unsigned tls_unwinds;
+
+/* The nongnu libunwind's unw_backtrace builds a per-thread trace cache on a
+ * thread's first call: a 256 KiB mmap whose every entry it initialises
+ * (64 page faults) and unmaps at thread exit (a TLB flush). That is ~0.5 ms
+ * for a thread that is sampled once: in sample mode most threads are, and a
+ * program of short-lived threads paid it for each (bench `threads`: 2.3× the
+ * CPU time of stacks off). In sample mode a thread's first UNWIND_STEPPED
+ * captures step the cursor instead (the dwarf step with libunwind's
+ * per-thread rs cache, no mapping; measured dearer per capture than a warm
+ * trace cache), then it switches to unw_backtrace. Full mode captures every
+ * allocation, so the cache pays for itself at once: it starts there. */
+#define UNWIND_STEPPED 8
+
+/* Step a cursor from the caller's frame outwards; the first pc is in the
+ * function this is expanded in (always inlined, as unw_backtrace's). */
+static inline __attribute__((always_inline)) int unwind_stepped(void **buf, int max)
 {
-#if CAPTURE_NONGNU_UNWIND
-    return unw_backtrace(buf, max);
-#else
     unw_context_t ctx;
     unw_cursor_t cur;
     if (max <= 0 || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
@@ -51,7 +63,18 @@ static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, in
         buf[n++] = (void *)(uintptr_t)ip;
     } while (n < max && unw_step(&cur) > 0);
     return n;
+}
+
+/* unw_backtrace's contract with any libunwind: pcs from the caller's own
+ * frame outwards (the first is in the function that expands this). Always
+ * inlined, so that first frame is the caller's, as with unw_backtrace. */
+static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, int max)
+{
+#if CAPTURE_NONGNU_UNWIND
+    if (!zt_hook_sampling || tls_unwinds >= UNWIND_STEPPED) return unw_backtrace(buf, max);
+    tls_unwinds++;
 #endif
+    return unwind_stepped(buf, max);
 }
 
 static enum zt_unwind unwind_how = ZT_UNWIND_FP;

@@ -37,6 +37,9 @@ void zt_nano_free_owned(zt_owner_t *o, void *ptr);
 ZT_HIDDEN extern malloc_zone_t *zt_nano_front_zone;
 ZT_HIDDEN extern uint32_t zt_nano_front_id;
 bool zt_nano_free_hit(zt_owner_t *o, void *ptr);
+/* A hit of `size` bytes that the sampling countdown picked: tag it as the
+ * ordinary path would have (out of line: one allocation in many). */
+void zt_nano_front_sampled(void *p, size_t size);
 
 /* A pop and a store: the slot's first word is its free guard (nano.c),
  * 0 while it is allocated. */

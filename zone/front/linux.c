@@ -4,10 +4,11 @@
  * registry with libmalloc's semantics (malloc → default zone; free/realloc
  * → the pointer's owner; realloc(p, 0) → a minimal block).
  *
- * Fast paths: a thread-cache hit of nano (<= 256 B) or of the tiny rack
- * (<= 1008 B) is inline in malloc (a few predicted tests and a pop, nano.h,
- * rack.h) and one call in free (a chunk-map load, then zt_nano_free_hit's
- * or zt_rack_tiny_free_hit's checks and a push), with no errno save; otherwise
+ * Fast paths (profiler off or sampling; tiny: off): a thread-cache hit of
+ * nano (<= 256 B) or of the tiny rack (<= 1008 B) is inline in malloc (a few
+ * predicted tests and a pop, nano.h, rack.h; sampling adds the countdown)
+ * and one call in free (a chunk-map load, then zt_nano_free_hit's or
+ * zt_rack_tiny_free_hit's checks and a push), with no errno save; otherwise
  * malloc makes one indirect call into zone 0 and free a direct call into
  * the owning rack or nano zone. Everything else (large blocks, foreign
  * pointers, a malloc_logger installed, start-up) takes the registry's slow
@@ -68,20 +69,35 @@ static inline bool tiny_front_is(const malloc_zone_t *z0)
     return s != NULL && (z0 == s || (z0 == zt_nano_front_zone && zt_registry_initial_helper == s));
 }
 
-/* The hits, with no logger and no profiler: 1 <= n <= 256 and the default
- * zone is the nano zone owning the thread caches, whose bin has a block
- * (nano.h); or else 1 <= n <= 1008 and the default zone sends it to the tiny
- * rack owning the caches, whose bin has one (rack.h). What zone->malloc would
- * return on those paths, without its calls. */
+/* The profiler is off or samples: its one decision per allocation is the
+ * countdown, which the nano hit makes too (full mode tags every block; the
+ * tiny hit keeps no tags and runs with the profiler off only). */
+static inline bool front_profiler_ok(void)
+{
+    return zt_likely(!zt_profiling) || zt_hook_sampling;
+}
+
+/* The hits, with no logger and the profiler off or sampling: 1 <= n <= 256
+ * and the default zone is the nano zone owning the thread caches, whose bin
+ * has a block (nano.h); or else, profiler off, 1 <= n <= 1008 and the
+ * default zone sends it to the tiny rack owning the caches, whose bin has
+ * one (rack.h). What zone->malloc would return on those paths, without its
+ * calls. A sampled nano hit counts the class's bytes down as nano's
+ * alloc_tagged does (zt_hook_wanted), after the pop, so a miss leaves the
+ * countdown to the ordinary path. */
 static inline void *do_malloc(size_t n)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
-    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL && !zt_profiling)) {
+    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
         void *p = NULL;
-        if (n - 1 < ZT_NANO_MAX_BYTES && zt_likely(z0 == zt_nano_front_zone))
+        if (n - 1 < ZT_NANO_MAX_BYTES && zt_likely(z0 == zt_nano_front_zone)) {
             p = zt_nano_malloc_hit(n);
-        else if (n - 1 < ZT_TINY_MAX_BYTES && tiny_front_is(z0))
+            if (zt_likely(p != NULL) && zt_unlikely(zt_profiling) &&
+                !zt_hook_unsampled(((n - 1) | (ZT_NANO_QUANTUM_BYTES - 1)) + 1))
+                zt_nano_front_sampled(p, n);
+        } else if (n - 1 < ZT_TINY_MAX_BYTES && zt_likely(!zt_profiling) && tiny_front_is(z0)) {
             p = zt_rack_tiny_malloc_hit(n);
+        }
         if (zt_likely(p != NULL)) return p;
     }
     return malloc_slow(n);
@@ -109,10 +125,10 @@ static inline void do_free(void *p)
 {
     if (zt_unlikely(p == NULL)) return;
     zt_owner_t *o = zt_chunkmap_get(p);
-    if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL && !zt_profiling)) {
+    if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
         if (o->kind == ZT_KIND_NANO) {
             if (zt_nano_free_hit(o, p)) return;
-        } else if (o == zt_rack_front_tiny) {
+        } else if (o == zt_rack_front_tiny && zt_likely(!zt_profiling)) {
             if (zt_rack_tiny_free_hit(o, p)) return;
         }
     }

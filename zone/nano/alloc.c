@@ -347,14 +347,31 @@ static uint32_t *region_tags(nano_region_t *r)
 {
     uint32_t *t = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (t) return t;
-    uint32_t *fresh = zt_prim_map(NANO_TAG_BYTES);
+    uint32_t *fresh = zt_prim_map(NANO_TAG_MAP_BYTES);
     if (!fresh) return NULL;
     if (!__atomic_compare_exchange_n(&r->tags, &t, fresh, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
-        zt_prim_unmap(fresh, NANO_TAG_BYTES);
+        zt_prim_unmap(fresh, NANO_TAG_MAP_BYTES);
         return t;
     }
     return fresh;
+}
+
+/* Tagged slots per block, after the tags. In sample mode one block in many
+ * holds a sampled slot: a free reads this 2-byte count (32 blocks, 512 KiB of
+ * heap, per cache line) and skips the tag, a load from an array a quarter of
+ * the heap's size, when it is 0; the front's cache hit needs it to be 0.
+ * Invariant: tagged[b] = the non-zero tags in block b. A tag is set by the
+ * allocating thread before the block is handed out and taken by the free,
+ * which the program orders after the allocation, so relaxed atomics do. */
+static inline uint16_t *tags_tagged(uint32_t *tags)
+{
+    return (uint16_t *)((char *)tags + NANO_TAG_BYTES);
+}
+
+static inline size_t block_no(const nano_region_t *r, const void *ptr)
+{
+    return ((uintptr_t)ptr - r->base) >> NANO_BLOCK_SHIFT;
 }
 
 static void tag_alloc(nano_t *n, void *p, unsigned cls)
@@ -363,22 +380,32 @@ static void tag_alloc(nano_t *n, void *p, unsigned cls)
     if (tag == 0) return;
     nano_region_t *r = region_of(n, p);
     uint32_t *t = region_tags(r);
-    if (t)
-        __atomic_store_n(&t[((uintptr_t)p - r->base) >> ZT_NANO_QUANTUM_SHIFT], tag,
-                         __ATOMIC_RELAXED);
+    if (!t) return;
+    uint32_t *tp = &t[((uintptr_t)p - r->base) >> ZT_NANO_QUANTUM_SHIFT];
+    if (__atomic_exchange_n(tp, tag, __ATOMIC_RELAXED) == 0)
+        __atomic_add_fetch(&tags_tagged(t)[block_no(r, p)], 1, __ATOMIC_RELAXED);
 }
 
-/* Clear and return the tag of the slot at ptr (0: untagged). Loads first:
- * an unsampled block (the common case in sample mode) costs one plain load,
- * not a store. */
+/* Clear and return the tag of the slot at ptr (0: untagged). An untagged
+ * block (the common case in sample mode) costs one load of its count. */
 static inline uint32_t tag_take(nano_region_t *r, const void *ptr)
 {
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (!tags) return 0;
+    uint16_t *cnt = &tags_tagged(tags)[block_no(r, ptr)];
+    if (__atomic_load_n(cnt, __ATOMIC_RELAXED) == 0) return 0;
     uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT];
-    uint32_t tag = __atomic_load_n(tp, __ATOMIC_RELAXED);
-    if (tag) __atomic_store_n(tp, 0, __ATOMIC_RELAXED);
+    uint32_t tag = __atomic_exchange_n(tp, 0, __ATOMIC_RELAXED);
+    if (tag) __atomic_sub_fetch(cnt, 1, __ATOMIC_RELAXED);
     return tag;
+}
+
+/* True if the block holding ptr has a tagged slot (the front's hit gives
+ * up: the ordinary path reports the free). */
+static inline bool block_tagged(nano_region_t *r, const void *ptr)
+{
+    uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
+    return tags && __atomic_load_n(&tags_tagged(tags)[block_no(r, ptr)], __ATOMIC_RELAXED) != 0;
 }
 
 static inline void *alloc_tagged(nano_t *n, unsigned cls);
@@ -621,22 +648,28 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
  * with the same checks (slot_lookup: not allocated, freed twice), and give
  * up (NULL / false, the caller takes the ordinary path, which repeats the
  * work and decides) on everything else: a miss, a full or delegated bin, a
- * region with tags (profiling was on), a fork child, a debug build's
- * periodic check. zt_nano_front_zone is the zone owning the caches, NULL
- * when none or in a fork child; the front compares it with the default
- * zone, and the caller has checked that no malloc_logger and no profiler
- * is installed. */
+ * block holding a tagged slot, a fork child, a debug build's periodic
+ * check. zt_nano_front_zone is the zone owning the caches, NULL when none or
+ * in a fork child; the front compares it with the default zone, and the
+ * caller has checked that no malloc_logger is installed and that the
+ * profiler is off or sampling (a sampled hit is tagged by
+ * zt_nano_front_sampled). */
 
 ZT_HIDDEN malloc_zone_t *zt_nano_front_zone;
 ZT_HIDDEN uint32_t zt_nano_front_id;
+
+void zt_nano_front_sampled(void *p, size_t size)
+{
+    zt_hook_request_bytes = size;
+    tag_alloc(zone_nano(zt_nano_front_zone), p, (unsigned)(size - 1) >> ZT_NANO_QUANTUM_SHIFT);
+}
 
 bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
 {
     nano_region_t *r = (nano_region_t *)o;
     nano_t *n = r->nano;
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
-    if (zt_unlikely(tc == NULL) || ZT_DEBUG || __atomic_load_n(&r->tags, __ATOMIC_RELAXED) != NULL)
-        return false;
+    if (zt_unlikely(tc == NULL) || ZT_DEBUG || block_tagged(r, ptr)) return false;
     slot_info_t si;
     if (zt_unlikely(slot_lookup(n, r, ptr, &si) != SLOT_LIVE)) return false;
     unsigned cls = si.cls;

@@ -1,0 +1,85 @@
+/* ----------------------------------------------------------------------------
+ * test_front_sampled.c — in sample mode the front's nano cache hit (malloc
+ * and free, front/linux.c) keeps the profiler's books: every allocation
+ * the countdown picks is tagged, and every tagged block's free is reported
+ * with its tag, whether the block comes from or goes back to the thread's
+ * cache or takes the ordinary path.
+ *
+ * An observer is installed with zt_hooks_install and sampling turned on by
+ * hand, as the profiler's init does; its alloc hook restarts the countdown
+ * (as the profiler's does), so about one allocation in COUNTDOWN_BYTES /
+ * block size is sampled and the rest are cache hits. A hit that skipped a
+ * sampled block's tag on free (the block back in the cache, its tag left
+ * behind) makes the tagged frees fewer than the tagged allocations.
+ * -------------------------------------------------------------------------- */
+#include "hooks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../check.h"
+
+#define TAG             9u
+#define COUNTDOWN_BYTES 4096
+#define ROUNDS          400
+#define LIVE            64
+
+static unsigned allocs, frees_tagged, frees_other;
+
+static uint32_t on_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
+{
+    allocs++;
+    zt_hook_sample_countdown = COUNTDOWN_BYTES;
+    return TAG;
+}
+
+static void on_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag)
+{
+    if (tag == TAG)
+        frees_tagged++;
+    else
+        frees_other++;
+}
+
+static void on_event(const zt_event_t *ev) {}
+static void on_zone(malloc_zone_t *zone) {}
+static void on_init(void) {}
+
+static const zt_hooks_t sampling = {.alloc = on_alloc,
+                                    .free = on_free,
+                                    .event = on_event,
+                                    .zone_created = on_zone,
+                                    .init = on_init};
+
+int main(void)
+{
+    void *p[LIVE];
+    /* The thread's cache exists and holds blocks of every size used. */
+    for (int i = 0; i < LIVE; i++)
+        p[i] = malloc(16 + (size_t)(i % 16) * 16);
+    for (int i = 0; i < LIVE; i++)
+        free(p[i]);
+
+    zt_hooks_install(&sampling);
+    zt_hook_sample_countdown = COUNTDOWN_BYTES;
+    zt_hook_sampling = 1;
+    zt_profiling = 1;
+    unsigned total = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < LIVE; i++) {
+            p[i] = malloc(16 + (size_t)((i + r) % 16) * 16);
+            memset(p[i], 0x5a, 16);
+            total++;
+        }
+        for (int i = 0; i < LIVE; i++)
+            free(p[(i * 7 + r) % LIVE]);
+    }
+    zt_profiling = 0;
+    zt_hook_sampling = 0;
+
+    CHECK(allocs > 100, "sampled allocations: %u of %u", allocs, total);
+    CHECK(allocs < total / 4, "not every allocation sampled: %u of %u", allocs, total);
+    CHECK(frees_tagged == allocs, "tagged frees %u != tagged allocations %u", frees_tagged, allocs);
+    CHECK(frees_other == 0, "%u frees reported with another tag", frees_other);
+    return CHECK_DONE("test_front_sampled");
+}
