@@ -40,7 +40,7 @@ endforeach()
 if(APPLE)
   set(ZT_PC_REQUIRES "") # the system unwinder and header-only xxhash
 else()
-  set(ZT_PC_REQUIRES "libunwind libxxhash")
+  set(ZT_PC_REQUIRES "libxxhash") # libunwind: loaded at run time (profiler/capture.c)
 endif()
 file(RELATIVE_PATH ZT_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(dist/zonetrace.pc.in ${CMAKE_BINARY_DIR}/zonetrace.pc @ONLY)

@@ -12,6 +12,12 @@
  *    stepped (unw_getcontext, unw_init_local, unw_step), reading the
  *    images' compact unwind info. On Apple's arm64 ABIs every frame keeps
  *    its frame pointer, so fp is exact there too.
+ *    The nongnu libunwind is not linked: libunwind.so and the liblzma it
+ *    needs cost ~110 KiB of resident pages in every process, profiled or
+ *    not (bench/results/2026-12-06-rssfloor.md). zt_capture_load opens it
+ *    when the libunwind unwinder is chosen, from the profiler's constructor
+ *    (the loader allocates, so never from inside malloc); until then, or
+ *    if it cannot be loaded, stacks are captured by frame pointers.
  * The allocator's own leading frames are skipped by address: our module's
  * executable range is found once with dl_iterate_phdr on the address of a
  * local function (when we are the main program, as in a static link, a
@@ -19,6 +25,8 @@
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 #include "hooks.h"
+
+#include <string.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -32,6 +40,31 @@
 
 #if defined(__GLIBC__)
 extern void *__libc_stack_end; /* glibc: the initial stack pointer of the main thread */
+#endif
+
+#if CAPTURE_NONGNU_UNWIND
+#ifndef ZT_LIBUNWIND_SONAME
+#define ZT_LIBUNWIND_SONAME "libunwind.so.8" /* CMake passes the one built against */
+#endif
+#define CAPTURE_STR_(x) #x
+#define CAPTURE_STR(x)  CAPTURE_STR_(x) /* the macro's expansion: _ULx86_64_... */
+/* libunwind's unw_backtrace and cursor calls, once zt_capture_load found
+ * them (the cursor calls may be missing: then unw_backtrace serves all). */
+static int (*lu_backtrace)(void **buf, int max);
+static int (*lu_getcontext)(unw_context_t *ctx);
+static int (*lu_init_local)(unw_cursor_t *cur, unw_context_t *ctx);
+static int (*lu_get_reg)(unw_cursor_t *cur, unw_regnum_t reg, unw_word_t *val);
+static int (*lu_step)(unw_cursor_t *cur);
+static int lu_stepped_ok;
+#define CAPTURE_GETCONTEXT(c)    lu_getcontext(c)
+#define CAPTURE_INIT_LOCAL(u, c) lu_init_local(u, c)
+#define CAPTURE_GET_REG(u, r, v) lu_get_reg(u, r, v)
+#define CAPTURE_STEP(u)          lu_step(u)
+#else
+#define CAPTURE_GETCONTEXT(c)    unw_getcontext(c)
+#define CAPTURE_INIT_LOCAL(u, c) unw_init_local(u, c)
+#define CAPTURE_GET_REG(u, r, v) unw_get_reg(u, r, v)
+#define CAPTURE_STEP(u)          unw_step(u)
 #endif
 
 /* Captures this thread has made with libunwind (saturating). */
@@ -55,29 +88,35 @@ static inline __attribute__((always_inline)) int unwind_stepped(void **buf, int 
 {
     unw_context_t ctx;
     unw_cursor_t cur;
-    if (max <= 0 || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
+    if (max <= 0 || CAPTURE_GETCONTEXT(&ctx) != 0 || CAPTURE_INIT_LOCAL(&cur, &ctx) != 0) return 0;
     int n = 0;
     do {
         unw_word_t ip = 0;
-        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+        if (CAPTURE_GET_REG(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
         buf[n++] = (void *)(uintptr_t)ip;
-    } while (n < max && unw_step(&cur) > 0);
+    } while (n < max && CAPTURE_STEP(&cur) > 0);
     return n;
 }
 
 /* unw_backtrace's contract with any libunwind: pcs from the caller's own
  * frame outwards (the first is in the function that expands this). Always
- * inlined, so that first frame is the caller's, as with unw_backtrace. */
+ * inlined, so that first frame is the caller's, as with unw_backtrace.
+ * Called only while use_libunwind is set (nongnu: lu_backtrace is loaded). */
 static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, int max)
 {
 #if CAPTURE_NONGNU_UNWIND
-    if (!zt_hook_sampling || tls_unwinds >= UNWIND_STEPPED) return unw_backtrace(buf, max);
+    if (!zt_hook_sampling || !lu_stepped_ok || tls_unwinds >= UNWIND_STEPPED)
+        return lu_backtrace(buf, max);
     tls_unwinds++;
 #endif
     return unwind_stepped(buf, max);
 }
 
 static enum zt_unwind unwind_how = ZT_UNWIND_FP;
+/* 1 when unwind_how is libunwind and the unwinder is there (Apple: always;
+ * nongnu: once zt_capture_load set lu_backtrace). Release/acquire pairs
+ * with lu_backtrace's store. */
+static int use_libunwind;
 static uintptr_t own_lo, own_hi; /* our text; 0,0 when we are the main program */
 static int capture_ready;
 
@@ -106,6 +145,12 @@ static int own_module_cb(void *ctx, const zt_prim_module_t *m)
 void zt_capture_init(enum zt_unwind how)
 {
     unwind_how = how;
+#if CAPTURE_NONGNU_UNWIND
+    bool have = how == ZT_UNWIND_LIBUNWIND && __atomic_load_n(&lu_backtrace, __ATOMIC_ACQUIRE);
+#else
+    bool have = how == ZT_UNWIND_LIBUNWIND;
+#endif
+    __atomic_store_n(&use_libunwind, have, __ATOMIC_RELEASE);
     if (__atomic_load_n(&capture_ready, __ATOMIC_ACQUIRE)) return;
     struct own_find of = {(uintptr_t)&zt_capture_init, false, false, 0, 0};
     zt_prim_modules(own_module_cb, &of);
@@ -113,11 +158,47 @@ void zt_capture_init(enum zt_unwind how)
         own_lo = of.lo;
         own_hi = of.hi;
     }
-#if CAPTURE_NONGNU_UNWIND
-    if (how == ZT_UNWIND_LIBUNWIND)
-        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-#endif
     __atomic_store_n(&capture_ready, 1, __ATOMIC_RELEASE);
+}
+
+bool zt_capture_load(void)
+{
+    if (unwind_how != ZT_UNWIND_LIBUNWIND) return true;
+#if CAPTURE_NONGNU_UNWIND
+    if (!__atomic_load_n(&lu_backtrace, __ATOMIC_ACQUIRE)) {
+        /* dlsym's object pointers become function pointers by memcpy
+         * (ISO C has no cast between the two; POSIX makes them the same). */
+        void *bt_sym = zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, "unw_backtrace");
+        void *policy_sym =
+            zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, CAPTURE_STR(unw_set_caching_policy));
+        unw_addr_space_t *space =
+            zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, CAPTURE_STR(unw_local_addr_space));
+        int (*bt)(void **, int);
+        int (*policy)(unw_addr_space_t, unw_caching_policy_t);
+        memcpy(&bt, &bt_sym, sizeof bt);
+        memcpy(&policy, &policy_sym, sizeof policy);
+        if (!bt || !policy || !space) {
+            zt_prim_message("ZONETRACE_UNWIND=libunwind: %s could not be loaded; stacks are "
+                            "captured by frame pointers",
+                            ZT_LIBUNWIND_SONAME);
+            return false;
+        }
+        void *gc = zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, CAPTURE_STR(unw_tdep_getcontext));
+        void *il = zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, CAPTURE_STR(unw_init_local));
+        void *gr = zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, CAPTURE_STR(unw_get_reg));
+        void *st = zt_prim_library_symbol(ZT_LIBUNWIND_SONAME, CAPTURE_STR(unw_step));
+        memcpy(&lu_getcontext, &gc, sizeof gc);
+        memcpy(&lu_init_local, &il, sizeof il);
+        memcpy(&lu_get_reg, &gr, sizeof gr);
+        memcpy(&lu_step, &st, sizeof st);
+        lu_stepped_ok = gc && il && gr && st;
+        /* Before the first unw_backtrace: per-thread caches, no lock. */
+        policy(*space, UNW_CACHE_PER_THREAD);
+        __atomic_store_n(&lu_backtrace, bt, __ATOMIC_RELEASE);
+    }
+#endif
+    __atomic_store_n(&use_libunwind, unwind_how == ZT_UNWIND_LIBUNWIND, __ATOMIC_RELEASE);
+    return true;
 }
 
 bool zt_capture_pc_is_own(uintptr_t pc)
@@ -231,7 +312,7 @@ static inline unsigned capture_fp(uint64_t *pcs, unsigned max, unsigned skip)
 __attribute__((noinline)) unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip)
 {
     if (max == 0) return 0;
-    if (unwind_how != ZT_UNWIND_LIBUNWIND) return capture_fp(pcs, max, skip);
+    if (!__atomic_load_n(&use_libunwind, __ATOMIC_ACQUIRE)) return capture_fp(pcs, max, skip);
     uint64_t buf[ZT_REC_MAX_FRAMES + 48];
     unsigned want = max + skip + 16; /* room for the allocator's frames */
     if (want > sizeof buf / sizeof buf[0]) want = sizeof buf / sizeof buf[0];
@@ -254,7 +335,7 @@ unsigned zt_capture_fault(const zt_prim_fault_t *f, uint64_t *pcs, unsigned max)
 {
     if (max == 0) return 0;
     unsigned n = 0;
-    if (unwind_how == ZT_UNWIND_LIBUNWIND && f->pc) {
+    if (__atomic_load_n(&use_libunwind, __ATOMIC_ACQUIRE) && f->pc) {
         /* libunwind steps through the signal frame; keep what follows the
          * interrupted pc. */
         uint64_t buf[ZT_REC_MAX_FRAMES + 16];

@@ -307,6 +307,12 @@ __attribute__((constructor)) static void profiler_constructor(void)
         if ((s && s[0] && strcmp(s, "off") != 0) || (out && out[0])) zt_init();
     }
     if (zt_rec_open) {
+        /* libunwind is loaded here, not in hook_init (maybe inside malloc):
+         * the loader allocates. Allocations before this took fp stacks. */
+        int saved = tls_in_profiler;
+        tls_in_profiler = 1;
+        zt_capture_load();
+        tls_in_profiler = saved;
         start_threads();
         /* The module table now, from the constructor (not a signal handler,
          * so dl_iterate_phdr is allowed): a program that aborts in free

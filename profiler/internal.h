@@ -31,8 +31,16 @@
 
 enum zt_unwind { ZT_UNWIND_FP = 0, ZT_UNWIND_LIBUNWIND = 1 };
 
-/* Choose the unwinder; find our own text (for the own-frame skip) once. */
+/* Choose the unwinder; find our own text (for the own-frame skip) once.
+ * May run inside malloc: it loads nothing. libunwind is used once
+ * zt_capture_load has run (frame pointers until then). */
 void zt_capture_init(enum zt_unwind how);
+
+/* Load the chosen unwinder if it is libunwind (Linux: dlopen of the nongnu
+ * libunwind; Apple: libSystem's, nothing to load). The loader allocates:
+ * call from a constructor, never from inside malloc. False (and a message)
+ * if it cannot be loaded: capture stays on frame pointers. */
+bool zt_capture_load(void);
 
 /* Capture up to max return addresses of the calling thread, innermost
  * first, skipping `skip` frames and then every leading frame inside the

@@ -78,6 +78,24 @@ static void check_chain(const char *how)
     CHECK(ngot == 2, "%s: depth 2 gave %u frames", how, ngot);
 }
 
+#if defined(__linux__)
+#include <link.h>
+static int count_libunwind(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    if (strstr(info->dlpi_name, "libunwind")) ++*(int *)ctx;
+    return 0;
+}
+/* The nongnu libunwind is not linked (capture.c): it is in the process
+ * only once loaded. */
+static bool libunwind_loaded(void)
+{
+    int n = 0;
+    dl_iterate_phdr(count_libunwind, &n);
+    return n > 0;
+}
+#endif
+
 int main(void)
 {
     CHECK_CASE("frame pointers on a known chain")
@@ -127,9 +145,24 @@ int main(void)
               "depth limit 1 not respected");
     }
 
+    CHECK_CASE("libunwind chosen but not loaded: frame pointers")
+    {
+        /* zt_capture_init may run inside malloc, so it loads nothing; the
+         * fp walk serves until zt_capture_load (the constructor). */
+        zt_capture_init(ZT_UNWIND_LIBUNWIND);
+#if defined(__linux__)
+        CHECK(!libunwind_loaded(), "libunwind is loaded before zt_capture_load");
+#endif
+        check_chain("fp before the load");
+    }
+
     CHECK_CASE("libunwind on the same chain")
     {
         zt_capture_init(ZT_UNWIND_LIBUNWIND);
+        REQUIRE(zt_capture_load(), "libunwind could not be loaded");
+#if defined(__linux__)
+        CHECK(libunwind_loaded(), "zt_capture_load did not load libunwind");
+#endif
         if (getenv("ZT_UNDER_VALGRIND")) {
             CHECK_SKIP("under valgrind: libunwind reads the stack raw, which valgrind reports");
             continue;

@@ -8,6 +8,7 @@
 #endif
 #include "prim.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -149,4 +150,10 @@ extern char **environ;
 char **zt_prim_environ(void)
 {
     return environ;
+}
+
+void *zt_prim_library_symbol(const char *library, const char *symbol)
+{
+    void *lib = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+    return lib ? dlsym(lib, symbol) : NULL;
 }

@@ -259,6 +259,14 @@ void zt_prim_modules(int (*cb)(void *ctx, const zt_prim_module_t *m), void *ctx)
 /* Changes whenever modules are loaded or unloaded (dlpi_adds + dlpi_subs). */
 uint64_t zt_prim_modules_generation(void);
 
+/* Load the shared library `library` (dlopen by name: RTLD_NOW | RTLD_LOCAL,
+ * never unloaded; loading it again only counts a reference) and return the
+ * address of `symbol` in it; NULL if either is missing. The loader
+ * allocates and takes its lock: call only from a constructor or a thread the
+ * profiler started, never from inside malloc (a malloc made inside the
+ * loader would re-enter it). */
+void *zt_prim_library_symbol(const char *library, const char *symbol);
+
 /* Signal number of "USR1", "SIGUSR1" or "10"; 0 if not a signal. */
 int zt_prim_signal_number(const char *name);
 
