@@ -286,17 +286,19 @@ _Static_assert(RC_BIN_BYTES / (ZT_TINY_MSIZE_MAX << ZT_TINY_QUANTUM_SHIFT) >= RC
 bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
 {
     zt_rack_t *r = (zt_rack_t *)o;
-    uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(ZT_TINY_REGION_BYTES - 1);
-    uintptr_t off = (uintptr_t)ptr - base;
-    uint32_t idx = (uint32_t)(off >> ZT_TINY_QUANTUM_SHIFT);
-    zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_TINY, zt_rack_front_id);
-    if (zt_unlikely(tc == NULL) || ZT_DEBUG || (off & (ZT_TINY_QUANTUM_BYTES - 1)) ||
+    zt_tcache_t *self = zt_tcache_self;
+    uintptr_t a = (uintptr_t)ptr, base = a & ~(uintptr_t)(ZT_TINY_REGION_BYTES - 1);
+    uint32_t idx = (uint32_t)((a - base) >> ZT_TINY_QUANTUM_SHIFT);
+    if (zt_unlikely(self == NULL) || ZT_DEBUG || (a & (ZT_TINY_QUANTUM_BYTES - 1)) ||
         idx >= TINY_HIT_NQ)
         return false;
+    zt_tcache_section_t *tc = &self->sec[ZT_TCACHE_TINY];
+    if (zt_unlikely(tc->id != zt_rack_front_id)) return false;
     /* live_msize without tiny_next_start's loop: idx's header and inuse
      * words and the next header word, the two header words shifted into one
-     * so that its bit 0 is quantum idx + 1. A live tiny block is shorter than 64 quanta,
-     * so its end is among the low 63 bits; anything else is refused. */
+     * so that its bit 0 is quantum idx + 1. A live tiny block is shorter
+     * than 64 quanta, so its end is among the low 63 bits; anything else is
+     * refused. */
     const uint64_t *m = (const uint64_t *)(base + TINY_META_OFF) + 2 * (idx >> 6);
     uint64_t h0 = LD(&m[0]), h1 = LD(&m[2]);
     unsigned sh = idx & 63;
@@ -306,16 +308,17 @@ bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
     if (zt_unlikely(msize > ZT_TINY_MSIZE_MAX)) return false;
     unsigned b = msize - 1;
     size_t bytes = (size_t)msize << ZT_TINY_QUANTUM_SHIFT;
+    uint64_t guard = rc_guard(ptr);
     if (zt_unlikely(tc->count[b] >= RC_CAP) || tc->bytes + bytes > RC_BUDGET_BYTES ||
-        __atomic_load_n((const uint64_t *)ptr, __ATOMIC_RELAXED) == rc_guard(ptr))
+        __atomic_load_n((const uint64_t *)ptr, __ATOMIC_RELAXED) == guard)
         return false;
     region_t *rg = (region_t *)(base + TINY_NQ * ZT_TINY_QUANTUM_BYTES);
     if (__atomic_load_n(&rg->tags, __ATOMIC_RELAXED) != NULL) return false; /* tag_take's */
-    int mi = __atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
-    if (mi >= 0 && mi < (int)r->nmag &&
-        __atomic_load_n(&mag_of(r, mi)->last_free, __ATOMIC_RELAXED) == ptr)
+    /* mi is DEPOT (-1, no last-free slot) or a magazine: one unsigned test. */
+    uint32_t mi = (uint32_t)__atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
+    if (mi < r->nmag && __atomic_load_n(&r->mags[mi + 1].last_free, __ATOMIC_RELAXED) == ptr)
         return false;
-    __atomic_store_n((uint64_t *)ptr, rc_guard(ptr), __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)ptr, guard, __ATOMIC_RELAXED);
     zt_tcache_push(tc, b, RC_CAP, ptr);
     tc->bytes += bytes;
     return true;

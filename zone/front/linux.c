@@ -43,7 +43,12 @@ static inline void *nomem(void)
 /* ---- cores shared by the C and C++ entry points ----------------------------- */
 
 /* The ordinary path: everything but a thread-cache hit. Out of line, so that
- * the hit (do_malloc, do_free) saves no registers. */
+ * the hit (do_malloc, do_free) saves no registers. zt_registry_slots[0] is
+ * what zt_default_zone() returns (registry.c, its only definition), read
+ * without the call: once zt_registry_ready() is true, zt_registry_init has
+ * stored it (before zt_initialised is published, or under init_lock, which
+ * zt_init takes before it returns true); before that the bootstrap arena
+ * answers. */
 static __attribute__((noinline)) void *malloc_slow(size_t n)
 {
     if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, 16);
