@@ -242,7 +242,7 @@ static window_t *window_of(uintptr_t a)
  * ring in hold order; a slot emptied by a reuse is a hole (bytes 0) skipped
  * by eviction. */
 #define HELD_SLOTS     2048
-#define HELD_CAP_BYTES ((size_t)64 << 20)
+#define HELD_CAP_BYTES ((size_t)256 << 20) /* at most; a quarter of the memory limit if less */
 #define UNMEASURED     ((size_t)-1)
 
 typedef struct held_range {
@@ -258,6 +258,7 @@ static struct {
     size_t live;                            /* non-hole slots (read unlocked as a hint) */
     size_t head, tail;                      /* ring positions (monotonic); slots head..tail-1 */
     size_t bytes;                           /* sum of bytes over live slots: the cap's measure */
+    size_t cap;                             /* HELD_CAP_BYTES or limit / 4 */
     size_t resident;                        /* sum of measured resident bytes */
     size_t holds, takes, evicted, measures; /* counters for tests */
     held_range_t ring[HELD_SLOTS];
@@ -295,7 +296,7 @@ static void held_append_locked(uintptr_t addr, size_t bytes, size_t resident, in
     held_range_t *e = &held.ring[held.tail++ % HELD_SLOTS];
     *e = (held_range_t){addr, bytes, resident, (uint8_t)how};
     held_count_locked(e, true);
-    while (held.bytes > HELD_CAP_BYTES && held.head < held.tail)
+    while (held.bytes > held.cap && held.head < held.tail)
         held_pop_locked();
     while (held.head < held.tail && held.ring[held.head % HELD_SLOTS].bytes == 0)
         held.head++;
@@ -556,6 +557,12 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
     va.limit_bytes = total;
     __atomic_store_n(&held.enabled, zt_options.held_pages ? 1 : 0, __ATOMIC_RELAXED);
     if (zt_options.held_pages) zt_prim_held_hook(held_measure);
+    /* The cap bounds what the host holds beyond the device footprint: 256
+     * MiB (bigblock's 5-25 MiB blocks need that much to be reused rather
+     * than refaulted), or a quarter of the jetsam limit when that is less. */
+    uint64_t limit =
+        zt_options.memory_limit ? zt_options.memory_limit : (p ? p->memory_limit_bytes : 0);
+    held.cap = limit && limit / 4 < HELD_CAP_BYTES ? (size_t)(limit / 4) : HELD_CAP_BYTES;
     __atomic_store_n(&va.ready, 1, __ATOMIC_RELEASE);
     return true;
 }
