@@ -196,17 +196,20 @@ static window_t *window_of(uintptr_t a)
 
 /* ---- the held-pages ledger ------------------------------------------------
  *
- * What a device profile releases, libmalloc releases with calls that leave
- * the device's footprint at once: vm_deallocate for a large block
- * (libmalloc-166.220.1 src/magazine_large.c:674,697 → mvm_deallocate_pages,
- * src/vm.c:239-252) and madvise(MADV_FREE_REUSABLE) for an emptied nano
- * block (src/nanov2_malloc.c:1831 → mvm_madvise_free, src/vm.c:282; the
- * flag, src/platform.h:59). xnu takes REUSABLE pages out of phys_footprint
- * in the same call (xnu-4903.221.2 osfmk/vm/vm_map.c vm_map_reusable_pages
- * → vm_object_deactivate_pages with reusable_page, which moves the pages to
- * the reusable count that task_ledgers.phys_footprint excludes,
- * osfmk/vm/vm_object.c vm_object_reuse_pages / "reusable" accounting), and
- * vm_deallocate drops them with the mapping.
+ * What a device profile releases, libmalloc releases with calls that take
+ * the pages out of the device's footprint at once: vm_deallocate for a
+ * large block (libmalloc-166.220.1 src/magazine_large.c:674,697 →
+ * mvm_deallocate_pages, src/vm.c:223-234) and madvise(MADV_FREE_REUSABLE)
+ * for an emptied nano block (src/nanov2_malloc.c:1831 → mvm_madvise_free,
+ * src/vm.c:282; the flag, src/platform.h:59). In xnu-4903.221.2 REUSABLE
+ * becomes VM_BEHAVIOR_REUSABLE (bsd/kern/kern_mman.c:960) →
+ * vm_map_reusable_pages (osfmk/vm/vm_map.c:14661-14662, 15027) →
+ * vm_object_deactivate_pages, which marks each resident page reusable and
+ * passes PMAP_OPTIONS_SET_REUSABLE (osfmk/vm/vm_object.c:2257-2268); the
+ * arm pmap then debits task_ledgers.phys_footprint by a page for each
+ * (osfmk/arm/pmap.c:7660-7674). The pages stay mapped on the device too:
+ * REUSABLE pages are out of the footprint without being unmapped, which is
+ * what the ledger does here.
  *
  * On the host the same release (mmap PROT_NONE over the range, or
  * madvise(MADV_DONTNEED)) changes page tables, and on a paravirtualised
@@ -225,15 +228,18 @@ static window_t *window_of(uintptr_t a)
  * resident pages are zeroed, since a fresh map reads zeros, and partial
  * overlaps are split), or nano restarts a madvised block (no zeroing: nano's
  * calloc clears, and REUSABLE pages are not guaranteed zero on the device
- * either). The ledger is bounded: HELD_SLOTS ranges and HELD_CAP_BYTES
- * resident bytes; past either, the oldest ranges are really released (the
+ * either; large malloc without clear is not zeroed either). The ledger is
+ * bounded: HELD_SLOTS ranges and held.cap bytes of ranges (an upper bound
+ * of their resident bytes); past either, the oldest ranges are really
+ * released (the
  * syscall the profile would have made), under the ledger lock, so that a
  * reuse (which takes the lock) never sees a half-released range. Real RSS
- * therefore exceeds the device footprint by at most HELD_CAP_BYTES.
+ * therefore exceeds the device footprint by at most the cap (held.cap).
  *
  * Divergences (bench/README.md, native-vs-device table): reused pages that
- * were resident count at once (zeroed), as if the program had written them,
- * where the device would fault them in on first touch; pages that only map
+ * were resident count at once, as if the program had written them, where
+ * the device would fault them in on first touch (a held range's pages are
+ * all taken back, written or not); pages that only map
  * the shared zero page count as held (mincore says resident) though RSS does
  * not count them. ZONETRACE_HELD_PAGES=0 turns the ledger off (the old
  * syscalls, for comparison).
