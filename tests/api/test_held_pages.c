@@ -13,7 +13,12 @@
  *   same step in both (the jetsam check compares that footprint with the
  *   limit every 10 ms; here it is read after every step);
  * - zero: calloc of a large block that reuses a held range, and of one that
- *   reuses the held tail of a shrunk realloc, reads zeros.
+ *   reuses the held tail of a shrunk realloc, reads zeros;
+ * - threads: four threads churn large and nano blocks (malloc, realloc,
+ *   free, with a pattern checked before each free) while the ledger fills,
+ *   overflows and is taken from, and the process forks twice meanwhile; no
+ *   block is corrupted (an eviction's release of a range that was reused
+ *   would zero or unmap live data).
  * -------------------------------------------------------------------------- */
 #include "../check.h"
 
@@ -24,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +156,81 @@ static int child_zero(void)
     return 0;
 }
 
+static void *churn_thread(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg * 2654435761u + 1;
+    enum { SLOTS = 64 };
+    unsigned char *p[SLOTS] = {0};
+    size_t n[SLOTS] = {0};
+    long bad = 0;
+    for (int it = 0; it < 20000; it++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned k = (seed >> 8) % SLOTS;
+        if (p[k]) {
+            unsigned char want = (unsigned char)(k + 1);
+            if (p[k][0] != want || p[k][n[k] / 2] != want || p[k][n[k] - 1] != want) bad++;
+            if ((seed >> 20) & 1) {
+                size_t m = n[k] > 40000 ? n[k] / 2 : n[k] * 2;
+                unsigned char *q = realloc(p[k], m);
+                if (!q) continue;
+                if (q[0] != want || q[(m < n[k] ? m : n[k]) - 1] != want) bad++;
+                memset(q, want, m);
+                p[k] = q;
+                n[k] = m;
+                continue;
+            }
+            free(p[k]);
+            p[k] = NULL;
+        } else {
+            /* half nano sizes, half large (16 KiB .. 1 MiB) */
+            n[k] = (seed >> 16) & 1 ? 16 + (seed >> 21) % 240
+                                    : ((size_t)16 << 10) << ((seed >> 21) % 7);
+            p[k] = malloc(n[k]);
+            memset(p[k], (int)(k + 1), n[k]);
+        }
+    }
+    for (unsigned k = 0; k < SLOTS; k++)
+        free(p[k]);
+    return (void *)bad;
+}
+
+/* Prints the number of corrupted blocks seen (0 expected). */
+static int child_threads(void)
+{
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, churn_thread, (void *)i);
+    long bad = 0;
+    for (int f = 0; f < 2; f++) {
+        usleep(20000);
+        pid_t pid = fork();
+        if (pid == 0) {
+            /* the child's ledger must be usable: hold, reuse, evict */
+            void *q[64];
+            for (int i = 0; i < 64; i++) {
+                q[i] = malloc((size_t)256 << 10);
+                memset(q[i], 7, (size_t)256 << 10);
+            }
+            for (int i = 0; i < 64; i++)
+                free(q[i]);
+            void *r = calloc(1, (size_t)256 << 10);
+            _exit(r && all_zero(r, (size_t)256 << 10) ? 0 : 3);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) bad += 1000;
+    }
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        pthread_join(t[i], &r);
+        bad += (long)r;
+    }
+    zt_va_held_stats_t st;
+    zt_va_held_stats(&st);
+    printf("%ld %zu %zu\n", bad, st.takes, st.evicted);
+    return 0;
+}
+
 /* Runs this binary with `mode` under ios12-2gb, the ledger on or off;
  * returns its first output line in out. */
 static bool run_child(const char *argv0, const char *mode, int held, char *out, size_t cap)
@@ -164,6 +245,9 @@ static bool run_child(const char *argv0, const char *mode, int held, char *out, 
         setenv("ZONETRACE_STACKS", "off", 1);
         setenv("ZONETRACE_JETSAM", "off", 1);
         setenv("ZONETRACE_HELD_PAGES", held ? "1" : "0", 1);
+        /* a 64 MiB limit makes the ledger's cap 16 MiB: the threads case
+         * overflows it (jetsam is off) */
+        if (strcmp(mode, "--threads") == 0) setenv("ZONETRACE_MEMORY_LIMIT", "64M", 1);
         execl("/proc/self/exe", argv0, mode, (char *)NULL);
         _exit(127);
     }
@@ -190,6 +274,7 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--cycle") == 0) return child_cycle();
     if (argc > 1 && strcmp(argv[1], "--jetsam") == 0) return child_jetsam();
     if (argc > 1 && strcmp(argv[1], "--zero") == 0) return child_zero();
+    if (argc > 1 && strcmp(argv[1], "--threads") == 0) return child_threads();
 
     CHECK_CASE("cycle: the footprint with the ledger equals the footprint without")
     {
@@ -252,6 +337,18 @@ int main(int argc, char **argv)
               bad);
         CHECK(holds > 0 && takes > 0, "the ledger was not used: %zu holds, %zu takes", holds,
               takes);
+    }
+    CHECK_CASE("threads: concurrent churn and fork with the ledger corrupt nothing")
+    {
+        char a[64];
+        if (!run_child(argv[0], "--threads", 1, a, sizeof a)) continue;
+        long bad = -1;
+        size_t takes = 0, evicted = 0;
+        CHECK(sscanf(a, "%ld %zu %zu", &bad, &takes, &evicted) == 3, "output: %s", a);
+        printf("threads: %zu takes, %zu evictions\n", takes, evicted);
+        CHECK(bad == 0, "corrupted blocks (1000 per failed fork child): %ld", bad);
+        CHECK(takes > 0 && evicted > 0, "the ledger was not exercised: %zu takes, %zu evictions",
+              takes, evicted);
     }
     return CHECK_DONE("test_held_pages");
 }
