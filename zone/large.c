@@ -401,7 +401,10 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
     void *p = NULL;
     if (l->death_row_on && block <= l->death_row_entry_max_bytes && l->death_row_count)
         p = death_row_take(l, block, align, clear, &block); /* 792 magazine_large.c:709-715 */
-    if (!p) p = zt_va_map(ZT_KIND_LARGE, block, align, NULL);
+    /* calloc needs zeros; malloc may get a held range's old bytes (va.h) */
+    if (!p)
+        p = clear ? zt_va_map(ZT_KIND_LARGE, block, align, NULL)
+                  : zt_va_map_unzeroed(ZT_KIND_LARGE, block, align, NULL);
     if (!p) return NULL; /* errno = ENOMEM, failure reported by va.c */
 
     uint32_t tag =

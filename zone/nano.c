@@ -293,6 +293,7 @@ static void nano_destroy(malloc_zone_t *zone)
     for (unsigned i = 0; i < n->nregions; i++) {
         nano_region_t *r = n->regions[i];
         zt_chunkmap_set(r->base, NANO_REGION_BYTES, NULL);
+        zt_va_held_forget((void *)r->base, NANO_REGION_BYTES); /* its held blocks go with it */
         zt_prim_unmap((void *)r->base, NANO_REGION_BYTES);
         if (r->tags) zt_prim_unmap(r->tags, NANO_TAG_MAP_BYTES);
         zt_prim_unmap(r, sizeof(nano_region_t));

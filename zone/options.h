@@ -95,7 +95,10 @@
       "process (a child it spawned) records to ZONETRACE_OUT.<pid>.zt instead")                    \
     X(host_ncpu, INT, "0", "ZONETRACE_HOST_NCPU", 0, 1024,                                         \
       "tests only: behave as a host with this many CPUs (0 = the real host): the host CPU count "  \
-      "and each thread's CPU id (a per-thread id spread over 0..N-1) come from zone/cpu.c")
+      "and each thread's CPU id (a per-thread id spread over 0..N-1) come from zone/cpu.c")        \
+    X(held_pages, BOOL, "1", "ZONETRACE_HELD_PAGES", 0, 0,                                         \
+      "device profiles: 1 keeps released pages mapped and subtracts them from the footprint "      \
+      "(zone/va.c's held-pages ledger), 0 releases them with the page-table calls (the old way)")
 
 /* Every row, user rows first. */
 #define ZT_OPTIONS(X) ZT_OPTIONS_USER(X) ZT_OPTIONS_INTERNAL(X)

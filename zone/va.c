@@ -194,11 +194,279 @@ static window_t *window_of(uintptr_t a)
     return NULL;
 }
 
+/* ---- the held-pages ledger ------------------------------------------------
+ *
+ * What a device profile releases, libmalloc releases with calls that take
+ * the pages out of the device's footprint at once: vm_deallocate for a
+ * large block (libmalloc-166.220.1 src/magazine_large.c:674,697 →
+ * mvm_deallocate_pages, src/vm.c:223-234) and madvise(MADV_FREE_REUSABLE)
+ * for an emptied nano block (src/nanov2_malloc.c:1831 → mvm_madvise_free,
+ * src/vm.c:282; the flag, src/platform.h:59). In xnu-4903.221.2 REUSABLE
+ * becomes VM_BEHAVIOR_REUSABLE (bsd/kern/kern_mman.c:960) →
+ * vm_map_reusable_pages (osfmk/vm/vm_map.c:14661-14662, 15027) →
+ * vm_object_deactivate_pages, which marks each resident page reusable and
+ * passes PMAP_OPTIONS_SET_REUSABLE (osfmk/vm/vm_object.c:2257-2268); the
+ * arm pmap then debits task_ledgers.phys_footprint by a page for each
+ * (osfmk/arm/pmap.c:7660-7674). The pages stay mapped on the device too:
+ * REUSABLE pages are out of the footprint without being unmapped, which is
+ * what the ledger does here.
+ *
+ * On the host the same release (mmap PROT_NONE over the range, or
+ * madvise(MADV_DONTNEED)) changes page tables, and on a paravirtualised
+ * kernel every such change is a TLB flush hypercall (issue 15: 51 % of
+ * samesize's time on the bench VM, plus the refaults after it). So a device
+ * profile keeps the address-space model exactly as it is — the range is
+ * unmarked, counted and handed out again as before — but leaves the pages
+ * mapped and resident, and records the range here as *held* with its
+ * resident bytes (zt_prim_resident: mincore, which changes no page table).
+ * The footprint the jetsam check and the timeline read is the host's
+ * anonymous resident bytes less the held bytes (zt_prim_held_add), i.e. what
+ * the device would count.
+ *
+ * A held range leaves the ledger when the allocator reuses it: zt_va_map or
+ * zt_va_grow hands out pages that overlap it (zt_va_take: the overlap's
+ * resident pages are zeroed, since a fresh map reads zeros, and partial
+ * overlaps are split), or nano restarts a madvised block (no zeroing: nano's
+ * calloc clears, and REUSABLE pages are not guaranteed zero on the device
+ * either; large malloc without clear is not zeroed either). The ledger is
+ * bounded: HELD_SLOTS ranges and held.cap bytes of ranges (an upper bound
+ * of their resident bytes); past either, the oldest ranges are really
+ * released (the
+ * syscall the profile would have made), under the ledger lock, so that a
+ * reuse (which takes the lock) never sees a half-released range. Real RSS
+ * therefore exceeds the device footprint by at most the cap (held.cap).
+ *
+ * Divergences (bench/README.md, native-vs-device table): reused pages that
+ * were resident count at once, as if the program had written them, where
+ * the device would fault them in on first touch (a held range's pages are
+ * all taken back, written or not); pages that only map
+ * the shared zero page count as held (mincore says resident) though RSS does
+ * not count them. ZONETRACE_HELD_PAGES=0 turns the ledger off (the old
+ * syscalls, for comparison).
+ *
+ * Locking: held.lock is a leaf (nothing else is taken under it). Slots are a
+ * ring in hold order; a slot emptied by a reuse is a hole (bytes 0) skipped
+ * by eviction. */
+#define HELD_SLOTS     2048
+#define HELD_CAP_BYTES ((size_t)256 << 20) /* at most; a quarter of the memory limit if less */
+#define UNMEASURED     ((size_t)-1)
+
+typedef struct held_range {
+    uintptr_t addr;
+    size_t bytes;    /* 0 = hole */
+    size_t resident; /* resident bytes; UNMEASURED until the footprint is read */
+    uint8_t how;     /* ZT_VA_HOLD_PURGE or ZT_VA_HOLD_DECOMMIT: the real release */
+} held_range_t;
+
+static struct {
+    zt_lock_t lock;
+    int enabled;                            /* decided at zt_va_init */
+    size_t live;                            /* non-hole slots (read unlocked as a hint) */
+    size_t head, tail;                      /* ring positions (monotonic); slots head..tail-1 */
+    size_t bytes;                           /* sum of bytes over live slots: the cap's measure */
+    size_t cap;                             /* HELD_CAP_BYTES or limit / 4 */
+    size_t resident;                        /* sum of measured resident bytes */
+    size_t holds, takes, evicted, measures; /* counters for tests */
+    held_range_t ring[HELD_SLOTS];
+} held;
+
+static void held_release_real(uintptr_t addr, size_t bytes, int how)
+{
+    if (how == ZT_VA_HOLD_PURGE || zt_prim_decommit((void *)addr, bytes) != 0)
+        zt_prim_purge((void *)addr, bytes);
+}
+
+static void held_count_locked(const held_range_t *e, bool add)
+{
+    held.bytes = add ? held.bytes + e->bytes : held.bytes - e->bytes;
+    held.live = add ? held.live + 1 : held.live - 1;
+    if (e->resident == UNMEASURED) return;
+    held.resident = add ? held.resident + e->resident : held.resident - e->resident;
+    zt_prim_held_add(add ? (int64_t)e->resident : -(int64_t)e->resident);
+}
+
+static void held_pop_locked(void)
+{
+    held_range_t *e = &held.ring[held.head++ % HELD_SLOTS];
+    if (!e->bytes) return;
+    held_release_real(e->addr, e->bytes, e->how);
+    held_count_locked(e, false);
+    held.evicted++;
+    e->bytes = 0;
+}
+
+static void held_append_locked(uintptr_t addr, size_t bytes, size_t resident, int how)
+{
+    while (held.tail - held.head >= HELD_SLOTS)
+        held_pop_locked();
+    held_range_t *e = &held.ring[held.tail++ % HELD_SLOTS];
+    *e = (held_range_t){addr, bytes, resident, (uint8_t)how};
+    held_count_locked(e, true);
+    while (held.bytes > held.cap && held.head < held.tail)
+        held_pop_locked();
+    while (held.head < held.tail && held.ring[held.head % HELD_SLOTS].bytes == 0)
+        held.head++;
+}
+
+/* Slide the live slots over the holes (order kept) once holes are most of
+ * the ring, so that a take's scan stays proportional to the live ranges. */
+static void held_compact_locked(void)
+{
+    if (held.tail - held.head <= 2 * held.live + 64) return;
+    size_t j = held.head;
+    for (size_t i = held.head; i < held.tail; i++)
+        if (held.ring[i % HELD_SLOTS].bytes)
+            held.ring[j++ % HELD_SLOTS] = held.ring[i % HELD_SLOTS];
+    held.tail = j;
+}
+
+static void held_measure_locked(void)
+{
+    for (size_t i = held.head; i < held.tail; i++) {
+        held_range_t *e = &held.ring[i % HELD_SLOTS];
+        if (!e->bytes || e->resident != UNMEASURED) continue;
+        e->resident = zt_prim_resident((void *)e->addr, e->bytes, NULL, NULL);
+        held.resident += e->resident;
+        zt_prim_held_add((int64_t)e->resident);
+        held.measures++;
+    }
+}
+
+/* prim's hook, run by every footprint read (zt_prim_held_bytes): the
+ * resident bytes of the ranges held now are measured then, not at each
+ * hold, because most held ranges are reused before anyone reads the
+ * footprint (mixed: 355 000 holds in 3 s, one read per 10 ms) and a held
+ * page's residency cannot change (nobody touches it). A trylock: a footprint
+ * read from a crash handler must not wait for this lock. */
+static void held_measure(void)
+{
+    if (!__atomic_load_n(&held.live, __ATOMIC_ACQUIRE) || !zt_trylock(&held.lock)) return;
+    held_measure_locked();
+    zt_unlock(&held.lock);
+}
+
+bool zt_va_held_enabled(void)
+{
+    return __atomic_load_n(&held.enabled, __ATOMIC_RELAXED);
+}
+
+void zt_va_hold(void *addr, size_t bytes, int how)
+{
+    if (!addr || !bytes) return;
+    if (!zt_va_held_enabled()) {
+        held_release_real((uintptr_t)addr, bytes, how);
+        return;
+    }
+    /* The caller owns the range exclusively (still marked in use, or a nano
+     * block in its MADVISING state) until it is in the ledger. */
+    zt_lock(&held.lock);
+    held.holds++;
+    held_append_locked((uintptr_t)addr, bytes, UNMEASURED, how);
+    zt_unlock(&held.lock);
+}
+
+static void zero_run(void *ctx, void *a, size_t n)
+{
+    (void)ctx;
+    memset(a, 0, n);
+}
+
+size_t zt_va_take(void *addr, size_t bytes, bool zero)
+{
+    if (!addr || !bytes || !__atomic_load_n(&held.live, __ATOMIC_ACQUIRE)) return 0;
+    uintptr_t lo = (uintptr_t)addr, hi = lo + bytes;
+    size_t covered = 0;
+    zt_lock(&held.lock);
+    for (size_t i = held.head; i < held.tail; i++) {
+        held_range_t *e = &held.ring[i % HELD_SLOTS];
+        if (!e->bytes || e->addr >= hi || e->addr + e->bytes <= lo) continue;
+        uintptr_t elo = e->addr, ehi = e->addr + e->bytes;
+        uintptr_t olo = elo > lo ? elo : lo, ohi = ehi < hi ? ehi : hi;
+        size_t left = olo - elo, right = ehi - ohi;
+        if (e->how == ZT_VA_HOLD_DECOMMIT) covered += ohi - olo;
+        /* only resident pages are written: zeroing must not fault pages in */
+        if (zero) zt_prim_resident((void *)olo, ohi - olo, zero_run, NULL);
+        held.takes++;
+        held_count_locked(e, false);
+        if (left == 0 && right == 0) {
+            e->bytes = 0;
+            continue;
+        }
+        /* Partial overlap: the parts outside stay held; a measured range's
+         * parts are measured again (one mincore each). */
+        bool measured = e->resident != UNMEASURED;
+        size_t lres =
+            left && measured ? zt_prim_resident((void *)elo, left, NULL, NULL) : UNMEASURED;
+        size_t rres =
+            right && measured ? zt_prim_resident((void *)ohi, right, NULL, NULL) : UNMEASURED;
+        if (left) {
+            e->bytes = left;
+            e->resident = lres;
+        } else {
+            e->addr = ohi;
+            e->bytes = right;
+            e->resident = rres;
+        }
+        held_count_locked(e, true);
+        if (left && right) held_append_locked(ohi, right, rres, e->how); /* may evict */
+    }
+    held_compact_locked();
+    zt_unlock(&held.lock);
+    return covered;
+}
+
+/* Drop (without releasing) every held range inside [addr, addr+bytes): its
+ * mapping is about to go away as a whole (zone destroy, tests' reset). */
+void zt_va_held_forget(void *addr, size_t bytes)
+{
+    if (!__atomic_load_n(&held.live, __ATOMIC_ACQUIRE)) return;
+    uintptr_t lo = (uintptr_t)addr, hi = lo + bytes;
+    zt_lock(&held.lock);
+    for (size_t i = held.head; i < held.tail; i++) {
+        held_range_t *e = &held.ring[i % HELD_SLOTS];
+        if (!e->bytes || e->addr < lo || e->addr + e->bytes > hi) continue;
+        held_count_locked(e, false);
+        e->bytes = 0;
+    }
+    held_compact_locked();
+    zt_unlock(&held.lock);
+}
+
+size_t zt_va_held_release_all(void)
+{
+    zt_lock(&held.lock);
+    held_measure_locked();
+    size_t was = held.resident;
+    while (held.head < held.tail)
+        held_pop_locked();
+    zt_unlock(&held.lock);
+    return was;
+}
+
+void zt_va_held_stats(zt_va_held_stats_t *out)
+{
+    zt_lock(&held.lock);
+    held_measure_locked();
+    out->enabled = held.enabled != 0;
+    out->ranges = held.live;
+    out->bytes = held.bytes;
+    out->resident_bytes = held.resident;
+    out->holds = held.holds;
+    out->takes = held.takes;
+    out->evicted = held.evicted;
+    out->measures = held.measures;
+    zt_unlock(&held.lock);
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 static void teardown_locked(void)
 {
-    if (va.reserve_base) zt_prim_unmap(va.reserve_base, va.reserve_bytes);
+    __atomic_store_n(&held.enabled, 0, __ATOMIC_RELAXED);
+    if (va.reserve_base) {
+        zt_va_held_forget(va.reserve_base, va.reserve_bytes);
+        zt_prim_unmap(va.reserve_base, va.reserve_bytes);
+    }
     if (va.meta) zt_prim_unmap(va.meta, va.meta_bytes);
     zt_lock_t keep = va.lock;
     memset(&va, 0, sizeof va);
@@ -293,6 +561,14 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
     }
     va.limited = true;
     va.limit_bytes = total;
+    __atomic_store_n(&held.enabled, zt_options.held_pages ? 1 : 0, __ATOMIC_RELAXED);
+    if (zt_options.held_pages) zt_prim_held_hook(held_measure);
+    /* The cap bounds what the host holds beyond the device footprint: 256
+     * MiB (bigblock's 5-25 MiB blocks need that much to be reused rather
+     * than refaulted), or a quarter of the jetsam limit when that is less. */
+    uint64_t limit =
+        zt_options.memory_limit ? zt_options.memory_limit : (p ? p->memory_limit_bytes : 0);
+    held.cap = limit && limit / 4 < HELD_CAP_BYTES ? (size_t)(limit / 4) : HELD_CAP_BYTES;
     __atomic_store_n(&va.ready, 1, __ATOMIC_RELEASE);
     return true;
 }
@@ -454,7 +730,8 @@ static size_t place_entropic(unsigned *wi, size_t need, size_t bytes, size_t ali
     }
 }
 
-static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_failure_t *fail)
+static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_failure_t *fail,
+                         bool zero)
 {
     size_t need = bytes >> va.page_shift;
     zt_lock(&va.lock);
@@ -480,7 +757,10 @@ static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_fa
     zt_unlock(&va.lock);
 
     void *p = (void *)(w->base + (first << va.page_shift));
-    int err = zt_prim_commit(p, bytes);
+    /* Held pages in the range read zeros again (if asked); a range made
+     * only of held (still read/write) pages needs no commit. */
+    size_t covered = zt_va_take(p, bytes, zero);
+    int err = covered == bytes ? 0 : zt_prim_commit(p, bytes);
     if (err) {
         zt_lock(&va.lock);
         unmark(w, first, need);
@@ -494,7 +774,8 @@ static void *map_limited(enum zt_kind kind, size_t bytes, size_t align, zt_va_fa
     return p;
 }
 
-void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail)
+static void *va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail,
+                    bool zero)
 {
     ensure_ready();
     if ((unsigned)kind >= ZT_KIND_COUNT) kind = ZT_KIND_LARGE;
@@ -505,8 +786,18 @@ void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failu
         return map_failed(&f, fail);
     }
     bytes = align_up(bytes, page);
-    return va.limited ? map_limited(kind, bytes, align, fail)
+    return va.limited ? map_limited(kind, bytes, align, fail, zero)
                       : map_unlimited(kind, bytes, align, fail);
+}
+
+void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail)
+{
+    return va_map(kind, bytes, align_bytes, fail, true);
+}
+
+void *zt_va_map_unzeroed(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail)
+{
+    return va_map(kind, bytes, align_bytes, fail, false);
 }
 
 void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind)
@@ -528,10 +819,13 @@ void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind)
         zt_prim_message("zt_va_unmap: %p + %zu is not a heap mapping", addr, bytes);
         return;
     }
-    /* Drop the pages while the range is still ours. If the kernel cannot split
-     * the mapping (map count limit), purge instead: the pages still read as
+    /* Drop the pages while the range is still ours: held (ledger above) on a
+     * device profile, else decommitted. If the kernel cannot split the
+     * mapping (map count limit), purge instead: the pages still read as
      * zeros and a later commit is then a no-op. */
-    if (zt_prim_decommit(addr, bytes) != 0 && zt_prim_purge(addr, bytes) != 0) {
+    if (zt_va_held_enabled())
+        zt_va_hold(addr, bytes, ZT_VA_HOLD_DECOMMIT);
+    else if (zt_prim_decommit(addr, bytes) != 0 && zt_prim_purge(addr, bytes) != 0) {
         zt_prim_message("zt_va_unmap: cannot release %zu bytes at %p; kept", bytes, addr);
         return;
     }
@@ -567,7 +861,8 @@ bool zt_va_grow(void *addr, size_t bytes, size_t grow_bytes, enum zt_kind kind)
     size_t used = va.used_bytes, limit = va.limit_bytes;
     zt_unlock(&va.lock);
 
-    if (zt_prim_commit((void *)end, grow_bytes) != 0) {
+    size_t covered = zt_va_take((void *)end, grow_bytes, true);
+    if (covered != grow_bytes && zt_prim_commit((void *)end, grow_bytes) != 0) {
         zt_lock(&va.lock);
         unmark(w, first, n);
         account_unmap_locked(kind, grow_bytes);
@@ -665,15 +960,20 @@ bool zt_va_window(unsigned i, uintptr_t *base, size_t *bytes)
 
 /* ---- fork ----------------------------------------------------------------- */
 
+/* The ledger's lock is a leaf taken after va.lock: held with it across fork
+ * so that a child never inherits a half-updated ring. */
 void zt_va_reinit_lock(void)
 {
     zt_lock_reinit(&va.lock);
+    zt_lock_reinit(&held.lock);
 }
 void zt_va_lock(void)
 {
     zt_lock(&va.lock);
+    zt_lock(&held.lock);
 }
 void zt_va_unlock(void)
 {
+    zt_unlock(&held.lock);
     zt_unlock(&va.lock);
 }

@@ -60,6 +60,12 @@ bool zt_va_limited(void);
  * event sent to the profiler. */
 void *zt_va_map(enum zt_kind kind, size_t bytes, size_t align_bytes, zt_va_failure_t *fail);
 
+/* zt_va_map for a caller that does not need zeros (large malloc without
+ * clear): pages reused from the held-pages ledger keep old contents, as a
+ * malloc'd block may. Pages never used before still read zeros. */
+void *zt_va_map_unzeroed(enum zt_kind kind, size_t bytes, size_t align_bytes,
+                         zt_va_failure_t *fail);
+
 /* Give a mapped range back (whole or a page-aligned tail of a large block). */
 void zt_va_unmap(void *addr, size_t bytes, enum zt_kind kind);
 
@@ -71,6 +77,41 @@ bool zt_va_grow(void *addr, size_t bytes, size_t grow_bytes, enum zt_kind kind);
 void zt_va_purge(void *addr, size_t bytes);
 
 void zt_va_get_stats(zt_va_stats_t *out);
+
+/* ---- held pages (va.c's ledger; device profiles) --------------------------
+ * A device profile's release that would change page tables (decommit of a
+ * large block or region, nano's madvise of an emptied block) leaves the
+ * pages mapped and records the range as held: the footprint functions of
+ * prim.h subtract its resident bytes. See va.c for the rules and the
+ * libmalloc/xnu behaviour this stands for. */
+enum { ZT_VA_HOLD_PURGE = 1, ZT_VA_HOLD_DECOMMIT = 2 };
+
+/* True on limited profiles unless ZONETRACE_HELD_PAGES=0. */
+bool zt_va_held_enabled(void);
+
+/* Release [addr, addr+bytes) as `how` says: held when the ledger is on, the
+ * real call (purge / decommit) otherwise or when the ledger overflows. The
+ * caller owns the range and must call zt_va_take before using it again. */
+void zt_va_hold(void *addr, size_t bytes, int how);
+
+/* The range is in use again: held ranges overlapping it leave the ledger
+ * (split where they overlap partly); zero: their resident pages are zeroed,
+ * as a fresh mapping reads zeros. Returns the bytes of the range that were
+ * held decommitted (still mapped read/write: no commit needed). */
+size_t zt_va_take(void *addr, size_t bytes, bool zero);
+
+/* Forget held ranges inside a mapping that is going away as a whole. */
+void zt_va_held_forget(void *addr, size_t bytes);
+
+/* Really release every held range; returns the resident bytes it held. */
+size_t zt_va_held_release_all(void);
+
+typedef struct zt_va_held_stats {
+    bool enabled;
+    size_t ranges, bytes, resident_bytes; /* now (resident measured by the call) */
+    size_t holds, takes, evicted, measures;
+} zt_va_held_stats_t;
+void zt_va_held_stats(zt_va_held_stats_t *out);
 
 /* True if p lies inside an emulated window (limited profiles). */
 bool zt_va_in_window(const void *p);

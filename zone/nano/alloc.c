@@ -134,6 +134,10 @@ static bool block_take(nano_t *n, uintptr_t blk, uint32_t h, unsigned cls)
     uint32_t busy = h_make(SLOT_MADVISING, 0, h_gen(h) + 1, false);
     if (!__atomic_compare_exchange_n(hp, &h, busy, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return false;
+    /* A madvised block may be held (va.c's ledger) rather than purged: it
+     * leaves the ledger before its pages are used again. No zeroing: nano's
+     * calloc clears, as REUSABLE pages need not read zero on the device. */
+    if (h_next(h) == SLOT_MADVISED) zt_va_take((void *)blk, NANO_BLOCK_BYTES, false);
     __atomic_store_n(block_hw(region_of(n, (void *)blk), blk), 0, __ATOMIC_RELAXED);
     __atomic_store_n(hp, h_make(SLOT_BUMP, n->g.slots[cls] - 1u, h_gen(busy) + 1, true),
                      __ATOMIC_RELEASE);

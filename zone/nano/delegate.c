@@ -36,8 +36,12 @@ static size_t madvise_block_locked(nano_t *n, uintptr_t blk, int gen)
     if (h_next(h) == SLOT_CAN_MADVISE && (gen < 0 || (unsigned)gen == h_gen(h)) &&
         __atomic_compare_exchange_n(hp, &h, h_make(SLOT_MADVISING, 0, h_gen(h) + 1, false), false,
                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        /* MADVISING is exclusive: nothing allocates from, frees to or claims it. */
-        zt_prim_purge((void *)blk, NANO_BLOCK_BYTES);
+        /* MADVISING is exclusive: nothing allocates from, frees to or claims it.
+         * libmalloc's MADV_FREE_REUSABLE (src/nanov2_malloc.c:1831@166) takes
+         * the pages out of phys_footprint at once; on a device profile the
+         * block is held instead (va.c's ledger: mapped, resident, subtracted
+         * from the footprint), which saves the TLB flush and the refaults. */
+        zt_va_hold((void *)blk, NANO_BLOCK_BYTES, ZT_VA_HOLD_PURGE);
         __atomic_store_n(hp, h_make(SLOT_MADVISED, 0, h_gen(h) + 2, false), __ATOMIC_RELEASE);
         purged = NANO_BLOCK_BYTES;
     }

@@ -18,6 +18,64 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The held-pages correction (prim.h): one counter, changed by va.c's ledger
+ * under its lock and read by the footprint functions without one. */
+static int64_t held_bytes;
+static void (*held_measure)(void);
+
+void zt_prim_held_hook(void (*measure)(void))
+{
+    __atomic_store_n(&held_measure, measure, __ATOMIC_RELEASE);
+}
+
+void zt_prim_held_add(int64_t delta_bytes)
+{
+    __atomic_add_fetch(&held_bytes, delta_bytes, __ATOMIC_RELAXED);
+}
+
+uint64_t zt_prim_held_bytes(void)
+{
+    void (*measure)(void) = __atomic_load_n(&held_measure, __ATOMIC_ACQUIRE);
+    if (measure) measure();
+    int64_t v = __atomic_load_n(&held_bytes, __ATOMIC_RELAXED);
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* mincore's vector is `unsigned char *` on Linux and `char *` on Darwin;
+ * bit 0 is "resident" on both (Darwin: MINCORE_INCORE). A 512-byte vector
+ * on the stack covers 2 MiB of 4 KiB pages per call. */
+size_t zt_prim_resident(const void *addr, size_t bytes, void (*run)(void *ctx, void *a, size_t n),
+                        void *ctx)
+{
+    size_t page = zt_prim_page_bytes(), total = 0;
+    uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(page - 1);
+    uintptr_t end = (uintptr_t)addr + bytes;
+    uintptr_t run_lo = 0, run_hi = 0;
+    while (a < end) {
+        unsigned char vec[512];
+        size_t n = (end - a + page - 1) / page;
+        if (n > sizeof vec) n = sizeof vec;
+        if (mincore((void *)a, n * page, (void *)vec) != 0) {
+            /* unmapped or not ours: count nothing for this chunk */
+            a += n * page;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++, a += page) {
+            if (!(vec[i] & 1)) continue;
+            total += page;
+            if (run && a == run_hi) {
+                run_hi += page;
+                continue;
+            }
+            if (run && run_hi > run_lo) run(ctx, (void *)run_lo, run_hi - run_lo);
+            run_lo = a;
+            run_hi = a + page;
+        }
+    }
+    if (run && run_hi > run_lo) run(ctx, (void *)run_lo, run_hi - run_lo);
+    return total;
+}
+
 int zt_prim_protect(void *addr, size_t bytes, int prot)
 {
     int p = (prot & ZT_PROT_READ ? PROT_READ : 0) | (prot & ZT_PROT_WRITE ? PROT_WRITE : 0);
