@@ -67,8 +67,10 @@ static int lu_stepped_ok;
 #define CAPTURE_STEP(u)          unw_step(u)
 #endif
 
+#if CAPTURE_NONGNU_UNWIND
 /* Captures this thread has made with libunwind (saturating). */
 static __thread unsigned tls_unwinds;
+#endif
 
 /* The nongnu libunwind's unw_backtrace builds a per-thread trace cache on a
  * thread's first call: a 256 KiB mmap whose every entry it initialises
