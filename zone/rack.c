@@ -283,6 +283,13 @@ _Static_assert(RC_BIN_BYTES / (ZT_TINY_MSIZE_MAX << ZT_TINY_QUANTUM_SHIFT) >= RC
  * build always does, for its periodic whole check. Cost: the block's
  * bitmap words (one line per 4 KiB of payload), its first word, the region
  * trailer and the owning magazine's last_free. */
+void zt_rack_front_sampled(void *p, size_t size)
+{
+    zt_hook_request_bytes = size;
+    profile_alloc((zt_rack_t *)zt_rack_front_tiny, p,
+                  (uint32_t)((size - 1) >> ZT_TINY_QUANTUM_SHIFT) + 1);
+}
+
 bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
 {
     zt_rack_t *r = (zt_rack_t *)o;
@@ -313,7 +320,10 @@ bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
         __atomic_load_n((const uint64_t *)ptr, __ATOMIC_RELAXED) == guard)
         return false;
     region_t *rg = (region_t *)(base + TINY_NQ * ZT_TINY_QUANTUM_BYTES);
-    if (__atomic_load_n(&rg->tags, __ATOMIC_RELAXED) != NULL) return false; /* tag_take's */
+    /* A tagged block (sample mode) is reported by rc_free's tag_take. With
+     * the profiler off there is no tag map; sampling costs one load. */
+    const uint32_t *tags = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
+    if (tags != NULL && __atomic_load_n(&tags[idx], __ATOMIC_RELAXED) != 0) return false;
     /* mi is DEPOT (-1, no last-free slot) or a magazine: one unsigned test. */
     uint32_t mi = (uint32_t)__atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
     if (mi < r->nmag && __atomic_load_n(&r->mags[mi + 1].last_free, __ATOMIC_RELAXED) == ptr)

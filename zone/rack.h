@@ -85,6 +85,9 @@ ZT_HIDDEN extern zt_owner_t *zt_rack_front_tiny;
 ZT_HIDDEN extern malloc_zone_t *zt_rack_front_zone;
 ZT_HIDDEN extern uint32_t zt_rack_front_id;
 bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr);
+/* A tiny hit of `size` bytes that the sampling countdown picked: tag it as
+ * zt_rack_malloc would have (out of line: one allocation in many). */
+void zt_rack_front_sampled(void *p, size_t size);
 
 /* A pop and a store: a cached block's first word is its guard (rack.c), 0
  * while it is allocated; the section's byte count drops by the block's size. */

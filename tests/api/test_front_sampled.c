@@ -1,6 +1,7 @@
 /* ----------------------------------------------------------------------------
- * test_front_sampled.c — in sample mode the front's nano cache hit (malloc
- * and free, front/linux.c) keeps the profiler's books: every allocation
+ * test_front_sampled.c — in sample mode the front's cache hits (malloc and
+ * free, front/linux.c; nano up to 256 B, the tiny rack up to 1008 B) keep
+ * the profiler's books: every allocation
  * the countdown picks is tagged, and every tagged block's free is reported
  * with its tag, whether the block comes from or goes back to the thread's
  * cache or takes the ordinary path.
@@ -22,13 +23,14 @@
 #define TAG             9u
 #define COUNTDOWN_BYTES 4096
 #define ROUNDS          400
-#define LIVE            64
+#define LIVE            126
 
-static unsigned allocs, frees_tagged, frees_other;
+static unsigned allocs, nano_allocs, frees_tagged, frees_other;
 
 static uint32_t on_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
 {
     allocs++;
+    if (bytes <= 256) nano_allocs++;
     zt_hook_sample_countdown = COUNTDOWN_BYTES;
     return TAG;
 }
@@ -56,7 +58,7 @@ int main(void)
     void *p[LIVE];
     /* The thread's cache exists and holds blocks of every size used. */
     for (int i = 0; i < LIVE; i++)
-        p[i] = malloc(16 + (size_t)(i % 16) * 16);
+        p[i] = malloc(16 + (size_t)(i % 63) * 16);
     for (int i = 0; i < LIVE; i++)
         free(p[i]);
 
@@ -65,18 +67,22 @@ int main(void)
     zt_hook_sampling = 1;
     zt_profiling = 1;
     unsigned total = 0;
+    unsigned long long x = 1;
     for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < LIVE; i++) {
-            p[i] = malloc(16 + (size_t)((i + r) % 16) * 16);
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            p[i] = malloc(16 + (size_t)((x >> 33) % 63) * 16); /* random: both hits sampled */
             memset(p[i], 0x5a, 16);
             total++;
         }
         for (int i = 0; i < LIVE; i++)
-            free(p[(i * 7 + r) % LIVE]);
+            free(p[(i * 5 + r) % LIVE]); /* 5 is prime to LIVE: a permutation */
     }
     zt_profiling = 0;
     zt_hook_sampling = 0;
 
+    CHECK(nano_allocs > 20 && allocs - nano_allocs > 20, "both sizes sampled: %u of %u nano",
+          nano_allocs, allocs);
     CHECK(allocs > 100, "sampled allocations: %u of %u", allocs, total);
     CHECK(allocs < total / 4, "not every allocation sampled: %u of %u", allocs, total);
     CHECK(frees_tagged == allocs, "tagged frees %u != tagged allocations %u", frees_tagged, allocs);

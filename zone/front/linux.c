@@ -4,7 +4,7 @@
  * registry with libmalloc's semantics (malloc → default zone; free/realloc
  * → the pointer's owner; realloc(p, 0) → a minimal block).
  *
- * Fast paths (profiler off or sampling; tiny: off): a thread-cache hit of
+ * Fast paths (profiler off or sampling): a thread-cache hit of
  * nano (<= 256 B) or of the tiny rack (<= 1008 B) is inline in malloc (a few
  * predicted tests and a pop, nano.h, rack.h; sampling adds the countdown)
  * and one call in free (a chunk-map load, then zt_nano_free_hit's or
@@ -75,8 +75,7 @@ static inline bool tiny_front_is(const malloc_zone_t *z0)
 }
 
 /* The profiler is off or samples: its one decision per allocation is the
- * countdown, which the nano hit makes too (full mode tags every block; the
- * tiny hit keeps no tags and runs with the profiler off only). */
+ * countdown, which the hits make too (full mode tags every block). */
 static inline bool front_profiler_ok(void)
 {
     return zt_likely(!zt_profiling) || zt_hook_sampling;
@@ -84,12 +83,12 @@ static inline bool front_profiler_ok(void)
 
 /* The hits, with no logger and the profiler off or sampling: 1 <= n <= 256
  * and the default zone is the nano zone owning the thread caches, whose bin
- * has a block (nano.h); or else, profiler off, 1 <= n <= 1008 and the
+ * has a block (nano.h); or else 1 <= n <= 1008 and the
  * default zone sends it to the tiny rack owning the caches, whose bin has
  * one (rack.h). What zone->malloc would return on those paths, without its
- * calls. A sampled nano hit counts the class's bytes down as nano's
- * alloc_tagged does (zt_hook_wanted), after the pop, so a miss leaves the
- * countdown to the ordinary path. */
+ * calls. A sampled hit counts the block's bytes down as the zone's own
+ * path does (zt_hook_wanted), after the pop, so a miss leaves the countdown
+ * to the ordinary path. */
 static inline void *do_malloc(size_t n)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
@@ -100,8 +99,11 @@ static inline void *do_malloc(size_t n)
             if (zt_likely(p != NULL) && zt_unlikely(zt_profiling) &&
                 !zt_hook_unsampled(((n - 1) | (ZT_NANO_QUANTUM_BYTES - 1)) + 1))
                 zt_nano_front_sampled(p, n);
-        } else if (n - 1 < ZT_TINY_MAX_BYTES && zt_likely(!zt_profiling) && tiny_front_is(z0)) {
+        } else if (n - 1 < ZT_TINY_MAX_BYTES && tiny_front_is(z0)) {
             p = zt_rack_tiny_malloc_hit(n);
+            if (zt_likely(p != NULL) && zt_unlikely(zt_profiling) &&
+                !zt_hook_unsampled(((n - 1) | (ZT_TINY_QUANTUM_BYTES - 1)) + 1))
+                zt_rack_front_sampled(p, n);
         }
         if (zt_likely(p != NULL)) return p;
     }
@@ -133,7 +135,7 @@ static inline void do_free(void *p)
     if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
         if (o->kind == ZT_KIND_NANO) {
             if (zt_nano_free_hit(o, p)) return;
-        } else if (o == zt_rack_front_tiny && zt_likely(!zt_profiling)) {
+        } else if (o == zt_rack_front_tiny) {
             if (zt_rack_tiny_free_hit(o, p)) return;
         }
     }
