@@ -311,8 +311,11 @@ __attribute__((constructor)) static void profiler_constructor(void)
          * the loader allocates. Allocations before this took fp stacks. */
         int saved = tls_in_profiler;
         tls_in_profiler = 1;
-        zt_capture_load();
+        bool loaded = zt_capture_load();
         tls_in_profiler = saved;
+        /* libunwind could not be loaded: the stacks are frame-pointer ones,
+         * and the record says so (its header was written with the option). */
+        if (!loaded && zt_rec_open) memcpy(zt_rec.hdr->unwind, "fp", sizeof "fp");
         start_threads();
         /* The module table now, from the constructor (not a signal handler,
          * so dl_iterate_phdr is allowed): a program that aborts in free
