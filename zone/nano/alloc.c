@@ -26,7 +26,12 @@ static uint32_t pop_conflict(uint32_t *hp, uint32_t seen, const void *slot)
  * handed-out slot is below it before the pointer leaves the allocator). */
 static inline void hw_raise(const nano_t *n, uintptr_t blk, unsigned idx)
 {
-    nano_region_t *r = region_of(n, (void *)blk);
+    /* The first region (the only one on a device profile) without the
+     * chunk-map lookup: regions[0] is published before any block is handed
+     * out and never changes. */
+    nano_region_t *r = __atomic_load_n(&n->regions[0], __ATOMIC_RELAXED);
+    if (zt_unlikely(((blk ^ r->base) & ~(uintptr_t)(NANO_REGION_BYTES - 1)) != 0))
+        r = region_of(n, (void *)blk);
     uint16_t *hwp = block_hw(r, blk);
     uint16_t cur = __atomic_load_n(hwp, __ATOMIC_RELAXED);
     while (cur <= idx && !__atomic_compare_exchange_n(hwp, &cur, (uint16_t)(idx + 1), true,
@@ -424,27 +429,39 @@ typedef struct slot_info {
     uint32_t h; /* header as seen by the lookup (a CAS starting point) */
 } slot_info_t;
 
-/* Classify an address inside region r without faulting. */
+/* Classify an address inside region r without faulting.
+ *
+ * Cost (issue 15): the block's bump high water (side metadata, always
+ * mapped) is read first, and a 0 ends the lookup. That one test stands for
+ * three the lookup used to make:
+ * - the arena is claimed (committed), so the header load cannot fault: a
+ *   high water is raised only by hw_raise, for a slot handed out of a block
+ *   of a claimed arena (arenas_claimed only grows), and its release store is
+ *   ordered after the arena's commit and claim, which this acquire load then
+ *   sees too; r->hw of an arena never claimed stays 0 (mapped zero);
+ * - the block is not the metadata block (NANO_NO_CLASS): never handed out;
+ * - idx < slots: hw <= slots (hw_raise stores idx + 1 with idx < slots), and
+ *   idx < hw is tested below.
+ * So the arenas_claimed load, the region index and the slot-count load are
+ * gone; the classification is the one the three tests gave (INVALID). The
+ * class comes from block_class_phys, indexed by the physical block (no
+ * ASLR-cookie load). */
 static inline __attribute__((always_inline)) enum slot_state
 slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
 {
-    uintptr_t a = (uintptr_t)ptr, off = a - r->base;
-    unsigned arena = (unsigned)(off >> NANO_ARENA_SHIFT);
-    if (r->index * NANO_ARENAS_PER_REGION + arena >=
-        __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE))
-        return SLOT_INVALID;
-    unsigned phys = (unsigned)(off >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1);
-    unsigned cls = n->block_class[phys ^ n->g.aslr_cookie];
-    if (cls == NANO_NO_CLASS) return SLOT_INVALID; /* the metadata block */
+    uintptr_t a = (uintptr_t)ptr;
+    unsigned hw = __atomic_load_n(block_hw(r, a), __ATOMIC_ACQUIRE);
+    if (zt_unlikely(hw == 0)) return SLOT_INVALID;
+    unsigned phys = (unsigned)(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1);
+    unsigned cls = n->block_class_phys[phys];
     unsigned in = (unsigned)(a & (NANO_BLOCK_BYTES - 1));
     unsigned idx = (unsigned)(((uint64_t)in * n->g.magic[cls]) >> 32);
-    if (idx * class_bytes(cls) != in || idx >= n->g.slots[cls]) return SLOT_INVALID;
+    if (zt_unlikely(idx * class_bytes(cls) != in || idx >= hw)) return SLOT_INVALID;
     si->blk = a - in;
     si->cls = cls;
     si->idx = idx;
     uint32_t h = si->h = __atomic_load_n(block_header(n, si->blk), __ATOMIC_ACQUIRE);
-    if (!h_has_slots(h) || idx >= __atomic_load_n(block_hw(r, si->blk), __ATOMIC_ACQUIRE))
-        return SLOT_INVALID;
+    if (zt_unlikely(!h_has_slots(h))) return SLOT_INVALID;
     const nano_free_slot_t *s = ptr;
     if (__atomic_load_n(&s->guard, __ATOMIC_RELAXED) == (n->g.guard_cookie ^ a)) return SLOT_FREED;
     return SLOT_LIVE;
@@ -632,7 +649,9 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
                                                             const slot_info_t *si)
 {
     unsigned cls = si->cls;
-    zt_tcache_section_t *tc = zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id);
+    /* tc_id 0 (device profiles: no thread cache by design): straight to the
+     * header CAS, without the TLS load and zt_tcache_section_slow's call. */
+    zt_tcache_section_t *tc = n->tc_id != 0 ? zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id) : NULL;
     if (zt_unlikely(tc == NULL) ||
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls))) {
         nano_free_live(n, r, ptr, si);
