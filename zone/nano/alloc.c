@@ -439,7 +439,8 @@ typedef struct slot_info {
  *   of a claimed arena (arenas_claimed only grows), and its release store is
  *   ordered after the arena's commit and claim, which this acquire load then
  *   sees too; r->hw of an arena never claimed stays 0 (mapped zero);
- * - the block is not the metadata block (NANO_NO_CLASS): never handed out;
+ * - the block is not the metadata block: never handed out (block_class_phys
+ *   gives it class 0 so that the magic load stays in bounds);
  * - idx < slots: hw <= slots (hw_raise stores idx + 1 with idx < slots), and
  *   idx < hw is tested below.
  * So the arenas_claimed load, the region index and the slot-count load are
@@ -451,7 +452,6 @@ slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
 {
     uintptr_t a = (uintptr_t)ptr;
     unsigned hw = __atomic_load_n(block_hw(r, a), __ATOMIC_ACQUIRE);
-    if (zt_unlikely(hw == 0)) return SLOT_INVALID;
     unsigned phys = (unsigned)(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1);
     unsigned cls = n->block_class_phys[phys];
     unsigned in = (unsigned)(a & (NANO_BLOCK_BYTES - 1));
@@ -687,19 +687,38 @@ void zt_nano_front_sampled(void *p, size_t size)
     tag_alloc(zone_nano(zt_nano_front_zone), p, (unsigned)(size - 1) >> ZT_NANO_QUANTUM_SHIFT);
 }
 
+/* slot_lookup's LIVE without the header load (its address is a dozen
+ * instructions: meta_index's swizzle, the ASLR cookie): idx < hw and a
+ * guard that is not the free guard imply a live slot, because the states in
+ * which a block holds no live slot are each caught by one of them:
+ * - SLOT_NULL (never used) and a restarted block: hw 0 (block_take);
+ * - SLOT_MADVISED, whose pages read zero: hw 0 (madvise_block_locked resets
+ *   it in the exclusive MADVISING state, before the purge);
+ * - SLOT_CAN_MADVISE (empty, pages kept, the deferred purge): every slot was
+ *   freed through nano_free_live or a cache flush, which set its guard;
+ * - SLOT_MADVISING: exclusive and brief; a free racing it frees a slot of
+ *   an empty block (a double free), which slot_lookup's header check does
+ *   not close either (the header can change after it is read).
+ * Everything else (false) goes to the ordinary path, which classifies. */
 bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
 {
     nano_region_t *r = (nano_region_t *)o;
     nano_t *n = r->nano;
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
     if (zt_unlikely(tc == NULL) || ZT_DEBUG || block_tagged(r, ptr)) return false;
-    slot_info_t si;
-    if (zt_unlikely(slot_lookup(n, r, ptr, &si) != SLOT_LIVE)) return false;
-    unsigned cls = si.cls;
-    if (zt_unlikely(tc->count[cls] == TC_SLOTS) ||
+    uintptr_t a = (uintptr_t)ptr;
+    unsigned hw = __atomic_load_n(block_hw(r, a), __ATOMIC_ACQUIRE);
+    unsigned cls = n->block_class_phys[(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1)];
+    unsigned in = (unsigned)(a & (NANO_BLOCK_BYTES - 1));
+    unsigned idx = (unsigned)(((uint64_t)in * n->g.magic[cls]) >> 32);
+    if (zt_unlikely(idx * class_bytes(cls) != in || idx >= hw)) return false;
+    uint64_t free_guard = n->g.guard_cookie ^ a;
+    if (zt_unlikely(__atomic_load_n(&((nano_free_slot_t *)ptr)->guard, __ATOMIC_RELAXED) ==
+                    free_guard) ||
+        zt_unlikely(tc->count[cls] == TC_SLOTS) ||
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         return false;
-    ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
+    ((nano_free_slot_t *)ptr)->guard = free_guard;
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
     return true;
 }
