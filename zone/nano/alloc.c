@@ -429,7 +429,8 @@ enum slot_state { SLOT_LIVE, SLOT_INVALID, SLOT_FREED };
 typedef struct slot_info {
     uintptr_t blk;
     unsigned cls, idx;
-    uint32_t h; /* header as seen by the lookup (a CAS starting point) */
+    uint32_t *hp; /* the block's header word (block_header: not recomputed by the free) */
+    uint32_t h;   /* header as seen by the lookup (a CAS starting point) */
 } slot_info_t;
 
 /* Classify an address inside region r without faulting.
@@ -463,21 +464,27 @@ slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
     si->blk = a - in;
     si->cls = cls;
     si->idx = idx;
-    uint32_t h = si->h = __atomic_load_n(block_header(n, si->blk), __ATOMIC_ACQUIRE);
+    si->hp = block_header(n, si->blk);
+    uint32_t h = si->h = __atomic_load_n(si->hp, __ATOMIC_ACQUIRE);
     if (zt_unlikely(!h_has_slots(h))) return SLOT_INVALID;
     const nano_free_slot_t *s = ptr;
     if (__atomic_load_n(&s->guard, __ATOMIC_RELAXED) == (n->g.guard_cookie ^ a)) return SLOT_FREED;
     return SLOT_LIVE;
 }
 
-static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
+/* The free of a live slot: one CAS pushing it on its block's list. Its
+ * arguments fit the six argument registers (cls and idx packed: cls_idx =
+ * idx << 8 | cls) so that the callers end in a tail call without a frame;
+ * hp and h come from slot_lookup. */
+static __attribute__((noinline)) void nano_free_live_(nano_t *n, nano_region_t *r, void *ptr,
+                                                      unsigned cls_idx, uint32_t *hp, uint32_t h)
 {
-    unsigned cls = si->cls, slots = n->g.slots[cls];
+    unsigned cls = cls_idx & 0xFF, slots = n->g.slots[cls];
+    uintptr_t blk = (uintptr_t)ptr & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
     zt_hook_freed(n->zone, ptr, class_bytes(cls), cls, tag_take(r, ptr));
     nano_free_slot_t *s = ptr;
     s->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
-    uint32_t *hp = block_header(n, si->blk);
-    uint32_t old = si->h, nw;
+    uint32_t old = h, nw;
     unsigned after;
     for (;;) {
         unsigned next = h_next(old);
@@ -493,7 +500,7 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
                                : h_make(SLOT_CAN_MADVISE, 0, h_gen(old) + 1, false);
         else {
             s->next_slot = (uint16_t)next;
-            nw = h_make(si->idx + 1, after - 1, h_gen(old) + 1, h_in_use(old));
+            nw = h_make((cls_idx >> 8) + 1, after - 1, h_gen(old) + 1, h_in_use(old));
         }
         if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
@@ -507,10 +514,15 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
         delegate_release(n, cls);
     if (h_next(nw) == SLOT_CAN_MADVISE) {
         if (n->defer_max)
-            defer_purge(n, si->blk, nw);
+            defer_purge(n, blk, nw);
         else
-            madvise_block(n, si->blk);
+            madvise_block(n, blk);
     }
+}
+
+static inline void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
+{
+    nano_free_live_(n, r, ptr, si->idx << 8 | si->cls, si->hp, si->h);
 }
 
 /* ---- per-thread cache -------------------------------------------------------
@@ -540,7 +552,8 @@ static void tc_flush_one(nano_t *n, unsigned cls, void *p)
     si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
     si.cls = cls;
     si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
-    si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
+    si.hp = block_header(n, si.blk);
+    si.h = __atomic_load_n(si.hp, __ATOMIC_ACQUIRE);
     nano_free_live(n, r, p, &si);
 }
 
@@ -647,17 +660,16 @@ got:
     return p;
 }
 
-/* Free a live slot: into the thread's cache when it can take it. */
-static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_region_t *r, void *ptr,
-                                                            const slot_info_t *si)
+/* free_slot's thread-cache push (native), out of line so that the device
+ * path (no cache) is a tail call to nano_free_live_ without a frame. */
+static __attribute__((noinline)) void free_cached(nano_t *n, nano_region_t *r, void *ptr,
+                                                  slot_info_t si)
 {
-    unsigned cls = si->cls;
-    /* tc_id 0 (device profiles: no thread cache by design): straight to the
-     * header CAS, without the TLS load and zt_tcache_section_slow's call. */
-    zt_tcache_section_t *tc = n->tc_id != 0 ? zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id) : NULL;
+    unsigned cls = si.cls;
+    zt_tcache_section_t *tc = zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id);
     if (zt_unlikely(tc == NULL) ||
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls))) {
-        nano_free_live(n, r, ptr, si);
+        nano_free_live(n, r, ptr, &si);
         return;
     }
     zt_hook_freed(n->zone, ptr, class_bytes(cls), cls, tag_take(r, ptr));
@@ -665,6 +677,18 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
     if (zt_unlikely(tc->count[cls] == TC_SLOTS))
         zt_tcache_flush_bin(tc, ZT_TCACHE_NANO, cls, TC_SLOTS / 2);
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
+}
+
+/* Free a live slot: into the thread's cache when it can take it. tc_id 0
+ * (device profiles: no thread cache by design): straight to the header CAS,
+ * without the TLS load and zt_tcache_section_slow's call. */
+static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_region_t *r, void *ptr,
+                                                            const slot_info_t *si)
+{
+    if (n->tc_id != 0)
+        free_cached(n, r, ptr, *si);
+    else
+        nano_free_live(n, r, ptr, si);
 }
 
 /* ---- the front's cache hits (front/linux.c) ---------------------------------
