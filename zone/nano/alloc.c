@@ -472,6 +472,27 @@ slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
     return SLOT_LIVE;
 }
 
+/* After a free to a block that is not current, with `after` free slots and
+ * header nw: the release rule and the madvise. Out of line (and only called
+ * when one of them may apply) so that nano_free_live_ keeps a small frame. */
+static __attribute__((noinline)) void free_not_current(nano_t *n, uintptr_t blk, unsigned cls,
+                                                       unsigned after, uint32_t nw)
+{
+    unsigned slots = n->g.slots[cls];
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:2518-2523: released when a block
+     * that is not in use has free_count >= 0.75 * slots, where free_count is
+     * the free slots minus one (a fresh block has slots - 1, :2229). */
+    if ((after - 1) * 4 >= slots * 3 &&
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        delegate_release(n, cls);
+    if (h_next(nw) == SLOT_CAN_MADVISE) {
+        if (n->defer_max)
+            defer_purge(n, blk, nw);
+        else
+            madvise_block(n, blk);
+    }
+}
+
 /* The free of a live slot: one CAS pushing it on its block's list. Its
  * arguments fit the six argument registers (cls and idx packed: cls_idx =
  * idx << 8 | cls) so that the callers end in a tail call without a frame;
@@ -505,19 +526,9 @@ static __attribute__((noinline)) void nano_free_live_(nano_t *n, nano_region_t *
         if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }
-    if (h_in_use(nw)) return;
-    /* libmalloc-166.220.1 src/nanov2_malloc.c:2518-2523: released when a block
-     * that is not in use has free_count >= 0.75 * slots, where free_count is
-     * the free slots minus one (a fresh block has slots - 1, :2229). */
-    if (zt_unlikely((after - 1) * 4 >= slots * 3) &&
-        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
-        delegate_release(n, cls);
-    if (h_next(nw) == SLOT_CAN_MADVISE) {
-        if (n->defer_max)
-            defer_purge(n, blk, nw);
-        else
-            madvise_block(n, blk);
-    }
+    if (zt_likely(h_in_use(nw))) return;
+    if (zt_unlikely((after - 1) * 4 >= slots * 3) || h_next(nw) == SLOT_CAN_MADVISE)
+        free_not_current(n, blk, cls, after, nw);
 }
 
 static inline void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
