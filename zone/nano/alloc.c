@@ -15,11 +15,19 @@
 
 /* The popped slot's link or guard is inconsistent: a racing pop (retry) or
  * a corrupted free list (header unchanged since we read it). */
-static uint32_t pop_conflict(uint32_t *hp, uint32_t seen, const void *slot)
+static __attribute__((noinline, cold)) uint32_t pop_conflict(uint32_t *hp, uint32_t seen,
+                                                             const void *slot)
 {
     uint32_t now = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
     if (now == seen) zt_error_corruption("nano free list (use after free?)", slot);
     return now;
+}
+
+/* region_of out of line: the chunk-map lookup kept out of the allocation
+ * fast path's frame (hw_raise, a block of a second region). */
+static __attribute__((noinline, cold)) nano_region_t *region_of_cold(const nano_t *n, uintptr_t blk)
+{
+    return region_of(n, (void *)blk);
 }
 
 /* Raise the block's bump high water over slot idx (monotonic; every
@@ -31,7 +39,7 @@ static inline void hw_raise(const nano_t *n, uintptr_t blk, unsigned idx)
      * out and never changes. */
     nano_region_t *r = __atomic_load_n(&n->regions[0], __ATOMIC_RELAXED);
     if (zt_unlikely(((blk ^ r->base) & ~(uintptr_t)(NANO_REGION_BYTES - 1)) != 0))
-        r = region_of(n, (void *)blk);
+        r = region_of_cold(n, blk);
     uint16_t *hwp = block_hw(r, blk);
     uint16_t cur = __atomic_load_n(hwp, __ATOMIC_RELAXED);
     while (cur <= idx && !__atomic_compare_exchange_n(hwp, &cur, (uint16_t)(idx + 1), true,
@@ -335,6 +343,16 @@ out:
     return p;
 }
 
+/* alloc_slow and its event, out of line: emit_event's event record on the
+ * stack made every nano_alloc set up a 200-byte frame. */
+static __attribute__((noinline, cold)) void *alloc_slow_event(nano_t *n, unsigned cls, unsigned idx)
+{
+    bool delegated_now = false;
+    void *p = alloc_slow(n, cls, idx, &delegated_now);
+    if (delegated_now) emit_event(n, ZT_EV_NANO_DELEGATED, cls);
+    return p;
+}
+
 /* A slot of class cls, or NULL when the class is delegated. */
 static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
 {
@@ -347,10 +365,7 @@ static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
         if (zt_likely(p != NULL)) return p;
     }
     if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) return NULL;
-    bool delegated_now = false;
-    void *p = alloc_slow(n, cls, idx, &delegated_now);
-    if (delegated_now) emit_event(n, ZT_EV_NANO_DELEGATED, cls);
-    return p;
+    return alloc_slow_event(n, cls, idx);
 }
 
 /* ---- tags ------------------------------------------------------------------ */
