@@ -130,6 +130,10 @@ typedef struct nano {
     unsigned nregions;
     nano_region_t *regions[NANO_MAX_REGIONS];
     uint8_t block_class[NANO_BLOCKS_PER_ARENA]; /* logical block -> class */
+    /* physical block -> class: block_class[phys ^ aslr_cookie], for the
+     * free path's lookup without the cookie (slot_lookup); class 0 for the
+     * metadata block, whose high water is always 0 (so idx < hw fails) */
+    uint8_t block_class_phys[NANO_BLOCKS_PER_ARENA];
     zt_lock_t regions_lock, madvise_lock;
     /* Deferred purge (native only, profile nano_defer_purge_blocks; issue 15):
      * emptied blocks waiting for their madvise, oldest at defer_head, under
@@ -489,6 +493,10 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     c ^= c >> 33;
     n->g.guard_cookie = c ? c : 0x9e3779b97f4a7c15ull;
     layout_classes(n, p->nano_class_units);
+    for (unsigned i = 0; i < NANO_BLOCKS_PER_ARENA; i++)
+        n->block_class_phys[i] = n->block_class[i ^ n->g.aslr_cookie] == NANO_NO_CLASS
+                                     ? 0 /* any class: the block's hw stays 0 */
+                                     : n->block_class[i ^ n->g.aslr_cookie];
 
     /* The first region and arena up front: if the region cannot be
      * reserved, nano is abandoned and the helper becomes the default. */

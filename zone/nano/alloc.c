@@ -15,18 +15,31 @@
 
 /* The popped slot's link or guard is inconsistent: a racing pop (retry) or
  * a corrupted free list (header unchanged since we read it). */
-static uint32_t pop_conflict(uint32_t *hp, uint32_t seen, const void *slot)
+static __attribute__((noinline, cold)) uint32_t pop_conflict(uint32_t *hp, uint32_t seen,
+                                                             const void *slot)
 {
     uint32_t now = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
     if (now == seen) zt_error_corruption("nano free list (use after free?)", slot);
     return now;
 }
 
+/* region_of out of line: the chunk-map lookup kept out of the allocation
+ * fast path's frame (hw_raise, a block of a second region). */
+static __attribute__((noinline, cold)) nano_region_t *region_of_cold(const nano_t *n, uintptr_t blk)
+{
+    return region_of(n, (void *)blk);
+}
+
 /* Raise the block's bump high water over slot idx (monotonic; every
  * handed-out slot is below it before the pointer leaves the allocator). */
 static inline void hw_raise(const nano_t *n, uintptr_t blk, unsigned idx)
 {
-    nano_region_t *r = region_of(n, (void *)blk);
+    /* The first region (the only one on a device profile) without the
+     * chunk-map lookup: regions[0] is published before any block is handed
+     * out and never changes. */
+    nano_region_t *r = __atomic_load_n(&n->regions[0], __ATOMIC_RELAXED);
+    if (zt_unlikely(((blk ^ r->base) & ~(uintptr_t)(NANO_REGION_BYTES - 1)) != 0))
+        r = region_of_cold(n, blk);
     uint16_t *hwp = block_hw(r, blk);
     uint16_t cur = __atomic_load_n(hwp, __ATOMIC_RELAXED);
     while (cur <= idx && !__atomic_compare_exchange_n(hwp, &cur, (uint16_t)(idx + 1), true,
@@ -297,8 +310,11 @@ static uintptr_t find_block(nano_t *n, unsigned cls, uintptr_t cur)
  * stays current and in use while the scan runs and when nothing is found:
  * it is released only when another block took its place, so a delegated
  * class keeps its last block (frees to it neither release the class nor
- * madvise it, and the fast path tries it first). */
-static void *alloc_slow(nano_t *n, unsigned cls, unsigned idx, bool *delegated_now)
+ * madvise it, and the fast path tries it first). Out of line and cold: inlined,
+ * its frame (six saved registers, 200 B of stack) was set up by every
+ * nano_alloc, whose fast path is one CAS. */
+static __attribute__((noinline, cold)) void *alloc_slow(nano_t *n, unsigned cls, unsigned idx,
+                                                        bool *delegated_now)
 {
     zt_lock_t *l = &n->current_lock[cls][idx];
     uintptr_t *curp = &n->current[cls][idx];
@@ -327,6 +343,16 @@ out:
     return p;
 }
 
+/* alloc_slow and its event, out of line: emit_event's event record on the
+ * stack made every nano_alloc set up a 200-byte frame. */
+static __attribute__((noinline, cold)) void *alloc_slow_event(nano_t *n, unsigned cls, unsigned idx)
+{
+    bool delegated_now = false;
+    void *p = alloc_slow(n, cls, idx, &delegated_now);
+    if (delegated_now) emit_event(n, ZT_EV_NANO_DELEGATED, cls);
+    return p;
+}
+
 /* A slot of class cls, or NULL when the class is delegated. */
 static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
 {
@@ -339,10 +365,7 @@ static __attribute__((noinline)) void *nano_alloc(nano_t *n, unsigned cls)
         if (zt_likely(p != NULL)) return p;
     }
     if (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)) return NULL;
-    bool delegated_now = false;
-    void *p = alloc_slow(n, cls, idx, &delegated_now);
-    if (delegated_now) emit_event(n, ZT_EV_NANO_DELEGATED, cls);
-    return p;
+    return alloc_slow_event(n, cls, idx);
 }
 
 /* ---- tags ------------------------------------------------------------------ */
@@ -421,43 +444,83 @@ enum slot_state { SLOT_LIVE, SLOT_INVALID, SLOT_FREED };
 typedef struct slot_info {
     uintptr_t blk;
     unsigned cls, idx;
-    uint32_t h; /* header as seen by the lookup (a CAS starting point) */
+    uint32_t *hp; /* the block's header word (block_header: not recomputed by the free) */
+    uint32_t h;   /* header as seen by the lookup (a CAS starting point) */
 } slot_info_t;
 
-/* Classify an address inside region r without faulting. */
+/* Classify an address inside region r without faulting.
+ *
+ * Cost (issue 15): the block's bump high water (side metadata, always
+ * mapped) is read first, and a 0 ends the lookup. That one test stands for
+ * three the lookup used to make:
+ * - the arena is claimed (committed), so the header load cannot fault: a
+ *   high water is raised only by hw_raise, for a slot handed out of a block
+ *   of a claimed arena (arenas_claimed only grows), and its release store is
+ *   ordered after the arena's commit and claim, which this acquire load then
+ *   sees too; r->hw of an arena never claimed stays 0 (mapped zero);
+ * - the block is not the metadata block: never handed out (block_class_phys
+ *   gives it class 0 so that the magic load stays in bounds);
+ * - idx < slots: hw <= slots (hw_raise stores idx + 1 with idx < slots), and
+ *   idx < hw is tested below.
+ * So the arenas_claimed load, the region index and the slot-count load are
+ * gone; the classification is the one the three tests gave (INVALID). The
+ * class comes from block_class_phys, indexed by the physical block (no
+ * ASLR-cookie load). */
 static inline __attribute__((always_inline)) enum slot_state
 slot_lookup(const nano_t *n, nano_region_t *r, const void *ptr, slot_info_t *si)
 {
-    uintptr_t a = (uintptr_t)ptr, off = a - r->base;
-    unsigned arena = (unsigned)(off >> NANO_ARENA_SHIFT);
-    if (r->index * NANO_ARENAS_PER_REGION + arena >=
-        __atomic_load_n(&n->arenas_claimed, __ATOMIC_ACQUIRE))
-        return SLOT_INVALID;
-    unsigned phys = (unsigned)(off >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1);
-    unsigned cls = n->block_class[phys ^ n->g.aslr_cookie];
-    if (cls == NANO_NO_CLASS) return SLOT_INVALID; /* the metadata block */
+    uintptr_t a = (uintptr_t)ptr;
+    unsigned hw = __atomic_load_n(block_hw(r, a), __ATOMIC_ACQUIRE);
+    unsigned phys = (unsigned)(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1);
+    unsigned cls = n->block_class_phys[phys];
     unsigned in = (unsigned)(a & (NANO_BLOCK_BYTES - 1));
     unsigned idx = (unsigned)(((uint64_t)in * n->g.magic[cls]) >> 32);
-    if (idx * class_bytes(cls) != in || idx >= n->g.slots[cls]) return SLOT_INVALID;
+    if (zt_unlikely(idx * class_bytes(cls) != in || idx >= hw)) return SLOT_INVALID;
     si->blk = a - in;
     si->cls = cls;
     si->idx = idx;
-    uint32_t h = si->h = __atomic_load_n(block_header(n, si->blk), __ATOMIC_ACQUIRE);
-    if (!h_has_slots(h) || idx >= __atomic_load_n(block_hw(r, si->blk), __ATOMIC_ACQUIRE))
-        return SLOT_INVALID;
+    si->hp = block_header(n, si->blk);
+    uint32_t h = si->h = __atomic_load_n(si->hp, __ATOMIC_ACQUIRE);
+    if (zt_unlikely(!h_has_slots(h))) return SLOT_INVALID;
     const nano_free_slot_t *s = ptr;
     if (__atomic_load_n(&s->guard, __ATOMIC_RELAXED) == (n->g.guard_cookie ^ a)) return SLOT_FREED;
     return SLOT_LIVE;
 }
 
-static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
+/* After a free to a block that is not current, with `after` free slots and
+ * header nw: the release rule and the madvise. Out of line (and only called
+ * when one of them may apply) so that nano_free_live_ keeps a small frame. */
+static __attribute__((noinline)) void free_not_current(nano_t *n, uintptr_t blk, unsigned cls,
+                                                       unsigned after, uint32_t nw)
 {
-    unsigned cls = si->cls, slots = n->g.slots[cls];
+    unsigned slots = n->g.slots[cls];
+    /* libmalloc-166.220.1 src/nanov2_malloc.c:2518-2523: released when a block
+     * that is not in use has free_count >= 0.75 * slots, where free_count is
+     * the free slots minus one (a fresh block has slots - 1, :2229). */
+    if ((after - 1) * 4 >= slots * 3 &&
+        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
+        delegate_release(n, cls);
+    if (h_next(nw) == SLOT_CAN_MADVISE) {
+        if (n->defer_max)
+            defer_purge(n, blk, nw);
+        else
+            madvise_block(n, blk);
+    }
+}
+
+/* The free of a live slot: one CAS pushing it on its block's list. Its
+ * arguments fit the six argument registers (cls and idx packed: cls_idx =
+ * idx << 8 | cls) so that the callers end in a tail call without a frame;
+ * hp and h come from slot_lookup. */
+static __attribute__((noinline)) void nano_free_live_(nano_t *n, nano_region_t *r, void *ptr,
+                                                      unsigned cls_idx, uint32_t *hp, uint32_t h)
+{
+    unsigned cls = cls_idx & 0xFF, slots = n->g.slots[cls];
+    uintptr_t blk = (uintptr_t)ptr & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
     zt_hook_freed(n->zone, ptr, class_bytes(cls), cls, tag_take(r, ptr));
     nano_free_slot_t *s = ptr;
     s->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
-    uint32_t *hp = block_header(n, si->blk);
-    uint32_t old = si->h, nw;
+    uint32_t old = h, nw;
     unsigned after;
     for (;;) {
         unsigned next = h_next(old);
@@ -473,24 +536,19 @@ static void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_in
                                : h_make(SLOT_CAN_MADVISE, 0, h_gen(old) + 1, false);
         else {
             s->next_slot = (uint16_t)next;
-            nw = h_make(si->idx + 1, after - 1, h_gen(old) + 1, h_in_use(old));
+            nw = h_make((cls_idx >> 8) + 1, after - 1, h_gen(old) + 1, h_in_use(old));
         }
         if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }
-    if (h_in_use(nw)) return;
-    /* libmalloc-166.220.1 src/nanov2_malloc.c:2518-2523: released when a block
-     * that is not in use has free_count >= 0.75 * slots, where free_count is
-     * the free slots minus one (a fresh block has slots - 1, :2229). */
-    if (zt_unlikely((after - 1) * 4 >= slots * 3) &&
-        (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
-        delegate_release(n, cls);
-    if (h_next(nw) == SLOT_CAN_MADVISE) {
-        if (n->defer_max)
-            defer_purge(n, si->blk, nw);
-        else
-            madvise_block(n, si->blk);
-    }
+    if (zt_likely(h_in_use(nw))) return;
+    if (zt_unlikely((after - 1) * 4 >= slots * 3) || h_next(nw) == SLOT_CAN_MADVISE)
+        free_not_current(n, blk, cls, after, nw);
+}
+
+static inline void nano_free_live(nano_t *n, nano_region_t *r, void *ptr, const slot_info_t *si)
+{
+    nano_free_live_(n, r, ptr, si->idx << 8 | si->cls, si->hp, si->h);
 }
 
 /* ---- per-thread cache -------------------------------------------------------
@@ -520,7 +578,8 @@ static void tc_flush_one(nano_t *n, unsigned cls, void *p)
     si.blk = a & ~(uintptr_t)(NANO_BLOCK_BYTES - 1);
     si.cls = cls;
     si.idx = (unsigned)(((uint64_t)(a - si.blk) * n->g.magic[cls]) >> 32);
-    si.h = __atomic_load_n(block_header(n, si.blk), __ATOMIC_ACQUIRE);
+    si.hp = block_header(n, si.blk);
+    si.h = __atomic_load_n(si.hp, __ATOMIC_ACQUIRE);
     nano_free_live(n, r, p, &si);
 }
 
@@ -627,15 +686,16 @@ got:
     return p;
 }
 
-/* Free a live slot: into the thread's cache when it can take it. */
-static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_region_t *r, void *ptr,
-                                                            const slot_info_t *si)
+/* free_slot's thread-cache push (native), out of line so that the device
+ * path (no cache) is a tail call to nano_free_live_ without a frame. */
+static __attribute__((noinline)) void free_cached(nano_t *n, nano_region_t *r, void *ptr,
+                                                  slot_info_t si)
 {
-    unsigned cls = si->cls;
+    unsigned cls = si.cls;
     zt_tcache_section_t *tc = zt_tcache_for_free(ZT_TCACHE_NANO, n->tc_id);
     if (zt_unlikely(tc == NULL) ||
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls))) {
-        nano_free_live(n, r, ptr, si);
+        nano_free_live(n, r, ptr, &si);
         return;
     }
     zt_hook_freed(n->zone, ptr, class_bytes(cls), cls, tag_take(r, ptr));
@@ -643,6 +703,18 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
     if (zt_unlikely(tc->count[cls] == TC_SLOTS))
         zt_tcache_flush_bin(tc, ZT_TCACHE_NANO, cls, TC_SLOTS / 2);
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
+}
+
+/* Free a live slot: into the thread's cache when it can take it. tc_id 0
+ * (device profiles: no thread cache by design): straight to the header CAS,
+ * without the TLS load and zt_tcache_section_slow's call. */
+static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_region_t *r, void *ptr,
+                                                            const slot_info_t *si)
+{
+    if (n->tc_id != 0)
+        free_cached(n, r, ptr, *si);
+    else
+        nano_free_live(n, r, ptr, si);
 }
 
 /* ---- the front's cache hits (front/linux.c) ---------------------------------
@@ -668,19 +740,38 @@ void zt_nano_front_sampled(void *p, size_t size)
     tag_alloc(zone_nano(zt_nano_front_zone), p, (unsigned)(size - 1) >> ZT_NANO_QUANTUM_SHIFT);
 }
 
+/* slot_lookup's LIVE without the header load (its address is a dozen
+ * instructions: meta_index's swizzle, the ASLR cookie): idx < hw and a
+ * guard that is not the free guard imply a live slot, because the states in
+ * which a block holds no live slot are each caught by one of them:
+ * - SLOT_NULL (never used) and a restarted block: hw 0 (block_take);
+ * - SLOT_MADVISED, whose pages read zero: hw 0 (madvise_block_locked resets
+ *   it in the exclusive MADVISING state, before the purge);
+ * - SLOT_CAN_MADVISE (empty, pages kept, the deferred purge): every slot was
+ *   freed through nano_free_live or a cache flush, which set its guard;
+ * - SLOT_MADVISING: exclusive and brief; a free racing it frees a slot of
+ *   an empty block (a double free), which slot_lookup's header check does
+ *   not close either (the header can change after it is read).
+ * Everything else (false) goes to the ordinary path, which classifies. */
 bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
 {
     nano_region_t *r = (nano_region_t *)o;
     nano_t *n = r->nano;
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
     if (zt_unlikely(tc == NULL) || ZT_DEBUG || block_tagged(r, ptr)) return false;
-    slot_info_t si;
-    if (zt_unlikely(slot_lookup(n, r, ptr, &si) != SLOT_LIVE)) return false;
-    unsigned cls = si.cls;
-    if (zt_unlikely(tc->count[cls] == TC_SLOTS) ||
+    uintptr_t a = (uintptr_t)ptr;
+    unsigned hw = __atomic_load_n(block_hw(r, a), __ATOMIC_ACQUIRE);
+    unsigned cls = n->block_class_phys[(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1)];
+    unsigned in = (unsigned)(a & (NANO_BLOCK_BYTES - 1));
+    unsigned idx = (unsigned)(((uint64_t)in * n->g.magic[cls]) >> 32);
+    if (zt_unlikely(idx * class_bytes(cls) != in || idx >= hw)) return false;
+    uint64_t free_guard = n->g.guard_cookie ^ a;
+    if (zt_unlikely(__atomic_load_n(&((nano_free_slot_t *)ptr)->guard, __ATOMIC_RELAXED) ==
+                    free_guard) ||
+        zt_unlikely(tc->count[cls] == TC_SLOTS) ||
         (__atomic_load_n(&n->delegate_bits, __ATOMIC_RELAXED) & (1u << cls)))
         return false;
-    ((nano_free_slot_t *)ptr)->guard = n->g.guard_cookie ^ (uintptr_t)ptr;
+    ((nano_free_slot_t *)ptr)->guard = free_guard;
     zt_tcache_push(tc, cls, TC_SLOTS, ptr);
     return true;
 }

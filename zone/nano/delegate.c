@@ -41,6 +41,12 @@ static size_t madvise_block_locked(nano_t *n, uintptr_t blk, int gen)
          * the pages out of phys_footprint at once; on a device profile the
          * block is held instead (va.c's ledger: mapped, resident, subtracted
          * from the footprint), which saves the TLB flush and the refaults. */
+        /* The high water goes to 0 first (as block_take does on a restart):
+         * a madvised block then fails the front's hit check (idx < hw,
+         * zt_nano_free_hit) without its header being read, although its
+         * zeroed slots carry no free guard. */
+        nano_region_t *r = region_of(n, (void *)blk);
+        if (r) __atomic_store_n(block_hw(r, blk), 0, __ATOMIC_RELEASE);
         zt_va_hold((void *)blk, NANO_BLOCK_BYTES, ZT_VA_HOLD_PURGE);
         __atomic_store_n(hp, h_make(SLOT_MADVISED, 0, h_gen(h) + 2, false), __ATOMIC_RELEASE);
         purged = NANO_BLOCK_BYTES;
