@@ -1,6 +1,6 @@
 /* ----------------------------------------------------------------------------
  * jetsam.c — the per-process memory limit as an iPhone enforces it
- * (reference/modern_apple.md §4): the footprint (zt_prim_phys_footprint,
+ * (reference/modern_apple.md §4): the footprint (zt_va_phys_footprint,
  * phys_footprint's meaning) is compared with the limit; past the warning
  * level the program gets a memory warning (an event in the record, its
  * handler, optionally a signal), once per crossing; past the limit (mode
@@ -34,6 +34,7 @@
 #include "hooks.h"
 #include "internal.h"
 #include "profile.h"
+#include "va.h"
 #include "zonetrace.h"
 
 #include <string.h>
@@ -128,7 +129,7 @@ void zt_jetsam_check(void)
     if (mode < 0) configure();
     if (mode == ZT_REC_JETSAM_OFF) return;
     uint64_t footprint;
-    if (!zt_prim_phys_footprint(&footprint)) return;
+    if (!zt_va_phys_footprint(&footprint)) return;
     zt_rec_header_t *h = zt_rec.hdr;
     if (footprint > h->peak_footprint_bytes) h->peak_footprint_bytes = footprint;
     if (footprint >= warning_bytes) {
@@ -136,7 +137,7 @@ void zt_jetsam_check(void)
             warned = true;
             warn(footprint);
             /* The handler may have freed: judge the limit on a new read. */
-            if (!zt_prim_phys_footprint(&footprint)) return;
+            if (!zt_va_phys_footprint(&footprint)) return;
         }
     } else {
         warned = false; /* below again: the next crossing warns again */

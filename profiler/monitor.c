@@ -120,7 +120,7 @@ void zt_monitor_tick(void)
         check_limits();
     }
     zt_rec_sample_t s = {zt_record_now_ns(), 0, 0, 0, 0};
-    zt_prim_footprint(&s.rss_bytes, &s.anon_bytes);
+    zt_va_footprint(&s.rss_bytes, &s.anon_bytes);
     if (s.rss_bytes > h->peak_rss_bytes) h->peak_rss_bytes = s.rss_bytes;
     if (zt_initialised) {
         zt_va_stats_t st;

@@ -220,7 +220,7 @@ static window_t *window_of(uintptr_t a)
  * mapped and resident, and records the range here as *held* with its
  * resident bytes (zt_prim_resident: mincore, which changes no page table).
  * The footprint the jetsam check and the timeline read is the host's
- * anonymous resident bytes less the held bytes (zt_prim_held_add), i.e. what
+ * anonymous resident bytes less the held bytes (zt_va_footprint), i.e. what
  * the device would count.
  *
  * A held range leaves the ledger when the allocator reuses it: zt_va_map or
@@ -281,8 +281,11 @@ static void held_count_locked(const held_range_t *e, bool add)
     held.bytes = add ? held.bytes + e->bytes : held.bytes - e->bytes;
     held.live = add ? held.live + 1 : held.live - 1;
     if (e->resident == UNMEASURED) return;
-    held.resident = add ? held.resident + e->resident : held.resident - e->resident;
-    zt_prim_held_add(add ? (int64_t)e->resident : -(int64_t)e->resident);
+    /* Atomic: zt_va_footprint reads it without the lock. */
+    if (add)
+        __atomic_add_fetch(&held.resident, e->resident, __ATOMIC_RELAXED);
+    else
+        __atomic_sub_fetch(&held.resident, e->resident, __ATOMIC_RELAXED);
 }
 
 static void held_pop_locked(void)
@@ -326,13 +329,12 @@ static void held_measure_locked(void)
         held_range_t *e = &held.ring[i % HELD_SLOTS];
         if (!e->bytes || e->resident != UNMEASURED) continue;
         e->resident = zt_prim_resident((void *)e->addr, e->bytes, NULL, NULL);
-        held.resident += e->resident;
-        zt_prim_held_add((int64_t)e->resident);
+        __atomic_add_fetch(&held.resident, e->resident, __ATOMIC_RELAXED);
         held.measures++;
     }
 }
 
-/* prim's hook, run by every footprint read (zt_prim_held_bytes): the
+/* Run by every footprint read (zt_va_footprint): the
  * resident bytes of the ranges held now are measured then, not at each
  * hold, because most held ranges are reused before anyone reads the
  * footprint (mixed: 355 000 holds in 3 s, one read per 10 ms) and a held
@@ -343,6 +345,31 @@ static void held_measure(void)
     if (!__atomic_load_n(&held.live, __ATOMIC_ACQUIRE) || !zt_trylock(&held.lock)) return;
     held_measure_locked();
     zt_unlock(&held.lock);
+}
+
+/* The held pages' resident bytes, measured first (0 with no ledger). */
+static uint64_t held_resident_now(void)
+{
+    if (!__atomic_load_n(&held.enabled, __ATOMIC_RELAXED)) return 0;
+    held_measure();
+    return __atomic_load_n(&held.resident, __ATOMIC_RELAXED);
+}
+
+bool zt_va_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
+{
+    if (!zt_prim_footprint(rss_bytes, anon_bytes)) return false;
+    uint64_t held_bytes = held_resident_now();
+    *rss_bytes = *rss_bytes > held_bytes ? *rss_bytes - held_bytes : 0;
+    *anon_bytes = *anon_bytes > held_bytes ? *anon_bytes - held_bytes : 0;
+    return true;
+}
+
+bool zt_va_phys_footprint(uint64_t *bytes)
+{
+    if (!zt_prim_phys_footprint(bytes)) return false;
+    uint64_t held_bytes = held_resident_now();
+    *bytes = *bytes > held_bytes ? *bytes - held_bytes : 0;
+    return true;
 }
 
 bool zt_va_held_enabled(void)
@@ -562,7 +589,6 @@ static bool setup_locked(const zt_profile_t *p, uint64_t limit_override_bytes)
     va.limited = true;
     va.limit_bytes = total;
     __atomic_store_n(&held.enabled, zt_options.held_pages ? 1 : 0, __ATOMIC_RELAXED);
-    if (zt_options.held_pages) zt_prim_held_hook(held_measure);
     /* The cap bounds what the host holds beyond the device footprint: 256
      * MiB (bigblock's 5-25 MiB blocks need that much to be reused rather
      * than refaulted), or a quarter of the jetsam limit when that is less. */

@@ -88,6 +88,11 @@ enum { ZT_VA_HOLD_PURGE = 1, ZT_VA_HOLD_DECOMMIT = 2 };
 
 /* True on limited profiles unless ZONETRACE_HELD_PAGES=0. */
 bool zt_va_held_enabled(void);
+/* The footprint as the device counts it: zt_prim_footprint's and
+ * zt_prim_phys_footprint's readings less the held pages' resident bytes
+ * (measured first). What the jetsam check and the timeline read. */
+bool zt_va_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes);
+bool zt_va_phys_footprint(uint64_t *bytes);
 
 /* Release [addr, addr+bytes) as `how` says: held when the ledger is on, the
  * real call (purge / decommit) otherwise or when the ledger overflows. The

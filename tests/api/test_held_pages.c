@@ -7,7 +7,7 @@
  * (ZONETRACE_HELD_PAGES=1, the default) and one without (=0, the page-table
  * calls), and checks:
  * - cycle: after fill / free / refill / free, the footprint the jetsam check
- *   reads (zt_prim_phys_footprint) grew by the same amount in both, within
+ *   reads (zt_va_phys_footprint) grew by the same amount in both, within
  *   the tolerance stated below, and the ledger did hold pages;
  * - jetsam: a growing program with churn crosses a footprint limit at the
  *   same step in both (the jetsam check compares that footprint with the
@@ -40,7 +40,7 @@
 static uint64_t footprint(void)
 {
     uint64_t f = 0;
-    zt_prim_phys_footprint(&f);
+    zt_va_phys_footprint(&f);
     return f;
 }
 

@@ -462,9 +462,8 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
 #ifdef TASK_VM_INFO_REV1_COUNT
     if (count >= TASK_VM_INFO_REV1_COUNT) footprint = (uint64_t)vmi.phys_footprint;
 #endif
-    uint64_t held = zt_prim_held_bytes(), rss = (uint64_t)vmi.resident_size;
-    *rss_bytes = rss > held ? rss - held : 0;
-    *anon_bytes = footprint > held ? footprint - held : 0;
+    *rss_bytes = (uint64_t)vmi.resident_size;
+    *anon_bytes = footprint;
     return vmi.resident_size != 0;
 }
 

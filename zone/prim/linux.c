@@ -333,9 +333,8 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
         line = strchr(line, '\n');
         if (line) line++;
     }
-    uint64_t held = zt_prim_held_bytes();
-    *rss_bytes = rss > held ? rss - held : 0;
-    *anon_bytes = anon > held ? anon - held : 0;
+    *rss_bytes = rss;
+    *anon_bytes = anon;
     return rss != 0;
 }
 
@@ -360,8 +359,7 @@ bool zt_prim_phys_footprint(uint64_t *bytes)
         v[i] = parse_u64(p, &p);
     }
     uint64_t page = (uint64_t)zt_prim_page_bytes();
-    uint64_t anon = v[1] > v[2] ? (v[1] - v[2]) * page : 0, held = zt_prim_held_bytes();
-    *bytes = anon > held ? anon - held : 0;
+    *bytes = v[1] > v[2] ? (v[1] - v[2]) * page : 0;
     return v[1] != 0;
 }
 

@@ -18,29 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The held-pages correction (prim.h): one counter, changed by va.c's ledger
- * under its lock and read by the footprint functions without one. */
-static int64_t held_bytes;
-static void (*held_measure)(void);
-
-void zt_prim_held_hook(void (*measure)(void))
-{
-    __atomic_store_n(&held_measure, measure, __ATOMIC_RELEASE);
-}
-
-void zt_prim_held_add(int64_t delta_bytes)
-{
-    __atomic_add_fetch(&held_bytes, delta_bytes, __ATOMIC_RELAXED);
-}
-
-uint64_t zt_prim_held_bytes(void)
-{
-    void (*measure)(void) = __atomic_load_n(&held_measure, __ATOMIC_ACQUIRE);
-    if (measure) measure();
-    int64_t v = __atomic_load_n(&held_bytes, __ATOMIC_RELAXED);
-    return v > 0 ? (uint64_t)v : 0;
-}
-
 /* mincore's vector is `unsigned char *` on Linux and `char *` on Darwin;
  * bit 0 is "resident" on both (Darwin: MINCORE_INCORE). A 512-byte vector
  * on the stack covers 2 MiB of 4 KiB pages per call. */

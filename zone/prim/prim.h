@@ -59,16 +59,6 @@ int zt_prim_purge(void *addr, size_t bytes);
 size_t zt_prim_resident(const void *addr, size_t bytes, void (*run)(void *ctx, void *a, size_t n),
                         void *ctx);
 
-/* The held-pages correction (va.c's ledger): resident bytes of ranges the
- * allocator has released in the modelled address space but left mapped.
- * zt_prim_footprint and zt_prim_phys_footprint subtract it, so that the
- * footprint they report is the one the released pages would leave. */
-void zt_prim_held_add(int64_t delta_bytes);
-/* The ledger's measure hook, run by zt_prim_held_bytes before it reads the
- * counter (the ledger measures residency lazily, see va.c). */
-void zt_prim_held_hook(void (*measure)(void));
-uint64_t zt_prim_held_bytes(void);
-
 /* Unmap a range returned by zt_prim_map / map_aligned / reserve. */
 void zt_prim_unmap(void *addr, size_t bytes);
 
@@ -190,8 +180,9 @@ __attribute__((noreturn)) void zt_prim_abort(void);
 __attribute__((noreturn)) void zt_prim_exit(int code);
 
 /* Resident set size and anonymous resident size of this process in bytes,
- * read without malloc (Linux: /proc/self/statm and /proc/self/status), each
- * less the held bytes (zt_prim_held_bytes). Returns false if unavailable. */
+ * read without malloc (Linux: /proc/self/statm and /proc/self/status).
+ * Returns false if unavailable. The host's reading: a device profile's
+ * footprint is zt_va_footprint's (less the held pages). */
 bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes);
 
 /* The footprint jetsam compares with the limit (phys_footprint's meaning):
@@ -199,8 +190,8 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes);
  * mappings, thread stacks, written private file pages — without clean
  * file-backed pages. Darwin: task_info(TASK_VM_INFO).phys_footprint. Linux:
  * resident minus shared pages of /proc/self/statm (= RssAnon; one read of
- * a ~30-byte file, ~8 µs, see linux.c). Less the held bytes
- * (zt_prim_held_bytes). False if unavailable. */
+ * a ~30-byte file, ~8 µs, see linux.c). False if unavailable. The host's
+ * reading: what jetsam compares is zt_va_phys_footprint's. */
 bool zt_prim_phys_footprint(uint64_t *bytes);
 
 /* Tiny formatted output that never allocates. Supports %s %d %u %ld %lu %zu
