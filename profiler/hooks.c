@@ -100,19 +100,27 @@ uint64_t zt_sample_weight_q16(uint64_t bytes, uint64_t mean)
 }
 
 static uint64_t sample_seed;    /* --sample-seed; 0 = from the clock */
+static uint64_t process_seed;   /* sample_seed, or drawn once per process from the clock */
 static unsigned sample_threads; /* threads that drew their first interval */
 
-/* A thread's first state: from the clock and its id, or with a seed from
- * the seed and the thread's rank among samplers (splitmix64), so a run
- * whose threads start sampling in the same order draws the same samples. */
+/* A thread's first state: splitmix64 of the process seed and the thread's
+ * rank among samplers, so with --sample-seed a run whose threads start
+ * sampling in the same order draws the same samples. Without it the process
+ * seed comes from the clock and the pid (hook_init, and again in a fork
+ * child): a new thread pays one atomic add here, not a clock read and a
+ * gettid system call (200 short-lived threads: bench/threads.c). */
 static uint64_t rng_first(void)
 {
-    if (sample_seed == 0) return (zt_prim_now_ns() ^ ((uint64_t)zt_prim_tid() << 32)) | 1;
-    uint64_t z = sample_seed * 0x9e3779b97f4a7c15ull +
+    uint64_t z = process_seed * 0x9e3779b97f4a7c15ull +
                  __atomic_add_fetch(&sample_threads, 1, __ATOMIC_RELAXED) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return (z ^ (z >> 31)) | 1;
+}
+
+static uint64_t clock_seed(void)
+{
+    return (zt_prim_now_ns() ^ zt_prim_wall_ns() ^ ((uint64_t)zt_prim_pid() << 32)) | 1;
 }
 
 static uint64_t rng_next(void)
@@ -158,6 +166,11 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    /* The child's new threads must not repeat the parent's draws. */
+    if (sample_seed == 0) {
+        process_seed = clock_seed();
+        tls_rng = 0; /* this thread too: its next interval comes from the new seed */
+    }
     zt_record_fork_child();
     zt_stacktab_fork_child();
     zt_account_fork_child();
@@ -267,6 +280,7 @@ static void hook_init(void)
         o->depth >= 1 && o->depth <= ZT_REC_MAX_FRAMES ? (unsigned)o->depth : ZT_OPT_DEPTH_DEFAULT;
     sample_mean_bytes = mean ? mean : ZT_OPT_SAMPLE_DEFAULT_BYTES;
     sample_seed = o->sample_seed > 0 ? (uint64_t)o->sample_seed : 0;
+    process_seed = sample_seed ? sample_seed : clock_seed();
     if (mode != ZT_STACKS_OFF) zt_capture_init(how);
 
     const zt_profile_t *p = &zt_active_profile;

@@ -264,8 +264,10 @@ void zt_snapshot_wait(int flags, uint64_t wait_ns);
  * allocator lock), takes their moments now; otherwise the next walking
  * snapshot (the monitor, within its 10 ms slice) takes them. */
 void zt_snapshot_failure(const zt_rec_event_t *ev, bool may_walk);
-/* Monitor, every slice: a walking snapshot if a moment is due. */
-void zt_snapshot_moments_due(void);
+/* Monitor, every slice: a walking snapshot if a moment is due (a peak
+ * moment only when `peaks`: the monitor's walk budget allows it; failure
+ * moments always). True if it walked. */
+bool zt_snapshot_moments_due(bool peaks);
 /* The step above the stored peak that refreshes a peak moment. */
 uint64_t zt_snapshot_peak_step(uint64_t stored_bytes);
 

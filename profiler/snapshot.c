@@ -542,14 +542,15 @@ void zt_snapshot_failure(const zt_rec_event_t *ev, bool may_walk)
     zt_unlock(&snap_lock);
 }
 
-void zt_snapshot_moments_due(void)
+bool zt_snapshot_moments_due(bool peaks)
 {
-    if (!zt_rec_open || !zt_initialised) return;
+    if (!zt_rec_open || !zt_initialised) return false;
     zt_rec_header_t *h = zt_rec.hdr;
     bool due = __atomic_load_n(&first_state, __ATOMIC_ACQUIRE) == 1;
     unsigned nz = h->nzones < ZT_REC_MAX_ZONES ? h->nzones : ZT_REC_MAX_ZONES;
     for (unsigned z = 0; z < nz && !due; z++)
         due = __atomic_load_n(&zone_state[z], __ATOMIC_ACQUIRE) == 1;
+    if (!due && !peaks) return false;
     uint64_t live_peak = __atomic_load_n(&h->heap.peak_bytes, __ATOMIC_RELAXED);
     if (live_peak >= peak_live_stored + zt_snapshot_peak_step(peak_live_stored)) due = true;
     if (!due) {
@@ -559,6 +560,7 @@ void zt_snapshot_moments_due(void)
         due = st.peak_used_bytes >= peak_va_stored + zt_snapshot_peak_step(peak_va_stored);
     }
     if (due) zt_snapshot(ZT_SNAP_WALK);
+    return due;
 }
 
 void zt_snapshot(int flags)

@@ -321,9 +321,10 @@ bool zt_rack_tiny_free_hit(zt_owner_t *o, void *ptr)
         return false;
     region_t *rg = (region_t *)(base + TINY_NQ * ZT_TINY_QUANTUM_BYTES);
     /* A tagged block (sample mode) is reported by rc_free's tag_take. With
-     * the profiler off there is no tag map; sampling costs one load. */
+     * the profiler off there is no tag map; sampling costs the load of the
+     * block's group count (tag_maybe), mostly 0. */
     const uint32_t *tags = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
-    if (tags != NULL && __atomic_load_n(&tags[idx], __ATOMIC_RELAXED) != 0) return false;
+    if (tags != NULL && tag_maybe(tags, idx)) return false;
     /* mi is DEPOT (-1, no last-free slot) or a magazine: one unsigned test. */
     uint32_t mi = (uint32_t)__atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
     if (mi < r->nmag && __atomic_load_n(&r->mags[mi + 1].last_free, __ATOMIC_RELAXED) == ptr)

@@ -13,6 +13,11 @@
 
 /* ---- geometry ------------------------------------------------------------ */
 
+/* The tag map's shape (magazine.c, tags): a count of tagged blocks per
+ * 2^TAG_GROUP_SHIFT quanta in its first TAG_HEAD bytes, then the tags. */
+#define TAG_GROUP_SHIFT 8u
+#define TAG_HEAD        512u
+
 static void geom_init(geom_t *g, enum zt_kind kind)
 {
     memset(g, 0, sizeof *g);
@@ -52,7 +57,8 @@ static void geom_init(geom_t *g, enum zt_kind kind)
     if (kind != ZT_KIND_TINY) g->meta_off = g->trailer_off + TRAILER_OFF_PAD;
     g->nslots = g->max_msize + 1;
     size_t page = zt_prim_page_bytes();
-    g->tags_bytes = ((size_t)g->nq * sizeof(uint32_t) + page - 1) & ~(page - 1);
+    /* the tag map: its head of counts, then a tag per quantum (magazine.c) */
+    g->tags_bytes = (TAG_HEAD + (size_t)g->nq * sizeof(uint32_t) + page - 1) & ~(page - 1);
 }
 
 static inline uintptr_t base_of(const zt_rack_t *r, const void *p)

@@ -407,44 +407,81 @@ static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *f
     }
 }
 
-/* ---- tags ------------------------------------------------------------------ */
+/* ---- tags ------------------------------------------------------------------
+ * The tag map, mapped on a region's first tagged block: a head of TAG_HEAD
+ * bytes holding one 16-bit count of tagged blocks per TAG_GROUP quanta
+ * (tag_counts), then one 32-bit tag per quantum (tag_words). A free first
+ * reads its group's count, one of a few lines per region that stay cached,
+ * and reads the block's own tag only when the group holds a tagged block:
+ * sampled blocks are sparse (one per ZONETRACE_STACKS=sample interval), so
+ * most frees skip the random load from the 256 KiB tiny map. A count changes
+ * with its tag, by the block's owner (atomically: a group spans blocks of
+ * several owners), before the block is handed back or out, so whoever frees
+ * the block next sees both. */
+
+_Static_assert(((TINY_NQ >> TAG_GROUP_SHIFT) + 1) * sizeof(uint16_t) <= TAG_HEAD,
+               "the tiny region's tag counts fit in the map's head");
+
+static inline uint16_t *tag_counts(uint32_t *map)
+{
+    return (uint16_t *)map;
+}
+static inline uint32_t *tag_words(uint32_t *map)
+{
+    return map + TAG_HEAD / sizeof(uint32_t);
+}
+
+/* Whether quantum idx may carry a tag (the map exists): false is exact. */
+static inline bool tag_maybe(const uint32_t *map, uint32_t idx)
+{
+    const uint16_t *c = (const uint16_t *)map;
+    return __atomic_load_n(&c[idx >> TAG_GROUP_SHIFT], __ATOMIC_RELAXED) != 0 &&
+           __atomic_load_n(&map[TAG_HEAD / sizeof(uint32_t) + idx], __ATOMIC_RELAXED) != 0;
+}
 
 static void tag_store(zt_rack_t *r, region_t *rg, uint32_t idx, uint32_t tag)
 {
-    uint32_t *t = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
-    if (!t) {
+    uint32_t *map = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
+    if (!map) {
         if (tag == 0) return;
         uint32_t *fresh = zt_prim_map(r->g.tags_bytes);
         if (!fresh) return;
         uint32_t *expected = NULL;
         if (__atomic_compare_exchange_n(&rg->tags, &expected, fresh, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE))
-            t = fresh;
+            map = fresh;
         else {
             zt_prim_unmap(fresh, r->g.tags_bytes);
-            t = expected;
+            map = expected;
         }
     }
     /* An untagged (unsampled) block mostly finds 0 there already: skip the
      * store, which would dirty the tag array's cache line. */
-    if (tag != 0 || __atomic_load_n(&t[idx], __ATOMIC_RELAXED) != 0)
-        __atomic_store_n(&t[idx], tag, __ATOMIC_RELAXED);
+    uint32_t *t = tag_words(map);
+    uint32_t old = __atomic_load_n(&t[idx], __ATOMIC_RELAXED);
+    if (old == tag) return;
+    __atomic_store_n(&t[idx], tag, __ATOMIC_RELAXED);
+    if ((old != 0) != (tag != 0))
+        __atomic_fetch_add(&tag_counts(map)[idx >> TAG_GROUP_SHIFT], tag ? 1 : (uint16_t)-1,
+                           __ATOMIC_RELAXED);
 }
 
-/* Read and clear a block's tag (owning lock held). */
+/* Read and clear a block's tag (by the block's owner: its free). */
 static inline uint32_t tag_take(region_t *rg, uint32_t idx)
 {
-    uint32_t *t = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
-    if (!t) return 0;
+    uint32_t *map = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
+    if (!map || !tag_maybe(map, idx)) return 0;
+    uint32_t *t = tag_words(map);
     uint32_t v = __atomic_load_n(&t[idx], __ATOMIC_RELAXED);
-    if (v) __atomic_store_n(&t[idx], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&t[idx], 0, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&tag_counts(map)[idx >> TAG_GROUP_SHIFT], 1, __ATOMIC_RELAXED);
     return v;
 }
 
 static inline uint32_t tag_peek(const region_t *rg, uint32_t idx)
 {
-    uint32_t *t = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
-    return t ? __atomic_load_n(&t[idx], __ATOMIC_RELAXED) : 0;
+    uint32_t *map = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
+    return map ? __atomic_load_n(&tag_words(map)[idx], __ATOMIC_RELAXED) : 0;
 }
 
 static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
