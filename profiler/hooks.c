@@ -376,7 +376,9 @@ static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigne
         tls_sample_countdown = next_interval();
         blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
         bytes_w = (uint64_t)(((zt_u128)bytes * blocks_w) >> 16);
-    } else if (prof_mode != ZT_STACKS_FULL) {
+    } else if (prof_mode == ZT_STACKS_FULL) {
+        tls_sample_countdown = 0; /* every allocation is taken: keep it from wrapping (hooks.h) */
+    } else {
         return 0;
     }
     if (tls_in_profiler) return 0;

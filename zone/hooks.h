@@ -35,7 +35,8 @@ extern int zt_profiling;
 /* A block of `bytes` (its block size, not the request) and class `cls` was
  * allocated in `zone`. Returns the tag to store with the block. In sample
  * mode the common case (not sampled) is one thread-local subtraction, inline
- * here so the zone pays no call for it. */
+ * here so the zone pays no call for it. The countdown must stay <= 0 unless
+ * zt_hook_sampling (zt_hook_unsampled). */
 extern int zt_hook_sampling; /* ZONETRACE_STACKS=sample */
 extern __thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
 
@@ -50,12 +51,16 @@ extern __thread size_t zt_hook_request_bytes __attribute__((tls_model("initial-e
     } while (0)
 uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls);
 
-/* True when an allocation of `bytes` is not sampled (sample mode only): the
- * zone may then skip the hook and its tag bookkeeping altogether. Counts the
- * bytes towards the next sample, so call it exactly once per allocation. */
+/* True when an allocation of `bytes` is not sampled: the zone may then skip
+ * the hook and its tag bookkeeping altogether. Counts the bytes towards the
+ * next sample, so call it exactly once per allocation, and only while
+ * zt_profiling (every caller tests it first). Without sampling (full mode,
+ * or an observer that tags everything) the countdown starts at 0 and only
+ * falls, so every allocation is taken; the profiler's full mode sets it
+ * back to 0 in its hook so it cannot wrap. No test of zt_hook_sampling
+ * here: that was a load and a branch more per sampled-mode allocation. */
 static inline bool zt_hook_unsampled(size_t bytes)
 {
-    if (!zt_hook_sampling) return false;
     int64_t left = zt_hook_sample_countdown - (int64_t)bytes;
     zt_hook_sample_countdown = left;
     return zt_likely(left > 0);
