@@ -435,6 +435,18 @@ static inline bool block_tagged(nano_region_t *r, const void *ptr)
     return tags && __atomic_load_n(&tags_tagged(tags)[block_no(r, ptr)], __ATOMIC_RELAXED) != 0;
 }
 
+/* The tag of the slot at ptr, left in place (walks): a block without a
+ * tagged slot is answered from its count, so a walk touches only the tag
+ * map's pages that hold tags (never-written pages would fault in). */
+static inline uint32_t tag_peek(nano_region_t *r, uintptr_t ptr)
+{
+    uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
+    if (!tags ||
+        __atomic_load_n(&tags_tagged(tags)[block_no(r, (const void *)ptr)], __ATOMIC_RELAXED) == 0)
+        return 0;
+    return __atomic_load_n(&tags[(ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT], __ATOMIC_RELAXED);
+}
+
 static inline void *alloc_tagged(nano_t *n, unsigned cls);
 
 /* ---- pointer checks and free --------------------------------------------- */

@@ -223,11 +223,8 @@ typedef struct zwalk {
 static void zwalk_slot(void *ctx, uintptr_t addr, unsigned cls)
 {
     zwalk_t *z = ctx;
-    uint32_t *tags = __atomic_load_n(&z->r->tags, __ATOMIC_ACQUIRE);
-    uint32_t tag = tags ? __atomic_load_n(&tags[(addr - z->r->base) >> ZT_NANO_QUANTUM_SHIFT],
-                                          __ATOMIC_RELAXED)
-                        : 0;
-    z->zw->block(z->zw->ctx, addr, class_bytes(cls), ZT_CLASS_NANO_FIRST + cls, tag);
+    z->zw->block(z->zw->ctx, addr, class_bytes(cls), ZT_CLASS_NANO_FIRST + cls,
+                 tag_peek(z->r, addr));
 }
 
 static void zwalk_block(walk_t *w, void *ctx, unsigned ri, uintptr_t blk, unsigned cls, uint32_t h)

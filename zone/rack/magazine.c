@@ -478,10 +478,13 @@ static inline uint32_t tag_take(region_t *rg, uint32_t idx)
     return v;
 }
 
+/* A walk's read (introspect.c): through the group count too, so a walk
+ * touches only the map's pages that hold tags (the rest were never written:
+ * reading them would fault the zero page in, 64 pages a tiny region). */
 static inline uint32_t tag_peek(const region_t *rg, uint32_t idx)
 {
     uint32_t *map = __atomic_load_n(&rg->tags, __ATOMIC_ACQUIRE);
-    return map ? __atomic_load_n(&tag_words(map)[idx], __ATOMIC_RELAXED) : 0;
+    return map && tag_maybe(map, idx) ? __atomic_load_n(&tag_words(map)[idx], __ATOMIC_RELAXED) : 0;
 }
 
 static void profile_alloc(zt_rack_t *r, void *p, uint32_t msize)
