@@ -146,6 +146,7 @@ const zt_profile_t zt_profiles[] = {
         /* Performance policies (issue 15, bench/README.md): no device has them. */
         .nano_defer_purge_blocks = 256,
         .tcache_batch_refill = true,
+        .nano_stagger_classes = true,
         .large_cache_dirty_max_bytes = (size_t)1 << 30,
         .large_cache_depth = 64,
         .large_cache_decay_ms = 1000,
