@@ -14,11 +14,11 @@
  *
  * Hot-path cost per allocation or free: five structs (stack×zone, stack,
  * zone, zone×class, heap), two adds each: plain loads and stores plus one
- * fence while a single thread counts (the single-writer fast path below),
- * atomic adds once a second thread has. The zone×class and heap lines are
- * shared by every thread allocating there; issue 12 traded the per-thread
- * class shards (cheaper with many threads, but whose peaks could only be
- * sampled) for exact peaks. bench/ measures it (see the report of issue 12).
+ * compare-exchange while one thread at a time counts (the single-writer
+ * fast path below), atomic adds once two threads count at the same time. The zone×class and heap
+ * lines are shared by every thread allocating there; issue 12 traded the per-thread class shards
+ * (cheaper with many threads, but whose peaks could only be sampled) for exact peaks. bench/
+ * measures it (see the report of issue 12).
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 
@@ -144,16 +144,29 @@ void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
 /* ---- the single-writer fast path ------------------------------------------------
  *
  * Atomic adds cost a locked instruction each, ten per allocation; a program
- * that allocates from one thread pays them for nothing. So the first thread
- * that counts becomes the owner and updates with plain loads and stores
- * (still whole aligned 64-bit stores: readers of the file never see a torn
- * value) for as long as no other thread has counted. A second thread sets
- * `multi` and waits until the owner is not inside an update; from then on
- * everyone uses atomics. Dekker's handshake: the owner stores busy = 1,
- * fences, then loads multi; the newcomer stores multi = 1, fences, then
- * loads busy; with both fences at least one sees the other's store, so
- * either the owner takes the atomic path or the newcomer waits for it. The
- * fast path costs one fence instead of ten locked adds.
+ * that allocates from one thread at a time pays them for nothing. So one
+ * thread at a time, the owner, updates with plain loads and stores (still
+ * whole aligned 64-bit stores: readers of the file never see a torn value).
+ * Ownership and the update in progress are one word, acct_state: the
+ * owner's token (the address of its thread-local tls_token, unique among
+ * live threads, even-aligned) with bit 0 set while it is inside an update.
+ * An update begins with one compare-exchange of that word (idle -> busy, by
+ * the owner or by a thread taking an idle ownership over) and ends with a
+ * plain release store: one locked instruction instead of ten.
+ *
+ * Why ownership moves: a program whose main thread allocates at start-up,
+ * then waits while one worker allocates (bench/'s workloads, most servers
+ * at rest), had its main thread as the owner for good and paid the atomics
+ * on every allocation of the worker: with full stacks, 47 % of bignum's
+ * time was these adds (issue 15, bench/results/2026-12-06.md).
+ *
+ * When it stops: a thread that finds another inside an update (two threads
+ * counting at the same time), or the MIGRATE_MAX-th change of owner, sets
+ * `multi`, waits until no update is in progress, and from then on everyone
+ * uses atomics, as before. Dekker's handshake: the updater's compare-
+ * exchange (sequentially consistent) sets busy, then it loads multi; the
+ * newcomer stores multi, then loads the word; at least one sees the other's
+ * store, so either the updater backs out to atomics or the newcomer waits.
  *
  * Re-entry. A signal handler that frees (or allocates) on the owner thread
  * can interrupt a plain update between a counter's load and its store; an
@@ -162,19 +175,24 @@ void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
  * (tls_depth > 0) is not applied but queued in a per-thread ring, which the
  * interrupted update drains before it ends: exact when the handler returns.
  * A handler that never returns (siglongjmp) abandons the outer update with
- * busy = 1 and tls_depth = 1. Both are bounded: a newcomer waits for busy
- * at most JOIN_WAIT_NS, then clears it and goes on (the abandoned update's
- * remaining adds are lost, nothing else); the owner, whose later updates
- * all look nested, applies the queue and itself with atomics once the ring
- * is full and switches the process to atomics for good. The same bound
- * covers a fork child whose parent's owner was mid-update when another
- * thread forked, before zt_account_fork_child runs. */
-static int acct_multi, acct_owner, acct_busy;
-static __thread int tls_acct;  /* 0 = not yet, 1 = owner, 2 = another thread */
+ * the word busy and tls_depth = 1. Both are bounded: a newcomer waits for
+ * busy at most JOIN_WAIT_NS, then clears it and goes on (the abandoned
+ * update's remaining adds are lost, nothing else; an update stalled that
+ * long, a thread descheduled for 50 ms inside one, is indistinguishable and
+ * may lose its adds the same way); the owner, whose later updates all look
+ * nested, applies the queue and itself with atomics once the ring is full
+ * and switches the process to atomics for good. The same bound covers a
+ * fork child whose parent was mid-update in another thread when it forked,
+ * before zt_account_fork_child runs. */
+static int acct_multi;
+static uintptr_t acct_state; /* owner token | 1 while an update is in progress; 0 = none */
+static unsigned acct_migrations;
+static __thread char tls_token __attribute__((aligned(2)));
 static __thread int tls_depth; /* plain updates this thread is inside */
 
 #define JOIN_WAIT_NS (50ull * 1000 * 1000)
-#define NEST_RING    16u /* a power of two */
+#define NEST_RING    16u  /* a power of two */
+#define MIGRATE_MAX  256u /* owner changes before atomics for good */
 
 enum { OP_ALLOC, OP_FREE, OP_TEMP };
 enum { SLOT_FREE, SLOT_WRITING, SLOT_READY, SLOT_APPLYING };
@@ -194,23 +212,27 @@ static __thread nested_op_t tls_ring[NEST_RING];
 static __thread unsigned tls_ring_pending; /* slots READY or being written */
 static __thread bool tls_ring_overflowed;  /* from then on, nested updates go atomic */
 
-static int acct_join(void)
+/* Atomics for good: set multi, then wait (bounded, see above) for the update
+ * in progress, if any, to end. */
+static __attribute__((noinline)) void go_multi(void)
 {
-    int tid = zt_prim_tid(), owner = 0;
-    if (__atomic_compare_exchange_n(&acct_owner, &owner, tid, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE) ||
-        owner == tid)
-        return tls_acct = 1;
     __atomic_store_n(&acct_multi, 1, __ATOMIC_SEQ_CST);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    for (uint64_t waited_ns = 0; __atomic_load_n(&acct_busy, __ATOMIC_ACQUIRE); waited_ns += 1000) {
+    uintptr_t s;
+    for (uint64_t waited_ns = 0; (s = __atomic_load_n(&acct_state, __ATOMIC_SEQ_CST)) & 1;
+         waited_ns += 1000) {
+        if (s == ((uintptr_t)&tls_token | 1)) return; /* our own (nested() overflowing) */
         if (waited_ns >= JOIN_WAIT_NS) { /* abandoned (see above): stop waiting for it */
-            __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+            __atomic_compare_exchange_n(&acct_state, &s, s & ~(uintptr_t)1, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED);
             break;
         }
         zt_prim_sleep_ns(1000);
     }
-    return tls_acct = 2;
+}
+
+bool zt_account_atomic_mode(void)
+{
+    return __atomic_load_n(&acct_multi, __ATOMIC_ACQUIRE) != 0;
 }
 
 /* 1: plain; 0: atomic; -1: nested inside this thread's own plain update. */
@@ -218,15 +240,29 @@ static inline int plain_begin(void)
 {
     if (zt_unlikely(tls_depth)) return -1;
     if (__atomic_load_n(&acct_multi, __ATOMIC_RELAXED)) return 0;
-    int t = tls_acct;
-    if (zt_unlikely(t == 0)) t = acct_join();
-    if (t != 1) return 0;
-    tls_depth = 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    __atomic_store_n(&acct_busy, 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (zt_likely(!__atomic_load_n(&acct_multi, __ATOMIC_RELAXED))) return 1;
-    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    uintptr_t me = (uintptr_t)&tls_token;
+    uintptr_t s = __atomic_load_n(&acct_state, __ATOMIC_RELAXED);
+    for (;;) {
+        if (zt_unlikely(s != me)) {
+            if (s & 1) { /* another thread is inside an update now */
+                go_multi();
+                return 0;
+            }
+            if (s != 0 && __atomic_add_fetch(&acct_migrations, 1, __ATOMIC_RELAXED) > MIGRATE_MAX) {
+                go_multi();
+                return 0;
+            }
+        }
+        tls_depth = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_compare_exchange_n(&acct_state, &s, me | 1, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED))
+            break;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        tls_depth = 0;
+    }
+    if (zt_likely(!__atomic_load_n(&acct_multi, __ATOMIC_SEQ_CST))) return 1;
+    __atomic_store_n(&acct_state, me, __ATOMIC_RELEASE);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tls_depth = 0;
     return 0;
@@ -255,7 +291,7 @@ static inline void plain_end(void)
      * now queues; one that comes after the check waits in the ring for
      * this thread's next update. */
     if (zt_unlikely(__atomic_load_n(&tls_ring_pending, __ATOMIC_RELAXED))) ring_drain(true);
-    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&acct_state, (uintptr_t)&tls_token, __ATOMIC_RELEASE);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tls_depth = 0;
 }
@@ -287,7 +323,7 @@ static void nested(uint32_t op, uint32_t id, int zone, unsigned cls, uint64_t bl
         }
     __atomic_store_n(&tls_ring_overflowed, true, __ATOMIC_RELAXED);
     __atomic_store_n(&acct_multi, 1, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&acct_busy, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&acct_state, (uintptr_t)&tls_token, __ATOMIC_RELEASE);
     ring_drain(false);
     nested_apply(&o, false);
 }
@@ -296,9 +332,8 @@ void zt_account_fork_child(void)
 {
     /* Only the forking thread survives: it is the one writer again. */
     acct_multi = 0;
-    acct_busy = 0;
-    acct_owner = zt_prim_tid();
-    tls_acct = 1;
+    acct_state = (uintptr_t)&tls_token;
+    acct_migrations = 0;
     tls_depth = 0;
     __builtin_memset(tls_ring, 0, sizeof tls_ring);
     tls_ring_pending = 0;

@@ -213,6 +213,10 @@ void zt_account_publish_zones(void);
 /* Counter updates; blocks/bytes are weights (1 and the block size in full
  * mode, estimates in sample mode). */
 void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
+/* True once updates use atomic adds for good (two threads counted at the
+ * same time); false while one thread at a time counts with plain stores.
+ * Test support. */
+bool zt_account_atomic_mode(void);
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes);
 /* The same by zone pointer (the hooks: one call instead of two). */
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,

@@ -38,6 +38,7 @@
  * -------------------------------------------------------------------------- */
 #include "error.h"
 #include "hooks.h"
+#include "str.h"
 
 #include <string.h>
 
@@ -58,7 +59,7 @@ ZT_EXPORT __attribute__((noinline)) void zt_error_break(void)
 static bool report_only(void)
 {
     const char *mode = zt_options.on_error;
-    return mode && strcmp(mode, "report") == 0;
+    return mode && zt_str_cmp(mode, "report") == 0;
 }
 
 /* One line with libmalloc's prefix; fmt takes one pointer. */
@@ -99,7 +100,7 @@ int zt_error_describe_pc(char *buf, size_t cap, const void *pc)
     struct pc_site ps = {(uintptr_t)pc, buf, cap, false};
     if (pc) zt_prim_modules(pc_site_one, &ps);
     if (!ps.found) zt_prim_snprintf(buf, cap, "%p", pc);
-    return (int)strlen(buf);
+    return (int)zt_str_len(buf);
 }
 
 /* After libmalloc's two lines: its breakpoint, zonetrace's line naming
@@ -164,7 +165,7 @@ static bool debug_reports_written(void)
     if (d == 0) {
         const char *v = zt_prim_getenv("MallocDebugReport");
         if (v)
-            d = (strcmp(v, "none") == 0 || strcmp(v, "crash") == 0) ? 2 : 1;
+            d = (zt_str_cmp(v, "none") == 0 || zt_str_cmp(v, "crash") == 0) ? 2 : 1;
         else
             d = zt_prim_isatty(2) ? 1 : 2;
         __atomic_store_n(&decided, d, __ATOMIC_RELAXED);

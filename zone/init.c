@@ -19,6 +19,7 @@
 #include "va.h"
 #include "xzone.h"
 #include "aslr.h"
+#include "str.h"
 #include "zonetrace.h"
 
 #include <errno.h>
@@ -88,9 +89,9 @@ static void choose_profile(void)
     const zt_profile_t *row = zt_profile_find(zt_options.device); /* validated by options.c */
     zt_active_profile = *(row ? row : &zt_profiles[0]);
     zt_profile_t *p = &zt_active_profile;
-    if (strcmp(zt_options.nano, "off") == 0)
+    if (zt_str_cmp(zt_options.nano, "off") == 0)
         p->nano = ZT_NANO_OFF;
-    else if (strcmp(zt_options.nano, "on") == 0 && p->nano == ZT_NANO_OFF)
+    else if (zt_str_cmp(zt_options.nano, "on") == 0 && p->nano == ZT_NANO_OFF)
         p->nano = zt_profile_va_limit_bytes(p) ? ZT_NANO_SINGLE : ZT_NANO_MULTI; /* device-like */
     if (zt_options.nano_class_blocks[0])
         zt_profile_parse_class_units(zt_options.nano_class_blocks, p->nano_class_units);

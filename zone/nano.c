@@ -141,6 +141,7 @@ typedef struct nano {
      * when it comes due (the madvise needs SLOT_CAN_MADVISE). */
     unsigned defer_max, defer_head, defer_count;
     bool batch_refill; /* native: a cache miss takes half a bin at once (tc_refill) */
+    bool stagger;      /* native: a class's first block is class_first + cls (find_block) */
     uintptr_t defer_ring[NANO_DEFER_MAX];
     size_t map_bytes; /* zone page + this struct */
     uintptr_t current[ZT_NANO_CLASSES][NANO_MAX_CURRENT_BLOCKS] __attribute__((aligned(64)));
@@ -483,6 +484,7 @@ malloc_zone_t *zt_nano_create(malloc_zone_t *helper, const zt_profile_t *p)
     n->helper = helper;
     n->multi = p->nano == ZT_NANO_MULTI;
     n->batch_refill = p->tcache_batch_refill;
+    n->stagger = p->nano_stagger_classes;
     n->defer_max =
         p->nano_defer_purge_blocks < NANO_DEFER_MAX ? p->nano_defer_purge_blocks : NANO_DEFER_MAX;
     n->map_bytes = map_bytes;

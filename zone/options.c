@@ -5,6 +5,7 @@
  * library can trust zt_options.
  * -------------------------------------------------------------------------- */
 #include "options.h"
+#include "str.h"
 #include "profile.h"
 #include "prim/prim.h"
 
@@ -68,25 +69,25 @@ bool zt_options_parse_bool(const char *s, bool *out)
     static const char *const yes[] = {"1", "on", "yes", "true"};
     static const char *const no[] = {"0", "off", "no", "false"};
     for (unsigned i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0) return *out = true, true;
-        if (strcasecmp(s, no[i]) == 0) return *out = false, true;
+        if (zt_str_casecmp(s, yes[i]) == 0) return *out = true, true;
+        if (zt_str_casecmp(s, no[i]) == 0) return *out = false, true;
     }
     return false;
 }
 
 bool zt_options_parse_stacks(const char *s, int *mode, uint64_t *sample_bytes)
 {
-    if (strcmp(s, "off") == 0) {
+    if (zt_str_cmp(s, "off") == 0) {
         *mode = ZT_STACKS_OFF;
         *sample_bytes = 0;
         return true;
     }
-    if (strcmp(s, "full") == 0) {
+    if (zt_str_cmp(s, "full") == 0) {
         *mode = ZT_STACKS_FULL;
         *sample_bytes = 0;
         return true;
     }
-    if (strncmp(s, "sample", 6) == 0) {
+    if (zt_str_ncmp(s, "sample", 6) == 0) {
         uint64_t n = ZT_OPT_SAMPLE_DEFAULT_BYTES;
         if (s[6] == ':') {
             if (!zt_options_parse_size(s + 7, &n) || n == 0) return false;
@@ -111,9 +112,9 @@ static size_t capture_cap;
 
 static const char *opt_getenv(const char *env)
 {
-    size_t n = strlen(env);
+    size_t n = zt_str_len(env);
     for (const char *const *e = overlay; e && *e; e++)
-        if (strncmp(*e, env, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+        if (zt_str_ncmp(*e, env, n) == 0 && (*e)[n] == '=') return *e + n + 1;
     return zt_prim_getenv(env);
 }
 
@@ -160,18 +161,18 @@ static bool check_device(const char *env, const char *v)
 
 static bool check_nano(const char *env, const char *v)
 {
-    return !strcmp(v, "default") || !strcmp(v, "on") || !strcmp(v, "off") ||
+    return !zt_str_cmp(v, "default") || !zt_str_cmp(v, "on") || !zt_str_cmp(v, "off") ||
            bad(env, v, "expected default, on or off");
 }
 
 static bool check_entitlement(const char *env, const char *v)
 {
-    return !v[0] || !strcmp(v, "extended-va") || bad(env, v, "expected extended-va or nothing");
+    return !v[0] || !zt_str_cmp(v, "extended-va") || bad(env, v, "expected extended-va or nothing");
 }
 
 static bool check_xzone_buckets(const char *env, const char *v)
 {
-    return !strcmp(v, "site") || !strcmp(v, "data") || bad(env, v, "expected site or data");
+    return !zt_str_cmp(v, "site") || !zt_str_cmp(v, "data") || bad(env, v, "expected site or data");
 }
 
 static bool check_nano_class_blocks(const char *env, const char *v)
@@ -183,7 +184,8 @@ static bool check_nano_class_blocks(const char *env, const char *v)
 
 static bool check_on_error(const char *env, const char *v)
 {
-    return !strcmp(v, "abort") || !strcmp(v, "report") || bad(env, v, "expected abort or report");
+    return !zt_str_cmp(v, "abort") || !zt_str_cmp(v, "report") ||
+           bad(env, v, "expected abort or report");
 }
 
 static bool check_stacks(const char *env, const char *v)
@@ -196,7 +198,8 @@ static bool check_stacks(const char *env, const char *v)
 
 static bool check_unwind(const char *env, const char *v)
 {
-    return !strcmp(v, "libunwind") || !strcmp(v, "fp") || bad(env, v, "expected libunwind or fp");
+    return !zt_str_cmp(v, "libunwind") || !zt_str_cmp(v, "fp") ||
+           bad(env, v, "expected libunwind or fp");
 }
 
 /* Any path: one that cannot be created is a warning when the record opens. */
@@ -208,8 +211,8 @@ static bool check_out(const char *env, const char *v)
 
 static bool check_jetsam(const char *env, const char *v)
 {
-    return !strcmp(v, "auto") || !strcmp(v, "off") || !strcmp(v, "warn") || !strcmp(v, "kill") ||
-           bad(env, v, "expected auto, off, warn or kill");
+    return !zt_str_cmp(v, "auto") || !zt_str_cmp(v, "off") || !zt_str_cmp(v, "warn") ||
+           !zt_str_cmp(v, "kill") || bad(env, v, "expected auto, off, warn or kill");
 }
 
 static bool check_warning_signal(const char *env, const char *v)

@@ -45,6 +45,7 @@
  * reference/modern_apple.md §4), which also gives each jetsam limit.
  * -------------------------------------------------------------------------- */
 #include "profile.h"
+#include "str.h"
 #include "prim/prim.h"
 
 #include <string.h>
@@ -145,6 +146,7 @@ const zt_profile_t zt_profiles[] = {
         /* Performance policies (issue 15, bench/README.md): no device has them. */
         .nano_defer_purge_blocks = 256,
         .tcache_batch_refill = true,
+        .nano_stagger_classes = true,
         .large_cache_dirty_max_bytes = (size_t)1 << 30,
         .large_cache_depth = 64,
         .large_cache_decay_ms = 1000,
@@ -403,12 +405,12 @@ zt_profile_t zt_active_profile;
 
 bool zt_profile_has_model(const zt_profile_t *p, const char *model)
 {
-    size_t n = strlen(model);
+    size_t n = zt_str_len(model);
     if (n == 0 || !p->model) return false;
     for (const char *s = p->model; *s;) {
         const char *e = strchr(s, ' ');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        if (len == n && strncmp(s, model, n) == 0) return true;
+        size_t len = e ? (size_t)(e - s) : zt_str_len(s);
+        if (len == n && zt_str_ncmp(s, model, n) == 0) return true;
         if (!e) break;
         s = e + 1;
     }
@@ -418,12 +420,12 @@ bool zt_profile_has_model(const zt_profile_t *p, const char *model)
 const zt_profile_t *zt_profile_find(const char *name)
 {
     for (const zt_profile_alias_t *a = zt_profile_aliases; a->alias; a++)
-        if (strcmp(a->alias, name) == 0) {
+        if (zt_str_cmp(a->alias, name) == 0) {
             name = a->name;
             break;
         }
     for (const zt_profile_t *p = zt_profiles; p->name; p++)
-        if (strcmp(p->name, name) == 0) return p;
+        if (zt_str_cmp(p->name, name) == 0) return p;
     for (const zt_profile_t *p = zt_profiles; p->name; p++)
         if (zt_profile_has_model(p, name)) return p;
     return NULL;
@@ -432,7 +434,7 @@ const zt_profile_t *zt_profile_find(const char *name)
 unsigned zt_profile_os_major(const zt_profile_t *p)
 {
     const char *s = p->os_version;
-    if (!s || strncmp(s, "iOS ", 4) != 0) return 0;
+    if (!s || zt_str_ncmp(s, "iOS ", 4) != 0) return 0;
     unsigned v = 0;
     for (s += 4; *s >= '0' && *s <= '9' && v < 1000; s++)
         v = v * 10 + (unsigned)(*s - '0');

@@ -74,7 +74,8 @@ typedef struct zt_profile {
                                            at most this; 0 = libmalloc's rule */
     unsigned large_cache_depth;         /* death row entries; 0 = libmalloc's (16 or 64, by RAM) */
     unsigned large_cache_decay_ms;      /* a cached block unused this long is unmapped; 0 = never */
-    bool tcache_batch_refill; /* a thread-cache miss takes half a bin with one CAS (nano) */
+    bool tcache_batch_refill;  /* a thread-cache miss takes half a bin with one CAS (nano) */
+    bool nano_stagger_classes; /* each class's first block at a different cache colour (nano) */
 } zt_profile_t;
 
 /* libmalloc's default units per nano class (MallocNanoSizeClassBlocks),

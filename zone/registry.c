@@ -135,6 +135,7 @@ void zt_zone_walk(malloc_zone_t *zone, const zt_walker_t *w)
 
 void zt_registry_init(malloc_zone_t *zone0, malloc_zone_t *helper)
 {
+    zt_registry_vzone_fill();
     zt_lock(&registry_lock);
     zt_registry_slots[0] = zone0;
     unsigned n = 1;

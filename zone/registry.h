@@ -71,6 +71,7 @@ typedef union zt_vzone_page {
     char pad[ZT_VZONE_BYTES];
 } zt_vzone_page_t;
 ZT_HIDDEN extern zt_vzone_page_t zt_registry_vzone_page;
+void zt_registry_vzone_fill(void); /* zt_registry_init's (virtual_zone.c) */
 
 /* The virtual default zone: malloc_default_zone() without initialising. */
 static inline malloc_zone_t *zt_registry_virtual_zone(void)

@@ -206,28 +206,42 @@ static malloc_introspection_t virtual_introspect = {
     .task_statistics = vzi_task_statistics,
 };
 
-/* Alone on its own page(s): see zt_vzone_page_t in registry.h. */
-zt_vzone_page_t zt_registry_vzone_page
-    __attribute__((aligned(ZT_VZONE_BYTES))) = {.zone = {
-                                                    .reserved1 = NULL,
-                                                    .reserved2 = NULL,
-                                                    .size = vz_size,
-                                                    .malloc = vz_malloc,
-                                                    .calloc = vz_calloc,
-                                                    .valloc = vz_valloc,
-                                                    .free = vz_free,
-                                                    .realloc = vz_realloc,
-                                                    .destroy = vz_destroy,
-                                                    .zone_name = "DefaultMallocZone",
-                                                    .batch_malloc = vz_batch_malloc,
-                                                    .batch_free = vz_batch_free,
-                                                    .introspect = &virtual_introspect,
-                                                    .version = ZT_MALLOC_ZONE_VERSION,
-                                                    .memalign = vz_memalign,
-                                                    .free_definite_size = vz_free_definite_size,
-                                                    .pressure_relief = vz_pressure_relief,
-                                                    .claimed_address = vz_claimed_address,
-                                                }};
+/* Alone on its own page(s): see zt_vzone_page_t in registry.h. In .bss,
+ * filled by zt_registry_vzone_fill: initialised data would put its 16 KiB
+ * (and the padding that aligns it) in the library's .data, all of it
+ * resident in every process (fault-around and load-time relocations); in
+ * .bss only the one page written is. */
+zt_vzone_page_t zt_registry_vzone_page __attribute__((aligned(ZT_VZONE_BYTES)));
+
+static const malloc_zone_t vzone_template = {
+    .reserved1 = NULL,
+    .reserved2 = NULL,
+    .size = vz_size,
+    .malloc = vz_malloc,
+    .calloc = vz_calloc,
+    .valloc = vz_valloc,
+    .free = vz_free,
+    .realloc = vz_realloc,
+    .destroy = vz_destroy,
+    .zone_name = "DefaultMallocZone",
+    .batch_malloc = vz_batch_malloc,
+    .batch_free = vz_batch_free,
+    .introspect = &virtual_introspect,
+    .version = ZT_MALLOC_ZONE_VERSION,
+    .memalign = vz_memalign,
+    .free_definite_size = vz_free_definite_size,
+    .pressure_relief = vz_pressure_relief,
+    .claimed_address = vz_claimed_address,
+};
+
+/* Once, by zt_registry_init, before zt_registry_ready() can be true: every
+ * reader of the virtual zone (malloc_default_zone(), the front end's
+ * logger path) comes after that. A second call leaves the zone as it is
+ * (its name may have been changed, its page made read-only). */
+void zt_registry_vzone_fill(void)
+{
+    if (zt_registry_vzone_page.zone.malloc == NULL) zt_registry_vzone_page.zone = vzone_template;
+}
 
 /* Always the virtual zone, never zone 0 itself (libmalloc-166.220.1 src/malloc.c:970-973,
  * libmalloc-792.41.1 :1776-1779): a caller holding it follows a takeover of zone 0. */

@@ -12,7 +12,7 @@
  * malloc makes one indirect call into zone 0 and free a direct call into
  * the owning rack or nano zone. Everything else (large blocks, foreign
  * pointers, a malloc_logger installed, start-up) takes the registry's slow
- * path. Each entry stores its caller for error messages.
+ * path. Each entry's caller is kept for error messages (CALLER below).
  * errno: set to ENOMEM on failed allocations, preserved by free.
  * -------------------------------------------------------------------------- */
 #include "zone.h"
@@ -31,8 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALIAS(name)   ZT_EXPORT __attribute__((alias(#name), copy(name)))
-#define NOTE_CALLER() (zt_error_caller = __builtin_return_address(0))
+#define ALIAS(name) ZT_EXPORT __attribute__((alias(#name), copy(name)))
+/* The caller, for error messages (zt_error_caller: the caller of a bad
+ * free) and xzone's call-site buckets. Most entry points store it on entry;
+ * malloc, free and free_sized pass it down and only their slow paths store
+ * it (a thread-local store per call saved): a cache hit reports no error
+ * and never reaches xzone. */
+#define CALLER()      __builtin_return_address(0)
+#define NOTE_CALLER() (zt_error_caller = CALLER())
 
 static inline void *nomem(void)
 {
@@ -49,8 +55,9 @@ static inline void *nomem(void)
  * stored it (before zt_initialised is published, or under init_lock, which
  * zt_init takes before it returns true); before that the bootstrap arena
  * answers. */
-static __attribute__((noinline)) void *malloc_slow(size_t n)
+static __attribute__((noinline)) void *malloc_slow(size_t n, const void *caller)
 {
+    if (caller) zt_error_caller = caller;
     if (zt_unlikely(!zt_registry_ready())) return zt_bootstrap_malloc(n, 16);
     ZT_HOOK_NOTE_REQUEST(n);
     void *p;
@@ -89,7 +96,7 @@ static inline bool front_profiler_ok(void)
  * calls. A sampled hit counts the block's bytes down as the zone's own
  * path does (zt_hook_wanted), after the pop, so a miss leaves the countdown
  * to the ordinary path. */
-static inline void *do_malloc(size_t n)
+static inline void *do_malloc(size_t n, const void *caller)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
     if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
@@ -107,13 +114,14 @@ static inline void *do_malloc(size_t n)
         }
         if (zt_likely(p != NULL)) return p;
     }
-    return malloc_slow(n);
+    return malloc_slow(n, caller);
 }
 
 /* errno is saved around everything but the cache hits, which make no
  * system call. */
-static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o)
+static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o, const void *caller)
 {
+    if (caller) zt_error_caller = caller;
     int saved = errno;
     if (zt_likely(o != NULL && malloc_logger == NULL)) {
         if (o->kind == ZT_KIND_NANO)
@@ -128,7 +136,7 @@ static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o)
     errno = saved;
 }
 
-static inline void do_free(void *p)
+static inline void do_free(void *p, const void *caller)
 {
     if (zt_unlikely(p == NULL)) return;
     zt_owner_t *o = zt_chunkmap_get(p);
@@ -139,7 +147,7 @@ static inline void do_free(void *p)
             if (zt_rack_tiny_free_hit(o, p)) return;
         }
     }
-    free_slow(p, o);
+    free_slow(p, o, caller);
 }
 
 /* align: a power of two. Every alignment, 16 or less included, goes to the default zone's
@@ -172,14 +180,12 @@ static inline bool pow2(size_t a)
 
 ZT_EXPORT void *malloc(size_t n)
 {
-    NOTE_CALLER();
-    return do_malloc(n);
+    return do_malloc(n, CALLER());
 }
 
 ZT_EXPORT void free(void *p)
 {
-    NOTE_CALLER();
-    do_free(p);
+    do_free(p, CALLER());
 }
 
 /* An overflowing count * n still goes through the zone (whose calloc refuses it) and the
@@ -212,7 +218,7 @@ ZT_EXPORT void *realloc(void *p, size_t n)
         }
         return q;
     }
-    if (p == NULL) return do_malloc(n);
+    if (p == NULL) return do_malloc(n, NULL);
     return zt_registry_realloc(p, n); /* sets errno on failure */
 }
 
@@ -222,7 +228,7 @@ ZT_EXPORT void *reallocarray(void *p, size_t count, size_t n)
     size_t total;
     if (__builtin_mul_overflow(count, n, &total)) return nomem();
     if (zt_unlikely(!zt_registry_ready())) return realloc(p, total);
-    return p ? zt_registry_realloc(p, total) : do_malloc(total);
+    return p ? zt_registry_realloc(p, total) : do_malloc(total, NULL);
 }
 
 /* glibc rounds a non-power-of-two alignment up instead of failing. */
@@ -298,19 +304,18 @@ ZT_EXPORT size_t malloc_usable_size(void *p)
 ZT_EXPORT void cfree(void *p)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 
 ZT_EXPORT void free_sized(void *p, size_t n)
 {
-    NOTE_CALLER();
-    do_free(p);
+    do_free(p, CALLER());
 }
 
 ZT_EXPORT void free_aligned_sized(void *p, size_t align, size_t n)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 
 /* glibc's internal names: what libc itself and some old binaries call. */
@@ -420,7 +425,7 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
         new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (!h) break;
         h();
-        void *p = align ? do_memalign(align, n) : do_malloc(n);
+        void *p = align ? do_memalign(align, n) : do_malloc(n, NULL);
         if (p) return p;
     }
     if (nothrow) return NULL;
@@ -431,7 +436,7 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
  * libc++'s operator new(size_t, align_val_t) does (posix_memalign / aligned_alloc). */
 static inline void *op_new(size_t n, size_t align, bool nothrow)
 {
-    void *p = align ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n);
+    void *p = align ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n, NULL);
     return zt_likely(p != NULL) ? p : new_failed(n, align, nothrow);
 }
 
@@ -482,62 +487,62 @@ NEW(_ZnamSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const void *nt)
 DELETE(_ZdlPv, void *p)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdaPv, void *p)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdlPvm, void *p, size_t n)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdaPvm, void *p, size_t n)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdlPvRKSt9nothrow_t, void *p, const void *nt)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdaPvRKSt9nothrow_t, void *p, const void *nt)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdlPvSt11align_val_t, void *p, size_t al)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdaPvSt11align_val_t, void *p, size_t al)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdlPvmSt11align_val_t, void *p, size_t n, size_t al)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdaPvmSt11align_val_t, void *p, size_t n, size_t al)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const void *nt)
 {
     NOTE_CALLER();
-    do_free(p);
+    do_free(p, NULL);
 }
 
 /* Initialise when the library is loaded, not only at the first malloc: a bad

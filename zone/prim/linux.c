@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include "prim.h"
+#include "../str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,9 @@
 #include <stdlib.h>
 #include <link.h>
 #include <stddef.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <ucontext.h>
 
 extern char **environ;
@@ -42,7 +45,10 @@ size_t zt_prim_page_bytes(void)
 {
     size_t p = __atomic_load_n(&page_bytes_cache, __ATOMIC_RELAXED);
     if (p == 0) {
-        long v = sysconf(_SC_PAGESIZE);
+        /* The aux vector, not sysconf: sysconf's code sits in a part of
+         * libc that nothing else at start-up runs, and its fault-around
+         * window costs every process up to 64 KiB of resident text. */
+        unsigned long v = getauxval(AT_PAGESZ);
         p = v > 0 ? (size_t)v : 4096;
         __atomic_store_n(&page_bytes_cache, p, __ATOMIC_RELAXED);
     }
@@ -139,10 +145,49 @@ bool zt_prim_readable(const void *addr, size_t bytes)
     return true;
 }
 
+/* sysinfo, as sysconf(_SC_PHYS_PAGES) itself does (without sysconf: see
+ * zt_prim_page_bytes). */
 uint64_t zt_prim_ram_bytes(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES);
-    return pages > 0 ? (uint64_t)pages * zt_prim_page_bytes() : 0;
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) return 0;
+    return (uint64_t)si.totalram * (si.mem_unit ? si.mem_unit : 1);
+}
+
+static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len);
+
+/* The CPUs online, as sysconf(_SC_NPROCESSORS_ONLN) counts them (glibc
+ * 2.36 reads the same file), parsed here: sysconf and its parser would
+ * bring two more windows of libc's text in (zt_prim_page_bytes). The list is
+ * ranges and singles ("0-3,8,10-11"); sched_getaffinity's count, the
+ * fallback, is what this process may use, not what the host has. */
+static unsigned online_cpus(void)
+{
+    char buf[256];
+    size_t len;
+    unsigned n = 0;
+    if (read_small_file("/sys/devices/system/cpu/online", buf, sizeof buf, &len)) {
+        const char *s = buf;
+        while (*s >= '0' && *s <= '9') {
+            unsigned lo = 0, hi;
+            while (*s >= '0' && *s <= '9')
+                lo = lo * 10 + (unsigned)(*s++ - '0');
+            hi = lo;
+            if (*s == '-') {
+                hi = 0;
+                for (s++; *s >= '0' && *s <= '9'; s++)
+                    hi = hi * 10 + (unsigned)(*s - '0');
+            }
+            if (hi >= lo && hi - lo < 65536) n += hi - lo + 1;
+            if (*s != ',') break;
+            s++;
+        }
+    }
+    if (n == 0) {
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof set, &set) == 0) n = (unsigned)CPU_COUNT(&set);
+    }
+    return n > 0 ? n : 1;
 }
 
 unsigned zt_prim_ncpu(void)
@@ -150,8 +195,7 @@ unsigned zt_prim_ncpu(void)
     static unsigned cached;
     unsigned n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (n == 0) {
-        long v = sysconf(_SC_NPROCESSORS_ONLN);
-        n = v > 0 ? (unsigned)v : 1;
+        n = online_cpus();
         __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
     }
     return n;
@@ -283,11 +327,11 @@ uint64_t zt_prim_wall_ns(void)
 
 const char *zt_prim_getenv(const char *name)
 {
-    size_t n = strlen(name);
+    size_t n = zt_str_len(name);
     char **env = environ;
     if (env == NULL) return NULL;
     for (; *env; env++)
-        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=') return *env + n + 1;
+        if (zt_str_ncmp(*env, name, n) == 0 && (*env)[n] == '=') return *env + n + 1;
     return NULL;
 }
 
@@ -326,9 +370,9 @@ bool zt_prim_footprint(uint64_t *rss_bytes, uint64_t *anon_bytes)
     if (!read_small_file("/proc/self/status", buf, sizeof buf, &len)) return false;
     uint64_t rss = 0, anon = 0;
     for (const char *line = buf; line && *line;) {
-        if (strncmp(line, "VmRSS:", 6) == 0)
+        if (zt_str_ncmp(line, "VmRSS:", 6) == 0)
             rss = parse_u64(line + 6, NULL) * 1024;
-        else if (strncmp(line, "RssAnon:", 8) == 0)
+        else if (zt_str_ncmp(line, "RssAnon:", 8) == 0)
             anon = parse_u64(line + 8, NULL) * 1024;
         line = strchr(line, '\n');
         if (line) line++;

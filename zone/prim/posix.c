@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include "prim.h"
+#include "../str.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -161,9 +162,9 @@ int zt_prim_signal_number(const char *name)
             v = v * 10 + (*name - '0');
         return *name == 0 && v > 0 && v < 65 ? v : 0;
     }
-    if (strncmp(name, "SIG", 3) == 0) name += 3;
+    if (zt_str_ncmp(name, "SIG", 3) == 0) name += 3;
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i].name) == 0) return names[i].sig;
+        if (zt_str_cmp(name, names[i].name) == 0) return names[i].sig;
     return 0;
 }
 
