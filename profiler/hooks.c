@@ -305,7 +305,11 @@ static void hook_init(void)
     zt_prim_atfork(fork_prepare, fork_parent, fork_child);
     prof_mode = mode;
     zt_hook_sampling = mode == ZT_STACKS_SAMPLE;
-    __atomic_store_n(&zt_profiling, mode != ZT_STACKS_OFF, __ATOMIC_RELEASE);
+    __atomic_store_n(&zt_profiling,
+                     mode == ZT_STACKS_OFF      ? 0
+                     : mode == ZT_STACKS_SAMPLE ? ZT_PROFILING_SAMPLE
+                                                : ZT_PROFILING_FULL,
+                     __ATOMIC_RELEASE);
     tls_in_profiler = 0;
 }
 

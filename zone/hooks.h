@@ -28,8 +28,12 @@
 
 #include "zone.h"
 
-/* Non-zero while allocations should be tagged (stacks full or sample); set
- * by the observer, 0 while there is none. */
+/* Non-zero while allocations should be tagged: ZT_PROFILING_FULL (every
+ * block) or ZT_PROFILING_SAMPLE (with zt_hook_sampling: the countdown picks
+ * them); set by the observer, 0 while there is none. The value lets the
+ * Linux front decide its cache hits from this one load. */
+#define ZT_PROFILING_FULL   1
+#define ZT_PROFILING_SAMPLE 2
 extern int zt_profiling;
 
 /* A block of `bytes` (its block size, not the request) and class `cls` was

@@ -65,7 +65,7 @@ int main(void)
     zt_hooks_install(&sampling);
     zt_hook_sample_countdown = COUNTDOWN_BYTES;
     zt_hook_sampling = 1;
-    zt_profiling = 1;
+    zt_profiling = ZT_PROFILING_SAMPLE;
     unsigned total = 0;
     unsigned long long x = 1;
     for (int r = 0; r < ROUNDS; r++) {

@@ -82,10 +82,13 @@ static inline bool tiny_front_is(const malloc_zone_t *z0)
 }
 
 /* The profiler is off or samples: its one decision per allocation is the
- * countdown, which the hits make too (full mode tags every block). */
-static inline bool front_profiler_ok(void)
+ * countdown, which the hits make too (full mode tags every block). One load:
+ * zt_profiling says full (ZT_PROFILING_FULL) or sample (ZT_PROFILING_SAMPLE)
+ * by its value, so the front reads nothing else to decide, and the value
+ * read is reused after the pop instead of being loaded again. */
+static inline bool front_profiler_ok(int prof)
 {
-    return zt_likely(!zt_profiling) || zt_hook_sampling;
+    return zt_likely(prof != ZT_PROFILING_FULL);
 }
 
 /* The hits, with no logger and the profiler off or sampling: 1 <= n <= 256
@@ -99,16 +102,17 @@ static inline bool front_profiler_ok(void)
 static inline void *do_malloc(size_t n, const void *caller)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
-    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
+    int prof = zt_profiling;
+    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok(prof)) {
         void *p = NULL;
         if (n - 1 < ZT_NANO_MAX_BYTES && zt_likely(z0 == zt_nano_front_zone)) {
             p = zt_nano_malloc_hit(n);
-            if (zt_likely(p != NULL) && zt_unlikely(zt_profiling) &&
+            if (zt_likely(p != NULL) && zt_unlikely(prof) &&
                 !zt_hook_unsampled(((n - 1) | (ZT_NANO_QUANTUM_BYTES - 1)) + 1))
                 zt_nano_front_sampled(p, n);
         } else if (n - 1 < ZT_TINY_MAX_BYTES && tiny_front_is(z0)) {
             p = zt_rack_tiny_malloc_hit(n);
-            if (zt_likely(p != NULL) && zt_unlikely(zt_profiling) &&
+            if (zt_likely(p != NULL) && zt_unlikely(prof) &&
                 !zt_hook_unsampled(((n - 1) | (ZT_TINY_QUANTUM_BYTES - 1)) + 1))
                 zt_rack_front_sampled(p, n);
         }
@@ -140,7 +144,8 @@ static inline void do_free(void *p, const void *caller)
 {
     if (zt_unlikely(p == NULL)) return;
     zt_owner_t *o = zt_chunkmap_get(p);
-    if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok()) {
+    if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) &&
+        front_profiler_ok(zt_profiling)) {
         if (o->kind == ZT_KIND_NANO) {
             if (zt_nano_free_hit(o, p)) return;
         } else if (o == zt_rack_front_tiny) {
