@@ -411,7 +411,9 @@ void zt_rack_destroy(zt_rack_t *r)
 void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
 {
     uint32_t msize = cls - (r->g.cls_first - 1);
-    zt_tcache_section_t *tc = zt_tcache_mine(rc_kind(r), r->tc_id);
+    /* tc_id 0 (device profiles, racks without a zone): no thread cache, no
+     * TLS load. */
+    zt_tcache_section_t *tc = r->tc_id ? zt_tcache_mine(rc_kind(r), r->tc_id) : NULL;
     void *p;
     if (tc && msize <= RC_MSIZES && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)) {
         tc->bytes -= (size_t)msize << r->g.qshift;

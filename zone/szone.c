@@ -121,7 +121,8 @@ static inline zt_rack_t *own_rack(const malloc_zone_t *zone, const void *ptr)
 
 /* ---- allocation ---------------------------------------------------------- */
 
-static void *alloc_class(malloc_zone_t *zone, size_t bytes, bool clear)
+static inline __attribute__((always_inline)) void *alloc_class(malloc_zone_t *zone, size_t bytes,
+                                                               bool clear)
 {
     szone_state_t *st = state_of(zone);
     unsigned cls;

@@ -371,14 +371,12 @@ static region_t *map_region(zt_rack_t *r, int mi)
     return rg;
 }
 
-/* Allocate msize quanta; on success returns with *mout locked. *fresh is set
- * when the block comes from never-touched memory (already zero). */
-static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *fresh)
+/* rack_alloc's loop, entered with magazine m (index mi) locked: what
+ * rack_alloc tries first, then the depot and a new region, until a block is
+ * found or the map fails. */
+static __attribute__((noinline)) void *
+rack_alloc_slow(zt_rack_t *r, uint32_t msize, int mi, magazine_t *m, magazine_t **mout, bool *fresh)
 {
-    zt_assert(msize >= 1 && msize <= r->g.max_msize);
-    int mi = (int)mag_index_here(r);
-    magazine_t *m = mag_of(r, mi);
-    zt_lock(&m->lock);
     for (;;) {
         *fresh = false;
         if (m->last_free && m->last_free_msize == msize) {
@@ -419,6 +417,35 @@ static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *f
         rlist_append(m, rg);
         m->bytes_in_magazine += r->g.payload_bytes;
     }
+}
+
+/* Allocate msize quanta; on success returns with *mout locked. *fresh is set
+ * when the block comes from never-touched memory (already zero). The three
+ * sources tried under the lock (the last-free block, the free lists, the
+ * bump tail) are inline; when all are empty rack_alloc_slow tries them again
+ * (nothing changed under the lock) and goes on to the depot and a new
+ * region, as one loop. */
+static inline __attribute__((always_inline)) void *rack_alloc(zt_rack_t *r, uint32_t msize,
+                                                              magazine_t **mout, bool *fresh)
+{
+    zt_assert(msize >= 1 && msize <= r->g.max_msize);
+    int mi = (int)mag_index_here(r);
+    magazine_t *m = mag_of(r, mi);
+    zt_lock(&m->lock);
+    *fresh = false;
+    if (m->last_free && m->last_free_msize == msize) {
+        void *p = m->last_free;
+        m->last_free = NULL;
+        *mout = m;
+        return p;
+    }
+    void *p = alloc_from_lists(r, m, msize);
+    if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
+    if (zt_likely(p != NULL)) {
+        *mout = m;
+        return p;
+    }
+    return rack_alloc_slow(r, msize, mi, m, mout, fresh);
 }
 
 /* ---- tags ------------------------------------------------------------------ */
