@@ -183,7 +183,7 @@ static inline unsigned mag_index_here(const zt_rack_t *r)
  * profiles. The owning thread's statistics, walk, check and relief flush its
  * own entries first. */
 
-static magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out);
+static inline magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out);
 static region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, uintptr_t base,
                              uint32_t idx, uint32_t msize, void *ptr);
 
@@ -412,7 +412,9 @@ void zt_rack_destroy(zt_rack_t *r)
 void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
 {
     uint32_t msize = cls - (r->g.cls_first - 1);
-    zt_tcache_section_t *tc = zt_tcache_mine(rc_kind(r), r->tc_id);
+    /* tc_id 0 (device profiles, racks without a zone): no thread cache, no
+     * TLS load. */
+    zt_tcache_section_t *tc = r->tc_id ? zt_tcache_mine(rc_kind(r), r->tc_id) : NULL;
     void *p;
     if (tc && msize <= RC_MSIZES && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)) {
         tc->bytes -= (size_t)msize << r->g.qshift;
@@ -544,7 +546,8 @@ size_t zt_rack_size(zt_rack_t *r, const void *ptr)
 /* ---- public: free ---------------------------------------------------------- */
 
 /* Lock the magazine owning rg (re-checked: regions migrate via the depot). */
-static magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out)
+static inline __attribute__((always_inline)) magazine_t *lock_owner(zt_rack_t *r, region_t *rg,
+                                                                    int *mi_out)
 {
     for (;;) {
         int mi = __atomic_load_n(&rg->mag_index, __ATOMIC_ACQUIRE);
@@ -572,36 +575,45 @@ static enum zt_bad_free bad_kind(zt_rack_t *r, magazine_t *m, region_t *rg, uint
 
 /* Free the live block idx of rg, whose magazine m (index mi) is locked:
  * the last-free cache, coalescing, the depot. Returns a region to unmap
- * after unlocking, or NULL. */
-static region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, uintptr_t base,
-                             uint32_t idx, uint32_t msize, void *ptr)
+ * after unlocking, or NULL. Inlined into free() (free_uncached), so that the
+ * free path is one frame; free_locked is the out-of-line copy. */
+static inline __attribute__((always_inline)) region_t *free_locked_inl(zt_rack_t *r, magazine_t *m,
+                                                                       int mi, region_t *rg,
+                                                                       uintptr_t base, uint32_t idx,
+                                                                       uint32_t msize, void *ptr)
 {
-    region_t *dead = NULL;
     if (mi != DEPOT) {
         /* libmalloc's last-free cache: tiny blocks under 16 quanta, any small
-         * or medium block. The previous occupant is freed for real. */
+         * or medium block. The previous occupant is freed for real. One call
+         * of free_in_magazine (inlined): for the block itself, or for the
+         * previous occupant. */
         if (!r->tiny || msize < 16) {
             void *prev = m->last_free;
             uint32_t pm = m->last_free_msize;
             m->last_free = ptr;
             m->last_free_msize = msize;
-            if (prev) {
-                uintptr_t pb = base_of(r, prev);
-                dead = free_in_magazine(r, m, trailer_of(r, pb), pb, idx_of(r, pb, prev), pm);
-            }
-        } else {
-            dead = free_in_magazine(r, m, rg, base, idx, msize);
+            if (!prev) return NULL;
+            base = base_of(r, prev);
+            rg = trailer_of(r, base);
+            idx = idx_of(r, base, prev);
+            msize = pm;
         }
-    } else {
-        size_t bytes = (size_t)msize << r->g.qshift;
-        rg->bytes_used -= (uint32_t)bytes;
-        m->bytes_in_objects -= bytes;
-        m->num_objects--;
-        release_range(r, m, rg, base, idx, msize, NULL);
-        note_dirty(r, m, bytes);
-        dead = depot_try_retire(r, m, rg);
+        return free_in_magazine(r, m, rg, base, idx, msize);
     }
-    return dead;
+    size_t bytes = (size_t)msize << r->g.qshift;
+    rg->bytes_used -= (uint32_t)bytes;
+    m->bytes_in_objects -= bytes;
+    m->num_objects--;
+    release_range(r, m, rg, base, idx, msize, NULL);
+    note_dirty(r, m, bytes);
+    return depot_try_retire(r, m, rg);
+}
+
+static __attribute__((noinline)) region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi,
+                                                       region_t *rg, uintptr_t base, uint32_t idx,
+                                                       uint32_t msize, void *ptr)
+{
+    return free_locked_inl(r, m, mi, rg, base, idx, msize, ptr);
 }
 
 static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
@@ -619,7 +631,7 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
         return;
     }
     uint32_t tag = tag_take(rg, idx);
-    region_t *dead = free_locked(r, m, mi, rg, base, idx, msize, ptr);
+    region_t *dead = free_locked_inl(r, m, mi, rg, base, idx, msize, ptr);
     zt_unlock(&m->lock);
     if (dead) unmap_region(r, dead);
     zt_hook_freed(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);

@@ -55,10 +55,23 @@ void zt_szone_set_fork_va(malloc_zone_t *zone)
 
 /* The zone area is a multiple of the host page and at least PAGE_MAX_SIZE
  * (16 KiB) so that write-protecting it never covers state. */
-static size_t zone_area_bytes(void)
+static size_t zone_area_slow(void)
 {
     size_t page = zt_prim_page_bytes();
     return page > (16u << 10) ? page : (16u << 10);
+}
+
+/* Cached: state_of runs on every allocation, and zt_prim_page_bytes is a
+ * call into another unit. Racing first callers store the same value. */
+static size_t zone_area_cache;
+
+static inline size_t zone_area_bytes(void)
+{
+    size_t a = __atomic_load_n(&zone_area_cache, __ATOMIC_RELAXED);
+    if (zt_likely(a != 0)) return a;
+    a = zone_area_slow();
+    __atomic_store_n(&zone_area_cache, a, __ATOMIC_RELAXED);
+    return a;
 }
 
 static inline szone_state_t *state_of(const malloc_zone_t *zone)
@@ -108,12 +121,20 @@ static inline zt_rack_t *own_rack(const malloc_zone_t *zone, const void *ptr)
 
 /* ---- allocation ---------------------------------------------------------- */
 
-static void *alloc_class(malloc_zone_t *zone, size_t bytes, bool clear)
+static inline __attribute__((always_inline)) void *alloc_class(malloc_zone_t *zone, size_t bytes,
+                                                               bool clear)
 {
     szone_state_t *st = state_of(zone);
-    unsigned cls = zt_class_scalable(&zt_active_profile, bytes);
+    unsigned cls;
     void *p;
-    if (zt_likely(cls != ZT_CLASS_LARGE)) {
+    if (zt_likely(bytes <= ZT_TINY_MAX_BYTES)) {
+        /* zt_class_scalable's and zt_class_kind's answer for a tiny size,
+         * without their two calls: the tiny rack, racks[0]. */
+        cls =
+            ZT_CLASS_TINY_FIRST - 1 +
+            (bytes ? (unsigned)((bytes + ZT_TINY_QUANTUM_BYTES - 1) >> ZT_TINY_QUANTUM_SHIFT) : 1);
+        p = zt_rack_malloc(st->racks[0], cls, clear);
+    } else if (zt_likely((cls = zt_class_scalable(&zt_active_profile, bytes)) != ZT_CLASS_LARGE)) {
         p = zt_rack_malloc(st->racks[zt_class_kind(cls) - ZT_KIND_TINY], cls, clear);
     } else {
         if (bytes > absolute_max_bytes()) {

@@ -706,6 +706,51 @@ static void test_rss_returns(void)
         zt_rack_destroy(r[k]);
 }
 
+/* tiny_mark_used writes a block's bitmap bits a word pair at a time: every
+ * block length (1..63 quanta) at starts that fall on every bit of a word,
+ * carved from the bump tail, then again from the free lists (split
+ * remainders), with sizes, neighbours and the whole check after each pass. */
+static void test_tiny_bitmap_offsets(void)
+{
+    zt_rack_t *r = zt_rack_create(NULL, ZT_KIND_TINY, 1);
+    REQUIRE(r != NULL, "create tiny");
+    enum { PER = 64, MAXM = ZT_TINY_MSIZE_MAX };
+    static void *ptrs[MAXM + 1][PER];
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned m = 1; m <= MAXM; m++) {
+            unsigned cls = ZT_CLASS_TINY_FIRST - 1 + m;
+            for (unsigned i = 0; i < PER; i++) {
+                void *p = ptrs[m][i] = zt_rack_malloc(r, cls, false);
+                CHECK(p != NULL && zt_rack_size(r, p) == (size_t)m * 16,
+                      "pass %d msize %u #%u: %p size %zu", pass, m, i, p,
+                      p ? zt_rack_size(r, p) : 0);
+                if (p) memset(p, 0x5A, (size_t)m * 16);
+            }
+        }
+        CHECK(zt_rack_check(r), "check after allocating, pass %d", pass);
+        for (unsigned m = 1; m <= MAXM; m++)
+            for (unsigned i = 0; i < PER; i++) {
+                void *p = ptrs[m][i];
+                if (!p) continue;
+                CHECK(zt_rack_size(r, p) == (size_t)m * 16, "pass %d msize %u #%u intact", pass, m,
+                      i);
+                if (m > 1)
+                    CHECK(zt_rack_size(r, (char *)p + 16) == 0, "pass %d msize %u interior", pass,
+                          m);
+            }
+        /* free in an order that mixes lengths and offsets (coalescing) */
+        for (unsigned step = 0; step < 7; step++)
+            for (unsigned m = 1; m <= MAXM; m++)
+                for (unsigned i = step; i < PER; i += 7)
+                    if (ptrs[m][i]) {
+                        zt_rack_free(r, ptrs[m][i]);
+                        ptrs[m][i] = NULL;
+                    }
+        CHECK(zt_rack_check(r), "check after freeing, pass %d", pass);
+    }
+    zt_rack_destroy(r);
+}
+
 int main(void)
 {
     zt_active_profile = *zt_profile_find("native");
@@ -714,6 +759,10 @@ int main(void)
     CHECK_CASE("every class")
     {
         test_every_class();
+    }
+    CHECK_CASE("tiny bitmap at every bit offset")
+    {
+        test_tiny_bitmap_offsets();
     }
     CHECK_CASE("reuse and coalescing")
     {

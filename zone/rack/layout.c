@@ -144,7 +144,9 @@ static inline uint32_t tiny_next_start(const uint64_t *m, uint32_t i)
     return w * 64 + (uint32_t)__builtin_ctzll(x);
 }
 
-static inline void tiny_mark_used(uint64_t *m, uint32_t i, uint32_t msize)
+/* tiny_mark_used for any msize: a word at a time. */
+static __attribute__((noinline, cold)) void tiny_mark_used_long(uint64_t *m, uint32_t i,
+                                                                uint32_t msize)
 {
     uint64_t bit = 1ull << (i & 63);
     word_or(&m[2 * (i >> 6)], bit);
@@ -152,6 +154,35 @@ static inline void tiny_mark_used(uint64_t *m, uint32_t i, uint32_t msize)
     if (msize > 1) tiny_clear_range(m, i + 1, i + msize);
     uint32_t n = i + msize;
     word_or(&m[2 * (n >> 6)], 1ull << (n & 63));
+}
+
+/* Quanta [i, i+msize) become a live block: header and inuse bit at i, both
+ * cleared over the rest, header bit at i + msize (the next block's start).
+ * Every live tiny block (msize <= ZT_TINY_MSIZE_MAX) spans at most two
+ * bitmap words, end bit included, so each word is read and written once
+ * (tiny_mark_used_long's loop cost ~90 instructions a call, a quarter of a
+ * tiny malloc on a device profile). Word w+1 is touched only when the span
+ * or the end bit reaches it (it exists then: i + msize <= TINY_NQ). */
+static inline __attribute__((always_inline)) void tiny_mark_used(uint64_t *m, uint32_t i,
+                                                                 uint32_t msize)
+{
+    if (zt_unlikely(msize - 1 >= 64)) {
+        tiny_mark_used_long(m, i, msize);
+        return;
+    }
+    uint32_t o = i & 63, e = o + msize; /* e: the end bit, relative to word w */
+    uint64_t *w = &m[2 * (i >> 6)];
+    uint64_t span = (~0ull >> (64 - msize)) << o, start = 1ull << o;
+    if (e < 64) {
+        ST(&w[0], (LD(&w[0]) & ~span) | start | 1ull << e);
+        ST(&w[1], (LD(&w[1]) & ~span) | start);
+        return;
+    }
+    ST(&w[0], (LD(&w[0]) & ~span) | start);
+    ST(&w[1], (LD(&w[1]) & ~span) | start);
+    uint64_t hi = e > 64 ? ~0ull >> (128 - e) : 0; /* quanta of the span in word w+1 */
+    ST(&w[2], (LD(&w[2]) & ~hi) | 1ull << (e - 64));
+    if (hi) word_andn(&w[3], hi);
 }
 
 static inline void tiny_set_free_bits(uint64_t *m, uint32_t i, uint32_t msize)
@@ -211,7 +242,8 @@ static inline uint32_t free_msize(const zt_rack_t *r, uintptr_t base, uint32_t i
     return LD(&u16_meta(r, base)[idx]) & ~U16_FREE;
 }
 
-static inline void mark_used(const zt_rack_t *r, uintptr_t base, uint32_t idx, uint32_t msize)
+static inline __attribute__((always_inline)) void mark_used(const zt_rack_t *r, uintptr_t base,
+                                                            uint32_t idx, uint32_t msize)
 {
     if (r->tiny) {
         tiny_mark_used(tiny_meta(r, base), idx, msize);
@@ -223,8 +255,10 @@ static inline void mark_used(const zt_rack_t *r, uintptr_t base, uint32_t idx, u
 }
 
 /* Write the free metadata and node of [idx, idx+msize) (not listed). */
-static inline free_node_t *mark_free(const zt_rack_t *r, uintptr_t base, uint32_t idx,
-                                     uint32_t msize, uint8_t purged, uint8_t epoch)
+static inline __attribute__((always_inline)) free_node_t *mark_free(const zt_rack_t *r,
+                                                                    uintptr_t base, uint32_t idx,
+                                                                    uint32_t msize, uint8_t purged,
+                                                                    uint8_t epoch)
 {
     free_node_t *n = ptr_of(r, base, idx);
     if (r->tiny) {
@@ -261,8 +295,8 @@ static inline void absorb(const zt_rack_t *r, uintptr_t base, uint32_t idx, uint
 }
 
 /* The free block that ends right before idx, or false. */
-static inline bool prev_free(const zt_rack_t *r, uintptr_t base, uint32_t idx, uint32_t *pidx,
-                             uint32_t *pmsize)
+static inline __attribute__((always_inline)) bool
+prev_free(const zt_rack_t *r, uintptr_t base, uint32_t idx, uint32_t *pidx, uint32_t *pmsize)
 {
     if (idx == 0) return false;
     if (r->tiny) {

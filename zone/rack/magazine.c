@@ -80,8 +80,9 @@ static inline void note_dirty(zt_rack_t *r, magazine_t *m, size_t bytes)
 
 /* Turn [idx, idx+msize) of rg (owned by locked m) into free space, merging
  * with free neighbours, and list it. */
-static free_node_t *release_range(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base,
-                                  uint32_t idx, uint32_t msize, uint32_t *out_msize)
+static inline __attribute__((always_inline)) free_node_t *
+release_range_inl(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base, uint32_t idx,
+                  uint32_t msize, uint32_t *out_msize)
 {
     uint32_t start = idx, total = msize, pidx, pm;
     /* The merged span takes the oldest epoch of its parts: a span that keeps
@@ -110,6 +111,17 @@ static free_node_t *release_range(zt_rack_t *r, magazine_t *m, region_t *rg, uin
     list_push(m, slot_of(r, total), node);
     if (out_msize) *out_msize = total;
     return node;
+}
+
+/* release_range_inl out of line, for the callers off the free path (the
+ * free path inlines it through free_in_magazine: one call layer and its
+ * frame fewer per free). */
+static __attribute__((noinline)) free_node_t *release_range(zt_rack_t *r, magazine_t *m,
+                                                            region_t *rg, uintptr_t base,
+                                                            uint32_t idx, uint32_t msize,
+                                                            uint32_t *out_msize)
+{
+    return release_range_inl(r, m, rg, base, idx, msize, out_msize);
 }
 
 /* Return the unused tail of m's bump region to the free lists. */
@@ -242,15 +254,16 @@ static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
 
 /* Free a live block of rg (owned by the locked m, not the depot): counters,
  * coalescing, recirculation. Returns a region to unmap, or NULL. */
-static region_t *free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base,
-                                  uint32_t idx, uint32_t msize)
+static inline __attribute__((always_inline)) region_t *
+free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base, uint32_t idx,
+                 uint32_t msize)
 {
     size_t bytes = (size_t)msize << r->g.qshift;
     zt_assert(rg->bytes_used >= bytes && m->num_objects > 0);
     rg->bytes_used -= (uint32_t)bytes;
     m->bytes_in_objects -= bytes;
     m->num_objects--;
-    release_range(r, m, rg, base, idx, msize, NULL);
+    release_range_inl(r, m, rg, base, idx, msize, NULL);
     note_dirty(r, m, bytes);
     if (r->owner.kind == ZT_KIND_MEDIUM && rg->bytes_used == cached_in(r, m, rg)) {
         /* A medium region with nothing live left (128 MiB): what a program
@@ -282,7 +295,8 @@ static inline void count_alloc(zt_rack_t *r, magazine_t *m, region_t *rg, uint32
         rg->recirc_suitable = 0;
 }
 
-static void *alloc_from_lists(zt_rack_t *r, magazine_t *m, uint32_t msize)
+static inline __attribute__((always_inline)) void *alloc_from_lists(zt_rack_t *r, magazine_t *m,
+                                                                    uint32_t msize)
 {
     unsigned s = slot_of(r, msize);
     free_node_t *n = m->slots[s];
@@ -357,14 +371,12 @@ static region_t *map_region(zt_rack_t *r, int mi)
     return rg;
 }
 
-/* Allocate msize quanta; on success returns with *mout locked. *fresh is set
- * when the block comes from never-touched memory (already zero). */
-static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *fresh)
+/* rack_alloc's loop, entered with magazine m (index mi) locked: what
+ * rack_alloc tries first, then the depot and a new region, until a block is
+ * found or the map fails. */
+static __attribute__((noinline)) void *
+rack_alloc_slow(zt_rack_t *r, uint32_t msize, int mi, magazine_t *m, magazine_t **mout, bool *fresh)
 {
-    zt_assert(msize >= 1 && msize <= r->g.max_msize);
-    int mi = (int)mag_index_here(r);
-    magazine_t *m = mag_of(r, mi);
-    zt_lock(&m->lock);
     for (;;) {
         *fresh = false;
         if (m->last_free && m->last_free_msize == msize) {
@@ -405,6 +417,35 @@ static void *rack_alloc(zt_rack_t *r, uint32_t msize, magazine_t **mout, bool *f
         rlist_append(m, rg);
         m->bytes_in_magazine += r->g.payload_bytes;
     }
+}
+
+/* Allocate msize quanta; on success returns with *mout locked. *fresh is set
+ * when the block comes from never-touched memory (already zero). The three
+ * sources tried under the lock (the last-free block, the free lists, the
+ * bump tail) are inline; when all are empty rack_alloc_slow tries them again
+ * (nothing changed under the lock) and goes on to the depot and a new
+ * region, as one loop. */
+static inline __attribute__((always_inline)) void *rack_alloc(zt_rack_t *r, uint32_t msize,
+                                                              magazine_t **mout, bool *fresh)
+{
+    zt_assert(msize >= 1 && msize <= r->g.max_msize);
+    int mi = (int)mag_index_here(r);
+    magazine_t *m = mag_of(r, mi);
+    zt_lock(&m->lock);
+    *fresh = false;
+    if (m->last_free && m->last_free_msize == msize) {
+        void *p = m->last_free;
+        m->last_free = NULL;
+        *mout = m;
+        return p;
+    }
+    void *p = alloc_from_lists(r, m, msize);
+    if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
+    if (zt_likely(p != NULL)) {
+        *mout = m;
+        return p;
+    }
+    return rack_alloc_slow(r, msize, mi, m, mout, fresh);
 }
 
 /* ---- tags ------------------------------------------------------------------
