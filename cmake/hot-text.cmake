@@ -37,6 +37,10 @@ function(zt_hot_text target)
   endforeach()
   string(REPLACE "${anchor}" "${block}${anchor}" script "${script}")
   file(WRITE ${out} "${script}\n")
-  target_link_options(${target} PRIVATE -Wl,-T,${out})
+  # Segments aligned to 64 KiB (ld.so maps such a library at a 64 KiB
+  # boundary, glibc >= 2.35): the hot run then starts a fault-around window
+  # instead of sharing its first one with whatever precedes .text, and its
+  # first 64 KiB are one window.
+  target_link_options(${target} PRIVATE -Wl,-T,${out} -Wl,-z,max-page-size=0x10000)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${out})
 endfunction()

@@ -64,19 +64,20 @@ ZT_HIDDEN extern malloc_zone_t *zt_registry_initial_helper;  /* its helper when 
 
 /* The virtual default zone (what malloc_default_zone() returns), alone on
  * its own page(s) (libmalloc's __DATA,__v_zone padded to PAGE_MAX_SIZE):
- * malloc_set_zone_name may make them read-only. Defined in virtual_zone.c. */
+ * malloc_set_zone_name may make them read-only. Its storage is twice that in
+ * .bss, the zone at the first ZT_VZONE_BYTES boundary inside it: an object
+ * aligned to 16 KiB made the linker give .bss a segment of its own, an ELF
+ * layout valgrind cannot read (our frames showed as ??? in its reports and
+ * in callgrind). Defined in virtual_zone.c. */
 #define ZT_VZONE_BYTES (16u << 10) /* PAGE_MAX_SIZE: the page(s) set_zone_name protects */
-typedef union zt_vzone_page {
-    malloc_zone_t zone;
-    char pad[ZT_VZONE_BYTES];
-} zt_vzone_page_t;
-ZT_HIDDEN extern zt_vzone_page_t zt_registry_vzone_page;
+ZT_HIDDEN extern char zt_registry_vzone_space[2 * ZT_VZONE_BYTES];
 void zt_registry_vzone_fill(void); /* zt_registry_init's (virtual_zone.c) */
 
 /* The virtual default zone: malloc_default_zone() without initialising. */
 static inline malloc_zone_t *zt_registry_virtual_zone(void)
 {
-    return &zt_registry_vzone_page.zone;
+    uintptr_t a = (uintptr_t)zt_registry_vzone_space + ZT_VZONE_BYTES - 1;
+    return (malloc_zone_t *)(a & ~(uintptr_t)(ZT_VZONE_BYTES - 1));
 }
 
 /* False only while zt_init runs on this thread: use the bootstrap arena. */

@@ -206,12 +206,12 @@ static malloc_introspection_t virtual_introspect = {
     .task_statistics = vzi_task_statistics,
 };
 
-/* Alone on its own page(s): see zt_vzone_page_t in registry.h. In .bss,
- * filled by zt_registry_vzone_fill: initialised data would put its 16 KiB
- * (and the padding that aligns it) in the library's .data, all of it
+/* Alone on its own page(s): see zt_registry_vzone_space in registry.h. In
+ * .bss, filled by zt_registry_vzone_fill: initialised data would put its
+ * 16 KiB (and the padding that aligns it) in the library's .data, all of it
  * resident in every process (fault-around and load-time relocations); in
  * .bss only the one page written is. */
-zt_vzone_page_t zt_registry_vzone_page __attribute__((aligned(ZT_VZONE_BYTES)));
+char zt_registry_vzone_space[2 * ZT_VZONE_BYTES];
 
 static const malloc_zone_t vzone_template = {
     .reserved1 = NULL,
@@ -240,7 +240,8 @@ static const malloc_zone_t vzone_template = {
  * (its name may have been changed, its page made read-only). */
 void zt_registry_vzone_fill(void)
 {
-    if (zt_registry_vzone_page.zone.malloc == NULL) zt_registry_vzone_page.zone = vzone_template;
+    malloc_zone_t *z = zt_registry_virtual_zone();
+    if (z->malloc == NULL) *z = vzone_template;
 }
 
 /* Always the virtual zone, never zone 0 itself (libmalloc-166.220.1 src/malloc.c:970-973,

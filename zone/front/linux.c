@@ -126,7 +126,8 @@ static inline void *do_malloc(size_t n, const void *caller)
 static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o, const void *caller)
 {
     if (caller) zt_error_caller = caller;
-    int saved = errno;
+    int *err = &errno; /* one __errno_location call, not two */
+    int saved = *err;
     if (zt_likely(o != NULL && malloc_logger == NULL)) {
         if (o->kind == ZT_KIND_NANO)
             zt_nano_free_owned(o, p);
@@ -137,7 +138,7 @@ static __attribute__((noinline)) void free_slow(void *p, zt_owner_t *o, const vo
     } else {
         zt_registry_free(p); /* large, bootstrap, foreign, logged */
     }
-    errno = saved;
+    *err = saved;
 }
 
 static inline void do_free(void *p, const void *caller)
@@ -147,7 +148,8 @@ static inline void do_free(void *p, const void *caller)
     if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) &&
         front_profiler_ok(zt_profiling)) {
         if (o->kind == ZT_KIND_NANO) {
-            if (zt_nano_free_hit(o, p)) return;
+            /* No caches (a device profile): no call. */
+            if (zt_nano_front_zone != NULL && zt_nano_free_hit(o, p)) return;
         } else if (o == zt_rack_front_tiny) {
             if (zt_rack_tiny_free_hit(o, p)) return;
         }
