@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../check.h"
+#include "account_record.h"
 
 #define THREADS    4
 #define PER_THREAD 200000
@@ -52,21 +53,7 @@ static void *worker_racing(void *arg)
 int main(void)
 {
     char path[256];
-    snprintf(path, sizeof path, "/tmp/zt_test_account_owner_%d.zt", (int)getpid());
-    zt_record_info_t info = {.path = path,
-                             .stacks_mode = ZT_STACKS_FULL,
-                             .unwind = "fp",
-                             .depth = 16,
-                             .monitor_ms = 100,
-                             .device = "native",
-                             .page_bytes = 4096,
-                             .ram_bytes = 2ull << 30,
-                             .va_limit_bytes = 1ull << 40,
-                             .max_bytes = 64u << 20};
-    REQUIRE(zt_record_open(&info) && zt_record_zone(0, "DefaultMallocZone", 0x1000),
-            "cannot open a record at %s", path);
-    uint64_t frames[2] = {0x3333, 0x4444};
-    stack_id = zt_stacktab_intern(frames, 2, true);
+    stack_id = account_record_open("test_account_owner", path, sizeof path);
     zt_rec_counters_t *h = &zt_rec.hdr->heap;
 
     CHECK_CASE("a thread counting alone after the first takes the fast path over")
