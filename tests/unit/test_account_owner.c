@@ -98,8 +98,11 @@ int main(void)
               (unsigned long long)(heap(&h->freed_blocks) - f0),
               (unsigned long long)(heap(&h->freed_bytes) - fb0), (unsigned long long)want,
               (unsigned long long)(64 * want));
-        CHECK(zt_account_atomic_mode(), "%d threads counted at once and the process stayed plain",
-              THREADS);
+        /* Counting "at the same time" needs two CPUs running the threads
+         * (valgrind runs one thread at a time). */
+        if (getenv("ZT_UNDER_VALGRIND") == NULL && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+            CHECK(zt_account_atomic_mode(),
+                  "%d threads counted at once and the process stayed plain", THREADS);
     }
     unlink(path);
     return CHECK_DONE("test_account_owner");
