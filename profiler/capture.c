@@ -107,7 +107,7 @@ static inline __attribute__((always_inline)) int unwind_stepped(void **buf, int 
 static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, int max)
 {
 #if CAPTURE_NONGNU_UNWIND
-    if (!zt_hook_sampling || !lu_stepped_ok || tls_unwinds >= UNWIND_STEPPED)
+    if (zt_profiling != ZT_PROFILING_SAMPLE || !lu_stepped_ok || tls_unwinds >= UNWIND_STEPPED)
         return lu_backtrace(buf, max);
     tls_unwinds++;
 #endif

@@ -304,7 +304,6 @@ static void hook_init(void)
     if (mode != ZT_STACKS_OFF) zt_freed_init();
     zt_prim_atfork(fork_prepare, fork_parent, fork_child);
     prof_mode = mode;
-    zt_hook_sampling = mode == ZT_STACKS_SAMPLE;
     __atomic_store_n(&zt_profiling,
                      mode == ZT_STACKS_OFF      ? 0
                      : mode == ZT_STACKS_SAMPLE ? ZT_PROFILING_SAMPLE

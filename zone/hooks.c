@@ -17,7 +17,6 @@
 #include "hooks.h"
 
 int zt_profiling;
-int zt_hook_sampling;
 __thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
 __thread size_t zt_hook_request_bytes __attribute__((tls_model("initial-exec")));
 

@@ -29,9 +29,9 @@
 #include "zone.h"
 
 /* Non-zero while allocations should be tagged: ZT_PROFILING_FULL (every
- * block) or ZT_PROFILING_SAMPLE (with zt_hook_sampling: the countdown picks
- * them); set by the observer, 0 while there is none. The value lets the
- * Linux front decide its cache hits from this one load. */
+ * block) or ZT_PROFILING_SAMPLE (ZONETRACE_STACKS=sample: the countdown
+ * picks them); set by the observer, 0 while there is none. The value lets
+ * the Linux front decide its cache hits from this one load. */
 #define ZT_PROFILING_FULL   1
 #define ZT_PROFILING_SAMPLE 2
 extern int zt_profiling;
@@ -40,8 +40,7 @@ extern int zt_profiling;
  * allocated in `zone`. Returns the tag to store with the block. In sample
  * mode the common case (not sampled) is one thread-local subtraction, inline
  * here so the zone pays no call for it. The countdown must stay <= 0 unless
- * zt_hook_sampling (zt_hook_unsampled). */
-extern int zt_hook_sampling; /* ZONETRACE_STACKS=sample */
+ * zt_profiling is ZT_PROFILING_SAMPLE (zt_hook_unsampled). */
 extern __thread int64_t zt_hook_sample_countdown __attribute__((tls_model("initial-exec")));
 
 /* The request size of the allocation in progress on this thread, noted by
@@ -61,8 +60,8 @@ uint32_t zt_hook_alloc_slow(malloc_zone_t *zone, void *ptr, size_t bytes, unsign
  * zt_profiling (every caller tests it first). Without sampling (full mode,
  * or an observer that tags everything) the countdown starts at 0 and only
  * falls, so every allocation is taken; the profiler's full mode sets it
- * back to 0 in its hook so it cannot wrap. No test of zt_hook_sampling
- * here: that was a load and a branch more per sampled-mode allocation. */
+ * back to 0 in its hook so it cannot wrap. No test of the mode here: that
+ * was a load and a branch more per sampled-mode allocation. */
 static inline bool zt_hook_unsampled(size_t bytes)
 {
     int64_t left = zt_hook_sample_countdown - (int64_t)bytes;
@@ -137,7 +136,7 @@ void zt_hook_init(void);
  * nothing to do) and stay constant while installed. alloc is called for
  * an allocation the zone wants tagged (zt_profiling set and, when sampling,
  * its countdown ran out), free only for tag != 0. An observer turns tagging
- * on by setting zt_profiling (and zt_hook_sampling) from its init. */
+ * on by setting zt_profiling (ZT_PROFILING_FULL or _SAMPLE) from its init. */
 typedef struct zt_hooks {
     uint32_t (*alloc)(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls);
     void (*free)(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls, uint32_t tag);

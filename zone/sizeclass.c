@@ -13,10 +13,7 @@ static inline size_t div_up(size_t a, size_t b)
 
 unsigned zt_class_scalable(const zt_profile_t *p, size_t bytes)
 {
-    if (bytes <= ZT_TINY_MAX_BYTES) {
-        size_t msize = bytes == 0 ? 1 : div_up(bytes, ZT_TINY_QUANTUM_BYTES);
-        return ZT_CLASS_TINY_FIRST - 1 + (unsigned)msize;
-    }
+    if (bytes <= ZT_TINY_MAX_BYTES) return zt_class_tiny(bytes);
     if (bytes <= p->small_limit_bytes)
         return ZT_CLASS_SMALL_FIRST - 1 + (unsigned)div_up(bytes, ZT_SMALL_QUANTUM_BYTES);
     if (p->medium && bytes <= ZT_MEDIUM_MAX_BYTES)

@@ -74,6 +74,14 @@ struct zt_profile;
 /* Class of a request in a scalable zone (tiny/small/medium/large; never nano). */
 unsigned zt_class_scalable(const struct zt_profile *p, size_t bytes);
 
+/* zt_class_scalable's answer for bytes <= ZT_TINY_MAX_BYTES (every profile's),
+ * inline for the szone's allocation path: 0 bytes is msize 1. */
+static inline unsigned zt_class_tiny(size_t bytes)
+{
+    size_t msize = bytes == 0 ? 1 : (bytes + ZT_TINY_QUANTUM_BYTES - 1) >> ZT_TINY_QUANTUM_SHIFT;
+    return ZT_CLASS_TINY_FIRST - 1 + (unsigned)msize;
+}
+
 /* Class of a request made to a nano-fronted default zone: nano if <= 256 B,
  * else as zt_class_scalable. */
 unsigned zt_class_nano_or_scalable(const struct zt_profile *p, size_t bytes);

@@ -130,9 +130,7 @@ static inline __attribute__((always_inline)) void *alloc_class(malloc_zone_t *zo
     if (zt_likely(bytes <= ZT_TINY_MAX_BYTES)) {
         /* zt_class_scalable's and zt_class_kind's answer for a tiny size,
          * without their two calls: the tiny rack, racks[0]. */
-        cls =
-            ZT_CLASS_TINY_FIRST - 1 +
-            (bytes ? (unsigned)((bytes + ZT_TINY_QUANTUM_BYTES - 1) >> ZT_TINY_QUANTUM_SHIFT) : 1);
+        cls = zt_class_tiny(bytes);
         p = zt_rack_malloc(st->racks[0], cls, clear);
     } else if (zt_likely((cls = zt_class_scalable(&zt_active_profile, bytes)) != ZT_CLASS_LARGE)) {
         p = zt_rack_malloc(st->racks[zt_class_kind(cls) - ZT_KIND_TINY], cls, clear);

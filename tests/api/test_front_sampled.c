@@ -64,7 +64,6 @@ int main(void)
 
     zt_hooks_install(&sampling);
     zt_hook_sample_countdown = COUNTDOWN_BYTES;
-    zt_hook_sampling = 1;
     zt_profiling = ZT_PROFILING_SAMPLE;
     unsigned total = 0;
     unsigned long long x = 1;
@@ -92,7 +91,6 @@ int main(void)
             free(p[(i * 5 + r) % LIVE]);
     }
     zt_profiling = 0;
-    zt_hook_sampling = 0;
     CHECK(allocs - first_allocs > 20, "small and medium sampled: %u", allocs - first_allocs);
     CHECK(frees_tagged - first_tagged == allocs - first_allocs,
           "small/medium: tagged frees %u != tagged allocations %u", frees_tagged - first_tagged,

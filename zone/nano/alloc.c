@@ -469,10 +469,8 @@ static inline bool block_tagged(nano_region_t *r, const void *ptr)
  * map's pages that hold tags (never-written pages would fault in). */
 static inline uint32_t tag_peek(nano_region_t *r, uintptr_t ptr)
 {
+    if (!block_tagged(r, (const void *)ptr)) return 0;
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
-    if (!tags ||
-        __atomic_load_n(&tags_tagged(tags)[block_no(r, (const void *)ptr)], __ATOMIC_RELAXED) == 0)
-        return 0;
     return __atomic_load_n(&tags[(ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT], __ATOMIC_RELAXED);
 }
 

@@ -155,6 +155,7 @@ uint64_t zt_prim_ram_bytes(void)
 }
 
 static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len);
+static uint64_t parse_u64(const char *s, const char **end);
 
 /* The CPUs online, as sysconf(_SC_NPROCESSORS_ONLN) counts them (glibc
  * 2.36 reads the same file), parsed here: sysconf and its parser would
@@ -169,16 +170,9 @@ static unsigned online_cpus(void)
     if (read_small_file("/sys/devices/system/cpu/online", buf, sizeof buf, &len)) {
         const char *s = buf;
         while (*s >= '0' && *s <= '9') {
-            unsigned lo = 0, hi;
-            while (*s >= '0' && *s <= '9')
-                lo = lo * 10 + (unsigned)(*s++ - '0');
-            hi = lo;
-            if (*s == '-') {
-                hi = 0;
-                for (s++; *s >= '0' && *s <= '9'; s++)
-                    hi = hi * 10 + (unsigned)(*s - '0');
-            }
-            if (hi >= lo && hi - lo < 65536) n += hi - lo + 1;
+            uint64_t lo = parse_u64(s, &s), hi = lo;
+            if (*s == '-') hi = parse_u64(s + 1, &s);
+            if (hi >= lo && hi - lo < 65536) n += (unsigned)(hi - lo + 1);
             if (*s != ',') break;
             s++;
         }

@@ -371,60 +371,68 @@ static region_t *map_region(zt_rack_t *r, int mi)
     return rg;
 }
 
-/* rack_alloc's loop, entered with magazine m (index mi) locked: what
- * rack_alloc tries first, then the depot and a new region, until a block is
- * found or the map fails. */
+/* The three sources tried under magazine m's lock: the last-free block, the
+ * free lists, the bump tail. NULL when all are empty. *fresh is set when
+ * the block comes from never-touched memory (already zero). */
+static inline __attribute__((always_inline)) void *alloc_here(zt_rack_t *r, magazine_t *m,
+                                                              uint32_t msize, bool *fresh)
+{
+    *fresh = false;
+    if (m->last_free && m->last_free_msize == msize) {
+        void *p = m->last_free;
+        m->last_free = NULL;
+        return p;
+    }
+    void *p = alloc_from_lists(r, m, msize);
+    if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
+    return p;
+}
+
+/* rack_alloc's loop once alloc_here found nothing, entered with magazine m
+ * (index mi) locked: the depot or a new region, then alloc_here again, until
+ * a block is found or the map fails. */
 static __attribute__((noinline)) void *
 rack_alloc_slow(zt_rack_t *r, uint32_t msize, int mi, magazine_t *m, magazine_t **mout, bool *fresh)
 {
     for (;;) {
-        *fresh = false;
-        if (m->last_free && m->last_free_msize == msize) {
-            void *p = m->last_free;
-            m->last_free = NULL;
-            *mout = m;
-            return p;
+        if (!steal_from_depot(r, m, mi, msize)) {
+            if (m->alloc_underway) {
+                /* Another thread is mapping for this magazine: wait for it. */
+                zt_unlock(&m->lock);
+                zt_prim_yield();
+                zt_lock(&m->lock);
+            } else {
+                m->alloc_underway = 1;
+                zt_unlock(&m->lock);
+                region_t *rg = map_region(r, mi);
+                zt_lock(&m->lock);
+                m->alloc_underway = 0;
+                if (!rg) {
+                    zt_unlock(&m->lock);
+                    errno = ENOMEM;
+                    return NULL;
+                }
+                /* counted once listed, so that check() under all locks agrees */
+                __atomic_fetch_add(&r->region_count, 1, __ATOMIC_RELAXED);
+                finalize_bump(r, m);
+                m->bump_rg = rg;
+                m->bump_idx = 0;
+                rlist_append(m, rg);
+                m->bytes_in_magazine += r->g.payload_bytes;
+            }
         }
-        void *p = alloc_from_lists(r, m, msize);
-        if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
+        void *p = alloc_here(r, m, msize, fresh);
         if (p) {
             *mout = m;
             return p;
         }
-        if (steal_from_depot(r, m, mi, msize)) continue;
-        if (m->alloc_underway) {
-            /* Another thread is mapping for this magazine: wait for it. */
-            zt_unlock(&m->lock);
-            zt_prim_yield();
-            zt_lock(&m->lock);
-            continue;
-        }
-        m->alloc_underway = 1;
-        zt_unlock(&m->lock);
-        region_t *rg = map_region(r, mi);
-        zt_lock(&m->lock);
-        m->alloc_underway = 0;
-        if (!rg) {
-            zt_unlock(&m->lock);
-            errno = ENOMEM;
-            return NULL;
-        }
-        /* counted once listed, so that check() under all locks agrees */
-        __atomic_fetch_add(&r->region_count, 1, __ATOMIC_RELAXED);
-        finalize_bump(r, m);
-        m->bump_rg = rg;
-        m->bump_idx = 0;
-        rlist_append(m, rg);
-        m->bytes_in_magazine += r->g.payload_bytes;
     }
 }
 
 /* Allocate msize quanta; on success returns with *mout locked. *fresh is set
- * when the block comes from never-touched memory (already zero). The three
- * sources tried under the lock (the last-free block, the free lists, the
- * bump tail) are inline; when all are empty rack_alloc_slow tries them again
- * (nothing changed under the lock) and goes on to the depot and a new
- * region, as one loop. */
+ * when the block comes from never-touched memory (already zero). The common
+ * case, a block from one of alloc_here's sources, is inline; the depot and a
+ * new region are rack_alloc_slow's. */
 static inline __attribute__((always_inline)) void *rack_alloc(zt_rack_t *r, uint32_t msize,
                                                               magazine_t **mout, bool *fresh)
 {
@@ -432,15 +440,7 @@ static inline __attribute__((always_inline)) void *rack_alloc(zt_rack_t *r, uint
     int mi = (int)mag_index_here(r);
     magazine_t *m = mag_of(r, mi);
     zt_lock(&m->lock);
-    *fresh = false;
-    if (m->last_free && m->last_free_msize == msize) {
-        void *p = m->last_free;
-        m->last_free = NULL;
-        *mout = m;
-        return p;
-    }
-    void *p = alloc_from_lists(r, m, msize);
-    if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
+    void *p = alloc_here(r, m, msize, fresh);
     if (zt_likely(p != NULL)) {
         *mout = m;
         return p;
