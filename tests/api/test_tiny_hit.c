@@ -10,6 +10,9 @@
  *   a block in the magazine's last-free slot (a flush puts one there), of a
  *   block freed for real, a pointer into a block and a misaligned one;
  *   afterwards no block is handed out twice;
+ * - native, sizes on both sides of 256 B at random (the front's branch-free
+ *   hit for nano and tiny): right allocator, LIFO, the tiny section's byte
+ *   count equal to what its bins hold and nano's 0;
  * - the same on a device profile (no thread cache) and with nano off (the
  *   default zone is then the scalable zone itself, for every size <= 1008 B).
  * The parent re-executes itself once per configuration.
@@ -17,6 +20,7 @@
 #pragma GCC diagnostic ignored "-Wuse-after-free" /* the bad frees are the point */
 #include "zone.h"
 #include "chunkmap.h"
+#include "tcache.h"
 #include "options.h"
 #include "zonetrace.h"
 
@@ -85,6 +89,42 @@ static void child(const char *what)
         if (cached) CHECK(q == p, "%s: malloc(%zu) after free is the same block", what, bytes);
         CHECK(malloc_size(q) == block, "%s: size again %zu", what, malloc_size(q));
         free(q);
+    }
+
+    /* Native: nano and tiny sizes mixed at random take the front's one
+     * branch-free hit (small_hit): each kind's block comes back from its
+     * own bin, and the tiny section's byte count (its budget) ends where it
+     * began while nano's stays 0 (a nano hit must not count tiny bytes). */
+    if (nano && cached) {
+        zt_tcache_t *tc = zt_tcache_self;
+        size_t tiny0 = tc ? tc->sec[ZT_TCACHE_TINY].bytes : 0;
+        size_t nano0 = tc ? tc->sec[ZT_TCACHE_NANO].bytes : 0;
+        uint64_t rng = 12345;
+        int wrong_kind = 0, not_lifo = 0;
+        for (int i = 0; i < 4000; i++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            size_t bytes = 16 + (size_t)(rng >> 33) % 993; /* 16 .. 1008 */
+            char *p = malloc(bytes);
+            zt_owner_t *o = zt_chunkmap_get(p);
+            wrong_kind += !o || o->kind != (bytes <= 256 ? ZT_KIND_NANO : ZT_KIND_TINY);
+            free(p);
+            not_lifo += malloc(bytes) != p;
+            free(p);
+        }
+        CHECK(wrong_kind == 0, "mixed sizes: %d blocks from the wrong allocator", wrong_kind);
+        CHECK(not_lifo == 0, "mixed sizes: %d frees not handed back by the next malloc", not_lifo);
+        tc = zt_tcache_self;
+        REQUIRE(tc != NULL, "the thread has a cache after its frees");
+        CHECK(tc->sec[ZT_TCACHE_NANO].bytes == nano0, "nano's section counts no bytes (%zu)",
+              tc->sec[ZT_TCACHE_NANO].bytes);
+        /* every block taken was given back: the count is what the bins held
+         * before plus the blocks now cached there since the loop's frees */
+        size_t held = 0;
+        for (unsigned b = 0; b < ZT_TCACHE_BINS; b++)
+            held += (size_t)tc->sec[ZT_TCACHE_TINY].count[b] * ((b + 1) * 16);
+        CHECK(tc->sec[ZT_TCACHE_TINY].bytes == held,
+              "tiny section's byte count %zu is the bytes its bins hold (%zu; was %zu)",
+              tc->sec[ZT_TCACHE_TINY].bytes, held, tiny0);
     }
 
     /* Double frees of blocks in every state, then an interior and a misaligned pointer. */
