@@ -112,15 +112,17 @@ static inline __attribute__((always_inline)) bool small_hit(size_t n, void **out
     if (zt_unlikely(tc == NULL)) return false;
     /* Masks and shifts, not conditionals: the compiler turns those back
      * into the branch. */
-    size_t tiny = n > ZT_NANO_MAX_BYTES, all = -tiny;
-    unsigned bin = (unsigned)(n - 1) >> ZT_TINY_QUANTUM_SHIFT;
+    size_t all = (size_t)((ptrdiff_t)(ZT_NANO_MAX_BYTES - n) >> 63); /* n > 256: ~0 */
+    size_t bin = (n - 1) >> ZT_TINY_QUANTUM_SHIFT;
     zt_tcache_section_t *s =
         (zt_tcache_section_t *)((char *)&tc->sec[0] + (sizeof(zt_tcache_section_t) & all));
     uint32_t id = zt_nano_front_id ^ ((zt_nano_front_id ^ zt_rack_front_id) & (uint32_t)all);
     unsigned c = s->count[bin];
     if (zt_unlikely(s->id != id) || c == 0) return false;
     __atomic_store_n(&s->count[bin], (uint16_t)(c - 1), __ATOMIC_RELAXED);
-    void *p = s->slot[(bin << (ZT_TCACHE_SLOTS_SHIFT - tiny)) + c - 1]; /* stride 64 or 32 */
+    /* bin * stride: 64 (nano) or 32 (tiny) */
+    size_t at = (bin << ZT_TCACHE_SLOTS_SHIFT) - ((bin << (ZT_TCACHE_SLOTS_SHIFT - 1)) & all);
+    void *p = s->slot[at + c - 1];
     /* nano's section keeps no byte count (its bytes stay 0) */
     s->bytes -= ((size_t)(bin + 1) << ZT_TINY_QUANTUM_SHIFT) & all;
     __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again (both guards: word 0) */
