@@ -140,12 +140,13 @@ static inline __attribute__((always_inline)) bool small_hit(size_t n, void **out
  * to the ordinary path. */
 /* A sampled hit of either kind: tagged as its zone's own path would (one
  * allocation in many, so out of line). */
-static __attribute__((noinline)) void small_hit_sampled(void *p, size_t n)
+static __attribute__((noinline)) void *small_hit_sampled(void *p, size_t n)
 {
     if (n <= ZT_NANO_MAX_BYTES)
         zt_nano_front_sampled(p, n);
     else
         zt_rack_front_sampled(p, n);
+    return p;
 }
 
 /* The hits of a default zone that is not native's nano-and-tiny pair: the
@@ -169,7 +170,7 @@ static __attribute__((noinline)) void *malloc_hit_one(size_t n, const void *call
     return zt_likely(p != NULL) ? p : malloc_slow(n, caller);
 }
 
-static inline __attribute__((always_inline)) void *do_malloc(size_t n, const void *caller)
+static inline __attribute__((always_inline)) void *do_malloc(size_t n, bool note)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
     int prof = zt_profiling;
@@ -181,14 +182,14 @@ static inline __attribute__((always_inline)) void *do_malloc(size_t n, const voi
             if (n - 1 < ZT_TINY_MAX_BYTES && zt_likely(small_hit(n, &p))) {
                 if (zt_unlikely(prof) &&
                     !zt_hook_unsampled(((n - 1) | (ZT_TINY_QUANTUM_BYTES - 1)) + 1))
-                    small_hit_sampled(p, n);
+                    return small_hit_sampled(p, n); /* a tail call: nothing kept across it */
                 return p;
             }
         } else if (n - 1 < ZT_TINY_MAX_BYTES) {
-            return malloc_hit_one(n, caller, z0, prof);
+            return malloc_hit_one(n, note ? CALLER() : NULL, z0, prof);
         }
     }
-    return malloc_slow(n, caller);
+    return malloc_slow(n, note ? CALLER() : NULL);
 }
 
 /* errno is saved around everything but the cache hits, which make no
@@ -275,7 +276,7 @@ static inline bool pow2(size_t a)
 
 ZT_EXPORT void *malloc(size_t n)
 {
-    return do_malloc(n, CALLER());
+    return do_malloc(n, true);
 }
 
 ZT_EXPORT void free(void *p)
@@ -313,7 +314,7 @@ ZT_EXPORT void *realloc(void *p, size_t n)
         }
         return q;
     }
-    if (p == NULL) return do_malloc(n, NULL);
+    if (p == NULL) return do_malloc(n, false);
     return zt_registry_realloc(p, n); /* sets errno on failure */
 }
 
@@ -323,7 +324,7 @@ ZT_EXPORT void *reallocarray(void *p, size_t count, size_t n)
     size_t total;
     if (__builtin_mul_overflow(count, n, &total)) return nomem();
     if (zt_unlikely(!zt_registry_ready())) return realloc(p, total);
-    return p ? zt_registry_realloc(p, total) : do_malloc(total, NULL);
+    return p ? zt_registry_realloc(p, total) : do_malloc(total, false);
 }
 
 /* glibc rounds a non-power-of-two alignment up instead of failing. */
@@ -520,7 +521,7 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
         new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
         if (!h) break;
         h();
-        void *p = align ? do_memalign(align, n) : do_malloc(n, NULL);
+        void *p = align ? do_memalign(align, n) : do_malloc(n, false);
         if (p) return p;
     }
     if (nothrow) return NULL;
@@ -531,7 +532,7 @@ __attribute__((noinline)) static void *new_failed(size_t n, size_t align, bool n
  * libc++'s operator new(size_t, align_val_t) does (posix_memalign / aligned_alloc). */
 static inline void *op_new(size_t n, size_t align, bool nothrow)
 {
-    void *p = align ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n, NULL);
+    void *p = align ? (pow2(align) ? do_memalign(align, n) : NULL) : do_malloc(n, false);
     return zt_likely(p != NULL) ? p : new_failed(n, align, nothrow);
 }
 
