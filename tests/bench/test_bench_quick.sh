@@ -2,8 +2,9 @@
 # ----------------------------------------------------------------------------
 # test_bench_quick.sh — smoke test of the benchmark suite: `bench/run --quick`
 # must run every workload under every configuration and write a report and a
-# chart, and a configuration whose allocator dies must show up as "failed
-# (exit N)" in the report rather than stop the runner. No timing is checked.
+# chart, a default report name must not overwrite an earlier report, and a
+# configuration whose allocator dies must show up as "failed (exit N)" in the
+# report rather than stop the runner. No timing is checked.
 # Env: ZT_BUILD (build dir), ZT_SRC (source dir).
 # ----------------------------------------------------------------------------
 set -u
@@ -44,7 +45,23 @@ for g in "zt-off / glibc, CPU time, churn" "zt-off / glibc, peak RSS, replay" \
         fail "goal without a verdict: $row"
 done
 
-# 2. robustness: a "zonetrace" that exits 7 at load is reported, not fatal
+# 2. a default report name never overwrites an earlier report (a committed
+#    result of the same day): <date>.md, then <date>-2.md, <date>-3.md
+python3 - "$SRC/bench/run" "$tmp" <<'PY' || fail "a default report name would overwrite a report"
+import importlib.machinery, importlib.util, os, sys
+loader = importlib.machinery.SourceFileLoader("bench_run", sys.argv[1])
+spec = importlib.util.spec_from_loader("bench_run", loader)
+run = importlib.util.module_from_spec(spec)
+loader.exec_module(run)
+p = os.path.join(sys.argv[2], "2026-01-01.md")
+assert run.unused_report_path(p) == p
+open(p, "w").close()
+assert run.unused_report_path(p) == p[:-3] + "-2.md", run.unused_report_path(p)
+open(p[:-3] + "-2.md", "w").close()
+assert run.unused_report_path(p) == p[:-3] + "-3.md", run.unused_report_path(p)
+PY
+
+# 3. robustness: a "zonetrace" that exits 7 at load is reported, not fatal
 if command -v gcc >/dev/null; then
     mkdir -p "$tmp/fake"
     ln -s "$BUILD/bench" "$tmp/fake/bench"
