@@ -98,36 +98,57 @@ static inline bool front_profiler_ok(int prof)
  * (handoff: 16-512 B) mispredicted the nano-or-tiny branch on every other
  * malloc (cachegrind --branch-sim: 0.5 per call, ~15 cycles each; glibc's
  * tcache has one path for all its sizes). Both sections are bins of 16 B
- * quanta indexed by (n - 1) >> 4; they differ in stride, owner id and the
- * tiny section's byte budget, which are selected, not branched on. */
+ * quanta indexed by (n - 1) >> 4; they differ in stride and in the tiny
+ * section's byte budget, which a per-bin table gives (small_bins), and in
+ * owner id, which is checked for both sections at once, not for n's. A
+ * thread whose record does not yet hold both owners' entries takes the
+ * per-kind hits (malloc_hit_one). */
 _Static_assert(ZT_NANO_QUANTUM_SHIFT == ZT_TINY_QUANTUM_SHIFT, "one bin index for nano and tiny");
-_Static_assert(ZT_TCACHE_NANO == 0 && ZT_TCACHE_TINY == 1, "the section is the tiny flag");
-#define ZT_TCACHE_SLOTS_SHIFT 6
-_Static_assert(ZT_TCACHE_SLOTS == 1 << ZT_TCACHE_SLOTS_SHIFT &&
-                   ZT_RACK_TC_STRIDE == ZT_TCACHE_SLOTS / 2,
-               "nano's stride and tiny's are shifts");
-static inline __attribute__((always_inline)) bool small_hit(size_t n, void **out)
+_Static_assert(ZT_NANO_MAX_BYTES >> ZT_NANO_QUANTUM_SHIFT == 16, "bins 16 and up are tiny's");
+
+/* Bin b's place in a thread's record: its count, the slot before its first
+ * (a pop reads slot_off + count * 8), its section's byte count and the
+ * bytes a pop takes off it (0 for nano, whose section keeps none). One
+ * 16-byte entry per bin, so a hit's addresses are a table load away from n
+ * and need no arithmetic on which section it is. */
+typedef struct small_bin {
+    uint32_t count_off, slot_off, bytes_off, bytes;
+} small_bin_t;
+#define SB_TINY(b)   ((b) >= 16)
+#define SB_STRIDE(b) (SB_TINY(b) ? ZT_RACK_TC_STRIDE : ZT_TCACHE_SLOTS)
+#define SB(b)                                                                                      \
+    {                                                                                              \
+        offsetof(zt_tcache_t, sec[SB_TINY(b)].count[b]),                                           \
+            offsetof(zt_tcache_t, sec[SB_TINY(b)].slot[(b)*SB_STRIDE(b)]) - sizeof(void *),        \
+            offsetof(zt_tcache_t, sec[SB_TINY(b)].bytes),                                          \
+            SB_TINY(b) ? ((b) + 1) * ZT_TINY_QUANTUM_BYTES : 0                                     \
+    }
+#define SB4(b)  SB(b), SB(b + 1), SB(b + 2), SB(b + 3)
+#define SB16(b) SB4(b), SB4(b + 4), SB4(b + 8), SB4(b + 12)
+static const small_bin_t small_bins[64] = {SB16(0), SB16(16), SB16(32), SB16(48)};
+_Static_assert((ZT_TINY_MAX_BYTES - 1) >> ZT_TINY_QUANTUM_SHIFT < 64, "a bin per tiny size");
+
+/* The calling thread's cache holds both owners' entries (its nano and tiny
+ * sections are theirs): the pair's hit may pop from either. */
+static inline bool small_hit_ready(const zt_tcache_t *tc)
 {
-    zt_tcache_t *tc = zt_tcache_self;
-    if (zt_unlikely(tc == NULL)) return false;
-    /* Masks and shifts, not conditionals: the compiler turns those back
-     * into the branch. */
-    size_t all = (size_t)((ptrdiff_t)(ZT_NANO_MAX_BYTES - n) >> 63); /* n > 256: ~0 */
-    size_t bin = (n - 1) >> ZT_TINY_QUANTUM_SHIFT;
-    zt_tcache_section_t *s =
-        (zt_tcache_section_t *)((char *)&tc->sec[0] + (sizeof(zt_tcache_section_t) & all));
-    uint32_t id = zt_nano_front_id ^ ((zt_nano_front_id ^ zt_rack_front_id) & (uint32_t)all);
-    unsigned c = s->count[bin];
-    if (zt_unlikely(s->id != id) || c == 0) return false;
-    __atomic_store_n(&s->count[bin], (uint16_t)(c - 1), __ATOMIC_RELAXED);
-    /* bin * stride: 64 (nano) or 32 (tiny) */
-    size_t at = (bin << ZT_TCACHE_SLOTS_SHIFT) - ((bin << (ZT_TCACHE_SLOTS_SHIFT - 1)) & all);
-    void *p = s->slot[at + c - 1];
-    /* nano's section keeps no byte count (its bytes stay 0) */
-    s->bytes -= ((size_t)(bin + 1) << ZT_TINY_QUANTUM_SHIFT) & all;
+    return zt_likely(tc != NULL) && zt_likely(tc->sec[ZT_TCACHE_NANO].id == zt_nano_front_id) &&
+           zt_likely(tc->sec[ZT_TCACHE_TINY].id == zt_rack_front_id);
+}
+
+/* tc: small_hit_ready. */
+static inline __attribute__((always_inline)) void *small_hit(zt_tcache_t *tc, size_t n)
+{
+    const small_bin_t *e = &small_bins[(n - 1) >> ZT_TINY_QUANTUM_SHIFT];
+    char *base = (char *)tc;
+    uint16_t *count = (uint16_t *)(base + e->count_off);
+    unsigned c = *count;
+    if (c == 0) return NULL;
+    __atomic_store_n(count, (uint16_t)(c - 1), __ATOMIC_RELAXED);
+    void *p = *(void **)(base + e->slot_off + (size_t)c * sizeof(void *));
+    *(size_t *)(base + e->bytes_off) -= e->bytes;
     __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again (both guards: word 0) */
-    *out = p;
-    return true;
+    return p;
 }
 
 /* The hits, with no logger and the profiler off or sampling: 1 <= n <= 256
@@ -149,12 +170,32 @@ static __attribute__((noinline)) void *small_hit_sampled(void *p, size_t n)
     return p;
 }
 
+/* True when z0 is native's pair: the nano zone owning the caches in front
+ * of the tiny rack owning them. */
+static inline bool small_pair_is(const malloc_zone_t *z0)
+{
+    malloc_zone_t *helper = zt_rack_front_zone;
+    return zt_likely(z0 == zt_nano_front_zone) && zt_likely(helper != NULL) &&
+           zt_likely(zt_registry_initial_helper == helper);
+}
+
 /* The hits of a default zone that is not native's nano-and-tiny pair: the
  * nano zone owning the caches alone (its helper does not cache) or a tiny
- * rack's scalable zone (nano off). */
+ * rack's scalable zone (nano off); and the pair's while the thread's record
+ * holds only one owner's entries (a thread that has freed only nano blocks
+ * has no tiny section yet): the record then takes the other section now,
+ * empty, as that owner's first cached free would have, so that the next
+ * malloc takes the pair's hit (bignum: every malloc came here). */
 static __attribute__((noinline)) void *malloc_hit_one(size_t n, const void *caller,
                                                       malloc_zone_t *z0, int prof)
 {
+    zt_tcache_t *tc = zt_tcache_self;
+    if (tc != NULL && small_pair_is(z0)) {
+        if (tc->sec[ZT_TCACHE_NANO].id != zt_nano_front_id)
+            zt_tcache_section_slow(ZT_TCACHE_NANO, zt_nano_front_id);
+        if (tc->sec[ZT_TCACHE_TINY].id != zt_rack_front_id)
+            zt_tcache_section_slow(ZT_TCACHE_TINY, zt_rack_front_id);
+    }
     void *p = NULL;
     if (n - 1 < ZT_NANO_MAX_BYTES && z0 == zt_nano_front_zone) {
         p = zt_nano_malloc_hit(n);
@@ -174,18 +215,18 @@ static inline __attribute__((always_inline)) void *do_malloc(size_t n, bool note
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
     int prof = zt_profiling;
-    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok(prof)) {
-        malloc_zone_t *helper = zt_rack_front_zone;
-        if (zt_likely(z0 == zt_nano_front_zone) && zt_likely(helper != NULL) &&
-            zt_likely(zt_registry_initial_helper == helper)) {
-            void *p;
-            if (n - 1 < ZT_TINY_MAX_BYTES && zt_likely(small_hit(n, &p))) {
+    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok(prof) &&
+        n - 1 < ZT_TINY_MAX_BYTES) {
+        zt_tcache_t *tc = zt_tcache_self;
+        if (small_pair_is(z0) && small_hit_ready(tc)) {
+            void *p = small_hit(tc, n);
+            if (zt_likely(p != NULL)) {
                 if (zt_unlikely(prof) &&
                     !zt_hook_unsampled(((n - 1) | (ZT_TINY_QUANTUM_BYTES - 1)) + 1))
                     return small_hit_sampled(p, n); /* a tail call: nothing kept across it */
                 return p;
             }
-        } else if (n - 1 < ZT_TINY_MAX_BYTES) {
+        } else {
             return malloc_hit_one(n, note ? CALLER() : NULL, z0, prof);
         }
     }
