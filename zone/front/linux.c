@@ -151,14 +151,6 @@ static inline __attribute__((always_inline)) void *small_hit(zt_tcache_t *tc, si
     return p;
 }
 
-/* The hits, with no logger and the profiler off or sampling: 1 <= n <= 256
- * and the default zone is the nano zone owning the thread caches, whose bin
- * has a block (nano.h); or else 1 <= n <= 1008 and the
- * default zone sends it to the tiny rack owning the caches, whose bin has
- * one (rack.h). What zone->malloc would return on those paths, without its
- * calls. A sampled hit counts the block's bytes down as the zone's own
- * path does (zt_hook_wanted), after the pop, so a miss leaves the countdown
- * to the ordinary path. */
 /* A sampled hit of either kind: tagged as its zone's own path would (one
  * allocation in many, so out of line). */
 static __attribute__((noinline)) void *small_hit_sampled(void *p, size_t n)
@@ -211,6 +203,16 @@ static __attribute__((noinline)) void *malloc_hit_one(size_t n, const void *call
     return zt_likely(p != NULL) ? p : malloc_slow(n, caller);
 }
 
+/* The hits, with no logger and the profiler off or sampling: 1 <= n <= 256
+ * and the default zone is the nano zone owning the thread caches, whose bin
+ * has a block (nano.h); or else 1 <= n <= 1008 and the default zone sends it
+ * to the tiny rack owning the caches, whose bin has one (rack.h); native's
+ * pair of both takes small_hit for either. What zone->malloc would return on
+ * those paths, without its calls. A sampled hit counts the block's bytes
+ * down as the zone's own path does (zt_hook_wanted), after the pop, so a
+ * miss leaves the countdown to the ordinary path. note: whether to pass the
+ * entry point's caller to the ordinary path (read from the frame there
+ * only; do_malloc is inlined in the entry point). */
 static inline __attribute__((always_inline)) void *do_malloc(size_t n, bool note)
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
