@@ -6,7 +6,9 @@
  *
  * Fast paths (profiler off or sampling): a thread-cache hit of
  * nano (<= 256 B) or of the tiny rack (<= 1008 B) is inline in malloc (a few
- * predicted tests and a pop, nano.h, rack.h; sampling adds the countdown)
+ * predicted tests and a pop, nano.h, rack.h; native's nano-and-tiny pair:
+ * one pop for both through a per-bin table, with no branch on the size;
+ * sampling adds the countdown)
  * and one call in free (a chunk-map load, then zt_nano_free_hit's or
  * zt_rack_tiny_free_hit's checks and a push), with no errno save; otherwise
  * malloc makes one indirect call into zone 0 and free a direct call into
