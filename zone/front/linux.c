@@ -230,7 +230,8 @@ static inline __attribute__((always_inline)) void *do_malloc(size_t n, bool note
                     return small_hit_sampled(p, n); /* a tail call: nothing kept across it */
                 return p;
             }
-        } else {
+        } else if (zt_nano_front_zone != NULL || zt_rack_front_zone != NULL) {
+            /* (a device profile has no caches: straight to the ordinary path) */
             return malloc_hit_one(n, note ? CALLER() : NULL, z0, prof);
         }
     }
