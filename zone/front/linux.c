@@ -70,6 +70,32 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, const void *caller)
     return zt_likely(p != NULL) ? p : nomem();
 }
 
+/* malloc_slow for a request of n >= 1 bytes when the default zone z0 is a
+ * nano zone (its malloc is nano_malloc) and no zone owns the thread caches:
+ * a device profile, where every allocation used to come here through
+ * malloc_slow, nano_malloc and, above 256 B, the helper's indirect call.
+ * The same answer as z0->malloc(z0, n): nano's block of the class
+ * (zt_nano_device_alloc), else the helper's malloc, called directly when it
+ * is the scalable zone's. Before initialisation completed: malloc_slow. */
+static __attribute__((noinline)) void *malloc_device(malloc_zone_t *z0, size_t n, int prof,
+                                                     const void *caller)
+{
+    if (zt_unlikely(!__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE)))
+        return malloc_slow(n, caller);
+    zt_error_caller = caller;
+    if (zt_unlikely(prof)) zt_hook_request_bytes = n; /* ZT_HOOK_NOTE_REQUEST */
+    void *p;
+    if (n <= ZT_NANO_MAX_BYTES) {
+        p = zt_nano_device_alloc(z0, (unsigned)(n - 1) >> ZT_NANO_QUANTUM_SHIFT);
+        if (zt_likely(p != NULL)) return p;
+        /* Delegated (or, in theory, caches: then malloc_slow decides). */
+        if (zt_unlikely(zt_nano_front_zone != NULL)) return malloc_slow(n, caller);
+    }
+    malloc_zone_t *h = zt_registry_initial_helper;
+    p = zt_likely(h->malloc == zt_szone_malloc) ? zt_szone_malloc(h, n) : h->malloc(h, n);
+    return zt_likely(p != NULL) ? p : nomem();
+}
+
 /* True when the default zone z0 (not NULL) sends a request of 1 <= n <=
  * ZT_TINY_MAX_BYTES that nano does not take to the tiny rack owning the
  * caches: z0 is that rack's scalable zone (every such n), or the nano zone
@@ -117,6 +143,9 @@ static inline void *do_malloc(size_t n, const void *caller)
                 zt_rack_front_sampled(p, n);
         }
         if (zt_likely(p != NULL)) return p;
+        /* A device profile's nano zone (no zone owns the caches). */
+        if (zt_nano_front_zone == NULL && z0->malloc == zt_nano_malloc_fn && n != 0)
+            return malloc_device(z0, n, prof, caller);
     }
     return malloc_slow(n, caller);
 }

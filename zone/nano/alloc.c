@@ -815,6 +815,31 @@ bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
     return true;
 }
 
+/* ---- the device front (front/linux.c) --------------------------------------
+ * Device profiles claim no thread caches (tc_id 0), so their allocations
+ * missed the hits above and went through the front's slow path, the nano
+ * zone's malloc (nano_malloc, alloc_tagged) and, for the helper, a second
+ * indirect call. The front routes them here instead when the default zone's
+ * malloc is still nano_malloc (zt_nano_malloc_fn: a fork child's zone and a
+ * zone whose functions were replaced have another) and no zone owns the
+ * caches. zt_nano_device_alloc is alloc_tagged for such a zone (no cache
+ * section: none is filled while tc_id is 0, and no batch refill): the
+ * class's current block (nano_alloc, libmalloc's nanov2_allocate), the
+ * sampled tag; NULL when the class is delegated, where nano_malloc asks
+ * the helper, and the front does the same. A zone with caches gets NULL
+ * and the front's slow path, so nothing changes for native. */
+static void *nano_malloc(malloc_zone_t *zone, size_t size);
+ZT_HIDDEN void *(*const zt_nano_malloc_fn)(malloc_zone_t *, size_t) = nano_malloc;
+
+void *zt_nano_device_alloc(malloc_zone_t *zone, unsigned cls)
+{
+    nano_t *n = zone_nano(zone);
+    if (zt_unlikely(n->tc_id != 0 || n->batch_refill)) return NULL;
+    void *p = nano_alloc(n, cls);
+    if (zt_likely(p != NULL) && zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
+    return p;
+}
+
 static boolean_t nano_check(malloc_zone_t *zone);
 
 static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_region_t *r,
