@@ -59,8 +59,7 @@ static inline void *zt_nano_malloc_hit(size_t size)
  * malloc. For a nano zone whose malloc it is and which owns no thread
  * caches, zt_nano_device_alloc(zone, cls) is the block of class cls (a
  * request of 1..256 B) that zone->malloc would return, or NULL when the
- * class is delegated (zone->malloc then asks the helper) or the zone has
- * caches (the front's slow path decides). */
+ * class is delegated (zone->malloc then asks the helper). */
 ZT_HIDDEN extern void *(*const zt_nano_malloc_fn)(malloc_zone_t *, size_t);
 void *zt_nano_device_alloc(malloc_zone_t *zone, unsigned cls);
 

@@ -76,21 +76,22 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, const void *caller)
  * malloc_slow, nano_malloc and, above 256 B, the helper's indirect call.
  * The same answer as z0->malloc(z0, n): nano's block of the class
  * (zt_nano_device_alloc), else the helper's malloc, called directly when it
- * is the scalable zone's. Before initialisation completed: malloc_slow. */
+ * is the scalable zone's; errno, the caller and the profiler's request size
+ * as malloc_slow sets them. Before initialisation completed: malloc_slow. */
 static __attribute__((noinline)) void *malloc_device(malloc_zone_t *z0, size_t n, int prof,
                                                      const void *caller)
 {
     if (zt_unlikely(!__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE)))
         return malloc_slow(n, caller);
-    zt_error_caller = caller;
+    if (caller) zt_error_caller = caller; /* NULL: realloc(NULL, n) and others noted theirs */
     if (zt_unlikely(prof)) zt_hook_request_bytes = n; /* ZT_HOOK_NOTE_REQUEST */
     void *p;
     if (n <= ZT_NANO_MAX_BYTES) {
         p = zt_nano_device_alloc(z0, (unsigned)(n - 1) >> ZT_NANO_QUANTUM_SHIFT);
-        if (zt_likely(p != NULL)) return p;
-        /* Delegated (or, in theory, caches: then malloc_slow decides). */
-        if (zt_unlikely(zt_nano_front_zone != NULL)) return malloc_slow(n, caller);
+        if (zt_likely(p != NULL)) return p; /* NULL: the class is delegated */
     }
+    /* nano_malloc's n->helper: the only nano zone is the initial default
+     * zone, and its helper is zt_registry_initial_helper (init.c). */
     malloc_zone_t *h = zt_registry_initial_helper;
     p = zt_likely(h->malloc == zt_szone_malloc) ? zt_szone_malloc(h, n) : h->malloc(h, n);
     return zt_likely(p != NULL) ? p : nomem();

@@ -826,15 +826,15 @@ bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
  * section: none is filled while tc_id is 0, and no batch refill): the
  * class's current block (nano_alloc, libmalloc's nanov2_allocate), the
  * sampled tag; NULL when the class is delegated, where nano_malloc asks
- * the helper, and the front does the same. A zone with caches gets NULL
- * and the front's slow path, so nothing changes for native. */
+ * the helper, and the front does the same. A zone with caches (never one
+ * the front sends here) gets alloc_tagged itself. */
 static void *nano_malloc(malloc_zone_t *zone, size_t size);
 ZT_HIDDEN void *(*const zt_nano_malloc_fn)(malloc_zone_t *, size_t) = nano_malloc;
 
 void *zt_nano_device_alloc(malloc_zone_t *zone, unsigned cls)
 {
     nano_t *n = zone_nano(zone);
-    if (zt_unlikely(n->tc_id != 0 || n->batch_refill)) return NULL;
+    if (zt_unlikely(n->tc_id != 0 || n->batch_refill)) return alloc_tagged(n, cls);
     void *p = nano_alloc(n, cls);
     if (zt_likely(p != NULL) && zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
     return p;
