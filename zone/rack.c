@@ -190,12 +190,6 @@ static const zt_rack_t tiny_shape = {
     .tiny = true,
 };
 
-/* The shape a rack's hot paths read its geometry from (see above). */
-static inline const zt_rack_t *shape_of(const zt_rack_t *r)
-{
-    return r->tiny ? &tiny_shape : r;
-}
-
 #include "rack/layout.c"
 #include "rack/magazine.c"
 
