@@ -62,6 +62,9 @@ static inline void *zt_nano_malloc_hit(size_t size)
  * class is delegated (zone->malloc then asks the helper). */
 ZT_HIDDEN extern void *(*const zt_nano_malloc_fn)(malloc_zone_t *, size_t);
 void *zt_nano_device_alloc(malloc_zone_t *zone, unsigned cls);
+/* For a nano region o while no zone owns the caches: what the front's
+ * free_slow does for it (caller noted, errno kept, zt_nano_free_owned). */
+void zt_nano_device_free(zt_owner_t *o, void *ptr, const void *caller);
 
 /* True if ptr lies in a nano region of this process (any state). */
 bool zt_nano_contains(const void *ptr);

@@ -178,8 +178,12 @@ static inline void do_free(void *p, const void *caller)
     if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) &&
         front_profiler_ok(zt_profiling)) {
         if (o->kind == ZT_KIND_NANO) {
-            /* No caches (a device profile): no call. */
-            if (zt_nano_front_zone != NULL && zt_nano_free_hit(o, p)) return;
+            if (zt_nano_front_zone != NULL) {
+                if (zt_nano_free_hit(o, p)) return;
+            } else {
+                zt_nano_device_free(o, p, caller); /* no caches: a device profile */
+                return;
+            }
         } else if (o == zt_rack_front_tiny) {
             if (zt_rack_tiny_free_hit(o, p)) return;
         }

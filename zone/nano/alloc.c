@@ -855,6 +855,21 @@ static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_
                           zt_error_caller);
 }
 
+/* The device front's free (front/linux.c): free_slow's nano branch for a
+ * device profile (no zone owns the caches), in one frame instead of two:
+ * the caller noted, errno kept (a free that empties a block may madvise),
+ * then zt_nano_free_owned's work (a fork child leaks the block; else the
+ * slot's checks and its push, nano_free_ptr). */
+void zt_nano_device_free(zt_owner_t *o, void *ptr, const void *caller)
+{
+    if (caller) zt_error_caller = caller;
+    int *err = &errno, saved = *err;
+    nano_region_t *r = (nano_region_t *)o;
+    if (zt_likely(!__atomic_load_n(&r->nano->forked, __ATOMIC_RELAXED)))
+        nano_free_ptr(r->nano, r, ptr);
+    *err = saved;
+}
+
 static size_t nano_live_size(const nano_t *n, nano_region_t *r, const void *ptr)
 {
     slot_info_t si;
