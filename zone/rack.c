@@ -706,6 +706,20 @@ void zt_rack_free(zt_rack_t *r, void *ptr)
         rack_free_k(r, r, ptr);
 }
 
+/* The device front's free (front/linux.c, no rack owns the thread caches):
+ * free_slow's rack branch in one frame: the caller noted, errno kept (a free
+ * may purge or give a region back), zt_rack_free's work. */
+void zt_rack_device_free(zt_rack_t *r, void *ptr, const void *caller)
+{
+    if (caller) zt_error_caller = caller;
+    int *err = &errno, saved = *err;
+    if (zt_likely(r->tiny))
+        rack_free_k(r, &tiny_shape, ptr);
+    else
+        rack_free_k(r, r, ptr);
+    *err = saved;
+}
+
 /* ---- public: realloc in place --------------------------------------------- */
 
 bool zt_rack_realloc_in_place(zt_rack_t *r, void *ptr, size_t new_bytes)

@@ -186,6 +186,9 @@ static inline void do_free(void *p, const void *caller)
             }
         } else if (o == zt_rack_front_tiny) {
             if (zt_rack_tiny_free_hit(o, p)) return;
+        } else if (zt_rack_front_tiny == NULL && !ZT_KIND_IS_XZ(o->kind)) {
+            zt_rack_device_free((zt_rack_t *)o, p, caller); /* no caches: a device profile */
+            return;
         }
     }
     free_slow(p, o, caller);
