@@ -55,6 +55,17 @@ static inline void *zt_nano_malloc_hit(size_t size)
     return p;
 }
 
+/* The device front (nano/alloc.c): zt_nano_malloc_fn is the nano zone's
+ * malloc. For a nano zone whose malloc it is and which owns no thread
+ * caches, zt_nano_device_alloc(zone, cls) is the block of class cls (a
+ * request of 1..256 B) that zone->malloc would return, or NULL when the
+ * class is delegated (zone->malloc then asks the helper). */
+ZT_HIDDEN extern void *(*const zt_nano_malloc_fn)(malloc_zone_t *, size_t);
+void *zt_nano_device_alloc(malloc_zone_t *zone, unsigned cls);
+/* For a nano region o while no zone owns the caches: what the front's
+ * free_slow does for it (caller noted, errno kept, zt_nano_free_owned). */
+void zt_nano_device_free(zt_owner_t *o, void *ptr, const void *caller);
+
 /* True if ptr lies in a nano region of this process (any state). */
 bool zt_nano_contains(const void *ptr);
 

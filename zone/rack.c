@@ -164,6 +164,32 @@ static inline unsigned mag_index_here(const zt_rack_t *r)
     return cpu < r->nmag ? cpu : cpu % r->nmag;
 }
 
+/* ---- the tiny shape -------------------------------------------------------
+ * The hot paths through a locked magazine (rack_alloc, free_locked_inl and
+ * what they inline) take, beside the rack r, a shape k: the rack whose
+ * geometry (k->g) and kind (k->tiny) the layout helpers read; everything
+ * else (magazines, owner, counters) is r's. Most calls pass r itself; the
+ * tiny rack's malloc and free pass tiny_shape, a constant with the geometry
+ * geom_init gives a tiny rack (zt_rack_create checks it), so that the
+ * compiler folds the quantum shift, the region size and mask and the tiny
+ * tests. Nothing else changes: the same helpers on the same numbers. */
+static const zt_rack_t tiny_shape = {
+    .g =
+        {
+            .qshift = ZT_TINY_QUANTUM_SHIFT,
+            .nq = TINY_NQ,
+            .region_bytes = ZT_TINY_REGION_BYTES,
+            .payload_bytes = (size_t)TINY_NQ << ZT_TINY_QUANTUM_SHIFT,
+            .trailer_off = (size_t)TINY_NQ << ZT_TINY_QUANTUM_SHIFT,
+            .meta_off = ZT_TINY_REGION_BYTES - 2 * TINY_BITMAP_WORDS * sizeof(uint64_t),
+            .max_msize = ZT_TINY_MSIZE_MAX,
+            .nslots = ZT_TINY_MSIZE_MAX + 1,
+            .cls_first = ZT_CLASS_TINY_FIRST,
+            .dirty_trigger = 1u << 20,
+        },
+    .tiny = true,
+};
+
 #include "rack/layout.c"
 #include "rack/magazine.c"
 
@@ -369,6 +395,15 @@ static void rc_unclaim(zt_rack_t *r)
 
 /* ---- public: create / destroy --------------------------------------------- */
 
+/* Every field the hot paths read through a shape (tags_bytes is not). */
+static bool same_geometry(const geom_t *a, const geom_t *b)
+{
+    return a->qshift == b->qshift && a->nq == b->nq && a->region_bytes == b->region_bytes &&
+           a->payload_bytes == b->payload_bytes && a->trailer_off == b->trailer_off &&
+           a->meta_off == b->meta_off && a->max_msize == b->max_msize && a->nslots == b->nslots &&
+           a->cls_first == b->cls_first && a->dirty_trigger == b->dirty_trigger;
+}
+
 zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag)
 {
     if (kind != ZT_KIND_TINY && kind != ZT_KIND_SMALL && kind != ZT_KIND_MEDIUM) return NULL;
@@ -384,6 +419,8 @@ zt_rack_t *zt_rack_create(malloc_zone_t *zone, enum zt_kind kind, unsigned nmag)
     geom_init(&r->g, kind);
     r->nmag = nmag;
     r->tiny = kind == ZT_KIND_TINY;
+    if (r->tiny && !same_geometry(&r->g, &tiny_shape.g))
+        zt_error_corruption("tiny_shape is not geom_init's tiny geometry", r);
     r->map_bytes = bytes;
     r->page_bytes = page;
     if (zone) rc_claim(r);
@@ -409,28 +446,36 @@ void zt_rack_destroy(zt_rack_t *r)
 
 /* ---- public: malloc ------------------------------------------------------- */
 
-void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
+static inline __attribute__((always_inline)) void *rack_malloc_k(zt_rack_t *r, const zt_rack_t *k,
+                                                                 unsigned cls, bool clear)
 {
-    uint32_t msize = cls - (r->g.cls_first - 1);
+    uint32_t msize = cls - (k->g.cls_first - 1);
     /* tc_id 0 (device profiles, racks without a zone): no thread cache, no
      * TLS load. */
     zt_tcache_section_t *tc = r->tc_id ? zt_tcache_mine(rc_kind(r), r->tc_id) : NULL;
     void *p;
     if (tc && msize <= RC_MSIZES && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)) {
-        tc->bytes -= (size_t)msize << r->g.qshift;
+        tc->bytes -= (size_t)msize << k->g.qshift;
         __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
-        if (clear) memset(p, 0, (size_t)msize << r->g.qshift);
-        if (zt_hook_wanted((size_t)msize << r->g.qshift)) profile_alloc(r, p, msize);
+        if (clear) memset(p, 0, (size_t)msize << k->g.qshift);
+        if (zt_hook_wanted((size_t)msize << k->g.qshift)) profile_alloc(r, p, msize);
         return p;
     }
     magazine_t *m;
     bool fresh;
-    p = rack_alloc(r, msize, &m, &fresh);
+    p = rack_alloc(r, k, msize, &m, &fresh);
     if (!p) return NULL;
     zt_unlock(&m->lock);
-    if (clear && !fresh) memset(p, 0, (size_t)msize << r->g.qshift);
-    if (zt_hook_wanted((size_t)msize << r->g.qshift)) profile_alloc(r, p, msize);
+    if (clear && !fresh) memset(p, 0, (size_t)msize << k->g.qshift);
+    if (zt_hook_wanted((size_t)msize << k->g.qshift)) profile_alloc(r, p, msize);
     return p;
+}
+
+void *zt_rack_malloc(zt_rack_t *r, unsigned cls, bool clear)
+{
+    /* Two copies: the tiny rack's with its geometry folded (tiny_shape). */
+    if (zt_likely(r->tiny)) return rack_malloc_k(r, &tiny_shape, cls, clear);
+    return rack_malloc_k(r, r, cls, clear);
 }
 
 /* libmalloc-166.220.1 src/magazine_tiny.c:2157-2190 (tiny_batch_malloc): the current CPU's
@@ -447,7 +492,7 @@ unsigned zt_rack_batch_malloc(zt_rack_t *r, size_t bytes, void **results, unsign
     unsigned found = 0;
     zt_lock(&m->lock);
     while (found < count) {
-        void *p = alloc_from_lists(r, m, msize);
+        void *p = alloc_from_lists(r, r, m, msize);
         if (!p) p = alloc_from_bump(r, m, msize);
         if (!p) break;
         results[found++] = p;
@@ -475,7 +520,7 @@ void *zt_rack_malloc_aligned(zt_rack_t *r, size_t bytes, size_t align_bytes, boo
     if (need > r->g.max_msize || span > r->g.max_msize) return NULL;
     magazine_t *m;
     bool fresh;
-    void *p = rack_alloc(r, (uint32_t)span, &m, &fresh);
+    void *p = rack_alloc(r, r, (uint32_t)span, &m, &fresh);
     if (!p) return NULL;
     uintptr_t base = base_of(r, p);
     region_t *rg = trailer_of(r, base);
@@ -577,35 +622,34 @@ static enum zt_bad_free bad_kind(zt_rack_t *r, magazine_t *m, region_t *rg, uint
  * the last-free cache, coalescing, the depot. Returns a region to unmap
  * after unlocking, or NULL. Inlined into free() (free_uncached), so that the
  * free path is one frame; free_locked is the out-of-line copy. */
-static inline __attribute__((always_inline)) region_t *free_locked_inl(zt_rack_t *r, magazine_t *m,
-                                                                       int mi, region_t *rg,
-                                                                       uintptr_t base, uint32_t idx,
-                                                                       uint32_t msize, void *ptr)
+static inline __attribute__((always_inline)) region_t *
+free_locked_inl(zt_rack_t *r, const zt_rack_t *k, magazine_t *m, int mi, region_t *rg,
+                uintptr_t base, uint32_t idx, uint32_t msize, void *ptr)
 {
     if (mi != DEPOT) {
         /* libmalloc's last-free cache: tiny blocks under 16 quanta, any small
          * or medium block. The previous occupant is freed for real. One call
          * of free_in_magazine (inlined): for the block itself, or for the
          * previous occupant. */
-        if (!r->tiny || msize < 16) {
+        if (!k->tiny || msize < 16) {
             void *prev = m->last_free;
             uint32_t pm = m->last_free_msize;
             m->last_free = ptr;
             m->last_free_msize = msize;
             if (!prev) return NULL;
-            base = base_of(r, prev);
-            rg = trailer_of(r, base);
-            idx = idx_of(r, base, prev);
+            base = base_of(k, prev);
+            rg = trailer_of(k, base);
+            idx = idx_of(k, base, prev);
             msize = pm;
         }
-        return free_in_magazine(r, m, rg, base, idx, msize);
+        return free_in_magazine(r, k, m, rg, base, idx, msize);
     }
-    size_t bytes = (size_t)msize << r->g.qshift;
+    size_t bytes = (size_t)msize << k->g.qshift;
     rg->bytes_used -= (uint32_t)bytes;
     m->bytes_in_objects -= bytes;
     m->num_objects--;
     release_range(r, m, rg, base, idx, msize, NULL);
-    note_dirty(r, m, bytes);
+    note_dirty(r, k, m, bytes);
     return depot_try_retire(r, m, rg);
 }
 
@@ -613,15 +657,16 @@ static __attribute__((noinline)) region_t *free_locked(zt_rack_t *r, magazine_t 
                                                        region_t *rg, uintptr_t base, uint32_t idx,
                                                        uint32_t msize, void *ptr)
 {
-    return free_locked_inl(r, m, mi, rg, base, idx, msize, ptr);
+    return free_locked_inl(r, r, m, mi, rg, base, idx, msize, ptr);
 }
 
-static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
+static inline __attribute__((always_inline)) void
+free_uncached(zt_rack_t *r, const zt_rack_t *k, void *ptr, uintptr_t base, uint32_t idx)
 {
-    region_t *rg = trailer_of(r, base);
+    region_t *rg = trailer_of(k, base);
     int mi;
     magazine_t *m = lock_owner(r, rg, &mi);
-    uint32_t msize = live_msize(r, base, idx);
+    uint32_t msize = live_msize(k, base, idx);
     if (msize == 0 || ptr == m->last_free || (m->bump_rg == rg && idx >= m->bump_idx) ||
         rc_cached(r, ptr)) {
         enum zt_bad_free why =
@@ -631,24 +676,48 @@ static void free_uncached(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
         return;
     }
     uint32_t tag = tag_take(rg, idx);
-    region_t *dead = free_locked_inl(r, m, mi, rg, base, idx, msize, ptr);
+    region_t *dead = free_locked_inl(r, k, m, mi, rg, base, idx, msize, ptr);
     zt_unlock(&m->lock);
     if (dead) unmap_region(r, dead);
-    zt_hook_freed(r->owner.zone, ptr, (size_t)msize << r->g.qshift, cls_of(r, msize), tag);
+    zt_hook_freed(r->owner.zone, ptr, (size_t)msize << k->g.qshift, cls_of(k, msize), tag);
 }
 
-void zt_rack_free(zt_rack_t *r, void *ptr)
+static inline __attribute__((always_inline)) void rack_free_k(zt_rack_t *r, const zt_rack_t *k,
+                                                              void *ptr)
 {
     zt_debug_check(&r->debug_ops, zt_rack_check(r));
-    uintptr_t base = base_of(r, ptr), off = (uintptr_t)ptr - base;
-    uint32_t idx = (uint32_t)(off >> r->g.qshift);
-    if ((off & (((uintptr_t)1 << r->g.qshift) - 1)) || idx >= r->g.nq) {
+    uintptr_t base = base_of(k, ptr), off = (uintptr_t)ptr - base;
+    uint32_t idx = (uint32_t)(off >> k->g.qshift);
+    if ((off & (((uintptr_t)1 << k->g.qshift) - 1)) || idx >= k->g.nq) {
         /* Misaligned, or inside the trailer and metadata. */
         zt_error_bad_free_kind(ZT_BAD_NOT_ALLOCATED, r->owner.kind, ptr, zt_error_caller);
         return;
     }
     if (r->tc_id && rc_free(r, ptr, base, idx)) return;
-    free_uncached(r, ptr, base, idx);
+    free_uncached(r, k, ptr, base, idx);
+}
+
+void zt_rack_free(zt_rack_t *r, void *ptr)
+{
+    /* Two copies: the tiny rack's with its geometry folded (tiny_shape). */
+    if (zt_likely(r->tiny))
+        rack_free_k(r, &tiny_shape, ptr);
+    else
+        rack_free_k(r, r, ptr);
+}
+
+/* The device front's free (front/linux.c, no rack owns the thread caches):
+ * free_slow's rack branch in one frame: the caller noted, errno kept (a free
+ * may purge or give a region back), zt_rack_free's work. */
+void zt_rack_device_free(zt_rack_t *r, void *ptr, const void *caller)
+{
+    if (caller) zt_error_caller = caller;
+    int *err = &errno, saved = *err;
+    if (zt_likely(r->tiny))
+        rack_free_k(r, &tiny_shape, ptr);
+    else
+        rack_free_k(r, r, ptr);
+    *err = saved;
 }
 
 /* ---- public: realloc in place --------------------------------------------- */

@@ -45,6 +45,11 @@ unsigned zt_rack_batch_malloc(zt_rack_t *r, size_t bytes, void **results, unsign
  * zt_error_bad_free (double free when it is the start of a free block). */
 void zt_rack_free(zt_rack_t *r, void *ptr);
 
+/* zt_rack_free for the front of a process where no rack owns the thread
+ * caches (device profiles): what its free_slow does for a rack's pointer
+ * (zt_error_caller = caller unless NULL, errno kept), in one call. */
+void zt_rack_device_free(zt_rack_t *r, void *ptr, const void *caller);
+
 /* Block size if ptr is the start of a live block of this rack, else 0.
  * Must not fault for any pointer inside the rack's chunks. */
 size_t zt_rack_size(zt_rack_t *r, const void *ptr);

@@ -72,6 +72,33 @@ static __attribute__((noinline)) void *malloc_slow(size_t n, const void *caller)
     return zt_likely(p != NULL) ? p : nomem();
 }
 
+/* malloc_slow for a request of n >= 1 bytes when the default zone z0 is a
+ * nano zone (its malloc is nano_malloc) and no zone owns the thread caches:
+ * a device profile, where every allocation used to come here through
+ * malloc_slow, nano_malloc and, above 256 B, the helper's indirect call.
+ * The same answer as z0->malloc(z0, n): nano's block of the class
+ * (zt_nano_device_alloc), else the helper's malloc, called directly when it
+ * is the scalable zone's; errno, the caller and the profiler's request size
+ * as malloc_slow sets them. Before initialisation completed: malloc_slow. */
+static __attribute__((noinline)) void *malloc_device(malloc_zone_t *z0, size_t n, int prof,
+                                                     const void *caller)
+{
+    if (zt_unlikely(!__atomic_load_n(&zt_initialised, __ATOMIC_ACQUIRE)))
+        return malloc_slow(n, caller);
+    if (caller) zt_error_caller = caller; /* NULL: realloc(NULL, n) and others noted theirs */
+    if (zt_unlikely(prof)) zt_hook_request_bytes = n; /* ZT_HOOK_NOTE_REQUEST */
+    void *p;
+    if (n <= ZT_NANO_MAX_BYTES) {
+        p = zt_nano_device_alloc(z0, (unsigned)(n - 1) >> ZT_NANO_QUANTUM_SHIFT);
+        if (zt_likely(p != NULL)) return p; /* NULL: the class is delegated */
+    }
+    /* nano_malloc's n->helper: the only nano zone is the initial default
+     * zone, and its helper is zt_registry_initial_helper (init.c). */
+    malloc_zone_t *h = zt_registry_initial_helper;
+    p = zt_likely(h->malloc == zt_szone_malloc) ? zt_szone_malloc(h, n) : h->malloc(h, n);
+    return zt_likely(p != NULL) ? p : nomem();
+}
+
 /* True when the default zone z0 (not NULL) sends a request of 1 <= n <=
  * ZT_TINY_MAX_BYTES that nano does not take to the tiny rack owning the
  * caches: z0 is that rack's scalable zone (every such n), or the nano zone
@@ -219,21 +246,24 @@ static inline __attribute__((always_inline)) void *do_malloc(size_t n, bool note
 {
     malloc_zone_t *z0 = zt_registry_slots[0];
     int prof = zt_profiling;
-    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok(prof) &&
-        n - 1 < ZT_TINY_MAX_BYTES) {
-        zt_tcache_t *tc = zt_tcache_self;
-        if (small_pair_is(z0) && small_hit_ready(tc)) {
-            void *p = small_hit(tc, n);
-            if (zt_likely(p != NULL)) {
-                if (zt_unlikely(prof) &&
-                    !zt_hook_unsampled(((n - 1) | (ZT_TINY_QUANTUM_BYTES - 1)) + 1))
-                    return small_hit_sampled(p, n); /* a tail call: nothing kept across it */
-                return p;
+    if (zt_likely(z0 != NULL) && zt_likely(malloc_logger == NULL) && front_profiler_ok(prof)) {
+        if (n - 1 < ZT_TINY_MAX_BYTES) {
+            zt_tcache_t *tc = zt_tcache_self;
+            if (small_pair_is(z0) && small_hit_ready(tc)) {
+                void *p = small_hit(tc, n);
+                if (zt_likely(p != NULL)) {
+                    if (zt_unlikely(prof) &&
+                        !zt_hook_unsampled(((n - 1) | (ZT_TINY_QUANTUM_BYTES - 1)) + 1))
+                        return small_hit_sampled(p, n); /* a tail call: nothing kept across it */
+                    return p;
+                }
+            } else if (zt_nano_front_zone != NULL || zt_rack_front_zone != NULL) {
+                return malloc_hit_one(n, note ? CALLER() : NULL, z0, prof);
             }
-        } else if (zt_nano_front_zone != NULL || zt_rack_front_zone != NULL) {
-            /* (a device profile has no caches: straight to the ordinary path) */
-            return malloc_hit_one(n, note ? CALLER() : NULL, z0, prof);
         }
+        /* A device profile's nano zone (no zone owns the caches). */
+        if (zt_nano_front_zone == NULL && z0->malloc == zt_nano_malloc_fn && n != 0)
+            return malloc_device(z0, n, prof, note ? CALLER() : NULL);
     }
     return malloc_slow(n, note ? CALLER() : NULL);
 }
@@ -277,15 +307,21 @@ static inline __attribute__((always_inline)) void do_free(void *p, bool note)
     if (zt_likely(o != NULL) && zt_likely(malloc_logger == NULL) &&
         front_profiler_ok(zt_profiling)) {
         if (o->kind == ZT_KIND_NANO) {
-            /* No caches (a device profile): no call. */
             if (zt_nano_front_zone != NULL) {
                 if (zt_nano_free_hit(o, p)) return;
                 free_refused(p, note ? CALLER() : NULL);
-                return;
+            } else {
+                /* no caches: a device profile */
+                zt_nano_device_free(o, p, note ? CALLER() : NULL);
             }
+            return;
         } else if (o == zt_rack_front_tiny) {
             if (zt_rack_tiny_free_hit(o, p)) return;
             free_refused(p, note ? CALLER() : NULL);
+            return;
+        } else if (zt_rack_front_tiny == NULL && !ZT_KIND_IS_XZ(o->kind)) {
+            /* no caches: a device profile */
+            zt_rack_device_free((zt_rack_t *)o, p, note ? CALLER() : NULL);
             return;
         }
     }

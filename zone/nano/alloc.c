@@ -815,6 +815,31 @@ bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
     return true;
 }
 
+/* ---- the device front (front/linux.c) --------------------------------------
+ * Device profiles claim no thread caches (tc_id 0), so their allocations
+ * missed the hits above and went through the front's slow path, the nano
+ * zone's malloc (nano_malloc, alloc_tagged) and, for the helper, a second
+ * indirect call. The front routes them here instead when the default zone's
+ * malloc is still nano_malloc (zt_nano_malloc_fn: a fork child's zone and a
+ * zone whose functions were replaced have another) and no zone owns the
+ * caches. zt_nano_device_alloc is alloc_tagged for such a zone (no cache
+ * section: none is filled while tc_id is 0, and no batch refill): the
+ * class's current block (nano_alloc, libmalloc's nanov2_allocate), the
+ * sampled tag; NULL when the class is delegated, where nano_malloc asks
+ * the helper, and the front does the same. A zone with caches (never one
+ * the front sends here) gets alloc_tagged itself. */
+static void *nano_malloc(malloc_zone_t *zone, size_t size);
+ZT_HIDDEN void *(*const zt_nano_malloc_fn)(malloc_zone_t *, size_t) = nano_malloc;
+
+void *zt_nano_device_alloc(malloc_zone_t *zone, unsigned cls)
+{
+    nano_t *n = zone_nano(zone);
+    if (zt_unlikely(n->tc_id != 0 || n->batch_refill)) return alloc_tagged(n, cls);
+    void *p = nano_alloc(n, cls);
+    if (zt_likely(p != NULL) && zt_hook_wanted(class_bytes(cls))) tag_alloc(n, p, cls);
+    return p;
+}
+
 static boolean_t nano_check(malloc_zone_t *zone);
 
 static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_region_t *r,
@@ -828,6 +853,21 @@ static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_
     else
         zt_error_bad_free(st == SLOT_FREED ? ZT_BAD_FREED_TWICE : ZT_BAD_NOT_ALLOCATED, ptr,
                           zt_error_caller);
+}
+
+/* The device front's free (front/linux.c): free_slow's nano branch for a
+ * device profile (no zone owns the caches), in one frame instead of two:
+ * the caller noted, errno kept (a free that empties a block may madvise),
+ * then zt_nano_free_owned's work (a fork child leaks the block; else the
+ * slot's checks and its push, nano_free_ptr). */
+void zt_nano_device_free(zt_owner_t *o, void *ptr, const void *caller)
+{
+    if (caller) zt_error_caller = caller;
+    int *err = &errno, saved = *err;
+    nano_region_t *r = (nano_region_t *)o;
+    if (zt_likely(!__atomic_load_n(&r->nano->forked, __ATOMIC_RELAXED)))
+        nano_free_ptr(r->nano, r, ptr);
+    *err = saved;
 }
 
 static size_t nano_live_size(const nano_t *n, nano_region_t *r, const void *ptr)

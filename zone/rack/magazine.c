@@ -70,10 +70,10 @@ static void sweep(zt_rack_t *r, magazine_t *m)
     m->epoch++;
 }
 
-static inline void note_dirty(zt_rack_t *r, magazine_t *m, size_t bytes)
+static inline void note_dirty(zt_rack_t *r, const zt_rack_t *k, magazine_t *m, size_t bytes)
 {
     m->dirty_bytes += bytes;
-    if (zt_unlikely(m->dirty_bytes >= r->g.dirty_trigger)) sweep(r, m);
+    if (zt_unlikely(m->dirty_bytes >= k->g.dirty_trigger)) sweep(r, m);
 }
 
 /* ---- freeing inside a locked magazine ------------------------------------- */
@@ -81,34 +81,34 @@ static inline void note_dirty(zt_rack_t *r, magazine_t *m, size_t bytes)
 /* Turn [idx, idx+msize) of rg (owned by locked m) into free space, merging
  * with free neighbours, and list it. */
 static inline __attribute__((always_inline)) free_node_t *
-release_range_inl(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base, uint32_t idx,
-                  uint32_t msize, uint32_t *out_msize)
+release_range_inl(zt_rack_t *r, const zt_rack_t *k, magazine_t *m, region_t *rg, uintptr_t base,
+                  uint32_t idx, uint32_t msize, uint32_t *out_msize)
 {
     uint32_t start = idx, total = msize, pidx, pm;
     /* The merged span takes the oldest epoch of its parts: a span that keeps
      * growing by small frees must still be purged one day. */
     uint8_t epoch = m->epoch;
-    if (prev_free(r, base, idx, &pidx, &pm)) {
-        free_node_t *pn = ptr_of(r, base, pidx);
-        if (!(r->tiny && pm < 2) && (uint8_t)(m->epoch - pn->epoch) > (uint8_t)(m->epoch - epoch))
+    if (prev_free(k, base, idx, &pidx, &pm)) {
+        free_node_t *pn = ptr_of(k, base, pidx);
+        if (!(k->tiny && pm < 2) && (uint8_t)(m->epoch - pn->epoch) > (uint8_t)(m->epoch - epoch))
             epoch = pn->epoch;
-        list_remove(r, m, slot_of(r, pm), pn);
-        absorb(r, base, idx, idx - 1);
+        list_remove(r, m, slot_of(k, pm), pn);
+        absorb(k, base, idx, idx - 1);
         start = pidx;
         total += pm;
     }
     uint32_t n = idx + msize;
-    if (n < r->g.nq && !(m->bump_rg == rg && n == m->bump_idx) && is_free_start(r, base, n)) {
-        uint32_t nm = free_msize(r, base, n);
-        free_node_t *nn = ptr_of(r, base, n);
-        if (!(r->tiny && nm < 2) && (uint8_t)(m->epoch - nn->epoch) > (uint8_t)(m->epoch - epoch))
+    if (n < k->g.nq && !(m->bump_rg == rg && n == m->bump_idx) && is_free_start(k, base, n)) {
+        uint32_t nm = free_msize(k, base, n);
+        free_node_t *nn = ptr_of(k, base, n);
+        if (!(k->tiny && nm < 2) && (uint8_t)(m->epoch - nn->epoch) > (uint8_t)(m->epoch - epoch))
             epoch = nn->epoch;
-        list_remove(r, m, slot_of(r, nm), nn);
-        absorb(r, base, n, n + nm - 1);
+        list_remove(r, m, slot_of(k, nm), nn);
+        absorb(k, base, n, n + nm - 1);
         total += nm;
     }
-    free_node_t *node = mark_free(r, base, start, total, 0, epoch);
-    list_push(m, slot_of(r, total), node);
+    free_node_t *node = mark_free(k, base, start, total, 0, epoch);
+    list_push(m, slot_of(k, total), node);
     if (out_msize) *out_msize = total;
     return node;
 }
@@ -121,7 +121,7 @@ static __attribute__((noinline)) free_node_t *release_range(zt_rack_t *r, magazi
                                                             uint32_t idx, uint32_t msize,
                                                             uint32_t *out_msize)
 {
-    return release_range_inl(r, m, rg, base, idx, msize, out_msize);
+    return release_range_inl(r, r, m, rg, base, idx, msize, out_msize);
 }
 
 /* Return the unused tail of m's bump region to the free lists. */
@@ -255,16 +255,16 @@ static region_t *recirc_to_depot(zt_rack_t *r, magazine_t *m)
 /* Free a live block of rg (owned by the locked m, not the depot): counters,
  * coalescing, recirculation. Returns a region to unmap, or NULL. */
 static inline __attribute__((always_inline)) region_t *
-free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base, uint32_t idx,
-                 uint32_t msize)
+free_in_magazine(zt_rack_t *r, const zt_rack_t *k, magazine_t *m, region_t *rg, uintptr_t base,
+                 uint32_t idx, uint32_t msize)
 {
-    size_t bytes = (size_t)msize << r->g.qshift;
+    size_t bytes = (size_t)msize << k->g.qshift;
     zt_assert(rg->bytes_used >= bytes && m->num_objects > 0);
     rg->bytes_used -= (uint32_t)bytes;
     m->bytes_in_objects -= bytes;
     m->num_objects--;
-    release_range_inl(r, m, rg, base, idx, msize, NULL);
-    note_dirty(r, m, bytes);
+    release_range_inl(r, k, m, rg, base, idx, msize, NULL);
+    note_dirty(r, k, m, bytes);
     if (r->owner.kind == ZT_KIND_MEDIUM && rg->bytes_used == cached_in(r, m, rg)) {
         /* A medium region with nothing live left (128 MiB): what a program
          * dropping its big blocks expects back now, not after an epoch. */
@@ -274,9 +274,9 @@ free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base, uint
     if (r->nmag == 1) return NULL; /* libmalloc: a single magazine never recirculates */
     /* Marking does not move the region in m's list (libmalloc-166.220.1
      * src/magazine_tiny.c:944-951, src/magazine_small.c:1088-1095). */
-    if (rg->bytes_used < DENSITY(r->g.payload_bytes)) rg->recirc_suitable = 1;
+    if (rg->bytes_used < DENSITY(k->g.payload_bytes)) rg->recirc_suitable = 1;
     size_t a = m->bytes_in_magazine, u = m->bytes_in_objects;
-    if (a - u > 3 * r->g.payload_bytes / 2 && u < DENSITY(a)) return recirc_to_depot(r, m);
+    if (a - u > 3 * k->g.payload_bytes / 2 && u < DENSITY(a)) return recirc_to_depot(r, m);
     return NULL;
 }
 
@@ -285,20 +285,20 @@ free_in_magazine(zt_rack_t *r, magazine_t *m, region_t *rg, uintptr_t base, uint
 /* An allocation that makes the region dense again unmarks it
  * (libmalloc-166.220.1 src/magazine_tiny.c:1887-1897, src/magazine_small.c:
  * 1857-1867), so a candidate is always under 75 % when it is chosen. */
-static inline void count_alloc(zt_rack_t *r, magazine_t *m, region_t *rg, uint32_t msize)
+static inline void count_alloc(const zt_rack_t *k, magazine_t *m, region_t *rg, uint32_t msize)
 {
-    size_t bytes = (size_t)msize << r->g.qshift;
+    size_t bytes = (size_t)msize << k->g.qshift;
     rg->bytes_used += (uint32_t)bytes;
     m->bytes_in_objects += bytes;
     m->num_objects++;
-    if (zt_unlikely(rg->recirc_suitable) && rg->bytes_used >= DENSITY(r->g.payload_bytes))
+    if (zt_unlikely(rg->recirc_suitable) && rg->bytes_used >= DENSITY(k->g.payload_bytes))
         rg->recirc_suitable = 0;
 }
 
-static inline __attribute__((always_inline)) void *alloc_from_lists(zt_rack_t *r, magazine_t *m,
-                                                                    uint32_t msize)
+static inline __attribute__((always_inline)) void *
+alloc_from_lists(zt_rack_t *r, const zt_rack_t *k, magazine_t *m, uint32_t msize)
 {
-    unsigned s = slot_of(r, msize);
+    unsigned s = slot_of(k, msize);
     free_node_t *n = m->slots[s];
     if (!n) {
         int s2 = slot_find(m, s + 1);
@@ -307,31 +307,31 @@ static inline __attribute__((always_inline)) void *alloc_from_lists(zt_rack_t *r
         n = m->slots[s];
     }
     list_remove(r, m, s, n);
-    uintptr_t base = base_of(r, n);
-    uint32_t idx = idx_of(r, base, n);
-    uint32_t bm = free_msize(r, base, idx);
-    region_t *rg = trailer_of(r, base);
-    uint8_t purged = (r->tiny && bm < 2) ? 0 : n->purged,
-            epoch = (r->tiny && bm < 2) ? 0 : n->epoch;
+    uintptr_t base = base_of(k, n);
+    uint32_t idx = idx_of(k, base, n);
+    uint32_t bm = free_msize(k, base, idx);
+    region_t *rg = trailer_of(k, base);
+    uint8_t purged = (k->tiny && bm < 2) ? 0 : n->purged,
+            epoch = (k->tiny && bm < 2) ? 0 : n->epoch;
     if (bm > msize) {
-        free_node_t *rest = mark_free(r, base, idx + msize, bm - msize, purged, epoch);
-        list_push(m, slot_of(r, bm - msize), rest);
+        free_node_t *rest = mark_free(k, base, idx + msize, bm - msize, purged, epoch);
+        list_push(m, slot_of(k, bm - msize), rest);
     }
-    mark_used(r, base, idx, msize);
-    count_alloc(r, m, rg, msize);
+    mark_used(k, base, idx, msize);
+    count_alloc(k, m, rg, msize);
     return n;
 }
 
-static void *alloc_from_bump(zt_rack_t *r, magazine_t *m, uint32_t msize)
+static void *alloc_from_bump(const zt_rack_t *k, magazine_t *m, uint32_t msize)
 {
     region_t *rg = m->bump_rg;
-    if (!rg || m->bump_idx + msize > r->g.nq) return NULL;
-    uintptr_t base = region_base(r, rg);
+    if (!rg || m->bump_idx + msize > k->g.nq) return NULL;
+    uintptr_t base = region_base(k, rg);
     uint32_t idx = m->bump_idx;
     m->bump_idx += msize;
-    mark_used(r, base, idx, msize);
-    count_alloc(r, m, rg, msize);
-    return ptr_of(r, base, idx);
+    mark_used(k, base, idx, msize);
+    count_alloc(k, m, rg, msize);
+    return ptr_of(k, base, idx);
 }
 
 /* Take a depot region holding a free block >= msize (libmalloc's
@@ -374,8 +374,8 @@ static region_t *map_region(zt_rack_t *r, int mi)
 /* The three sources tried under magazine m's lock: the last-free block, the
  * free lists, the bump tail. NULL when all are empty. *fresh is set when
  * the block comes from never-touched memory (already zero). */
-static inline __attribute__((always_inline)) void *alloc_here(zt_rack_t *r, magazine_t *m,
-                                                              uint32_t msize, bool *fresh)
+static inline __attribute__((always_inline)) void *
+alloc_here(zt_rack_t *r, const zt_rack_t *k, magazine_t *m, uint32_t msize, bool *fresh)
 {
     *fresh = false;
     if (m->last_free && m->last_free_msize == msize) {
@@ -383,8 +383,8 @@ static inline __attribute__((always_inline)) void *alloc_here(zt_rack_t *r, maga
         m->last_free = NULL;
         return p;
     }
-    void *p = alloc_from_lists(r, m, msize);
-    if (!p && (p = alloc_from_bump(r, m, msize)) != NULL) *fresh = true;
+    void *p = alloc_from_lists(r, k, m, msize);
+    if (!p && (p = alloc_from_bump(k, m, msize)) != NULL) *fresh = true;
     return p;
 }
 
@@ -421,7 +421,7 @@ rack_alloc_slow(zt_rack_t *r, uint32_t msize, int mi, magazine_t *m, magazine_t 
                 m->bytes_in_magazine += r->g.payload_bytes;
             }
         }
-        void *p = alloc_here(r, m, msize, fresh);
+        void *p = alloc_here(r, r, m, msize, fresh);
         if (p) {
             *mout = m;
             return p;
@@ -433,14 +433,14 @@ rack_alloc_slow(zt_rack_t *r, uint32_t msize, int mi, magazine_t *m, magazine_t 
  * when the block comes from never-touched memory (already zero). The common
  * case, a block from one of alloc_here's sources, is inline; the depot and a
  * new region are rack_alloc_slow's. */
-static inline __attribute__((always_inline)) void *rack_alloc(zt_rack_t *r, uint32_t msize,
-                                                              magazine_t **mout, bool *fresh)
+static inline __attribute__((always_inline)) void *
+rack_alloc(zt_rack_t *r, const zt_rack_t *k, uint32_t msize, magazine_t **mout, bool *fresh)
 {
     zt_assert(msize >= 1 && msize <= r->g.max_msize);
     int mi = (int)mag_index_here(r);
     magazine_t *m = mag_of(r, mi);
     zt_lock(&m->lock);
-    void *p = alloc_here(r, m, msize, fresh);
+    void *p = alloc_here(r, k, m, msize, fresh);
     if (zt_likely(p != NULL)) {
         *mout = m;
         return p;
