@@ -194,7 +194,7 @@ static __thread int tls_depth; /* plain updates this thread is inside */
 #define NEST_RING    16u  /* a power of two */
 #define MIGRATE_MAX  256u /* owner changes before atomics for good */
 
-enum { OP_ALLOC, OP_FREE, OP_TEMP };
+enum { OP_ALLOC, OP_FREE, OP_FREE_TEMP };
 enum { SLOT_FREE, SLOT_WRITING, SLOT_READY, SLOT_APPLYING };
 typedef struct {
     int state; /* SLOT_*, changed only by compare-exchange */
@@ -379,10 +379,11 @@ ALWAYS_INLINE void counters_alloc(zt_rec_counters_t *c, uint64_t blocks, uint64_
 }
 
 ALWAYS_INLINE void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
-                                 const bool plain)
+                                 const bool temp, const bool plain)
 {
     add(&c->freed_blocks, blocks, plain);
     add(&c->freed_bytes, bytes, plain);
+    if (temp) add(&c->temp_blocks, blocks, plain);
 }
 
 static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
@@ -435,31 +436,20 @@ ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t bl
     counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req, plain);
 }
 
+/* temp: the freed block was a temporary allocation (hooks.c decides); its
+ * count goes to the same structs (same cache lines) in the same update. */
 ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes,
-                               const bool plain)
+                               const bool temp, const bool plain)
 {
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_free(zs, blocks, bytes, plain);
+    if (zs) counters_free(zs, blocks, bytes, temp, plain);
     zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) counters_free(&e->total, blocks, bytes, plain);
+    if (e) counters_free(&e->total, blocks, bytes, temp, plain);
     zt_rec_counters_t *zc = zone_counters(zone);
-    if (zc) counters_free(zc, blocks, bytes, plain);
+    if (zc) counters_free(zc, blocks, bytes, temp, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
-    if (cc) counters_free(cc, blocks, bytes, plain);
-    counters_free(&zt_rec.hdr->heap, blocks, bytes, plain);
-}
-
-ALWAYS_INLINE void temp_counts(uint32_t id, int z, unsigned cls, uint64_t blocks, const bool plain)
-{
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)z, id, false);
-    if (zs) add(&zs->temp_blocks, blocks, plain);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) add(&e->total.temp_blocks, blocks, plain);
-    zt_rec_counters_t *zc = zone_counters(z);
-    if (zc) add(&zc->temp_blocks, blocks, plain);
-    zt_rec_counters_t *cc = class_counters(z, cls);
-    if (cc) add(&cc->temp_blocks, blocks, plain);
-    add(&zt_rec.hdr->heap.temp_blocks, blocks, plain);
+    if (cc) counters_free(cc, blocks, bytes, temp, plain);
+    counters_free(&zt_rec.hdr->heap, blocks, bytes, temp, plain);
 }
 
 static void nested_apply(const nested_op_t *o, bool plain)
@@ -469,16 +459,12 @@ static void nested_apply(const nested_op_t *o, bool plain)
             alloc_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, o->req, true);
         else
             alloc_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, o->req, false);
-    } else if (o->op == OP_FREE) {
-        if (plain)
-            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, true);
-        else
-            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, false);
     } else {
+        bool temp = o->op == OP_FREE_TEMP;
         if (plain)
-            temp_counts(o->id, o->zone, o->cls, o->blocks, true);
+            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, temp, true);
         else
-            temp_counts(o->id, o->zone, o->cls, o->blocks, false);
+            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, temp, false);
     }
 }
 
@@ -498,17 +484,23 @@ static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t b
 }
 
 static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks,
-                                uint64_t bytes)
+                                uint64_t bytes, bool temp)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
     int p = plain_begin();
     if (p > 0) {
-        free_counts(id, zone, cls, blocks, bytes, true);
+        if (temp)
+            free_counts(id, zone, cls, blocks, bytes, true, true);
+        else
+            free_counts(id, zone, cls, blocks, bytes, false, true);
         plain_end();
     } else if (p == 0) {
-        free_counts(id, zone, cls, blocks, bytes, false);
+        if (temp)
+            free_counts(id, zone, cls, blocks, bytes, true, false);
+        else
+            free_counts(id, zone, cls, blocks, bytes, false, false);
     } else {
-        nested(OP_FREE, id, zone, cls, blocks, bytes, 0);
+        nested(temp ? OP_FREE_TEMP : OP_FREE, id, zone, cls, blocks, bytes, 0);
     }
 }
 
@@ -519,7 +511,7 @@ void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint
 
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
 {
-    account_free(id, zone, cls, blocks, bytes);
+    account_free(id, zone, cls, blocks, bytes, false);
 }
 
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
@@ -528,27 +520,13 @@ void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_
     account_alloc(id, zone_index(zone), cls, blocks, bytes, req);
 }
 
+/* temp: the block was a temporary allocation (hooks.c decides), counted
+ * for its (stack, zone), its stack, its zone, its class and the heap in the
+ * same update as the free (one ownership round, the same cache lines). */
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
-                        uint64_t bytes)
+                        uint64_t bytes, bool temp)
 {
-    account_free(id, zone_index(zone), cls, blocks, bytes);
-}
-
-/* A temporary allocation was freed (hooks.c decides): counted for its
- * (stack, zone), its stack, its zone, its class and the heap. */
-void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks)
-{
-    int z = zone_index(zone);
-    if (z < 0 || z >= ZT_REC_MAX_ZONES) return;
-    int p = plain_begin();
-    if (p > 0) {
-        temp_counts(id, z, cls, blocks, true);
-        plain_end();
-    } else if (p == 0) {
-        temp_counts(id, z, cls, blocks, false);
-    } else {
-        nested(OP_TEMP, id, z, cls, blocks, 0, 0);
-    }
+    account_free(id, zone_index(zone), cls, blocks, bytes, temp);
 }
 
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */

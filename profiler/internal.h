@@ -47,6 +47,13 @@ bool zt_capture_load(void);
  * library's own text (when the library is a separate module). */
 unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip);
 
+/* The nongnu libunwind's unw_backtrace once it is loaded and chosen, else
+ * NULL; and the library's own text (0, 0 when it is the main program).
+ * The full-mode alloc hook calls it from its own frame (hooks.c), so the
+ * unwinder walks two frames fewer than through zt_capture. */
+extern int (*zt_capture_backtrace)(void **buf, int max);
+extern uintptr_t zt_capture_own_lo, zt_capture_own_hi;
+
 /* Frame-pointer walk from fp, reading only inside [lo, hi) (the stack):
  * stops on a frame that is not strictly above the previous one, misaligned,
  * or out of bounds. Never faults. */
@@ -221,12 +228,10 @@ void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint6
 /* The same by zone pointer (the hooks: one call instead of two). */
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
                          uint64_t bytes, uint64_t requested_bytes);
+/* temp: the block was a temporary allocation (freed by its thread with no
+ * allocation of that thread in between), counted in the same update. */
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
-                        uint64_t bytes);
-
-/* A temporary allocation (freed by its thread with no allocation of that
- * thread in between) of stack id in zone was freed. */
-void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks);
+                        uint64_t bytes, bool temp);
 
 /* Live heap bytes over all zones (exact, for the timeline). */
 uint64_t zt_account_live_bytes(void);
