@@ -133,8 +133,11 @@ void zt_record_close(void);
  * caller holds it (locked = true). */
 uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked);
 
-/* Entry of stack id (1-based), allocating its chunk when `create`. */
-zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
+/* Entry of stack id (1-based), allocating its chunk when `create`. The
+ * common case (chunk present) is inline: every profiled malloc and free
+ * counts into the entry. */
+zt_rec_stack_t *zt_record_stack_slow(uint32_t id, bool create);
+static inline zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
 
 /* Counters of (stack id, zone index), allocating when `create`. The common
  * case (chunk present) is inline: it is on every profiled malloc and free. */
@@ -193,6 +196,17 @@ void zt_record_fork_prepare(void);
 void zt_record_fork_parent(void);
 void zt_record_fork_child(void);
 bool zt_record_reopen_child(const char *path);
+
+static inline zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
+{
+    if (zt_likely(id != 0)) {
+        uint64_t within;
+        unsigned k = zt_rec_chunk_of(id - 1, &within);
+        zt_rec_stack_t *chunk = __atomic_load_n(&zt_rec.stack_chunk[k], __ATOMIC_ACQUIRE);
+        if (zt_likely(chunk != NULL)) return chunk + within;
+    }
+    return zt_record_stack_slow(id, create);
+}
 
 static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
 {
