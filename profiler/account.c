@@ -12,8 +12,13 @@
  * after the add and the freed count loaded just after: never above the true
  * live value at that instant, and exact in a single thread.)
  *
- * Hot-path cost per allocation or free: five structs (stack×zone, stack,
- * zone, zone×class, heap), two adds each: plain loads and stores plus one
+ * A stack's counts over all zones are not a struct of their own: readers
+ * add up its per-zone counters (record version 5); its entry keeps only
+ * peaks, raised while the stack is counted in more than one zone
+ * (stack_peaks below).
+ *
+ * Hot-path cost per allocation or free: four structs (stack×zone, zone,
+ * zone×class, heap), two adds each: plain loads and stores plus one
  * compare-exchange while one thread at a time counts (the single-writer
  * fast path below), atomic adds once two threads count at the same time. The zone×class and heap
  * lines are shared by every thread allocating there; issue 12 traded the per-thread class shards
@@ -416,6 +421,64 @@ static inline void request_note(zt_rec_stack_t *e, uint64_t req_raw)
         __atomic_store_n(&e->request_bytes, UINT64_MAX, __ATOMIC_RELAXED);
 }
 
+/* Add c's live bytes and blocks (totals loaded before the freed counts, so
+ * a count racing in never makes them larger than they were). */
+static inline void live_add(const zt_rec_counters_t *c, uint64_t *bytes, uint64_t *blocks)
+{
+    uint64_t t = __atomic_load_n(&c->total_bytes, __ATOMIC_RELAXED);
+    uint64_t tb = __atomic_load_n(&c->total_blocks, __ATOMIC_RELAXED);
+    uint64_t f = __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED);
+    uint64_t fb = __atomic_load_n(&c->freed_blocks, __ATOMIC_RELAXED);
+    *bytes += t > f ? t - f : 0;
+    *blocks += tb > fb ? tb - fb : 0;
+}
+
+/* A stack's counts over all zones are the sums of its per-zone counters
+ * (readers add them up), so an update writes one struct for the stack, not
+ * two: the stack entry's own `total` keeps only its peaks, raised here with
+ * the stack's live over all zones when it is counted in another zone too
+ * (its other zones' lines are only read). While a stack is counted in one
+ * zone, that zone's peaks are its peaks; readers take the larger of the
+ * two (FORMAT.md §1.3d). zs: the (stack, zone) counters just counted. */
+ALWAYS_INLINE void stack_peaks(zt_rec_stack_t *e, uint32_t id, int zone,
+                               const zt_rec_counters_t *zs, const bool plain)
+{
+    uint64_t within;
+    unsigned k = zt_rec_chunk_of(id - 1, &within);
+    unsigned nz = __atomic_load_n(&zone_count, __ATOMIC_ACQUIRE);
+    uint64_t bytes = 0, blocks = 0;
+    bool other = false;
+    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
+        if (z == (unsigned)zone) continue;
+        zt_rec_counters_t *chunk =
+            __atomic_load_n(&zt_rec.zone_stack_chunk[z][k], __ATOMIC_ACQUIRE);
+        if (chunk == NULL || __atomic_load_n(&chunk[within].total_blocks, __ATOMIC_RELAXED) == 0)
+            continue;
+        other = true;
+        live_add(&chunk[within], &bytes, &blocks);
+    }
+    if (zt_likely(!other)) return;
+    live_add(zs, &bytes, &blocks);
+    peak_raise(&e->total.peak_bytes, bytes, plain);
+    peak_raise(&e->total.peak_blocks, blocks, plain);
+}
+
+/* Live bytes of stack id over all zones (the sum of its per-zone
+ * counters), for jetsam.c's warning. */
+uint64_t zt_account_stack_live_bytes(uint32_t id)
+{
+    if (id == 0) return 0;
+    uint64_t within, bytes = 0, blocks = 0;
+    unsigned k = zt_rec_chunk_of(id - 1, &within);
+    unsigned nz = __atomic_load_n(&zone_count, __ATOMIC_ACQUIRE);
+    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
+        zt_rec_counters_t *chunk =
+            __atomic_load_n(&zt_rec.zone_stack_chunk[z][k], __ATOMIC_ACQUIRE);
+        if (chunk) live_add(&chunk[within], &bytes, &blocks); /* no chunk: nothing counted */
+    }
+    return bytes;
+}
+
 /* req_raw: the request size (0 unknown); counted with the block's weight
  * (blocks is 1 in full mode, a Q16 weight >= 1 << 16 in sample mode). */
 ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks,
@@ -423,12 +486,12 @@ ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t bl
 {
     uint64_t req = blocks == 1 ? req_raw : (uint64_t)(((zt_u128)req_raw * blocks) >> 16);
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_alloc(zs, blocks, bytes, req, plain);
     zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) {
-        counters_alloc(&e->total, blocks, bytes, req, plain);
-        request_note(e, req_raw);
+    if (zs) {
+        counters_alloc(zs, blocks, bytes, req, plain);
+        if (e) stack_peaks(e, id, zone, zs, plain);
     }
+    if (e) request_note(e, req_raw);
     zt_rec_counters_t *zc = zone_counters(zone);
     if (zc) counters_alloc(zc, blocks, bytes, req, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
@@ -443,8 +506,6 @@ ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blo
 {
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
     if (zs) counters_free(zs, blocks, bytes, temp, plain);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) counters_free(&e->total, blocks, bytes, temp, plain);
     zt_rec_counters_t *zc = zone_counters(zone);
     if (zc) counters_free(zc, blocks, bytes, temp, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);

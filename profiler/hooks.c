@@ -12,10 +12,11 @@
  *                the draw) pays for capture +
  *                intern + counters, and is counted with weight 1/p
  *                (p = 1 - exp(-size/N)). Untagged frees return at once.
- *  - full:       capture + XXH3-128 + per-thread stack cache (the shared
- *                table only on a miss) + 2 atomic adds on the (stack, zone)
- *                line + 2 plain adds in the thread's own class shard; a free
- *                is the same without capture.
+ *  - full:       capture (with libunwind, from hook_alloc's own frame) +
+ *                XXH3-128 + per-thread stack cache (the shared table only on
+ *                a miss) + the counters of account.c (four structs); a free
+ *                is the counters without capture, its temporary count in
+ *                the same update.
  * Recursion is impossible: a thread-local (initial-exec) flag marks code
  * running inside the profiler, whose own allocations (libunwind's first
  * use, pthread_create of the monitor) are then neither sampled nor tagged.

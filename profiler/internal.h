@@ -247,6 +247,9 @@ void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
                         uint64_t bytes, bool temp);
 
+/* Live bytes of a stack over all zones (the sum of its per-zone counters). */
+uint64_t zt_account_stack_live_bytes(uint32_t id);
+
 /* Live heap bytes over all zones (exact, for the timeline). */
 uint64_t zt_account_live_bytes(void);
 
