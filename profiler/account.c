@@ -15,10 +15,12 @@
  * A stack's counts over all zones are not a struct of their own: readers
  * add up its per-zone counters (record version 5); its entry keeps only
  * peaks, raised while the stack is counted in more than one zone
- * (stack_peaks below).
+ * (stack_peaks below). The heap's likewise: the zones' sums, the header
+ * keeping only its peaks (heap_peaks).
  *
- * Hot-path cost per allocation or free: four structs (stack×zone, zone,
- * zone×class, heap), two adds each: plain loads and stores plus one
+ * Hot-path cost per allocation or free: three structs (stack×zone, zone,
+ * zone×class), two adds each, and on allocation the heap's peaks compared
+ * with the zones' live (a write at a new high only): plain loads and stores plus one
  * compare-exchange while one thread at a time counts (the single-writer
  * fast path below), atomic adds once two threads count at the same time. The zone×class and heap
  * lines are shared by every thread allocating there; issue 12 traded the per-thread class shards
@@ -479,6 +481,30 @@ uint64_t zt_account_stack_live_bytes(uint32_t id)
     return bytes;
 }
 
+/* The heap's live over all zones: the sums of the zones' counters (zones
+ * the record has; a zone without a block counts nothing). */
+static inline void heap_live(uint64_t *bytes, uint64_t *blocks)
+{
+    unsigned nz = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_ACQUIRE);
+    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
+        zt_rec_zone_t *rz = __atomic_load_n(&zt_rec.zone[z], __ATOMIC_ACQUIRE);
+        if (rz) live_add(&rz->total, bytes, blocks);
+    }
+}
+
+/* The heap's counts are not a struct of their own either: readers add up
+ * the zones' (record version 5). The header's `heap` keeps its peaks,
+ * raised at every allocation from the zones' live, summed (the zones'
+ * lines are only read here; the heap's line is written only at a new high,
+ * so threads counting at once no longer bounce it). */
+ALWAYS_INLINE void heap_peaks(const bool plain)
+{
+    uint64_t bytes = 0, blocks = 0;
+    heap_live(&bytes, &blocks);
+    peak_raise(&zt_rec.hdr->heap.peak_bytes, bytes, plain);
+    peak_raise(&zt_rec.hdr->heap.peak_blocks, blocks, plain);
+}
+
 /* req_raw: the request size (0 unknown); counted with the block's weight
  * (blocks is 1 in full mode, a Q16 weight >= 1 << 16 in sample mode). */
 ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks,
@@ -496,7 +522,7 @@ ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t bl
     if (zc) counters_alloc(zc, blocks, bytes, req, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
     if (cc) counters_alloc(cc, blocks, bytes, req, plain);
-    counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req, plain);
+    heap_peaks(plain);
 }
 
 /* temp: the freed block was a temporary allocation (hooks.c decides); its
@@ -510,7 +536,6 @@ ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blo
     if (zc) counters_free(zc, blocks, bytes, temp, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
     if (cc) counters_free(cc, blocks, bytes, temp, plain);
-    counters_free(&zt_rec.hdr->heap, blocks, bytes, temp, plain);
 }
 
 static void nested_apply(const nested_op_t *o, bool plain)
@@ -592,12 +617,17 @@ void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t
 
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */
 
-/* Live heap bytes over all zones (for the timeline): the heap counters. */
+/* Live heap bytes over all zones (for the timeline): the zones' sums. */
 uint64_t zt_account_live_bytes(void)
 {
     if (!zt_rec_open) return 0;
-    const zt_rec_counters_t *h = &zt_rec.hdr->heap;
-    uint64_t t = __atomic_load_n(&h->total_bytes, __ATOMIC_RELAXED);
-    uint64_t f = __atomic_load_n(&h->freed_bytes, __ATOMIC_RELAXED);
-    return t > f ? t - f : 0;
+    uint64_t bytes = 0, blocks = 0;
+    heap_live(&bytes, &blocks);
+    return bytes;
+}
+
+void zt_account_heap_live(uint64_t *bytes, uint64_t *blocks)
+{
+    *bytes = *blocks = 0;
+    if (zt_rec_open) heap_live(bytes, blocks);
 }

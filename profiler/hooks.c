@@ -14,7 +14,7 @@
  *                (p = 1 - exp(-size/N)). Untagged frees return at once.
  *  - full:       capture (with libunwind, from hook_alloc's own frame) +
  *                XXH3-128 + per-thread stack cache (the shared table only on
- *                a miss) + the counters of account.c (four structs); a free
+ *                a miss) + the counters of account.c (three structs); a free
  *                is the counters without capture, its temporary count in
  *                the same update.
  * Recursion is impossible: a thread-local (initial-exec) flag marks code

@@ -252,6 +252,8 @@ uint64_t zt_account_stack_live_bytes(uint32_t id);
 
 /* Live heap bytes over all zones (exact, for the timeline). */
 uint64_t zt_account_live_bytes(void);
+/* Live heap bytes and blocks over all zones (exact; the moments). */
+void zt_account_heap_live(uint64_t *bytes, uint64_t *blocks);
 
 /* Copy the current names of the zones in live[] (registered zones) into
  * the record. */

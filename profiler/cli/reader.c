@@ -477,6 +477,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->zones = calloc(h->nzones ? h->nzones : 1, sizeof *m->zones);
     r->zones = calloc(h->nzones ? h->nzones : 1, sizeof *r->zones);
     if (!m->zones || !r->zones) return fail(r, "out of memory");
+    zt_rec_counters_t heap = {0}; /* version 5: the heap's counts are the zones' sums */
     for (unsigned z = 0; z < h->nzones; z++) {
         zt_rec_zone_t *rz = &r->zones[z];
         zt_m_zone_t *mz = &m->zones[z];
@@ -506,6 +507,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         }
         counters_from(&mz->c, &rz->total, sampled);
         mz->c.va_bytes = rz->va_bytes;
+        heap.total_blocks += rz->total.total_blocks, heap.total_bytes += rz->total.total_bytes;
+        heap.freed_blocks += rz->total.freed_blocks, heap.freed_bytes += rz->total.freed_bytes;
+        heap.temp_blocks += rz->total.temp_blocks;
+        heap.requested_bytes += rz->total.requested_bytes;
     }
 
     /* stacks: the last id's chunk must exist, which bounds nstacks by the file size */
@@ -651,7 +656,13 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     }
 
     /* heap, failures, moments */
-    counters_from(&m->heap, &h->heap, sampled);
+    if (h->version >= 5) { /* the header keeps the heap's peaks (FORMAT.md §1.3d) */
+        heap.peak_bytes = h->heap.peak_bytes;
+        heap.peak_blocks = h->heap.peak_blocks;
+        counters_from(&m->heap, &heap, sampled);
+    } else {
+        counters_from(&m->heap, &h->heap, sampled);
+    }
     m->failures = h->failures;
     m->null_returns = h->null_returns;
     m->map_failures = h->map_failures;

@@ -5,7 +5,8 @@
  * come from the entry (raised while the stack is counted in more than one
  * zone) or from its per-zone peaks. A stack counted in two zones reads back
  * with the exact sums and the exact high water of its live over both, which
- * neither zone's own peak shows.
+ * neither zone's own peak shows; the heap (also the zones' sums, with the
+ * header's peaks) likewise.
  * -------------------------------------------------------------------------- */
 #include "internal.h"
 
@@ -60,6 +61,15 @@ int main(void)
               "per-zone peaks %llu B, %llu blocks",
               (unsigned long long)m.stacks[0].per_zone[0].peak_bytes,
               (unsigned long long)m.stacks[0].per_zone[1].peak_blocks);
+        /* The heap, the zones' sums with the header's peaks: the same. */
+        CHECK(m.heap.total_blocks == 6 && m.heap.live_bytes == 3000 && m.heap.temp_blocks == 1 &&
+                  m.heap.peak_bytes == 3000 && m.heap.peak_blocks == 5,
+              "heap: %llu blocks, live %llu B, temp %llu, peak %llu B %llu blocks",
+              (unsigned long long)m.heap.total_blocks, (unsigned long long)m.heap.live_bytes,
+              (unsigned long long)m.heap.temp_blocks, (unsigned long long)m.heap.peak_bytes,
+              (unsigned long long)m.heap.peak_blocks);
+        CHECK(zt_account_live_bytes() == 3000, "timeline live %llu B",
+              (unsigned long long)zt_account_live_bytes());
         zt_model_free(&m);
     }
     unlink(path);
