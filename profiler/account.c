@@ -12,8 +12,15 @@
  * after the add and the freed count loaded just after: never above the true
  * live value at that instant, and exact in a single thread.)
  *
- * Hot-path cost per allocation or free: five structs (stack×zone, stack,
- * zone, zone×class, heap), two adds each: plain loads and stores plus one
+ * A stack's counts over all zones are not a struct of their own: readers
+ * add up its per-zone counters (record version 5); its entry keeps only
+ * peaks, raised while the stack is counted in more than one zone
+ * (stack_peaks below). The heap's likewise: the zones' sums, the header
+ * keeping only its peaks (heap_peaks).
+ *
+ * Hot-path cost per allocation or free: three structs (stack×zone, zone,
+ * zone×class), two adds each, and on allocation the heap's peaks compared
+ * with the zones' live (a write at a new high only): plain loads and stores plus one
  * compare-exchange while one thread at a time counts (the single-writer
  * fast path below), atomic adds once two threads count at the same time. The zone×class and heap
  * lines are shared by every thread allocating there; issue 12 traded the per-thread class shards
@@ -194,7 +201,7 @@ static __thread int tls_depth; /* plain updates this thread is inside */
 #define NEST_RING    16u  /* a power of two */
 #define MIGRATE_MAX  256u /* owner changes before atomics for good */
 
-enum { OP_ALLOC, OP_FREE, OP_TEMP };
+enum { OP_ALLOC, OP_FREE, OP_FREE_TEMP };
 enum { SLOT_FREE, SLOT_WRITING, SLOT_READY, SLOT_APPLYING };
 typedef struct {
     int state; /* SLOT_*, changed only by compare-exchange */
@@ -379,10 +386,11 @@ ALWAYS_INLINE void counters_alloc(zt_rec_counters_t *c, uint64_t blocks, uint64_
 }
 
 ALWAYS_INLINE void counters_free(zt_rec_counters_t *c, uint64_t blocks, uint64_t bytes,
-                                 const bool plain)
+                                 const bool temp, const bool plain)
 {
     add(&c->freed_blocks, blocks, plain);
     add(&c->freed_bytes, bytes, plain);
+    if (temp) add(&c->temp_blocks, blocks, plain);
 }
 
 static inline zt_rec_counters_t *class_counters(int zone, unsigned cls)
@@ -415,6 +423,88 @@ static inline void request_note(zt_rec_stack_t *e, uint64_t req_raw)
         __atomic_store_n(&e->request_bytes, UINT64_MAX, __ATOMIC_RELAXED);
 }
 
+/* Add c's live bytes and blocks (totals loaded before the freed counts, so
+ * a count racing in never makes them larger than they were). */
+static inline void live_add(const zt_rec_counters_t *c, uint64_t *bytes, uint64_t *blocks)
+{
+    uint64_t t = __atomic_load_n(&c->total_bytes, __ATOMIC_RELAXED);
+    uint64_t tb = __atomic_load_n(&c->total_blocks, __ATOMIC_RELAXED);
+    uint64_t f = __atomic_load_n(&c->freed_bytes, __ATOMIC_RELAXED);
+    uint64_t fb = __atomic_load_n(&c->freed_blocks, __ATOMIC_RELAXED);
+    *bytes += t > f ? t - f : 0;
+    *blocks += tb > fb ? tb - fb : 0;
+}
+
+/* A stack's counts over all zones are the sums of its per-zone counters
+ * (readers add them up), so an update writes one struct for the stack, not
+ * two: the stack entry's own `total` keeps only its peaks, raised here with
+ * the stack's live over all zones when it is counted in another zone too
+ * (its other zones' lines are only read). While a stack is counted in one
+ * zone, that zone's peaks are its peaks; readers take the larger of the
+ * two (FORMAT.md §1.3d). zs: the (stack, zone) counters just counted. */
+ALWAYS_INLINE void stack_peaks(zt_rec_stack_t *e, uint32_t id, int zone,
+                               const zt_rec_counters_t *zs, const bool plain)
+{
+    uint64_t within;
+    unsigned k = zt_rec_chunk_of(id - 1, &within);
+    unsigned nz = __atomic_load_n(&zone_count, __ATOMIC_ACQUIRE);
+    uint64_t bytes = 0, blocks = 0;
+    bool other = false;
+    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
+        if (z == (unsigned)zone) continue;
+        zt_rec_counters_t *chunk =
+            __atomic_load_n(&zt_rec.zone_stack_chunk[z][k], __ATOMIC_ACQUIRE);
+        if (chunk == NULL || __atomic_load_n(&chunk[within].total_blocks, __ATOMIC_RELAXED) == 0)
+            continue;
+        other = true;
+        live_add(&chunk[within], &bytes, &blocks);
+    }
+    if (zt_likely(!other)) return;
+    live_add(zs, &bytes, &blocks);
+    peak_raise(&e->total.peak_bytes, bytes, plain);
+    peak_raise(&e->total.peak_blocks, blocks, plain);
+}
+
+/* Live bytes of stack id over all zones (the sum of its per-zone
+ * counters), for jetsam.c's warning. */
+uint64_t zt_account_stack_live_bytes(uint32_t id)
+{
+    if (id == 0) return 0;
+    uint64_t within, bytes = 0, blocks = 0;
+    unsigned k = zt_rec_chunk_of(id - 1, &within);
+    unsigned nz = __atomic_load_n(&zone_count, __ATOMIC_ACQUIRE);
+    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
+        zt_rec_counters_t *chunk =
+            __atomic_load_n(&zt_rec.zone_stack_chunk[z][k], __ATOMIC_ACQUIRE);
+        if (chunk) live_add(&chunk[within], &bytes, &blocks); /* no chunk: nothing counted */
+    }
+    return bytes;
+}
+
+/* The heap's live over all zones: the sums of the zones' counters (zones
+ * the record has; a zone without a block counts nothing). */
+static inline void heap_live(uint64_t *bytes, uint64_t *blocks)
+{
+    unsigned nz = __atomic_load_n(&zt_rec.hdr->nzones, __ATOMIC_ACQUIRE);
+    for (unsigned z = 0; z < nz && z < ZT_REC_MAX_ZONES; z++) {
+        zt_rec_zone_t *rz = __atomic_load_n(&zt_rec.zone[z], __ATOMIC_ACQUIRE);
+        if (rz) live_add(&rz->total, bytes, blocks);
+    }
+}
+
+/* The heap's counts are not a struct of their own either: readers add up
+ * the zones' (record version 5). The header's `heap` keeps its peaks,
+ * raised at every allocation from the zones' live, summed (the zones'
+ * lines are only read here; the heap's line is written only at a new high,
+ * so threads counting at once no longer bounce it). */
+ALWAYS_INLINE void heap_peaks(const bool plain)
+{
+    uint64_t bytes = 0, blocks = 0;
+    heap_live(&bytes, &blocks);
+    peak_raise(&zt_rec.hdr->heap.peak_bytes, bytes, plain);
+    peak_raise(&zt_rec.hdr->heap.peak_blocks, blocks, plain);
+}
+
 /* req_raw: the request size (0 unknown); counted with the block's weight
  * (blocks is 1 in full mode, a Q16 weight >= 1 << 16 in sample mode). */
 ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks,
@@ -422,44 +512,30 @@ ALWAYS_INLINE void alloc_counts(uint32_t id, int zone, unsigned cls, uint64_t bl
 {
     uint64_t req = blocks == 1 ? req_raw : (uint64_t)(((zt_u128)req_raw * blocks) >> 16);
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_alloc(zs, blocks, bytes, req, plain);
     zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) {
-        counters_alloc(&e->total, blocks, bytes, req, plain);
-        request_note(e, req_raw);
+    if (zs) {
+        counters_alloc(zs, blocks, bytes, req, plain);
+        if (e) stack_peaks(e, id, zone, zs, plain);
     }
+    if (e) request_note(e, req_raw);
     zt_rec_counters_t *zc = zone_counters(zone);
     if (zc) counters_alloc(zc, blocks, bytes, req, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
     if (cc) counters_alloc(cc, blocks, bytes, req, plain);
-    counters_alloc(&zt_rec.hdr->heap, blocks, bytes, req, plain);
+    heap_peaks(plain);
 }
 
+/* temp: the freed block was a temporary allocation (hooks.c decides); its
+ * count goes to the same structs (same cache lines) in the same update. */
 ALWAYS_INLINE void free_counts(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes,
-                               const bool plain)
+                               const bool temp, const bool plain)
 {
     zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)zone, id, true);
-    if (zs) counters_free(zs, blocks, bytes, plain);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) counters_free(&e->total, blocks, bytes, plain);
+    if (zs) counters_free(zs, blocks, bytes, temp, plain);
     zt_rec_counters_t *zc = zone_counters(zone);
-    if (zc) counters_free(zc, blocks, bytes, plain);
+    if (zc) counters_free(zc, blocks, bytes, temp, plain);
     zt_rec_counters_t *cc = class_counters(zone, cls);
-    if (cc) counters_free(cc, blocks, bytes, plain);
-    counters_free(&zt_rec.hdr->heap, blocks, bytes, plain);
-}
-
-ALWAYS_INLINE void temp_counts(uint32_t id, int z, unsigned cls, uint64_t blocks, const bool plain)
-{
-    zt_rec_counters_t *zs = zt_record_zone_stack((unsigned)z, id, false);
-    if (zs) add(&zs->temp_blocks, blocks, plain);
-    zt_rec_stack_t *e = zt_record_stack(id, false);
-    if (e) add(&e->total.temp_blocks, blocks, plain);
-    zt_rec_counters_t *zc = zone_counters(z);
-    if (zc) add(&zc->temp_blocks, blocks, plain);
-    zt_rec_counters_t *cc = class_counters(z, cls);
-    if (cc) add(&cc->temp_blocks, blocks, plain);
-    add(&zt_rec.hdr->heap.temp_blocks, blocks, plain);
+    if (cc) counters_free(cc, blocks, bytes, temp, plain);
 }
 
 static void nested_apply(const nested_op_t *o, bool plain)
@@ -469,16 +545,12 @@ static void nested_apply(const nested_op_t *o, bool plain)
             alloc_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, o->req, true);
         else
             alloc_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, o->req, false);
-    } else if (o->op == OP_FREE) {
-        if (plain)
-            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, true);
-        else
-            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, false);
     } else {
+        bool temp = o->op == OP_FREE_TEMP;
         if (plain)
-            temp_counts(o->id, o->zone, o->cls, o->blocks, true);
+            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, temp, true);
         else
-            temp_counts(o->id, o->zone, o->cls, o->blocks, false);
+            free_counts(o->id, o->zone, o->cls, o->blocks, o->bytes, temp, false);
     }
 }
 
@@ -498,17 +570,23 @@ static inline void account_alloc(uint32_t id, int zone, unsigned cls, uint64_t b
 }
 
 static inline void account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks,
-                                uint64_t bytes)
+                                uint64_t bytes, bool temp)
 {
     if (zone < 0 || zone >= ZT_REC_MAX_ZONES) return;
     int p = plain_begin();
     if (p > 0) {
-        free_counts(id, zone, cls, blocks, bytes, true);
+        if (temp)
+            free_counts(id, zone, cls, blocks, bytes, true, true);
+        else
+            free_counts(id, zone, cls, blocks, bytes, false, true);
         plain_end();
     } else if (p == 0) {
-        free_counts(id, zone, cls, blocks, bytes, false);
+        if (temp)
+            free_counts(id, zone, cls, blocks, bytes, true, false);
+        else
+            free_counts(id, zone, cls, blocks, bytes, false, false);
     } else {
-        nested(OP_FREE, id, zone, cls, blocks, bytes, 0);
+        nested(temp ? OP_FREE_TEMP : OP_FREE, id, zone, cls, blocks, bytes, 0);
     }
 }
 
@@ -519,7 +597,7 @@ void zt_account_alloc(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint
 
 void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint64_t bytes)
 {
-    account_free(id, zone, cls, blocks, bytes);
+    account_free(id, zone, cls, blocks, bytes, false);
 }
 
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
@@ -528,37 +606,28 @@ void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_
     account_alloc(id, zone_index(zone), cls, blocks, bytes, req);
 }
 
+/* temp: the block was a temporary allocation (hooks.c decides), counted
+ * for its (stack, zone), its stack, its zone, its class and the heap in the
+ * same update as the free (one ownership round, the same cache lines). */
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
-                        uint64_t bytes)
+                        uint64_t bytes, bool temp)
 {
-    account_free(id, zone_index(zone), cls, blocks, bytes);
-}
-
-/* A temporary allocation was freed (hooks.c decides): counted for its
- * (stack, zone), its stack, its zone, its class and the heap. */
-void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks)
-{
-    int z = zone_index(zone);
-    if (z < 0 || z >= ZT_REC_MAX_ZONES) return;
-    int p = plain_begin();
-    if (p > 0) {
-        temp_counts(id, z, cls, blocks, true);
-        plain_end();
-    } else if (p == 0) {
-        temp_counts(id, z, cls, blocks, false);
-    } else {
-        nested(OP_TEMP, id, z, cls, blocks, 0, 0);
-    }
+    account_free(id, zone_index(zone), cls, blocks, bytes, temp);
 }
 
 /* ---- sums (monitor, snapshot, exit) ---------------------------------------- */
 
-/* Live heap bytes over all zones (for the timeline): the heap counters. */
+/* Live heap bytes over all zones (for the timeline): the zones' sums. */
 uint64_t zt_account_live_bytes(void)
 {
     if (!zt_rec_open) return 0;
-    const zt_rec_counters_t *h = &zt_rec.hdr->heap;
-    uint64_t t = __atomic_load_n(&h->total_bytes, __ATOMIC_RELAXED);
-    uint64_t f = __atomic_load_n(&h->freed_bytes, __ATOMIC_RELAXED);
-    return t > f ? t - f : 0;
+    uint64_t bytes = 0, blocks = 0;
+    heap_live(&bytes, &blocks);
+    return bytes;
+}
+
+void zt_account_heap_live(uint64_t *bytes, uint64_t *blocks)
+{
+    *bytes = *blocks = 0;
+    if (zt_rec_open) heap_live(bytes, blocks);
 }

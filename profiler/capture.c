@@ -114,6 +114,12 @@ static inline __attribute__((always_inline)) int unwind_backtrace(void **buf, in
     return unwind_stepped(buf, max);
 }
 
+/* unw_backtrace for the profiler's full-mode hot path (internal.h), which
+ * calls it from the alloc hook's own frame; NULL while frame pointers are
+ * used, on Apple (a stepped cursor) and before libunwind is loaded. */
+int (*zt_capture_backtrace)(void **buf, int max);
+uintptr_t zt_capture_own_lo, zt_capture_own_hi;
+
 static enum zt_unwind unwind_how = ZT_UNWIND_FP;
 /* 1 when unwind_how is libunwind and the unwinder is there (Apple: always;
  * nongnu: once zt_capture_load set lu_backtrace). Release/acquire pairs
@@ -153,12 +159,17 @@ void zt_capture_init(enum zt_unwind how)
     bool have = how == ZT_UNWIND_LIBUNWIND;
 #endif
     __atomic_store_n(&use_libunwind, have, __ATOMIC_RELEASE);
+#if CAPTURE_NONGNU_UNWIND
+    __atomic_store_n(&zt_capture_backtrace, have ? lu_backtrace : NULL, __ATOMIC_RELEASE);
+#endif
     if (__atomic_load_n(&capture_ready, __ATOMIC_ACQUIRE)) return;
     struct own_find of = {(uintptr_t)&zt_capture_init, false, false, 0, 0};
     zt_prim_modules(own_module_cb, &of);
     if (of.found && !of.is_main) {
         own_lo = of.lo;
         own_hi = of.hi;
+        zt_capture_own_lo = own_lo;
+        zt_capture_own_hi = own_hi;
     }
     __atomic_store_n(&capture_ready, 1, __ATOMIC_RELEASE);
 }
@@ -200,6 +211,9 @@ bool zt_capture_load(void)
     }
 #endif
     __atomic_store_n(&use_libunwind, unwind_how == ZT_UNWIND_LIBUNWIND, __ATOMIC_RELEASE);
+#if CAPTURE_NONGNU_UNWIND
+    __atomic_store_n(&zt_capture_backtrace, lu_backtrace, __ATOMIC_RELEASE);
+#endif
     return true;
 }
 

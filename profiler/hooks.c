@@ -12,10 +12,11 @@
  *                the draw) pays for capture +
  *                intern + counters, and is counted with weight 1/p
  *                (p = 1 - exp(-size/N)). Untagged frees return at once.
- *  - full:       capture + XXH3-128 + per-thread stack cache (the shared
- *                table only on a miss) + 2 atomic adds on the (stack, zone)
- *                line + 2 plain adds in the thread's own class shard; a free
- *                is the same without capture.
+ *  - full:       capture (with libunwind, from hook_alloc's own frame) +
+ *                XXH3-128 + per-thread stack cache (the shared table only on
+ *                a miss) + the counters of account.c (three structs); a free
+ *                is the counters without capture, its temporary count in
+ *                the same update.
  * Recursion is impossible: a thread-local (initial-exec) flag marks code
  * running inside the profiler, whose own allocations (libunwind's first
  * use, pthread_create of the monitor) are then neither sampled nor tagged.
@@ -358,6 +359,32 @@ static uint32_t current_stack(bool may_block)
     return zt_stacktab_intern(pcs, n, may_block);
 }
 
+/* Full mode with the nongnu libunwind: current_stack's work done in the
+ * alloc hook's own frame (always inlined there), so unw_backtrace walks
+ * neither current_stack's nor zt_capture's frame (every frame costs a
+ * lookup in its per-thread trace cache), and interns straight from its
+ * buffer. The first pc is the hook's own; the library's leading frames are
+ * skipped by address as zt_capture does (when we are the main program,
+ * nothing is: zt_capture kept the hook's frame there too). */
+static inline __attribute__((always_inline)) uint32_t current_stack_here(int (*bt)(void **, int))
+{
+    uint64_t buf[ZT_REC_MAX_FRAMES + 48];
+    unsigned want = capture_depth + 16; /* room for the allocator's frames */
+    if (want > sizeof buf / sizeof buf[0]) want = sizeof buf / sizeof buf[0];
+    int r = bt((void **)buf, (int)want);
+    unsigned n = r > 0 ? (unsigned)r : 0, first = 0;
+    uintptr_t lo = zt_capture_own_lo, hi = zt_capture_own_hi;
+    while (first < n && buf[first] >= lo && buf[first] < hi)
+        first++;
+    unsigned out = n - first;
+    if (out > capture_depth) out = capture_depth;
+    if (out == 0) {
+        buf[0] = 0;
+        return zt_stacktab_intern(buf, 1, true);
+    }
+    return zt_stacktab_intern(buf + first, out, true);
+}
+
 /* Everything but the unsampled fast path, which is inline in the zone
  * (zt_hook_alloc in zone/hooks.h). */
 static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls)
@@ -387,7 +414,9 @@ static uint32_t hook_alloc(malloc_zone_t *zone, void *ptr, size_t bytes, unsigne
     if (tls_in_profiler) return 0;
     if (zt_unlikely(!threads_started || zt_rec_forked || !zt_rec_open) && !hook_slow()) return 0;
     tls_in_profiler = 1;
-    uint32_t id = current_stack(true);
+    int (*bt)(void **, int) = __atomic_load_n(&zt_capture_backtrace, __ATOMIC_ACQUIRE);
+    uint32_t id =
+        prof_mode == ZT_STACKS_FULL && bt != NULL ? current_stack_here(bt) : current_stack(true);
     if (id) zt_account_alloc_in(id, zone, cls, blocks_w, bytes_w, req);
     tls_in_profiler = 0;
     if (id) {
@@ -410,15 +439,17 @@ static void hook_free(malloc_zone_t *zone, void *ptr, size_t bytes, unsigned cls
         blocks_w = zt_sample_weight_q16(bytes, sample_mean_bytes);
         bytes_w = (uint64_t)(((zt_u128)bytes * blocks_w) >> 16);
     }
-    zt_account_free_in(tag, zone, cls, blocks_w, bytes_w);
-    zt_freed_note(ptr, bytes, tag);
     /* heaptrack: "an allocation that is immediately followed by its
      * deallocation, without any other allocation in between" (FORMAT.md).
      * Sample mode: no allocation of this thread lowered the countdown. */
-    if (ptr == tls_last_ptr && ptr != NULL &&
-        (prof_mode == ZT_STACKS_FULL || tls_sample_countdown == tls_last_countdown))
-        zt_account_temp_in(tag, zone, cls, blocks_w);
-    if (ptr == tls_last_ptr) tls_last_ptr = NULL;
+    bool temp = false;
+    if (ptr == tls_last_ptr) {
+        temp = ptr != NULL &&
+               (prof_mode == ZT_STACKS_FULL || tls_sample_countdown == tls_last_countdown);
+        tls_last_ptr = NULL;
+    }
+    zt_account_free_in(tag, zone, cls, blocks_w, bytes_w, temp);
+    zt_freed_note(ptr, bytes, tag);
 }
 
 static void hook_event(const zt_event_t *ev)

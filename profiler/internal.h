@@ -47,6 +47,13 @@ bool zt_capture_load(void);
  * library's own text (when the library is a separate module). */
 unsigned zt_capture(uint64_t *pcs, unsigned max, unsigned skip);
 
+/* The nongnu libunwind's unw_backtrace once it is loaded and chosen, else
+ * NULL; and the library's own text (0, 0 when it is the main program).
+ * The full-mode alloc hook calls it from its own frame (hooks.c), so the
+ * unwinder walks two frames fewer than through zt_capture. */
+extern int (*zt_capture_backtrace)(void **buf, int max);
+extern uintptr_t zt_capture_own_lo, zt_capture_own_hi;
+
 /* Frame-pointer walk from fp, reading only inside [lo, hi) (the stack):
  * stops on a frame that is not strictly above the previous one, misaligned,
  * or out of bounds. Never faults. */
@@ -126,8 +133,11 @@ void zt_record_close(void);
  * caller holds it (locked = true). */
 uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked);
 
-/* Entry of stack id (1-based), allocating its chunk when `create`. */
-zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
+/* Entry of stack id (1-based), allocating its chunk when `create`. The
+ * common case (chunk present) is inline: every profiled malloc and free
+ * counts into the entry. */
+zt_rec_stack_t *zt_record_stack_slow(uint32_t id, bool create);
+static inline zt_rec_stack_t *zt_record_stack(uint32_t id, bool create);
 
 /* Counters of (stack id, zone index), allocating when `create`. The common
  * case (chunk present) is inline: it is on every profiled malloc and free. */
@@ -187,6 +197,17 @@ void zt_record_fork_parent(void);
 void zt_record_fork_child(void);
 bool zt_record_reopen_child(const char *path);
 
+static inline zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
+{
+    if (zt_likely(id != 0)) {
+        uint64_t within;
+        unsigned k = zt_rec_chunk_of(id - 1, &within);
+        zt_rec_stack_t *chunk = __atomic_load_n(&zt_rec.stack_chunk[k], __ATOMIC_ACQUIRE);
+        if (zt_likely(chunk != NULL)) return chunk + within;
+    }
+    return zt_record_stack_slow(id, create);
+}
+
 static inline zt_rec_counters_t *zt_record_zone_stack(unsigned zone, uint32_t id, bool create)
 {
     if (zt_likely(id != 0 && zone < ZT_REC_MAX_ZONES)) {
@@ -221,15 +242,18 @@ void zt_account_free(uint32_t id, int zone, unsigned cls, uint64_t blocks, uint6
 /* The same by zone pointer (the hooks: one call instead of two). */
 void zt_account_alloc_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
                          uint64_t bytes, uint64_t requested_bytes);
+/* temp: the block was a temporary allocation (freed by its thread with no
+ * allocation of that thread in between), counted in the same update. */
 void zt_account_free_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks,
-                        uint64_t bytes);
+                        uint64_t bytes, bool temp);
 
-/* A temporary allocation (freed by its thread with no allocation of that
- * thread in between) of stack id in zone was freed. */
-void zt_account_temp_in(uint32_t id, malloc_zone_t *zone, unsigned cls, uint64_t blocks);
+/* Live bytes of a stack over all zones (the sum of its per-zone counters). */
+uint64_t zt_account_stack_live_bytes(uint32_t id);
 
 /* Live heap bytes over all zones (exact, for the timeline). */
 uint64_t zt_account_live_bytes(void);
+/* Live heap bytes and blocks over all zones (exact; the moments). */
+void zt_account_heap_live(uint64_t *bytes, uint64_t *blocks);
 
 /* Copy the current names of the zones in live[] (registered zones) into
  * the record. */

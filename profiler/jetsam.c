@@ -90,18 +90,14 @@ static void configure(void)
     h->jetsam_explicit = explicit_limit;
 }
 
-/* The stack with the most live bytes, as of the last snapshot (0 = none). */
+/* The stack with the most live bytes (0 = none). */
 static uint32_t top_stack(void)
 {
     uint32_t best = 0;
     uint64_t best_live = 0;
     uint32_t n = __atomic_load_n(&zt_rec.hdr->nstacks, __ATOMIC_ACQUIRE);
     for (uint32_t id = 1; id <= n; id++) {
-        zt_rec_stack_t *s = zt_record_stack(id, false);
-        if (!s) continue;
-        uint64_t live = s->total.total_bytes > s->total.freed_bytes
-                            ? s->total.total_bytes - s->total.freed_bytes
-                            : 0;
+        uint64_t live = zt_account_stack_live_bytes(id);
         if (live > best_live) best_live = live, best = id;
     }
     return best;

@@ -70,7 +70,7 @@ uint64_t zt_record_alloc(size_t bytes, void **ptr, bool locked)
     return got;
 }
 
-zt_rec_stack_t *zt_record_stack(uint32_t id, bool create)
+zt_rec_stack_t *zt_record_stack_slow(uint32_t id, bool create)
 {
     if (id == 0) return NULL;
     uint64_t within;

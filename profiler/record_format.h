@@ -40,8 +40,11 @@
 #define ZT_REC_MAGIC "ZTRACE\r\n" /* 8 bytes, no NUL */
 /* 3: platform, image_format, arch; exact counters, moments; 442 classes (xzone).
  * 4: grown on demand (zones, class counters, events and timeline in chunks
- *    found through directories; small first chunks), no class shards. */
-#define ZT_REC_VERSION     4
+ *    found through directories; small first chunks), no class shards.
+ * 5: a stack entry's `total` holds only peaks (of its live over all zones
+ *    while counted in more than one zone); its counts are the sums of its
+ *    per-zone counters (FORMAT.md §1.3d). */
+#define ZT_REC_VERSION     5
 #define ZT_REC_VERSION_MIN 4
 #define ZT_REC_ENDIAN      0x01020304u
 
@@ -97,7 +100,9 @@ typedef struct zt_rec_stack {
     uint64_t frames_off;    /* nframes uint64 return addresses, innermost first */
     uint64_t request_bytes; /* the one request size of all its allocations: 0 = none seen
                              * yet, UINT64_MAX = sizes varied or some were unknown */
-    /* Over all zones, exact (updated with every allocation and free). */
+    /* Over all zones. Version 5: only peak_bytes and peak_blocks (raised
+     * while the stack is counted in more than one zone); the counts are
+     * the sums of the per-(stack, zone) counters (FORMAT.md §1.3d). */
     zt_rec_counters_t total;
 } zt_rec_stack_t;
 

@@ -427,18 +427,12 @@ static uint64_t walk_failures, walk_live_peak;
 static bool moment_write(uint64_t *slot, bool once, uint32_t kind, int zone,
                          const zt_rec_event_t *ev, uint64_t failures)
 {
-    zt_rec_header_t *h = zt_rec.hdr;
     zt_rec_moment_t mo;
     memset(&mo, 0, sizeof mo);
     mo.kind = kind;
     mo.zone = zone;
     mo.time_ns = zt_record_now_ns();
-    uint64_t tb = __atomic_load_n(&h->heap.total_bytes, __ATOMIC_RELAXED);
-    uint64_t fb = __atomic_load_n(&h->heap.freed_bytes, __ATOMIC_RELAXED);
-    uint64_t tk = __atomic_load_n(&h->heap.total_blocks, __ATOMIC_RELAXED);
-    uint64_t fk = __atomic_load_n(&h->heap.freed_blocks, __ATOMIC_RELAXED);
-    mo.live_bytes = tb > fb ? tb - fb : 0;
-    mo.live_blocks = tk > fk ? tk - fk : 0;
+    zt_account_heap_live(&mo.live_bytes, &mo.live_blocks);
     mo.va_used_bytes = last_va_used;
     mo.failures = failures;
     if (ev) {

@@ -477,6 +477,7 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     m->zones = calloc(h->nzones ? h->nzones : 1, sizeof *m->zones);
     r->zones = calloc(h->nzones ? h->nzones : 1, sizeof *r->zones);
     if (!m->zones || !r->zones) return fail(r, "out of memory");
+    zt_rec_counters_t heap = {0}; /* version 5: the heap's counts are the zones' sums */
     for (unsigned z = 0; z < h->nzones; z++) {
         zt_rec_zone_t *rz = &r->zones[z];
         zt_m_zone_t *mz = &m->zones[z];
@@ -506,6 +507,10 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         }
         counters_from(&mz->c, &rz->total, sampled);
         mz->c.va_bytes = rz->va_bytes;
+        heap.total_blocks += rz->total.total_blocks, heap.total_bytes += rz->total.total_bytes;
+        heap.freed_blocks += rz->total.freed_blocks, heap.freed_bytes += rz->total.freed_bytes;
+        heap.temp_blocks += rz->total.temp_blocks;
+        heap.requested_bytes += rz->total.requested_bytes;
     }
 
     /* stacks: the last id's chunk must exist, which bounds nstacks by the file size */
@@ -537,7 +542,12 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
         ms->per_zone = calloc(h->nzones ? h->nzones : 1, sizeof *ms->per_zone);
         if (!ms->pcs || !ms->per_zone) return fail(r, "out of memory");
         memcpy(ms->pcs, r->buf + e.frames_off, e.nframes * sizeof *ms->pcs);
-        /* Over all zones: the entry's own counters, exact (v3). */
+        /* Over all zones: version 4, the entry's own counters (exact);
+         * version 5, the sums of the per-zone counters (exact) with the
+         * entry's peaks, the highs of the stack's live over all zones
+         * while it was counted in more than one zone, or the per-zone
+         * peaks, whichever is higher (FORMAT.md §1.3d). */
+        zt_rec_counters_t sum = {0};
         for (unsigned z = 0; z < h->nzones; z++) {
             if (!chunk_at(r, r->zones[z].stack_chunks_off, id - 1, sizeof(zt_rec_counters_t),
                           "zone stack counters", &off))
@@ -546,9 +556,20 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
                 zt_rec_counters_t rc;
                 memcpy(&rc, r->buf + off, sizeof rc);
                 counters_from(&ms->per_zone[z], &rc, sampled);
+                sum.total_blocks += rc.total_blocks, sum.total_bytes += rc.total_bytes;
+                sum.freed_blocks += rc.freed_blocks, sum.freed_bytes += rc.freed_bytes;
+                sum.temp_blocks += rc.temp_blocks, sum.requested_bytes += rc.requested_bytes;
+                if (rc.peak_bytes > sum.peak_bytes) sum.peak_bytes = rc.peak_bytes;
+                if (rc.peak_blocks > sum.peak_blocks) sum.peak_blocks = rc.peak_blocks;
             }
         }
-        counters_from(&ms->total, &e.total, sampled);
+        if (h->version >= 5) {
+            if (e.total.peak_bytes > sum.peak_bytes) sum.peak_bytes = e.total.peak_bytes;
+            if (e.total.peak_blocks > sum.peak_blocks) sum.peak_blocks = e.total.peak_blocks;
+            counters_from(&ms->total, &sum, sampled);
+        } else {
+            counters_from(&ms->total, &e.total, sampled);
+        }
         ms->request_bytes = e.request_bytes;
     }
     if (t->fault_stack_id > h->nstacks)
@@ -635,7 +656,13 @@ static bool read_all(rd_t *r, const zt_rec_header_t *h, zt_model_t *m)
     }
 
     /* heap, failures, moments */
-    counters_from(&m->heap, &h->heap, sampled);
+    if (h->version >= 5) { /* the header keeps the heap's peaks (FORMAT.md §1.3d) */
+        heap.peak_bytes = h->heap.peak_bytes;
+        heap.peak_blocks = h->heap.peak_blocks;
+        counters_from(&m->heap, &heap, sampled);
+    } else {
+        counters_from(&m->heap, &h->heap, sampled);
+    }
     m->failures = h->failures;
     m->null_returns = h->null_returns;
     m->map_failures = h->map_failures;

@@ -255,7 +255,7 @@ int main(void)
              "module 1 ("},
             {offsetof(zt_rec_header_t, platform), 9, "platform 9", "unknown platform 9"},
             {offsetof(zt_rec_header_t, image_format), 0, "image format 0", "image format 0"},
-            {offsetof(zt_rec_header_t, version), 5, "version 5", "this zonetrace reads version 4"},
+            {offsetof(zt_rec_header_t, version), 6, "version 6", "this zonetrace reads version 5"},
             {offsetof(zt_rec_header_t, version), 1, "version 1", "unsupported record version 1"},
         };
         for (unsigned i = 0; i < sizeof damage / sizeof damage[0]; i++) {
