@@ -190,7 +190,13 @@ void zt_account_refresh_zone_names(malloc_zone_t *const *live, unsigned nlive)
  * nested, applies the queue and itself with atomics once the ring is full
  * and switches the process to atomics for good. The same bound covers a
  * fork child whose parent was mid-update in another thread when it forked,
- * before zt_account_fork_child runs. */
+ * before zt_account_fork_child runs. Not covered: a handler interrupting an
+ * update that is making a record chunk (a stack's or a zone's first
+ * counters, under zt_rec.lock) whose own updates overflow the ring: their
+ * atomics need that chunk and wait for the lock its own thread holds. It
+ * needs the handler to allocate a ring's worth during one first-use chunk
+ * creation; malloc in a signal handler is outside POSIX's async-signal-safe
+ * set, and test_account_reentry makes its chunks before its signals. */
 static int acct_multi;
 static uintptr_t acct_state; /* owner token | 1 while an update is in progress; 0 = none */
 static unsigned acct_migrations;
