@@ -217,11 +217,7 @@ static void nano_free(malloc_zone_t *zone, void *ptr)
 
 void zt_nano_free_owned(zt_owner_t *o, void *ptr)
 {
-    nano_region_t *r = (nano_region_t *)o;
-    /* The Linux front frees through the chunk map, not zone->free: a fork
-     * child leaks nano blocks here too (nano_forked_zone). */
-    if (zt_unlikely(__atomic_load_n(&r->nano->forked, __ATOMIC_RELAXED))) return;
-    nano_free_ptr(r->nano, r, ptr);
+    free_owned(o, ptr); /* nano/alloc.c */
 }
 
 static void nano_free_definite_size(malloc_zone_t *zone, void *ptr, size_t size)

@@ -697,13 +697,19 @@ static inline __attribute__((always_inline)) void rack_free_k(zt_rack_t *r, cons
     free_uncached(r, k, ptr, base, idx);
 }
 
-void zt_rack_free(zt_rack_t *r, void *ptr)
+/* Two copies: the tiny rack's with its geometry folded (tiny_shape).
+ * Inline in zt_rack_free and zt_rack_device_free. */
+static inline __attribute__((always_inline)) void rack_free_any(zt_rack_t *r, void *ptr)
 {
-    /* Two copies: the tiny rack's with its geometry folded (tiny_shape). */
     if (zt_likely(r->tiny))
         rack_free_k(r, &tiny_shape, ptr);
     else
         rack_free_k(r, r, ptr);
+}
+
+void zt_rack_free(zt_rack_t *r, void *ptr)
+{
+    rack_free_any(r, ptr);
 }
 
 /* The device front's free (front/linux.c, no rack owns the thread caches):
@@ -713,10 +719,7 @@ void zt_rack_device_free(zt_rack_t *r, void *ptr, const void *caller)
 {
     if (caller) zt_error_caller = caller;
     int *err = &errno, saved = *err;
-    if (zt_likely(r->tiny))
-        rack_free_k(r, &tiny_shape, ptr);
-    else
-        rack_free_k(r, r, ptr);
+    rack_free_any(r, ptr);
     *err = saved;
 }
 

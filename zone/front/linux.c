@@ -99,15 +99,25 @@ static __attribute__((noinline)) void *malloc_device(malloc_zone_t *z0, size_t n
     return zt_likely(p != NULL) ? p : nomem();
 }
 
+/* True when z0 is native's pair: the nano zone owning the caches in front
+ * of the tiny rack owning them. */
+static inline bool small_pair_is(const malloc_zone_t *z0)
+{
+    malloc_zone_t *helper = zt_rack_front_zone;
+    return zt_likely(z0 == zt_nano_front_zone) && zt_likely(helper != NULL) &&
+           zt_likely(zt_registry_initial_helper == helper);
+}
+
 /* True when the default zone z0 (not NULL) sends a request of 1 <= n <=
  * ZT_TINY_MAX_BYTES that nano does not take to the tiny rack owning the
  * caches: z0 is that rack's scalable zone (every such n), or the nano zone
- * in front of it (n > ZT_NANO_MAX_BYTES; zt_nano_front_zone is only ever the
- * initial default zone, whose helper zt_registry_initial_helper is). */
+ * in front of it, native's pair (n > ZT_NANO_MAX_BYTES; zt_nano_front_zone is
+ * only ever the initial default zone, whose helper zt_registry_initial_helper
+ * is). */
 static inline bool tiny_front_is(const malloc_zone_t *z0)
 {
     malloc_zone_t *s = zt_rack_front_zone;
-    return s != NULL && (z0 == s || (z0 == zt_nano_front_zone && zt_registry_initial_helper == s));
+    return s != NULL && (z0 == s || small_pair_is(z0));
 }
 
 /* The profiler is off or samples: its one decision per allocation is the
@@ -189,15 +199,6 @@ static __attribute__((noinline)) void *small_hit_sampled(void *p, size_t n)
     else
         zt_rack_front_sampled(p, n);
     return p;
-}
-
-/* True when z0 is native's pair: the nano zone owning the caches in front
- * of the tiny rack owning them. */
-static inline bool small_pair_is(const malloc_zone_t *z0)
-{
-    malloc_zone_t *helper = zt_rack_front_zone;
-    return zt_likely(z0 == zt_nano_front_zone) && zt_likely(helper != NULL) &&
-           zt_likely(zt_registry_initial_helper == helper);
 }
 
 /* The hits of a default zone that is not native's nano-and-tiny pair: the

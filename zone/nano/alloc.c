@@ -860,13 +860,21 @@ static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_
  * the caller noted, errno kept (a free that empties a block may madvise),
  * then zt_nano_free_owned's work (a fork child leaks the block; else the
  * slot's checks and its push, nano_free_ptr). */
+/* zt_nano_free_owned's work, inline in it and in zt_nano_device_free. The
+ * Linux front frees through the chunk map, not zone->free: a fork child
+ * leaks nano blocks here too (nano_forked_zone). */
+static inline __attribute__((always_inline)) void free_owned(zt_owner_t *o, void *ptr)
+{
+    nano_region_t *r = (nano_region_t *)o;
+    if (zt_unlikely(__atomic_load_n(&r->nano->forked, __ATOMIC_RELAXED))) return;
+    nano_free_ptr(r->nano, r, ptr);
+}
+
 void zt_nano_device_free(zt_owner_t *o, void *ptr, const void *caller)
 {
     if (caller) zt_error_caller = caller;
     int *err = &errno, saved = *err;
-    nano_region_t *r = (nano_region_t *)o;
-    if (zt_likely(!__atomic_load_n(&r->nano->forked, __ATOMIC_RELAXED)))
-        nano_free_ptr(r->nano, r, ptr);
+    free_owned(o, ptr);
     *err = saved;
 }
 
