@@ -22,7 +22,8 @@
  * cached size (792 magazine_large.c:552-606, 619-690). Dirty (unpurged) bytes
  * kept on death row: libmalloc's memsize/1024, or twice the live large
  * bytes when that is more (at most 128 MiB). Blocks beyond that are purged
- * before they are cached. iOS profiles have no death row, as on the device
+ * before they are cached. Native's own budget and order are in
+ * death_row_put. iOS profiles have no death row, as on the device
  * (166 src/platform.h:77-81): every free unmaps.
  * -------------------------------------------------------------------------- */
 #include "large.h"
@@ -330,34 +331,48 @@ static cached_t death_row_merge_locked(zt_large_t *l, cached_t c)
     return c;
 }
 
+/* Native's dirty budget for death row, `bytes` just freed with `live`
+ * still in use: twice what is live plus the block (a loop over a few big
+ * blocks never faults its pages back in), or what live falls short of its
+ * peak (the program held that much before, so caching the difference never
+ * raises its peak), whichever is more, at most the profile's cap. What a
+ * heap that shrank leaves cached still goes after large_cache_decay_ms
+ * unused (death_row_decay_locked). */
+static size_t death_row_native_limit_locked(const zt_large_t *l, size_t live, size_t bytes)
+{
+    size_t peak = l->peak_in_use_bytes;
+    size_t want = 2 * live + bytes;
+    if (peak > live && peak - live > want) want = peak - live;
+    return want < l->native_dirty_max_bytes ? want : l->native_dirty_max_bytes;
+}
+
 /* Keep a freed block on death row; false if it does not qualify (the
  * caller unmaps it). Evicted older blocks are unmapped here. */
 static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
 {
     if (!l->death_row_on || bytes > l->death_row_entry_max_bytes) return false;
-    /* Purge before publishing: once cached, another thread may reuse it. */
     /* A program that keeps much in large blocks recycles them (a heap would
      * keep that much mapped anyway): allow twice as much dirty as is live. */
     size_t limit = l->death_row_dirty_limit_bytes;
     size_t live = __atomic_load_n(&l->in_use_bytes, __ATOMIC_RELAXED);
     if (2 * live > limit)
         limit = 2 * live < DEATH_ROW_DIRTY_MAX_BYTES ? 2 * live : DEATH_ROW_DIRTY_MAX_BYTES;
-    /* Native: as much dirty as is live (the block just freed counts), at
-     * most the profile's cap, so a loop over a few big blocks never faults
-     * its pages back in while a heap that shrinks lets its cache go. */
-    if (l->native_dirty_max_bytes) {
-        size_t want = 2 * live + bytes;
-        if (want > l->native_dirty_max_bytes) want = l->native_dirty_max_bytes;
-        if (want > limit) limit = want;
-    }
-    bool dirty = __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <= limit;
+    /* libmalloc purges the block being freed when death row is over its
+     * budget (792.41.1 magazine_large.c:764-765, 851-876), before publishing it: once
+     * cached, another thread may reuse it. Native keeps it dirty and lets
+     * the oldest cached blocks go instead (below): the next malloc is the
+     * likeliest to want the newest block, and a purged block faults every
+     * page back in (large: 113 k faults, 56 k with this). */
+    bool native = l->native_dirty_max_bytes != 0;
+    bool dirty =
+        native || __atomic_load_n(&l->death_row_dirty_bytes, __ATOMIC_RELAXED) + bytes <= limit;
     if (!dirty) zt_va_purge(ptr, bytes);
     cached_t evicted[2 * DEATH_ROW_SLOTS];
     zt_lock(&l->lock);
     uint64_t now = now_locked(l);
     unsigned nevicted = death_row_decay_locked(l, now, evicted);
     cached_t c = {(uintptr_t)ptr, bytes, dirty, now};
-    if (l->native_dirty_max_bytes) c = death_row_merge_locked(l, c);
+    if (native) c = death_row_merge_locked(l, c);
     while (l->death_row_count >= l->death_row_depth) { /* the ring's oldest goes */
         evicted[nevicted++] = l->death_row[0];
         death_row_remove_locked(l, 0);
@@ -365,6 +380,17 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
     l->death_row[l->death_row_count++] = c;
     l->death_row_bytes += c.bytes;
     if (c.dirty) l->death_row_dirty_bytes += c.bytes;
+    /* Native over its budget: the oldest blocks are unmapped. Every native
+     * entry is dirty, so unmapping is its purge, and the address space goes
+     * back too. At most count + 1 removals in all, within evicted[]. */
+    if (native) {
+        size_t native_limit = death_row_native_limit_locked(l, live, bytes);
+        if (native_limit > limit) limit = native_limit;
+        while (l->death_row_dirty_bytes > limit && l->death_row_count) {
+            evicted[nevicted++] = l->death_row[0];
+            death_row_remove_locked(l, 0);
+        }
+    }
     zt_unlock(&l->lock);
     for (unsigned i = 0; i < nevicted; i++)
         zt_va_unmap((void *)evicted[i].addr, evicted[i].bytes, ZT_KIND_LARGE);

@@ -328,6 +328,51 @@ static void test_native_merge(void)
     native_end(l);
 }
 
+/* Native's dirty budget (death_row_put). Five 8 MiB blocks a-e, mapped
+ * next to one another; b and d shrink in place to one page, so the holes
+ * they leave keep death row from joining a, c and e. A byte is written in
+ * each of a, c, e, and they are freed in turn, with nothing else live but
+ * b's and d's pages:
+ * - with native's 1 GiB cap, all three stay cached with their pages: live
+ *   fell 40 MiB short of its peak (fails with the old rule of 2 x live + the
+ *   block, under which e was purged);
+ * - under a 16 MiB cap, the oldest cached block (a) is let go and the one
+ *   just freed keeps its pages (fails with libmalloc's order, which purges
+ *   the block being freed: e would read 0 and a would stay cached). */
+static void native_budget_case(size_t cap_bytes)
+{
+    zt_profile_t p = *zt_profile_find("native");
+    p.large_cache_dirty_max_bytes = cap_bytes;
+    p.large_cache_decay_ms = 0;
+    zt_large_t *l = native_begin(&p);
+    size_t page = zt_prim_page_bytes();
+    unsigned char *b[5];
+    for (unsigned i = 0; i < 5; i++) {
+        b[i] = zt_large_malloc(l, 8 * MiB, 0, false);
+        REQUIRE(b[i] != NULL, "8 MiB block %u", i);
+        b[i][0] = (unsigned char)(0xa0 + i);
+    }
+    for (unsigned i = 1; i < 5; i += 2)
+        REQUIRE(zt_large_realloc_in_place(l, b[i], page), "block %u shrinks in place", i);
+    for (unsigned i = 0; i < 5; i += 2)
+        CHECK(zt_large_free(l, b[i]), "free block %u", i);
+    bool capped = cap_bytes < 24 * MiB;
+    CHECK(zt_large_on_death_row(l, b[0]) == !capped, "a %s", capped ? "let go" : "cached");
+    CHECK(zt_large_on_death_row(l, b[2]) && zt_large_on_death_row(l, b[4]), "c and e cached");
+    CHECK(b[2][0] == 0xa2 && b[4][0] == 0xa4, "c and e keep their pages (%#x %#x)", b[2][0],
+          b[4][0]);
+    if (!capped) CHECK(b[0][0] == 0xa0, "a keeps its pages (%#x)", b[0][0]);
+    zt_large_free(l, b[1]);
+    zt_large_free(l, b[3]);
+    native_end(l);
+}
+
+static void test_native_budget(void)
+{
+    native_budget_case((size_t)1 << 30);
+    native_budget_case(16 * MiB);
+}
+
 /* Native's decay (profile large_cache_decay_ms) on a clock the test moves.
  * A bigger block's tail left on death row by a split is stamped when it was
  * split (it fails if the tail keeps its block's older stamp: it would decay
@@ -393,6 +438,10 @@ int main(void)
     CHECK_CASE("native's death row joins neighbours")
     {
         test_native_merge();
+    }
+    CHECK_CASE("native's death-row budget")
+    {
+        test_native_budget();
     }
     CHECK_CASE("native's death-row decay")
     {
