@@ -36,7 +36,8 @@
  *
  * Rooms: rack/layout.c (geometry, metadata, free and region lists),
  * rack/magazine.c (inside a locked magazine: allocation, free, purging,
- * recirculation, depot, tags), this file (the per-thread cache front and the
+ * recirculation, depot, tags), rack/transfer.c (the transfer cache between
+ * the thread caches), this file (the per-thread cache front and the
  * public zt_rack_* entry points), rack/introspect.c (relief, fork locks,
  * walk, statistics, check, print). One translation unit: the parts are
  * #included below.
@@ -67,10 +68,12 @@
 #define TRAILER_OFF_PAD   128u /* small/medium: metadata starts this far after the payload */
 #define U16_FREE          0x8000u
 
-#define RC_MSIZES       64                 /* thread-cached msizes: tiny 1..63, small 1..64 */
-#define RC_CAP          ZT_RACK_TC_STRIDE  /* most blocks of one msize in a thread cache */
-#define RC_BIN_BYTES    (32u << 10)        /* ... and at most this much of one msize */
-#define RC_BUDGET_BYTES (256u << 10)       /* held by one thread for one rack */
+#define RC_MSIZES       64                      /* thread-cached msizes: tiny 1..63, small 1..64 */
+#define RC_CAP          ZT_RACK_TC_STRIDE       /* most blocks of one msize in a thread cache */
+#define RC_BIN_BYTES    (32u << 10)             /* ... and at most this much of one msize */
+#define RC_BUDGET_BYTES ZT_RACK_TC_BUDGET_BYTES /* held by one thread for one rack */
+#define XF_BATCHES      4                  /* transfer-cache batches per msize (rack/transfer.c) */
+#define XF_BUDGET_BYTES (1u << 20)         /* ... and at most this much per rack */
 #define PURGE_MIN_PAGES 4                  /* a free span is purged when >= this many whole pages */
 #define PURGE_EPOCH_NS  100000000ull       /* a sweep epoch lasts at least this long */
 #define DENSITY(a)      ((a) - ((a) >> 2)) /* 75 % */
@@ -128,6 +131,8 @@ typedef struct geom {
     size_t tags_bytes;
 } geom_t;
 
+typedef struct xf xf_t; /* rack/transfer.c */
+
 typedef struct guard {
     uint64_t n;
     char pad[56];
@@ -146,6 +151,7 @@ struct zt_rack {
     uint32_t debug_ops; /* calls since the last whole check (debug.h) */
 #endif
     uint8_t tc_cap[RC_MSIZES]; /* thread-cache bound per msize - 1 */
+    xf_t *xf;                  /* the transfer cache while tc_id is set, else NULL */
     guard_t guard[MAX_MAGAZINES] __attribute__((aligned(64)));
     magazine_t mags[]; /* mags[0] is the depot, mags[1 + i] magazine i */
 };
@@ -201,13 +207,15 @@ static const zt_rack_t tiny_shape = {
  * region is never recirculated or unmapped under the cache and no neighbour
  * coalesces with it); what marks it free is its first word, the cache cookie
  * ^ its address. size() returns 0 for it, a second free is a double free,
- * the walker skips it, and the locked paths refuse it. Only frees fill the
- * cache; a full bin flushes its older half under as few magazine locks as
- * possible. One tiny and one small rack own the caches: the first ones
- * created for a zone (the default zone's; unit tests make racks with no zone
- * and see the uncached behaviour); none on limited (emulated device)
- * profiles. The owning thread's statistics, walk, check and relief flush its
- * own entries first. */
+ * the walker skips it, and the locked paths refuse it. Frees fill the
+ * cache, and so do batches from the transfer cache (rack/transfer.c), which
+ * a free takes a bin to when its thread's budget is spent; a full bin
+ * flushes its older half under as few magazine locks as possible. One tiny
+ * and one small rack own the caches: the first ones created for a zone (the
+ * default zone's; unit tests make racks with no zone and see the uncached
+ * behaviour); none on limited (emulated device) profiles. The owning
+ * thread's statistics, walk, check and relief flush its own entries (and
+ * every batch) first. */
 
 static inline magazine_t *lock_owner(zt_rack_t *r, region_t *rg, int *mi_out);
 static region_t *free_locked(zt_rack_t *r, magazine_t *m, int mi, region_t *rg, uintptr_t base,
@@ -258,6 +266,8 @@ static size_t rc_flush(void *owner, unsigned bin, void *const *v, unsigned n)
     return (size_t)n * ms << r->g.qshift;
 }
 
+#include "rack/transfer.c"
+
 /* Free into the thread's cache. False: not taken (the locked path decides). */
 static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx)
 {
@@ -268,7 +278,12 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
     uint32_t msize = live_msize(r, base, idx);
     if (msize == 0 || msize > RC_MSIZES) return false;
     size_t bytes = (size_t)msize << r->g.qshift;
-    if (tc->bytes + bytes > RC_BUDGET_BYTES) return false; /* the locked path */
+    unsigned b = msize - 1;
+    /* Budget spent: this msize's cached blocks go to the transfer cache, or
+     * else this block takes the locked path. */
+    if (tc->bytes + bytes > RC_BUDGET_BYTES &&
+        (!xf_put(r, tc, b, tc->count[b]) || tc->bytes + bytes > RC_BUDGET_BYTES))
+        return false;
     if (rc_cached(r, ptr)) {
         zt_error_bad_free_kind(ZT_BAD_FREED_TWICE, r->owner.kind, ptr, zt_error_caller);
         return true;
@@ -280,7 +295,9 @@ static inline bool rc_free(zt_rack_t *r, void *ptr, uintptr_t base, uint32_t idx
         return false; /* freed already, sitting in the last-free cache */
     zt_hook_freed(r->owner.zone, ptr, bytes, cls_of(r, msize), tag_take(rg, idx));
     __atomic_store_n((uint64_t *)ptr, rc_guard(ptr), __ATOMIC_RELAXED);
-    unsigned b = msize - 1;
+    /* A full bin's older half is freed for real, not batched: batches of
+     * every bin kept a consumer's blocks circulating apart from the
+     * magazines, and prodcons ran at 1.27 x glibc instead of 1.09. */
     if (zt_unlikely(tc->count[b] >= r->tc_cap[b]))
         zt_tcache_flush_bin(tc, rc_kind(r), b, tc->count[b] - r->tc_cap[b] / 2);
     zt_tcache_push(tc, b, RC_CAP, ptr);
@@ -376,6 +393,7 @@ static void rc_claim(zt_rack_t *r)
         r->tc_cap[ms - 1] = (uint8_t)cap;
     }
     r->tc_id = zt_tcache_claim(rc_kind(r), r, rc_flush, RC_CAP);
+    if (r->tc_id) xf_create(r);
     if (r->tc_id && r->tiny) {
         zt_rack_front_id = r->tc_id;
         zt_rack_front_zone = r->owner.zone;
@@ -391,6 +409,7 @@ static void rc_unclaim(zt_rack_t *r)
     }
     zt_tcache_unclaim(rc_kind(r), r->tc_id);
     r->tc_id = 0;
+    xf_destroy(r); /* its blocks go with the rack's regions */
 }
 
 /* ---- public: create / destroy --------------------------------------------- */
@@ -454,7 +473,9 @@ static inline __attribute__((always_inline)) void *rack_malloc_k(zt_rack_t *r, c
      * TLS load. */
     zt_tcache_section_t *tc = r->tc_id ? zt_tcache_mine(rc_kind(r), r->tc_id) : NULL;
     void *p;
-    if (tc && msize <= RC_MSIZES && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)) {
+    if (r->tc_id && msize <= RC_MSIZES &&
+        ((tc && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)) ||
+         ((tc = xf_take(r, tc, msize - 1)) != NULL && zt_tcache_pop(tc, msize - 1, RC_CAP, &p)))) {
         tc->bytes -= (size_t)msize << k->g.qshift;
         __atomic_store_n((uint64_t *)p, 0, __ATOMIC_RELAXED); /* live again */
         if (clear) memset(p, 0, (size_t)msize << k->g.qshift);
@@ -660,8 +681,12 @@ static __attribute__((noinline)) region_t *free_locked(zt_rack_t *r, magazine_t 
     return free_locked_inl(r, r, m, mi, rg, base, idx, msize, ptr);
 }
 
+/* tiny: k is tiny_shape, whose copy inlines free_locked_inl; the other
+ * racks' copy calls free_locked (small and medium frees are rarer, and one
+ * more inlined copy in zt_rack_free cost its first 64 KiB text window
+ * 3 KiB: tests/bench/test_resident_text.sh). */
 static inline __attribute__((always_inline)) void
-free_uncached(zt_rack_t *r, const zt_rack_t *k, void *ptr, uintptr_t base, uint32_t idx)
+free_uncached(zt_rack_t *r, const zt_rack_t *k, void *ptr, uintptr_t base, uint32_t idx, bool tiny)
 {
     region_t *rg = trailer_of(k, base);
     int mi;
@@ -676,14 +701,15 @@ free_uncached(zt_rack_t *r, const zt_rack_t *k, void *ptr, uintptr_t base, uint3
         return;
     }
     uint32_t tag = tag_take(rg, idx);
-    region_t *dead = free_locked_inl(r, k, m, mi, rg, base, idx, msize, ptr);
+    region_t *dead = tiny ? free_locked_inl(r, k, m, mi, rg, base, idx, msize, ptr)
+                          : free_locked(r, m, mi, rg, base, idx, msize, ptr);
     zt_unlock(&m->lock);
     if (dead) unmap_region(r, dead);
     zt_hook_freed(r->owner.zone, ptr, (size_t)msize << k->g.qshift, cls_of(k, msize), tag);
 }
 
 static inline __attribute__((always_inline)) void rack_free_k(zt_rack_t *r, const zt_rack_t *k,
-                                                              void *ptr)
+                                                              void *ptr, bool tiny)
 {
     zt_debug_check(&r->debug_ops, zt_rack_check(r));
     uintptr_t base = base_of(k, ptr), off = (uintptr_t)ptr - base;
@@ -694,7 +720,7 @@ static inline __attribute__((always_inline)) void rack_free_k(zt_rack_t *r, cons
         return;
     }
     if (r->tc_id && rc_free(r, ptr, base, idx)) return;
-    free_uncached(r, k, ptr, base, idx);
+    free_uncached(r, k, ptr, base, idx, tiny);
 }
 
 /* Two copies: the tiny rack's with its geometry folded (tiny_shape).
@@ -702,9 +728,9 @@ static inline __attribute__((always_inline)) void rack_free_k(zt_rack_t *r, cons
 static inline __attribute__((always_inline)) void rack_free_any(zt_rack_t *r, void *ptr)
 {
     if (zt_likely(r->tiny))
-        rack_free_k(r, &tiny_shape, ptr);
+        rack_free_k(r, &tiny_shape, ptr, true);
     else
-        rack_free_k(r, r, ptr);
+        rack_free_k(r, r, ptr, false);
 }
 
 void zt_rack_free(zt_rack_t *r, void *ptr)

@@ -85,7 +85,8 @@ bool zt_rack_locked(zt_rack_t *r);
  * every error report. Both are what zt_rack_malloc / zt_rack_free do on a
  * cache hit, without the class lookup and without the rack's generic
  * geometry. */
-#define ZT_RACK_TC_STRIDE 32 /* a rack section's bin capacity (tcache.h stride) */
+#define ZT_RACK_TC_STRIDE       32           /* a rack section's bin capacity (tcache.h stride) */
+#define ZT_RACK_TC_BUDGET_BYTES (256u << 10) /* a thread's cached bytes per rack */
 ZT_HIDDEN extern zt_owner_t *zt_rack_front_tiny;
 ZT_HIDDEN extern malloc_zone_t *zt_rack_front_zone;
 ZT_HIDDEN extern uint32_t zt_rack_front_id;

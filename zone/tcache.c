@@ -77,21 +77,30 @@ static void flush_all(zt_tcache_section_t *s, const owner_t *o)
     }
 }
 
+unsigned zt_tcache_take_oldest(zt_tcache_section_t *s, unsigned bin, unsigned stride, unsigned n,
+                               void **out)
+{
+    unsigned cnt = s->count[bin];
+    if (n > cnt) n = cnt;
+    void **v = &s->slot[bin * stride];
+    /* The count drops to 0 while the rest moves down (see the fork note in
+     * tcache.h): a fork child sees only whole entries still cached. */
+    memcpy(out, v, n * sizeof(void *));
+    __atomic_store_n(&s->count[bin], 0, __ATOMIC_RELEASE);
+    memmove(&v[0], &v[n], (cnt - n) * sizeof(void *));
+    __atomic_store_n(&s->count[bin], (uint16_t)(cnt - n), __ATOMIC_RELEASE);
+    return n;
+}
+
 void zt_tcache_flush_bin(zt_tcache_section_t *s, enum zt_tcache_kind kind, unsigned bin, unsigned n)
 {
     /* owners[kind] is read unlocked: the caller holds entries with the
      * owner's id, so the claim that published it happened before. */
     const owner_t *o = &owners[kind];
-    unsigned cnt = s->count[bin];
-    if (n > cnt) n = cnt;
-    void **v = &s->slot[bin * o->stride];
-    /* Out of the bin first, then flushed (see the fork note in tcache.h): a
-     * fork child never sees an entry that this thread is already freeing. */
+    /* Out of the bin first, then flushed: a fork child never sees an entry
+     * that this thread is already freeing. */
     void *out[ZT_TCACHE_SLOTS];
-    memcpy(out, v, n * sizeof(void *));
-    __atomic_store_n(&s->count[bin], 0, __ATOMIC_RELEASE);
-    memmove(&v[0], &v[n], (cnt - n) * sizeof(void *));
-    __atomic_store_n(&s->count[bin], (uint16_t)(cnt - n), __ATOMIC_RELEASE);
+    n = zt_tcache_take_oldest(s, bin, o->stride, n, out);
     s->bytes -= o->flush(o->obj, bin, out, n);
 }
 

@@ -78,6 +78,12 @@ static inline uint64_t zt_tcache_cookie(void)
  * being made, or after it began to exit). */
 zt_tcache_section_t *zt_tcache_section_slow(enum zt_tcache_kind kind, uint32_t id);
 
+/* Take the oldest n entries of `bin` (n is clamped to its count) out into
+ * out[], keeping the newer ones; returns how many. The caller owns them
+ * from then on, and adjusts s->bytes. */
+unsigned zt_tcache_take_oldest(zt_tcache_section_t *s, unsigned bin, unsigned stride, unsigned n,
+                               void **out);
+
 /* Flush the oldest n entries of `bin` (n is clamped to its count), keeping
  * the newer ones. */
 void zt_tcache_flush_bin(zt_tcache_section_t *s, enum zt_tcache_kind kind, unsigned bin,

@@ -25,6 +25,7 @@
 #define MiB ((size_t)1 << 20)
 #define KiB ((size_t)1 << 10)
 
+#include "../capture.h"
 #include "../check.h"
 #include "../pin.h"
 
@@ -60,30 +61,6 @@ static size_t region_bytes(enum zt_kind k)
     return k == ZT_KIND_TINY    ? ZT_TINY_REGION_BYTES
            : k == ZT_KIND_SMALL ? ZT_SMALL_REGION_BYTES
                                 : ZT_MEDIUM_REGION_BYTES;
-}
-
-/* Run fn with stderr captured; returns what was written (static buffer). */
-static const char *captured(void (*fn)(void *), void *arg)
-{
-    static char buf[4096];
-    char path[] = "/tmp/test_rack_errXXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        fn(arg);
-        return "";
-    }
-    unlink(path);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
-    fn(arg);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    buf[n > 0 ? n : 0] = 0;
-    close(fd);
-    return buf;
 }
 
 /* ---- walk helpers --------------------------------------------------------- */
@@ -285,40 +262,40 @@ static void test_bad_frees(void)
         const char *twice =
             kinds[k] == ZT_KIND_TINY ? "Double free of object 0x" : "double free for ptr 0x";
         zt_error_zone_call = 1;
-        const char *out = captured(do_free, &b);
+        const char *out = capture_stderr(do_free, &b);
         CHECK(strstr(out, twice) != NULL, "%s double free (cached): \"%s\"", zt_kind_name(kinds[k]),
               out);
         zt_rack_free(r, q); /* pushes p out of the cache */
         zt_rack_free(r, zt_rack_malloc(r, first_class(kinds[k]) + 4, false));
         b.p = q;
-        out = captured(do_free, &b);
+        out = capture_stderr(do_free, &b);
         CHECK(strstr(out, twice) != NULL, "%s double free: \"%s\"", zt_kind_name(kinds[k]), out);
         zt_error_zone_call = 0;
         /* Through free() (flag clear) a double free reads as libmalloc's free() says it:
          * libmalloc-166.220.1 src/malloc.c:1739-1760. */
-        out = captured(do_free, &b);
+        out = capture_stderr(do_free, &b);
         CHECK(strstr(out, "malloc: *** error for object 0x") &&
                   strstr(out, ": pointer being freed was not allocated") &&
                   strstr(out, "*** set a breakpoint in malloc_error_break to debug"),
               "%s double free via free(): \"%s\"", zt_kind_name(kinds[k]), out);
         char *live = zt_rack_malloc(r, first_class(kinds[k]) + 2, false);
         b.p = live + quantum(kinds[k]);
-        out = captured(do_free, &b);
+        out = capture_stderr(do_free, &b);
         CHECK(strstr(out, "not allocated") != NULL, "%s interior pointer: \"%s\"",
               zt_kind_name(kinds[k]), out);
         b.p = live + 1;
-        out = captured(do_free, &b);
+        out = capture_stderr(do_free, &b);
         CHECK(strstr(out, "not allocated") != NULL, "%s misaligned: \"%s\"", zt_kind_name(kinds[k]),
               out);
         uintptr_t base = (uintptr_t)live & ~(uintptr_t)(region_bytes(kinds[k]) - 1);
         b.p = (void *)(base + region_bytes(kinds[k]) - 4096); /* metadata */
-        out = captured(do_free, &b);
+        out = capture_stderr(do_free, &b);
         CHECK(strstr(out, "not allocated") != NULL, "%s metadata: \"%s\"", zt_kind_name(kinds[k]),
               out);
         CHECK(zt_rack_size(r, b.p) == 0, "size of metadata");
         /* Never-allocated bump space. */
         b.p = (void *)(base + region_bytes(kinds[k]) / 2);
-        out = captured(do_free, &b);
+        out = capture_stderr(do_free, &b);
         CHECK(strstr(out, "not allocated") != NULL, "%s bump space: \"%s\"", zt_kind_name(kinds[k]),
               out);
         CHECK(zt_rack_check(r), "%s check after bad frees", zt_kind_name(kinds[k]));

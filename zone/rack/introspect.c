@@ -33,6 +33,7 @@ size_t zt_rack_pressure_relief(zt_rack_t *r, size_t goal_bytes)
 {
     size_t total = 0;
     zt_tcache_flush_mine(rc_kind(r), r->tc_id);
+    xf_flush(r);
     /* Depot regions first (what libmalloc's relief madvises), then the
      * magazines' own free spans. */
     magazine_t *depot = mag_of(r, DEPOT);
@@ -56,10 +57,12 @@ void zt_rack_force_lock(zt_rack_t *r)
     for (unsigned i = 0; i < r->nmag; i++)
         zt_lock(&mag_of(r, (int)i)->lock);
     zt_lock(&mag_of(r, DEPOT)->lock);
+    if (r->xf) zt_lock(&r->xf->lock);
 }
 
 void zt_rack_force_unlock(zt_rack_t *r)
 {
+    if (r->xf) zt_unlock(&r->xf->lock);
     zt_unlock(&mag_of(r, DEPOT)->lock);
     for (unsigned i = r->nmag; i-- > 0;)
         zt_unlock(&mag_of(r, (int)i)->lock);
@@ -74,6 +77,7 @@ void zt_rack_reinit_lock(zt_rack_t *r)
     }
     for (unsigned i = 0; i < MAX_MAGAZINES; i++)
         r->guard[i].n = 0;
+    if (r->xf) zt_lock_reinit(&r->xf->lock);
     zt_tcache_fork_child(rc_kind(r), r->tc_id);
 }
 
@@ -100,6 +104,7 @@ static size_t cached_in(const zt_rack_t *r, const magazine_t *m, const region_t 
 void zt_rack_walk(zt_rack_t *r, const zt_walker_t *w)
 {
     zt_tcache_flush_mine(rc_kind(r), r->tc_id);
+    xf_flush(r);
     zt_rack_force_lock(r);
     if (w->admin) w->admin(w->ctx, (uintptr_t)r, r->map_bytes);
     for (int mi = 0; mi <= (int)r->nmag; mi++) {
@@ -138,6 +143,7 @@ void zt_rack_statistics(zt_rack_t *r, malloc_statistics_t *stats)
 {
     size_t objects = 0, in_use = 0, untouched = 0, regions = 0;
     zt_tcache_flush_mine(rc_kind(r), r->tc_id);
+    xf_flush(r);
     for (int mi = DEPOT; mi < (int)r->nmag; mi++) {
         magazine_t *m = mag_of(r, mi);
         zt_lock(&m->lock);
@@ -199,6 +205,7 @@ bool zt_rack_check(zt_rack_t *r)
 {
     bool ok = true;
     zt_tcache_flush_mine(rc_kind(r), r->tc_id);
+    xf_flush(r);
     zt_rack_force_lock(r);
     unsigned regions = 0;
     for (int mi = DEPOT; mi < (int)r->nmag && ok; mi++) {
