@@ -85,7 +85,7 @@ bool zt_rack_locked(zt_rack_t *r)
 {
     for (int mi = DEPOT; mi < (int)r->nmag; mi++)
         if (__atomic_load_n(&mag_of(r, mi)->lock.word, __ATOMIC_RELAXED) != 0) return true;
-    return false;
+    return r->xf && __atomic_load_n(&r->xf->lock.word, __ATOMIC_RELAXED) != 0;
 }
 
 unsigned zt_rack_region_count(zt_rack_t *r)
