@@ -335,7 +335,7 @@ static cached_t death_row_merge_locked(zt_large_t *l, cached_t c)
  * still in use: twice what is live plus the block (a loop over a few big
  * blocks never faults its pages back in), or what live falls short of its
  * peak (the program held that much before, so caching the difference never
- * raises its peak), whichever is more, at most the profile's cap. What a
+ * raises its peak), whichever is more (the caller caps it). What a
  * heap that shrank leaves cached still goes after large_cache_decay_ms
  * unused (death_row_decay_locked). */
 static size_t death_row_native_limit_locked(const zt_large_t *l, size_t live, size_t bytes)
@@ -343,7 +343,7 @@ static size_t death_row_native_limit_locked(const zt_large_t *l, size_t live, si
     size_t peak = l->peak_in_use_bytes;
     size_t want = 2 * live + bytes;
     if (peak > live && peak - live > want) want = peak - live;
-    return want < l->native_dirty_max_bytes ? want : l->native_dirty_max_bytes;
+    return want;
 }
 
 /* Keep a freed block on death row; false if it does not qualify (the
@@ -384,8 +384,11 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
      * entry is dirty, so unmapping is its purge, and the address space goes
      * back too. At most count + 1 removals in all, within evicted[]. */
     if (native) {
-        size_t native_limit = death_row_native_limit_locked(l, live, bytes);
-        if (native_limit > limit) limit = native_limit;
+        size_t want = death_row_native_limit_locked(l, live, bytes);
+        if (want > limit) limit = want;
+        /* The profile's cap bounds libmalloc's part too (RAM / 1024 is
+         * 64 MiB on a 64 GiB host). */
+        if (limit > l->native_dirty_max_bytes) limit = l->native_dirty_max_bytes;
         while (l->death_row_dirty_bytes > limit && l->death_row_count) {
             evicted[nevicted++] = l->death_row[0];
             death_row_remove_locked(l, 0);

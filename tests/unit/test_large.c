@@ -338,11 +338,16 @@ static void test_native_merge(void)
  *   block, under which e was purged);
  * - under a 16 MiB cap, the oldest cached block (a) is let go and the one
  *   just freed keeps its pages (fails with libmalloc's order, which purges
- *   the block being freed: e would read 0 and a would stay cached). */
-static void native_budget_case(size_t cap_bytes)
+ *   the block being freed: e would read 0 and a would stay cached), also on
+ *   a 64 GiB machine, whose libmalloc budget (RAM / 1024) is 64 MiB (fails
+ *   if the cap bounds only native's own part).
+ * The RAM is the profile's, so that libmalloc's part of the budget (RAM /
+ * 1024, at least 16 MiB) does not depend on the host. */
+static void native_budget_case(size_t cap_bytes, uint64_t ram_bytes)
 {
     zt_profile_t p = *zt_profile_find("native");
     p.large_cache_dirty_max_bytes = cap_bytes;
+    p.ram_bytes = ram_bytes;
     p.large_cache_decay_ms = 0;
     zt_large_t *l = native_begin(&p);
     size_t page = zt_prim_page_bytes();
@@ -369,8 +374,9 @@ static void native_budget_case(size_t cap_bytes)
 
 static void test_native_budget(void)
 {
-    native_budget_case((size_t)1 << 30);
-    native_budget_case(16 * MiB);
+    native_budget_case((size_t)1 << 30, (uint64_t)4 << 30);
+    native_budget_case(16 * MiB, (uint64_t)4 << 30);
+    native_budget_case(16 * MiB, (uint64_t)64 << 30);
 }
 
 /* Native's decay (profile large_cache_decay_ms) on a clock the test moves.

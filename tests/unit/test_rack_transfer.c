@@ -10,7 +10,8 @@
  *   second free is reported as a double free;
  * - the statistics free every batch for real first (a later miss finds
  *   none), as zt_rack_check does, which passes;
- * - a fork child allocates from a batch made before the fork.
+ * - a fork child allocates from a batch made before the fork;
+ * - a thread takes batches only while its cache stays within its budget.
  * Each fails without the transfer cache: that free would take the locked
  * path, and the next malloc would come from the magazines.
  * -------------------------------------------------------------------------- */
@@ -56,22 +57,22 @@ static unsigned cls_of_msize(unsigned msize)
 }
 
 /* Blocks for another thread to free, in this order: CAP blocks of msize
- * BIG (a full bin), fillers of msizes BIG-1, BIG-2, ... (at most CAP each,
- * one bin's bound) up to the cache budget, then one more BIG block: its
- * free finds the budget spent and BIG's bin full of blocks, which go to a
- * batch. Returns how many; batch[] gets the BIG bin's blocks, oldest
+ * big (a full bin), fillers of msizes big-1, big-2, ... (at most CAP each,
+ * one bin's bound) up to the cache budget, then one more big block: its
+ * free finds the budget spent and big's bin full of blocks, which go to a
+ * batch. Returns how many; batch[] gets the big bin's blocks, oldest
  * first. */
-static unsigned blocks_for_batch(zt_rack_t *r, void **v, void **batch)
+static unsigned blocks_of_batch(zt_rack_t *r, void **v, void **batch, unsigned big)
 {
     unsigned n = 0;
     size_t spent = 0;
     for (unsigned i = 0; i < CAP; i++) {
-        v[n] = batch[i] = zt_rack_malloc(r, cls_of_msize(BIG), false);
-        REQUIRE(v[n] != NULL, "malloc BIG %u", i);
-        spent += (size_t)BIG * 16;
+        v[n] = batch[i] = zt_rack_malloc(r, cls_of_msize(big), false);
+        REQUIRE(v[n] != NULL, "malloc big %u", i);
+        spent += (size_t)big * 16;
         n++;
     }
-    for (unsigned m = BIG - 1; m > 1; m--)
+    for (unsigned m = big - 1; m > 1; m--)
         for (unsigned i = 0; i < CAP; i++) {
             if (spent + (size_t)m * 16 > ZT_RACK_TC_BUDGET_BYTES) goto full;
             v[n] = zt_rack_malloc(r, cls_of_msize(m), false);
@@ -80,9 +81,14 @@ static unsigned blocks_for_batch(zt_rack_t *r, void **v, void **batch)
             n++;
         }
 full:
-    v[n] = zt_rack_malloc(r, cls_of_msize(BIG), false);
-    REQUIRE(v[n] != NULL, "malloc the last BIG");
+    v[n] = zt_rack_malloc(r, cls_of_msize(big), false);
+    REQUIRE(v[n] != NULL, "malloc the last big");
     return n + 1;
+}
+
+static unsigned blocks_for_batch(zt_rack_t *r, void **v, void **batch)
+{
+    return blocks_of_batch(r, v, batch, BIG);
 }
 
 /* Another thread frees v[0..n) and exits (its own cache is then flushed). */
@@ -179,6 +185,44 @@ static void test_transfer(void)
     zt_rack_destroy(r);
 }
 
+/* The calling thread's tiny section after one malloc of each msize from
+ * BIG down to 40, each with a batch waiting. */
+static void *take_every_size(void *arg)
+{
+    for (unsigned m = BIG; m >= 40; m--)
+        zt_rack_malloc(arg, cls_of_msize(m), false);
+    return (void *)(uintptr_t)(zt_tcache_self ? zt_tcache_self->sec[ZT_TCACHE_TINY].bytes : 0);
+}
+
+/* 24 batches (msizes 40-63, about 620 KiB) wait; a thread with no cache
+ * mallocs one block of each size. It takes batches while they fit its
+ * budget and then goes to the magazines (fails when every miss takes its
+ * batch: the thread would hold about 600 KiB). The blocks it took and left
+ * cached go at its exit (the rack checks out). */
+static void test_take_within_budget(void)
+{
+    zt_rack_t *r = zt_rack_create(&fake_zone, ZT_KIND_TINY, 1);
+    REQUIRE(r != NULL, "zt_rack_create");
+    static void *v[1024];
+    void *batch[CAP];
+    for (unsigned m = BIG; m >= 40; m--) {
+        unsigned n = blocks_of_batch(r, v, batch, m);
+        free_elsewhere(r, v, n);
+        CHECK(zt_rack_size(r, batch[0]) == 0, "msize %u: its bin went to a batch", m);
+    }
+    pthread_t t;
+    void *held = NULL;
+    REQUIRE(pthread_create(&t, NULL, take_every_size, r) == 0, "pthread_create");
+    pthread_join(t, &held);
+    CHECK((size_t)(uintptr_t)held <= ZT_RACK_TC_BUDGET_BYTES,
+          "the taking thread holds %zu bytes, within its budget of %u", (size_t)(uintptr_t)held,
+          ZT_RACK_TC_BUDGET_BYTES);
+    CHECK((size_t)(uintptr_t)held >= ZT_RACK_TC_BUDGET_BYTES / 2,
+          "and it did take batches (%zu bytes)", (size_t)(uintptr_t)held);
+    CHECK(zt_rack_check(r), "zt_rack_check");
+    zt_rack_destroy(r);
+}
+
 int main(void)
 {
     zt_active_profile = *zt_profile_find("native");
@@ -187,6 +231,10 @@ int main(void)
     CHECK_CASE("a batch between threads")
     {
         test_transfer();
+    }
+    CHECK_CASE("batches taken within the budget")
+    {
+        test_take_within_budget();
     }
     return CHECK_DONE("test_rack_transfer");
 }

@@ -90,8 +90,11 @@ xf_take_batch(zt_rack_t *r, xf_t *x, zt_tcache_section_t *tc, unsigned b)
     struct xf_bin *xb = &x->bin[b];
     unsigned n = 0;
     zt_lock(&x->lock);
-    if (xb->batches && tc->count[b] == 0) {
-        unsigned k = xb->batches - 1u;
+    /* Within the thread's budget only: a thread that only allocates would
+     * otherwise take a batch of every size and keep them all. */
+    unsigned k = xb->batches - 1u;
+    if (xb->batches && tc->count[b] == 0 &&
+        tc->bytes + ((size_t)xb->count[k] * (b + 1) << r->g.qshift) <= RC_BUDGET_BYTES) {
         n = xb->count[k];
         memcpy(&tc->slot[b * RC_CAP], xb->slot[k], n * sizeof(void *));
         __atomic_store_n(&tc->count[b], (uint16_t)n, __ATOMIC_RELEASE);
