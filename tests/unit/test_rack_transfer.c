@@ -11,7 +11,10 @@
  * - the statistics free every batch for real first (a later miss finds
  *   none), as zt_rack_check does, which passes;
  * - a fork child allocates from a batch made before the fork;
- * - a thread takes batches only while its cache stays within its budget.
+ * - a thread takes batches only while its cache stays within its budget;
+ * - a thread that spends its budget on blocks it allocated itself, with no
+ *   other thread missing on their size, makes no batch (it would only take
+ *   it back).
  * Each fails without the transfer cache: that free would take the locked
  * path, and the next malloc would come from the magazines.
  * -------------------------------------------------------------------------- */
@@ -223,6 +226,34 @@ static void test_take_within_budget(void)
     zt_rack_destroy(r);
 }
 
+static void free_mine(zt_rack_t *r, void **v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        zt_rack_free(r, v[i]);
+}
+
+/* One thread allocates (its misses are the only ones) and frees it all:
+ * its budget overflows, but no batch is made, so its next miss after its
+ * bin is emptied comes from the magazines (fails when every overflow
+ * batches: the miss would take the batch, leaving CAP - 1 in the bin). */
+static void test_no_batch_for_self(void)
+{
+    zt_rack_t *r = zt_rack_create(&fake_zone, ZT_KIND_TINY, 1);
+    REQUIRE(r != NULL, "zt_rack_create");
+    static void *v[1024];
+    void *batch[CAP];
+    unsigned n = blocks_for_batch(r, v, batch);
+    free_mine(r, v, n);
+    zt_tcache_flush_mine(ZT_TCACHE_TINY,
+                         zt_tcache_self ? zt_tcache_self->sec[ZT_TCACHE_TINY].id : 0);
+    void *p = zt_rack_malloc(r, cls_of_msize(BIG), false);
+    CHECK(p != NULL && bin_count(BIG) == 0, "no batch was made (bin %u after the miss)",
+          bin_count(BIG));
+    zt_rack_free(r, p);
+    CHECK(zt_rack_check(r), "zt_rack_check");
+    zt_rack_destroy(r);
+}
+
 int main(void)
 {
     zt_active_profile = *zt_profile_find("native");
@@ -235,6 +266,10 @@ int main(void)
     CHECK_CASE("batches taken within the budget")
     {
         test_take_within_budget();
+    }
+    CHECK_CASE("no batch for the freeing thread's own misses")
+    {
+        test_no_batch_for_self();
     }
     return CHECK_DONE("test_rack_transfer");
 }
