@@ -372,11 +372,37 @@ static void native_budget_case(size_t cap_bytes, uint64_t ram_bytes)
     native_end(l);
 }
 
+/* A program that held 8 x 8 MiB and freed them all keeps at most four of
+ * its largest blocks cached (32 MiB), not its whole 64 MiB peak (fails
+ * with the budget of peak - live alone). */
+static void test_native_budget_after_free_all(void)
+{
+    zt_profile_t p = *zt_profile_find("native");
+    p.large_cache_decay_ms = 0;
+    p.ram_bytes = (uint64_t)4 << 30; /* libmalloc's part: 16 MiB */
+    zt_large_t *l = native_begin(&p);
+    unsigned char *b[8];
+    for (unsigned i = 0; i < 8; i++) {
+        b[i] = zt_large_malloc(l, 8 * MiB, 0, false);
+        REQUIRE(b[i] != NULL, "8 MiB block %u", i);
+        b[i][0] = 1;
+    }
+    for (unsigned i = 0; i < 8; i++)
+        zt_large_free(l, b[i]);
+    malloc_statistics_t st;
+    zt_large_statistics(l, &st);
+    CHECK(st.size_in_use == 0, "nothing live (%zu)", st.size_in_use);
+    CHECK(st.size_allocated <= 32 * MiB, "at most 32 MiB cached, not 64 (%zu MiB)",
+          st.size_allocated / MiB);
+    native_end(l);
+}
+
 static void test_native_budget(void)
 {
     native_budget_case((size_t)1 << 30, (uint64_t)4 << 30);
     native_budget_case(16 * MiB, (uint64_t)4 << 30);
     native_budget_case(16 * MiB, (uint64_t)64 << 30);
+    test_native_budget_after_free_all();
 }
 
 /* Native's decay (profile large_cache_decay_ms) on a clock the test moves.
