@@ -539,6 +539,7 @@ bool zt_large_realloc_in_place(zt_large_t *l, void *ptr, size_t new_bytes)
             e->bytes = want;
             l->in_use_bytes += want - old;
             if (l->in_use_bytes > l->peak_in_use_bytes) l->peak_in_use_bytes = l->in_use_bytes;
+            if (want > l->largest_bytes) l->largest_bytes = want;
         }
         zt_unlock(&l->lock);
     }

@@ -103,6 +103,13 @@ static void free_elsewhere(zt_rack_t *r, void **v, unsigned n)
     pthread_join(t, NULL);
 }
 
+/* This thread's tiny bins back to the rack (its next miss starts empty). */
+static void flush_my_bins(void)
+{
+    zt_tcache_flush_mine(ZT_TCACHE_TINY,
+                         zt_tcache_self ? zt_tcache_self->sec[ZT_TCACHE_TINY].id : 0);
+}
+
 static unsigned bin_count(unsigned msize)
 {
     return zt_tcache_self ? zt_tcache_self->sec[ZT_TCACHE_TINY].count[msize - 1] : 0;
@@ -149,8 +156,7 @@ static void test_transfer(void)
     /* Again: this thread takes the next batch, its bin then holds the rest. */
     n = blocks_for_batch(r, v, batch);
     free_elsewhere(r, v, n);
-    zt_tcache_flush_mine(ZT_TCACHE_TINY,
-                         zt_tcache_self ? zt_tcache_self->sec[ZT_TCACHE_TINY].id : 0);
+    flush_my_bins();
     void *p = zt_rack_malloc(r, cls_of_msize(BIG), false);
     CHECK(p == batch[CAP - 1], "the miss takes the batch and hands out its newest (%p, want %p)", p,
           batch[CAP - 1]);
@@ -226,12 +232,6 @@ static void test_take_within_budget(void)
     zt_rack_destroy(r);
 }
 
-static void free_mine(zt_rack_t *r, void **v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        zt_rack_free(r, v[i]);
-}
-
 /* One thread allocates (its misses are the only ones) and frees it all:
  * its budget overflows, but no batch is made, so its next miss after its
  * bin is emptied comes from the magazines (fails when every overflow
@@ -243,9 +243,8 @@ static void test_no_batch_for_self(void)
     static void *v[1024];
     void *batch[CAP];
     unsigned n = blocks_for_batch(r, v, batch);
-    free_mine(r, v, n);
-    zt_tcache_flush_mine(ZT_TCACHE_TINY,
-                         zt_tcache_self ? zt_tcache_self->sec[ZT_TCACHE_TINY].id : 0);
+    free_all(&(freer_t){r, v, n});
+    flush_my_bins();
     void *p = zt_rack_malloc(r, cls_of_msize(BIG), false);
     CHECK(p != NULL && bin_count(BIG) == 0, "no batch was made (bin %u after the miss)",
           bin_count(BIG));

@@ -63,8 +63,6 @@ static void xf_destroy(zt_rack_t *r)
     r->xf = NULL;
 }
 
-/* Move the oldest n blocks of the thread's bin b into a batch. False (the
- * bin untouched) when the msize's batches or the rack's budget are full. */
 /* The calling thread's mark for `want`: its thread record, or x itself for
  * a thread without one (never a record). */
 static inline const void *xf_me(const xf_t *x)
@@ -83,6 +81,28 @@ static inline void xf_want(xf_t *x, unsigned b)
         __atomic_store_n(&x->bin[b].want, me, __ATOMIC_RELAXED);
 }
 
+/* The bytes of n blocks of msize b + 1. */
+static inline size_t xf_bytes(const zt_rack_t *r, unsigned b, unsigned n)
+{
+    return (size_t)n * (b + 1) << r->g.qshift;
+}
+
+/* Under x->lock: take bin b's newest batch into out[] (RC_CAP entries) and
+ * return its count, 0 when the bin has none. */
+static unsigned xf_pop_locked(zt_rack_t *r, xf_t *x, unsigned b, void **out)
+{
+    struct xf_bin *xb = &x->bin[b];
+    if (xb->batches == 0) return 0;
+    unsigned k = xb->batches - 1u, n = xb->count[k];
+    memcpy(out, xb->slot[k], n * sizeof(void *));
+    __atomic_store_n(&xb->batches, (uint8_t)k, __ATOMIC_RELAXED);
+    __atomic_store_n(&x->bytes, x->bytes - xf_bytes(r, b, n), __ATOMIC_RELAXED);
+    return n;
+}
+
+/* Move the oldest n blocks of the thread's bin b into a batch. False (the
+ * bin untouched) when no other thread wants that size, or the msize's
+ * batches or the rack's budget are full. */
 static __attribute__((noinline)) bool xf_put(zt_rack_t *r, zt_tcache_section_t *tc, unsigned b,
                                              unsigned n)
 {
@@ -94,7 +114,7 @@ static __attribute__((noinline)) bool xf_put(zt_rack_t *r, zt_tcache_section_t *
      * peak RSS when every budget overflow was batched). */
     const void *want = __atomic_load_n(&x->bin[b].want, __ATOMIC_RELAXED);
     if (want == NULL || want == xf_me(x)) return false;
-    size_t bytes = (size_t)n * (b + 1) << r->g.qshift;
+    size_t bytes = xf_bytes(r, b, n);
     struct xf_bin *xb = &x->bin[b];
     zt_lock(&x->lock);
     bool room = xb->batches < XF_BATCHES && x->bytes + bytes <= XF_BUDGET_BYTES;
@@ -119,18 +139,13 @@ xf_take_batch(zt_rack_t *r, xf_t *x, zt_tcache_section_t *tc, unsigned b)
     zt_lock(&x->lock);
     /* Within the thread's budget only: a thread that only allocates would
      * otherwise take a batch of every size and keep them all. */
-    unsigned k = xb->batches - 1u;
     if (xb->batches && tc->count[b] == 0 &&
-        tc->bytes + ((size_t)xb->count[k] * (b + 1) << r->g.qshift) <= RC_BUDGET_BYTES) {
-        n = xb->count[k];
-        memcpy(&tc->slot[b * RC_CAP], xb->slot[k], n * sizeof(void *));
+        tc->bytes + xf_bytes(r, b, xb->count[xb->batches - 1u]) <= RC_BUDGET_BYTES) {
+        n = xf_pop_locked(r, x, b, &tc->slot[b * RC_CAP]);
         __atomic_store_n(&tc->count[b], (uint16_t)n, __ATOMIC_RELEASE);
-        __atomic_store_n(&xb->batches, (uint8_t)k, __ATOMIC_RELAXED);
-        __atomic_store_n(&x->bytes, x->bytes - ((size_t)n * (b + 1) << r->g.qshift),
-                         __ATOMIC_RELAXED);
     }
     zt_unlock(&x->lock);
-    tc->bytes += (size_t)n * (b + 1) << r->g.qshift;
+    tc->bytes += xf_bytes(r, b, n);
     return n != 0 ? tc : NULL;
 }
 
@@ -157,17 +172,8 @@ static void xf_flush(zt_rack_t *r)
     void *v[RC_CAP];
     for (unsigned b = 0; b < RC_MSIZES; b++) {
         for (;;) {
-            unsigned n = 0;
             zt_lock(&x->lock);
-            struct xf_bin *xb = &x->bin[b];
-            if (xb->batches) {
-                unsigned k = xb->batches - 1u;
-                n = xb->count[k];
-                memcpy(v, xb->slot[k], n * sizeof(void *));
-                __atomic_store_n(&xb->batches, (uint8_t)k, __ATOMIC_RELAXED);
-                __atomic_store_n(&x->bytes, x->bytes - ((size_t)n * (b + 1) << r->g.qshift),
-                                 __ATOMIC_RELAXED);
-            }
+            unsigned n = xf_pop_locked(r, x, b, v);
             zt_unlock(&x->lock);
             if (n == 0) break;
             rc_flush(r, b, v, n);
