@@ -68,8 +68,9 @@
 #define NANO_MAX_CURRENT_BLOCKS 64  /* 166.251+ */
 #define NANO_MAX_REGIONS        128 /* 64 GiB of nano address space (ZT_NANO_MULTI) */
 #define NANO_TAG_BYTES          ((NANO_REGION_BYTES >> ZT_NANO_QUANTUM_SHIFT) * sizeof(uint32_t))
-/* The tag map: a tag per quantum, then a count of tagged slots per block. */
-#define NANO_TAG_MAP_BYTES (NANO_TAG_BYTES + NANO_BLOCKS_PER_REGION * sizeof(uint16_t))
+/* The tag map: a tag per quantum (each block's count of tagged slots is in
+ * its region's nano_block_word_t). */
+#define NANO_TAG_MAP_BYTES NANO_TAG_BYTES
 #define NANO_NO_CLASS      0xFF
 #define NANO_DEFER_MAX     256 /* bound of nano_defer_purge_blocks */
 
@@ -96,13 +97,27 @@ typedef struct nano_free_slot {
 
 struct nano;
 
+/* What a region keeps per physical block, side by side so that the free
+ * hit's two reads (the high water, then whether the block holds a tagged
+ * slot) share one cache line and one index: 16 blocks per line.
+ * - hw: the bump high water (hw_raise);
+ * - tagged: the block's slots with a tag (sample mode; 0 while the region
+ *   has no tag map). Invariant: tagged = the non-zero tags in the block. A
+ *   tag is set by the allocating thread before the slot is handed out and
+ *   taken by the free, which the program orders after the allocation, so
+ *   relaxed atomics do. Before, the counts followed the tag map, one more
+ *   dependent load (r->tags) and a NULL test on every free hit. */
+typedef struct nano_block_word {
+    uint16_t hw, tagged;
+} nano_block_word_t;
+
 typedef struct nano_region {
     zt_owner_t owner; /* {ZT_KIND_NANO, zone}: the chunk-map entry of the region */
     struct nano *nano;
     uintptr_t base;
     unsigned index; /* position in nano->regions: global arena = index * 8 + arena */
     uint32_t *tags; /* NANO_TAG_MAP_BYTES, mapped on the first tagged allocation */
-    uint16_t hw[NANO_BLOCKS_PER_REGION]; /* bump high water per physical block */
+    nano_block_word_t blk[NANO_BLOCKS_PER_REGION]; /* per physical block */
 } nano_region_t;
 
 /* What a walker needs to interpret a region (copied out through a reader). */

@@ -12,8 +12,14 @@
  * block size is sampled and the rest are cache hits. A hit that skipped a
  * sampled block's tag on free (the block back in the cache, its tag left
  * behind) makes the tagged frees fewer than the tagged allocations.
+ *
+ * Then the nano free hit's test of a tag (slot_tagged, nano/alloc.c): a
+ * tagged slot is refused, but an untagged slot of the same block is taken
+ * (it used to be refused too, while its block held any tagged slot).
  * -------------------------------------------------------------------------- */
 #include "hooks.h"
+#include "chunkmap.h"
+#include "nano.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +96,34 @@ int main(void)
         for (int i = 0; i < LIVE; i++)
             free(p[(i * 5 + r) % LIVE]);
     }
+    /* A sampled slot and an untagged neighbour in its nano block (16 KiB). */
+    unsigned tagged_before = frees_tagged;
+    zt_hook_sample_countdown = 1;
+    void *sampled = malloc(48);
+    zt_hook_sample_countdown = 1 << 30;
+    void *next[LIVE], *mate = NULL;
+    int nnext = 0;
+    while (mate == NULL && nnext < LIVE) {
+        void *q = malloc(48);
+        if ((((uintptr_t)q ^ (uintptr_t)sampled) >> 14) == 0)
+            mate = q;
+        else
+            next[nnext++] = q;
+    }
+    zt_owner_t *o = zt_chunkmap_get(sampled);
+    if (zt_nano_front_zone != NULL && o != NULL && o->kind == ZT_KIND_NANO && mate != NULL) {
+        CHECK(zt_nano_free_hit(o, mate), "an untagged slot beside a tagged one: the hit takes it");
+        CHECK(!zt_nano_free_hit(o, sampled), "the tagged slot: the hit refuses it");
+        free(sampled);
+        CHECK(frees_tagged == tagged_before + 1, "the tagged slot's free reported");
+    } else {
+        CHECK(0, "no nano block shared by a sampled slot and another 48-byte slot");
+        free(sampled);
+        free(mate);
+    }
+    for (int i = 0; i < nnext; i++)
+        free(next[i]);
+
     zt_profiling = 0;
     CHECK(allocs - first_allocs > 20, "small and medium sampled: %u", allocs - first_allocs);
     CHECK(frees_tagged - first_tagged == allocs - first_allocs,

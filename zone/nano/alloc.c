@@ -413,21 +413,13 @@ static uint32_t *region_tags(nano_region_t *r)
     return fresh;
 }
 
-/* Tagged slots per block, after the tags. In sample mode one block in many
- * holds a sampled slot: a free reads this 2-byte count (32 blocks, 512 KiB of
- * heap, per cache line) and skips the tag, a load from an array a quarter of
- * the heap's size, when it is 0; the front's cache hit needs it to be 0.
- * Invariant: tagged[b] = the non-zero tags in block b. A tag is set by the
- * allocating thread before the block is handed out and taken by the free,
- * which the program orders after the allocation, so relaxed atomics do. */
-static inline uint16_t *tags_tagged(uint32_t *tags)
+/* A block's count of tagged slots (nano_block_word_t). In sample mode one
+ * block in many holds a sampled slot: a free reads this count, next to the
+ * high water it reads anyway, and skips the tag (a load from an array a
+ * quarter of the heap's size) when it is 0. */
+static inline uint16_t *block_tags(nano_region_t *r, const void *ptr)
 {
-    return (uint16_t *)((char *)tags + NANO_TAG_BYTES);
-}
-
-static inline size_t block_no(const nano_region_t *r, const void *ptr)
-{
-    return ((uintptr_t)ptr - r->base) >> NANO_BLOCK_SHIFT;
+    return &block_word(r, (uintptr_t)ptr)->tagged;
 }
 
 static void tag_alloc(nano_t *n, void *p, unsigned cls)
@@ -439,29 +431,44 @@ static void tag_alloc(nano_t *n, void *p, unsigned cls)
     if (!t) return;
     uint32_t *tp = &t[((uintptr_t)p - r->base) >> ZT_NANO_QUANTUM_SHIFT];
     if (__atomic_exchange_n(tp, tag, __ATOMIC_RELAXED) == 0)
-        __atomic_add_fetch(&tags_tagged(t)[block_no(r, p)], 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(block_tags(r, p), 1, __ATOMIC_RELAXED);
+}
+
+/* True if the block holding ptr has a tagged slot. */
+static inline bool block_tagged(nano_region_t *r, const void *ptr)
+{
+    return __atomic_load_n(block_tags(r, ptr), __ATOMIC_RELAXED) != 0;
 }
 
 /* Clear and return the tag of the slot at ptr (0: untagged). An untagged
- * block (the common case in sample mode) costs one load of its count. */
+ * block (the common case in sample mode) costs one load of its count. A
+ * count above 0 implies the map: the tag that raised it was stored there
+ * first, and the map is never unmapped while the region lives. */
 static inline uint32_t tag_take(nano_region_t *r, const void *ptr)
 {
+    if (!block_tagged(r, ptr)) return 0;
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (!tags) return 0;
-    uint16_t *cnt = &tags_tagged(tags)[block_no(r, ptr)];
-    if (__atomic_load_n(cnt, __ATOMIC_RELAXED) == 0) return 0;
     uint32_t *tp = &tags[((uintptr_t)ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT];
     uint32_t tag = __atomic_exchange_n(tp, 0, __ATOMIC_RELAXED);
-    if (tag) __atomic_sub_fetch(cnt, 1, __ATOMIC_RELAXED);
+    if (tag) __atomic_sub_fetch(block_tags(r, ptr), 1, __ATOMIC_RELAXED);
     return tag;
 }
 
-/* True if the block holding ptr has a tagged slot (the front's hit gives
- * up: the ordinary path reports the free). */
-static inline bool block_tagged(nano_region_t *r, const void *ptr)
+/* True if the slot at ptr may carry a tag (false is exact; the front's hit
+ * then gives up and the ordinary path reports the free): block_tagged, then
+ * the slot's own tag, as the tiny hit's tag_maybe (rack/magazine.c). Why not
+ * block_tagged alone: while a sampled slot lived, every free of its block
+ * was refused and went to the block's free list (samesize in sample mode,
+ * callgrind: 7 % more slow frees). The common free costs one load from the
+ * line holding the block's high water. */
+static inline bool slot_tagged(nano_region_t *r, const void *ptr)
 {
+    if (zt_likely(!block_tagged(r, ptr))) return false;
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
-    return tags && __atomic_load_n(&tags_tagged(tags)[block_no(r, ptr)], __ATOMIC_RELAXED) != 0;
+    return tags == NULL ||
+           __atomic_load_n(&tags[((uintptr_t)ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT],
+                           __ATOMIC_RELAXED) != 0;
 }
 
 /* The tag of the slot at ptr, left in place (walks): a block without a
@@ -763,7 +770,7 @@ static inline __attribute__((always_inline)) void free_slot(nano_t *n, nano_regi
  * with the same checks (slot_lookup: not allocated, freed twice), and give
  * up (NULL / false, the caller takes the ordinary path, which repeats the
  * work and decides) on everything else: a miss, a full or delegated bin, a
- * block holding a tagged slot, a fork child, a debug build's periodic
+ * tagged slot (slot_tagged), a fork child, a debug build's periodic
  * check. zt_nano_front_zone is the zone owning the caches, NULL when none or
  * in a fork child; the front compares it with the default zone, and the
  * caller has checked that no malloc_logger is installed and that the
@@ -797,7 +804,7 @@ bool zt_nano_free_hit(zt_owner_t *o, void *ptr)
     nano_region_t *r = (nano_region_t *)o;
     nano_t *n = r->nano;
     zt_tcache_section_t *tc = zt_tcache_mine(ZT_TCACHE_NANO, n->tc_id);
-    if (zt_unlikely(tc == NULL) || ZT_DEBUG || block_tagged(r, ptr)) return false;
+    if (zt_unlikely(tc == NULL) || ZT_DEBUG || slot_tagged(r, ptr)) return false;
     uintptr_t a = (uintptr_t)ptr;
     unsigned hw = __atomic_load_n(block_hw(r, a), __ATOMIC_ACQUIRE);
     unsigned cls = n->block_class_phys[(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_ARENA - 1)];

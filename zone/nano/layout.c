@@ -91,9 +91,14 @@ static inline nano_region_t *region_of(const nano_t *n, const void *p)
     return NULL;
 }
 
+static inline nano_block_word_t *block_word(nano_region_t *r, uintptr_t a)
+{
+    return &r->blk[(a >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_REGION - 1)];
+}
+
 static inline uint16_t *block_hw(nano_region_t *r, uintptr_t blk)
 {
-    return &r->hw[(blk >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_REGION - 1)];
+    return &block_word(r, blk)->hw;
 }
 
 static inline uintptr_t arena_base(const nano_t *n, unsigned arena)

@@ -46,7 +46,7 @@ static bool walk_open(walk_t *w, task_t task, memory_reader_t *reader, uintptr_t
     if (w->nregions > NANO_MAX_REGIONS) return false;
     memcpy(w->regions, n->regions, w->nregions * sizeof(uintptr_t));
     for (unsigned i = 0; i < w->nregions; i++) {
-        const nano_region_t *r = wread(w, w->regions[i], offsetof(nano_region_t, hw));
+        const nano_region_t *r = wread(w, w->regions[i], offsetof(nano_region_t, blk));
         if (!r) return false;
         w->region_base[i] = r->base;
     }
@@ -91,11 +91,12 @@ static void walk_slots(walk_t *w, unsigned ri, uintptr_t blk, unsigned cls, uint
                        void *ctx)
 {
     if (!h_has_slots(h)) return;
-    const uint16_t *hwp =
-        wread(w,
-              w->regions[ri] + offsetof(nano_region_t, hw) +
-                  ((blk >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_REGION - 1)) * sizeof(uint16_t),
-              sizeof(uint16_t));
+    const uint16_t *hwp = wread(w,
+                                w->regions[ri] + offsetof(nano_region_t, blk) +
+                                    ((blk >> NANO_BLOCK_SHIFT) & (NANO_BLOCKS_PER_REGION - 1)) *
+                                        sizeof(nano_block_word_t) +
+                                    offsetof(nano_block_word_t, hw),
+                                sizeof(uint16_t));
     if (!hwp) return;
     unsigned hw = *hwp;
     unsigned slots = w->g.slots[cls];
