@@ -397,12 +397,58 @@ static void test_native_budget_after_free_all(void)
     native_end(l);
 }
 
+/* Over its budget, native's death row lets go of no more of its oldest
+ * entry than the budget needs. A 16 MiB block is split into a page, about
+ * 4 and 12 MiB and a page; the two middle parts are freed and join again,
+ * and the pages stay live as fences, which keep a fresh 8 MiB block from
+ * joining them wherever it is mapped. That block is freed under a 16 MiB
+ * cap with nothing else live: the joined block keeps its first 8 MiB cached,
+ * with its pages, and only the rest goes (fails with the whole oldest entry
+ * unmapped, which large's benchmark paid for in page faults). */
+static void test_native_budget_cut(void)
+{
+    zt_profile_t p = *zt_profile_find("native");
+    p.large_cache_dirty_max_bytes = 16 * MiB;
+    p.ram_bytes = (uint64_t)4 << 30; /* libmalloc's part: 16 MiB */
+    p.large_cache_decay_ms = 0;
+    zt_large_t *l = native_begin(&p);
+    size_t page = zt_prim_page_bytes();
+    unsigned char *all = zt_large_malloc(l, 16 * MiB, 0, false);
+    REQUIRE(all != NULL, "16 MiB block");
+    zt_large_free(l, all);
+    unsigned char *fence0 = zt_large_malloc(l, page, 0, false);
+    unsigned char *b = zt_large_malloc(l, 4 * MiB - page, 0, false);
+    unsigned char *c = zt_large_malloc(l, 12 * MiB - page, 0, false);
+    unsigned char *fence1 = zt_large_malloc(l, page, 0, false);
+    unsigned char *a = all + page;
+    REQUIRE(fence0 == all && b == a && c == a + 4 * MiB - page && fence1 == all + 16 * MiB - page,
+            "all four from the cached block");
+    b[0] = 0xb0;
+    unsigned char *d = zt_large_malloc(l, 8 * MiB, 0, false);
+    REQUIRE(d != NULL, "a fresh 8 MiB block");
+    zt_large_free(l, b);
+    zt_large_free(l, c);
+    CHECK(zt_large_on_death_row(l, a) && !zt_large_on_death_row(l, c), "the parts joined");
+    zt_large_free(l, d);
+    CHECK(zt_large_on_death_row(l, d), "the block just freed is cached");
+    CHECK(zt_large_on_death_row(l, a), "the oldest entry is cut, not let go");
+    if (zt_large_on_death_row(l, a)) CHECK(a[0] == 0xb0, "its first half keeps its pages");
+    malloc_statistics_t st;
+    zt_large_statistics(l, &st);
+    CHECK(st.size_allocated == 16 * MiB + 2 * page,
+          "the 16 MiB budget cached, and the fences (%zu KiB)", st.size_allocated >> 10);
+    zt_large_free(l, fence0);
+    zt_large_free(l, fence1);
+    native_end(l);
+}
+
 static void test_native_budget(void)
 {
     native_budget_case((size_t)1 << 30, (uint64_t)4 << 30);
     native_budget_case(16 * MiB, (uint64_t)4 << 30);
     native_budget_case(16 * MiB, (uint64_t)64 << 30);
     test_native_budget_after_free_all();
+    test_native_budget_cut();
 }
 
 /* Native's decay (profile large_cache_decay_ms) on a clock the test moves.
