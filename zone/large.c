@@ -406,7 +406,7 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
         while (l->death_row_dirty_bytes > limit && l->death_row_count) {
             cached_t *o = &l->death_row[0];
             size_t cut = align_up(l->death_row_dirty_bytes - limit, l->page_bytes);
-            if (cut < o->bytes) {
+            if (o->dirty && cut < o->bytes) {
                 evicted[nevicted++] = (cached_t){o->addr + o->bytes - cut, cut, true, o->when_ns};
                 o->bytes -= cut;
                 l->death_row_bytes -= cut;
