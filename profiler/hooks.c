@@ -55,7 +55,8 @@ static __thread int64_t tls_last_countdown;
 /* ---- sampling math (no libm: this runs inside malloc) ----------------------- */
 
 /* ln(x) for x > 0: x = m·2^e with m in [1, 2); ln m = 2 atanh((m-1)/(m+1)),
- * a series in t^2 with |t| <= 1/3 (error < 1e-7 after 6 terms). */
+ * a series in t^2 with |t| <= 1/3: error < 1.1e-9 after 8 terms (measured
+ * against libm; 6 terms, as before, left 1.07e-7). */
 double zt_sample_ln(double x)
 {
     if (!(x > 0)) return -1e300;
@@ -67,23 +68,46 @@ double zt_sample_ln(double x)
     v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
     double t = (v.d - 1) / (v.d + 1), t2 = t * t;
     double s =
-        t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 / 11)))));
+        t * (1 + t2 * (1.0 / 3 +
+                       t2 * (1.0 / 5 +
+                             t2 * (1.0 / 7 +
+                                   t2 * (1.0 / 9 + t2 * (1.0 / 11 + t2 * (1.0 / 13 + t2 / 15)))))));
     return 2 * s + e * 0.69314718055994530942;
 }
 
-/* 1 - exp(-x) for x >= 0 without cancellation for small x. */
+/* 1/i!, i = 0..15: exp's Taylor coefficients. */
+static const double inv_fact[16] = {1,
+                                    1,
+                                    1.0 / 2,
+                                    1.0 / 6,
+                                    1.0 / 24,
+                                    1.0 / 120,
+                                    1.0 / 720,
+                                    1.0 / 5040,
+                                    1.0 / 40320,
+                                    1.0 / 362880,
+                                    1.0 / 3628800,
+                                    1.0 / 39916800,
+                                    1.0 / 479001600,
+                                    1.0 / 6227020800.0,
+                                    1.0 / 87178291200.0,
+                                    1.0 / 1307674368000.0};
+
+/* 1 - exp(-x) for x >= 0 without cancellation for small x. The series by
+ * Horner's rule on the coefficients above, with no division: the loop of
+ * `term *= -r / i` it replaces made 15 dependent divisions per call (two
+ * calls per sample, alloc and free; 0.45 % of mixed's CPU time in sample
+ * mode, perf). Error: the first term left out, (ln 2)^16 / 16!, < 1e-15. */
 static double one_minus_exp_neg(double x)
 {
     if (x < 1e-4) return x * (1 - x / 2 * (1 - x / 3));
     if (x > 40) return 1;
     /* exp(-x) = 2^-k · exp(-r), r = x - k ln2 in [0, ln2) */
-    int k = (int)(x / 0.69314718055994530942);
+    int k = (int)(x * (1 / 0.69314718055994530942));
     double r = x - k * 0.69314718055994530942;
-    double er = 1, term = 1;
-    for (int i = 1; i < 16; i++) {
-        term *= -r / i;
-        er += term;
-    }
+    double er = inv_fact[15];
+    for (int i = 14; i >= 0; i--)
+        er = er * -r + inv_fact[i];
     union {
         double d;
         uint64_t u;

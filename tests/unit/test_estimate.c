@@ -11,9 +11,14 @@
  *    sampled once is estimated at 514 KiB (N + s/2) with an interval that
  *    holds 1000 KiB, and is below the resolution N ln 40 (1.84 MiB);
  *  - blocks much larger than N are all sampled: the interval is the point;
- *  - the resolution: e^(−res/N) = 1/40.
+ *  - the resolution: e^(−res/N) = 1/40;
+ *  - the profiler's weight of a sampled block (zt_sample_weight_q16, no
+ *    libm) is 1 / (1 − e^(−s/N)) in Q16, as libm computes it, and its
+ *    interval draw's logarithm (zt_sample_ln) is libm's log within 1.1e-9.
  * -------------------------------------------------------------------------- */
 #include "../../profiler/cli/estimate.c"
+
+#include "../../profiler/internal.h"
 
 #include "../check.h"
 
@@ -159,6 +164,22 @@ int main(void)
               (unsigned long long)res);
         zt_estimate_t e = zt_estimate_live(0, 0, mean);
         CHECK(e.low_bytes == 0 && e.high_bytes == 0 && e.samples == 0, "empty stack");
+    }
+    CHECK_CASE("the sampling weight and logarithm against libm")
+    {
+        uint64_t mean = 512 << 10;
+        unsigned bad = 0;
+        for (double s = 1; s < 60.0 * mean; s = s * 1.01 + 1) {
+            uint64_t bytes = (uint64_t)s;
+            double want = 65536.0 / -expm1(-(double)bytes / (double)mean);
+            double got = (double)zt_sample_weight_q16(bytes, mean);
+            if (fabs(got - want) > 0.5 + want * 1e-12 && bad++ < 5)
+                CHECK(0, "weight of %llu bytes: %.1f, libm %.3f", (unsigned long long)bytes, got,
+                      want);
+        }
+        CHECK(bad == 0, "%u weights off", bad);
+        for (double x = 1e-9; x < 1; x *= 1.37)
+            CHECK(near(zt_sample_ln(x), log(x), 1.1e-9), "ln(%g) (its series: error < 1.1e-9)", x);
     }
     return CHECK_DONE("test_estimate");
 }
