@@ -100,6 +100,23 @@ static __attribute__((noinline)) void *block_alloc(const nano_t *n, uintptr_t bl
     return block_alloc_inl(n, blk, cls);
 }
 
+/* Slots first .. first + k - 1 of blk's untouched tail, taken by the
+ * caller's CAS, into out[] with their free guards set (they go to the
+ * thread's cache, where a slot is free for every observer), under a
+ * raised high water. */
+static void bump_out(const nano_t *n, uintptr_t blk, unsigned cls, unsigned first, unsigned k,
+                     void **out)
+{
+    size_t size = class_bytes(cls);
+    uint64_t cookie = n->g.guard_cookie;
+    for (unsigned i = 0; i < k; i++) {
+        nano_free_slot_t *sl = (nano_free_slot_t *)(blk + (first + i) * size);
+        sl->guard = cookie ^ (uintptr_t)sl;
+        out[i] = sl;
+    }
+    hw_raise(n, blk, first + k - 1);
+}
+
 /* Native's batch refill of the thread cache (issue 15): up to max slots of
  * blk's bump region with one CAS. Only the bump region: its state is the
  * header alone (next == BUMP and free_count say which slots are untouched),
@@ -117,9 +134,7 @@ static unsigned block_alloc_batch(const nano_t *n, uintptr_t blk, unsigned cls, 
                                   unsigned max)
 {
     uint32_t *hp = block_header(n, blk);
-    size_t size = class_bytes(cls);
     unsigned slots = n->g.slots[cls];
-    uint64_t cookie = n->g.guard_cookie;
     uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE);
     unsigned k, first;
     for (;;) {
@@ -132,12 +147,105 @@ static unsigned block_alloc_batch(const nano_t *n, uintptr_t blk, unsigned cls, 
         if (__atomic_compare_exchange_n(hp, &old, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             break;
     }
-    for (unsigned i = 0; i < k; i++) {
-        nano_free_slot_t *sl = (nano_free_slot_t *)(blk + (first + i) * size);
-        sl->guard = cookie ^ (uintptr_t)sl;
-        out[i] = sl;
+    bump_out(n, blk, cls, first, k, out);
+    return k;
+}
+
+/* A link or guard of a free list this thread owns (block_take_list) is
+ * wrong: no other thread can have changed it, so the list is corrupt. */
+static __attribute__((noinline, cold, noreturn)) void owned_list_corrupt(const void *slot)
+{
+    zt_error_corruption("nano free list (use after free?)", slot);
+}
+
+/* The slot a 1-based link names, checked as a free slot of blk whose next
+ * link is one a list may hold (the caller owns the list). */
+static inline nano_free_slot_t *owned_slot(const nano_t *n, uintptr_t blk, unsigned cls,
+                                           unsigned link)
+{
+    unsigned slots = n->g.slots[cls];
+    nano_free_slot_t *s = (nano_free_slot_t *)(blk + (link - 1u) * class_bytes(cls));
+    if (zt_unlikely(link - 1u >= slots)) owned_list_corrupt((const void *)blk);
+    unsigned next = s->next_slot;
+    if (zt_unlikely(s->guard != (n->g.guard_cookie ^ (uintptr_t)s) ||
+                    !(next - 1u < slots || next == SLOT_BUMP || next == SLOT_FULL)))
+        owned_list_corrupt(s);
+    return s;
+}
+
+/* Native's batch refill from a block whose free slots are a list:
+ * block_alloc_batch takes only an untouched bump region, so a block that
+ * keeps a few long-lived slots (any real program's; in sample mode, the
+ * profiler's start-up dlopen) never went back to the bump state and every
+ * refill from it popped its slots one CAS each (bench threads in sample
+ * mode: 24 times the per-slot pops of stacks off, callgrind).
+ *
+ * One CAS takes every free slot of the block: the header becomes FULL, so
+ * no other thread can reach them, and their links are read afterwards (no
+ * ABA window: block_alloc_batch's comment). The first `max` go to out[]
+ * (a list slot keeps its free guard; an untouched tail slot gets one and
+ * raises the high water). The rest go back with a second CAS; if the
+ * header changed meanwhile (frees pushed slots on it, a pop took some of
+ * those, the in-use bit flipped), what was pushed is taken too, its last
+ * link (FULL: it was pushed on ours) pointed at the rest, and the whole
+ * goes back, until a CAS holds. Every list walked is this thread's own.
+ * Returns how many slots are in out[] (0: blk holds no list). */
+static unsigned block_take_list(const nano_t *n, uintptr_t blk, unsigned cls, void **out,
+                                unsigned max)
+{
+    uint32_t *hp = block_header(n, blk);
+    unsigned slots = n->g.slots[cls];
+    uint32_t old = __atomic_load_n(hp, __ATOMIC_ACQUIRE), mine;
+    for (;;) {
+        if (h_next(old) - 1u >= SLOT_LIST_MAX) return 0;
+        mine = h_make(SLOT_FULL, 0, h_gen(old) + 1, h_in_use(old));
+        if (__atomic_compare_exchange_n(hp, &old, mine, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            break;
     }
-    hw_raise(n, blk, first + k - 1);
+    unsigned count = h_free(old) + 1, k = 0, link = h_next(old);
+    while (k < max && link != SLOT_FULL) {
+        if (link == SLOT_BUMP) { /* the untouched tail: the last count - k slots */
+            unsigned tail = count - k, first = slots - tail, t = max - k < tail ? max - k : tail;
+            if (zt_unlikely(tail == 0 || tail > slots)) owned_list_corrupt((const void *)blk);
+            bump_out(n, blk, cls, first, t, out + k);
+            k += t;
+            if (k == count) link = SLOT_FULL;
+            break;
+        }
+        nano_free_slot_t *sl = owned_slot(n, blk, cls, link);
+        out[k++] = sl;
+        link = sl->next_slot;
+    }
+    if (zt_unlikely((link == SLOT_FULL) != (k == count) || k > count))
+        owned_list_corrupt((const void *)blk);
+    unsigned head = link, total = count - k;
+    uint32_t cur = mine;
+    while (total) {
+        /* The rest goes back only over a header with no free slot (FULL):
+         * ours, or ours with the in-use bit flipped or pushes popped again. */
+        if (h_next(cur) == SLOT_FULL) {
+            uint32_t nw = h_make(head, total - 1, h_gen(cur) + 1, h_in_use(cur));
+            if (__atomic_compare_exchange_n(hp, &cur, nw, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                break;
+            continue;
+        }
+        /* Slots pushed since (the rest still counts as allocated, so the
+         * block cannot have emptied): a list. */
+        if (zt_unlikely(h_next(cur) - 1u >= SLOT_LIST_MAX)) owned_list_corrupt((const void *)blk);
+        uint32_t pushed = cur, again = h_make(SLOT_FULL, 0, h_gen(cur) + 1, h_in_use(cur));
+        if (!__atomic_compare_exchange_n(hp, &cur, again, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
+        unsigned n_pushed = h_free(pushed) + 1;
+        if (zt_unlikely(total + n_pushed > slots)) owned_list_corrupt((const void *)blk);
+        nano_free_slot_t *last = owned_slot(n, blk, cls, h_next(pushed));
+        for (unsigned i = 1; i < n_pushed; i++)
+            last = owned_slot(n, blk, cls, last->next_slot);
+        if (zt_unlikely(last->next_slot != SLOT_FULL)) owned_list_corrupt(last);
+        last->next_slot = (uint16_t)head;
+        head = h_next(pushed);
+        total += n_pushed;
+        cur = again;
+    }
     return k;
 }
 
@@ -681,8 +789,9 @@ static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned c
 }
 
 /* A cache miss on native (profile tcache_batch_refill): up to half a bin
- * from the CPU's current block, a bump run with one CAS, else free-list
- * slots with one CAS each (block_alloc_batch says why); the first slot is
+ * from the CPU's current block, a bump run with one CAS, else its free list
+ * taken whole and the rest given back (block_take_list: two CASes), else
+ * slots with one CAS each (a header seen changing); the first slot is
  * returned (live), the rest are cached. 0 slots: the caller takes the
  * ordinary path (nano_alloc: the scan for another block). */
 static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t *tc, unsigned cls)
@@ -692,6 +801,7 @@ static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t 
     if (!blk) return NULL;
     void *got[TC_SLOTS / 2];
     unsigned k = block_alloc_batch(n, blk, cls, got, TC_SLOTS / 2);
+    if (k == 0) k = block_take_list(n, blk, cls, got, TC_SLOTS / 2);
     if (k == 0) {
         uint64_t cookie = n->g.guard_cookie;
         while (k < TC_SLOTS / 2 && (got[k] = block_alloc(n, blk, cls)) != NULL) {
