@@ -906,6 +906,15 @@ void zt_va_purge(void *addr, size_t bytes)
 
 /* ---- introspection ------------------------------------------------------ */
 
+size_t zt_va_room_bytes(void)
+{
+    if (!zt_va_limited()) return SIZE_MAX;
+    zt_lock(&va.lock);
+    size_t room = va.used_bytes < va.limit_bytes ? va.limit_bytes - va.used_bytes : 0;
+    zt_unlock(&va.lock);
+    return room;
+}
+
 void zt_va_get_stats(zt_va_stats_t *out)
 {
     ensure_ready();

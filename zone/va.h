@@ -48,6 +48,10 @@ typedef struct zt_va_stats {
     size_t largest_aligned_1m_bytes, largest_aligned_8m_bytes;
 } zt_va_stats_t;
 
+/* Address space left under the limit (limit - used; SIZE_MAX when not
+ * limited). Cheap: no scan of the windows, unlike zt_va_get_stats. */
+size_t zt_va_room_bytes(void);
+
 /* Reserve the windows of the active profile. limit_override_bytes > 0
  * replaces the profile's total (one window of that size). */
 bool zt_va_init(const zt_profile_t *p, uint64_t limit_override_bytes);

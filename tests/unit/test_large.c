@@ -442,6 +442,31 @@ static void test_native_budget_cut(void)
     native_end(l);
 }
 
+/* Native under an address-space limit (ZONETRACE_VA_LIMIT): a fresh block
+ * that does not fit beside what death row holds gets the room from it, not
+ * NULL. 16 MiB live and 32 MiB cached under a 64 MiB limit, then 40 MiB
+ * asked for (fails without the release: 88 MiB would be mapped). */
+static void test_native_limit(void)
+{
+    zt_profile_t p = *zt_profile_find("native");
+    p.large_cache_decay_ms = 0;
+    zt_active_profile = p;
+    zt_va_reset_for_test();
+    REQUIRE(zt_va_init(&zt_active_profile, 64 * MiB), "zt_va_init native, 64 MiB");
+    zt_large_t *l = zt_large_create(NULL);
+    unsigned char *a = zt_large_malloc(l, 16 * MiB, 0, false);
+    unsigned char *b = zt_large_malloc(l, 32 * MiB, 0, false);
+    REQUIRE(a != NULL && b != NULL, "16 and 32 MiB under the limit");
+    zt_large_free(l, b);
+    CHECK(zt_large_on_death_row(l, b), "the 32 MiB block is cached");
+    unsigned char *c = zt_large_malloc(l, 40 * MiB, 0, false);
+    CHECK(c != NULL, "40 MiB more: death row gave its room back");
+    CHECK(!zt_large_on_death_row(l, b), "the cached block let go");
+    if (c) zt_large_free(l, c);
+    zt_large_free(l, a);
+    native_end(l);
+}
+
 static void test_native_budget(void)
 {
     native_budget_case((size_t)1 << 30, (uint64_t)4 << 30);
@@ -520,6 +545,10 @@ int main(void)
     CHECK_CASE("native's death-row budget")
     {
         test_native_budget();
+    }
+    CHECK_CASE("native's death row under an address-space limit")
+    {
+        test_native_limit();
     }
     CHECK_CASE("native's death-row decay")
     {

@@ -585,7 +585,10 @@ static inline bool slot_tagged(nano_region_t *r, const void *ptr)
 static inline uint32_t tag_peek(nano_region_t *r, uintptr_t ptr)
 {
     if (!block_tagged(r, (const void *)ptr)) return 0;
+    /* A walker may see another thread's count before that thread's map
+     * (the count is read relaxed; nothing orders the two loads on arm64). */
     uint32_t *tags = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
+    if (!tags) return 0;
     return __atomic_load_n(&tags[(ptr - r->base) >> ZT_NANO_QUANTUM_SHIFT], __ATOMIC_RELAXED);
 }
 
