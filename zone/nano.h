@@ -36,6 +36,9 @@ void zt_nano_free_owned(zt_owner_t *o, void *ptr);
  * false leave everything as it was for the ordinary path. */
 ZT_HIDDEN extern malloc_zone_t *zt_nano_front_zone;
 ZT_HIDDEN extern uint32_t zt_nano_front_id;
+/* Tests only (nano/alloc.c): called while a refill holds a block's free
+ * slots, NULL otherwise. */
+ZT_HIDDEN extern void (*volatile zt_nano_hold_hook)(uintptr_t blk);
 bool zt_nano_free_hit(zt_owner_t *o, void *ptr);
 /* A hit of `size` bytes that the sampling countdown picked: tag it as the
  * ordinary path would have (out of line: one allocation in many). */

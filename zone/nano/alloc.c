@@ -173,6 +173,12 @@ static inline nano_free_slot_t *owned_slot(const nano_t *n, uintptr_t blk, unsig
     return s;
 }
 
+/* A test's hook, NULL otherwise: called while a refill holds a block's
+ * rest (block_take_list), so that a test can make another thread take the
+ * same block meanwhile, as a preemption there would. One load per refill
+ * that gives a rest back. */
+ZT_HIDDEN void (*volatile zt_nano_hold_hook)(uintptr_t blk);
+
 /* Native's batch refill from a block whose free slots are a list:
  * block_alloc_batch takes only an untouched bump region, so a block that
  * keeps a few long-lived slots (any real program's; in sample mode, the
@@ -185,11 +191,18 @@ static inline nano_free_slot_t *owned_slot(const nano_t *n, uintptr_t blk, unsig
  * ABA window: block_alloc_batch's comment). The first `max` go to out[]
  * (a list slot keeps its free guard; an untouched tail slot gets one and
  * raises the high water). The rest go back with a second CAS; if the
- * header changed meanwhile (frees pushed slots on it, a pop took some of
- * those, the in-use bit flipped), what was pushed is taken too, its last
- * link (FULL: it was pushed on ours) pointed at the rest, and the whole
- * goes back, until a CAS holds. Every list walked is this thread's own.
- * Returns how many slots are in out[] (0: blk holds no list). */
+ * header changed meanwhile, what is there is taken too and joined to the
+ * rest, and the whole goes back, until a CAS holds:
+ * - frees pushed slots on our FULL header (a list ending in FULL), perhaps
+ *   popped again in part: that list goes in front of ours;
+ * - another refill took those and gave its own rest back over our header:
+ *   its rest may hold the untouched tail (a list ending in BUMP, or the bare
+ *   tail); a block has one tail, so ours then ends in FULL and goes in
+ *   front of theirs (found in review, with a hook that held two refills on
+ *   one block: tests/stress/test_nano_take_race.c; before, that took the
+ *   BUMP link for corruption and aborted).
+ * Every list walked is this thread's own. Returns how many slots are in
+ * out[] (0: blk holds no list). */
 static unsigned block_take_list(const nano_t *n, uintptr_t blk, unsigned cls, void **out,
                                 unsigned max)
 {
@@ -220,6 +233,10 @@ static unsigned block_take_list(const nano_t *n, uintptr_t blk, unsigned cls, vo
         owned_list_corrupt((const void *)blk);
     unsigned head = link, total = count - k;
     uint32_t cur = mine;
+    if (total) {
+        void (*hold)(uintptr_t) = zt_nano_hold_hook;
+        if (zt_unlikely(hold != NULL)) hold(blk);
+    }
     while (total) {
         /* The rest goes back only over a header with no free slot (FULL):
          * ours, or ours with the in-use bit flipped or pushes popped again. */
@@ -230,19 +247,39 @@ static unsigned block_take_list(const nano_t *n, uintptr_t blk, unsigned cls, vo
             continue;
         }
         /* Slots pushed since (the rest still counts as allocated, so the
-         * block cannot have emptied): a list. */
-        if (zt_unlikely(h_next(cur) - 1u >= SLOT_LIST_MAX)) owned_list_corrupt((const void *)blk);
+         * block cannot have emptied), or another refill's rest given back
+         * over our FULL header (block_take_list on the same block): a list
+         * ending in FULL, or, when that rest holds the untouched tail, a
+         * list ending in BUMP or the bare tail (BUMP). */
+        unsigned pn = h_next(cur);
+        if (zt_unlikely(pn != SLOT_BUMP && pn - 1u >= SLOT_LIST_MAX))
+            owned_list_corrupt((const void *)blk);
         uint32_t pushed = cur, again = h_make(SLOT_FULL, 0, h_gen(cur) + 1, h_in_use(cur));
         if (!__atomic_compare_exchange_n(hp, &cur, again, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
-        unsigned n_pushed = h_free(pushed) + 1;
+        unsigned n_pushed = h_free(pushed) + 1, plink = pn, m = 0;
         if (zt_unlikely(total + n_pushed > slots)) owned_list_corrupt((const void *)blk);
-        nano_free_slot_t *last = owned_slot(n, blk, cls, h_next(pushed));
-        for (unsigned i = 1; i < n_pushed; i++)
-            last = owned_slot(n, blk, cls, last->next_slot);
-        if (zt_unlikely(last->next_slot != SLOT_FULL)) owned_list_corrupt(last);
-        last->next_slot = (uint16_t)head;
-        head = h_next(pushed);
+        nano_free_slot_t *plast = NULL;
+        while (m < n_pushed && plink != SLOT_BUMP) {
+            plast = owned_slot(n, blk, cls, plink);
+            plink = plast->next_slot;
+            m++;
+        }
+        if (plink == SLOT_BUMP) {
+            /* Theirs ends in the tail (n_pushed - m >= 1 slots), so ours has
+             * none (a block has one tail) and ends in FULL: ours goes first. */
+            if (zt_unlikely(m >= n_pushed)) owned_list_corrupt((const void *)blk);
+            nano_free_slot_t *olast = owned_slot(n, blk, cls, head);
+            for (unsigned i = 1; i < total; i++)
+                olast = owned_slot(n, blk, cls, olast->next_slot);
+            if (zt_unlikely(olast->next_slot != SLOT_FULL)) owned_list_corrupt(olast);
+            olast->next_slot = (uint16_t)pn;
+        } else {
+            /* Theirs ends in FULL after n_pushed slots: it goes first. */
+            if (zt_unlikely(plink != SLOT_FULL)) owned_list_corrupt(plast);
+            plast->next_slot = (uint16_t)head;
+            head = pn;
+        }
         total += n_pushed;
         cur = again;
     }
