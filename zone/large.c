@@ -395,8 +395,8 @@ static bool death_row_put(zt_large_t *l, void *ptr, size_t bytes)
      * it to get under the budget by a few MiB threw away pages the next
      * requests then mapped and faulted in afresh: large was bimodal, 56 k
      * page faults in most runs and 76-79 k in about a third (by where ASLR
-     * put the first blocks, hence which ones joined); with the cut, 56-61 k (20 runs)
-     * in every run. */
+     * put the first blocks, hence which ones joined); with the cut, 56-61 k
+     * in every one of 20 runs. */
     if (native) {
         size_t want = death_row_native_limit_locked(l, live, bytes);
         if (want > limit) limit = want;
@@ -457,8 +457,10 @@ void *zt_large_malloc(zt_large_t *l, size_t bytes, size_t align_bytes, bool clea
      * gives back what the fresh block needs before it is mapped, so that a
      * cache of freed blocks never turns a malloc that fits into NULL (and a
      * failure event). Keep 50 MiB, free 100, ask for 110 under a 200 MiB
-     * limit: NULL before. The Mac row keeps libmalloc's behaviour. */
-    if (!p && l->native_dirty_max_bytes && __atomic_load_n(&l->death_row_count, __ATOMIC_RELAXED)) {
+     * limit: NULL before. The Mac row keeps libmalloc's behaviour, which
+     * returns NULL with death row untouched (792.41.1
+     * src/magazine_large.c:709-722). */
+    if (!p && l->native_dirty_max_bytes && l->death_row_count) {
         size_t room = zt_va_room_bytes();
         if (room < block) zt_large_pressure_relief(l, block - room);
     }

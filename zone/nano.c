@@ -68,11 +68,8 @@
 #define NANO_MAX_CURRENT_BLOCKS 64  /* 166.251+ */
 #define NANO_MAX_REGIONS        128 /* 64 GiB of nano address space (ZT_NANO_MULTI) */
 #define NANO_TAG_BYTES          ((NANO_REGION_BYTES >> ZT_NANO_QUANTUM_SHIFT) * sizeof(uint32_t))
-/* The tag map: a tag per quantum (each block's count of tagged slots is in
- * its region's nano_block_word_t). */
-#define NANO_TAG_MAP_BYTES NANO_TAG_BYTES
-#define NANO_NO_CLASS      0xFF
-#define NANO_DEFER_MAX     256 /* bound of nano_defer_purge_blocks */
+#define NANO_NO_CLASS           0xFF
+#define NANO_DEFER_MAX          256 /* bound of nano_defer_purge_blocks */
 
 /* next_slot state codes */
 #define SLOT_NULL        0
@@ -116,7 +113,7 @@ typedef struct nano_region {
     struct nano *nano;
     uintptr_t base;
     unsigned index; /* position in nano->regions: global arena = index * 8 + arena */
-    uint32_t *tags; /* NANO_TAG_MAP_BYTES, mapped on the first tagged allocation */
+    uint32_t *tags; /* a tag per quantum, NANO_TAG_BYTES, mapped on the first tagged allocation */
     nano_block_word_t blk[NANO_BLOCKS_PER_REGION]; /* per physical block */
 } nano_region_t;
 
@@ -311,7 +308,7 @@ static void nano_destroy(malloc_zone_t *zone)
         zt_chunkmap_set(r->base, NANO_REGION_BYTES, NULL);
         zt_va_held_forget((void *)r->base, NANO_REGION_BYTES); /* its held blocks go with it */
         zt_prim_unmap((void *)r->base, NANO_REGION_BYTES);
-        if (r->tags) zt_prim_unmap(r->tags, NANO_TAG_MAP_BYTES);
+        if (r->tags) zt_prim_unmap(r->tags, NANO_TAG_BYTES);
         zt_prim_unmap(r, sizeof(nano_region_t));
     }
     zt_prim_unmap(zone, n->map_bytes);

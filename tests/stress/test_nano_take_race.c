@@ -114,7 +114,12 @@ int main(void)
         in_block += ((uintptr_t)q[nq] & ~(uintptr_t)(BLOCK_BYTES - 1)) == target;
         nq++;
     }
-    CHECK(in_block + same - 40 >= 1000, "the block filled again (%u slots)", in_block);
+    unsigned live = ((uintptr_t)probe & ~(uintptr_t)(BLOCK_BYTES - 1)) == target;
+    for (int i = 0; i < 300; i++)
+        live += p[i] && ((uintptr_t)p[i] & ~(uintptr_t)(BLOCK_BYTES - 1)) == target;
+    CHECK(in_block + live == BLOCK_BYTES / 16,
+          "every slot of the block is reachable again: %u taken + %u live of %u", in_block, live,
+          BLOCK_BYTES / 16);
     CHECK(malloc_zone_check(NULL), "the zone checks out");
     for (unsigned i = 0; i < nq; i++)
         free(q[i]);

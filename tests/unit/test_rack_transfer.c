@@ -89,6 +89,14 @@ full:
     return n + 1;
 }
 
+/* A tiny rack of one magazine, the kind every case here uses. */
+static zt_rack_t *new_rack(void)
+{
+    zt_rack_t *r = zt_rack_create(&fake_zone, ZT_KIND_TINY, 1);
+    REQUIRE(r != NULL, "zt_rack_create");
+    return r;
+}
+
 static unsigned blocks_for_batch(zt_rack_t *r, void **v, void **batch)
 {
     return blocks_of_batch(r, v, batch, BIG);
@@ -128,8 +136,7 @@ static void *allocate_once(void *arg)
 
 static void test_transfer(void)
 {
-    zt_rack_t *r = zt_rack_create(&fake_zone, ZT_KIND_TINY, 1);
-    REQUIRE(r != NULL, "zt_rack_create");
+    zt_rack_t *r = new_rack();
     static void *v[1024];
     void *batch[CAP];
     unsigned n = blocks_for_batch(r, v, batch);
@@ -210,8 +217,7 @@ static void *take_every_size(void *arg)
  * cached go at its exit (the rack checks out). */
 static void test_take_within_budget(void)
 {
-    zt_rack_t *r = zt_rack_create(&fake_zone, ZT_KIND_TINY, 1);
-    REQUIRE(r != NULL, "zt_rack_create");
+    zt_rack_t *r = new_rack();
     static void *v[1024];
     void *batch[CAP];
     for (unsigned m = BIG; m >= 40; m--) {
@@ -238,8 +244,7 @@ static void test_take_within_budget(void)
  * batches: the miss would take the batch, leaving CAP - 1 in the bin). */
 static void test_no_batch_for_self(void)
 {
-    zt_rack_t *r = zt_rack_create(&fake_zone, ZT_KIND_TINY, 1);
-    REQUIRE(r != NULL, "zt_rack_create");
+    zt_rack_t *r = new_rack();
     static void *v[1024];
     void *batch[CAP];
     unsigned n = blocks_for_batch(r, v, batch);

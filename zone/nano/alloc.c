@@ -548,11 +548,11 @@ static uint32_t *region_tags(nano_region_t *r)
 {
     uint32_t *t = __atomic_load_n(&r->tags, __ATOMIC_ACQUIRE);
     if (t) return t;
-    uint32_t *fresh = zt_prim_map(NANO_TAG_MAP_BYTES);
+    uint32_t *fresh = zt_prim_map(NANO_TAG_BYTES);
     if (!fresh) return NULL;
     if (!__atomic_compare_exchange_n(&r->tags, &t, fresh, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
-        zt_prim_unmap(fresh, NANO_TAG_MAP_BYTES);
+        zt_prim_unmap(fresh, NANO_TAG_BYTES);
         return t;
     }
     return fresh;
@@ -586,9 +586,11 @@ static inline bool block_tagged(nano_region_t *r, const void *ptr)
 }
 
 /* Clear and return the tag of the slot at ptr (0: untagged). An untagged
- * block (the common case in sample mode) costs one load of its count. A
- * count above 0 implies the map: the tag that raised it was stored there
- * first, and the map is never unmapped while the region lives. */
+ * block (the common case in sample mode) costs one load of its count. The
+ * freeing thread sees the map whenever it sees the count its slot raised
+ * (the program orders the free after the allocation that stored both);
+ * the NULL test covers a count raised by another slot's allocation, which
+ * nothing orders before this load (tag_peek). */
 static inline uint32_t tag_take(nano_region_t *r, const void *ptr)
 {
     if (!block_tagged(r, ptr)) return 0;
@@ -1012,11 +1014,6 @@ static inline __attribute__((always_inline)) void nano_free_ptr(nano_t *n, nano_
                           zt_error_caller);
 }
 
-/* The device front's free (front/linux.c): free_slow's nano branch for a
- * device profile (no zone owns the caches), in one frame instead of two:
- * the caller noted, errno kept (a free that empties a block may madvise),
- * then zt_nano_free_owned's work (a fork child leaks the block; else the
- * slot's checks and its push, nano_free_ptr). */
 /* zt_nano_free_owned's work, inline in it and in zt_nano_device_free. The
  * Linux front frees through the chunk map, not zone->free: a fork child
  * leaks nano blocks here too (nano_forked_zone). */
@@ -1027,6 +1024,10 @@ static inline __attribute__((always_inline)) void free_owned(zt_owner_t *o, void
     nano_free_ptr(r->nano, r, ptr);
 }
 
+/* The device front's free (front/linux.c): free_slow's nano branch for a
+ * device profile (no zone owns the caches), in one frame instead of two:
+ * the caller noted, errno kept (a free that empties a block may madvise),
+ * then zt_nano_free_owned's work (free_owned). */
 void zt_nano_device_free(zt_owner_t *o, void *ptr, const void *caller)
 {
     if (caller) zt_error_caller = caller;
