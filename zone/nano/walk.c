@@ -66,7 +66,11 @@ static unsigned walk_region_arenas(const walk_t *w, unsigned ri)
 
 typedef void block_fn(walk_t *w, void *ctx, unsigned ri, uintptr_t blk, unsigned cls, uint32_t h);
 
-/* Call fn for every class block of region ri's claimed arenas. */
+/* Call fn for every class block of region ri's claimed arenas that has
+ * been used (a never-used block, SLOT_NULL, holds nothing any caller
+ * counts). Skipping those before the indirect call: a claimed arena has
+ * 4096 blocks and a small heap uses a few, so the exit walk of a program
+ * with a near-empty heap cost ~35 us in calls that returned at once. */
 static void walk_blocks(walk_t *w, unsigned ri, block_fn *fn, void *ctx)
 {
     unsigned na = walk_region_arenas(w, ri);
@@ -79,7 +83,7 @@ static void walk_blocks(walk_t *w, unsigned ri, block_fn *fn, void *ctx)
             for (unsigned b = w->g.class_first[cls]; b < w->g.class_end[cls]; b++) {
                 unsigned phys = b ^ w->g.aslr_cookie;
                 uint32_t h = __atomic_load_n(&meta[meta_index(phys)], __ATOMIC_ACQUIRE);
-                fn(w, ctx, ri, block_addr(arena, phys), cls, h);
+                if (h_next(h) != SLOT_NULL) fn(w, ctx, ri, block_addr(arena, phys), cls, h);
             }
     }
 }
