@@ -836,6 +836,21 @@ static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned c
  * slots with one CAS each (a header seen changing); the first slot is
  * returned (live), the rest are cached. 0 slots: the caller takes the
  * ordinary path (nano_alloc: the scan for another block). */
+/* A refilled slot that found no room in the bin goes back to its block's
+ * header, as a free of a live slot would (it is untagged: tags are taken
+ * only once a slot leaves the allocator). Not declared cold: cold functions
+ * are placed in the hot text window (cmake/hot-text-update), and this one
+ * never runs without a signal handler that frees. */
+static __attribute__((noinline)) void refill_give_back(nano_t *n, void *p)
+{
+    nano_region_t *r = region_of(n, p);
+    slot_info_t si;
+    ((nano_free_slot_t *)p)->guard = 0; /* live: slot_lookup must say so */
+    if (r == NULL || slot_lookup(n, r, p, &si) != SLOT_LIVE)
+        zt_error_corruption("nano refill: a slot it took is not live", p);
+    nano_free_live(n, r, p, &si);
+}
+
 static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t *tc, unsigned cls)
 {
     unsigned idx = zt_cpu_here() & (NANO_MAX_CURRENT_BLOCKS - 1);
@@ -853,9 +868,16 @@ static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t 
         if (k == 0) return NULL;
     }
     /* Pushed last to first, so the bin (a stack) hands out got[1], got[2],
-     * ... in the order the block gave them (address order for a bump run). */
-    for (unsigned i = k; i-- > 1;)
-        zt_tcache_push(tc, cls, TC_SLOTS, got[i]);
+     * ... in the order the block gave them (address order for a bump run).
+     * The bin was empty when the refill began, but a signal handler that
+     * frees on this thread meanwhile fills it: what does not fit goes back
+     * to the block, where pushing it would run into the next class's bin. */
+    for (unsigned i = k; i-- > 1;) {
+        if (zt_unlikely(tc->count[cls] >= TC_SLOTS))
+            refill_give_back(n, got[i]);
+        else
+            zt_tcache_push(tc, cls, TC_SLOTS, got[i]);
+    }
     ((nano_free_slot_t *)got[0])->guard = 0;
     return got[0];
 }
