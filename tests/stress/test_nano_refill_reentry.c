@@ -12,12 +12,13 @@
  * must get a block of at least 32 B, no block may be handed out twice, and
  * the zone checks out. Pinned to one CPU, so every allocation of the class
  * comes from one current block. Skipped where nano has no thread caches
- * (device profiles).
+ * refilled in batches (every profile but native).
  * -------------------------------------------------------------------------- */
 #include "../pin.h"
 
 #include "../check.h"
 #include "nano.h"
+#include "profile.h"
 #include "zonetrace/malloc_zone.h"
 
 #include <stdint.h>
@@ -50,9 +51,9 @@ int main(void)
         return CHECK_DONE("test_nano_refill_reentry");
     }
     void *probe = malloc(16);
-    if (zt_nano_front_zone == NULL) {
+    if (zt_nano_front_zone == NULL || !zt_active_profile.tcache_batch_refill) {
         free(probe);
-        CHECK_SKIP("no nano thread caches on this profile");
+        CHECK_SKIP("no nano thread caches with batch refills on this profile");
         return CHECK_DONE("test_nano_refill_reentry");
     }
     for (int i = 0; i < FREED; i++)
