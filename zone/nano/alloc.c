@@ -830,12 +830,6 @@ static size_t tc_flush(void *owner, unsigned cls, void *const *slots, unsigned c
     return 0;
 }
 
-/* A cache miss on native (profile tcache_batch_refill): up to half a bin
- * from the CPU's current block, a bump run with one CAS, else its free list
- * taken whole and the rest given back (block_take_list: two CASes), else
- * slots with one CAS each (a header seen changing); the first slot is
- * returned (live), the rest are cached. 0 slots: the caller takes the
- * ordinary path (nano_alloc: the scan for another block). */
 /* A refilled slot that found no room in the bin goes back to its block's
  * header, as a free of a live slot would (it is untagged: tags are taken
  * only once a slot leaves the allocator). Not declared cold: cold functions
@@ -851,6 +845,12 @@ static __attribute__((noinline)) void refill_give_back(nano_t *n, void *p)
     nano_free_live(n, r, p, &si);
 }
 
+/* A cache miss on native (profile tcache_batch_refill): up to half a bin
+ * from the CPU's current block, a bump run with one CAS, else its free list
+ * taken whole and the rest given back (block_take_list: two CASes), else
+ * slots with one CAS each (a header seen changing); the first slot is
+ * returned (live), the rest are cached. 0 slots: the caller takes the
+ * ordinary path (nano_alloc: the scan for another block). */
 static __attribute__((noinline)) void *tc_refill(nano_t *n, zt_tcache_section_t *tc, unsigned cls)
 {
     unsigned idx = zt_cpu_here() & (NANO_MAX_CURRENT_BLOCKS - 1);
